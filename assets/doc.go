@@ -1,0 +1,2 @@
+// Package assets embeds the icons and translations (sv, en) of SITHS eID.
+package assets
