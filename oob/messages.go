@@ -406,7 +406,9 @@ type QRRequest struct {
 }
 
 // Validate implements Message.
-func (m *QRRequest) Validate() error { return checkUUID("QRRequest", "autoStartToken", m.AutoStartToken) }
+func (m *QRRequest) Validate() error {
+	return checkUUID("QRRequest", "autoStartToken", m.AutoStartToken)
+}
 
 // QRResponse is the current QR payload and how many whole seconds of the
 // 30 s window are left.
