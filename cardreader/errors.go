@@ -47,3 +47,79 @@ func (e *WrongPUKError) Error() string {
 func (e *WrongPUKError) Is(target error) bool {
 	return target == ErrPUKBlocked && e.Retries == 0
 }
+
+// More sentinels, added with the PC/SC error mapping (issue 3).
+var (
+	// ErrCardBusy: another program holds the card (SCARD_E_SHARING_VIOLATION),
+	// typically a browser's middleware in the middle of its own transaction.
+	// Retrying a moment later usually works.
+	ErrCardBusy = errors.New("card in use by another program")
+	// ErrCardUnresponsive: the card does not answer (mute, unpowered or not
+	// responding to a reset).
+	ErrCardUnresponsive = errors.New("card does not respond")
+	// ErrAmbiguousCard: several cards match and none was chosen by card
+	// number or serial.
+	ErrAmbiguousCard = errors.New("several cards present: choose one by card number")
+)
+
+// PINPolicyReason says why CheckPINPolicy or CheckPUKFormat refused a value.
+type PINPolicyReason int
+
+// Reasons a new PIN (or a PUK) is refused. See CheckPINPolicy.
+const (
+	PINTooShort      PINPolicyReason = iota + 1 // fewer than MinPINLength digits
+	PINTooLong                                  // more than MaxPINLength digits
+	PINNotDigits                                // anything but 0–9
+	PINRepeatedDigit                            // one digit repeated: 111111
+	PINAscending                                // 123456, 890123 (wrapping)
+	PINDescending                               // 654321, 109876 (wrapping)
+	PINBirthDate                                // the holder's birth date in a common format
+	PUKWrongLength                              // a PUK is exactly PUKLength digits
+)
+
+var pinPolicyReasonText = map[PINPolicyReason]string{
+	PINTooShort:      "too short",
+	PINTooLong:       "too long",
+	PINNotDigits:     "not only digits",
+	PINRepeatedDigit: "one repeated digit",
+	PINAscending:     "ascending run",
+	PINDescending:    "descending run",
+	PINBirthDate:     "the holder's birth date",
+	PUKWrongLength:   "wrong length",
+}
+
+func (r PINPolicyReason) String() string {
+	if s, ok := pinPolicyReasonText[r]; ok {
+		return s
+	}
+	return fmt.Sprintf("PINPolicyReason(%d)", int(r))
+}
+
+// PINPolicyError is a new PIN (or PUK) refused before it reaches the card.
+// It never carries the value itself.
+type PINPolicyError struct{ Reason PINPolicyReason }
+
+func (e *PINPolicyError) Error() string {
+	return "PIN refused by policy: " + e.Reason.String()
+}
+
+// PCSCError is a PC/SC return code (SCARD_E_*, SCARD_W_*, SCARD_F_*). It
+// unwraps to the sentinel it means (ErrCardRemoved, ErrNoService, …), so
+// callers test errors.Is(err, ErrCardRemoved) and logs keep the code.
+type PCSCError struct{ Code uint32 }
+
+func (e *PCSCError) Error() string {
+	if name, ok := pcscNames[e.Code]; ok {
+		return fmt.Sprintf("PC/SC %s (0x%08X)", name, e.Code)
+	}
+	return fmt.Sprintf("PC/SC error 0x%08X", e.Code)
+}
+
+// Unwrap returns the sentinel for the code, or nil when there is none.
+func (e *PCSCError) Unwrap() error { return pcscSentinels[e.Code] }
+
+// CardError is a status word from the card that has no more specific
+// meaning to this package (ISO/IEC 7816-4 section 5.1.3).
+type CardError struct{ SW uint16 }
+
+func (e *CardError) Error() string { return fmt.Sprintf("card returned status %04X", e.SW) }

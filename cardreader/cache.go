@@ -1,0 +1,134 @@
+package cardreader
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// DefaultIdentityCacheSize is the number of cards an IdentityCache keeps
+// when asked for zero: more cards than a shared workstation sees in a shift.
+const DefaultIdentityCacheSize = 32
+
+// IdentityCache keeps the identities of cards seen before, keyed by backend
+// and Card.ID, so a card put back in the reader costs its ID (a handful of
+// APDUs) instead of reading every certificate. It is bounded (least
+// recently used entries go first) and lives in memory only: personal
+// numbers are never written to disk.
+//
+// Changes made through this program (RemoveCertificate) invalidate the
+// entry. A card changed by another program while out of the reader keeps
+// its ID and is served stale until invalidated: callers that must be sure
+// (certificate removal, export) call Refresh.
+//
+// Safe for concurrent use.
+type IdentityCache struct {
+	mu      sync.Mutex
+	max     int
+	lru     *list.List // of *cacheEntry, most recent first
+	entries map[string]*list.Element
+}
+
+type cacheEntry struct {
+	key      string
+	identity Identity
+}
+
+// NewIdentityCache returns a cache for up to size cards
+// (DefaultIdentityCacheSize when size <= 0).
+func NewIdentityCache(size int) *IdentityCache {
+	if size <= 0 {
+		size = DefaultIdentityCacheSize
+	}
+	return &IdentityCache{max: size, lru: list.New(), entries: map[string]*list.Element{}}
+}
+
+// CacheKey is the key for a card of backend with ID id.
+func CacheKey(backend, id string) string { return backend + ":" + id }
+
+// Get returns the cached identity for key.
+func (c *IdentityCache) Get(key string) (Identity, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		return Identity{}, false
+	}
+	c.lru.MoveToFront(e)
+	return e.Value.(*cacheEntry).identity, true
+}
+
+// Put stores id under key, evicting the least recently used card when full.
+func (c *IdentityCache) Put(key string, id Identity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		e.Value.(*cacheEntry).identity = id
+		c.lru.MoveToFront(e)
+		return
+	}
+	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, identity: id})
+	for c.lru.Len() > c.max {
+		last := c.lru.Back()
+		c.lru.Remove(last)
+		delete(c.entries, last.Value.(*cacheEntry).key)
+	}
+}
+
+// Invalidate forgets key. Backends call it after they change a card.
+func (c *IdentityCache) Invalidate(key string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		c.lru.Remove(e)
+		delete(c.entries, key)
+	}
+}
+
+// Len is the number of cards cached.
+func (c *IdentityCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+// Identity returns card's identity: from the cache when its ID is known,
+// else read from its certificates and cached.
+func (c *IdentityCache) Identity(ctx context.Context, card Card, now time.Time) (Identity, error) {
+	cardID, err := card.ID(ctx)
+	if err != nil {
+		return Identity{}, fmt.Errorf("reading card ID: %w", err)
+	}
+	key := CacheKey(card.Backend(), cardID)
+	if id, ok := c.Get(key); ok {
+		return id, nil
+	}
+	return c.refresh(ctx, card, key, now)
+}
+
+// Refresh reads card's certificates again and replaces its cache entry.
+func (c *IdentityCache) Refresh(ctx context.Context, card Card, now time.Time) (Identity, error) {
+	cardID, err := card.ID(ctx)
+	if err != nil {
+		return Identity{}, fmt.Errorf("reading card ID: %w", err)
+	}
+	return c.refresh(ctx, card, CacheKey(card.Backend(), cardID), now)
+}
+
+func (c *IdentityCache) refresh(ctx context.Context, card Card, key string, now time.Time) (Identity, error) {
+	certs, err := card.Certificates(ctx)
+	if err != nil {
+		return Identity{}, fmt.Errorf("reading certificates: %w", err)
+	}
+	id, err := IdentityFromCertificates(certs, now)
+	if err != nil {
+		return Identity{}, err
+	}
+	c.Put(key, id)
+	return id, nil
+}
