@@ -1,0 +1,500 @@
+package pkcs11
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/miekg/pkcs11"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// Token names the token a Card was opened on.
+type Token struct {
+	Label        string
+	Manufacturer string
+	Model        string
+	Serial       string
+}
+
+func tokenOf(ti pkcs11.TokenInfo) Token {
+	trim := func(s string) string { return strings.TrimRight(s, " \x00") }
+	return Token{
+		Label:        trim(ti.Label),
+		Manufacturer: trim(ti.ManufacturerID),
+		Model:        trim(ti.Model),
+		Serial:       trim(ti.SerialNumber),
+	}
+}
+
+// Card is one token in one slot. Every method opens a session, does one
+// operation and closes it; the card is never held while idle. Operations on
+// one slot are serialised across the process. If the token in the slot is
+// replaced by another (a different serial), methods return
+// cardreader.ErrCardRemoved.
+type Card struct {
+	mod    *module
+	puk    PUKMode
+	slot   uint
+	reader string
+	token  Token
+}
+
+var _ cardreader.Card = (*Card)(nil)
+
+// Backend is cardreader.BackendPKCS11.
+func (c *Card) Backend() string { return cardreader.BackendPKCS11 }
+
+// Reader is the PC/SC reader name, or "" for a slot that is not a reader.
+func (c *Card) Reader() string { return c.reader }
+
+// Slot is the PKCS#11 slot ID.
+func (c *Card) Slot() uint { return c.slot }
+
+// Token is the token's label, manufacturer, model and serial as read when
+// the card was opened.
+func (c *Card) Token() Token { return c.token }
+
+// ID is "manufacturer/model/serial" of the token. The serial alone is not
+// unique across manufacturers; the label is left out because the holder's
+// middleware may rename it.
+func (c *Card) ID(ctx context.Context) (string, error) {
+	err := c.do(ctx, false, func(pkcs11.SessionHandle) error { return nil })
+	if err != nil {
+		return "", err
+	}
+	return c.token.Manufacturer + "/" + c.token.Model + "/" + c.token.Serial, nil
+}
+
+// do runs fn in a fresh session on the card and closes the session. It
+// checks ctx before each blocking step, checks that the same token is still
+// in the slot, and turns errors that follow a removal into ErrCardRemoved.
+func (c *Card) do(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	unlock, err := c.mod.lockSlot(ctx, c.slot)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ti, err := c.mod.ctx.GetTokenInfo(c.slot)
+	if err != nil {
+		return c.removed(mapErr(err))
+	}
+	if tokenOf(ti).Serial != c.token.Serial {
+		return fmt.Errorf("token %q replaced by %q: %w", c.token.Serial, tokenOf(ti).Serial, cardreader.ErrCardRemoved)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	flags := uint(pkcs11.CKF_SERIAL_SESSION)
+	if rw {
+		flags |= pkcs11.CKF_RW_SESSION
+	}
+	sh, err := c.mod.ctx.OpenSession(c.slot, flags)
+	if err != nil {
+		return c.removed(mapErr(err))
+	}
+	err = fn(sh)
+	// Closing the last session also ends any login (PKCS#11 v2.40 §5.6
+	// C_CloseSession); the error of a session on a removed token is moot.
+	_ = c.mod.ctx.CloseSession(sh)
+	return c.removed(err)
+}
+
+// removed checks, after a failure, whether the token has left the slot: a
+// module may report a pulled card as CKR_DEVICE_ERROR or
+// CKR_FUNCTION_FAILED rather than CKR_DEVICE_REMOVED.
+func (c *Card) removed(err error) error {
+	if err == nil || errors.Is(err, cardreader.ErrCardRemoved) || rv(err) == 0 {
+		return err
+	}
+	switch rv(err) {
+	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_LOCKED:
+		return err
+	}
+	si, serr := c.mod.ctx.GetSlotInfo(c.slot)
+	if serr != nil || si.Flags&pkcs11.CKF_TOKEN_PRESENT == 0 {
+		return fmt.Errorf("%w (%w)", cardreader.ErrCardRemoved, err)
+	}
+	return err
+}
+
+// pinString views a secret as a string without copying it to the Go heap:
+// miekg/pkcs11 takes PINs as strings and copies them into C memory for the
+// call, so the only Go copy stays in the Secret, which its owner wipes.
+// The string must not outlive the call it is passed to.
+func pinString(s *cardreader.Secret) string {
+	b := s.Bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// Certificates reads every X.509 certificate object (CKO_CERTIFICATE,
+// CKC_X_509) on the token, sorted by ID. Objects whose value does not
+// parse as a certificate are skipped.
+func (c *Card) Certificates(ctx context.Context) ([]cardreader.Certificate, error) {
+	var certs []cardreader.Certificate
+	err := c.do(ctx, false, func(sh pkcs11.SessionHandle) error {
+		objs, err := c.find(sh, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
+			pkcs11.NewAttribute(pkcs11.CKA_CERTIFICATE_TYPE, pkcs11.CKC_X_509),
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			attrs, err := c.mod.ctx.GetAttributeValue(sh, o, []*pkcs11.Attribute{
+				pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
+				pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil),
+				pkcs11.NewAttribute(pkcs11.CKA_VALUE, nil),
+			})
+			if err != nil {
+				return mapErr(err)
+			}
+			cert, err := x509.ParseCertificate(attrs[2].Value)
+			if err != nil {
+				continue
+			}
+			certs = append(certs, cardreader.Certificate{
+				ID:    hex.EncodeToString(attrs[0].Value),
+				Label: string(attrs[1].Value),
+				Cert:  cert,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading certificates: %w", err)
+	}
+	slices.SortStableFunc(certs, func(a, b cardreader.Certificate) int { return strings.Compare(a.ID, b.ID) })
+	return certs, nil
+}
+
+// find returns every object matching template.
+func (c *Card) find(sh pkcs11.SessionHandle, template []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
+	if err := c.mod.ctx.FindObjectsInit(sh, template); err != nil {
+		return nil, mapErr(err)
+	}
+	var all []pkcs11.ObjectHandle
+	for {
+		objs, _, err := c.mod.ctx.FindObjects(sh, 64)
+		if err != nil {
+			_ = c.mod.ctx.FindObjectsFinal(sh)
+			return nil, mapErr(err)
+		}
+		if len(objs) == 0 {
+			break
+		}
+		all = append(all, objs...)
+	}
+	if err := c.mod.ctx.FindObjectsFinal(sh); err != nil {
+		return nil, mapErr(err)
+	}
+	return all, nil
+}
+
+// PIN status from token flags. PKCS#11 reports no retry counter, only
+// flags (PKCS#11 v2.40 §3.2 CK_TOKEN_INFO), which map onto the SITHS policy
+// of three tries:
+//
+//	CKF_USER_PIN_LOCKED     → 0 tries, blocked
+//	CKF_USER_PIN_FINAL_TRY  → 1
+//	CKF_USER_PIN_COUNT_LOW  → 2 (a wrong PIN since the last good one)
+//	none of them            → 3
+//
+// The CKF_SO_PIN_* flags map the same way for the PUK. A token whose
+// counter is larger (a PIV card has 3 tries by default but may have more)
+// still reads 3 until its last two tries.
+func pinStatusFromFlags(flags uint, so bool) cardreader.PINStatus {
+	locked, final, low := uint(pkcs11.CKF_USER_PIN_LOCKED), uint(pkcs11.CKF_USER_PIN_FINAL_TRY), uint(pkcs11.CKF_USER_PIN_COUNT_LOW)
+	if so {
+		locked, final, low = pkcs11.CKF_SO_PIN_LOCKED, pkcs11.CKF_SO_PIN_FINAL_TRY, pkcs11.CKF_SO_PIN_COUNT_LOW
+	}
+	switch {
+	case flags&locked != 0:
+		return cardreader.PINStatus{Retries: 0, Blocked: true}
+	case flags&final != 0:
+		return cardreader.PINStatus{Retries: 1}
+	case flags&low != 0:
+		return cardreader.PINStatus{Retries: 2}
+	}
+	return cardreader.PINStatus{Retries: 3}
+}
+
+// tokenFlags re-reads CK_TOKEN_INFO.flags (OpenSC refreshes the PIN
+// counters from the card on each C_GetTokenInfo).
+func (c *Card) tokenFlags() (uint, error) {
+	ti, err := c.mod.ctx.GetTokenInfo(c.slot)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return ti.Flags, nil
+}
+
+// PINStatus reads the user PIN's tries left from the token flags without
+// spending a try. See pinStatusFromFlags for the mapping.
+func (c *Card) PINStatus(ctx context.Context) (cardreader.PINStatus, error) {
+	var st cardreader.PINStatus
+	err := c.do(ctx, false, func(pkcs11.SessionHandle) error {
+		f, err := c.tokenFlags()
+		st = pinStatusFromFlags(f, false)
+		return err
+	})
+	if err != nil {
+		return cardreader.PINStatus{}, fmt.Errorf("reading PIN status: %w", err)
+	}
+	return st, nil
+}
+
+// hasPUK decides whether the SO PIN is a PUK the holder can use; see
+// PUKMode.
+func (c *Card) hasPUK() bool {
+	switch c.puk {
+	case PUKIsSOPIN:
+		return true
+	case PUKNone:
+		return false
+	}
+	return !c.mod.isOpenSC()
+}
+
+// PUKStatus reads the SO PIN's tries left from the CKF_SO_PIN_* flags, or
+// returns ErrUnblockUnsupported (which wraps cardreader.ErrNoPUK) when the
+// token has no usable PUK. PKCS#11 has no flag for "no SO PIN", so the
+// decision is by module (Options.PUK, PUKAuto).
+func (c *Card) PUKStatus(ctx context.Context) (cardreader.PINStatus, error) {
+	if !c.hasPUK() {
+		return cardreader.PINStatus{}, ErrUnblockUnsupported
+	}
+	var st cardreader.PINStatus
+	err := c.do(ctx, false, func(pkcs11.SessionHandle) error {
+		f, err := c.tokenFlags()
+		st = pinStatusFromFlags(f, true)
+		return err
+	})
+	if err != nil {
+		return cardreader.PINStatus{}, fmt.Errorf("reading PUK status: %w", err)
+	}
+	return st, nil
+}
+
+// login runs C_Login and turns PIN errors into the cardreader types, with
+// the tries left re-read from the token flags after the failure. userType
+// CKU_SO is the PUK. A session already logged in (a login left behind by
+// another application of this process) is logged out first so the PIN is
+// really checked.
+func (c *Card) login(sh pkcs11.SessionHandle, userType uint, pin *cardreader.Secret) error {
+	err := c.mod.ctx.Login(sh, userType, pinString(pin))
+	if rv(err) == pkcs11.CKR_USER_ALREADY_LOGGED_IN && userType != pkcs11.CKU_CONTEXT_SPECIFIC {
+		_ = c.mod.ctx.Logout(sh)
+		err = c.mod.ctx.Login(sh, userType, pinString(pin))
+	}
+	if err == nil {
+		return nil
+	}
+	so := userType == pkcs11.CKU_SO
+	switch rv(err) {
+	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
+		f, ferr := c.tokenFlags()
+		if ferr != nil {
+			return ferr
+		}
+		st := pinStatusFromFlags(f, so)
+		if so {
+			return &cardreader.WrongPUKError{Retries: st.Retries}
+		}
+		return &cardreader.WrongPINError{Retries: st.Retries}
+	case pkcs11.CKR_PIN_LOCKED:
+		if so {
+			return fmt.Errorf("%w (%w)", cardreader.ErrPUKBlocked, err)
+		}
+		return fmt.Errorf("%w (%w)", cardreader.ErrPINBlocked, err)
+	}
+	return mapErr(err)
+}
+
+// VerifyPIN logs in as the user and out again. A wrong PIN returns
+// *cardreader.WrongPINError with the tries left after it; a blocked PIN
+// returns an error wrapping cardreader.ErrPINBlocked.
+func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
+	err := c.do(ctx, false, func(sh pkcs11.SessionHandle) error {
+		if err := c.login(sh, pkcs11.CKU_USER, pin); err != nil {
+			return err
+		}
+		return mapErr(c.mod.ctx.Logout(sh))
+	})
+	if err != nil {
+		return fmt.Errorf("verifying PIN: %w", err)
+	}
+	return nil
+}
+
+// ChangePIN runs C_SetPIN in a read/write session; a module that wants the
+// user logged in first (CKR_USER_NOT_LOGGED_IN) gets a login with oldPIN.
+func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret) error {
+	err := c.do(ctx, true, func(sh pkcs11.SessionHandle) error {
+		err := c.mod.ctx.SetPIN(sh, pinString(oldPIN), pinString(newPIN))
+		if rv(err) == pkcs11.CKR_USER_NOT_LOGGED_IN {
+			if err := c.login(sh, pkcs11.CKU_USER, oldPIN); err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err = c.mod.ctx.SetPIN(sh, pinString(oldPIN), pinString(newPIN))
+			_ = c.mod.ctx.Logout(sh)
+		}
+		switch rv(err) {
+		case pkcs11.CKR_PIN_INCORRECT:
+			f, ferr := c.tokenFlags()
+			if ferr != nil {
+				return ferr
+			}
+			return &cardreader.WrongPINError{Retries: pinStatusFromFlags(f, false).Retries}
+		case pkcs11.CKR_PIN_LOCKED:
+			return fmt.Errorf("%w (%w)", cardreader.ErrPINBlocked, err)
+		case pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
+			return fmt.Errorf("%w (%w)", ErrPINRejected, err)
+		}
+		return mapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("changing PIN: %w", err)
+	}
+	return nil
+}
+
+// UnblockPIN logs in as the Security Officer with puk and sets newPIN with
+// C_InitPIN, which also resets the user PIN's retry counter (PKCS#11 v2.40
+// §5.6). Where the token has no usable PUK, or the module refuses the SO
+// login as OpenSC does in front of a PIV card (CKR_GENERAL_ERROR,
+// CKR_USER_TYPE_INVALID or CKR_FUNCTION_NOT_SUPPORTED), it returns an error
+// wrapping ErrUnblockUnsupported. A wrong PUK returns
+// *cardreader.WrongPUKError.
+func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) error {
+	if !c.hasPUK() {
+		return fmt.Errorf("unblocking PIN: %w", ErrUnblockUnsupported)
+	}
+	err := c.do(ctx, true, func(sh pkcs11.SessionHandle) error {
+		if err := c.login(sh, pkcs11.CKU_SO, puk); err != nil {
+			switch rv(err) {
+			case pkcs11.CKR_GENERAL_ERROR, pkcs11.CKR_USER_TYPE_INVALID,
+				pkcs11.CKR_FUNCTION_NOT_SUPPORTED:
+				return fmt.Errorf("%w (%w)", ErrUnblockUnsupported, err)
+			}
+			return err
+		}
+		defer func() { _ = c.mod.ctx.Logout(sh) }()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := c.mod.ctx.InitPIN(sh, pinString(newPIN))
+		switch rv(err) {
+		case pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
+			return fmt.Errorf("%w (%w)", ErrPINRejected, err)
+		}
+		return mapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("unblocking PIN: %w", err)
+	}
+	return nil
+}
+
+// Removed tells what RemoveObjects destroyed.
+type Removed struct {
+	Certificates, PrivateKeys, PublicKeys int
+	// KeysKept is why key objects with the certificate's CKA_ID were left
+	// on the token (the module refused C_DestroyObject), or nil.
+	KeysKept error
+}
+
+// RemoveCertificate destroys the certificate certID and, where the module
+// allows, the private and public key objects with the same CKA_ID.
+func (c *Card) RemoveCertificate(ctx context.Context, certID string, auth cardreader.RemoveAuth) error {
+	_, err := c.RemoveObjects(ctx, certID, auth)
+	return err
+}
+
+// RemoveObjects is RemoveCertificate that also reports what it destroyed.
+// It logs in with auth.PIN when one is given (private keys are only
+// visible, and most tokens only writable, after login). Failing to destroy
+// the certificate is an error; failing to destroy a key is reported in
+// Removed.KeysKept.
+func (c *Card) RemoveObjects(ctx context.Context, certID string, auth cardreader.RemoveAuth) (Removed, error) {
+	var r Removed
+	id, err := hex.DecodeString(certID)
+	if err != nil || len(id) == 0 {
+		return r, fmt.Errorf("removing certificate %q: %w", certID, cardreader.ErrCertificateNotFound)
+	}
+	err = c.do(ctx, true, func(sh pkcs11.SessionHandle) error {
+		if !auth.PIN.Empty() {
+			if err := c.login(sh, pkcs11.CKU_USER, auth.PIN); err != nil {
+				return err
+			}
+			defer func() { _ = c.mod.ctx.Logout(sh) }()
+		}
+		certs, err := c.find(sh, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
+			pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+		})
+		if err != nil {
+			return err
+		}
+		if len(certs) == 0 {
+			return cardreader.ErrCertificateNotFound
+		}
+		for _, o := range certs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := c.mod.ctx.DestroyObject(sh, o); err != nil {
+				return mapErr(err)
+			}
+			r.Certificates++
+		}
+		for _, k := range []struct {
+			class uint
+			n     *int
+		}{{pkcs11.CKO_PRIVATE_KEY, &r.PrivateKeys}, {pkcs11.CKO_PUBLIC_KEY, &r.PublicKeys}} {
+			objs, err := c.find(sh, []*pkcs11.Attribute{
+				pkcs11.NewAttribute(pkcs11.CKA_CLASS, k.class),
+				pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+			})
+			if err != nil {
+				return err
+			}
+			for _, o := range objs {
+				if err := c.mod.ctx.DestroyObject(sh, o); err != nil {
+					if removedRV(rv(err)) {
+						return mapErr(err)
+					}
+					r.KeysKept = err
+					continue
+				}
+				*k.n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return r, fmt.Errorf("removing certificate %q: %w", certID, err)
+	}
+	return r, nil
+}

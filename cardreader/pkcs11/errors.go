@@ -1,0 +1,86 @@
+package pkcs11
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/miekg/pkcs11"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+var (
+	// ErrNoModule: the PKCS#11 module is not installed (no file at the
+	// configured path, or none of the default paths exists).
+	ErrNoModule = errors.New("PKCS#11 module not found")
+	// ErrModuleLoad: the file exists but is not a loadable PKCS#11 module
+	// (dlopen failed or it has no C_GetFunctionList).
+	ErrModuleLoad = errors.New("PKCS#11 module could not be loaded")
+	// ErrClosed: the Backend was closed.
+	ErrClosed = errors.New("PKCS#11 backend closed")
+	// ErrKeyNotFound: the certificate exists but the token shows no private
+	// key with the same CKA_ID after login.
+	ErrKeyNotFound = errors.New("private key not found")
+	// ErrPINRejected: the token refused a new PIN before trying it (length
+	// or characters outside what the token accepts, CKR_PIN_LEN_RANGE or
+	// CKR_PIN_INVALID). No try was spent.
+	ErrPINRejected = errors.New("new PIN rejected by the token")
+	// ErrUnblockUnsupported: the module offers no PKCS#11-level unblock for
+	// this token (no SO login, or the SO login is refused, as OpenSC does in
+	// front of a PIV card with CKR_GENERAL_ERROR). It wraps
+	// cardreader.ErrNoPUK, so callers that only know the cardreader errors
+	// tell the holder to see an ID administrator.
+	ErrUnblockUnsupported = fmt.Errorf("PKCS#11 module cannot unblock the PIN with a PUK: %w", cardreader.ErrNoPUK)
+)
+
+// ModuleError is a PKCS#11 module that could not be found, loaded or
+// initialised. Err is ErrNoModule, ErrModuleLoad or the module's own
+// C_Initialize error (a pkcs11.Error).
+type ModuleError struct {
+	Path string // the module path, or the candidate paths joined by ", "
+	Err  error
+}
+
+func (e *ModuleError) Error() string {
+	return fmt.Sprintf("pkcs11 module %s: %v", e.Path, e.Err)
+}
+
+func (e *ModuleError) Unwrap() error { return e.Err }
+
+// rv returns the CK_RV of err, or 0 (CKR_OK) when err is not a PKCS#11
+// return value.
+func rv(err error) uint {
+	var e pkcs11.Error
+	if errors.As(err, &e) {
+		return uint(e)
+	}
+	return 0
+}
+
+// removedRV are the return values a module gives once the token has left
+// its slot (PKCS#11 v2.40 §5.1: CKR_TOKEN_NOT_PRESENT "the token was not
+// present in its slot at the time the function was invoked",
+// CKR_DEVICE_REMOVED "the token was removed from its slot during the
+// execution of the function"; sessions die with the token, so later calls
+// see CKR_SESSION_HANDLE_INVALID or CKR_SESSION_CLOSED).
+func removedRV(r uint) bool {
+	switch r {
+	case pkcs11.CKR_TOKEN_NOT_PRESENT, pkcs11.CKR_DEVICE_REMOVED,
+		pkcs11.CKR_SESSION_HANDLE_INVALID, pkcs11.CKR_SESSION_CLOSED,
+		pkcs11.CKR_TOKEN_NOT_RECOGNIZED:
+		return true
+	}
+	return false
+}
+
+// mapErr turns the return values that mean "card removed" into
+// cardreader.ErrCardRemoved, keeping the PKCS#11 error in the chain.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if removedRV(rv(err)) {
+		return fmt.Errorf("%w (%w)", cardreader.ErrCardRemoved, err)
+	}
+	return err
+}
