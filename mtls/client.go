@@ -1,0 +1,172 @@
+package mtls
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Client is an HTTP client that authenticates with one key and chain. Each
+// TLS session it sets up costs one signature by the key; later connections
+// resume the session (TLS 1.3 PSK tickets, RFC 8446 §2.2; TLS 1.2 session
+// tickets, RFC 5077) without the key, until ForgetSessions.
+type Client struct {
+	// HTTP sends requests over mutual TLS. Its errors wrap the typed
+	// errors of this package (*UntrustedServerError,
+	// *CertificateNotAcceptedError, *SigningError, *ProtocolVersionError):
+	// use errors.As.
+	HTTP *http.Client
+
+	s         *setup
+	cache     *generationCache
+	transport *http.Transport
+}
+
+// Stats counts what a Client's handshakes cost.
+type Stats struct {
+	// Handshakes is the number of TLS handshakes that completed our
+	// verification of the server, full or resumed.
+	Handshakes uint64
+	// Resumptions is the number of those that resumed a cached session.
+	Resumptions uint64
+	// Signatures is the number of times the key was asked to sign (one per
+	// full handshake that sent the certificate).
+	Signatures uint64
+}
+
+// Default timeouts of a Client.
+const (
+	defaultTimeout = time.Minute
+	dialTimeout    = 10 * time.Second
+	// A handshake includes the card's signature: a few hundred
+	// milliseconds on a SITHS card, more through a redirected VDI reader.
+	handshakeTimeout = 30 * time.Second
+)
+
+// NewClient returns a Client for opts (see Options and Config).
+func NewClient(opts Options) (*Client, error) {
+	s, err := newSetup(opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{s: s, cache: &generationCache{inner: s.cache}}
+	s.cache = c.cache
+	c.transport = &http.Transport{
+		Proxy:                 opts.Proxy,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       s.tlsConfig(),
+		TLSHandshakeTimeout:   handshakeTimeout,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          10,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = defaultTimeout
+	}
+	c.HTTP = &http.Client{
+		Transport: &roundTripper{c: c},
+		Timeout:   timeout,
+	}
+	return c, nil
+}
+
+// ForgetSessions drops every cached TLS session and closes idle
+// connections, so the next request makes a full handshake and the key signs
+// again. Call it when the card is removed. Connections busy with a request
+// are not interrupted; a session ticket that such a connection receives
+// after the call may still be cached, so drop the Client too when the card
+// (not just the session) is gone for good.
+func (c *Client) ForgetSessions() {
+	c.cache.forget()
+	c.transport.CloseIdleConnections()
+}
+
+// Stats reports the handshakes and signatures so far.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Handshakes:  c.s.handshakes.Load(),
+		Resumptions: c.s.resumptions.Load(),
+		Signatures:  c.s.signatures.Load(),
+	}
+}
+
+// CloseIdleConnections closes idle connections but keeps the cached
+// sessions: the next connection resumes without a signature.
+func (c *Client) CloseIdleConnections() { c.transport.CloseIdleConnections() }
+
+// roundTripper puts a handshakeRecord into each request's context, so that
+// a handshake started for the request can report the signer's own error,
+// and turns handshake failures into this package's typed errors.
+type roundTripper struct{ c *Client }
+
+func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := &handshakeRecord{}
+	resp, err := rt.c.transport.RoundTrip(req.WithContext(withRecord(req.Context(), rec)))
+	if err != nil {
+		return nil, rt.c.classify(err, rec)
+	}
+	return resp, nil
+}
+
+func (rt *roundTripper) CloseIdleConnections() { rt.c.transport.CloseIdleConnections() }
+
+func (c *Client) classify(err error, rec *handshakeRecord) error {
+	if signErr := rec.signError(); signErr != nil {
+		return &SigningError{Err: signErr}
+	}
+	if a, ok := receivedAlert(err); ok && a == alertProtocolVersion {
+		return &ProtocolVersionError{MaxVersion: c.s.maxVersion, CappedForPSS: c.s.cappedForPSS, Err: err}
+	}
+	return err
+}
+
+// alertProtocolVersion is the TLS protocol_version alert (RFC 8446 §6.2).
+const alertProtocolVersion = 70
+
+// receivedAlert finds an alert the peer sent. crypto/tls reports one as a
+// *net.OpError{Op: "remote error"} around its unexported alert type (a
+// uint8; tls.AlertError is only used with QUIC), so the code is read by
+// reflection rather than from the text.
+func receivedAlert(err error) (uint8, bool) {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" || op.Err == nil {
+		return 0, false
+	}
+	if a, ok := errors.AsType[tls.AlertError](op.Err); ok {
+		return uint8(a), true
+	}
+	v := reflect.ValueOf(op.Err)
+	if v.Kind() != reflect.Uint8 {
+		return 0, false
+	}
+	return uint8(v.Uint()), true
+}
+
+// generationCache wraps a tls.ClientSessionCache so that every entry can be
+// dropped at once, whatever the inner cache: keys carry a generation, and
+// forget starts a new one (old entries age out of the inner LRU).
+type generationCache struct {
+	inner tls.ClientSessionCache
+	gen   atomic.Uint64
+}
+
+func (g *generationCache) key(k string) string {
+	return strconv.FormatUint(g.gen.Load(), 10) + "|" + k
+}
+
+func (g *generationCache) Get(sessionKey string) (*tls.ClientSessionState, bool) {
+	return g.inner.Get(g.key(sessionKey))
+}
+
+func (g *generationCache) Put(sessionKey string, cs *tls.ClientSessionState) {
+	g.inner.Put(g.key(sessionKey), cs)
+}
+
+func (g *generationCache) forget() { g.gen.Add(1) }
