@@ -9,19 +9,24 @@ import (
 	"regexp"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// OIDs of the SITHS certificate profile this package reads. They are kept in
-// step with internal/testpki (a test asserts that they agree); cardreader
-// does not import testpki outside tests.
+// OIDs of the certificate profile this package reads. They are the test
+// profile's (internal/testpki, under the documentation arc 1.3.6.1.4.1.32473
+// of RFC 5612; a test asserts that they agree): real SITHS certificates use
+// Inera's arcs, to be configured here when known. cardreader does not import
+// testpki outside tests.
 var (
 	// OIDCardNumber is the SubjectAltName otherName type that carries the
 	// number printed on the card.
-	OIDCardNumber = asn1.ObjectIdentifier{1, 2, 752, 34, 19, 1}
+	OIDCardNumber = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 7, 1, 1}
 	// OIDPolicyLoA3 and OIDPolicyLoA2 are the certificate policies of
 	// ordinary cards (LoA3) and reserve cards (LoA2).
-	OIDPolicyLoA3 = asn1.ObjectIdentifier{1, 2, 752, 129, 2, 1, 3}
-	OIDPolicyLoA2 = asn1.ObjectIdentifier{1, 2, 752, 129, 2, 1, 2}
+	OIDPolicyLoA3 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 7, 2, 3}
+	OIDPolicyLoA2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 7, 2, 2}
 )
 
 // Certificate attributes from RFC 5280 appendix A and X.520.
@@ -303,45 +308,37 @@ func cardNumberOf(x *x509.Certificate) string {
 		if !ext.Id.Equal(oidSubjectAltName) {
 			continue
 		}
-		var names []asn1.RawValue
-		if _, err := asn1.Unmarshal(ext.Value, &names); err != nil {
+		in := cryptobyte.String(ext.Value)
+		var names cryptobyte.String
+		if !in.ReadASN1(&names, cbasn1.SEQUENCE) {
 			return ""
 		}
-		for _, n := range names {
-			if n.Class != asn1.ClassContextSpecific || n.Tag != 0 || !n.IsCompound {
+		for !names.Empty() {
+			var gn cryptobyte.String
+			var tag cbasn1.Tag
+			if !names.ReadAnyASN1(&gn, &tag) {
+				return ""
+			}
+			if tag != cbasn1.Tag(0).ContextSpecific().Constructed() {
+				continue // not an otherName
+			}
+			var oid asn1.ObjectIdentifier
+			var value cryptobyte.String
+			if !gn.ReadASN1ObjectIdentifier(&oid) || !oid.Equal(OIDCardNumber) ||
+				!gn.ReadASN1(&value, cbasn1.Tag(0).ContextSpecific().Constructed()) {
 				continue
 			}
-			var on struct {
-				Type  asn1.ObjectIdentifier
-				Value asn1.RawValue `asn1:"explicit,tag:0"`
-			}
-			// The [0] IMPLICIT otherName replaces the SEQUENCE tag: re-tag
-			// it as a SEQUENCE to parse it.
-			seq := asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: n.Bytes}
-			der, err := asn1.Marshal(seq)
-			if err != nil {
+			var str cryptobyte.String
+			var strTag cbasn1.Tag
+			if !value.ReadAnyASN1(&str, &strTag) {
 				continue
 			}
-			if _, err := asn1.Unmarshal(der, &on); err != nil || !on.Type.Equal(OIDCardNumber) {
-				continue
+			switch strTag {
+			case cbasn1.UTF8String, cbasn1.PrintableString, cbasn1.IA5String, cbasn1.Tag(asn1.TagNumericString):
+				if utf8.Valid(str) {
+					return string(str)
+				}
 			}
-			if s := asn1String(on.Value); s != "" {
-				return s
-			}
-		}
-	}
-	return ""
-}
-
-// asn1String decodes the string types a card number may be encoded in.
-func asn1String(v asn1.RawValue) string {
-	if v.Class != asn1.ClassUniversal {
-		return ""
-	}
-	switch v.Tag {
-	case asn1.TagUTF8String, asn1.TagPrintableString, asn1.TagIA5String, asn1.TagNumericString:
-		if utf8.Valid(v.Bytes) {
-			return string(v.Bytes)
 		}
 	}
 	return ""
