@@ -111,12 +111,13 @@ type PKI struct {
 	seed    string
 	now     time.Time
 	ocspURL string
+	rev     *revocations
 }
 
 // New builds the test PKI. CA keys are derived from the seed and cached
 // process-wide, so only the first call per seed pays for key generation.
 func New(opts Options) (*PKI, error) {
-	p := &PKI{seed: opts.Seed, now: opts.Now, ocspURL: opts.OCSPURL}
+	p := &PKI{seed: opts.Seed, now: opts.Now, ocspURL: opts.OCSPURL, rev: &revocations{}}
 	if p.seed == "" {
 		p.seed = DefaultSeed
 	}
@@ -336,9 +337,16 @@ func certsPEM(certs []*x509.Certificate) []byte {
 	return b
 }
 
-// WriteDir writes root.pem (the root) and cas.pem (the issuing CAs) to dir,
-// creating it if needed, for nginx (ssl_client_certificate / ssl_trusted_certificate),
+// WriteDir writes to dir, creating it if needed:
+//
+//	root.pem  the root certificate
+//	cas.pem   the issuing CA certificates
+//	crl.pem   CRLs of the root and the issuing CAs (see CRL), for nginx's
+//	          ssl_crl, which wants one for every CA of the chain
+//
+// for nginx (ssl_client_certificate / ssl_trusted_certificate),
 // openssl verify -CAfile root.pem -untrusted cas.pem, and other tools.
+// Call it again after Revoke to refresh crl.pem.
 func (p *PKI) WriteDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -347,9 +355,18 @@ func (p *PKI) WriteDir(dir string) error {
 	for _, ca := range p.IssuingCAs() {
 		cas = append(cas, ca.Cert)
 	}
+	var crls []byte
+	for _, ca := range append([]*CA{p.Root}, p.IssuingCAs()...) {
+		crl, err := p.CRLPEM(ca)
+		if err != nil {
+			return fmt.Errorf("creating CRL of %s: %w", ca.Cert.Subject.CommonName, err)
+		}
+		crls = append(crls, crl...)
+	}
 	files := map[string][]byte{
 		"root.pem": p.Root.CertPEM(),
 		"cas.pem":  certsPEM(cas),
+		"crl.pem":  crls,
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
