@@ -138,10 +138,11 @@ func (q QRCode) Verify(qrStartSecret string, elapsed time.Duration) error {
 	return nil
 }
 
-// QRRecovery is the error correction level of QRPNG: Medium (15 %). Screen
-// pixels do not get dirty or torn like paper, and the payload (~116 bytes)
-// then fits version 6 (41 modules), so a phone resolves it easily at
-// arm's length; High would make it version 8 with smaller modules.
+// QRRecovery is the error correction level of QRPNG: Medium (about 15 % of
+// codewords recoverable). A screen does not smudge or tear like paper, and
+// with Medium the 113-byte payload fits QR version 7 (45×45 modules); High
+// (25 %) needs version 9 and Highest (30 %) version 10, i.e. smaller modules
+// for the phone's camera at the same image size (measured with go-qrcode).
 const QRRecovery = qrcode.Medium
 
 // QRPNG renders payload as a PNG of size×size pixels (at least 64) with a
