@@ -57,7 +57,7 @@ func decodeBytes(what string, data []byte, m Message) error {
 	}
 	sd := json.NewDecoder(bytes.NewReader(data))
 	sd.UseNumber()
-	if err := checkShape(sd, t.Elem(), ""); err != nil {
+	if err := checkShape(sd, t.Elem(), "", false); err != nil {
 		return &DecodeError{What: what, Err: err}
 	}
 	if _, err := sd.Token(); err != io.EOF {
@@ -154,17 +154,22 @@ func join(path, key string) string {
 
 // checkShape walks one JSON value with the type it will be decoded into
 // (nil: any value) and enforces exact keys, no duplicates, required fields
-// and null only for pointers. Types with their own UnmarshalJSON are leaves.
-func checkShape(d *json.Decoder, t reflect.Type, path string) error {
+// and null only for required pointers. An optional field, when present, is
+// neither null nor "": one message has one form. Types with their own
+// UnmarshalJSON are leaves.
+func checkShape(d *json.Decoder, t reflect.Type, path string, optional bool) error {
 	tok, err := d.Token()
 	if err != nil {
 		return &shapeError{path, "invalid JSON"}
 	}
 	if tok == nil {
-		if t != nil && t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		if t != nil && (optional || t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface) {
 			return &shapeError{path, "null not allowed"}
 		}
 		return nil
+	}
+	if s, ok := tok.(string); ok && s == "" && optional {
+		return &shapeError{path, "empty optional field (leave it out)"}
 	}
 	if t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -194,16 +199,17 @@ func checkShape(d *json.Decoder, t reflect.Type, path string) error {
 			}
 			seen[key] = true
 			var ft reflect.Type
+			opt := false
 			if fields != nil {
 				f, ok := fields[key]
 				if !ok {
 					return &shapeError{join(path, key), "unknown field"}
 				}
-				ft = f.typ
+				ft, opt = f.typ, f.optional
 			} else if !leaf {
 				ft = t.Elem()
 			}
-			if err := checkShape(d, ft, join(path, key)); err != nil {
+			if err := checkShape(d, ft, join(path, key), opt); err != nil {
 				return err
 			}
 		}
@@ -224,7 +230,7 @@ func checkShape(d *json.Decoder, t reflect.Type, path string) error {
 			et = t.Elem()
 		}
 		for i := 0; d.More(); i++ {
-			if err := checkShape(d, et, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			if err := checkShape(d, et, path+"["+strconv.Itoa(i)+"]", false); err != nil {
 				return err
 			}
 		}
