@@ -1,0 +1,349 @@
+package vcard
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultVPCD is vpcd's first reader ("Virtual PCD 00 00") on the system pcscd.
+const DefaultVPCD = "127.0.0.1:35963"
+
+// RunOptions configure a Server. The zero value works.
+type RunOptions struct {
+	// VPCD is the address vpcd listens on; "" = DefaultVPCD.
+	VPCD string
+	// Latency is added to every APDU, SignLatency to every private-key
+	// operation on top, to emulate a real card's timing.
+	Latency, SignLatency time.Duration
+	// DropAfter pulls the card (closes the connection) right after the
+	// DropAfter-th APDU from now; the card stays out until Insert. 0 = never.
+	DropAfter int
+	// Trace gets one line per APDU: instruction, P1 P2, lengths, status
+	// word and time. Never data: no PIN, PUK or key bytes.
+	Trace io.Writer
+}
+
+// Stats are a Server's counters since it was created.
+type Stats struct {
+	APDUs      int64 `json:"apdus"`
+	Signatures int64 `json:"signatures"` // private-key operations
+	Verifies   int64 `json:"verifies"`   // VERIFY commands carrying a PIN
+	Inserted   int64 `json:"inserted"`   // connections made to vpcd (card insertions)
+	Removed    int64 `json:"removed"`    // connections ended (pulls, drops, vpcd gone)
+	Drops      int64 `json:"drops"`      // pulls by the DropAfter fault
+	PowerOns   int64 `json:"power_ons"`
+	Resets     int64 `json:"resets"`
+	Present    bool  `json:"present"` // connected to vpcd right now
+	WantIn     bool  `json:"want_in"` // inserted (false after Remove or a drop)
+}
+
+// Server is a card in a vpcd reader. vpcd listens; the card connects to it
+// (connect = card inserted, close = card removed). See FIELD-NOTES.md for
+// the wire protocol: every message is a 2-byte big-endian length and a
+// payload; a 1-byte payload is a control code.
+type Server struct {
+	card *Card
+	opts RunOptions
+
+	mu        sync.Mutex
+	wantIn    bool
+	conn      net.Conn
+	dropAfter int // APDUs left until the drop fault fires; 0 = off
+	wake      chan struct{}
+	traceMu   sync.Mutex
+
+	apdus, signatures, verifies, inserted, removed, drops, powerOns, resets atomic.Int64
+	present                                                                 atomic.Bool
+}
+
+// NewServer puts card in a reader; Run connects it.
+func NewServer(card *Card, opts RunOptions) *Server {
+	if opts.VPCD == "" {
+		opts.VPCD = DefaultVPCD
+	}
+	return &Server{card: card, opts: opts, wantIn: true, dropAfter: opts.DropAfter, wake: make(chan struct{}, 1)}
+}
+
+// Card is the card this server holds.
+func (s *Server) Card() *Card { return s.card }
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	want := s.wantIn
+	s.mu.Unlock()
+	return Stats{
+		APDUs: s.apdus.Load(), Signatures: s.signatures.Load(), Verifies: s.verifies.Load(),
+		Inserted: s.inserted.Load(), Removed: s.removed.Load(), Drops: s.drops.Load(),
+		PowerOns: s.powerOns.Load(), Resets: s.resets.Load(), Present: s.present.Load(), WantIn: want,
+	}
+}
+
+// SetDropAfter re-arms the drop fault: the card is pulled right after the
+// n-th APDU from now. 0 disarms it.
+func (s *Server) SetDropAfter(n int) {
+	s.mu.Lock()
+	s.dropAfter = n
+	s.mu.Unlock()
+}
+
+// Remove pulls the card out of the reader (closes the connection). It stays
+// out until Insert.
+func (s *Server) Remove() {
+	s.mu.Lock()
+	s.wantIn = false
+	conn := s.conn
+	s.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+// Insert puts the card back (Run reconnects at once).
+func (s *Server) Insert() {
+	s.mu.Lock()
+	s.wantIn = true
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *Server) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run keeps the card in the reader until ctx ends: it connects to vpcd,
+// serves it, and reconnects with backoff when vpcd goes away (pcscd
+// restarted). It returns ctx.Err() (or nil when ctx was canceled).
+func (s *Server) Run(ctx context.Context) error {
+	const minBackoff, maxBackoff = 20 * time.Millisecond, time.Second
+	backoff := minBackoff
+	var d net.Dialer
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.mu.Lock()
+		want := s.wantIn
+		s.mu.Unlock()
+		if !want {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.wake:
+			}
+			continue
+		}
+		conn, err := d.DialContext(ctx, "tcp", s.opts.VPCD)
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.wake:
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		s.mu.Lock()
+		if !s.wantIn { // removed while dialing
+			s.mu.Unlock()
+			conn.Close()
+			continue
+		}
+		s.conn = conn
+		s.mu.Unlock()
+		s.inserted.Add(1)
+		s.present.Store(true)
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		start := time.Now()
+		err = s.serve(conn)
+		stop()
+		conn.Close()
+		s.mu.Lock()
+		s.conn = nil
+		s.mu.Unlock()
+		s.present.Store(false)
+		s.removed.Add(1)
+		s.card.PowerOff() // a pulled card loses power
+		// A connection that vpcd closed soon after it was made means vpcd
+		// is going away (pcscd stopping): back off. One that lived is
+		// reconnected at once.
+		if errors.Is(err, errVPCDClosed) && time.Since(start) < time.Second {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, maxBackoff)
+		} else {
+			backoff = minBackoff
+		}
+	}
+}
+
+var errVPCDClosed = errors.New("vcard: vpcd closed the connection")
+
+// serve answers vpcd until the connection ends.
+func (s *Server) serve(conn net.Conn) error {
+	tc, _ := conn.(*net.TCPConn)
+	var hdr [2]byte
+	buf := make([]byte, 0, 70000)
+	for {
+		if tc != nil {
+			quickAck(tc)
+		}
+		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+			return readErr(err)
+		}
+		n := int(binary.BigEndian.Uint16(hdr[:]))
+		msg := make([]byte, n)
+		if _, err := io.ReadFull(conn, msg); err != nil {
+			return readErr(err)
+		}
+		var reply []byte
+		switch {
+		case n == 0:
+			continue
+		case n == 1:
+			switch msg[0] {
+			case 0x00: // power off
+				s.card.PowerOff()
+				continue
+			case 0x01: // power on
+				s.powerOns.Add(1)
+				s.card.Reset()
+				continue
+			case 0x02: // reset
+				s.resets.Add(1)
+				s.card.Reset()
+				continue
+			case 0x04: // get ATR
+				reply = s.card.ATR()
+			default:
+				continue
+			}
+		default:
+			reply = s.apdu(msg)
+		}
+		buf = buf[:0]
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(reply)))
+		buf = append(buf, reply...)
+		// One Write per reply: with vpcd's two-send framing and Nagle, a
+		// split reply stalls on delayed ACK (FIELD-NOTES "Latency gotcha").
+		if _, err := conn.Write(buf); err != nil {
+			return err
+		}
+		if n > 1 && s.dropDue() {
+			s.drops.Add(1)
+			s.mu.Lock()
+			s.wantIn = false
+			s.mu.Unlock()
+			return nil
+		}
+	}
+}
+
+func readErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errVPCDClosed
+	}
+	return err
+}
+
+// dropDue counts an APDU against the drop fault.
+func (s *Server) dropDue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dropAfter <= 0 {
+		return false
+	}
+	s.dropAfter--
+	return s.dropAfter == 0
+}
+
+func (s *Server) apdu(capdu []byte) []byte {
+	start := time.Now()
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
+	resp, kind := s.card.transmit(capdu)
+	s.apdus.Add(1)
+	switch kind {
+	case KindSign:
+		s.signatures.Add(1)
+		if s.opts.SignLatency > 0 {
+			time.Sleep(s.opts.SignLatency)
+		}
+	case KindVerify:
+		s.verifies.Add(1)
+	}
+	if s.opts.Trace != nil {
+		s.trace(capdu, resp, time.Since(start))
+	}
+	return resp
+}
+
+// trace writes one line: never the command or response data.
+func (s *Server) trace(capdu, resp []byte, d time.Duration) {
+	var ins, p1, p2 byte
+	if len(capdu) >= 4 {
+		ins, p1, p2 = capdu[1], capdu[2], capdu[3]
+	}
+	code := 0
+	if len(resp) >= 2 {
+		code = int(resp[len(resp)-2])<<8 | int(resp[len(resp)-1])
+	}
+	line := fmt.Sprintf("%s ins=%02X p1p2=%02X%02X %s capdu=%d rdata=%d sw=%04X us=%d\n",
+		time.Now().UTC().Format("15:04:05.000000"), ins, p1, p2, insName(ins), len(capdu), len(resp)-2, code, d.Microseconds())
+	s.traceMu.Lock()
+	_, _ = io.WriteString(s.opts.Trace, line)
+	s.traceMu.Unlock()
+}
+
+func insName(ins byte) string {
+	switch ins {
+	case 0xA4:
+		return "SELECT"
+	case 0xCB:
+		return "GET_DATA"
+	case 0xDB:
+		return "PUT_DATA"
+	case 0x20:
+		return "VERIFY"
+	case 0x24:
+		return "CHANGE_REFERENCE"
+	case 0x2C:
+		return "RESET_RETRY"
+	case 0x87:
+		return "GENERAL_AUTHENTICATE"
+	case 0x47:
+		return "GENERATE"
+	case 0xC0:
+		return "GET_RESPONSE"
+	case 0xFD:
+		return "GET_VERSION"
+	case 0xF8:
+		return "GET_SERIAL"
+	case 0xF7:
+		return "GET_METADATA"
+	case 0xFF:
+		return "SET_MGMT_KEY"
+	case 0xFE:
+		return "IMPORT_KEY"
+	case 0xFB:
+		return "RESET"
+	case 0xFA:
+		return "SET_RETRIES"
+	}
+	return "OTHER"
+}
