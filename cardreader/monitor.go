@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -176,7 +177,7 @@ func (m *Monitor) run(ctx context.Context) {
 		}
 		if state != serviceDown {
 			state = serviceDown
-			if !m.emit(ctx, Event{Kind: ServiceLost, Err: pcscErr(err)}) {
+			if !m.emit(ctx, Event{Kind: ServiceLost, Err: lostErr(err)}) {
 				return
 			}
 			if !m.dropAll(ctx) {
@@ -203,6 +204,7 @@ func (m *Monitor) watch(ctx context.Context, sc *scard.Context, state *serviceSt
 	relist := true
 	var names []string
 	first := true
+	transient := 0
 	for ctx.Err() == nil {
 		if relist {
 			var err error
@@ -210,21 +212,19 @@ func (m *Monitor) watch(ctx context.Context, sc *scard.Context, state *serviceSt
 			if err != nil {
 				return err
 			}
+			if first {
+				// The service answered: announce it before any reader event.
+				if *state == serviceDown && !m.emit(ctx, Event{Kind: ServiceBack}) {
+					return ctx.Err()
+				}
+				*state = serviceUp
+				*backoff = m.opts.MinBackoff
+				first = false
+			}
 			if !m.syncReaders(ctx, names, known) {
 				return ctx.Err()
 			}
 			relist = false
-		}
-		if first {
-			// The service answered: announce it before any reader event.
-			if *state == serviceDown {
-				if !m.emit(ctx, Event{Kind: ServiceBack}) {
-					return ctx.Err()
-				}
-			}
-			*state = serviceUp
-			*backoff = m.opts.MinBackoff
-			first = false
 		}
 		rs := make([]scard.ReaderState, 0, len(names)+1)
 		for _, n := range names {
@@ -255,8 +255,21 @@ func (m *Monitor) watch(ctx context.Context, sc *scard.Context, state *serviceSt
 			relist = true // a reader went away between list and wait
 			continue
 		default:
-			return err
+			// Anything else (pcscd 1.9.9 answers SCARD_W_SECURITY_VIOLATION
+			// when it dies under a wait with a card present): list the
+			// readers again, which fails at once if the service is gone.
+			if transient++; transient > 3 || ServiceDead(pcscErr(err)) {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(m.opts.MinBackoff):
+			}
+			relist = true
+			continue
 		}
+		transient = 0
 		for _, r := range rs {
 			ev := r.EventState &^ scard.StateChanged
 			if r.Reader == pnpNotification {
@@ -370,17 +383,26 @@ func (m *Monitor) emit(ctx context.Context, e Event) bool {
 	}
 }
 
-// pcscErr turns a scard error into a *PCSCError, so ServiceLost carries
-// ErrNoService and the code.
+// pcscErr turns a scard error into a *PCSCError that keeps the code.
 func pcscErr(err error) error {
 	var se scard.Error
 	if errors.As(err, &se) {
 		return FromPCSC(uint32(se))
 	}
-	if err == nil {
-		return ErrNoService
-	}
 	return err
+}
+
+// lostErr is the Err of a ServiceLost event: always ErrNoService, with the
+// PC/SC code that showed it.
+func lostErr(err error) error {
+	err = pcscErr(err)
+	if err == nil || errors.Is(err, ErrNoService) {
+		if err == nil {
+			return ErrNoService
+		}
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrNoService, err)
 }
 
 func compareStrings(a, b string) int {
