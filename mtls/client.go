@@ -54,6 +54,20 @@ func NewClient(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newClient(s, opts), nil
+}
+
+// NewServerAuthClient returns a Client that authenticates the server only
+// (see ServerAuthConfig): opts.Signer and opts.Chain are ignored.
+func NewServerAuthClient(opts Options) (*Client, error) {
+	s, err := newServerAuthSetup(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newClient(s, opts), nil
+}
+
+func newClient(s *setup, opts Options) *Client {
 	c := &Client{s: s, cache: &generationCache{inner: s.cache}}
 	s.cache = c.cache
 	c.transport = &http.Transport{
@@ -74,7 +88,7 @@ func NewClient(opts Options) (*Client, error) {
 		Transport: &roundTripper{c: c},
 		Timeout:   timeout,
 	}
-	return c, nil
+	return c
 }
 
 // ForgetSessions drops every cached TLS session and closes idle

@@ -88,14 +88,14 @@ type setup struct {
 }
 
 func newSetup(opts Options) (*setup, error) {
+	if opts.Roots == nil {
+		return nil, ErrNoRoots
+	}
 	if opts.Signer == nil {
 		return nil, ErrNoSigner
 	}
 	if len(opts.Chain) == 0 || opts.Chain[0] == nil {
 		return nil, ErrNoChain
-	}
-	if opts.Roots == nil {
-		return nil, ErrNoRoots
 	}
 	leaf := opts.Chain[0]
 	pub, ok := opts.Signer.Public().(interface{ Equal(crypto.PublicKey) bool })
@@ -176,6 +176,51 @@ func newSetup(opts Options) (*setup, error) {
 	return s, nil
 }
 
+// newServerAuthSetup is newSetup without a client identity: the server is
+// pinned and checked the same way, and a CertificateRequest gets an empty
+// Certificate message (RFC 8446 §4.4.2.4, RFC 5246 §7.4.6).
+func newServerAuthSetup(opts Options) (*setup, error) {
+	if opts.Roots == nil {
+		return nil, ErrNoRoots
+	}
+	s := &setup{
+		roots:      opts.Roots,
+		serverName: opts.ServerName,
+		minVersion: opts.MinVersion,
+		maxVersion: opts.MaxVersion,
+		cache:      opts.SessionCache,
+		now:        opts.Now,
+	}
+	if s.minVersion == 0 {
+		s.minVersion = tls.VersionTLS12
+	}
+	if s.maxVersion == 0 {
+		s.maxVersion = tls.VersionTLS13
+	}
+	if s.cache == nil {
+		s.cache = tls.NewLRUClientSessionCache(0)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.minVersion < tls.VersionTLS12 || s.minVersion > s.maxVersion {
+		return nil, fmt.Errorf("%w: %s to %s", ErrVersionRange, tls.VersionName(s.minVersion), tls.VersionName(s.maxVersion))
+	}
+	return s, nil
+}
+
+// ServerAuthConfig is Config without a client certificate, for the calls
+// that authenticate the server only (looking an order up with its token):
+// the same pinning to opts.Roots and the same *UntrustedServerError.
+// opts.Signer and opts.Chain are ignored.
+func ServerAuthConfig(opts Options) (*tls.Config, error) {
+	s, err := newServerAuthSetup(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.tlsConfig(), nil
+}
+
 // Config returns a *tls.Config for mutual TLS with opts' key and chain.
 //
 // The client certificate is offered only when the server's
@@ -215,6 +260,10 @@ func (s *setup) tlsConfig() *tls.Config {
 // clientCertificate is tls.Config.GetClientCertificate. It may run
 // concurrently for several connections.
 func (s *setup) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	if s.signer == nil {
+		// Server authentication only: send an empty certificate list.
+		return new(tls.Certificate), nil
+	}
 	var rec *handshakeRecord
 	if ctx := cri.Context(); ctx != nil {
 		rec, _ = ctx.Value(recordKey{}).(*handshakeRecord)

@@ -197,6 +197,7 @@ func TestRSAWithoutPSSStaysAtTLS12(t *testing.T) {
 		if !errors.As(err, &pv) || !pv.CappedForPSS || pv.MaxVersion != tls.VersionTLS12 {
 			t.Fatalf("error %v (%T), want *mtls.ProtocolVersionError capped for PSS", err, err)
 		}
+		t.Logf("error: %v", err)
 		if !strings.Contains(err.Error(), "RSA-PSS") {
 			t.Errorf("message does not explain the cause: %v", err)
 		}
@@ -301,6 +302,7 @@ func TestInspectingProxyIsRefused(t *testing.T) {
 	if !errors.As(err, &unknown) {
 		t.Errorf("cause is not x509.UnknownAuthorityError: %v", err)
 	}
+	t.Logf("error: %v", err)
 	if !strings.Contains(err.Error(), "inspecting proxy") {
 		t.Errorf("message does not name the likely cause: %v", err)
 	}
@@ -391,6 +393,7 @@ func TestClientCertificateRejected(t *testing.T) {
 		if !strings.Contains(strings.Join(na.AcceptableCAs, ";"), testpki.HSAPersonCAName) || !strings.Contains(na.Issuer, testpki.PNPersonCAName) {
 			t.Errorf("%+v", na)
 		}
+		t.Logf("error: %v", err)
 		if n := signer.n.Load(); n != 0 {
 			t.Errorf("the card signed %d times for a server that would refuse it", n)
 		}
@@ -406,6 +409,7 @@ func TestSignerErrorIsWrapped(t *testing.T) {
 				cred := issueCard(t, p, key)
 				c := newClient(t, options(p, cred, removedCardSigner{cred.Key}))
 				_, err := srv.Fetch(c.HTTP)
+				t.Logf("error: %v", err)
 				var se *mtls.SigningError
 				if !errors.Is(err, errCardGone) || !errors.As(err, &se) {
 					t.Errorf("%s: error %v, want *mtls.SigningError wrapping the card's error", key, err)
@@ -449,5 +453,44 @@ func TestOptionsAreChecked(t *testing.T) {
 	}
 	if cfg.MinVersion != tls.VersionTLS12 || cfg.MaxVersion != tls.VersionTLS13 || cfg.ClientSessionCache == nil || cfg.RootCAs != nil {
 		t.Errorf("defaults: min %x max %x cache %v RootCAs %v", cfg.MinVersion, cfg.MaxVersion, cfg.ClientSessionCache, cfg.RootCAs)
+	}
+}
+
+func TestServerAuthClient(t *testing.T) {
+	p := newPKI(t, "mtls")
+	sc, err := p.ServerCert("localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := nginxtest.Start(t, nginxtest.Options{
+		ServerChain: append([]*x509.Certificate{sc.Cert}, sc.Chain...), ServerKey: sc.Key, NoClientAuth: true,
+	})
+	c, err := mtls.NewServerAuthClient(mtls.Options{Roots: p.Roots()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	r, err := plain.Fetch(c.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 200 || r.Whoami.Verify != "NONE" {
+		t.Errorf("%d %+v", r.Status, r.Whoami)
+	}
+
+	// A server that wants a client certificate gets an empty one.
+	mutual := startNginx(t, p, serverOpts{})
+	if r, err := mutual.Fetch(c.HTTP); err != nil || r.Status != 403 || r.Whoami.Verify != "NONE" {
+		t.Errorf("mutual-TLS server: %v %+v", err, r)
+	}
+
+	// Pinned like the mutual client.
+	proxied := startNginx(t, p, serverOpts{serverPKI: newPKI(t, "inspecting-proxy")})
+	var ue *mtls.UntrustedServerError
+	if _, err := proxied.Fetch(c.HTTP); !errors.As(err, &ue) || !ue.LikelyInspectingProxy {
+		t.Errorf("untrusted server: %v", err)
+	}
+	if _, err := mtls.NewServerAuthClient(mtls.Options{}); !errors.Is(err, mtls.ErrNoRoots) {
+		t.Errorf("no roots: %v", err)
 	}
 }

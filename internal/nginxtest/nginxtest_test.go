@@ -118,6 +118,11 @@ func TestEchoAndResumption(t *testing.T) {
 					t.Fatalf("request %d: status %d, %+v; want 200, SUCCESS, CN=Anna Svensson, %s, reused %q", i, r.Status, w, tc.wantProt, wantReused)
 				}
 			}
+			// nginx logs after it has sent the answer: give it a moment.
+			deadline := time.Now().Add(2 * time.Second)
+			for strings.Count(srv.AccessLog(), "verify=SUCCESS") < 3 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
 			if n := strings.Count(srv.AccessLog(), "verify=SUCCESS"); n != 3 {
 				t.Errorf("access log has %d verified requests, want 3:\n%s", n, srv.AccessLog())
 			}
@@ -192,3 +197,16 @@ func TestConfigError(t *testing.T) {
 }
 
 func itoa(i int) string { return big.NewInt(int64(i)).String() }
+
+func TestNoClientAuth(t *testing.T) {
+	p := newMiniPKI(t)
+	chain, key := p.server(t)
+	srv := Start(t, Options{ServerChain: chain, ServerKey: key, NoClientAuth: true})
+	r, err := srv.Fetch(httpClient(p, nil, tls.VersionTLS13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 200 || r.Whoami.Verify != "NONE" || r.Whoami.Protocol != "TLSv1.3" {
+		t.Errorf("%d %+v", r.Status, r.Whoami)
+	}
+}
