@@ -88,17 +88,32 @@ func (p *PKI) withDefaults(s CardSpec) (CardSpec, error) {
 	} else if err := ValidCardNumber(s.CardNumber); err != nil {
 		return s, err
 	}
-	switch s.Key {
-	case RSA2048, P256:
-	default:
-		return s, fmt.Errorf("%w: %q", ErrUnknownKeyType, s.Key)
+	if _, err := ParseKeyType(string(s.Key)); err != nil {
+		return s, err
 	}
-	switch s.Variant {
-	case Normal, Expired, Expiring, Reserve:
-	default:
-		return s, fmt.Errorf("%w: %q", ErrUnknownVariant, s.Variant)
+	if _, err := ParseVariant(string(s.Variant)); err != nil {
+		return s, err
 	}
 	return s, nil
+}
+
+// ParseKeyType parses a command-line key type ("rsa2048" or "p256").
+func ParseKeyType(s string) (KeyType, error) {
+	switch k := KeyType(s); k {
+	case RSA2048, P256:
+		return k, nil
+	}
+	return "", fmt.Errorf("%w: %q (want %s or %s)", ErrUnknownKeyType, s, RSA2048, P256)
+}
+
+// ParseVariant parses a command-line variant ("normal", "expired",
+// "expiring" or "reserve").
+func ParseVariant(s string) (Variant, error) {
+	switch v := Variant(s); v {
+	case Normal, Expired, Expiring, Reserve:
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: %q (want %s, %s, %s or %s)", ErrUnknownVariant, s, Normal, Expired, Expiring, Reserve)
 }
 
 // ValidCardNumber checks a printed card number: 1 to 32 digits.
