@@ -14,13 +14,14 @@ import (
 // The authenticator API (docs/protocol.md, "Authenticator API"): what the
 // desktop app calls.
 
-// refuse answers an authenticator call on an order that is not live.
-// Lookup treats a completed order as ended; complete says alreadyCompleted
-// (first completion wins).
+// refuse answers a call on an order that is not live (docs/protocol.md
+// §5, §7): unknown (or long forgotten) 404 notFound, ended 410 expired.
+// Lookup treats a completed order as ended; complete says 409
+// alreadyCompleted (first completion wins).
 func refuse(w http.ResponseWriter, e lookupError, completing bool) {
 	switch e {
 	case lookupNotFound:
-		writeError(w, http.StatusGone, oob.ErrorCodeNotFound, "no such order or transaction")
+		writeError(w, http.StatusNotFound, oob.ErrorCodeNotFound, "no such order, token or transaction")
 	case lookupCompleted:
 		if completing {
 			writeError(w, http.StatusConflict, oob.ErrorCodeAlreadyCompleted, "order already completed")
@@ -173,7 +174,7 @@ func (e *CertificateError) Unwrap() error { return e.Err }
 // OCSP response for completionData.
 func (s *Server) verifyClientCertificate(peer []*x509.Certificate) ([]byte, error) {
 	if len(peer) == 0 {
-		return nil, &CertificateError{Reason: "no client certificate"}
+		return nil, &CertificateError{Reason: "no client certificate: complete needs mutual TLS with the HSA-ID authentication certificate"}
 	}
 	leaf := peer[0]
 	inter := x509.NewCertPool()
@@ -223,17 +224,16 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	if !decodeOrReject(w, r, &req) {
 		return
 	}
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		writeError(w, http.StatusUnauthorized, oob.ErrorCodeCertificateErr, "no client certificate: use mutual TLS with the HSA-ID authentication certificate")
-		return
-	}
-	tv, e := s.orders.transaction(req.TransactionID)
+	tv, e := s.orders.beginComplete(req.TransactionID)
 	if e != lookupOK {
 		refuse(w, e, true)
 		return
 	}
 	ip := clientIP(r)
-	peer := r.TLS.PeerCertificates
+	var peer []*x509.Certificate
+	if r.TLS != nil {
+		peer = r.TLS.PeerCertificates
+	}
 	ocspResp, err := s.verifyClientCertificate(peer)
 	if err != nil {
 		var ce *CertificateError
@@ -242,8 +242,11 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 			reason = ce.Reason
 		}
 		s.orders.fail(tv.tx, oob.HintCertificateErr)
-		s.log.Warn("completion refused", "rp", tv.order.rp.name, "orderRef", tv.order.ref, "ip", ip,
-			"subject", peer[0].Subject.String(), "serial", peer[0].SerialNumber.Text(16), "err", err)
+		attrs := []any{"rp", tv.order.rp.name, "orderRef", tv.order.ref, "ip", ip, "err", err}
+		if len(peer) > 0 {
+			attrs = append(attrs, "subject", peer[0].Subject.String(), "serial", peer[0].SerialNumber.Text(16))
+		}
+		s.log.Warn("completion refused", attrs...)
 		writeError(w, http.StatusForbidden, oob.ErrorCodeCertificateErr, reason)
 		return
 	}
@@ -252,8 +255,9 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 	if err := oob.VerifyChallenge(leaf.PublicKey, req.SignatureAlgorithm, req.Signature, tbs); err != nil {
 		s.log.Warn("completion refused", "rp", tv.order.rp.name, "orderRef", tv.order.ref, "ip", ip,
 			"subject", leaf.Subject.String(), "err", err)
+		s.orders.fail(tv.tx, oob.HintCertificateErr)
 		if errors.Is(err, oob.ErrUnsupportedKey) {
-			writeError(w, http.StatusBadRequest, oob.ErrorCodeInvalidParameters, "signature algorithm does not fit the certificate's key")
+			writeError(w, http.StatusForbidden, oob.ErrorCodeBadSignature, "signature algorithm does not fit the certificate's key")
 			return
 		}
 		writeError(w, http.StatusForbidden, oob.ErrorCodeBadSignature, "challenge signature does not verify with the client certificate's key")

@@ -28,7 +28,6 @@ type order struct {
 	hint       string // with pending and failed
 	completion *oob.CompletionData
 	ended      time.Time // when it left pending; zero while pending
-	cancelled  bool      // the relying party cancelled it: collect says notFound
 	txs        int       // transactions handed out by lookup
 }
 
@@ -187,35 +186,34 @@ func viewOf(o *order) orderView {
 	}
 }
 
-// collect returns the order orderRef of rp. Cancelled orders and other
-// relying parties' orders are not found.
+// collect returns the order orderRef of rp. Other relying parties' orders
+// are not found.
 func (s *orderStore) collect(rp *relyingParty, orderRef string) (orderView, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := getLocked(s, s.byRef, orderRef, func(o *order) string { return o.ref })
-	if !ok || o.rp != rp || o.cancelled {
+	if !ok || o.rp != rp {
 		return orderView{}, false
 	}
 	s.expireLocked(o, s.now())
 	return viewOf(o), true
 }
 
-// cancel ends the order orderRef of rp on the relying party's request
-// (BankID: afterwards collect answers notFound). A pending order fails
-// with userCancel for the authenticator's sake.
-func (s *orderStore) cancel(rp *relyingParty, orderRef string) bool {
+// cancel fails the pending order orderRef of rp with userCancel
+// (docs/protocol.md §3). An ended order gives lookupEnded or
+// lookupCompleted, an unknown one lookupNotFound.
+func (s *orderStore) cancel(rp *relyingParty, orderRef string) lookupError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := getLocked(s, s.byRef, orderRef, func(o *order) string { return o.ref })
-	if !ok || o.rp != rp || o.cancelled {
-		return false
+	if !ok || o.rp != rp {
+		return lookupNotFound
 	}
-	s.expireLocked(o, s.now())
-	if o.status == oob.StatusPending {
-		s.endLocked(o, oob.StatusFailed, oob.HintUserCancel)
+	if e := s.liveLocked(o); e != lookupOK {
+		return e
 	}
-	o.cancelled = true
-	return true
+	s.endLocked(o, oob.StatusFailed, oob.HintUserCancel)
+	return lookupOK
 }
 
 // lookupError is why an authenticator call on an order is refused.
@@ -296,13 +294,27 @@ type transactionView struct {
 
 // transaction finds a transaction of a live order.
 func (s *orderStore) transaction(id string) (transactionView, lookupError) {
+	return s.transactionHint(id, "")
+}
+
+// beginComplete is transaction for a completion: the order's hint becomes
+// userSign while the service verifies (docs/protocol.md §6).
+func (s *orderStore) beginComplete(id string) (transactionView, lookupError) {
+	return s.transactionHint(id, oob.HintUserSign)
+}
+
+func (s *orderStore) transactionHint(id, hint string) (transactionView, lookupError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, ok := getLocked(s, s.byTx, id, func(t *transaction) string { return t.id })
 	if !ok {
 		return transactionView{}, lookupNotFound
 	}
-	return transactionView{tx: tx, order: viewOf(tx.order)}, s.liveLocked(tx.order)
+	e := s.liveLocked(tx.order)
+	if e == lookupOK && hint != "" {
+		tx.order.hint = hint
+	}
+	return transactionView{tx: tx, order: viewOf(tx.order)}, e
 }
 
 // complete marks the transaction's order complete if it is still pending:

@@ -63,8 +63,8 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, rp *relyin
 	if !decodeOrReject(w, r, &req) {
 		return
 	}
-	if !s.orders.cancel(rp, req.OrderRef) {
-		writeError(w, http.StatusNotFound, oob.ErrorCodeNotFound, "no such order")
+	if e := s.orders.cancel(rp, req.OrderRef); e != lookupOK {
+		refuse(w, e, false)
 		return
 	}
 	s.log.Info("order cancelled by relying party", "rp", rp.name, "orderRef", req.OrderRef)
