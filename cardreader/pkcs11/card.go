@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/miekg/pkcs11"
@@ -37,13 +38,15 @@ func tokenOf(ti pkcs11.TokenInfo) Token {
 // operation and closes it; the card is never held while idle. Operations on
 // one slot are serialised across the process. If the token in the slot is
 // replaced by another (a different serial), methods return
-// cardreader.ErrCardRemoved.
+// cardreader.ErrCardRemoved; so do all later calls, even if the same card
+// comes back: a Card is one insertion, and the caller opens a new one.
 type Card struct {
 	mod    *module
 	puk    PUKMode
 	slot   uint
 	reader string
 	token  Token
+	gone   atomic.Bool
 }
 
 var _ cardreader.Card = (*Card)(nil)
@@ -76,8 +79,19 @@ func (c *Card) ID(ctx context.Context) (string, error) {
 // checks ctx before each blocking step, checks that the same token is still
 // in the slot, and turns errors that follow a removal into ErrCardRemoved.
 func (c *Card) do(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error) error {
+	err := c.do1(ctx, rw, fn)
+	if errors.Is(err, cardreader.ErrCardRemoved) {
+		c.gone.Store(true)
+	}
+	return err
+}
+
+func (c *Card) do1(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if c.gone.Load() {
+		return fmt.Errorf("token %q: %w", c.token.Serial, cardreader.ErrCardRemoved)
 	}
 	unlock, err := c.mod.lockSlot(ctx, c.slot)
 	if err != nil {
@@ -221,6 +235,12 @@ func (c *Card) find(sh pkcs11.SessionHandle, template []*pkcs11.Attribute) ([]pk
 // The CKF_SO_PIN_* flags map the same way for the PUK. A token whose
 // counter is larger (a PIV card has 3 tries by default but may have more)
 // still reads 3 until its last two tries.
+//
+// Some modules never set CKF_USER_PIN_COUNT_LOW: OpenSC 0.23 in front of a
+// PIV card does not know the maximum tries, so it reports only FINAL_TRY
+// and LOCKED. Card therefore also counts the wrong user PINs it has seen
+// since the last good one (per slot and token serial, in this process) and
+// reads "no flag but a wrong PIN seen" as 2 (see Card.userPINStatus).
 func pinStatusFromFlags(flags uint, so bool) cardreader.PINStatus {
 	locked, final, low := uint(pkcs11.CKF_USER_PIN_LOCKED), uint(pkcs11.CKF_USER_PIN_FINAL_TRY), uint(pkcs11.CKF_USER_PIN_COUNT_LOW)
 	if so {
@@ -247,13 +267,41 @@ func (c *Card) tokenFlags() (uint, error) {
 	return ti.Flags, nil
 }
 
+// userPINStatus is the user PIN's status from the token flags, with the
+// wrong PINs this process has seen filling in a missing COUNT_LOW.
+func (c *Card) userPINStatus() (cardreader.PINStatus, error) {
+	f, err := c.tokenFlags()
+	if err != nil {
+		return cardreader.PINStatus{}, err
+	}
+	st := pinStatusFromFlags(f, false)
+	if st.Retries == 3 && c.mod.misses(c.slot, c.token.Serial, 0) > 0 {
+		st.Retries = 2
+	}
+	return st, nil
+}
+
+// wrongPIN records a rejected user PIN and returns it as a
+// *cardreader.WrongPINError with the tries left re-read from the token.
+func (c *Card) wrongPIN() error {
+	c.mod.misses(c.slot, c.token.Serial, 1)
+	st, err := c.userPINStatus()
+	if err != nil {
+		return err
+	}
+	return &cardreader.WrongPINError{Retries: st.Retries}
+}
+
+// goodPIN forgets the wrong PINs seen: the card has reset its counter.
+func (c *Card) goodPIN() { c.mod.misses(c.slot, c.token.Serial, -1) }
+
 // PINStatus reads the user PIN's tries left from the token flags without
 // spending a try. See pinStatusFromFlags for the mapping.
 func (c *Card) PINStatus(ctx context.Context) (cardreader.PINStatus, error) {
 	var st cardreader.PINStatus
 	err := c.do(ctx, false, func(pkcs11.SessionHandle) error {
-		f, err := c.tokenFlags()
-		st = pinStatusFromFlags(f, false)
+		var err error
+		st, err = c.userPINStatus()
 		return err
 	})
 	if err != nil {
@@ -305,21 +353,31 @@ func (c *Card) login(sh pkcs11.SessionHandle, userType uint, pin *cardreader.Sec
 		_ = c.mod.ctx.Logout(sh)
 		err = c.mod.ctx.Login(sh, userType, pinString(pin))
 	}
+	so := userType == pkcs11.CKU_SO
 	if err == nil {
+		if !so {
+			c.goodPIN()
+		}
 		return nil
 	}
-	so := userType == pkcs11.CKU_SO
 	switch rv(err) {
 	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
+		if !so {
+			if rv(err) != pkcs11.CKR_PIN_INCORRECT {
+				// Refused before reaching the card: no try spent.
+				st, serr := c.userPINStatus()
+				if serr != nil {
+					return serr
+				}
+				return &cardreader.WrongPINError{Retries: st.Retries}
+			}
+			return c.wrongPIN()
+		}
 		f, ferr := c.tokenFlags()
 		if ferr != nil {
 			return ferr
 		}
-		st := pinStatusFromFlags(f, so)
-		if so {
-			return &cardreader.WrongPUKError{Retries: st.Retries}
-		}
-		return &cardreader.WrongPINError{Retries: st.Retries}
+		return &cardreader.WrongPUKError{Retries: pinStatusFromFlags(f, true).Retries}
 	case pkcs11.CKR_PIN_LOCKED:
 		if so {
 			return fmt.Errorf("%w (%w)", cardreader.ErrPUKBlocked, err)
@@ -361,12 +419,12 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 			_ = c.mod.ctx.Logout(sh)
 		}
 		switch rv(err) {
-		case pkcs11.CKR_PIN_INCORRECT:
-			f, ferr := c.tokenFlags()
-			if ferr != nil {
-				return ferr
+		case 0:
+			if err == nil {
+				c.goodPIN()
 			}
-			return &cardreader.WrongPINError{Retries: pinStatusFromFlags(f, false).Retries}
+		case pkcs11.CKR_PIN_INCORRECT:
+			return c.wrongPIN()
 		case pkcs11.CKR_PIN_LOCKED:
 			return fmt.Errorf("%w (%w)", cardreader.ErrPINBlocked, err)
 		case pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
@@ -405,6 +463,9 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 			return err
 		}
 		err := c.mod.ctx.InitPIN(sh, pinString(newPIN))
+		if err == nil {
+			c.goodPIN()
+		}
 		switch rv(err) {
 		case pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
 			return fmt.Errorf("%w (%w)", ErrPINRejected, err)
@@ -465,6 +526,11 @@ func (c *Card) RemoveObjects(ctx context.Context, certID string, auth cardreader
 				return err
 			}
 			if err := c.mod.ctx.DestroyObject(sh, o); err != nil {
+				switch rv(err) {
+				case pkcs11.CKR_FUNCTION_NOT_SUPPORTED, pkcs11.CKR_ACTION_PROHIBITED,
+					pkcs11.CKR_TOKEN_WRITE_PROTECTED:
+					return fmt.Errorf("%w (%w)", ErrRemoveUnsupported, err)
+				}
 				return mapErr(err)
 			}
 			r.Certificates++

@@ -25,6 +25,11 @@ var (
 	// or characters outside what the token accepts, CKR_PIN_LEN_RANGE or
 	// CKR_PIN_INVALID). No try was spent.
 	ErrPINRejected = errors.New("new PIN rejected by the token")
+	// ErrRemoveUnsupported: the module does not delete objects on this
+	// token (C_DestroyObject answers CKR_FUNCTION_NOT_SUPPORTED, as OpenSC
+	// 0.23 does in front of a PIV card, CKR_ACTION_PROHIBITED or
+	// CKR_TOKEN_WRITE_PROTECTED).
+	ErrRemoveUnsupported = errors.New("PKCS#11 module cannot delete objects on this token")
 	// ErrUnblockUnsupported: the module offers no PKCS#11-level unblock for
 	// this token (no SO login, or the SO login is refused, as OpenSC does in
 	// front of a PIV card with CKR_GENERAL_ERROR). It wraps

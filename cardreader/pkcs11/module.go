@@ -3,6 +3,7 @@ package pkcs11
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,27 @@ type module struct {
 
 	slotsMu sync.Mutex
 	slots   map[uint]chan struct{}
+	// wrong counts the wrong user PINs seen per "slot/serial" since the
+	// last good one (see pinStatusFromFlags).
+	wrong map[string]int
+}
+
+// misses adds delta to the wrong-PIN count of the token serial in slot
+// (delta < 0 resets it) and returns the count.
+func (m *module) misses(slot uint, serial string, delta int) int {
+	m.slotsMu.Lock()
+	defer m.slotsMu.Unlock()
+	if m.wrong == nil {
+		m.wrong = map[string]int{}
+	}
+	k := fmt.Sprintf("%d/%s", slot, serial)
+	switch {
+	case delta < 0:
+		delete(m.wrong, k)
+	case delta > 0:
+		m.wrong[k] += delta
+	}
+	return m.wrong[k]
 }
 
 var registry struct {

@@ -365,8 +365,7 @@ func TestSoftHSMPIN(t *testing.T) {
 	}
 
 	// The PUK policy can be overridden: PUKNone says the token has none.
-	none := *card
-	none.puk = PUKNone
+	none := &Card{mod: card.mod, puk: PUKNone, slot: card.slot, token: card.token}
 	if _, err := none.PUKStatus(ctx); !errors.Is(err, cardreader.ErrNoPUK) || !errors.Is(err, ErrUnblockUnsupported) {
 		t.Errorf("PUKStatus(PUKNone) = %v, want ErrNoPUK", err)
 	}

@@ -1,0 +1,313 @@
+package opensctest
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pkcs11"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/vcard"
+)
+
+// openSCPath is Debian's OpenSC module (package opensc).
+const openSCPath = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+
+func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
+
+func secret(s string) *cardreader.Secret { return cardreader.NewSecret([]byte(s)) }
+
+// env is one virtual card in reader 0 of the private pcscd and a Backend
+// on OpenSC's module.
+type env struct {
+	pcscd  *rig.PCSCD
+	srv    *vcard.Server
+	reader cardreader.Reader
+	b      *pkcs11.Backend
+}
+
+func newEnv(t *testing.T, opts pkcs11.Options, run vcard.RunOptions) *env {
+	t.Helper()
+	if _, err := os.Stat(openSCPath); err != nil {
+		t.Skipf("OpenSC not installed (%s)", openSCPath)
+	}
+	p := rig.Require(t)
+	dir := t.TempDir()
+	if err := vcard.Provision(vcard.ProvisionOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	card, err := vcard.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.VPCD = p.VPCDAddr(0)
+	srv := vcard.NewServer(card, run)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	opts.ModulePath = openSCPath
+	b := pkcs11.New(opts)
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	e := &env{pcscd: p, srv: srv, reader: cardreader.Reader{Name: p.Reader(0), CardPresent: true}, b: b}
+	e.waitCard(t)
+	return e
+}
+
+// waitCard waits until OpenSC shows a token in the reader (pcscd sees an
+// insertion 70-400 ms after the card connects).
+func (e *env) waitCard(t *testing.T) *pkcs11.Card {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := e.b.Open(context.Background(), e.reader)
+		if err == nil {
+			return c.(*pkcs11.Card)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no token in %q: %v\npcscd log:\n%s", e.reader.Name, err, e.pcscd.LogTail(20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestOpenSCListAndStatus(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{})
+	ctx := context.Background()
+	card := e.waitCard(t)
+	if card.Reader() != e.reader.Name || card.Backend() != cardreader.BackendPKCS11 {
+		t.Errorf("Reader %q Backend %q", card.Reader(), card.Backend())
+	}
+	id, err := card.ID(ctx)
+	if err != nil || id == "" {
+		t.Fatalf("ID = %q, %v", id, err)
+	}
+	t.Logf("OpenSC token: %+v, ID %q, module %q", card.Token(), id, e.b.ModuleInfo().ManufacturerID)
+	certs, err := card.Certificates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range certs {
+		t.Logf("cert %s %q %s", c.ID, c.Label, c.Cert.Subject)
+	}
+	if len(certs) != 4 {
+		t.Errorf("%d certificates, want the card's 4", len(certs))
+	}
+	st, err := card.PINStatus(ctx)
+	if err != nil || st != (cardreader.PINStatus{Retries: 3}) {
+		t.Errorf("PINStatus = %+v, %v", st, err)
+	}
+	if _, err := card.PUKStatus(ctx); !errors.Is(err, cardreader.ErrNoPUK) {
+		t.Errorf("PUKStatus = %v, want ErrNoPUK (OpenSC offers no SO login on PIV)", err)
+	}
+	cards, err := e.b.Cards(ctx)
+	if err != nil || len(cards) != 1 || cards[0].Reader() != e.reader.Name {
+		t.Errorf("Cards = %v, %v", cards, err)
+	}
+	if _, err := e.b.Open(ctx, cardreader.Reader{Name: e.pcscd.Reader(1)}); !errors.Is(err, cardreader.ErrUnsupportedCard) {
+		t.Errorf("Open(empty reader) = %v, want ErrUnsupportedCard", err)
+	}
+}
+
+func TestOpenSCWrongPINAndLockout(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{})
+	ctx := context.Background()
+	card := e.waitCard(t)
+	for want := 2; want >= 0; want-- {
+		err := card.VerifyPIN(ctx, secret("000000"))
+		var wrong *cardreader.WrongPINError
+		switch {
+		case errors.As(err, &wrong):
+			if wrong.Retries != want {
+				t.Errorf("wrong PIN: %d tries left, want %d", wrong.Retries, want)
+			}
+		case want == 0 && errors.Is(err, cardreader.ErrPINBlocked):
+		default:
+			t.Fatalf("wrong PIN (%d left) = %v", want, err)
+		}
+		st, err := card.PINStatus(ctx)
+		if err != nil || st.Retries != want || st.Blocked != (want == 0) {
+			t.Errorf("PINStatus after wrong PIN = %+v, %v; want %d", st, err, want)
+		}
+	}
+	if err := card.VerifyPIN(ctx, secret(vcard.DefaultPIN)); !errors.Is(err, cardreader.ErrPINBlocked) {
+		t.Errorf("right PIN on a blocked card = %v, want ErrPINBlocked", err)
+	}
+	// No PKCS#11 unblock through OpenSC on PIV: by policy (PUKAuto) ...
+	if err := card.UnblockPIN(ctx, secret(vcard.DefaultPUK), secret("13572468")); !errors.Is(err, pkcs11.ErrUnblockUnsupported) || !errors.Is(err, cardreader.ErrNoPUK) {
+		t.Errorf("UnblockPIN = %v, want ErrUnblockUnsupported", err)
+	}
+	// ... and when forced to try, OpenSC refuses the SO login.
+	forced := pkcs11.New(pkcs11.Options{ModulePath: openSCPath, PUK: pkcs11.PUKIsSOPIN})
+	defer forced.Close()
+	fc, err := forced.Open(ctx, e.reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = fc.UnblockPIN(ctx, secret(vcard.DefaultPUK), secret("13572468"))
+	if !errors.Is(err, pkcs11.ErrUnblockUnsupported) {
+		t.Errorf("forced SO unblock = %v, want ErrUnblockUnsupported", err)
+	}
+	t.Logf("OpenSC C_Login(CKU_SO) on PIV: %v", err)
+}
+
+func TestOpenSCChangePIN(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{})
+	ctx := context.Background()
+	card := e.waitCard(t)
+	var wrong *cardreader.WrongPINError
+	if err := card.ChangePIN(ctx, secret("000000"), secret("24681357")); !errors.As(err, &wrong) || wrong.Retries != 2 {
+		t.Fatalf("ChangePIN(wrong old) = %v, want 2 tries left", err)
+	}
+	if err := card.ChangePIN(ctx, secret(vcard.DefaultPIN), secret("24681357")); err != nil {
+		t.Fatalf("ChangePIN = %v", err)
+	}
+	if st, err := card.PINStatus(ctx); err != nil || st.Retries != 3 {
+		t.Errorf("PINStatus after change = %+v, %v", st, err)
+	}
+	if err := card.VerifyPIN(ctx, secret("24681357")); err != nil {
+		t.Errorf("new PIN refused: %v", err)
+	}
+	if err := card.VerifyPIN(ctx, secret(vcard.DefaultPIN)); !errors.As(err, &wrong) || wrong.Retries != 2 {
+		t.Errorf("old PIN = %v, want wrong PIN, 2 left", err)
+	}
+}
+
+func TestOpenSCSign(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{})
+	ctx := context.Background()
+	card := e.waitCard(t)
+	certs, err := card.Certificates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := secret(vcard.DefaultPIN)
+	defer pin.Wipe()
+	digest := sha256.Sum256([]byte("SITHS eID over OpenSC"))
+	for _, c := range certs {
+		s, err := card.Signer(ctx, c.ID, pin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pss := s.(cardreader.PSSCapable).SupportsPSS()
+		t.Logf("cert %s: SupportsPSS %v", c.ID, pss)
+		opts := []crypto.SignerOpts{crypto.SHA256}
+		if pss {
+			opts = append(opts, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+		}
+		for _, o := range opts {
+			start := time.Now()
+			sig, err := s.Sign(rand.Reader, digest[:], o)
+			if err != nil {
+				t.Fatalf("cert %s %T: %v", c.ID, o, err)
+			}
+			t.Logf("cert %s %T: signed in %v", c.ID, o, time.Since(start))
+			pub := c.Cert.PublicKey.(*rsa.PublicKey)
+			if p, ok := o.(*rsa.PSSOptions); ok {
+				err = rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, p)
+			} else {
+				err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig)
+			}
+			if err != nil {
+				t.Errorf("cert %s %T: signature does not verify: %v", c.ID, o, err)
+			}
+		}
+	}
+}
+
+func TestOpenSCRemoveCertificate(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{})
+	ctx := context.Background()
+	card := e.waitCard(t)
+	pin := secret(vcard.DefaultPIN)
+	defer pin.Wipe()
+	// OpenSC 0.23 cannot delete objects on a PIV card (C_DestroyObject:
+	// CKR_FUNCTION_NOT_SUPPORTED); the PIV backend removes them there.
+	r, err := card.RemoveObjects(ctx, "05", cardreader.RemoveAuth{PIN: pin})
+	if !errors.Is(err, pkcs11.ErrRemoveUnsupported) || r != (pkcs11.Removed{}) {
+		t.Errorf("RemoveObjects = %+v, %v; want ErrRemoveUnsupported and nothing removed", r, err)
+	}
+	t.Logf("OpenSC on PIV, remove 05: %v", err)
+	certs, err := card.Certificates(ctx)
+	if err != nil || len(certs) != 4 {
+		t.Errorf("after a refused removal: %d certificates, %v; want 4", len(certs), err)
+	}
+	var wrong *cardreader.WrongPINError
+	if err := card.RemoveCertificate(ctx, "05", cardreader.RemoveAuth{PIN: secret("000000")}); !errors.As(err, &wrong) || wrong.Retries != 2 {
+		t.Errorf("removal with a wrong PIN = %v, want wrong PIN, 2 left", err)
+	}
+}
+
+// TestOpenSCCardPulledMidSign pulls the card while a signature is in
+// flight: the signer must return ErrCardRemoved within 2 s, and the card
+// object must keep saying so.
+func TestOpenSCCardPulledMidSign(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{SignLatency: 3 * time.Second})
+	ctx := context.Background()
+	card := e.waitCard(t)
+	pin := secret(vcard.DefaultPIN)
+	defer pin.Wipe()
+	s, err := card.Signer(ctx, "01", pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("pulled"))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+		errc <- err
+	}()
+	time.Sleep(1 * time.Second) // login done, GENERAL AUTHENTICATE in flight
+	pulled := time.Now()
+	e.srv.Remove()
+	select {
+	case err := <-errc:
+		took := time.Since(pulled)
+		t.Logf("Sign returned %v after %v", err, took)
+		if !errors.Is(err, cardreader.ErrCardRemoved) {
+			t.Errorf("Sign with the card pulled = %v, want ErrCardRemoved", err)
+		}
+		if took > 2*time.Second {
+			t.Errorf("took %v, want within 2 s", took)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Sign hangs after the card was pulled")
+	}
+	if _, err := card.PINStatus(ctx); !errors.Is(err, cardreader.ErrCardRemoved) {
+		t.Errorf("PINStatus after removal = %v, want ErrCardRemoved", err)
+	}
+	// Once pcscd has seen the removal, a new Open finds no token.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, err := e.b.Open(ctx, e.reader)
+		if errors.Is(err, cardreader.ErrUnsupportedCard) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Open 2 s after removal = %v, want no token", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Put back: the old Card stays removed (one Card is one insertion), a
+	// new one works and the PIN try in flight was not lost beyond it.
+	e.srv.Insert()
+	again := e.waitCard(t)
+	if _, err := card.PINStatus(ctx); !errors.Is(err, cardreader.ErrCardRemoved) {
+		t.Errorf("old Card after reinsertion = %v, want ErrCardRemoved", err)
+	}
+	if st, err := again.PINStatus(ctx); err != nil || st.Retries != 3 {
+		t.Errorf("PINStatus after reinsertion = %+v, %v; want 3", st, err)
+	}
+}
