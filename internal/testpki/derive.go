@@ -60,8 +60,8 @@ func deriveBytes(seed, purpose string, n int) []byte {
 	return b
 }
 
-// deriveSerial returns a positive certificate serial number of at most 127
-// bits (RFC 5280 §4.1.2.2 allows up to 20 octets), unique per (seed, purpose).
+// deriveSerial returns a positive 127-bit certificate serial number (16
+// octets in DER; RFC 5280 §4.1.2.2 allows up to 20), unique per (seed, purpose).
 func deriveSerial(seed, purpose string) *big.Int {
 	b := deriveBytes(seed, "serial/"+purpose, 16)
 	b[0] &= 0x7f

@@ -103,8 +103,17 @@ func TestCAs(t *testing.T) {
 			t.Errorf("%s differs with another Now", ca.Cert.Subject.CommonName)
 		}
 	}
-	if n := len(p.Intermediates().Subjects()); n != 3 { //nolint:staticcheck // Subjects is fine for a count
-		t.Errorf("Intermediates has %d certificates, want 3", n)
+	want3 := x509.NewCertPool()
+	for _, ca := range []*CA{p.HSAPersonCA, p.PNPersonCA, p.FunctionCA} {
+		want3.AddCert(ca.Cert)
+	}
+	if !p.Intermediates().Equal(want3) {
+		t.Error("Intermediates is not the three issuing CAs")
+	}
+	want1 := x509.NewCertPool()
+	want1.AddCert(p.Root.Cert)
+	if !p.Roots().Equal(want1) {
+		t.Error("Roots is not just the root")
 	}
 }
 
@@ -587,8 +596,8 @@ func TestPEM(t *testing.T) {
 	}
 	cas, _ := os.ReadFile(filepath.Join(dir, "sub", "cas.pem"))
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(cas) || len(pool.Subjects()) != 3 { //nolint:staticcheck
-		t.Error("cas.pem does not hold three certificates")
+	if !pool.AppendCertsFromPEM(cas) || !pool.Equal(p.Intermediates()) {
+		t.Error("cas.pem does not hold the three issuing CAs")
 	}
 }
 
