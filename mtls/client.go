@@ -1,7 +1,9 @@
 package mtls
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
@@ -68,8 +70,7 @@ func NewServerAuthClient(opts Options) (*Client, error) {
 }
 
 func newClient(s *setup, opts Options) *Client {
-	c := &Client{s: s, cache: &generationCache{inner: s.cache}}
-	s.cache = c.cache
+	c := &Client{s: s, cache: s.cache}
 	c.transport = &http.Transport{
 		Proxy:                 opts.Proxy,
 		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
@@ -165,14 +166,29 @@ func receivedAlert(err error) (uint8, bool) {
 
 // generationCache wraps a tls.ClientSessionCache so that every entry can be
 // dropped at once, whatever the inner cache: keys carry a generation, and
-// forget starts a new one (old entries age out of the inner LRU).
+// forget starts a new one (old entries age out of the inner LRU). Keys also
+// carry the client certificate's fingerprint, so that Clients sharing one
+// Options.SessionCache never resume each other's authenticated sessions.
 type generationCache struct {
-	inner tls.ClientSessionCache
-	gen   atomic.Uint64
+	inner    tls.ClientSessionCache
+	identity string
+	gen      atomic.Uint64
+}
+
+func newGenerationCache(inner tls.ClientSessionCache, leaf []byte) *generationCache {
+	if inner == nil {
+		inner = tls.NewLRUClientSessionCache(0)
+	}
+	id := "server-auth"
+	if leaf != nil {
+		sum := sha256.Sum256(leaf)
+		id = hex.EncodeToString(sum[:12])
+	}
+	return &generationCache{inner: inner, identity: id}
 }
 
 func (g *generationCache) key(k string) string {
-	return strconv.FormatUint(g.gen.Load(), 10) + "|" + k
+	return g.identity + "|" + strconv.FormatUint(g.gen.Load(), 10) + "|" + k
 }
 
 func (g *generationCache) Get(sessionKey string) (*tls.ClientSessionState, bool) {

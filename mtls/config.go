@@ -78,7 +78,7 @@ type setup struct {
 	maxVersion   uint16
 	cappedForPSS bool
 	schemes      []tls.SignatureScheme
-	cache        tls.ClientSessionCache
+	cache        *generationCache
 	now          func() time.Time
 
 	// Counters; Client reports them.
@@ -109,7 +109,6 @@ func newSetup(opts Options) (*setup, error) {
 		serverName: opts.ServerName,
 		minVersion: opts.MinVersion,
 		maxVersion: opts.MaxVersion,
-		cache:      opts.SessionCache,
 		now:        opts.Now,
 	}
 	for i, c := range opts.Chain {
@@ -124,9 +123,7 @@ func newSetup(opts Options) (*setup, error) {
 	if s.maxVersion == 0 {
 		s.maxVersion = tls.VersionTLS13
 	}
-	if s.cache == nil {
-		s.cache = tls.NewLRUClientSessionCache(0)
-	}
+	s.cache = newGenerationCache(opts.SessionCache, leaf.Raw)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -188,7 +185,6 @@ func newServerAuthSetup(opts Options) (*setup, error) {
 		serverName: opts.ServerName,
 		minVersion: opts.MinVersion,
 		maxVersion: opts.MaxVersion,
-		cache:      opts.SessionCache,
 		now:        opts.Now,
 	}
 	if s.minVersion == 0 {
@@ -197,9 +193,7 @@ func newServerAuthSetup(opts Options) (*setup, error) {
 	if s.maxVersion == 0 {
 		s.maxVersion = tls.VersionTLS13
 	}
-	if s.cache == nil {
-		s.cache = tls.NewLRUClientSessionCache(0)
-	}
+	s.cache = newGenerationCache(opts.SessionCache, nil)
 	if s.now == nil {
 		s.now = time.Now
 	}

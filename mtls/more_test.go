@@ -1,0 +1,239 @@
+package mtls_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"go/parser"
+	"go/token"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/mtls"
+)
+
+// mtls knows no cards, no UI and no app: it imports the standard library
+// only (DESIGN.md, "Dependency direction").
+func TestImportsStandardLibraryOnly(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if first, _, _ := strings.Cut(path, "/"); strings.Contains(first, ".") {
+				t.Errorf("%s imports %s: mtls may import the standard library only", f, path)
+			}
+		}
+	}
+}
+
+// Concurrent requests once a session exists: every connection resumes,
+// the key signs once in all.
+func TestConcurrentRequestsShareTheSession(t *testing.T) {
+	p := newPKI(t, "mtls")
+	cred := issueCard(t, p, testpki.P256)
+	srv := startNginx(t, p, serverOpts{protocols: []string{"TLSv1.3"}})
+	signer := &countingSigner{Signer: cred.Key}
+	c := newClient(t, options(p, cred, signer))
+	fetch(t, srv, c)
+	c.CloseIdleConnections()
+
+	const n = 8
+	var wg sync.WaitGroup
+	var resumed atomic.Int64
+	for range n {
+		wg.Go(func() {
+			r, err := srv.Fetch(c.HTTP)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if r.Whoami.Reused == "r" {
+				resumed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := signer.n.Load(); got != 1 {
+		t.Errorf("%d signatures, want 1", got)
+	}
+	// Connections either resumed or were reused by keep-alive; none made a
+	// full handshake.
+	if st := c.Stats(); st.Handshakes != st.Resumptions+1 {
+		t.Errorf("stats %+v: some concurrent connection made a full handshake", st)
+	}
+	if resumed.Load() == 0 {
+		t.Error("no concurrent request saw a resumed session")
+	}
+}
+
+// connectProxy is a minimal HTTP CONNECT proxy that counts tunnels.
+type connectProxy struct {
+	tunnels atomic.Int64
+	ln      net.Listener
+}
+
+func startConnectProxy(t *testing.T) *connectProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := &connectProxy{ln: ln}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		cp.tunnels.Add(1)
+		w.WriteHeader(http.StatusOK)
+		down, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		go func() { io.Copy(up, down); up.Close() }()
+		io.Copy(down, up)
+		down.Close()
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return cp
+}
+
+func TestProxy(t *testing.T) {
+	p := newPKI(t, "mtls")
+	cred := issueCard(t, p, testpki.RSA2048)
+	srv := startNginx(t, p, serverOpts{})
+	proxy := startConnectProxy(t)
+	proxyURL := &url.URL{Scheme: "http", Host: proxy.ln.Addr().String()}
+
+	t.Run("environment ignored by default", func(t *testing.T) {
+		// A proxy that does not exist: were it used, the request would fail.
+		t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+		t.Setenv("https_proxy", "http://127.0.0.1:1")
+		t.Setenv("NO_PROXY", "")
+		c := newClient(t, options(p, cred, cred.Key))
+		fetch(t, srv, c)
+		if n := proxy.tunnels.Load(); n != 0 {
+			t.Errorf("%d tunnels", n)
+		}
+	})
+
+	t.Run("CONNECT keeps TLS end to end", func(t *testing.T) {
+		signer := &countingSigner{Signer: cred.Key}
+		o := options(p, cred, signer)
+		o.Proxy = http.ProxyURL(proxyURL)
+		c := newClient(t, o)
+		w := fetch(t, srv, c)
+		if !strings.Contains(w.Subject, testpki.DefaultHSAID) {
+			t.Errorf("subject %q", w.Subject)
+		}
+		c.CloseIdleConnections()
+		if w := fetch(t, srv, c); w.Reused != "r" {
+			t.Errorf("not resumed through the proxy: %q", w.Reused)
+		}
+		if n := proxy.tunnels.Load(); n != 2 {
+			t.Errorf("%d tunnels, want 2", n)
+		}
+		if n := signer.n.Load(); n != 1 {
+			t.Errorf("%d signatures, want 1", n)
+		}
+	})
+
+	t.Run("signer error through the proxy", func(t *testing.T) {
+		o := options(p, cred, removedCardSigner{cred.Key})
+		o.Proxy = http.ProxyURL(proxyURL)
+		c := newClient(t, o)
+		if _, err := srv.Fetch(c.HTTP); !errors.Is(err, errCardGone) {
+			t.Errorf("error %v, want the card's error", err)
+		}
+	})
+}
+
+func TestClockIsOptionsNow(t *testing.T) {
+	p := newPKI(t, "mtls")
+	cred := issueCard(t, p, testpki.P256)
+	srv := startNginx(t, p, serverOpts{})
+	o := options(p, cred, cred.Key)
+	o.Now = func() time.Time { return time.Now().Add(2 * testpki.ServerValidity) }
+	c := newClient(t, o)
+	_, err := srv.Fetch(c.HTTP)
+	var ue *mtls.UntrustedServerError
+	var invalid x509.CertificateInvalidError
+	if !errors.As(err, &ue) || !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+		t.Errorf("with the clock two years ahead: %v", err)
+	}
+}
+
+// Two identities sharing one SessionCache never resume each other's
+// sessions: nginx must see each client's own certificate.
+func TestSharedSessionCacheKeepsIdentitiesApart(t *testing.T) {
+	p := newPKI(t, "mtls")
+	srv := startNginx(t, p, serverOpts{})
+	shared := tls.NewLRUClientSessionCache(16)
+	var clients []*mtls.Client
+	var signers []*countingSigner
+	var subjects []string
+	for _, hsaID := range []string{"SE2321000016-1111", "SE2321000016-2222"} {
+		card, err := p.IssueCard(testpki.CardSpec{HSAID: hsaID, Key: testpki.P256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &countingSigner{Signer: card.HSAAuth.Key}
+		o := options(p, card.HSAAuth, s)
+		o.SessionCache = shared
+		clients = append(clients, newClient(t, o))
+		signers = append(signers, s)
+		subjects = append(subjects, hsaID)
+	}
+	for round := range 2 {
+		for i, c := range clients {
+			w := fetch(t, srv, c)
+			if !strings.Contains(w.Subject, subjects[i]) {
+				t.Errorf("round %d, client %d: nginx saw %q, want %s", round, i, w.Subject, subjects[i])
+			}
+			if want := map[int]string{0: ".", 1: "r"}[round]; w.Reused != want {
+				t.Errorf("round %d, client %d: reused %q, want %q", round, i, w.Reused, want)
+			}
+			c.CloseIdleConnections()
+		}
+	}
+	for i, s := range signers {
+		if n := s.n.Load(); n != 1 {
+			t.Errorf("client %d: %d signatures, want 1", i, n)
+		}
+	}
+	clients[0].ForgetSessions()
+	if w := fetch(t, srv, clients[0]); w.Reused != "." {
+		t.Errorf("after ForgetSessions with a caller's cache: reused %q", w.Reused)
+	}
+	if w := fetch(t, srv, clients[1]); w.Reused != "r" {
+		t.Errorf("the other identity lost its session: reused %q", w.Reused)
+	}
+}
