@@ -5,12 +5,9 @@
 //
 // # Use
 //
-//	srv := nginxtest.Start(t, nginxtest.Options{
-//		ServerChain: append([]*x509.Certificate{cred.Cert}, cred.Chain...),
-//		ServerKey:   cred.Key,
-//		ClientCAs:   []*x509.Certificate{pki.Root.Cert, pki.HSAPersonCA.Cert},
-//		Protocols:   []string{"TLSv1.3"},
-//	})
+//	opts := nginxtest.PKIOptions(t, pki) // server cert, root + HSA person CA
+//	opts.Protocols = []string{"TLSv1.3"}
+//	srv := nginxtest.Start(t, opts)
 //	resp, err := srv.Fetch(httpClient)   // GET srv.URL + "/"
 //	resp.Whoami.Reused == "r"            // $ssl_session_reused
 //
@@ -214,7 +211,8 @@ func (s *Server) Stop() error {
 func (s *Server) ErrorLog() string { return readFile(filepath.Join(s.Dir, "error.log")) }
 
 // AccessLog returns nginx's access log so far: one line per request with
-// the session reuse flag, protocol and client subject.
+// the session reuse flag, protocol and client subject. nginx writes a line
+// after it has sent the answer, so a client may see the answer first.
 func (s *Server) AccessLog() string { return readFile(filepath.Join(s.Dir, "access.log")) }
 
 func readFile(name string) string {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sithseid/sithseid/internal/testpki"
 )
 
 // A tiny PKI of its own, so the harness is tested independently of
@@ -207,6 +209,30 @@ func TestNoClientAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.Status != 200 || r.Whoami.Verify != "NONE" || r.Whoami.Protocol != "TLSv1.3" {
+		t.Errorf("%d %+v", r.Status, r.Whoami)
+	}
+}
+
+func TestPKIOptions(t *testing.T) {
+	p, err := testpki.New(testpki.Options{Seed: "nginxtest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := p.IssueCard(testpki.CardSpec{Key: testpki.P256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := PKIOptions(t, p)
+	o.Protocols = []string{"TLSv1.3"}
+	srv := Start(t, o)
+	cert := card.HSAAuth.TLSCertificate()
+	cfg := &tls.Config{RootCAs: p.Roots(), Certificates: []tls.Certificate{cert}}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+	r, err := srv.Fetch(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 200 || r.Whoami.Verify != "SUCCESS" || !strings.Contains(r.Whoami.Subject, testpki.DefaultHSAID) {
 		t.Errorf("%d %+v", r.Status, r.Whoami)
 	}
 }
