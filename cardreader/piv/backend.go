@@ -2,9 +2,13 @@ package piv
 
 import (
 	"context"
-	"crypto"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
+
+	"github.com/ebfe/scard"
+	"github.com/go-piv/piv-go/v2/piv"
 
 	"github.com/sithseid/sithseid/cardreader"
 )
@@ -23,6 +27,8 @@ type Options struct {
 // Backend opens PIV cards. It implements cardreader.Backend.
 type Backend struct{ opts Options }
 
+var _ cardreader.Backend = (*Backend)(nil)
+
 // New returns the PIV backend.
 func New(opts Options) *Backend {
 	if opts.BusyTimeout <= 0 {
@@ -35,44 +41,99 @@ func New(opts Options) *Backend {
 func (b *Backend) Name() string { return cardreader.BackendPIV }
 
 // Open returns the PIV card in reader, or an error wrapping
-// cardreader.ErrUnsupportedCard when the card has no PIV application piv-go
-// can use.
+// cardreader.ErrUnsupportedCard when piv-go cannot use the card: piv.Open
+// needs the PIV application and an answer of exactly three bytes to
+// Yubico's GET VERSION. It costs those two APDUs and releases the card.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
-	return nil, errors.New("piv: not implemented yet")
+	c := &Card{reader: reader.Name, opts: b.opts}
+	yk, err := c.openYubiKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	yk.Close()
+	return c, nil
 }
 
 // Card is one PIV card. Every method opens the card, does one operation and
-// closes it. Operations on one Card are serialised by its mutex.
+// closes it. A Card serialises its operations with its own mutex: piv-go
+// opens the card exclusively, and two signatures at once fail on a card.
+//
+// After an operation that verified the PIN or the management key, the card
+// is reset when released, so that no other program finds it unlocked.
 type Card struct {
 	reader string
 	opts   Options
+	mu     sync.Mutex
 }
 
 var _ cardreader.Card = (*Card)(nil)
 
+// Backend is cardreader.BackendPIV.
 func (c *Card) Backend() string { return cardreader.BackendPIV }
-func (c *Card) Reader() string  { return c.reader }
 
-var errTODO = errors.New("piv: not implemented yet")
+// Reader is the PC/SC reader the card is in.
+func (c *Card) Reader() string { return c.reader }
 
-func (c *Card) ID(ctx context.Context) (string, error) { return "", errTODO }
-func (c *Card) Certificates(ctx context.Context) ([]cardreader.Certificate, error) {
-	return nil, errTODO
+// openYubiKey opens the card with piv-go, retrying while another program
+// holds it.
+func (c *Card) openYubiKey(ctx context.Context) (*piv.YubiKey, error) {
+	deadline := time.Now().Add(c.opts.BusyTimeout)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		yk, err := piv.Open(c.reader)
+		if err == nil {
+			return yk, nil
+		}
+		merr := mapErr(err, noSecret, c.reader)
+		if errors.Is(merr, cardreader.ErrCardBusy) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		var ce *cardreader.CardError
+		var pe *cardreader.PCSCError
+		if errors.As(merr, &ce) || !errors.As(merr, &pe) && !isServiceOrCard(merr) {
+			// SELECT refused or GET VERSION not answered as piv-go wants.
+			return nil, fmt.Errorf("opening %q: %v: %w", c.reader, merr, cardreader.ErrUnsupportedCard)
+		}
+		return nil, fmt.Errorf("opening %q: %w", c.reader, merr)
+	}
 }
-func (c *Card) PINStatus(ctx context.Context) (cardreader.PINStatus, error) {
-	return cardreader.PINStatus{}, errTODO
+
+func isServiceOrCard(err error) bool {
+	for _, s := range []error{cardreader.ErrCardRemoved, cardreader.ErrNoReader, cardreader.ErrNoService, cardreader.ErrCardBusy, cardreader.ErrCardUnresponsive} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }
-func (c *Card) PUKStatus(ctx context.Context) (cardreader.PINStatus, error) {
-	return cardreader.PINStatus{}, errTODO
+
+// session opens the APDU layer on the card.
+func (c *Card) session(ctx context.Context) (*session, error) {
+	s, err := openSession(ctx, c.reader, c.opts.BusyTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("opening %q: %w", c.reader, err)
+	}
+	return s, nil
 }
-func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error { return errTODO }
-func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret) error {
-	return errTODO
-}
-func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) error { return errTODO }
-func (c *Card) Signer(ctx context.Context, certID string, pin *cardreader.Secret) (crypto.Signer, error) {
-	return nil, errTODO
-}
-func (c *Card) RemoveCertificate(ctx context.Context, certID string, auth cardreader.RemoveAuth) error {
-	return errTODO
+
+// resetCard resets the card after piv-go released it, which clears the
+// verified PIN: piv-go disconnects with SCARD_LEAVE_CARD, and the PIN would
+// stay verified for the next program. Errors are ignored: a card that is
+// gone holds no state.
+func (c *Card) resetCard() {
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		return
+	}
+	defer sc.Release()
+	if card, err := sc.Connect(c.reader, scard.ShareShared, scard.ProtocolAny); err == nil {
+		_ = card.Disconnect(scard.ResetCard)
+	}
 }

@@ -1,0 +1,102 @@
+package piv
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/ebfe/scard"
+	"github.com/go-piv/piv-go/v2/piv"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// secretKind says which secret an operation presented, to turn piv-go's
+// AuthErr into the right typed error.
+type secretKind int
+
+const (
+	noSecret secretKind = iota
+	pinSecret
+	pukSecret
+)
+
+// mapErr turns an error from piv-go into the cardreader errors:
+//
+//   - piv.AuthErr (63Cx, 6983) → *WrongPINError / *WrongPUKError with the
+//     tries left (zero tries left matches ErrPINBlocked / ErrPUKBlocked);
+//   - a PC/SC return code → *cardreader.PCSCError (ErrCardRemoved,
+//     ErrNoReader, ErrNoService, ErrCardBusy, …);
+//   - a status word → *cardreader.CardError.
+//
+// piv-go keeps PC/SC codes in an unexported type; pcscCode digs the code
+// out with reflection rather than matching message text. If piv-go ever
+// changes that type, probe asks PC/SC what happened to the reader instead.
+func mapErr(err error, kind secretKind, reader string) error {
+	if err == nil {
+		return nil
+	}
+	var ae piv.AuthErr
+	if errors.As(err, &ae) {
+		switch kind {
+		case pinSecret:
+			return &cardreader.WrongPINError{Retries: ae.Retries}
+		case pukSecret:
+			return &cardreader.WrongPUKError{Retries: ae.Retries}
+		}
+	}
+	if code, ok := pcscCode(err); ok {
+		return fmt.Errorf("%v: %w", err, cardreader.FromPCSC(code))
+	}
+	var st interface{ Status() uint16 }
+	if errors.As(err, &st) {
+		return fmt.Errorf("%v: %w", err, &cardreader.CardError{SW: st.Status()})
+	}
+	if perr := probe(reader); perr != nil {
+		return fmt.Errorf("%v: %w", err, perr)
+	}
+	return err
+}
+
+// pcscCode finds the PC/SC return code of piv-go's unexported scErr in
+// err's chain.
+func pcscCode(err error) (uint32, bool) {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		v := reflect.ValueOf(e)
+		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		t := v.Elem().Type()
+		if t.Name() != "scErr" || t.PkgPath() != "github.com/go-piv/piv-go/v2/piv" {
+			continue
+		}
+		f := v.Elem().FieldByName("rc")
+		if f.IsValid() && f.CanInt() {
+			return uint32(f.Int()), true
+		}
+	}
+	return 0, false
+}
+
+// probe looks at the reader after an error piv-go does not explain: is the
+// service there, the reader, the card?
+func probe(reader string) error {
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		return scardErr(err)
+	}
+	defer sc.Release()
+	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
+	if err := sc.GetStatusChange(rs, 0); err != nil {
+		return scardErr(err)
+	}
+	switch ev := rs[0].EventState; {
+	case ev&(scard.StateUnknown|scard.StateUnavailable) != 0:
+		return cardreader.ErrNoReader
+	case ev&scard.StateEmpty != 0:
+		return cardreader.ErrCardRemoved
+	case ev&scard.StateMute != 0:
+		return cardreader.ErrCardUnresponsive
+	}
+	return nil
+}
