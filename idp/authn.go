@@ -188,6 +188,9 @@ func (s *Server) verifyClientCertificate(peer []*x509.Certificate) ([]byte, erro
 	})
 	if err != nil {
 		var inv x509.CertificateInvalidError
+		if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
+			return nil, &CertificateError{Reason: "not an authentication certificate (extended key usage)", Err: err}
+		}
 		if errors.As(err, &inv) && inv.Reason == x509.Expired {
 			if now.Before(leaf.NotBefore) {
 				return nil, &CertificateError{Reason: "certificate not yet valid", Err: err}

@@ -51,6 +51,7 @@ type fixture struct {
 	plain *http.Client // server-authenticated TLS, no client certificate
 	// tlsMax caps the TLS version of clients made afterwards (0: 1.3).
 	tlsMax uint16
+	mu sync.Mutex
 	// lastTLSVersion is the TLS version of the last reply.
 	lastTLSVersion uint16
 }
@@ -155,7 +156,9 @@ func (f *fixture) post(c *http.Client, path string, body any, header map[string]
 	}
 	defer resp.Body.Close()
 	if resp.TLS != nil {
+		f.mu.Lock()
 		f.lastTLSVersion = resp.TLS.Version
+		f.mu.Unlock()
 	}
 	rb, err := io.ReadAll(resp.Body)
 	if err != nil {
