@@ -51,7 +51,7 @@ type fixture struct {
 	plain *http.Client // server-authenticated TLS, no client certificate
 	// tlsMax caps the TLS version of clients made afterwards (0: 1.3).
 	tlsMax uint16
-	mu sync.Mutex
+	mu     sync.Mutex
 	// lastTLSVersion is the TLS version of the last reply.
 	lastTLSVersion uint16
 }
