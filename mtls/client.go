@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -27,6 +28,14 @@ type Client struct {
 	s         *setup
 	cache     *generationCache
 	transport *http.Transport
+
+	// Cold start: while no request has succeeded since the last
+	// ForgetSessions, requests go one at a time, so that concurrent first
+	// requests resume the first one's session instead of each making a
+	// full handshake (and a card signature).
+	coldMu   sync.Mutex
+	warmGen  uint64 // generation+1 of the cache that is warm; 0: none
+	coldWait chan struct{}
 }
 
 // Stats counts what a Client's handshakes cost.
@@ -122,12 +131,58 @@ func (c *Client) CloseIdleConnections() { c.transport.CloseIdleConnections() }
 type roundTripper struct{ c *Client }
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	warmed, err := rt.c.awaitWarm(req)
+	if err != nil {
+		return nil, err
+	}
 	rec := &handshakeRecord{}
 	resp, err := rt.c.transport.RoundTrip(req.WithContext(withRecord(req.Context(), rec)))
+	warmed(err == nil)
 	if err != nil {
 		return nil, rt.c.classify(err, rec)
 	}
 	return resp, nil
+}
+
+// awaitWarm returns at once when a request has succeeded since the last
+// ForgetSessions (or the Client has no key). Otherwise the first caller
+// goes ahead and the others wait until it is done: its session is then
+// cached, and they resume it. The returned func reports whether the
+// request succeeded; after a failure the next waiter goes ahead.
+func (c *Client) awaitWarm(req *http.Request) (func(ok bool), error) {
+	noop := func(bool) {}
+	if c.s.signer == nil {
+		return noop, nil
+	}
+	for {
+		c.coldMu.Lock()
+		gen := c.cache.generation()
+		if c.warmGen == gen+1 {
+			c.coldMu.Unlock()
+			return noop, nil
+		}
+		if c.coldWait == nil {
+			done := make(chan struct{})
+			c.coldWait = done
+			c.coldMu.Unlock()
+			return func(ok bool) {
+				c.coldMu.Lock()
+				if ok {
+					c.warmGen = gen + 1
+				}
+				c.coldWait = nil
+				c.coldMu.Unlock()
+				close(done)
+			}, nil
+		}
+		wait := c.coldWait
+		c.coldMu.Unlock()
+		select {
+		case <-wait:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
 }
 
 func (rt *roundTripper) CloseIdleConnections() { rt.c.transport.CloseIdleConnections() }
@@ -200,3 +255,5 @@ func (g *generationCache) Put(sessionKey string, cs *tls.ClientSessionState) {
 }
 
 func (g *generationCache) forget() { g.gen.Add(1) }
+
+func (g *generationCache) generation() uint64 { return g.gen.Load() }

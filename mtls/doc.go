@@ -40,8 +40,9 @@
 // later connections resume without a card signature. Client.Stats counts
 // handshakes, resumptions and signatures. ForgetSessions drops every cached
 // session and idle connection: the app calls it when the card is removed.
-// Requests that start at the same time before any session exists each make
-// a full handshake (and a signature).
+// Until a request has succeeded (after NewClient or ForgetSessions), requests
+// go one at a time, so that concurrent first requests resume the first
+// one's session rather than each asking the card to sign.
 //
 // # Proxies
 //

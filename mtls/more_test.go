@@ -48,18 +48,32 @@ func TestImportsStandardLibraryOnly(t *testing.T) {
 	}
 }
 
-// Concurrent requests once a session exists: every connection resumes,
-// the key signs once in all.
+// Concurrent requests, from cold and once a session exists: every
+// connection after the first resumes, the key signs once in all.
 func TestConcurrentRequestsShareTheSession(t *testing.T) {
 	p := newPKI(t, "mtls")
 	cred := issueCard(t, p, testpki.P256)
 	srv := startNginx(t, p, serverOpts{protocols: []string{"TLSv1.3"}})
 	signer := &countingSigner{Signer: cred.Key}
 	c := newClient(t, options(p, cred, signer))
-	fetch(t, srv, c)
+
+	// From cold: the first request goes alone, the others resume its
+	// session.
+	const n = 8
+	var wg0 sync.WaitGroup
+	for range n {
+		wg0.Go(func() {
+			if _, err := srv.Fetch(c.HTTP); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg0.Wait()
+	if got := signer.n.Load(); got != 1 {
+		t.Fatalf("%d concurrent first requests cost %d signatures, want 1", n, got)
+	}
 	c.CloseIdleConnections()
 
-	const n = 8
 	var wg sync.WaitGroup
 	var resumed atomic.Int64
 	for range n {
@@ -80,7 +94,7 @@ func TestConcurrentRequestsShareTheSession(t *testing.T) {
 	}
 	// Connections either resumed or were reused by keep-alive; none made a
 	// full handshake.
-	if st := c.Stats(); st.Handshakes != st.Resumptions+1 {
+	if st := c.Stats(); st.Handshakes != st.Resumptions+1 || st.Signatures != 1 {
 		t.Errorf("stats %+v: some concurrent connection made a full handshake", st)
 	}
 	if resumed.Load() == 0 {
