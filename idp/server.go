@@ -198,13 +198,17 @@ func New(opts Options) (*Server, error) {
 	s.demo = newDemoSessions()
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+oob.PathAuth, s.rpAPI(s.handleAuth))
-	mux.HandleFunc("POST "+oob.PathCollect, s.rpAPI(s.handleCollect))
-	mux.HandleFunc("POST "+oob.PathCancel, s.rpAPI(s.handleCancel))
-	mux.HandleFunc("POST "+oob.PathLookup, s.handleLookup)
-	mux.HandleFunc("POST "+oob.PathQR, s.handleQR)
-	mux.HandleFunc("POST "+oob.PathComplete, s.handleComplete)
-	mux.HandleFunc("POST "+oob.PathTransactionCancel, s.handleTransactionCancel)
+	for path, h := range map[string]http.HandlerFunc{
+		oob.PathAuth:              s.rpAPI(s.handleAuth),
+		oob.PathCollect:           s.rpAPI(s.handleCollect),
+		oob.PathCancel:            s.rpAPI(s.handleCancel),
+		oob.PathLookup:            s.handleLookup,
+		oob.PathQR:                s.handleQR,
+		oob.PathComplete:          s.handleComplete,
+		oob.PathTransactionCancel: s.handleTransactionCancel,
+	} {
+		mux.Handle(path, postOnly(h))
+	}
 	mux.Handle(ocspPath, s.ocsp)
 	mux.Handle(ocspPath+"/", s.ocsp)
 	s.demoRoutes(mux)
@@ -213,6 +217,19 @@ func New(opts Options) (*Server, error) {
 	})
 	s.mux = mux
 	return s, nil
+}
+
+// postOnly refuses every method but POST with a JSON 405 (every call of
+// the protocol is a POST, docs/protocol.md §2).
+func postOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, oob.ErrorCodeInvalidParameters, "method not allowed: use POST")
+			return
+		}
+		h(w, r)
+	}
 }
 
 func newLimiter(rate float64, burst int, defRate float64, defBurst int, now func() time.Time) *rateLimiter {
