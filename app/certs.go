@@ -1,0 +1,192 @@
+package app
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// ErrConfirmLogin: removing the login certificate needs an explicit
+// confirmation (RemoveOptions.ConfirmLogin), since the card cannot log in
+// without it afterwards.
+var ErrConfirmLogin = errors.New("removing the login certificate needs confirmation")
+
+// ErrNothingExpired: RemoveExpired found no expired certificate.
+var ErrNothingExpired = errors.New("no expired certificates on the card")
+
+// ExportFormat is how certificates are written: "pem" or "der".
+type ExportFormat string
+
+const (
+	PEM ExportFormat = "pem"
+	DER ExportFormat = "der"
+)
+
+// ExportedFile is one certificate written by Export.
+type ExportedFile struct {
+	CertID string `json:"certId"`
+	Path   string `json:"path"`
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Export writes every certificate of the selected card to dir, one file
+// each, named after the card number, kind, usage and ID. Existing files are
+// not overwritten: the call fails before writing anything.
+func (s *Service) Export(ctx context.Context, sel Selector, dir string, format ExportFormat) ([]ExportedFile, error) {
+	if format == "" {
+		format = PEM
+	}
+	if format != PEM && format != DER {
+		return nil, fmt.Errorf("export format %q: want pem or der", format)
+	}
+	s.mu.Lock()
+	oc, err := s.selectCard(ctx, sel)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if oc.idErr != nil {
+		return nil, oc.idErr
+	}
+	type file struct {
+		path string
+		data []byte
+		id   string
+	}
+	var files []file
+	for _, c := range oc.identity.Certificates {
+		base := strings.Join([]string{oc.identity.CardNumber, string(c.Kind), string(c.Usage), c.ID}, "-")
+		base = strings.Trim(unsafeName.ReplaceAllString(base, "_"), "-_")
+		data := c.Cert.Raw
+		if format == PEM {
+			data = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Cert.Raw})
+		}
+		files = append(files, file{path: filepath.Join(dir, base+"."+string(format)), data: data, id: c.ID})
+	}
+	for _, f := range files {
+		if _, err := os.Lstat(f.path); err == nil {
+			return nil, fmt.Errorf("exporting certificates: %s: %w", f.path, os.ErrExist)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("exporting certificates: %w", err)
+	}
+	var out []ExportedFile
+	for _, f := range files {
+		// O_EXCL: never follow or replace a file that appeared meanwhile.
+		w, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return out, fmt.Errorf("exporting certificates: %w", err)
+		}
+		_, err = w.Write(f.data)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return out, fmt.Errorf("exporting certificates: %w", err)
+		}
+		out = append(out, ExportedFile{CertID: f.id, Path: f.path})
+	}
+	return out, nil
+}
+
+// RemoveOptions tunes certificate removal.
+type RemoveOptions struct {
+	// ConfirmLogin allows removing the login certificate.
+	ConfirmLogin bool
+	// ManagementKey is a PIV management key given by policy or an
+	// administrator (hex bytes inside the secret); nil means the card's
+	// PIN-protected key, then the default key.
+	ManagementKey *cardreader.Secret
+}
+
+// RemoveCertificate removes certificate certID from the selected card. It
+// asks for the PIN (PKCS#11 login, or the PIV card's PIN-protected
+// management key) after checking the certificate exists and, for the login
+// certificate, that removal was confirmed.
+func (s *Service) RemoveCertificate(ctx context.Context, sel Selector, certID string, opts RemoveOptions, prompt Prompt) error {
+	_, err := s.removeCertificates(ctx, sel, func(id cardreader.Identity) ([]string, error) {
+		c, ok := id.Certificate(strings.ToLower(certID))
+		if !ok {
+			return nil, fmt.Errorf("%q: %w", certID, cardreader.ErrCertificateNotFound)
+		}
+		return []string{c.ID}, nil
+	}, opts, prompt)
+	return err
+}
+
+// RemoveExpired removes every expired certificate from the selected card in
+// one step (one PIN entry) and returns their IDs.
+func (s *Service) RemoveExpired(ctx context.Context, sel Selector, opts RemoveOptions, prompt Prompt) ([]string, error) {
+	return s.removeCertificates(ctx, sel, func(id cardreader.Identity) ([]string, error) {
+		var ids []string
+		for _, c := range id.Expired(s.now()) {
+			ids = append(ids, c.ID)
+		}
+		if len(ids) == 0 {
+			return nil, ErrNothingExpired
+		}
+		return ids, nil
+	}, opts, prompt)
+}
+
+func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick func(cardreader.Identity) ([]string, error), opts RemoveOptions, prompt Prompt) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oc, err := s.selectCard(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	if oc.idErr != nil {
+		return nil, oc.idErr
+	}
+	ids, err := pick(oc.identity)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if c, _ := oc.identity.Certificate(id); c.Login && !opts.ConfirmLogin {
+			return nil, ErrConfirmLogin
+		}
+	}
+	st, err := oc.card.PINStatus(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading PIN tries left: %w", err)
+	}
+	if st.Blocked {
+		return nil, cardreader.ErrPINBlocked
+	}
+	pin, err := prompt(ctx, oc.request(PromptPIN, st.Retries))
+	if err != nil {
+		return nil, err
+	}
+	defer pin.Wipe()
+	auth := cardreader.RemoveAuth{PIN: pin, ManagementKey: opts.ManagementKey}
+	var removed []string
+	for _, id := range ids {
+		if err := oc.card.RemoveCertificate(ctx, id, auth); err != nil {
+			s.cache.Invalidate(cardreader.CacheKey(oc.card.Backend(), s.cardID(ctx, oc.card)))
+			return removed, fmt.Errorf("removing certificate %s: %w", id, err)
+		}
+		removed = append(removed, id)
+		s.log.Info("certificate removed", "reader", oc.card.Reader(), "card", oc.identity.CardNumber, "cert", id)
+	}
+	s.cache.Invalidate(cardreader.CacheKey(oc.card.Backend(), s.cardID(ctx, oc.card)))
+	return removed, nil
+}
+
+func (s *Service) cardID(ctx context.Context, c cardreader.Card) string {
+	id, err := c.ID(ctx)
+	if err != nil {
+		return ""
+	}
+	return id
+}

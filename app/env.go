@@ -1,0 +1,101 @@
+package app
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/sithseid/sithseid/assets"
+)
+
+// Environment is one identity-service environment: where the service is and
+// which trust anchors its TLS certificates must chain to. Nothing else is
+// trusted: a TLS-inspecting proxy or a wrong server is refused.
+type Environment struct {
+	Name string // PROD, QA, TEST, DEMO
+	// ServiceURL is the base of the authenticator API (https).
+	ServiceURL string
+	// TrustAnchors are PEM certificates.
+	TrustAnchors []byte
+	// Placeholder marks an environment whose endpoints and anchors are not
+	// yet configured in this build: policy must supply them.
+	Placeholder bool
+}
+
+// Environment names.
+const (
+	EnvPROD = "PROD"
+	EnvQA   = "QA"
+	EnvTEST = "TEST"
+	EnvDEMO = "DEMO"
+)
+
+// DemoServiceURL is where "sithseid-idp serve" listens by default.
+const DemoServiceURL = "https://127.0.0.1:8443"
+
+// ErrEnvironmentNotConfigured: the environment has no endpoints or trust
+// anchors in this build and none were given by policy.
+var ErrEnvironmentNotConfigured = errors.New("environment not configured")
+
+// ErrUnknownEnvironment: a name other than PROD, QA, TEST or DEMO.
+var ErrUnknownEnvironment = errors.New("unknown environment")
+
+// BuiltinEnvironments returns the environments compiled into the product.
+// PROD, QA and TEST are placeholders until Inera's endpoints and the SITHS
+// root certificates are added (docs/admin.md says how policy supplies
+// them); DEMO is the local reference service with the test PKI's root.
+func BuiltinEnvironments() map[string]Environment {
+	demo, err := fs.ReadFile(assets.Trust(), "demo-root.pem")
+	if err != nil {
+		panic(err) // embedded at build time; a test reads it
+	}
+	return map[string]Environment{
+		EnvPROD: {Name: EnvPROD, Placeholder: true},
+		EnvQA:   {Name: EnvQA, Placeholder: true},
+		EnvTEST: {Name: EnvTEST, Placeholder: true},
+		EnvDEMO: {Name: EnvDEMO, ServiceURL: DemoServiceURL, TrustAnchors: demo},
+	}
+}
+
+// LookupEnvironment returns the built-in environment name (any case).
+func LookupEnvironment(name string) (Environment, error) {
+	envs := BuiltinEnvironments()
+	e, ok := envs[strings.ToUpper(name)]
+	if !ok {
+		names := make([]string, 0, len(envs))
+		for n := range envs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return Environment{}, fmt.Errorf("%q (want one of %s): %w", name, strings.Join(names, ", "), ErrUnknownEnvironment)
+	}
+	return e, nil
+}
+
+// Roots parses the trust anchors.
+func (e Environment) Roots() (*x509.CertPool, error) {
+	if len(e.TrustAnchors) == 0 {
+		return nil, fmt.Errorf("%s: no trust anchors: %w", e.Name, ErrEnvironmentNotConfigured)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(e.TrustAnchors) {
+		return nil, fmt.Errorf("%s: trust anchors are not PEM certificates", e.Name)
+	}
+	return pool, nil
+}
+
+// Service returns the environment's service URL, checked.
+func (e Environment) Service() (*url.URL, error) {
+	if e.ServiceURL == "" {
+		return nil, fmt.Errorf("%s: no service URL: %w", e.Name, ErrEnvironmentNotConfigured)
+	}
+	u, err := url.Parse(e.ServiceURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("%s: service URL %q is not an https URL", e.Name, e.ServiceURL)
+	}
+	return u, nil
+}

@@ -1,0 +1,448 @@
+package app
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/mtls"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// Login errors.
+var (
+	// ErrBadLink: neither a sithseid: autostart URL nor a QR payload.
+	ErrBadLink = errors.New("not a SITHS eID login link")
+	// ErrNoLoginCertificate: the card has no HSA-ID authentication
+	// certificate.
+	ErrNoLoginCertificate = errors.New("the card has no login certificate")
+	// ErrLoginCertificateExpired: the login certificate is past its end.
+	ErrLoginCertificateExpired = errors.New("the login certificate has expired")
+	// errNoOperation: a TLS handshake asked for a signature outside a
+	// login operation (no PIN is held then).
+	errNoOperation = errors.New("card signature requested outside an operation")
+)
+
+// LoginApproval is what the user sees before typing the PIN: who asks and
+// what for. Showing it first is the defence against a caller who talks the
+// user into approving someone else's login.
+type LoginApproval struct {
+	RelyingParty string
+	Text         string
+	ExpiresAt    time.Time
+	Holder       string
+	HSAID        string
+	CardNumber   string
+}
+
+// LoginRequest is one out-of-band login.
+type LoginRequest struct {
+	// Link is the sithseid:///?autostarttoken=… URL, or a scanned QR
+	// payload sithseid.<token>.<t>.<mac> (the phone's path).
+	Link   string
+	Select Selector
+	Env    Environment
+	// Approve shows the relying party's name and text; returning an error
+	// (ErrCancelled) declines and cancels the order. Nil approves, for
+	// callers that showed the text themselves.
+	Approve func(ctx context.Context, a LoginApproval) error
+	Prompt  Prompt
+}
+
+// LoginResult is a completed login.
+type LoginResult struct {
+	RelyingParty string
+	HSAID        string
+	// Redirect is the relying party's return URL ("" for none).
+	Redirect string
+	// TLSResumed is true when the mutual-TLS session was resumed (no card
+	// signature for TLS).
+	TLSResumed bool
+}
+
+// parseLink turns a link into an oob lookup key.
+func parseLink(link string) (oob.LookupKey, error) {
+	switch {
+	case strings.HasPrefix(strings.ToLower(link), oob.URLScheme+":"):
+		a, err := oob.ParseAutoStartURL(link)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadLink, err)
+		}
+		return a, nil
+	case strings.HasPrefix(link, oob.QRPrefix+"."):
+		q, err := oob.ParseQRPayload(link)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadLink, err)
+		}
+		return q, nil
+	}
+	return nil, ErrBadLink
+}
+
+// Login completes an out-of-band login with the selected card: it looks the
+// order up (server-authenticated TLS pinned to the environment), shows who
+// asks, reads the PIN's tries left, asks for the PIN once, verifies it, and
+// completes the order over mutual TLS with the card's login key plus a card
+// signature over the order's challenge.
+//
+// A wrong PIN returns *cardreader.WrongPINError and leaves the order
+// pending, so the user can try again within its lifetime. A declined
+// approval, a blocked PIN or a removed card cancel the order, so the
+// relying party learns at once.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	key, err := parseLink(req.Link)
+	if err != nil {
+		return nil, err
+	}
+	base, err := req.Env.Service()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := req.Env.Roots()
+	if err != nil {
+		return nil, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oc, err := s.selectCard(ctx, req.Select)
+	if err != nil {
+		return nil, err
+	}
+	if oc.idErr != nil {
+		return nil, oc.idErr
+	}
+	login, ok := oc.identity.Login()
+	if !ok {
+		return nil, ErrNoLoginCertificate
+	}
+	if login.Expired(s.now()) {
+		return nil, ErrLoginCertificateExpired
+	}
+
+	plain, err := s.plainClient(req.Env.Name, base, roots)
+	if err != nil {
+		return nil, err
+	}
+	var sess *loginSession // set once the card's signer exists
+	client, err := oob.NewClient(base.String(), plain.HTTP, func(context.Context) (*http.Client, error) {
+		if sess == nil {
+			return nil, errNoOperation
+		}
+		return sess.client.HTTP, nil
+	}, oob.RetryPolicy{})
+	if err != nil {
+		return nil, err
+	}
+	tx, err := client.Lookup(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("looking the login up: %w", err)
+	}
+	cancel := func(reason string) {
+		// The order's fate is the service's to know even when ctx is done.
+		cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer stop()
+		if err := client.Cancel(cctx, tx, reason); err != nil {
+			s.log.Info("cancelling order", "reason", reason, "err", err)
+		}
+	}
+	if req.Approve != nil {
+		if err := req.Approve(ctx, LoginApproval{
+			RelyingParty: tx.RelyingParty.Name,
+			Text:         tx.Text,
+			ExpiresAt:    tx.ExpiresAt,
+			Holder:       oc.identity.Holder.Name,
+			HSAID:        oc.identity.HSAID,
+			CardNumber:   oc.identity.CardNumber,
+		}); err != nil {
+			cancel(oob.ReasonUserCancel)
+			return nil, err
+		}
+	}
+	st, err := oc.card.PINStatus(ctx)
+	if err != nil {
+		s.failLogin(oc, err, cancel)
+		return nil, fmt.Errorf("reading PIN tries left: %w", err)
+	}
+	if st.Blocked {
+		cancel(oob.ReasonStartFailed)
+		return nil, cardreader.ErrPINBlocked
+	}
+	pin, err := req.Prompt(ctx, oc.request(PromptPIN, st.Retries))
+	if err != nil {
+		if errors.Is(err, ErrCancelled) {
+			cancel(oob.ReasonUserCancel)
+		}
+		return nil, err
+	}
+	defer pin.Wipe()
+	// Verify first: a wrong PIN must surface as tries left, not as a failed
+	// TLS handshake, and leaves the order pending.
+	if err := oc.card.VerifyPIN(ctx, pin); err != nil {
+		if errors.Is(err, cardreader.ErrPINBlocked) {
+			cancel(oob.ReasonStartFailed)
+		} else {
+			s.failLogin(oc, err, cancel)
+		}
+		return nil, err
+	}
+	signer, err := oc.card.Signer(ctx, login.ID, pin)
+	if err != nil {
+		s.failLogin(oc, err, cancel)
+		return nil, err
+	}
+	if sess, err = s.loginSession(oc, login, signer, req.Env.Name, base, roots); err != nil {
+		return nil, err
+	}
+	sess.signer.set(signer)
+	defer sess.signer.set(nil)
+
+	alg, sig, err := oob.SignChallenge(sess.signer, tx.ToBeSigned())
+	if err != nil {
+		s.failLogin(oc, err, cancel)
+		return nil, fmt.Errorf("signing the challenge: %w", err)
+	}
+	before := sess.client.Stats()
+	done, err := client.Complete(ctx, tx, alg, sig)
+	if err != nil {
+		s.failLogin(oc, err, cancel)
+		return nil, fmt.Errorf("completing the login: %w", err)
+	}
+	after := sess.client.Stats()
+	s.log.Info("login completed", "rp", tx.RelyingParty.Name, "card", oc.identity.CardNumber,
+		"tlsResumed", after.Resumptions > before.Resumptions)
+	return &LoginResult{
+		RelyingParty: tx.RelyingParty.Name,
+		HSAID:        oc.identity.HSAID,
+		Redirect:     done.Redirect,
+		TLSResumed:   after.Resumptions > before.Resumptions,
+	}, nil
+}
+
+// failLogin cancels the order when the card went away (the relying party
+// should not wait three minutes for a card that is gone) and drops the
+// card's TLS sessions.
+func (s *Service) failLogin(oc openCard, err error, cancel func(string)) {
+	if errors.Is(err, cardreader.ErrCardRemoved) || errors.Is(err, cardreader.ErrNoCard) {
+		s.CardRemoved(oc.card.Reader())
+		cancel(oob.ReasonCardRemoved)
+	}
+}
+
+// loginSession is the TLS state kept per card and environment for the life
+// of the process, so that logins after the first resume the session and
+// cost no card signature for TLS.
+type loginSession struct {
+	reader string
+	client *mtls.Client // mutual TLS with the card's login key
+	signer *opSigner
+}
+
+// loginSession returns the mutual-TLS client for the card's login key in
+// this environment, made on first use with what cardSigner says of PSS.
+func (s *Service) loginSession(oc openCard, login cardreader.CertInfo, cardSigner crypto.Signer, env string, base *url.URL, roots *x509.CertPool) (*loginSession, error) {
+	key := strings.Join([]string{oc.card.Backend(), oc.card.Reader(), login.SHA256, env, base.String()}, "|")
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	if ls, ok := s.sessions[key]; ok {
+		return ls, nil
+	}
+	signer := &opSigner{pub: login.Cert.PublicKey, pss: true}
+	if p, ok := cardSigner.(cardreader.PSSCapable); ok {
+		signer.pss = p.SupportsPSS()
+	}
+	client, err := mtls.NewClient(mtls.Options{
+		Signer: signer,
+		Chain:  []*x509.Certificate{login.Cert},
+		Roots:  roots,
+		// Named explicitly: an IP-literal URL sends no SNI, and the
+		// certificate must still be checked against the address.
+		ServerName: base.Hostname(),
+		Now:        s.opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ls := &loginSession{reader: oc.card.Reader(), client: client, signer: signer}
+	if s.sessions == nil {
+		s.sessions = map[string]*loginSession{}
+	}
+	s.sessions[key] = ls
+	return ls, nil
+}
+
+// plainClient returns the server-authenticated client for an environment,
+// pinned to its trust anchors, made on first use.
+func (s *Service) plainClient(env string, base *url.URL, roots *x509.CertPool) (*mtls.Client, error) {
+	key := env + "|" + base.String()
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	if c, ok := s.plain[key]; ok {
+		return c, nil
+	}
+	c, err := mtls.NewServerAuthClient(mtls.Options{Roots: roots, ServerName: base.Hostname(), Now: s.opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	if s.plain == nil {
+		s.plain = map[string]*mtls.Client{}
+	}
+	s.plain[key] = c
+	return c, nil
+}
+
+// opSigner is the login key as the long-lived TLS client sees it. It signs
+// only while an operation has set the card's signer (which holds the PIN
+// for that operation); outside one it refuses, so a PIN never outlives its
+// operation in a cached client.
+type opSigner struct {
+	pub crypto.PublicKey
+	pss bool
+
+	mu  sync.Mutex
+	cur crypto.Signer
+}
+
+func (o *opSigner) set(s crypto.Signer) {
+	o.mu.Lock()
+	o.cur = s
+	o.mu.Unlock()
+}
+
+func (o *opSigner) Public() crypto.PublicKey { return o.pub }
+
+// SupportsPSS is fixed when the session is made: mtls caps the TLS
+// version of the client by it.
+func (o *opSigner) SupportsPSS() bool { return o.pss }
+
+func (o *opSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	o.mu.Lock()
+	cur := o.cur
+	o.mu.Unlock()
+	if cur == nil {
+		return nil, errNoOperation
+	}
+	return cur.Sign(r, digest, opts)
+}
+
+// TLSCheckRequest is a helpdesk check of mutual TLS with the card.
+type TLSCheckRequest struct {
+	URL    string
+	Select Selector
+	// Roots are the trust anchors for the server.
+	Roots *x509.CertPool
+	// MaxVersion caps TLS (tls.VersionTLS12) to test 1.2; zero allows 1.3.
+	MaxVersion uint16
+	Prompt     Prompt
+}
+
+// TLSCheckReport says what happened.
+type TLSCheckReport struct {
+	URL           string        `json:"url"`
+	Status        int           `json:"status"`
+	Protocol      string        `json:"protocol"`
+	CipherSuite   string        `json:"cipherSuite"`
+	Resumed       bool          `json:"resumed"`
+	ServerSubject string        `json:"serverSubject"`
+	ServerIssuer  string        `json:"serverIssuer"`
+	ClientSubject string        `json:"clientSubject"`
+	Signatures    uint64        `json:"cardSignatures"`
+	Elapsed       time.Duration `json:"elapsedNs"`
+	Body          string        `json:"body,omitempty"`
+}
+
+// TLSCheck makes one GET over mutual TLS with the card's login key and
+// reports the negotiated parameters. Errors are the typed ones of mtls
+// (*mtls.UntrustedServerError and friends) and cardreader.
+func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckReport, error) {
+	if req.Roots == nil {
+		return nil, fmt.Errorf("tls check: %w", ErrEnvironmentNotConfigured)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oc, err := s.selectCard(ctx, req.Select)
+	if err != nil {
+		return nil, err
+	}
+	if oc.idErr != nil {
+		return nil, oc.idErr
+	}
+	login, ok := oc.identity.Login()
+	if !ok {
+		return nil, ErrNoLoginCertificate
+	}
+	st, err := oc.card.PINStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.Blocked {
+		return nil, cardreader.ErrPINBlocked
+	}
+	pin, err := req.Prompt(ctx, oc.request(PromptPIN, st.Retries))
+	if err != nil {
+		return nil, err
+	}
+	defer pin.Wipe()
+	if err := oc.card.VerifyPIN(ctx, pin); err != nil {
+		return nil, err
+	}
+	signer, err := oc.card.Signer(ctx, login.ID, pin)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("tls check: %q is not an https URL", req.URL)
+	}
+	client, err := mtls.NewClient(mtls.Options{
+		Signer:     signer,
+		Chain:      []*x509.Certificate{login.Cert},
+		Roots:      req.Roots,
+		ServerName: u.Hostname(),
+		MaxVersion: req.MaxVersion,
+		Now:        s.opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer client.CloseIdleConnections()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tls check: %w", err)
+	}
+	start := time.Now()
+	resp, err := client.HTTP.Do(hreq)
+	if err != nil {
+		return nil, fmt.Errorf("tls check: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	rep := &TLSCheckReport{
+		URL:           req.URL,
+		Status:        resp.StatusCode,
+		Elapsed:       time.Since(start),
+		ClientSubject: login.Cert.Subject.String(),
+		Signatures:    client.Stats().Signatures,
+		Body:          strings.TrimSpace(string(body)),
+	}
+	if cs := resp.TLS; cs != nil {
+		rep.Protocol = tls.VersionName(cs.Version)
+		rep.CipherSuite = tls.CipherSuiteName(cs.CipherSuite)
+		rep.Resumed = cs.DidResume
+		if len(cs.PeerCertificates) > 0 {
+			rep.ServerSubject = cs.PeerCertificates[0].Subject.String()
+			rep.ServerIssuer = cs.PeerCertificates[0].Issuer.String()
+		}
+	}
+	return rep, nil
+}

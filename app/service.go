@@ -1,0 +1,204 @@
+// Package app holds the use cases and state of SITHS eID: the card and
+// login operations, their serialisation, environments, and (with the agent)
+// the local API, configuration, logging and diagnostics.
+//
+// Its API speaks the domain (cards, holders, orders), never Fyne or PC/SC
+// types, so that the tray, the windows and the CLI are thin clients of it.
+// It writes no sentences for people: it returns data, typed errors and
+// warning codes, which the ui and the CLI put into Swedish or English.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/mtls"
+)
+
+// ReaderLister lists the PC/SC readers and whether a card is present. The
+// agent answers from its monitor; the CLI asks PC/SC once.
+type ReaderLister func(ctx context.Context) ([]cardreader.Reader, error)
+
+// TokenLister lists cards that sit in no PC/SC reader (a PKCS#11 token such
+// as SoftHSM). Optional.
+type TokenLister func(ctx context.Context) ([]cardreader.Card, error)
+
+// Options configures a Service. The zero value of every optional field
+// works.
+type Options struct {
+	// Backends in their default order: PIV first, then PKCS#11.
+	Backends []cardreader.Backend
+	// Preference is "auto" (or ""), "piv" or "pkcs11".
+	Preference string
+	// Readers lists the readers. Required.
+	Readers ReaderLister
+	// Tokens lists reader-less PKCS#11 tokens; nil means none.
+	Tokens TokenLister
+	// Cache keeps identities of cards seen before; nil means a new cache.
+	Cache *cardreader.IdentityCache
+	// Log receives the full error chains; nil discards.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service runs the card operations. One card operation runs at a time: the
+// card and the PC/SC stack are single-user resources, and a PIN prompt
+// must never interleave with another operation on the same card.
+type Service struct {
+	opts     Options
+	backends []cardreader.Backend
+	cache    *cardreader.IdentityCache
+	log      *slog.Logger
+
+	mu sync.Mutex // serialises card operations
+
+	loginMu  sync.Mutex
+	sessions map[string]*loginSession // mutual TLS per card and environment
+	plain    map[string]*mtls.Client  // server-authenticated TLS per environment
+}
+
+// NewService checks opts and returns a Service.
+func NewService(opts Options) (*Service, error) {
+	if opts.Readers == nil {
+		return nil, errors.New("app: Options.Readers is required")
+	}
+	backends, err := cardreader.OrderBackends(opts.Preference, opts.Backends)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{opts: opts, backends: backends, cache: opts.Cache, log: opts.Log}
+	if s.cache == nil {
+		s.cache = cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+func (s *Service) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// Selector picks the card an operation acts on: by the number printed on
+// it, by its exact reader name, or (empty) the only card present.
+type Selector = cardreader.Selector
+
+// openCard is a card found by discovery with its identity.
+type openCard struct {
+	card     cardreader.Card
+	identity cardreader.Identity
+	idErr    error // why the identity could not be read; identity is zero then
+}
+
+// discover opens every card present (in readers and reader-less tokens) and
+// reads identities through the cache. Cards no backend serves are reported
+// in skipped, not as errors.
+func (s *Service) discover(ctx context.Context) (readers []cardreader.Reader, cards []openCard, skipped map[string]error, err error) {
+	readers, err = s.opts.Readers(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("listing readers: %w", err)
+	}
+	skipped = map[string]error{}
+	for _, r := range readers {
+		if !r.CardPresent {
+			continue
+		}
+		c, err := cardreader.Open(ctx, r, s.backends...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, nil, ctx.Err()
+			}
+			s.log.Info("card not opened", "reader", r.Name, "err", err)
+			skipped[r.Name] = err
+			continue
+		}
+		cards = append(cards, s.withIdentity(ctx, c))
+	}
+	if s.opts.Tokens != nil && s.wants(cardreader.BackendPKCS11) {
+		tokens, err := s.opts.Tokens(ctx)
+		if err != nil {
+			s.log.Info("listing reader-less tokens", "err", err)
+		}
+		for _, c := range tokens {
+			if c.Reader() != "" {
+				continue // already seen through its reader
+			}
+			cards = append(cards, s.withIdentity(ctx, c))
+		}
+	}
+	return readers, cards, skipped, nil
+}
+
+func (s *Service) wants(backend string) bool {
+	for _, b := range s.backends {
+		if b.Name() == backend {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) withIdentity(ctx context.Context, c cardreader.Card) openCard {
+	id, err := s.cache.Identity(ctx, c, s.now())
+	if err != nil {
+		s.log.Info("reading identity", "reader", c.Reader(), "backend", c.Backend(), "err", err)
+	}
+	return openCard{card: c, identity: id, idErr: err}
+}
+
+// selectCard discovers and returns the card sel names.
+func (s *Service) selectCard(ctx context.Context, sel Selector) (openCard, error) {
+	readers, cards, skipped, err := s.discover(ctx)
+	if err != nil {
+		return openCard{}, err
+	}
+	if len(readers) == 0 && len(cards) == 0 {
+		return openCard{}, cardreader.ErrNoReader
+	}
+	cands := make([]cardreader.Candidate, len(cards))
+	for i, c := range cards {
+		cands[i] = cardreader.Candidate{Reader: c.card.Reader(), CardNumber: c.identity.CardNumber}
+	}
+	cand, err := sel.Select(cands)
+	if err != nil {
+		// A reader with a card no backend serves explains "no card" better.
+		if errors.Is(err, cardreader.ErrNoCard) && sel.CardNumber == "" {
+			for r, e := range skipped {
+				if sel.Reader == "" || sel.Reader == r {
+					return openCard{}, e
+				}
+			}
+		}
+		return openCard{}, err
+	}
+	for i := range cands {
+		if cands[i] == cand {
+			return cards[i], nil
+		}
+	}
+	return openCard{}, cardreader.ErrNoCard // unreachable: cand came from cands
+}
+
+// CardRemoved is called (by the agent's monitor) when the card in reader
+// goes: cached TLS sessions made with its key are dropped.
+func (s *Service) CardRemoved(reader string) {
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	for k, ls := range s.sessions {
+		if ls.reader == reader {
+			ls.client.ForgetSessions()
+			ls.client.CloseIdleConnections()
+			delete(s.sessions, k)
+		}
+	}
+}

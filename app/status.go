@@ -1,0 +1,288 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// ExpiryWarning is how far ahead a certificate's end is reported, unless
+// the configuration says otherwise.
+const ExpiryWarning = 30 * 24 * time.Hour
+
+// Status is what "sithseid status" shows: readers and the cards in them.
+// Its JSON form is a documented interface for scripts (docs/admin.md).
+type Status struct {
+	Readers []ReaderStatus `json:"readers"`
+	Cards   []CardStatus   `json:"cards"`
+}
+
+// ReaderStatus is one PC/SC reader.
+type ReaderStatus struct {
+	Name        string `json:"name"`
+	CardPresent bool   `json:"cardPresent"`
+	ATR         string `json:"atr,omitempty"`
+	// Unsupported is set when a card is present that no backend serves.
+	Unsupported bool `json:"unsupported,omitempty"`
+}
+
+// CardStatus is one card with its SITHS identity.
+type CardStatus struct {
+	Reader     string       `json:"reader"`
+	Backend    string       `json:"backend"`
+	CardNumber string       `json:"cardNumber"`
+	Holder     HolderStatus `json:"holder"`
+	Issuer     string       `json:"issuer,omitempty"`
+	LoA        int          `json:"loa,omitempty"`
+	Reserve    bool         `json:"reserve,omitempty"`
+	NotBefore  *time.Time   `json:"notBefore,omitempty"`
+	NotAfter   *time.Time   `json:"notAfter,omitempty"`
+	PIN        SecretStatus `json:"pin"`
+	// PUK is nil when the card has no PUK the holder can use (cards from
+	// the 2024 portal get theirs from an ID administrator).
+	PUK          *SecretStatus `json:"puk"`
+	Certificates []CertStatus  `json:"certificates"`
+	Warnings     []Warning     `json:"warnings"`
+	// Error is set when the card was found but could not be read fully;
+	// the fields above hold what could be read.
+	Error string `json:"error,omitempty"`
+
+	err error
+}
+
+// Err is the error behind CardStatus.Error, for errors.Is/As.
+func (c *CardStatus) Err() error { return c.err }
+
+// HolderStatus is the card holder.
+type HolderStatus struct {
+	Name      string `json:"name"`
+	GivenName string `json:"givenName,omitempty"`
+	Surname   string `json:"surname,omitempty"`
+	HSAID     string `json:"hsaId"`
+	// PersonalNumber is masked ("19900101-XXXX") unless asked for.
+	PersonalNumber string `json:"personalNumber,omitempty"`
+}
+
+// SecretStatus is a PIN's or PUK's tries left. Retries is -1 when the card
+// does not say.
+type SecretStatus struct {
+	Retries int  `json:"retries"`
+	Blocked bool `json:"blocked"`
+}
+
+// CertStatus is one certificate on a card.
+type CertStatus struct {
+	ID        string    `json:"id"`
+	Label     string    `json:"label,omitempty"`
+	Kind      string    `json:"kind"`  // "hsa" or "personal" (or "other")
+	Usage     string    `json:"usage"` // "auth" or "sign"
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer"`
+	Serial    string    `json:"serial"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+	Login     bool      `json:"login"`
+	Expired   bool      `json:"expired"`
+	LoA       int       `json:"loa,omitempty"`
+	SHA256    string    `json:"sha256"`
+}
+
+// Warning codes in CardStatus.Warnings. The ui and the CLI phrase them.
+const (
+	WarnPINBlocked          = "pinBlocked"
+	WarnPUKBlocked          = "pukBlocked"
+	WarnCertificateExpired  = "certificateExpired"
+	WarnCertificateExpiring = "certificateExpiring"
+	WarnTooManyCertificates = "tooManyCertificates"
+	WarnReserveCard         = "reserveCard"
+	WarnNoLoginCertificate  = "noLoginCertificate"
+)
+
+// Warning is something the holder should act on.
+type Warning struct {
+	Code   string `json:"code"`
+	CertID string `json:"certId,omitempty"`
+	// Days left (expiring) or since (expired).
+	Days int `json:"days,omitempty"`
+}
+
+// StatusOptions tunes Status.
+type StatusOptions struct {
+	Select Selector
+	// ShowPersonalNumber shows personal numbers unmasked.
+	ShowPersonalNumber bool
+	// ExpiryWarning overrides ExpiryWarning.
+	ExpiryWarning time.Duration
+}
+
+// Status reports every reader and the cards in them (or only the card
+// opts.Select names). It spends no PIN try.
+func (s *Service) Status(ctx context.Context, opts StatusOptions) (*Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	readers, cards, skipped, err := s.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Readers: []ReaderStatus{}, Cards: []CardStatus{}}
+	for _, r := range readers {
+		rs := ReaderStatus{Name: r.Name, CardPresent: r.CardPresent}
+		if len(r.ATR) > 0 {
+			rs.ATR = hex.EncodeToString(r.ATR)
+		}
+		_, rs.Unsupported = skipped[r.Name]
+		st.Readers = append(st.Readers, rs)
+	}
+	if opts.Select != (Selector{}) {
+		cands := make([]cardreader.Candidate, len(cards))
+		for i, c := range cards {
+			cands[i] = cardreader.Candidate{Reader: c.card.Reader(), CardNumber: c.identity.CardNumber}
+		}
+		cand, err := opts.Select.Select(cands)
+		if err != nil {
+			return nil, err
+		}
+		for i := range cands {
+			if cands[i] == cand {
+				cards = []openCard{cards[i]}
+				break
+			}
+		}
+	}
+	for _, oc := range cards {
+		st.Cards = append(st.Cards, s.cardStatus(ctx, oc, opts))
+	}
+	return st, nil
+}
+
+func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOptions) CardStatus {
+	now := s.now()
+	id := oc.identity
+	cs := CardStatus{
+		Reader:       oc.card.Reader(),
+		Backend:      oc.card.Backend(),
+		CardNumber:   id.CardNumber,
+		Issuer:       id.Issuer,
+		LoA:          id.LoA,
+		Reserve:      id.Reserve,
+		Holder:       holderStatus(id, opts.ShowPersonalNumber),
+		Certificates: []CertStatus{},
+		Warnings:     []Warning{},
+		PIN:          SecretStatus{Retries: -1},
+	}
+	if !id.NotAfter.IsZero() {
+		nb, na := id.NotBefore, id.NotAfter
+		cs.NotBefore, cs.NotAfter = &nb, &na
+	}
+	fail := func(err error) {
+		if cs.err == nil {
+			cs.err, cs.Error = err, err.Error()
+		}
+	}
+	if oc.idErr != nil {
+		fail(oc.idErr)
+	}
+	for _, c := range id.Certificates {
+		cs.Certificates = append(cs.Certificates, certStatus(c, now, opts.ShowPersonalNumber))
+	}
+	if pin, err := oc.card.PINStatus(ctx); err != nil {
+		fail(err)
+	} else {
+		cs.PIN = SecretStatus{Retries: pin.Retries, Blocked: pin.Blocked}
+		if pin.Blocked {
+			cs.Warnings = append(cs.Warnings, Warning{Code: WarnPINBlocked})
+		}
+	}
+	switch puk, err := oc.card.PUKStatus(ctx); {
+	case errors.Is(err, cardreader.ErrNoPUK):
+	case err != nil:
+		fail(err)
+	default:
+		cs.PUK = &SecretStatus{Retries: puk.Retries, Blocked: puk.Blocked}
+		if puk.Blocked {
+			cs.Warnings = append(cs.Warnings, Warning{Code: WarnPUKBlocked})
+		}
+	}
+	cs.Warnings = append(cs.Warnings, identityWarnings(id, now, opts.ExpiryWarning)...)
+	return cs
+}
+
+// identityWarnings lists what the holder should act on in id.
+func identityWarnings(id cardreader.Identity, now time.Time, ahead time.Duration) []Warning {
+	if ahead <= 0 {
+		ahead = ExpiryWarning
+	}
+	var ws []Warning
+	if len(id.Certificates) > 0 {
+		if _, ok := id.Login(); !ok {
+			ws = append(ws, Warning{Code: WarnNoLoginCertificate})
+		}
+	}
+	for _, c := range id.Expired(now) {
+		ws = append(ws, Warning{Code: WarnCertificateExpired, CertID: c.ID, Days: int(now.Sub(c.NotAfter).Hours() / 24)})
+	}
+	for _, c := range id.ExpiringWithin(now, ahead) {
+		ws = append(ws, Warning{Code: WarnCertificateExpiring, CertID: c.ID, Days: daysLeft(now, c.NotAfter)})
+	}
+	if id.TooManyCertificates() {
+		ws = append(ws, Warning{Code: WarnTooManyCertificates, Days: len(id.Certificates)})
+	}
+	if id.Reserve {
+		ws = append(ws, Warning{Code: WarnReserveCard})
+	}
+	return ws
+}
+
+// daysLeft rounds up, so a certificate ending in 30 hours has "2 days" left
+// and one ending later today has 1.
+func daysLeft(now, end time.Time) int {
+	d := end.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int((d + 24*time.Hour - 1) / (24 * time.Hour))
+}
+
+func holderStatus(id cardreader.Identity, showPN bool) HolderStatus {
+	h := HolderStatus{
+		Name:      id.Holder.Name,
+		GivenName: id.Holder.GivenName,
+		Surname:   id.Holder.Surname,
+		HSAID:     id.HSAID,
+	}
+	if id.PersonalNumber != "" {
+		h.PersonalNumber = id.PersonalNumber.Masked()
+		if showPN {
+			h.PersonalNumber = id.PersonalNumber.Digits()
+		}
+	}
+	return h
+}
+
+func certStatus(c cardreader.CertInfo, now time.Time, showPN bool) CertStatus {
+	subject := c.Cert.Subject.String()
+	if pn := c.PersonalNumber; pn != "" && !showPN {
+		// The subject's serialNumber is the personal number: mask it as
+		// everywhere else.
+		subject = strings.ReplaceAll(subject, pn.Digits(), pn.Masked())
+	}
+	return CertStatus{
+		ID:        c.ID,
+		Label:     c.Label,
+		Kind:      string(c.Kind),
+		Usage:     string(c.Usage),
+		Subject:   subject,
+		Issuer:    c.Cert.Issuer.String(),
+		Serial:    c.Cert.SerialNumber.Text(16),
+		NotBefore: c.NotBefore,
+		NotAfter:  c.NotAfter,
+		Login:     c.Login,
+		Expired:   c.Expired(now),
+		LoA:       c.LoA,
+		SHA256:    c.SHA256,
+	}
+}

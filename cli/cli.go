@@ -1,0 +1,721 @@
+// Package cli is the command line of SITHS eID for helpdesk and scripts:
+// status, certs, pin change/unblock, cert remove, login and tls-check. It
+// runs the app package's operations in-process and speaks Swedish or
+// English by locale. Only this package and ui write sentences for people.
+//
+// Exit codes are constants here (ExitOK ...) and documented in
+// "sithseid help exit-codes" and docs/admin.md.
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/cardreader/pkcs11"
+	"github.com/sithseid/sithseid/internal/l10n"
+)
+
+// Env is what a CLI invocation sees of its process.
+type Env struct {
+	Args   []string // without the program name
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// Version is the build's version string.
+	Version string
+	// Log receives the full error chains (nil: discarded).
+	Log *slog.Logger
+}
+
+// Run runs one command and returns its exit code, having printed what the
+// user needs to read.
+func Run(ctx context.Context, e Env) int {
+	if e.Getenv == nil {
+		e.Getenv = os.Getenv
+	}
+	if e.Log == nil {
+		e.Log = slog.New(slog.DiscardHandler)
+	}
+	lang, args := splitLang(e.Args, e.Getenv)
+	cat := l10n.MustLoad(lang)
+	r := &runner{Env: e, cat: cat}
+	err := r.dispatch(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	e.Log.Info("command failed", "cmd", strings.Join(firstN(args, 2), " "), "err", err)
+	msg, hint, code := explain(cat, err)
+	fmt.Fprintln(e.Stderr, msg)
+	if hint != "" {
+		fmt.Fprintln(e.Stderr, hint)
+	}
+	return code
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) < n {
+		return s
+	}
+	return s[:n]
+}
+
+// splitLang takes a --lang flag from anywhere in args, then SITHSEID_LANG,
+// then the locale.
+func splitLang(args []string, getenv func(string) string) (l10n.Lang, []string) {
+	override := getenv("SITHSEID_LANG")
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--lang" && i+1 < len(args):
+			override = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--lang="):
+			override = strings.TrimPrefix(a, "--lang=")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return l10n.Detect(override, getenv), rest
+}
+
+type runner struct {
+	Env
+	cat *l10n.Catalog
+}
+
+func (r *runner) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(r.Stderr, r.cat.T("usage"))
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		if len(rest) > 0 && rest[0] == "exit-codes" {
+			fmt.Fprintln(r.Stdout, r.cat.T("exit_codes"))
+			return nil
+		}
+		fmt.Fprintln(r.Stdout, r.cat.T("usage"))
+		return nil
+	case "version", "--version":
+		fmt.Fprintf(r.Stdout, "sithseid %s\n", r.Version)
+		return nil
+	case "status":
+		return r.status(ctx, rest)
+	case "certs":
+		return r.certs(ctx, rest)
+	case "pin":
+		if len(rest) == 0 {
+			return r.usage()
+		}
+		switch rest[0] {
+		case "change":
+			return r.pinChange(ctx, rest[1:])
+		case "unblock":
+			return r.pinUnblock(ctx, rest[1:])
+		}
+		return r.usage()
+	case "cert":
+		if len(rest) == 0 {
+			return r.usage()
+		}
+		switch rest[0] {
+		case "remove":
+			return r.certRemove(ctx, rest[1:])
+		case "remove-expired":
+			return r.certRemoveExpired(ctx, rest[1:])
+		}
+		return r.usage()
+	case "login":
+		return r.login(ctx, rest)
+	case "tls-check":
+		return r.tlsCheck(ctx, rest)
+	}
+	return r.usage()
+}
+
+func (r *runner) usage() error {
+	fmt.Fprintln(r.Stderr, r.cat.T("usage"))
+	return errUsage
+}
+
+// cardFlags are the flags every card command takes.
+type cardFlags struct {
+	reader, card, backend, module string
+	pinStdin                      bool
+}
+
+func (r *runner) flagSet(name string, cf *cardFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(r.Stderr)
+	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.cat.T("usage")) }
+	fs.StringVar(&cf.reader, "reader", "", "exact PC/SC reader name")
+	fs.StringVar(&cf.card, "card", "", "card number")
+	fs.StringVar(&cf.backend, "backend", r.Getenv("SITHSEID_BACKEND"), "auto, piv or pkcs11")
+	fs.StringVar(&cf.module, "pkcs11-module", r.Getenv("SITHSEID_PKCS11_MODULE"), "PKCS#11 module path")
+	fs.BoolVar(&cf.pinStdin, "pin-stdin", false, "read PIN/PUK lines from standard input")
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	// Flags may follow positional arguments too ("cert remove 9c --yes").
+	var pos []string
+	rest := fs.Args()
+	for len(rest) > 0 {
+		pos = append(pos, rest[0])
+		if err := fs.Parse(rest[1:]); err != nil {
+			return nil, errUsage
+		}
+		rest = fs.Args()
+	}
+	if len(pos) != positional {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
+func (cf *cardFlags) selector() app.Selector {
+	return app.Selector{Reader: cf.reader, CardNumber: strings.ReplaceAll(cf.card, " ", "")}
+}
+
+// service wires the concrete backends: PIV through PC/SC, and PKCS#11
+// with the configured or default module (loaded only when a card needs it).
+func (r *runner) service(cf *cardFlags) (*app.Service, func(), error) {
+	cache := cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)
+	pivB := piv.New(piv.Options{Cache: cache})
+	p11 := pkcs11.New(pkcs11.Options{ModulePath: cf.module})
+	opts := app.Options{
+		Backends:   []cardreader.Backend{pivB, p11},
+		Preference: cf.backend,
+		Readers:    cardreader.ListReaders,
+		Cache:      cache,
+		Log:        r.Log,
+	}
+	if cf.backend == cardreader.PreferPKCS11 {
+		// Reader-less tokens (SoftHSM) only when PKCS#11 is asked for.
+		opts.Tokens = func(ctx context.Context) ([]cardreader.Card, error) {
+			cards, err := p11.Cards(ctx)
+			out := make([]cardreader.Card, len(cards))
+			for i, c := range cards {
+				out[i] = c
+			}
+			return out, err
+		}
+		opts.Readers = func(ctx context.Context) ([]cardreader.Reader, error) {
+			rs, err := cardreader.ListReaders(ctx)
+			if err != nil && (errors.Is(err, cardreader.ErrNoService) || errors.Is(err, cardreader.ErrNoReader)) {
+				return nil, nil // a token without PC/SC is still a card
+			}
+			return rs, err
+		}
+	}
+	svc, err := app.NewService(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, func() { _ = p11.Close() }, nil
+}
+
+// prompt returns the app.Prompt for this invocation: lines from standard
+// input with --pin-stdin, else the terminal without echo.
+func (r *runner) prompt(cf *cardFlags) (app.Prompt, error) {
+	var src secretSource
+	if cf.pinStdin {
+		src = newLineSource(r.Stdin)
+	} else {
+		f, ok := r.Stdin.(*os.File)
+		if !ok {
+			return nil, errNoTerminal
+		}
+		t, err := newTerminalSource(f, r.Stderr, r.cat.T("prompt.mismatch"))
+		if err != nil {
+			return nil, err
+		}
+		src = t
+	}
+	return func(ctx context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		switch req.Kind {
+		case app.PromptNewPIN:
+			return src.NewSecret(r.cat.T("prompt.new_pin"), r.cat.T("prompt.new_pin_again"))
+		case app.PromptPUK:
+			if req.Retries >= 0 {
+				return src.Secret(r.cat.T("prompt.puk_tries", req.Retries))
+			}
+			return src.Secret(r.cat.T("prompt.puk"))
+		default:
+			if req.Retries >= 0 {
+				return src.Secret(r.cat.T("prompt.pin_tries", req.Retries))
+			}
+			return src.Secret(r.cat.T("prompt.pin"))
+		}
+	}, nil
+}
+
+func (r *runner) status(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("status", &cf)
+	asJSON := fs.Bool("json", false, "JSON output")
+	showPN := fs.Bool("show-personal-number", false, "show personal numbers unmasked")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	st, err := svc.Status(ctx, app.StatusOptions{Select: cf.selector(), ShowPersonalNumber: *showPN})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(r.Stdout, st)
+	}
+	r.printStatus(st)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (r *runner) printStatus(st *app.Status) {
+	c, w := r.cat, r.Stdout
+	if len(st.Readers) == 0 && len(st.Cards) == 0 {
+		fmt.Fprintln(w, c.T("status.no_readers"))
+		return
+	}
+	for _, rd := range st.Readers {
+		state := c.T("status.reader_empty")
+		switch {
+		case rd.Unsupported:
+			state = c.T("status.reader_unsupported")
+		case rd.CardPresent:
+			state = c.T("status.reader_card")
+		}
+		fmt.Fprintln(w, c.T("status.reader", rd.Name, state))
+	}
+	for _, cs := range st.Cards {
+		fmt.Fprintln(w)
+		where := cs.Reader
+		if where == "" {
+			where = "PKCS#11"
+		}
+		fmt.Fprintln(w, c.T("status.card", cs.CardNumber, where, cs.Backend))
+		row := func(label, value string) {
+			if value != "" {
+				fmt.Fprintf(w, "  %-16s %s\n", label+":", value)
+			}
+		}
+		row(c.T("status.holder"), cs.Holder.Name)
+		row(c.T("status.hsaid"), cs.Holder.HSAID)
+		row(c.T("status.personal_number"), cs.Holder.PersonalNumber)
+		if cs.Issuer != "" {
+			iss := cs.Issuer
+			if cs.LoA > 0 {
+				iss += fmt.Sprintf(" (LoA %d)", cs.LoA)
+			}
+			if cs.Reserve {
+				iss += ", " + c.T("status.reserve")
+			}
+			row(c.T("status.issuer"), iss)
+		}
+		if cs.NotBefore != nil && cs.NotAfter != nil {
+			row(c.T("status.valid"), cs.NotBefore.Format("2006-01-02")+" – "+cs.NotAfter.Format("2006-01-02"))
+		}
+		row(c.T("status.pin"), r.tries(cs.PIN))
+		if cs.PUK == nil {
+			row(c.T("status.puk"), c.T("status.no_puk"))
+		} else {
+			row(c.T("status.puk"), r.tries(*cs.PUK))
+		}
+		login := ""
+		for _, ct := range cs.Certificates {
+			if ct.Login {
+				login = ct.ID
+			}
+		}
+		certs := fmt.Sprint(len(cs.Certificates))
+		if login != "" {
+			certs += " (" + c.T("status.login_cert", login) + ")"
+		}
+		row(c.T("status.certificates"), certs)
+		for _, wn := range cs.Warnings {
+			fmt.Fprintln(w, "  ! "+r.warning(wn))
+		}
+		if cs.Error != "" {
+			msg, _, _ := explain(c, cs.Err())
+			fmt.Fprintln(w, "  ! "+c.T("status.error", msg))
+		}
+	}
+}
+
+func (r *runner) tries(s app.SecretStatus) string {
+	switch {
+	case s.Blocked:
+		return r.cat.T("status.blocked")
+	case s.Retries < 0:
+		return r.cat.T("status.tries_unknown")
+	}
+	return r.cat.T("status.tries", s.Retries)
+}
+
+func (r *runner) warning(w app.Warning) string {
+	switch w.Code {
+	case app.WarnCertificateExpired:
+		return r.cat.T("warn."+w.Code, w.CertID)
+	case app.WarnCertificateExpiring:
+		return r.cat.T("warn."+w.Code, w.CertID, w.Days)
+	case app.WarnTooManyCertificates:
+		return r.cat.T("warn."+w.Code, w.Days)
+	}
+	return r.cat.T("warn." + w.Code)
+}
+
+func (r *runner) certs(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("certs", &cf)
+	asJSON := fs.Bool("json", false, "JSON output")
+	export := fs.String("export", "", "write the certificates to this directory")
+	format := fs.String("format", "pem", "export format: pem or der")
+	showPN := fs.Bool("show-personal-number", false, "show personal numbers unmasked")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if *export != "" {
+		files, err := svc.Export(ctx, cf.selector(), *export, app.ExportFormat(strings.ToLower(*format)))
+		for _, f := range files {
+			if !*asJSON {
+				fmt.Fprintln(r.Stdout, r.cat.T("certs.exported", f.Path))
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(r.Stdout, files)
+		}
+		return nil
+	}
+	sel := cf.selector()
+	st, err := svc.Status(ctx, app.StatusOptions{Select: sel, ShowPersonalNumber: *showPN})
+	if err != nil {
+		return err
+	}
+	if len(st.Cards) == 0 {
+		return cardreader.ErrNoCard
+	}
+	if len(st.Cards) > 1 {
+		return cardreader.ErrAmbiguousCard
+	}
+	cs := st.Cards[0]
+	if *asJSON {
+		return writeJSON(r.Stdout, cs.Certificates)
+	}
+	if len(cs.Certificates) == 0 {
+		fmt.Fprintln(r.Stdout, r.cat.T("certs.none"))
+	}
+	for _, ct := range cs.Certificates {
+		flags := ""
+		if ct.Login {
+			flags += r.cat.T("certs.login")
+		}
+		if ct.Expired {
+			flags += r.cat.T("certs.expired")
+		}
+		fmt.Fprintln(r.Stdout, r.cat.T("certs.line", ct.ID, r.cat.T("usage."+ct.Usage), r.cat.T("kind."+ct.Kind),
+			ct.Subject, ct.NotAfter.Format("2006-01-02"), flags))
+	}
+	for _, wn := range cs.Warnings {
+		if wn.Code == app.WarnTooManyCertificates || wn.Code == app.WarnCertificateExpired {
+			fmt.Fprintln(r.Stdout, "! "+r.warning(wn))
+		}
+	}
+	return nil
+}
+
+func (r *runner) pinChange(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("pin change", &cf)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	prompt, err := r.prompt(&cf)
+	if err != nil {
+		return err
+	}
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := svc.ChangePIN(ctx, cf.selector(), prompt); err != nil {
+		return err
+	}
+	fmt.Fprintln(r.Stdout, r.cat.T("pin.changed"))
+	return nil
+}
+
+func (r *runner) pinUnblock(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("pin unblock", &cf)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	prompt, err := r.prompt(&cf)
+	if err != nil {
+		return err
+	}
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := svc.UnblockPIN(ctx, cf.selector(), prompt); err != nil {
+		return err
+	}
+	fmt.Fprintln(r.Stdout, r.cat.T("pin.unblocked"))
+	return nil
+}
+
+// removeOptions reads --yes and, with --mgmt-key-stdin, a hex management
+// key as the first line of standard input (before the PIN).
+func (r *runner) removeFlags(fs *flag.FlagSet) (yes, mgmtStdin *bool) {
+	yes = fs.Bool("yes", false, "confirm removing the login certificate")
+	mgmtStdin = fs.Bool("mgmt-key-stdin", false, "read a PIV management key (hex) as the first line of standard input")
+	return yes, mgmtStdin
+}
+
+func (r *runner) removeOptions(cf *cardFlags, yes, mgmtStdin bool) (app.RemoveOptions, app.Prompt, error) {
+	opts := app.RemoveOptions{ConfirmLogin: yes}
+	if mgmtStdin {
+		cf.pinStdin = true
+	}
+	prompt, err := r.prompt(cf)
+	if err != nil {
+		return opts, nil, err
+	}
+	if mgmtStdin {
+		key, err := prompt(context.Background(), app.PromptRequest{Kind: app.PromptPIN, Retries: -1})
+		if err != nil {
+			return opts, nil, err
+		}
+		opts.ManagementKey = key
+	}
+	return opts, prompt, nil
+}
+
+func (r *runner) certRemove(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("cert remove", &cf)
+	yes, mgmt := r.removeFlags(fs)
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	opts, prompt, err := r.removeOptions(&cf, *yes, *mgmt)
+	if err != nil {
+		return err
+	}
+	defer opts.ManagementKey.Wipe()
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := svc.RemoveCertificate(ctx, cf.selector(), pos[0], opts, prompt); err != nil {
+		return err
+	}
+	fmt.Fprintln(r.Stdout, r.cat.T("cert.removed", strings.ToLower(pos[0])))
+	return nil
+}
+
+func (r *runner) certRemoveExpired(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("cert remove-expired", &cf)
+	yes, mgmt := r.removeFlags(fs)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	opts, prompt, err := r.removeOptions(&cf, *yes, *mgmt)
+	if err != nil {
+		return err
+	}
+	defer opts.ManagementKey.Wipe()
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	removed, err := svc.RemoveExpired(ctx, cf.selector(), opts, prompt)
+	for _, id := range removed {
+		fmt.Fprintln(r.Stdout, r.cat.T("cert.removed", id))
+	}
+	return err
+}
+
+// environment picks the environment from --env, SITHSEID_ENV, or PROD, and
+// applies --service (the trust anchors stay the environment's).
+func (r *runner) environment(name, service string) (app.Environment, error) {
+	if name == "" {
+		name = r.Getenv("SITHSEID_ENV")
+	}
+	if name == "" {
+		name = app.EnvPROD
+	}
+	env, err := app.LookupEnvironment(name)
+	if err != nil {
+		return env, err
+	}
+	if service == "" {
+		service = r.Getenv("SITHSEID_SERVICE_URL")
+	}
+	if service != "" {
+		env.ServiceURL = service
+	}
+	if env.Placeholder && (env.ServiceURL == "" || len(env.TrustAnchors) == 0) {
+		return env, &envError{name: env.Name, err: app.ErrEnvironmentNotConfigured}
+	}
+	return env, nil
+}
+
+func (r *runner) login(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("login", &cf)
+	envName := fs.String("env", "", "environment: PROD, QA, TEST or DEMO")
+	service := fs.String("service", "", "identity service URL (trust anchors stay the environment's)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	env, err := r.environment(*envName, *service)
+	if err != nil {
+		return err
+	}
+	prompt, err := r.prompt(&cf)
+	if err != nil {
+		return err
+	}
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := svc.Login(ctx, app.LoginRequest{
+		Link:   pos[0],
+		Select: cf.selector(),
+		Env:    env,
+		Prompt: prompt,
+		Approve: func(_ context.Context, a app.LoginApproval) error {
+			// Who asks, and what for, before the PIN: typing the PIN is
+			// the approval.
+			fmt.Fprintln(r.Stderr, r.cat.T("login.asks", a.RelyingParty))
+			if a.Text != "" {
+				fmt.Fprintln(r.Stderr, r.cat.T("login.text", a.Text))
+			}
+			fmt.Fprintln(r.Stderr, r.cat.T("login.as", a.Holder, a.HSAID, a.CardNumber))
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(r.Stdout, r.cat.T("login.done", res.RelyingParty, res.HSAID))
+	if res.Redirect != "" {
+		fmt.Fprintln(r.Stdout, r.cat.T("login.redirect", res.Redirect))
+	}
+	return nil
+}
+
+func (r *runner) tlsCheck(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("tls-check", &cf)
+	envName := fs.String("env", "", "environment whose trust anchors to use")
+	caFile := fs.String("ca", "", "PEM file of extra trust anchors for the server")
+	tls12 := fs.Bool("tls12", false, "cap at TLS 1.2")
+	asJSON := fs.Bool("json", false, "JSON output")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	anchors := 0
+	name := *envName
+	if name == "" {
+		name = r.Getenv("SITHSEID_ENV")
+	}
+	if name != "" {
+		env, err := app.LookupEnvironment(name)
+		if err != nil {
+			return err
+		}
+		if len(env.TrustAnchors) > 0 && roots.AppendCertsFromPEM(env.TrustAnchors) {
+			anchors++
+		}
+	}
+	if *caFile != "" {
+		pemBytes, err := os.ReadFile(*caFile)
+		if err != nil {
+			return err
+		}
+		if !roots.AppendCertsFromPEM(pemBytes) {
+			return fmt.Errorf("%s: no PEM certificates", *caFile)
+		}
+		anchors++
+	}
+	if anchors == 0 {
+		return &envError{name: name, err: app.ErrEnvironmentNotConfigured}
+	}
+	prompt, err := r.prompt(&cf)
+	if err != nil {
+		return err
+	}
+	svc, done, err := r.service(&cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	req := app.TLSCheckRequest{URL: pos[0], Select: cf.selector(), Roots: roots, Prompt: prompt}
+	if *tls12 {
+		req.MaxVersion = tls.VersionTLS12
+	}
+	rep, err := svc.TLSCheck(ctx, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(r.Stdout, rep)
+	}
+	fmt.Fprintln(r.Stdout, r.cat.T("tls.ok", rep.Status, rep.URL, rep.Protocol, rep.CipherSuite, rep.Resumed, rep.Signatures))
+	fmt.Fprintln(r.Stdout, r.cat.T("tls.server", rep.ServerSubject, rep.ServerIssuer))
+	fmt.Fprintln(r.Stdout, r.cat.T("tls.client", rep.ClientSubject))
+	return nil
+}

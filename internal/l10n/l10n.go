@@ -1,0 +1,141 @@
+// Package l10n picks the user's language and looks messages up in the
+// catalogues embedded by the assets package. Swedish is the first language,
+// English the second: Swedish when the locale says Swedish or says nothing
+// (C, POSIX, unset), English for any other language.
+//
+// The CLI and the windows both use it, so a message reads the same in
+// every part of the product. It needs no Fyne.
+package l10n
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/sithseid/sithseid/assets"
+)
+
+// Lang is a language the product speaks.
+type Lang string
+
+const (
+	Swedish Lang = "sv"
+	English Lang = "en"
+)
+
+// Parse accepts "sv", "en", locale names such as "sv_SE.UTF-8" or "en-GB",
+// and returns ok=false for anything else.
+func Parse(s string) (Lang, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexAny(s, "_-.@"); i >= 0 {
+		s = s[:i]
+	}
+	switch s {
+	case "sv":
+		return Swedish, true
+	case "en":
+		return English, true
+	}
+	return "", false
+}
+
+// Detect picks the language from an override (a setting or flag; may be
+// empty) and then the POSIX locale variables in their order of precedence,
+// read through getenv.
+func Detect(override string, getenv func(string) string) Lang {
+	if l, ok := Parse(override); ok {
+		return l
+	}
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		val := getenv(v)
+		if val == "" {
+			continue
+		}
+		if l, ok := Parse(val); ok {
+			return l
+		}
+		base := strings.ToLower(val)
+		if base == "c" || base == "posix" || strings.HasPrefix(base, "c.") {
+			return Swedish
+		}
+		return English // another language: English is the one we share
+	}
+	return Swedish
+}
+
+// Catalog is the messages of one language, with English as the fallback
+// for IDs a translation lacks.
+type Catalog struct {
+	Lang     Lang
+	messages map[string]string
+	fallback map[string]string
+}
+
+// Load reads the catalogue of lang from the embedded translations.
+func Load(lang Lang) (*Catalog, error) {
+	msgs, err := read(lang)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{Lang: lang, messages: msgs}
+	if lang != English {
+		if c.fallback, err = read(English); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// MustLoad is Load for the embedded catalogues, which are known good (a
+// test loads each one).
+func MustLoad(lang Lang) *Catalog {
+	c, err := Load(lang)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func read(lang Lang) (map[string]string, error) {
+	b, err := fs.ReadFile(assets.Translations(), string(lang)+".json")
+	if err != nil {
+		return nil, fmt.Errorf("reading %s catalogue: %w", lang, err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parsing %s catalogue: %w", lang, err)
+	}
+	return m, nil
+}
+
+// T returns the message id formatted with args (fmt verbs). An unknown ID
+// comes back as the ID itself, so a missing translation shows, never
+// crashes; a test checks that every ID used exists in both languages.
+func (c *Catalog) T(id string, args ...any) string {
+	s, ok := c.messages[id]
+	if !ok {
+		if s, ok = c.fallback[id]; !ok {
+			s = id
+		}
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+// Has reports whether the catalogue itself (not the fallback) has id.
+func (c *Catalog) Has(id string) bool {
+	_, ok := c.messages[id]
+	return ok
+}
+
+// IDs lists the catalogue's message IDs.
+func (c *Catalog) IDs() []string {
+	ids := make([]string, 0, len(c.messages))
+	for id := range c.messages {
+		ids = append(ids, id)
+	}
+	return ids
+}
