@@ -1,0 +1,513 @@
+// Conformance of the virtual card with independent PC/SC clients: OpenSC
+// (pkcs15-tool, pkcs11-tool with opensc-pkcs11.so), yubico-piv-tool and
+// openssl. Each test runs its own pcscd and card (internal/rig), so the
+// tests run in parallel and never share PIN counters.
+//
+// PINs and PUKs go to the tools on standard input (their prompts read it
+// when there is no terminal), never on their command lines.
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"golang.org/x/sys/unix"
+)
+
+const openscModule = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+
+// toolTimeout bounds every tool run: a hang is a failure, not a stuck suite.
+const toolTimeout = 60 * time.Second
+
+// need skips t when a tool is genuinely absent (make test installs them all).
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if strings.HasPrefix(tool, "/") {
+			if _, err := os.Stat(tool); err != nil {
+				t.Skipf("%s absent (scripts/setup installs it): %v", tool, err)
+			}
+			continue
+		}
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s absent (scripts/setup installs it): %v", tool, err)
+		}
+	}
+}
+
+// result is one tool run.
+type result struct {
+	out  string // stdout and stderr, interleaved
+	err  error
+	exit int // exit status, -1 when killed by a signal
+}
+
+// runTool runs name with args against the card's pcscd, stdin fed from
+// stdin, in a session of its own (no controlling terminal, so password
+// prompts read standard input).
+func runTool(t *testing.T, c *testCard, stdin, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(c.pcscd.Env(), "HOME="+c.home)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err := cmd.Run()
+	r := result{out: out.String(), err: err}
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s: no answer within %v:\n%s", name, strings.Join(args, " "), toolTimeout, r.out)
+	}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.exit = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v", name, err)
+	}
+	return r
+}
+
+// runToolTTY runs name like runTool but with a pseudo-terminal as its
+// standard input and output, for tools that insist on a terminal for their
+// PIN prompt (OpenSC's util_getpass calls tcgetattr on stdout). It types
+// secret each time prompt appears. Echo is off before the tool starts, so
+// the secret never shows up in the captured output.
+func runToolTTY(t *testing.T, c *testCard, prompt, secret, name string, args ...string) result {
+	t.Helper()
+	master, slave, err := openPTY()
+	if err != nil {
+		t.Fatalf("pty: %v", err)
+	}
+	defer master.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(c.pcscd.Env(), "HOME="+c.home)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		slave.Close()
+		t.Fatalf("%s: %v", name, err)
+	}
+	slave.Close()
+	var (
+		mu  sync.Mutex
+		out bytes.Buffer
+	)
+	prompts := make(chan struct{}, 8)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		buf := make([]byte, 4096)
+		seen := 0
+		for {
+			n, err := master.Read(buf) // ends with EIO once the tool exits
+			mu.Lock()
+			out.Write(buf[:n])
+			for ; seen < strings.Count(out.String(), prompt); seen++ {
+				prompts <- struct{}{}
+			}
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Answer every prompt (pkcs11-tool asks again for the context-specific
+	// login of a key with CKA_ALWAYS_AUTHENTICATE, PIV slot 9C).
+typing:
+	for {
+		select {
+		case <-prompts:
+			// util_getpass flushes pending input (tcsetattr TCSAFLUSH)
+			// right after it prints the prompt: type once it reads.
+			time.Sleep(200 * time.Millisecond)
+			if _, err := master.Write([]byte(secret + "\n")); err != nil {
+				t.Fatalf("typing into the pty: %v", err)
+			}
+		case <-copied:
+			break typing
+		case <-ctx.Done():
+			break typing
+		}
+	}
+	err = cmd.Wait()
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second):
+	}
+	mu.Lock()
+	r := result{out: strings.ReplaceAll(out.String(), "\r\n", "\n"), err: err}
+	mu.Unlock()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s: no answer within %v:\n%s", name, strings.Join(args, " "), toolTimeout, r.out)
+	}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.exit = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v", name, err)
+	}
+	return r
+}
+
+// openPTY opens a pseudo-terminal pair with echo off.
+func openPTY() (master, slave *os.File, err error) {
+	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil { // unlockpt
+		master.Close()
+		return nil, nil, err
+	}
+	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN) // ptsname
+	if err != nil {
+		master.Close()
+		return nil, nil, err
+	}
+	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		master.Close()
+		return nil, nil, err
+	}
+	tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+	if err == nil {
+		tio.Lflag &^= unix.ECHO | unix.ECHONL
+		err = unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tio)
+	}
+	if err != nil {
+		master.Close()
+		slave.Close()
+		return nil, nil, err
+	}
+	return master, slave, nil
+}
+
+// mustRun is runTool that fails the test on a non-zero exit.
+func mustRun(t *testing.T, c *testCard, stdin, name string, args ...string) string {
+	t.Helper()
+	r := runTool(t, c, stdin, name, args...)
+	if r.err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), r.err, r.out)
+	}
+	return r.out
+}
+
+// testCard is a virtual card in reader 0 of a pcscd of the test's own, with
+// the certificates the card must hold.
+type testCard struct {
+	pcscd *rig.PCSCD
+	*rig.Card
+	want *testpki.Card
+	home string // HOME for the tools (OpenSC's caches)
+}
+
+// slot pairs a PIV slot with the OpenSC PKCS#15 object ID of its key and
+// certificate (OpenSC's PIV emulation: 9A→01, 9C→02, 82→05, 83→06).
+type slot struct {
+	piv, id string
+	cert    func(*testpki.Card) *x509.Certificate
+}
+
+var slots = []slot{
+	{"9a", "01", func(c *testpki.Card) *x509.Certificate { return c.HSAAuth.Cert }},
+	{"9c", "02", func(c *testpki.Card) *x509.Certificate { return c.HSASign.Cert }},
+	{"82", "05", func(c *testpki.Card) *x509.Certificate { return c.PNAuth.Cert }},
+	{"83", "06", func(c *testpki.Card) *x509.Certificate { return c.PNSign.Cert }},
+}
+
+func newTestCard(t *testing.T, key testpki.KeyType, run vcard.RunOptions) *testCard {
+	t.Helper()
+	p := rig.New(t)
+	opts := testpki.Options{Seed: "conformance-" + string(key), Now: time.Now().Truncate(time.Second)}
+	spec := testpki.CardSpec{Key: key}
+	pki, err := testpki.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := pki.IssueCard(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := p.InsertCard(t, 0, vcard.ProvisionOptions{Spec: spec, PKI: opts}, run)
+	return &testCard{pcscd: p, Card: card, want: want, home: t.TempDir()}
+}
+
+func keyTypes(t *testing.T, f func(t *testing.T, key testpki.KeyType)) {
+	for _, key := range []testpki.KeyType{testpki.RSA2048, testpki.P256} {
+		t.Run(string(key), func(t *testing.T) {
+			t.Parallel()
+			f(t, key)
+		})
+	}
+}
+
+func fingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// pivStatus runs yubico-piv-tool -a status and returns its output split
+// into the per-slot sections ("9a" → the lines under "Slot 9a:") and the
+// PIN tries left.
+func pivStatus(t *testing.T, c *testCard) (map[string]string, int) {
+	t.Helper()
+	out := mustRun(t, c, "", "yubico-piv-tool", "-r", c.Reader, "-a", "status")
+	sections := map[string]string{}
+	var cur string
+	for _, line := range strings.Split(out, "\n") {
+		if m := regexp.MustCompile(`^Slot ([0-9a-f]{2}):`).FindStringSubmatch(line); m != nil {
+			cur = m[1]
+			continue
+		}
+		if !strings.HasPrefix(line, "\t") {
+			cur = ""
+		}
+		if cur != "" {
+			sections[cur] += line + "\n"
+		}
+	}
+	m := regexp.MustCompile(`PIN tries left:\s*(\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no PIN tries in yubico-piv-tool status:\n%s", out)
+	}
+	tries, _ := strconv.Atoi(m[1])
+	return sections, tries
+}
+
+// checkCertificates asserts that yubico-piv-tool lists exactly the expected
+// certificate in each SITHS slot.
+func checkCertificates(t *testing.T, c *testCard) {
+	t.Helper()
+	sections, _ := pivStatus(t, c)
+	for _, s := range slots {
+		sec, ok := sections[s.piv]
+		if !ok {
+			t.Errorf("yubico-piv-tool status: no slot %s", s.piv)
+			continue
+		}
+		cert := s.cert(c.want)
+		if !strings.Contains(strings.ToLower(sec), fingerprint(cert)) {
+			t.Errorf("slot %s: fingerprint of %q not listed:\n%s", s.piv, cert.Subject, sec)
+		}
+	}
+}
+
+func TestYubicoPIVToolStatus(t *testing.T) {
+	need(t, "yubico-piv-tool")
+	keyTypes(t, func(t *testing.T, key testpki.KeyType) {
+		c := newTestCard(t, key, vcard.RunOptions{})
+		checkCertificates(t, c)
+		sections, tries := pivStatus(t, c)
+		if tries != 3 {
+			t.Errorf("PIN tries left %d, want 3", tries)
+		}
+		alg := map[testpki.KeyType]string{testpki.RSA2048: "RSA2048", testpki.P256: "ECCP256"}[key]
+		if !strings.Contains(sections["9a"], alg) {
+			t.Errorf("slot 9a algorithm is not %s:\n%s", alg, sections["9a"])
+		}
+		if !strings.Contains(sections["9a"], c.want.Spec.HSAID) {
+			t.Errorf("slot 9a subject lacks the HSA-ID %s:\n%s", c.want.Spec.HSAID, sections["9a"])
+		}
+	})
+}
+
+func TestPKCS15ListCertificates(t *testing.T) {
+	need(t, "pkcs15-tool")
+	keyTypes(t, func(t *testing.T, key testpki.KeyType) {
+		c := newTestCard(t, key, vcard.RunOptions{})
+		out := mustRun(t, c, "", "pkcs15-tool", "--reader", "0", "--list-certificates")
+		if n := strings.Count(out, "X.509 Certificate"); n != len(slots) {
+			t.Errorf("pkcs15-tool lists %d certificates, want %d:\n%s", n, len(slots), out)
+		}
+		for _, s := range slots {
+			if !regexp.MustCompile(`(?m)^\s*ID\s*:\s*` + s.id + `\s*$`).MatchString(out) {
+				t.Errorf("no certificate with ID %s:\n%s", s.id, out)
+			}
+			pemOut := mustRun(t, c, "", "pkcs15-tool", "--reader", "0", "--read-certificate", s.id)
+			blk, _ := pem.Decode([]byte(pemOut[strings.Index(pemOut, "-----BEGIN"):]))
+			if blk == nil || !bytes.Equal(blk.Bytes, s.cert(c.want).Raw) {
+				t.Errorf("certificate %s read by pkcs15-tool differs from the provisioned one", s.id)
+			}
+		}
+	})
+}
+
+// pkcs11Sign signs data with the key of PKCS#15 ID id through OpenSC's
+// PKCS#11 module, the PIN on standard input, and returns the signature
+// (DER for ECDSA, as openssl wants it).
+func pkcs11Sign(t *testing.T, c *testCard, key testpki.KeyType, id string, data []byte) ([]byte, result) {
+	t.Helper()
+	dir := t.TempDir()
+	in, sig := filepath.Join(dir, "data"), filepath.Join(dir, "sig")
+	if err := os.WriteFile(in, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--module", openscModule, "--login", "--sign", "--id", id,
+		"--input-file", in, "--output-file", sig}
+	if key == testpki.P256 {
+		args = append(args, "--mechanism", "ECDSA-SHA256", "--signature-format", "openssl")
+	} else {
+		args = append(args, "--mechanism", "SHA256-RSA-PKCS")
+	}
+	r := runToolTTY(t, c, "PIN: ", c.PIN, "pkcs11-tool", args...)
+	if r.err != nil {
+		return nil, r
+	}
+	b, err := os.ReadFile(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, r
+}
+
+// opensslVerify checks sig over data with cert's public key.
+func opensslVerify(t *testing.T, c *testCard, cert *x509.Certificate, data, sig []byte) error {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
+		"data":     data, "sig": sig,
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := mustRun(t, c, "", "openssl", "x509", "-in", filepath.Join(dir, "cert.pem"), "-noout", "-pubkey")
+	if err := os.WriteFile(filepath.Join(dir, "pub.pem"), []byte(pub), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runTool(t, c, "", "openssl", "dgst", "-sha256", "-verify", filepath.Join(dir, "pub.pem"),
+		"-signature", filepath.Join(dir, "sig"), filepath.Join(dir, "data"))
+	if r.err != nil || !strings.Contains(r.out, "Verified OK") {
+		return fmt.Errorf("openssl dgst -verify: %v\n%s", r.err, r.out)
+	}
+	return nil
+}
+
+func TestPKCS11SignOpenSSLVerify(t *testing.T) {
+	need(t, "pkcs11-tool", "openssl", openscModule)
+	keyTypes(t, func(t *testing.T, key testpki.KeyType) {
+		c := newTestCard(t, key, vcard.RunOptions{})
+		data := []byte("SITHS eID conformance " + string(key))
+		for _, s := range []slot{slots[0], slots[1]} { // auth (9A) and signature (9C) keys
+			sig, r := pkcs11Sign(t, c, key, s.id, data)
+			if r.err != nil {
+				t.Fatalf("pkcs11-tool --sign --id %s: %v\n%s", s.id, r.err, r.out)
+			}
+			if err := opensslVerify(t, c, s.cert(c.want), data, sig); err != nil {
+				t.Errorf("signature by key %s: %v", s.id, err)
+			}
+			// The same signature must not verify over other data.
+			if err := opensslVerify(t, c, s.cert(c.want), append(data, '!'), sig); err == nil {
+				t.Errorf("signature by key %s verifies over different data", s.id)
+			}
+		}
+		if n := c.State.Signatures(); n < 2 {
+			t.Errorf("card counted %d signatures, want at least 2", n)
+		}
+	})
+}
+
+// verifyPIN runs yubico-piv-tool -a verify-pin with pin on standard input.
+func verifyPIN(t *testing.T, c *testCard, pin string) result {
+	t.Helper()
+	return runTool(t, c, pin+"\n", "yubico-piv-tool", "-r", c.Reader, "-a", "verify-pin")
+}
+
+func pinTries(t *testing.T, c *testCard) int {
+	t.Helper()
+	_, tries := pivStatus(t, c)
+	if pin, _ := c.State.PINRetries(); pin != tries {
+		t.Errorf("yubico-piv-tool says %d PIN tries left, the card's state %d", tries, pin)
+	}
+	return tries
+}
+
+func TestYubicoPIVToolPINLifecycle(t *testing.T) {
+	need(t, "yubico-piv-tool")
+	t.Parallel()
+	c := newTestCard(t, testpki.RSA2048, vcard.RunOptions{})
+	const newPIN, wrongPIN, thirdPIN = "24681357", "11112222", "80604020"
+
+	// change-pin: old PIN, then the new one twice (its prompts).
+	mustRun(t, c, c.PIN+"\n"+newPIN+"\n"+newPIN+"\n", "yubico-piv-tool", "-r", c.Reader, "-a", "change-pin")
+	if r := verifyPIN(t, c, newPIN); r.err != nil {
+		t.Fatalf("new PIN refused: %v\n%s", r.err, r.out)
+	}
+	if got := pinTries(t, c); got != 3 {
+		t.Fatalf("tries after change-pin %d, want 3", got)
+	}
+	if r := verifyPIN(t, c, c.PIN); r.err == nil {
+		t.Fatalf("old PIN still accepted:\n%s", r.out)
+	}
+	if got := pinTries(t, c); got != 2 {
+		t.Fatalf("tries after one wrong PIN %d, want 2", got)
+	}
+	// A right PIN resets the counter.
+	if r := verifyPIN(t, c, newPIN); r.err != nil {
+		t.Fatalf("new PIN refused: %v\n%s", r.err, r.out)
+	}
+	if got := pinTries(t, c); got != 3 {
+		t.Fatalf("tries after a right PIN %d, want 3", got)
+	}
+
+	// Three wrong PINs block it.
+	for i := 2; i >= 0; i-- {
+		r := verifyPIN(t, c, wrongPIN)
+		if r.err == nil {
+			t.Fatalf("wrong PIN accepted:\n%s", r.out)
+		}
+		if got := pinTries(t, c); got != i {
+			t.Fatalf("tries after %d wrong PINs %d, want %d", 3-i, got, i)
+		}
+	}
+	r := verifyPIN(t, c, newPIN)
+	if r.err == nil {
+		t.Fatalf("right PIN accepted on a blocked card:\n%s", r.out)
+	}
+	if !strings.Contains(strings.ToLower(r.out), "blocked") {
+		t.Errorf("verify-pin on a blocked card does not say blocked:\n%s", r.out)
+	}
+
+	// unblock-pin: the PUK, then the new PIN twice.
+	mustRun(t, c, c.PUK+"\n"+thirdPIN+"\n"+thirdPIN+"\n", "yubico-piv-tool", "-r", c.Reader, "-a", "unblock-pin")
+	if got := pinTries(t, c); got != 3 {
+		t.Fatalf("tries after unblock-pin %d, want 3", got)
+	}
+	if r := verifyPIN(t, c, thirdPIN); r.err != nil {
+		t.Fatalf("PIN set by unblock-pin refused: %v\n%s", r.err, r.out)
+	}
+	if r := verifyPIN(t, c, newPIN); r.err == nil {
+		t.Fatalf("PIN from before the block still accepted:\n%s", r.out)
+	}
+	if _, puk := c.State.PINRetries(); puk != 3 {
+		t.Errorf("PUK tries left %d after a right PUK, want 3", puk)
+	}
+}
