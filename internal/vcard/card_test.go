@@ -18,43 +18,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sithseid/sithseid/internal/testpki"
 )
 
-// provisioned caches one provisioned directory per (key, mgmt) so tests copy
-// it instead of minting certificates again.
-var (
-	provMu    sync.Mutex
-	provCache = map[string]string{}
-)
-
+// newCard provisions a card in a temporary directory and loads it. The
+// test PKI caches its derived keys, so this is cheap after the first call.
 func newCard(t testing.TB, key testpki.KeyType, mgmt string) *Card {
 	t.Helper()
 	dir := t.TempDir()
-	provMu.Lock()
-	src, ok := provCache[string(key)+"/"+mgmt]
-	if !ok {
-		d, err := os.MkdirTemp("", "vcard-prov-")
-		if err != nil {
-			provMu.Unlock()
-			t.Fatal(err)
-		}
-		if err := Provision(ProvisionOptions{Dir: d, Spec: testpki.CardSpec{Key: key}, MgmtKey: mgmt}); err != nil {
-			provMu.Unlock()
-			t.Fatal(err)
-		}
-		provCache[string(key)+"/"+mgmt] = d
-		src = d
-	}
-	provMu.Unlock()
-	b, err := os.ReadFile(filepath.Join(src, StateFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, StateFile), b, 0o600); err != nil {
+	if err := Provision(ProvisionOptions{Dir: dir, Spec: testpki.CardSpec{Key: key}, MgmtKey: mgmt}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(dir)
@@ -62,14 +36,6 @@ func newCard(t testing.TB, key testpki.KeyType, mgmt string) *Card {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, d := range provCache {
-		os.RemoveAll(d)
-	}
-	os.Exit(code)
 }
 
 func h(s string) []byte {

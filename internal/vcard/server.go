@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// DefaultMinRemoved is RunOptions.MinRemoved's default: one pcscd poll
+// period (400 ms) with a margin.
+const DefaultMinRemoved = 500 * time.Millisecond
+
 // DefaultVPCD is vpcd's first reader ("Virtual PCD 00 00") on the system pcscd.
 const DefaultVPCD = "127.0.0.1:35963"
 
@@ -25,6 +29,11 @@ type RunOptions struct {
 	// DropAfter pulls the card (closes the connection) right after the
 	// DropAfter-th APDU from now; the card stays out until Insert. 0 = never.
 	DropAfter int
+	// MinRemoved is the shortest time the card stays out of the reader
+	// after Remove or a drop; 0 = DefaultMinRemoved. pcscd polls vpcd for
+	// presence (by asking for the ATR) every 400 ms: a card back sooner may
+	// be a removal that pcscd and its clients never see.
+	MinRemoved time.Duration
 	// Trace gets one line per APDU: instruction, P1 P2, lengths, status
 	// word and time. Never data: no PIN, PUK or key bytes.
 	Trace io.Writer
@@ -57,6 +66,7 @@ type Server struct {
 	conn      net.Conn
 	dropAfter int // APDUs left until the drop fault fires; 0 = off
 	wake      chan struct{}
+	outSince  time.Time // when the card last left the reader
 	traceMu   sync.Mutex
 
 	apdus, signatures, verifies, inserted, removed, drops, powerOns, resets atomic.Int64
@@ -67,6 +77,9 @@ type Server struct {
 func NewServer(card *Card, opts RunOptions) *Server {
 	if opts.VPCD == "" {
 		opts.VPCD = DefaultVPCD
+	}
+	if opts.MinRemoved <= 0 {
+		opts.MinRemoved = DefaultMinRemoved
 	}
 	return &Server{card: card, opts: opts, wantIn: true, dropAfter: opts.DropAfter, wake: make(chan struct{}, 1)}
 }
@@ -143,6 +156,16 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		s.mu.Lock()
+		wait := s.opts.MinRemoved - time.Since(s.outSince)
+		s.mu.Unlock()
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
 		conn, err := d.DialContext(ctx, "tcp", s.opts.VPCD)
 		if err != nil {
 			select {
@@ -164,6 +187,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.mu.Unlock()
 		s.inserted.Add(1)
 		s.present.Store(true)
+		// A card that enters the reader starts from power-on state, even if
+		// pcscd has not yet powered it (it may never have seen it leave).
+		s.card.Reset()
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		start := time.Now()
 		err = s.serve(conn)
@@ -171,6 +197,7 @@ func (s *Server) Run(ctx context.Context) error {
 		conn.Close()
 		s.mu.Lock()
 		s.conn = nil
+		s.outSince = time.Now()
 		s.mu.Unlock()
 		s.present.Store(false)
 		s.removed.Add(1)
