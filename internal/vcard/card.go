@@ -68,6 +68,8 @@ type Card struct {
 	verifies   atomic.Int64
 	// failSave makes every state write fail, for tests of the write path.
 	failSave func() error
+	// repanic turns off the panic guard in Transmit, so fuzzing sees bugs.
+	repanic bool
 }
 
 // Load opens the card whose state lives in dir.
@@ -174,6 +176,9 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 	defer c.mu.Unlock()
 	defer func() {
 		if p := recover(); p != nil { // a bug must not take the reader down
+			if c.repanic {
+				panic(p)
+			}
 			c.clearSession()
 			resp, kind = sw(swNoPreciseDiagnosis), KindOther
 		}
