@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -510,4 +511,182 @@ func TestYubicoPIVToolPINLifecycle(t *testing.T) {
 	if _, puk := c.State.PINRetries(); puk != 3 {
 		t.Errorf("PUK tries left %d after a right PUK, want 3", puk)
 	}
+}
+
+// traceLog collects the card's APDU trace (instruction, lengths, status
+// word; never data) for finding where in a client's exchange a command
+// falls.
+type traceLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *traceLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
+	return len(p), nil
+}
+
+// since returns the trace lines after the first n.
+func (l *traceLog) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines[n:])
+}
+
+func (l *traceLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lines)
+}
+
+// checkCleanFailure asserts that a client whose card was pulled failed the
+// way a client should: it exited (no hang: runTool bounds it) with a
+// non-zero status of its own, not killed by a signal.
+func checkCleanFailure(t *testing.T, what string, r result) {
+	t.Helper()
+	if r.err == nil {
+		t.Fatalf("%s succeeded although the card was pulled:\n%s", what, r.out)
+	}
+	if r.exit <= 0 {
+		t.Fatalf("%s ended by %v, not by an error exit:\n%s", what, r.err, r.out)
+	}
+	t.Logf("%s with the card pulled: exit %d: %s", what, r.exit, strings.TrimSpace(r.out))
+}
+
+// checkIntact asserts that the card, back in the reader, is the card it was:
+// the same certificates, the PIN and PUK tries left as expected, and its
+// state on disk agreeing.
+func checkIntact(t *testing.T, c *testCard, pinTries int) {
+	t.Helper()
+	checkCertificates(t, c)
+	sections, tries := pivStatus(t, c)
+	if len(sections) < len(slots) {
+		t.Errorf("only %d slots listed after reinsertion", len(sections))
+	}
+	if tries != pinTries {
+		t.Errorf("PIN tries left %d after reinsertion, want %d", tries, pinTries)
+	}
+	reloaded, err := vcard.Load(c.Dir)
+	if err != nil {
+		t.Fatalf("card state after the pull: %v", err)
+	}
+	pin, puk := reloaded.PINRetries()
+	if pin != pinTries || puk != 3 {
+		t.Errorf("card state on disk: PIN %d PUK %d tries, want %d and 3", pin, puk, pinTries)
+	}
+}
+
+// TestPulledDuringPKCS11Sign pulls the card (the DropAfter fault) in the
+// middle of pkcs11-tool's login-and-sign, at several points.
+func TestPulledDuringPKCS11Sign(t *testing.T) {
+	need(t, "pkcs11-tool", "yubico-piv-tool", "openssl", openscModule)
+	t.Parallel()
+	c := newTestCard(t, testpki.RSA2048, vcard.RunOptions{})
+	data := []byte("pulled mid-signature")
+
+	before := c.Server.Stats().APDUs
+	if _, r := pkcs11Sign(t, c, testpki.RSA2048, "01", data); r.err != nil {
+		t.Fatalf("sign: %v\n%s", r.err, r.out)
+	}
+	n := int(c.Server.Stats().APDUs - before)
+	if n < 4 {
+		t.Fatalf("a pkcs11-tool signature took %d APDUs: too few to pull in the middle", n)
+	}
+	for _, at := range []int{n / 4, n / 2, n - 2} {
+		t.Run(fmt.Sprintf("after-%d-of-%d", at, n), func(t *testing.T) {
+			drops := c.Server.Stats().Drops
+			c.Server.SetDropAfter(at)
+			_, r := pkcs11Sign(t, c, testpki.RSA2048, "01", data)
+			if got := c.Server.Stats().Drops; got != drops+1 {
+				t.Fatalf("the card was not pulled (drops %d → %d):\n%s", drops, got, r.out)
+			}
+			checkCleanFailure(t, "pkcs11-tool --sign", r)
+			c.Reinsert(t)
+			checkIntact(t, c, 3)
+		})
+	}
+	sig, r := pkcs11Sign(t, c, testpki.RSA2048, "01", data)
+	if r.err != nil {
+		t.Fatalf("sign after the pulls: %v\n%s", r.err, r.out)
+	}
+	if err := opensslVerify(t, c, c.want.HSAAuth.Cert, data, sig); err != nil {
+		t.Fatalf("signature after the pulls: %v", err)
+	}
+}
+
+// TestPulledAroundVerifyPIN pulls the card right before and right after the
+// VERIFY carrying a wrong PIN: a try is spent only when the VERIFY reached
+// the card.
+func TestPulledAroundVerifyPIN(t *testing.T) {
+	need(t, "yubico-piv-tool")
+	t.Parallel()
+	tr := &traceLog{}
+	c := newTestCard(t, testpki.RSA2048, vcard.RunOptions{Trace: tr})
+	const wrongPIN = "99999999"
+
+	// Where in yubico-piv-tool's exchange does the VERIFY with the PIN come?
+	mark := tr.len()
+	if r := verifyPIN(t, c, wrongPIN); r.err == nil {
+		t.Fatalf("wrong PIN accepted:\n%s", r.out)
+	}
+	at := 0
+	for i, line := range tr.since(mark) {
+		if strings.Contains(line, "ins=20 ") && !strings.Contains(line, "capdu=5 ") && !strings.Contains(line, "capdu=4 ") {
+			at = i + 1
+		}
+	}
+	if at < 2 {
+		t.Fatalf("no VERIFY with a PIN in the trace:\n%s", strings.Join(tr.since(mark), "\n"))
+	}
+	if r := verifyPIN(t, c, c.PIN); r.err != nil { // back to 3 tries
+		t.Fatalf("right PIN refused: %v\n%s", r.err, r.out)
+	}
+
+	// Pulled just before the VERIFY: no try spent.
+	c.Server.SetDropAfter(at - 1)
+	checkCleanFailure(t, "verify-pin (pulled before its VERIFY)", verifyPIN(t, c, wrongPIN))
+	c.Reinsert(t)
+	checkIntact(t, c, 3)
+
+	// Pulled right after the VERIFY: exactly the one try in flight spent.
+	c.Server.SetDropAfter(at)
+	checkCleanFailure(t, "verify-pin (pulled after its VERIFY)", verifyPIN(t, c, wrongPIN))
+	c.Reinsert(t)
+	checkIntact(t, c, 2)
+}
+
+// TestRemovedDuringPKCS11Sign pulls the card by hand (Server.Remove) while
+// pkcs11-tool works with it, APDU by APDU at a slow card's pace.
+func TestRemovedDuringPKCS11Sign(t *testing.T) {
+	need(t, "pkcs11-tool", "yubico-piv-tool", openscModule)
+	t.Parallel()
+	c := newTestCard(t, testpki.RSA2048, vcard.RunOptions{Latency: 20 * time.Millisecond})
+	start := c.Server.Stats().APDUs
+	stop := make(chan struct{})
+	pulled := make(chan bool, 1)
+	go func() {
+		// About half of a signature's ~60 APDUs.
+		for c.Server.Stats().APDUs < start+25 {
+			select {
+			case <-stop:
+				pulled <- false
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+		c.Server.Remove()
+		pulled <- true
+	}()
+	began := time.Now()
+	_, r := pkcs11Sign(t, c, testpki.RSA2048, "01", []byte("removed mid-signature"))
+	close(stop)
+	if !<-pulled {
+		t.Fatalf("pkcs11-tool finished before the card was pulled:\n%s", r.out)
+	}
+	t.Logf("pkcs11-tool returned %v after it started", time.Since(began).Round(time.Millisecond))
+	checkCleanFailure(t, "pkcs11-tool --sign", r)
+	c.Reinsert(t)
+	checkIntact(t, c, 3)
 }
