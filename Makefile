@@ -32,7 +32,7 @@ rig-stop:
 	scripts/rig stop
 
 demo: setup build
-	rigenv=$$(scripts/rig start); eval "$$rigenv"; \
+	@rigenv=$$(scripts/rig start); eval "$$rigenv"; \
 	export SITHSEID_VCARD_DIR SITHSEID_READER; \
 	echo "Virtual card in '$$SITHSEID_READER' (PIN 123456, PUK 12345678), state in $$SITHSEID_VCARD_DIR"; \
 	if [[ -x bin/sithseid ]]; then \
