@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ebfe/scard"
-	"github.com/go-piv/piv-go/v2/piv"
+	piv "github.com/sithseid/sithseid/cardreader/piv/internal/pivgo"
 
 	"github.com/sithseid/sithseid/cardreader"
 )

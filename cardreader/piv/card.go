@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-piv/piv-go/v2/piv"
+	piv "github.com/sithseid/sithseid/cardreader/piv/internal/pivgo"
 
 	"github.com/sithseid/sithseid/cardreader"
 )

@@ -3,10 +3,9 @@ package piv
 import (
 	"errors"
 	"fmt"
-	"reflect"
 
 	"github.com/ebfe/scard"
-	"github.com/go-piv/piv-go/v2/piv"
+	piv "github.com/sithseid/sithseid/cardreader/piv/internal/pivgo"
 
 	"github.com/sithseid/sithseid/cardreader"
 )
@@ -29,9 +28,9 @@ const (
 //     ErrNoReader, ErrNoService, ErrCardBusy, …);
 //   - a status word → *cardreader.CardError.
 //
-// piv-go keeps PC/SC codes in an unexported type; pcscCode digs the code
-// out with reflection rather than matching message text. If piv-go ever
-// changes that type, probe asks PC/SC what happened to the reader instead.
+// Upstream piv-go keeps PC/SC codes in an unexported type; our patched copy
+// exports PCSCCode (internal/pivgo/README.md). Errors without a code or a
+// status word make probe ask PC/SC what happened to the reader.
 func mapErr(err error, kind secretKind, reader string) error {
 	if err == nil {
 		return nil
@@ -45,7 +44,7 @@ func mapErr(err error, kind secretKind, reader string) error {
 			return &cardreader.WrongPUKError{Retries: ae.Retries}
 		}
 	}
-	if code, ok := pcscCode(err); ok {
+	if code, ok := piv.PCSCCode(err); ok {
 		return fmt.Errorf("%v: %w", err, cardreader.FromPCSC(code))
 	}
 	var st interface{ Status() uint16 }
@@ -56,26 +55,6 @@ func mapErr(err error, kind secretKind, reader string) error {
 		return fmt.Errorf("%v: %w", err, perr)
 	}
 	return err
-}
-
-// pcscCode finds the PC/SC return code of piv-go's unexported scErr in
-// err's chain.
-func pcscCode(err error) (uint32, bool) {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		v := reflect.ValueOf(e)
-		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-			continue
-		}
-		t := v.Elem().Type()
-		if t.Name() != "scErr" || t.PkgPath() != "github.com/go-piv/piv-go/v2/piv" {
-			continue
-		}
-		f := v.Elem().FieldByName("rc")
-		if f.IsValid() && f.CanInt() {
-			return uint32(f.Int()), true
-		}
-	}
-	return 0, false
 }
 
 // probe looks at the reader after an error piv-go does not explain: is the

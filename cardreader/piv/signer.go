@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/go-piv/piv-go/v2/piv"
+	piv "github.com/sithseid/sithseid/cardreader/piv/internal/pivgo"
 
 	"github.com/sithseid/sithseid/cardreader"
 )

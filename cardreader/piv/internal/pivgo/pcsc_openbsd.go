@@ -1,0 +1,30 @@
+// Copyright 2020 Google LLC
+//
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     https://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package piv
+
+import "C"
+
+// Return codes for PCSC are different on different platforms (int vs. long).
+
+func scCheck(rc C.long) error {
+	if rc == rcSuccess {
+		return nil
+	}
+	return &scErr{int64(rc)}
+}
+
+func isRCNoReaders(rc C.long) bool {
+	return rc == 0x8010002E
+}
