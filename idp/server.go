@@ -322,7 +322,33 @@ func writeJSON(w http.ResponseWriter, status int, m oob.Message) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, details string) {
-	writeJSON(w, status, &oob.ErrorResponse{ErrorCode: code, Details: details})
+	writeJSON(w, status, &oob.ErrorResponse{ErrorCode: code, Details: cleanDetails(details)})
+}
+
+// cleanDetails makes details a valid error text: a decode error may quote
+// a key from the request with control or bidirectional characters, which
+// the client's strict decoder refuses (docs/protocol.md §2).
+func cleanDetails(s string) string {
+	if oob.CheckText(s, oob.MaxDetails, false) == nil {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "?") {
+		if n == oob.MaxDetails-1 {
+			b.WriteRune('…')
+			break
+		}
+		if oob.CheckText(string(r), 1, false) != nil {
+			r = '?'
+		}
+		b.WriteRune(r)
+		n++
+	}
+	if oob.CheckText(b.String(), oob.MaxDetails, false) != nil {
+		return "invalid request"
+	}
+	return b.String()
 }
 
 // errBadContentType: the body is not declared as JSON.
