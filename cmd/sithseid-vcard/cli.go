@@ -243,6 +243,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	srv := vcard.NewServer(card, opts)
 
+	// SIGUSR1 is caught before the control socket exists: whoever waits
+	// for the socket may signal at once.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+
 	sockPath := filepath.Join(*dir, CtlSocket)
 	_ = os.Remove(sockPath) // stale from a crash; the lock says nobody runs
 	l, err := listenCtl(sockPath)
@@ -256,9 +262,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer cancel()
 	go serveCtl(ctx, l, srv)
 
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
-	defer signal.Stop(usr1)
 	go func() {
 		for {
 			select {
