@@ -73,7 +73,7 @@ func (s *Service) Export(ctx context.Context, sel Selector, dir string, format E
 	}
 	for _, f := range files {
 		if _, err := os.Lstat(f.path); err == nil {
-			return nil, fmt.Errorf("exporting certificates: %s: %w", f.path, os.ErrExist)
+			return nil, fmt.Errorf("exporting certificates: %w", &os.PathError{Op: "export", Path: f.path, Err: os.ErrExist})
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -145,7 +145,8 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 	if err != nil {
 		return nil, err
 	}
-	if oc.idErr != nil {
+	// A card with no certificates left has nothing to remove: pick says so.
+	if oc.idErr != nil && !errors.Is(oc.idErr, cardreader.ErrNoCertificates) {
 		return nil, oc.idErr
 	}
 	ids, err := pick(oc.identity)

@@ -174,7 +174,8 @@ func (s *Service) selectCard(ctx context.Context, sel Selector) (openCard, error
 		// A reader with a card no backend serves explains "no card" better.
 		if errors.Is(err, cardreader.ErrNoCard) && sel.CardNumber == "" {
 			for r, e := range skipped {
-				if sel.Reader == "" || sel.Reader == r {
+				gone := errors.Is(e, cardreader.ErrCardRemoved) || errors.Is(e, cardreader.ErrNoCard)
+				if !gone && (sel.Reader == "" || sel.Reader == r) {
 					return openCard{}, e
 				}
 			}

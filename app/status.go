@@ -28,6 +28,8 @@ type ReaderStatus struct {
 	ATR         string `json:"atr,omitempty"`
 	// Unsupported is set when a card is present that no backend serves.
 	Unsupported bool `json:"unsupported,omitempty"`
+	// Busy is set when another program holds the card exclusively.
+	Busy bool `json:"busy,omitempty"`
 }
 
 // CardStatus is one card with its SITHS identity.
@@ -131,10 +133,19 @@ func (s *Service) Status(ctx context.Context, opts StatusOptions) (*Status, erro
 	st := &Status{Readers: []ReaderStatus{}, Cards: []CardStatus{}}
 	for _, r := range readers {
 		rs := ReaderStatus{Name: r.Name, CardPresent: r.CardPresent}
-		if len(r.ATR) > 0 {
+		if err, ok := skipped[r.Name]; ok {
+			switch {
+			case errors.Is(err, cardreader.ErrCardRemoved), errors.Is(err, cardreader.ErrNoCard):
+				rs.CardPresent = false // gone between the listing and the open
+			case errors.Is(err, cardreader.ErrCardBusy):
+				rs.Busy = true
+			default:
+				rs.Unsupported = true
+			}
+		}
+		if rs.CardPresent && len(r.ATR) > 0 {
 			rs.ATR = hex.EncodeToString(r.ATR)
 		}
-		_, rs.Unsupported = skipped[r.Name]
 		st.Readers = append(st.Readers, rs)
 	}
 	if opts.Select != (Selector{}) {

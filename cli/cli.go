@@ -311,6 +311,8 @@ func (r *runner) printStatus(st *app.Status) {
 	for _, rd := range st.Readers {
 		state := c.T("status.reader_empty")
 		switch {
+		case rd.Busy:
+			state = c.T("status.reader_busy")
 		case rd.Unsupported:
 			state = c.T("status.reader_unsupported")
 		case rd.CardPresent:
