@@ -364,6 +364,22 @@ func TestPKCS15ListCertificates(t *testing.T) {
 // (DER for ECDSA, as openssl wants it).
 func pkcs11Sign(t *testing.T, c *testCard, key testpki.KeyType, id string, data []byte) ([]byte, result) {
 	t.Helper()
+	mech := mechRSA
+	if key == testpki.P256 {
+		mech = mechECDSA
+	}
+	return pkcs11SignMech(t, c, mech, id, data)
+}
+
+// pkcs11-tool mechanisms the tests sign with.
+const (
+	mechRSA    = "SHA256-RSA-PKCS"
+	mechRSAPSS = "SHA256-RSA-PKCS-PSS" // salt length = hash length (pkcs11-tool's default)
+	mechECDSA  = "ECDSA-SHA256"
+)
+
+func pkcs11SignMech(t *testing.T, c *testCard, mech, id string, data []byte) ([]byte, result) {
+	t.Helper()
 	dir := t.TempDir()
 	in, sig := filepath.Join(dir, "data"), filepath.Join(dir, "sig")
 	if err := os.WriteFile(in, data, 0o600); err != nil {
@@ -371,10 +387,9 @@ func pkcs11Sign(t *testing.T, c *testCard, key testpki.KeyType, id string, data 
 	}
 	args := []string{"--module", openscModule, "--login", "--sign", "--id", id,
 		"--input-file", in, "--output-file", sig}
-	if key == testpki.P256 {
-		args = append(args, "--mechanism", "ECDSA-SHA256", "--signature-format", "openssl")
-	} else {
-		args = append(args, "--mechanism", "SHA256-RSA-PKCS")
+	args = append(args, "--mechanism", mech)
+	if mech == mechECDSA {
+		args = append(args, "--signature-format", "openssl") // DER, as openssl wants it
 	}
 	r := runToolTTY(t, c, "PIN: ", c.PIN, "pkcs11-tool", args...)
 	if r.err != nil {
@@ -390,6 +405,13 @@ func pkcs11Sign(t *testing.T, c *testCard, key testpki.KeyType, id string, data 
 // opensslVerify checks sig over data with cert's public key.
 func opensslVerify(t *testing.T, c *testCard, cert *x509.Certificate, data, sig []byte) error {
 	t.Helper()
+	return opensslVerifyMech(t, c, cert, "", data, sig)
+}
+
+// opensslVerifyMech checks sig, made with the pkcs11-tool mechanism mech
+// ("" for PKCS#1 v1.5 or ECDSA, which openssl tells from the key).
+func opensslVerifyMech(t *testing.T, c *testCard, cert *x509.Certificate, mech string, data, sig []byte) error {
+	t.Helper()
 	dir := t.TempDir()
 	files := map[string][]byte{
 		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
@@ -404,8 +426,12 @@ func opensslVerify(t *testing.T, c *testCard, cert *x509.Certificate, data, sig 
 	if err := os.WriteFile(filepath.Join(dir, "pub.pem"), []byte(pub), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := runTool(t, c, "", "openssl", "dgst", "-sha256", "-verify", filepath.Join(dir, "pub.pem"),
-		"-signature", filepath.Join(dir, "sig"), filepath.Join(dir, "data"))
+	args := []string{"dgst", "-sha256", "-verify", filepath.Join(dir, "pub.pem"),
+		"-signature", filepath.Join(dir, "sig")}
+	if mech == mechRSAPSS {
+		args = append(args, "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest")
+	}
+	r := runTool(t, c, "", "openssl", append(args, filepath.Join(dir, "data"))...)
 	if r.err != nil || !strings.Contains(r.out, "Verified OK") {
 		return fmt.Errorf("openssl dgst -verify: %v\n%s", r.err, r.out)
 	}
@@ -428,6 +454,18 @@ func TestPKCS11SignOpenSSLVerify(t *testing.T) {
 			// The same signature must not verify over other data.
 			if err := opensslVerify(t, c, s.cert(c.want), append(data, '!'), sig); err == nil {
 				t.Errorf("signature by key %s verifies over different data", s.id)
+			}
+		}
+		if key == testpki.RSA2048 { // RSA-PSS, as TLS 1.3 needs it (padding on the host)
+			sig, r := pkcs11SignMech(t, c, mechRSAPSS, "01", data)
+			if r.err != nil {
+				t.Fatalf("pkcs11-tool --sign -m %s: %v\n%s", mechRSAPSS, r.err, r.out)
+			}
+			if err := opensslVerifyMech(t, c, c.want.HSAAuth.Cert, mechRSAPSS, data, sig); err != nil {
+				t.Errorf("PSS signature: %v", err)
+			}
+			if err := opensslVerify(t, c, c.want.HSAAuth.Cert, data, sig); err == nil {
+				t.Errorf("PSS signature verifies as PKCS#1 v1.5")
 			}
 		}
 		if n := c.State.Signatures(); n < 2 {
