@@ -136,7 +136,7 @@ func (s *Server) poke() {
 
 // Run keeps the card in the reader until ctx ends: it connects to vpcd,
 // serves it, and reconnects with backoff when vpcd goes away (pcscd
-// restarted). It returns ctx.Err() (or nil when ctx was canceled).
+// restarted). It returns nil when ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	const minBackoff, maxBackoff = 20 * time.Millisecond, time.Second
 	backoff := minBackoff
