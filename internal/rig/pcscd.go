@@ -341,12 +341,15 @@ func (p *PCSCD) stop(sig syscall.Signal) error {
 // two test binaries never race for the same pair. The lock lives as long as
 // the returned file is open.
 func reservePortPair() (int, *os.File, error) {
-	if err := os.MkdirAll(portLockDir, 0o1777); err != nil {
+	if err := os.MkdirAll(portLockDir, 0o777); err != nil {
 		return 0, nil, fmt.Errorf("rig: %w", err)
 	}
+	// Shared by every user's rigs, like /tmp (MkdirAll's mode went through
+	// the umask). Not ours to change when another user made it.
+	_ = os.Chmod(portLockDir, 0o777|os.ModeSticky)
 	for range 50 {
 		port := firstPort + 2*rand.IntN((lastPort-firstPort)/2)
-		f, err := os.OpenFile(filepath.Join(portLockDir, fmt.Sprintf("%d.lock", port)), os.O_CREATE|os.O_RDWR, 0o666)
+		f, err := os.OpenFile(filepath.Join(portLockDir, fmt.Sprintf("%d.lock", port)), os.O_CREATE|os.O_RDONLY, 0o666) // flock needs no write access
 		if err != nil {
 			return 0, nil, fmt.Errorf("rig: %w", err)
 		}
