@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -78,6 +79,9 @@ func (e *swError) Unwrap() error { return &cardreader.CardError{SW: e.sw} }
 type session struct {
 	sc   *scard.Context
 	card *scard.Card
+	// shortOnly, shared with the Card, is set once extended lengths were
+	// refused.
+	shortOnly *atomic.Bool
 }
 
 // openSession connects to reader (shared, in a transaction) and selects
@@ -176,6 +180,44 @@ func (s *session) do(cla, ins, p1, p2 byte, data []byte) ([]byte, error) {
 	return resp, nil
 }
 
+// doExtended sends one extended-length command with Le = 65536 (Lc and Le
+// of two bytes after a 00).
+func (s *session) doExtended(cla, ins, p1, p2 byte, data []byte) ([]byte, error) {
+	apdu := []byte{cla, ins, p1, p2, 0x00, byte(len(data) >> 8), byte(len(data))}
+	apdu = append(append(apdu, data...), 0x00, 0x00)
+	resp, code, err := s.transmit(apdu)
+	if err != nil {
+		return nil, err
+	}
+	for code>>8 == 0x61 { // a card may still chain its answer
+		var more []byte
+		if more, code, err = s.transmit([]byte{0x00, insGetResponse, 0x00, 0x00, byte(code)}); err != nil {
+			return nil, err
+		}
+		resp = append(resp, more...)
+	}
+	if code != swOK {
+		return resp, &swError{code}
+	}
+	return resp, nil
+}
+
+// extendedRefused reports whether err says extended lengths are not
+// supported: wrong length (67xx), or a reader that cannot carry them.
+func extendedRefused(err error) bool {
+	if sw(err)>>8 == 0x67 {
+		return true
+	}
+	var pe *cardreader.PCSCError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case 0x80100004, 0x80100008, 0x80100011: // INVALID_PARAMETER, INSUFFICIENT_BUFFER, INVALID_VALUE
+			return true
+		}
+	}
+	return false
+}
+
 func (s *session) transmit(apdu []byte) ([]byte, uint16, error) {
 	resp, err := s.card.Transmit(apdu)
 	if err != nil {
@@ -190,8 +232,24 @@ func (s *session) transmit(apdu []byte) ([]byte, uint16, error) {
 
 // getData reads a data object (SP 800-73-4 Part 2 section 3.1.2) and
 // returns the contents of its 53 template. A missing object is nil, nil.
+//
+// It asks for the whole object in one extended-length response (ISO/IEC
+// 7816-4 section 5.1): a 1.2 kB certificate then costs one APDU instead of
+// six (GET DATA and five GET RESPONSE of 256 bytes). A card or reader that
+// refuses extended lengths gets short APDUs from then on.
 func (s *session) getData(tag uint32) ([]byte, error) {
-	resp, err := s.do(0x00, insGetData, 0x3F, 0xFF, []byte{0x5C, 0x03, byte(tag >> 16), byte(tag >> 8), byte(tag)})
+	data := []byte{0x5C, 0x03, byte(tag >> 16), byte(tag >> 8), byte(tag)}
+	var resp []byte
+	var err error
+	if s.shortOnly == nil || !s.shortOnly.Load() {
+		resp, err = s.doExtended(0x00, insGetData, 0x3F, 0xFF, data)
+		if extendedRefused(err) && s.shortOnly != nil {
+			s.shortOnly.Store(true)
+		}
+	}
+	if s.shortOnly != nil && s.shortOnly.Load() {
+		resp, err = s.do(0x00, insGetData, 0x3F, 0xFF, data)
+	}
 	if sw(err) == swNotFound {
 		return nil, nil
 	}

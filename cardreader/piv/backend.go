@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -61,9 +62,10 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 // After an operation that verified the PIN or the management key, the card
 // is reset when released, so that no other program finds it unlocked.
 type Card struct {
-	reader string
-	opts   Options
-	mu     sync.Mutex
+	reader    string
+	opts      Options
+	mu        sync.Mutex
+	shortOnly atomic.Bool // the card or reader refused extended lengths
 }
 
 var _ cardreader.Card = (*Card)(nil)
@@ -120,6 +122,7 @@ func (c *Card) session(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %q: %w", c.reader, err)
 	}
+	s.shortOnly = &c.shortOnly
 	return s, nil
 }
 

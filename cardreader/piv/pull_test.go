@@ -105,7 +105,7 @@ func TestCardPulledMidOperation(t *testing.T) {
 }
 
 // waitAbsent waits until PC/SC reports reader empty.
-func waitAbsent(t *testing.T, reader string) {
+func waitAbsent(t testing.TB, reader string) {
 	t.Helper()
 	sc, err := scard.EstablishContext()
 	if err != nil {
