@@ -212,6 +212,11 @@ func (s *Server) verifyClientCertificate(peer []*x509.Certificate) ([]byte, erro
 	if err := oob.CheckHSAID(leaf.Subject.SerialNumber); err != nil {
 		return nil, &CertificateError{Reason: "subject serialNumber is not an HSA-ID", Err: err}
 	}
+	// A certificate revoked through the test PKI itself (testpki's Revoke,
+	// which also feeds its CRLs) joins the responder's list.
+	if s.pki.IsRevoked(leaf) {
+		s.ocsp.revoke(leaf.SerialNumber, now)
+	}
 	resp, err := s.ocsp.check(leaf, s.personCA)
 	if err != nil {
 		if errors.Is(err, errOCSPRevoked) {

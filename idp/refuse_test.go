@@ -34,6 +34,13 @@ func TestCompleteRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.srv.Revoke(revoked.HSAAuth.Cert.SerialNumber)
+	revokedInPKI, err := f.pki.IssueCard(testpki.CardSpec{HSAID: "SE2321000016-0003"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pki.Revoke(revokedInPKI.HSAAuth.Cert); err != nil {
+		t.Fatal(err)
+	}
 	strangerKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 
 	good := &f.card.HSAAuth
@@ -50,6 +57,7 @@ func TestCompleteRefused(t *testing.T) {
 		{"signing certificate", &f.card.HSASign, nil, oob.ErrorCodeCertificateErr, "not an authentication certificate"},
 		{"expired", &expired.HSAAuth, nil, oob.ErrorCodeCertificateErr, "expired"},
 		{"revoked", &revoked.HSAAuth, nil, oob.ErrorCodeCertificateErr, "revoked"},
+		{"revoked through testpki", &revokedInPKI.HSAAuth, nil, oob.ErrorCodeCertificateErr, "revoked"},
 		{"server certificate", ptr(f.srv.Certificate()), nil, oob.ErrorCodeCertificateErr, "not issued by the HSA-ID person CA"},
 		{"ECDSA signature for an RSA certificate", good, func(l oob.LookupResponse) (string, []byte) {
 			return sign(t, strangerKey, l)
