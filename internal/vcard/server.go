@@ -262,6 +262,9 @@ func (s *Server) serve(conn net.Conn) error {
 		default:
 			reply = s.apdu(msg)
 		}
+		// Count the APDU against the drop fault before answering it: once
+		// the client has the answer it may re-arm the fault.
+		drop := n > 1 && s.dropDue()
 		buf = buf[:0]
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(reply)))
 		buf = append(buf, reply...)
@@ -270,7 +273,7 @@ func (s *Server) serve(conn net.Conn) error {
 		if _, err := conn.Write(buf); err != nil {
 			return err
 		}
-		if n > 1 && s.dropDue() {
+		if drop {
 			s.drops.Add(1)
 			s.mu.Lock()
 			s.wantIn = false
