@@ -446,3 +446,52 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	}
 	return rep, nil
 }
+
+// QRHandover is the current animated QR code of an order, for finishing it
+// on the phone instead.
+type QRHandover struct {
+	Payload  string
+	PNG      []byte
+	ValidFor time.Duration
+}
+
+// QR fetches the order's current QR payload from the service (the
+// qrStartSecret never leaves it) and renders it as a PNG of size pixels.
+// Call it once a second while the code is shown; oob.ErrExpired ends it.
+func (s *Service) QR(ctx context.Context, link string, env Environment, size int) (*QRHandover, error) {
+	key, err := parseLink(link)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := key.(oob.AutoStart)
+	if !ok {
+		return nil, fmt.Errorf("%w: a QR code is made from an autostart link", ErrBadLink)
+	}
+	base, err := env.Service()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := env.Roots()
+	if err != nil {
+		return nil, err
+	}
+	plain, err := s.plainClient(env.Name, base, roots)
+	if err != nil {
+		return nil, err
+	}
+	client, err := oob.NewClient(base.String(), plain.HTTP, func(context.Context) (*http.Client, error) {
+		return nil, errNoOperation
+	}, oob.RetryPolicy{})
+	if err != nil {
+		return nil, err
+	}
+	st, err := client.QR(ctx, a.Token)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the QR code: %w", err)
+	}
+	png, err := oob.QRPNG(st.Payload, size)
+	if err != nil {
+		return nil, err
+	}
+	return &QRHandover{Payload: st.Payload, PNG: png, ValidFor: st.ValidFor}, nil
+}

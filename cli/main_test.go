@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -86,9 +87,31 @@ func status(t *testing.T, args ...string) app.Status {
 }
 
 // insert puts a freshly provisioned card into reader.
+// It first waits until PC/SC reports the reader empty: a card that comes
+// back before pcscd saw the previous one go is, to pcscd, the same card,
+// never powered up again.
 func insert(t *testing.T, reader int, spec testpki.CardSpec) *rig.Card {
 	t.Helper()
 	p := rig.Require(t)
+	name := p.Reader(reader)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rs, err := cardreader.ListReaders(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty := true
+		for _, r := range rs {
+			if r.Name == name && r.CardPresent {
+				empty = false
+			}
+		}
+		if empty {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reader %q still shows a card", name)
+		}
+	}
 	return p.InsertCard(t, reader, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
 }
 
