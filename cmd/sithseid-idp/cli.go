@@ -36,6 +36,8 @@ const usage = `usage:
   sithseid-idp rp auth [flags]     start an order as a relying party
   sithseid-idp rp collect [flags] ORDERREF
   sithseid-idp rp cancel [flags] ORDERREF
+  sithseid-idp authn lookup [flags] (--token T | --qr PAYLOAD)
+                                   look an order up as the app does (test aid)
 
 serve flags:
   --listen ADDR        listen address (default 127.0.0.1:8443; port 0 picks one)
@@ -44,8 +46,8 @@ serve flags:
   --rp-key KEY         relying-party API key (default: $SITHSEID_IDP_RP_KEY, else
                        the key in DIR/rp-key, else a new random one)
   --rp-name NAME       relying party display name (default "Journalsystemet Demo")
-  --revoked SERIAL     certificate serial (hex) the OCSP responder reports revoked;
-                       repeatable
+  --revoked SERIAL     certificate serial (hex, as openssl prints it) the OCSP
+                       responder reports revoked; repeatable or comma-separated
   --public-url URL     base URL for the demo page's redirect (default from Host)
   --ocsp-delegated     sign OCSP responses with a delegated responder certificate
 
@@ -64,6 +66,11 @@ rp flags (before or after ORDERREF):
 
   auth prints the order as JSON with its "autoStartUrl"; collect prints the
   collect reply as JSON; cancel prints {}.
+
+authn lookup flags: --server, --ca, --state as for rp; --token (an
+  autoStartToken or a whole sithseid: URL) or --qr (a QR payload, e.g. from
+  zbarimg). Prints the lookup reply as JSON; exit 1 when refused. The order
+  moves to hint "started".
 
 exit codes:
   0  done (collect --wait: the order completed)
@@ -116,6 +123,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return &usageError{"rp needs auth, collect or cancel"}
 		}
 		return rp(ctx, args[1], args[2:], stdout)
+	case "authn":
+		if len(args) < 2 || args[1] != "lookup" {
+			return &usageError{"authn needs lookup"}
+		}
+		return authnLookup(ctx, args[2:], stdout)
 	case "help", "-h", "--help":
 		return flag.ErrHelp
 	}
@@ -190,7 +202,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	opts := idp.Options{Seed: *seed, Logger: log, PublicURL: *publicURL, OCSPDelegated: *delegated}
-	for _, s := range revoked {
+	for _, s := range strings.Split(strings.Join(revoked, ","), ",") {
+		if s == "" {
+			continue
+		}
 		n, err := parseSerial(s)
 		if err != nil {
 			return &usageError{err.Error()}
@@ -363,22 +378,9 @@ func rp(ctx context.Context, cmd string, args []string, stdout io.Writer) error 
 // rpClient builds the relying-party client: the server URL, the pinned
 // root and the key from flags, the environment or the state directory.
 func rpClient(state, server, caFile, key string) (*oob.RPClient, error) {
-	if server == "" {
-		server = "https://127.0.0.1:8443"
-		if b, err := os.ReadFile(filepath.Join(state, "url")); err == nil {
-			server = strings.TrimSpace(string(b))
-		}
-	}
-	if caFile == "" {
-		caFile = filepath.Join(state, "ca.pem")
-	}
-	pem, err := os.ReadFile(caFile)
+	server, roots, err := serviceTrust(state, server, caFile)
 	if err != nil {
-		return nil, fmt.Errorf("reading the service's CA (--ca): %w", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+		return nil, err
 	}
 	if key == "" {
 		key = os.Getenv("SITHSEID_IDP_RP_KEY")
@@ -395,4 +397,88 @@ func rpClient(state, server, caFile, key string) (*oob.RPClient, error) {
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
 	}
 	return oob.NewRPClient(server, key, hc, oob.RetryPolicy{})
+}
+
+// serviceTrust finds the service URL and the root to pin.
+func serviceTrust(state, server, caFile string) (string, *x509.CertPool, error) {
+	if server == "" {
+		server = "https://127.0.0.1:8443"
+		if b, err := os.ReadFile(filepath.Join(state, "url")); err == nil {
+			server = strings.TrimSpace(string(b))
+		}
+	}
+	if caFile == "" {
+		caFile = filepath.Join(state, "ca.pem")
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("reading the service's CA (--ca): %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return "", nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	return server, roots, nil
+}
+
+func authnLookup(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("authn lookup", flag.ContinueOnError)
+	state := fs.String("state", defaultStateDir(), "")
+	server := fs.String("server", "", "")
+	caFile := fs.String("ca", "", "")
+	token := fs.String("token", "", "")
+	qr := fs.String("qr", "", "")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || (*token == "") == (*qr == "") {
+		return &usageError{"authn lookup needs exactly one of --token and --qr"}
+	}
+	var key oob.LookupKey
+	switch {
+	case strings.HasPrefix(*token, oob.URLScheme+":"):
+		as, err := oob.ParseAutoStartURL(*token)
+		if err != nil {
+			return &usageError{err.Error()}
+		}
+		key = as
+	case *token != "":
+		if !oob.IsCanonicalUUID(*token) {
+			return &usageError{"--token is not a UUID or sithseid: URL"}
+		}
+		key = oob.AutoStart{Token: *token}
+	default:
+		q, err := oob.ParseQRPayload(strings.TrimSpace(*qr))
+		if err != nil {
+			return &usageError{err.Error()}
+		}
+		key = q
+	}
+	serverURL, roots, err := serviceTrust(*state, *server, *caFile)
+	if err != nil {
+		return err
+	}
+	plain := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
+	}
+	c, err := oob.NewClient(serverURL, plain, nil, oob.RetryPolicy{MaxRetries: -1})
+	if err != nil {
+		return err
+	}
+	tx, err := c.Lookup(ctx, key)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(&oob.LookupResponse{
+		TransactionID:   tx.ID,
+		RelyingParty:    tx.RelyingParty,
+		UserVisibleText: tx.Text,
+		Challenge:       tx.Challenge,
+		ExpiresAt:       tx.ExpiresAt,
+	})
 }

@@ -234,3 +234,36 @@ func TestUsage(t *testing.T) {
 		t.Errorf("--help: %d", code)
 	}
 }
+
+func TestAuthnLookup(t *testing.T) {
+	dir, _ := startServe(t)
+	_, out, _ := runCLI(t, "rp", "auth", "--state", dir, "--text", "QR-test")
+	var a authOut
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "authn", "lookup", "--state", dir, "--qr", oob.QRPayload(a.QRStartToken, a.QRStartSecret, 0))
+	if code != 0 {
+		t.Fatalf("lookup by QR: %d %s", code, stderr)
+	}
+	var l oob.LookupResponse
+	if err := oob.DecodeBytes([]byte(out), &l); err != nil || l.UserVisibleText != "QR-test" {
+		t.Fatalf("lookup output %s: %v", out, err)
+	}
+	// A payload under another secret is refused.
+	if code, _, stderr := runCLI(t, "authn", "lookup", "--state", dir, "--qr", oob.QRPayload(a.QRStartToken, a.OrderRef, 0)); code != exitError || !strings.Contains(stderr, "404") {
+		t.Fatalf("wrong HMAC: %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "authn", "lookup", "--state", dir, "--token", a.AutoStartURL); code != 0 {
+		t.Fatalf("lookup by URL: %d %s", code, stderr)
+	}
+	if code, _, _ := runCLI(t, "rp", "cancel", "--state", dir, a.OrderRef); code != 0 {
+		t.Fatal("cancel")
+	}
+	if code, _, stderr := runCLI(t, "authn", "lookup", "--state", dir, "--token", a.AutoStartToken); code != exitError || !strings.Contains(stderr, "410") {
+		t.Fatalf("lookup of a cancelled order: %d %s", code, stderr)
+	}
+	if code, _, _ := runCLI(t, "authn", "lookup", "--state", dir); code != exitUsage {
+		t.Fatal("lookup without a key is not a usage error")
+	}
+}

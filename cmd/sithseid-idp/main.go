@@ -4,12 +4,13 @@
 // clinicians.
 //
 //	sithseid-idp serve [--listen 127.0.0.1:8443] [--state DIR] [--seed S]
-//	                   [--rp-key KEY] [--rp-name NAME] [--revoked SERIAL]...
+//	                   [--rp-key KEY] [--rp-name NAME] [--revoked SERIAL[,SERIAL]]...
 //	                   [--public-url URL] [--ocsp-delegated]
 //	sithseid-idp rp auth    [--server URL] [--ca FILE] [--key KEY] [--text T]
 //	                        [--end-user-ip IP] [--return-url URL]
 //	sithseid-idp rp collect [--wait] ORDERREF
 //	sithseid-idp rp cancel  ORDERREF
+//	sithseid-idp authn lookup (--token T | --qr PAYLOAD)
 //
 // See usage for the files in the state directory and the exit codes.
 package main
