@@ -475,11 +475,21 @@ func CheckRedirect(s string) error {
 			return errors.New("redirect URL has no host")
 		}
 	case "http":
-		if host != "127.0.0.1" && host != "::1" && host != "localhost" {
+		if !isLoopbackHost(host) {
 			return errors.New("redirect URL is http to a host other than loopback")
 		}
 	default:
 		return errors.New("redirect URL scheme is not https")
 	}
 	return nil
+}
+
+func isLoopbackHost(h string) bool { return h == "127.0.0.1" || h == "::1" || h == "localhost" }
+
+// IsLoopbackRedirect reports whether a redirect that passed CheckRedirect is
+// the plain-http loopback form, which only the local DEMO environment may
+// use: the app refuses it in PROD, QA and TEST.
+func IsLoopbackRedirect(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "http" && isLoopbackHost(u.Hostname())
 }

@@ -292,7 +292,7 @@ func (c *CompletionData) validate(w string) error {
 	return nil
 }
 
-// NotBefore returns the certificate's notBefore. Valid after Validate.
+// NotBeforeTime returns the certificate's notBefore. Valid after Validate.
 func (c CompletionCert) NotBeforeTime() time.Time {
 	ms, _ := parseUnixMillis(c.NotBefore)
 	return time.UnixMilli(ms)

@@ -120,3 +120,20 @@ func TestAutoStartURLRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLoopbackRedirect(t *testing.T) {
+	for u, want := range map[string]bool{
+		"http://127.0.0.1:8443/done": true,
+		"http://localhost/":          true,
+		"http://[::1]:80/":           true,
+		"https://127.0.0.1/":         false,
+		"https://journal.example/":   false,
+	} {
+		if err := CheckRedirect(u); err != nil {
+			t.Errorf("CheckRedirect(%q): %v", u, err)
+		}
+		if got := IsLoopbackRedirect(u); got != want {
+			t.Errorf("IsLoopbackRedirect(%q) = %v", u, got)
+		}
+	}
+}
