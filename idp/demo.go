@@ -2,6 +2,7 @@ package idp
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
@@ -42,7 +43,7 @@ func (d *demoSessions) ref(id string) (string, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.sessions[keyOf(id)]
-	if !ok || s.id != id {
+	if !ok || subtle.ConstantTimeCompare([]byte(s.id), []byte(id)) != 1 {
 		return "", false
 	}
 	return s.ref, true

@@ -142,3 +142,21 @@ func TestRelyingPartiesAreSeparate(t *testing.T) {
 	f.wantError(f.post(f.plain, oob.PathCancel, map[string]string{"orderRef": a.OrderRef}, other), http.StatusNotFound, oob.ErrorCodeNotFound, "")
 	f.wantState(a.OrderRef, oob.StatusPending, oob.HintOutstandingTransaction)
 }
+
+// An order gives out a bounded number of transactions: more lookups are
+// someone probing with a leaked token.
+func TestLookupsPerOrderBounded(t *testing.T) {
+	f := newFixture(t, nil)
+	a := f.auth("Logga in", "")
+	seen := map[string]bool{}
+	for range maxTransactionsPerOrder {
+		l := f.lookup(a.AutoStartToken)
+		if seen[l.TransactionID] {
+			t.Fatal("transactionId repeated")
+		}
+		seen[l.TransactionID] = true
+	}
+	f.wantError(f.post(f.plain, oob.PathLookup, map[string]string{"autoStartToken": a.AutoStartToken}, nil),
+		http.StatusConflict, oob.ErrorCodeAlreadyInProgress, "too many lookups")
+	f.wantState(a.OrderRef, oob.StatusPending, oob.HintStarted)
+}
