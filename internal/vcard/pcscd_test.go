@@ -49,7 +49,11 @@ func inReader(t testing.TB, p *rig.PCSCD, i int, key testpki.KeyType, opts vcard
 			t.Error("Server.Run did not return after cancel")
 		}
 	})
-	waitStats(t, srv, func(s vcard.Stats) bool { return s.Present && s.PowerOns > 0 })
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := srv.WaitReady(wctx); err != nil {
+		t.Fatalf("card not ready: %v (%+v)", err, srv.Stats())
+	}
 	return srv, p.Reader(i)
 }
 
@@ -255,9 +259,12 @@ func TestRemoveMidUse(t *testing.T) {
 // path) leak an exclusive handle that locks the reader for good.
 func reinsert(t testing.TB, srv *vcard.Server) {
 	t.Helper()
-	before := srv.Stats().PowerOns
 	srv.Insert()
-	waitStats(t, srv, func(s vcard.Stats) bool { return s.Present && s.PowerOns > before })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.WaitReady(ctx); err != nil {
+		t.Fatalf("card not ready: %v (%+v)", err, srv.Stats())
+	}
 }
 
 func waitStats(t testing.TB, srv *vcard.Server, ok func(vcard.Stats) bool) {

@@ -69,6 +69,8 @@ type Server struct {
 	outSince  time.Time // when the card last left the reader
 	traceMu   sync.Mutex
 
+	powered atomic.Bool // powered up by vpcd since the card last entered the reader
+
 	apdus, signatures, verifies, inserted, removed, drops, powerOns, resets atomic.Int64
 	present                                                                 atomic.Bool
 }
@@ -99,6 +101,25 @@ func (s *Server) Stats() Stats {
 	}
 }
 
+// WaitReady waits until the card is in the reader and pcscd has powered
+// it up since it entered, i.e. until pcscd knows this card. Clients that
+// open the card sooner may reach the card pcscd still thinks is there; with
+// piv-go v2.6.0 a failed SELECT in Open then leaks an exclusive handle.
+func (s *Server) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if s.present.Load() && s.powered.Load() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // SetDropAfter re-arms the drop fault: the card is pulled right after the
 // n-th APDU from now. 0 disarms it.
 func (s *Server) SetDropAfter(n int) {
@@ -113,6 +134,7 @@ func (s *Server) Remove() {
 	s.mu.Lock()
 	s.wantIn = false
 	conn := s.conn
+	s.powered.Store(false)
 	s.mu.Unlock()
 	if conn != nil {
 		conn.Close()
@@ -185,6 +207,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.conn = conn
 		s.mu.Unlock()
+		s.powered.Store(false)
 		s.inserted.Add(1)
 		s.present.Store(true)
 		// A card that enters the reader starts from power-on state, even if
@@ -248,6 +271,7 @@ func (s *Server) serve(conn net.Conn) error {
 				continue
 			case 0x01: // power on
 				s.powerOns.Add(1)
+				s.powered.Store(true)
 				s.card.Reset()
 				continue
 			case 0x02: // reset
@@ -274,6 +298,7 @@ func (s *Server) serve(conn net.Conn) error {
 			return err
 		}
 		if drop {
+			s.powered.Store(false)
 			s.drops.Add(1)
 			s.mu.Lock()
 			s.wantIn = false

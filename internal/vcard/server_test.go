@@ -215,3 +215,45 @@ func TestServerBacksOff(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestServerLatencyAndReady(t *testing.T) {
+	v := newFakeVPCD(t)
+	card := newCard(t, testpki.P256, "")
+	srv := NewServer(card, RunOptions{VPCD: v.l.Addr().String(), Latency: 30 * time.Millisecond, SignLatency: 60 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Run(ctx)
+	c := v.accept(t)
+	short, scancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer scancel()
+	if err := srv.WaitReady(short); err == nil {
+		t.Fatal("ready before vpcd powered the card")
+	}
+	send(t, c, []byte{0x01})
+	if err := srv.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time1 := func(capdu []byte) time.Duration {
+		start := time.Now()
+		send(t, c, capdu)
+		if _, err := recv(t, c); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	if d := time1(h("00FD000000")); d < 30*time.Millisecond || d > time.Second {
+		t.Fatalf("APDU took %v with 30 ms latency", d)
+	}
+	time1(append(h("0020008008"), padRef(DefaultPIN)...))
+	digest := make([]byte, 32)
+	if d := time1(apdu(0, 0x87, algECCP256, 0x9A, tlv(0x7C, append([]byte{0x82, 0}, tlv(0x81, digest)...)))); d < 90*time.Millisecond {
+		t.Fatalf("signature took %v with 30+60 ms latency", d)
+	}
+	if st := srv.Stats(); st.Signatures != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	srv.Remove()
+	if err := srv.WaitReady(short); err == nil {
+		t.Fatal("ready after Remove")
+	}
+}
