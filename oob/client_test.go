@@ -632,3 +632,29 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestClientConcurrentUse(t *testing.T) {
+	f := newFakeService(t)
+	f.handle(PathLookup, lookupOK(t, LookupRequest{AutoStartToken: tok}))
+	c := f.client(RetryPolicy{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Lookup(context.Background(), AutoStart{Token: tok})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := f.count(PathLookup); n != 16 {
+		t.Errorf("%d lookups reached the service, want 16", n)
+	}
+}
