@@ -247,6 +247,10 @@ func (p *PCSCD) writeConf() error {
 func (p *PCSCD) start() error {
 	_ = os.Remove(p.Socket())
 	saved := readPIDFile()
+	var logStart int64
+	if fi, err := os.Stat(p.LogPath()); err == nil {
+		logStart = fi.Size()
+	}
 	logf, err := os.OpenFile(p.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("rig: %w", err)
@@ -267,7 +271,7 @@ func (p *PCSCD) start() error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	err = p.waitReady(ctx, cmd.Process.Pid, exited)
+	err = p.waitReady(ctx, cmd.Process.Pid, exited, logStart)
 	fixPIDFile(saved)
 	if err != nil {
 		return fmt.Errorf("%w\npcscd log:\n%s", err, p.LogTail(2000))
@@ -275,7 +279,7 @@ func (p *PCSCD) start() error {
 	return nil
 }
 
-func (p *PCSCD) waitReady(ctx context.Context, pid int, exited <-chan struct{}) error {
+func (p *PCSCD) waitReady(ctx context.Context, pid int, exited <-chan struct{}, logStart int64) error {
 	var conn net.Conn
 	for conn == nil {
 		c, err := net.Dial("unix", p.Socket())
@@ -301,6 +305,9 @@ func (p *PCSCD) waitReady(ctx context.Context, pid int, exited <-chan struct{}) 
 		if ok {
 			return nil
 		}
+		if p.readerInitFailed(logStart) {
+			return fmt.Errorf("rig: vpcd could not listen on port %d or %d", p.port, p.port+1)
+		}
 		select {
 		case <-exited:
 			return fmt.Errorf("rig: pcscd exited at start (vpcd port %d taken?)", p.port)
@@ -309,6 +316,24 @@ func (p *PCSCD) waitReady(ctx context.Context, pid int, exited <-chan struct{}) 
 		case <-time.After(readinessBackoff):
 		}
 	}
+}
+
+// readerInitFailed reports whether pcscd logged, after offset, that the
+// vpcd reader failed to start: with a port taken by someone else it says
+// "Address already in use", "Could not initialize connection to virtual
+// ICC" and "Virtual PCD init failed", and runs on without that reader.
+func (p *PCSCD) readerInitFailed(offset int64) bool {
+	b, err := os.ReadFile(p.LogPath())
+	if err != nil || int64(len(b)) < offset {
+		return false
+	}
+	b = b[offset:]
+	for _, msg := range []string{"Address already in use", "Could not initialize connection", "init failed"} {
+		if bytes.Contains(b, []byte(msg)) {
+			return true
+		}
+	}
+	return false
 }
 
 // stop signals pcscd and waits for it; a process that ignores SIGTERM for

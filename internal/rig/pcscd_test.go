@@ -311,3 +311,38 @@ func TestPIDFile(t *testing.T) {
 	}
 	check("after close")
 }
+
+// TestPortTaken starts a pcscd whose vpcd port someone else holds: start
+// fails fast, and StartPCSCD moves on to another pair.
+func TestPortTaken(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	port, lock, err := reservePortPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", port+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	dir, err := os.MkdirTemp(socketTempDir(), "sithseid-rig-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &PCSCD{dir: dir, port: port, lock: lock}
+	defer p.Close()
+	if err := p.writeConf(); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	err = p.start()
+	if err == nil {
+		t.Fatal("pcscd started although its second vpcd port is taken")
+	}
+	if d := time.Since(began); d > startTimeout/2 {
+		t.Errorf("start took %v to notice the taken port", d)
+	}
+	t.Logf("%v", err)
+}
