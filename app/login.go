@@ -65,8 +65,8 @@ type LoginResult struct {
 	HSAID        string
 	// Redirect is the relying party's return URL ("" for none).
 	Redirect string
-	// TLSResumed is true when the mutual-TLS session was resumed (no card
-	// signature for TLS).
+	// TLSResumed is true when the login needed no card signature for TLS:
+	// the mutual-TLS session was resumed, or its connection reused.
 	TLSResumed bool
 }
 
@@ -220,12 +220,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	}
 	after := sess.client.Stats()
 	s.log.Info("login completed", "rp", tx.RelyingParty.Name, "card", oc.identity.CardNumber,
-		"tlsResumed", after.Resumptions > before.Resumptions)
+		"tlsResumed", after.Signatures == before.Signatures)
 	return &LoginResult{
 		RelyingParty: tx.RelyingParty.Name,
 		HSAID:        oc.identity.HSAID,
 		Redirect:     done.Redirect,
-		TLSResumed:   after.Resumptions > before.Resumptions,
+		TLSResumed:   after.Signatures == before.Signatures,
 	}, nil
 }
 

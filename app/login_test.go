@@ -1,0 +1,215 @@
+package app_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/oob"
+)
+
+func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
+
+const rpKey = "app-test-relying-party-key-0123456789"
+
+type fixture struct {
+	svc  *app.Service
+	card *rig.Card
+	env  app.Environment
+	rp   *oob.RPClient
+}
+
+func setup(t *testing.T, spec testpki.CardSpec) *fixture {
+	t.Helper()
+	p := rig.Require(t)
+	waitEmpty(t, p.Reader(0))
+	card := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
+	srv, err := idp.New(idp.Options{RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = srv.TLSConfig()
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut by pulled cards
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
+	rp, err := oob.NewRPClient(ts.URL, rpKey, hc, oob.RetryPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := app.LookupEnvironment(app.EnvDEMO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ServiceURL = ts.URL
+	cache := cardreader.NewIdentityCache(8)
+	svc, err := app.NewService(app.Options{
+		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
+		Readers:  cardreader.ListReaders,
+		Cache:    cache,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{svc: svc, card: card, env: env, rp: rp}
+}
+
+func waitEmpty(t *testing.T, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rs, err := cardreader.ListReaders(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy := false
+		for _, r := range rs {
+			busy = busy || (r.Name == name && r.CardPresent)
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reader %q still shows a card", name)
+		}
+	}
+}
+
+func pinPrompt(pin string) app.Prompt {
+	return func(context.Context, app.PromptRequest) (*cardreader.Secret, error) {
+		return cardreader.NewSecret([]byte(pin)), nil
+	}
+}
+
+func (f *fixture) login(t *testing.T, pin string) (*oob.AuthResponse, *app.LoginResult, error) {
+	t.Helper()
+	o, err := f.rp.Auth(context.Background(), "127.0.0.1", "Logga in", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown app.LoginApproval
+	res, err := f.svc.Login(context.Background(), app.LoginRequest{
+		Link:    oob.AutoStartURL(o.AutoStartToken, ""),
+		Env:     f.env,
+		Prompt:  pinPrompt(pin),
+		Approve: func(_ context.Context, a app.LoginApproval) error { shown = a; return nil },
+	})
+	if err == nil && shown.RelyingParty != "Journalsystemet Demo" {
+		t.Errorf("approval showed %+v", shown)
+	}
+	return o, res, err
+}
+
+// N logins in one process lifetime cost one card signature for TLS: the
+// first handshake signs, the rest resume. Each login still signs its own
+// challenge with the card.
+func TestLoginsResumeTLS(t *testing.T) {
+	f := setup(t, testpki.CardSpec{})
+	before := f.card.Server.Stats().Signatures
+	const n = 5
+	for i := 0; i < n; i++ {
+		_, res, err := f.login(t, "123456")
+		if err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+		if res.HSAID != testpki.DefaultHSAID {
+			t.Fatalf("login %d: %+v", i, res)
+		}
+		if i > 0 && !res.TLSResumed {
+			t.Errorf("login %d did not resume TLS", i)
+		}
+	}
+	got := f.card.Server.Stats().Signatures - before
+	if got != n+1 {
+		t.Fatalf("%d logins cost %d card signatures, want %d (one per challenge plus one TLS handshake)", n, got, n+1)
+	}
+	// After the card is removed, the next login needs a fresh handshake.
+	f.svc.CardRemoved(f.card.Reader)
+	before = f.card.Server.Stats().Signatures
+	if _, res, err := f.login(t, "123456"); err != nil || res.TLSResumed {
+		t.Fatalf("after removal: %+v %v", res, err)
+	}
+	if got := f.card.Server.Stats().Signatures - before; got != 2 {
+		t.Fatalf("after removal a login cost %d signatures, want 2", got)
+	}
+}
+
+// The card pulled at each APDU of a login: a typed error, quickly; an order
+// the service had already shown is failed with cardRemoved, never left
+// complete without a signature.
+func TestLoginCardPulled(t *testing.T) {
+	f := setup(t, testpki.CardSpec{})
+	var failedClean, completed int
+	for k := 1; k <= 30; k++ {
+		f.card.Server.SetDropAfter(k)
+		start := time.Now()
+		o, _, err := f.login(t, "123456")
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("k=%d: login took %v", k, d)
+		}
+		f.card.Server.SetDropAfter(0)
+		c, cerr := f.rp.Collect(context.Background(), o.OrderRef)
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		switch {
+		case err == nil:
+			completed++
+			if c.Status != oob.StatusComplete {
+				t.Fatalf("k=%d: login ok but order %+v", k, c)
+			}
+		case errors.Is(err, cardreader.ErrCardRemoved) || errors.Is(err, cardreader.ErrNoCard):
+			if c.Status == oob.StatusComplete {
+				t.Fatalf("k=%d: failed login but order complete", k)
+			}
+			if c.Status == oob.StatusFailed && c.HintCode == oob.HintCardRemoved {
+				failedClean++
+			}
+		default:
+			t.Fatalf("k=%d: untyped error %v", k, err)
+		}
+		if !f.card.Server.Stats().WantIn {
+			f.card.Reinsert(t)
+			waitPresent(t, f.card.Reader)
+		}
+		if r, _ := f.card.State.PINRetries(); r != 3 {
+			t.Fatalf("k=%d: a correct PIN cost a try (%d left)", k, r)
+		}
+		if completed > 0 && failedClean > 0 && k > 20 {
+			break
+		}
+	}
+	if failedClean == 0 {
+		t.Error("no pull failed an order with cardRemoved")
+	}
+	if completed == 0 {
+		t.Error("no login completed")
+	}
+}
+
+func waitPresent(t *testing.T, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		rs, _ := cardreader.ListReaders(context.Background())
+		for _, r := range rs {
+			if r.Name == name && r.CardPresent {
+				return
+			}
+		}
+	}
+	t.Fatalf("reader %q: card not back", name)
+}
