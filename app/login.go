@@ -104,6 +104,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err != nil {
 		return nil, err
 	}
+	// A plain-http loopback redirect is for the local demo service only.
+	if a, ok := key.(oob.AutoStart); ok && req.Env.Name != EnvDEMO && oob.IsLoopbackRedirect(a.Redirect) {
+		return nil, fmt.Errorf("%w: a loopback redirect outside the DEMO environment", ErrBadLink)
+	}
 	base, err := req.Env.Service()
 	if err != nil {
 		return nil, err
