@@ -42,7 +42,7 @@ func (c *clock) Advance(d time.Duration) {
 // fixture is a Server behind a real TLS listener (httptest) with a test
 // PKI, a card and an injected clock.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	clock *clock
 	pki   *testpki.PKI
 	srv   *Server
@@ -65,7 +65,7 @@ var (
 
 // sharedPKI builds the PKI and the default card once per test binary: RSA
 // key derivation costs a second or so.
-func sharedPKI(t *testing.T) (*testpki.PKI, *testpki.Card) {
+func sharedPKI(t testing.TB) (*testpki.PKI, *testpki.Card) {
 	t.Helper()
 	pkiOnce.Do(func() {
 		pkiVal, pkiErr = testpki.New(testpki.Options{Seed: "idp-test", Now: time.Now()})
@@ -79,7 +79,7 @@ func sharedPKI(t *testing.T) (*testpki.PKI, *testpki.Card) {
 	return pkiVal, cardVal
 }
 
-func newFixture(t *testing.T, adjust func(*Options)) *fixture {
+func newFixture(t testing.TB, adjust func(*Options)) *fixture {
 	t.Helper()
 	pki, card := sharedPKI(t)
 	f := &fixture{t: t, clock: &clock{t: time.Now()}, pki: pki, card: card}
@@ -233,7 +233,7 @@ func (f *fixture) lookup(token string) oob.LookupResponse {
 }
 
 // sign signs the lookup's challenge as the app does.
-func sign(t *testing.T, key crypto.Signer, l oob.LookupResponse) (string, []byte) {
+func sign(t testing.TB, key crypto.Signer, l oob.LookupResponse) (string, []byte) {
 	t.Helper()
 	alg, sig, err := oob.SignChallenge(key, oob.ToBeSigned(l.Challenge, l.RelyingParty.Name, l.UserVisibleText))
 	if err != nil {
