@@ -10,8 +10,8 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
-// order is one login order. All fields after the constants are guarded by
-// orderStore.mu.
+// order is one login order. The fields above the blank line are set at
+// creation and never change; those below are guarded by orderStore.mu.
 type order struct {
 	ref            string
 	rp             *relyingParty
@@ -151,9 +151,9 @@ func (s *orderStore) endLocked(o *order, status, hint string) {
 	o.status, o.hint, o.ended = status, hint, s.now()
 }
 
-// get finds an order in m by token, comparing in constant time, and brings
-// its expiry up to date. Caller holds mu.
-func getLocked[T any](s *orderStore, m map[tokenKey]T, token string, tokenOf func(T) string) (T, bool) {
+// find looks token up in m by its hash, then compares the stored token in
+// constant time. The caller holds orderStore.mu.
+func find[T any](m map[tokenKey]T, token string, tokenOf func(T) string) (T, bool) {
 	v, ok := m[keyOf(token)]
 	if !ok || subtle.ConstantTimeCompare([]byte(tokenOf(v)), []byte(token)) != 1 {
 		var zero T
@@ -191,7 +191,7 @@ func viewOf(o *order) orderView {
 func (s *orderStore) collect(rp *relyingParty, orderRef string) (orderView, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := getLocked(s, s.byRef, orderRef, func(o *order) string { return o.ref })
+	o, ok := find(s.byRef, orderRef, func(o *order) string { return o.ref })
 	if !ok || o.rp != rp {
 		return orderView{}, false
 	}
@@ -205,7 +205,7 @@ func (s *orderStore) collect(rp *relyingParty, orderRef string) (orderView, bool
 func (s *orderStore) cancel(rp *relyingParty, orderRef string) lookupError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := getLocked(s, s.byRef, orderRef, func(o *order) string { return o.ref })
+	o, ok := find(s.byRef, orderRef, func(o *order) string { return o.ref })
 	if !ok || o.rp != rp {
 		return lookupNotFound
 	}
@@ -231,7 +231,7 @@ const (
 func (s *orderStore) byAutoStartToken(token string) (orderView, lookupError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := getLocked(s, s.byAutoStart, token, func(o *order) string { return o.autoStartToken })
+	o, ok := find(s.byAutoStart, token, func(o *order) string { return o.autoStartToken })
 	if !ok {
 		return orderView{}, lookupNotFound
 	}
@@ -242,7 +242,7 @@ func (s *orderStore) byAutoStartToken(token string) (orderView, lookupError) {
 func (s *orderStore) byQRStartToken(token string) (orderView, lookupError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := getLocked(s, s.byQR, token, func(o *order) string { return o.qrStartToken })
+	o, ok := find(s.byQR, token, func(o *order) string { return o.qrStartToken })
 	if !ok {
 		return orderView{}, lookupNotFound
 	}
@@ -267,7 +267,7 @@ func (s *orderStore) liveLocked(o *order) lookupError {
 func (s *orderStore) startTransaction(autoStartToken string) (*transaction, orderView, lookupError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := getLocked(s, s.byAutoStart, autoStartToken, func(o *order) string { return o.autoStartToken })
+	o, ok := find(s.byAutoStart, autoStartToken, func(o *order) string { return o.autoStartToken })
 	if !ok {
 		return nil, orderView{}, lookupNotFound
 	}
@@ -306,7 +306,7 @@ func (s *orderStore) beginComplete(id string) (transactionView, lookupError) {
 func (s *orderStore) transactionHint(id, hint string) (transactionView, lookupError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, ok := getLocked(s, s.byTx, id, func(t *transaction) string { return t.id })
+	tx, ok := find(s.byTx, id, func(t *transaction) string { return t.id })
 	if !ok {
 		return transactionView{}, lookupNotFound
 	}
