@@ -35,14 +35,7 @@ demo: setup build
 	@rigenv=$$(scripts/rig start); eval "$$rigenv"; \
 	export SITHSEID_VCARD_DIR SITHSEID_READER; \
 	echo "Virtual card in '$$SITHSEID_READER' (PIN 123456, PUK 12345678), state in $$SITHSEID_VCARD_DIR"; \
-	if [[ -x bin/sithseid ]]; then \
-		bin/sithseid status || echo "(sithseid status failed with $$?)"; \
-	else \
-		echo "bin/sithseid is not built yet"; \
-	fi
-	@# ---- DEMO: the app and the reference identity service go here ----
-	@# (start bin/sithseid-idp, then bin/sithseid agent / ui, open the login
-	@# page). Until they exist the demo ends with the card status above.
+	scripts/demo
 
 vet:
 	$(GO) vet ./...
