@@ -2,6 +2,7 @@ package idp
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"crypto/x509"
 	"net/http"
 	"strconv"
@@ -128,5 +129,47 @@ func TestCompleteAlgorithms(t *testing.T) {
 				t.Fatalf("delegated OCSP response: %v %+v", err, or)
 			}
 		})
+	}
+}
+
+// The service resumes TLS sessions with client certificates (RFC 8446
+// §2.2), so an app that keeps its session cache logs in again without a
+// new card signature for TLS; the client certificate of the resumed
+// session is checked as on a full handshake.
+func TestCompleteOnResumedSession(t *testing.T) {
+	f := newFixture(t, nil)
+	tc := f.card.HSAAuth.TLSCertificate()
+	handshakes := 0
+	cfg := &tls.Config{
+		RootCAs:            f.pki.Roots(),
+		ClientSessionCache: tls.NewLRUClientSessionCache(4),
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			handshakes++ // a full handshake: the card would sign here
+			return &tc, nil
+		},
+	}
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		handshakes = 0
+		cfg.MinVersion, cfg.MaxVersion = v, v
+		for i := range 3 {
+			// A new connection each time: no keep-alive.
+			c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
+			a := f.auth("Logga in", "")
+			l := f.lookup(a.AutoStartToken)
+			alg, sig := sign(t, f.card.HSAAuth.Key, l)
+			r := f.post(c, oob.PathComplete, map[string]string{
+				"transactionId": l.TransactionID, "signatureAlgorithm": alg,
+				"signature": base64.StdEncoding.EncodeToString(sig),
+			}, nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("TLS %x login %d: %d %s", v, i, r.status, r.body)
+			}
+			if c := f.wantState(a.OrderRef, oob.StatusComplete, ""); c.CompletionData.User.HSAID != "SE2321000016-1234" {
+				t.Fatalf("HSA-ID %q on a resumed session", c.CompletionData.User.HSAID)
+			}
+		}
+		if handshakes != 1 {
+			t.Fatalf("TLS %x: %d full handshakes for 3 logins, want 1", v, handshakes)
+		}
 	}
 }
