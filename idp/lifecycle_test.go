@@ -2,8 +2,8 @@ package idp
 
 import (
 	"crypto/tls"
-	"encoding/base64"
 	"crypto/x509"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 	"testing"
