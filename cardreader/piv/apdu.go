@@ -67,6 +67,10 @@ const (
 // Part 2 section 3.1.1 allows.
 var aidPIV = []byte{0xA0, 0x00, 0x00, 0x03, 0x08}
 
+// errShortResponse: a response without a status word, which vpcd gives
+// when the card leaves in the middle of an exchange.
+var errShortResponse = errors.New("response without a status word")
+
 // swError is a status word other than 9000.
 type swError struct{ sw uint16 }
 
@@ -224,7 +228,7 @@ func (s *session) transmit(apdu []byte) ([]byte, uint16, error) {
 		return nil, 0, scardErr(err)
 	}
 	if len(resp) < 2 {
-		return nil, 0, fmt.Errorf("response of %d bytes", len(resp))
+		return nil, 0, fmt.Errorf("%w (%d bytes)", errShortResponse, len(resp))
 	}
 	n := len(resp) - 2
 	return resp[:n], binary.BigEndian.Uint16(resp[n:]), nil

@@ -26,7 +26,10 @@ type Options struct {
 }
 
 // Backend opens PIV cards. It implements cardreader.Backend.
-type Backend struct{ opts Options }
+type Backend struct {
+	opts  Options
+	locks sync.Map // reader name → *sync.Mutex, shared by its Cards
+}
 
 var _ cardreader.Backend = (*Backend)(nil)
 
@@ -46,7 +49,8 @@ func (b *Backend) Name() string { return cardreader.BackendPIV }
 // needs the PIV application and an answer of exactly three bytes to
 // Yubico's GET VERSION. It costs those two APDUs and releases the card.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
-	c := &Card{reader: reader.Name, opts: b.opts}
+	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
+	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex)}
 	yk, err := c.openYubiKey(ctx)
 	if err != nil {
 		return nil, err
@@ -56,15 +60,16 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 }
 
 // Card is one PIV card. Every method opens the card, does one operation and
-// closes it. A Card serialises its operations with its own mutex: piv-go
-// opens the card exclusively, and two signatures at once fail on a card.
+// closes it. Operations are serialised with a mutex per reader, shared by
+// every Card the same Backend opened there: piv-go opens the card
+// exclusively, and two signatures at once fail on a card.
 //
 // After an operation that verified the PIN or the management key, the card
 // is reset when released, so that no other program finds it unlocked.
 type Card struct {
 	reader    string
 	opts      Options
-	mu        sync.Mutex
+	mu        *sync.Mutex
 	shortOnly atomic.Bool // the card or reader refused extended lengths
 }
 

@@ -432,19 +432,14 @@ func (c *Card) managementKey(ctx context.Context, auth cardreader.RemoveAuth) ([
 	return bytes.Clone(piv.DefaultManagementKey), nil
 }
 
-// mapSessionErr adds what PC/SC can tell about an error from the APDU
-// layer that carries no PC/SC code (a missing card shows as a failed
-// transmit only on some stacks).
+// mapSessionErr explains an APDU-layer error that carries no PC/SC code: a
+// response without a status word means the card left or stopped answering.
 func (c *Card) mapSessionErr(err error) error {
-	var pe *cardreader.PCSCError
-	var ce *cardreader.CardError
-	if errors.As(err, &pe) || errors.As(err, &ce) || isServiceOrCard(err) ||
-		errors.Is(err, cardreader.ErrCertificateNotFound) || errors.Is(err, cardreader.ErrManagementKey) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, errShortResponse) {
 		return err
 	}
 	if perr := probe(c.reader); perr != nil {
 		return fmt.Errorf("%v: %w", err, perr)
 	}
-	return err
+	return fmt.Errorf("%v: %w", err, cardreader.ErrCardUnresponsive)
 }
