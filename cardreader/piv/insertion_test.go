@@ -102,6 +102,21 @@ func TestIdleSendsNoAPDUs(t *testing.T) {
 	if n := apdus(vc) - before; n != 0 {
 		t.Errorf("%d APDUs in %v idle", n, idle)
 	}
+	// Our own operations, which reset the card after a PIN, are not
+	// reported as the card leaving and coming back.
+	c, err := New(Options{}).Open(context.Background(), cardreader.Reader{Name: vc.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VerifyPIN(context.Background(), secret(vc.PIN)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-m.Events():
+		t.Errorf("event after VerifyPIN: %+v", e)
+	case <-time.After(time.Second):
+	}
+	before = apdus(vc)
 	vc.Server.Remove()
 	waitEvent(t, m, cardreader.CardRemoved, vc.Reader)
 	vc.Reinsert(t)
