@@ -113,6 +113,7 @@ func TestReadCard(t *testing.T) {
 
 func TestOpenNotPIV(t *testing.T) {
 	p := rig.Require(t)
+	waitAbsent(t, p.Reader(1))
 	_, err := New(Options{}).Open(context.Background(), cardreader.Reader{Name: p.Reader(1)})
 	if !errors.Is(err, cardreader.ErrCardRemoved) && !errors.Is(err, cardreader.ErrNoCard) {
 		t.Errorf("empty reader: %v", err)
