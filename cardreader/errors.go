@@ -118,6 +118,12 @@ func (e *PCSCError) Error() string {
 // Unwrap returns the sentinel for the code, or nil when there is none.
 func (e *PCSCError) Unwrap() error { return pcscSentinels[e.Code] }
 
+// Is lets SCARD_E_NO_SMARTCARD match ErrNoCard as well as ErrCardRemoved:
+// at connect time it means the reader is empty, later that the card left.
+func (e *PCSCError) Is(target error) bool {
+	return target == ErrNoCard && e.Code == pcscENoSmartcard
+}
+
 // CardError is a status word from the card that has no more specific
 // meaning to this package (ISO/IEC 7816-4 section 5.1.3).
 type CardError struct{ SW uint16 }

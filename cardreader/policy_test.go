@@ -105,6 +105,9 @@ func TestPCSCErrorMapping(t *testing.T) {
 			t.Errorf("0x%08X: code lost: %v", code, err)
 		}
 	}
+	if err := FromPCSC(0x8010000C); !errors.Is(err, ErrNoCard) || errors.Is(FromPCSC(0x80100069), ErrNoCard) {
+		t.Error("SCARD_E_NO_SMARTCARD must match ErrNoCard, SCARD_W_REMOVED_CARD must not")
+	}
 	if FromPCSC(0) != nil {
 		t.Error("SCARD_S_SUCCESS is an error")
 	}
