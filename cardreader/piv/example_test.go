@@ -34,12 +34,10 @@ func Example() {
 			continue
 		}
 		st, err := card.PINStatus(ctx)
-		var wrong *cardreader.WrongPINError
-		switch {
-		case errors.Is(err, cardreader.ErrCardRemoved):
-		case errors.As(err, &wrong):
-		default:
-			fmt.Println(id.Holder.Name, id.HSAID, id.PersonalNumber, st.Retries)
+		if errors.Is(err, cardreader.ErrCardRemoved) {
+			continue
 		}
+		// PersonalNumber prints masked: 19900101-XXXX.
+		fmt.Println(id.Holder.Name, id.HSAID, id.PersonalNumber, st.Retries)
 	}
 }
