@@ -12,6 +12,7 @@ import (
 	"github.com/ebfe/scard"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/vcard"
 )
 
@@ -124,4 +125,48 @@ func waitAbsent(t testing.TB, reader string) {
 		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
 	}
 	t.Fatalf("%s still shows a card", reader)
+}
+
+// TestServiceDown: with pcscd gone every operation returns ErrNoService,
+// quickly; after pcscd is back the card works again.
+func TestServiceDown(t *testing.T) {
+	vc, c := insert(t, vcard.ProvisionOptions{}, vcard.RunOptions{}, Options{})
+	p := rig.Require(t)
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for name, op := range map[string]func() error{
+		"Open":      func() error { _, err := New(Options{}).Open(ctx, cardreader.Reader{Name: vc.Reader}); return err },
+		"ID":        func() error { _, err := c.ID(ctx); return err },
+		"PINStatus": func() error { _, err := c.PINStatus(ctx); return err },
+		"VerifyPIN": func() error { return c.VerifyPIN(ctx, secret(vc.PIN)) },
+	} {
+		start := time.Now()
+		if err := op(); !errors.Is(err, cardreader.ErrNoService) {
+			t.Errorf("%s with pcscd down: %v", name, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s took %v", name, d)
+		}
+	}
+	if err := p.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The killed pcscd dropped the card's connection; the card dials the
+	// new one by itself.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := c.PINStatus(ctx)
+		if err == nil {
+			if st.Retries != 3 {
+				t.Errorf("after restart: %+v", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("card not usable after pcscd restart: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
