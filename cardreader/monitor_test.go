@@ -270,3 +270,30 @@ func TestMonitorContextCancel(t *testing.T) {
 		}
 	}
 }
+
+// TestListReadersAgreesWithMonitor: the one-shot ListReaders (CLI without an
+// agent) sees what the monitor sees, and sends no APDU.
+func TestListReadersAgreesWithMonitor(t *testing.T) {
+	m, p := startMonitor(t)
+	card := insertFake(t, p.VPCDAddr(1))
+	waitFor(t, m, CardInserted, p.Reader(1), 3*time.Second)
+	got, err := ListReaders(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := m.Readers()
+	if len(got) != 2 || len(want) != 2 {
+		t.Fatalf("ListReaders %+v, monitor %+v", got, want)
+	}
+	for i := range got {
+		if got[i].Name != want[i].Name || got[i].CardPresent != want[i].CardPresent || !bytes.Equal(got[i].ATR, want[i].ATR) {
+			t.Errorf("reader %d: ListReaders %+v, monitor %+v", i, got[i], want[i])
+		}
+	}
+	if !got[1].CardPresent || got[0].CardPresent {
+		t.Errorf("card presence: %+v", got)
+	}
+	if n := card.apdus.Load(); n != 0 {
+		t.Errorf("%d APDUs", n)
+	}
+}
