@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
 
@@ -347,4 +348,40 @@ func TestUsageAndVersion(t *testing.T) {
 	wantCode(t, r, 0)
 	wantIn(t, r.stdout, "PIN blocked")
 	_ = os.Getenv
+}
+
+// The card pulled after each APDU of "status": a clean answer (the reader
+// shown empty, or a typed error) within 2 s, never a hang or a crash, and the
+// card reads normally once back. The same for every card operation, with
+// the PIN counter checked, is in cardreader/piv's pull tests.
+func TestStatusCardPulled(t *testing.T) {
+	card := insert(t, 0, testpki.CardSpec{})
+	for k := 1; k <= 20; k++ {
+		card.Server.SetDropAfter(k)
+		start := time.Now()
+		r := sv(t, "", "status", "--json")
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("k=%d: took %v", k, d)
+		}
+		card.Server.SetDropAfter(0)
+		switch r.code {
+		case 0, cli.ExitCardRemoved, cli.ExitNoCard:
+		default:
+			t.Fatalf("k=%d: %s", k, r)
+		}
+		if !card.Server.Stats().WantIn {
+			card.Reinsert(t)
+		}
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if st := status(t); len(st.Cards) == 1 {
+				if c := st.Cards[0]; c.PIN.Retries != 3 || len(c.Certificates) != 4 {
+					t.Fatalf("k=%d: card after reinsertion: %+v", k, c)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("k=%d: card not readable after reinsertion\n%s", k, rig.Current().LogTail(1500))
+			}
+		}
+	}
 }
