@@ -151,6 +151,7 @@ func (c *Card) powerOn() {
 func (c *Card) clearSession() {
 	c.pinVerified, c.pinFresh, c.mgmtAuthed = false, false, false
 	c.witness, c.challenge = nil, nil
+	clear(c.chainData)
 	c.chaining, c.chainData = false, nil
 	c.pending = nil
 }
@@ -210,6 +211,7 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 	// Command chaining (ISO/IEC 7816-4 §5.3.3).
 	head := [3]byte{cmd.ins, cmd.p1, cmd.p2}
 	if c.chaining && head != c.chainIns && cmd.ins != 0xA4 {
+		clear(c.chainData)
 		c.chaining, c.chainData = false, nil
 		return sw(swLastCmdExpected), KindOther
 	}
@@ -227,6 +229,7 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 	if c.chaining {
 		if head == c.chainIns {
 			cmd.data = append(c.chainData, cmd.data...)
+			defer clear(cmd.data) // a chained command may carry secrets
 		}
 		c.chaining, c.chainData = false, nil
 	}

@@ -285,6 +285,7 @@ func (s *Server) serve(conn net.Conn) error {
 			}
 		default:
 			reply = s.apdu(msg)
+			clear(msg) // it may have carried a PIN or PUK
 		}
 		// Count the APDU against the drop fault before answering it: once
 		// the client has the answer it may re-arm the fault.
