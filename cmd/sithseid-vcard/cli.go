@@ -41,7 +41,7 @@ func exitCode(err error) int {
 const usage = `usage:
   sithseid-vcard init   --dir D [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
                         [--key rsa2048|p256] [--variant normal|expired|expiring|reserve]
-                        [--seed S] [--mgmt-key default|HEX] [--force]
+                        [--seed S] [--mgmt-key default|default-aes|HEX|3des:HEX] [--force]
   sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--latency DUR] [--sign-latency DUR]
                         [--drop-after N] [--trace FILE]
   sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N
@@ -106,7 +106,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.Spec.Organization, "organization", "", "organisation (default Region Test)")
 	fs.StringVar(&opts.PKI.Seed, "seed", "", "test PKI seed (default "+testpki.DefaultSeed+")")
 	fs.StringVar(&opts.PKI.OCSPURL, "ocsp-url", "", "OCSP URL to put in the certificates")
-	fs.StringVar(&opts.MgmtKey, "mgmt-key", "", `management key: "" = random, PIN-protected; "default"; "default-3des"; or hex`)
+	fs.StringVar(&opts.MgmtKey, "mgmt-key", "", `management key: "" = random AES-192, PIN-protected; "default" (3DES); "default-aes"; hex (AES by length) or 3des:HEX`)
 	fs.BoolVar(&opts.Force, "force", false, "overwrite an existing card")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -4,7 +4,7 @@
 //
 //	sithseid-vcard init   --dir D [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
 //	                      [--key rsa2048|p256] [--variant normal|expired|expiring|reserve]
-//	                      [--seed S] [--mgmt-key default|HEX] [--force]
+//	                      [--seed S] [--mgmt-key default|default-aes|HEX|3des:HEX] [--force]
 //	sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--latency DUR] [--sign-latency DUR]
 //	                      [--drop-after N] [--trace FILE]
 //	sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N

@@ -220,7 +220,7 @@ func (c *Card) setManagementKey(cmd command) int {
 
 // factoryReset is Yubico's RESET (INS FB): allowed only when both PIN and
 // PUK are blocked; erases keys and objects and restores the default PIN,
-// PUK and management key.
+// PUK and management key (3DES, see setMgmtKey).
 func (c *Card) factoryReset(cmd command) int {
 	if cmd.p1 != 0 || cmd.p2 != 0 {
 		return swIncorrectP1P2
@@ -232,7 +232,7 @@ func (c *Card) factoryReset(cmd command) int {
 	if err := setDefaultRefs(c.st, DefaultTries, DefaultTries); err != nil {
 		return swMemoryFailure
 	}
-	c.st.MgmtAlg, c.st.MgmtKey, c.st.MgmtDefault = algAES192, append([]byte(nil), DefaultManagementKey...), true
+	c.st.MgmtAlg, c.st.MgmtKey, c.st.MgmtDefault = alg3DES, append([]byte(nil), DefaultManagementKey...), true
 	c.st.Keys, c.st.Objects = map[string]*slotKey{}, map[string][]byte{}
 	if err := c.save(); err != nil {
 		*c.st = saved

@@ -452,8 +452,8 @@ func TestManagementKey(t *testing.T) {
 		alg  byte
 		key  []byte
 	}{
-		{"default", algAES192, DefaultManagementKey},
-		{"default-3des", alg3DES, DefaultManagementKey},
+		{"default", alg3DES, DefaultManagementKey},
+		{"default-aes", algAES192, DefaultManagementKey},
 		{"00112233445566778899aabbccddeeff", algAES128, h("00112233445566778899aabbccddeeff")},
 		{"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", algAES256, h("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")},
 	} {
@@ -487,7 +487,7 @@ func TestManagementKey(t *testing.T) {
 }
 
 func TestExternalChallengeAuth(t *testing.T) {
-	c := newCard(t, testpki.RSA2048, "default")
+	c := newCard(t, testpki.RSA2048, "default-aes")
 	resp, code := tx(t, c, apdu(0, 0x87, algAES192, 0x9B, h("7C028100")))
 	wantSW(t, code, swOK)
 	block, _ := aes.NewCipher(DefaultManagementKey)
@@ -529,7 +529,7 @@ func TestGenerateAndMetadata(t *testing.T) {
 	c := newCard(t, testpki.RSA2048, "default")
 	_, code := tx(t, c, apdu(0, 0x47, 0, 0x9D, h("AC03800111")))
 	wantSW(t, code, swSecurityStatus)
-	wantSW(t, mgmtAuth(t, c, algAES192, DefaultManagementKey), swOK)
+	wantSW(t, mgmtAuth(t, c, alg3DES, DefaultManagementKey), swOK)
 	_, code = tx(t, c, apdu(0, 0x47, 0, 0x9D, h("AC03800106")))
 	wantSW(t, code, swIncorrectData) // RSA-1024 not offered
 	_, code = tx(t, c, apdu(0, 0x47, 0, 0x9B, h("AC03800111")))
@@ -590,7 +590,7 @@ func TestGenerateAndMetadata(t *testing.T) {
 
 func TestChainingAndExtended(t *testing.T) {
 	c := newCard(t, testpki.RSA2048, "default")
-	wantSW(t, mgmtAuth(t, c, algAES192, DefaultManagementKey), swOK)
+	wantSW(t, mgmtAuth(t, c, alg3DES, DefaultManagementKey), swOK)
 	value := make([]byte, 1500)
 	rand.Read(value)
 	put := append(tlv(0x5C, h("5FC110")), tlv(0x53, value)...)
@@ -704,7 +704,7 @@ func TestManagementAppletSelectResetsSecurity(t *testing.T) {
 
 func TestFactoryResetAndSetRetries(t *testing.T) {
 	c := newCard(t, testpki.RSA2048, "default")
-	wantSW(t, mgmtAuth(t, c, algAES192, DefaultManagementKey), swOK)
+	wantSW(t, mgmtAuth(t, c, alg3DES, DefaultManagementKey), swOK)
 	_, code := tx(t, c, h("00FA0505"))
 	wantSW(t, code, swSecurityStatus) // needs the PIN too
 	wantSW(t, verifyPIN(t, c, DefaultPIN), swOK)
@@ -726,7 +726,7 @@ func TestFactoryResetAndSetRetries(t *testing.T) {
 
 func TestImportKey(t *testing.T) {
 	c := newCard(t, testpki.RSA2048, "default")
-	wantSW(t, mgmtAuth(t, c, algAES192, DefaultManagementKey), swOK)
+	wantSW(t, mgmtAuth(t, c, alg3DES, DefaultManagementKey), swOK)
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	scalar := k.D.FillBytes(make([]byte, 32))
 	_, code := tx(t, c, apdu(0, 0xFE, algECCP256, 0x9D, append(tlv(0x06, scalar), h("AA0101")...)))

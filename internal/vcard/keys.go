@@ -44,7 +44,8 @@ const refMgmt = 0x9B
 var mgmtKeyLen = map[byte]int{alg3DES: 24, algAES128: 16, algAES192: 24, algAES256: 32}
 
 // DefaultManagementKey is the well-known PIV management key (YubiKey's
-// factory key, 3DES before firmware 5.7, AES-192 since).
+// factory key, 3DES before firmware 5.7, AES-192 since). This card uses it
+// as 3DES unless told otherwise, for Debian 12's yubico-piv-tool 2.2.0.
 var DefaultManagementKey = []byte{
 	1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
 }

@@ -50,9 +50,10 @@ type ProvisionOptions struct {
 
 	// MgmtKey is the management key: "" = a random AES-192 key stored
 	// PIN-protected on the card (YubiKey style: PRINTED 5FC109 holds
-	// 88 { 89 key }, ADMIN DATA 5FFF00 flags it); "default" = the
-	// well-known default key as AES-192, "default-3des" as 3DES; or hex
-	// (16/24/32 bytes = AES-128/192/256), optionally prefixed "3des:".
+	// 88 { 89 key }, ADMIN DATA 5FFF00 flags it); "default" (or
+	// "default-3des") = the well-known default key as 3DES, "default-aes"
+	// as AES-192; or hex (16/24/32 bytes = AES-128/192/256), optionally
+	// prefixed "3des:".
 	MgmtKey string
 
 	Serial  uint32  // 0 = derived from the card number
@@ -196,11 +197,13 @@ func setMgmtKey(st *state, spec string) (protected bool, err error) {
 			return false, err
 		}
 		return true, nil
-	case "default":
-		st.MgmtAlg, st.MgmtKey, st.MgmtDefault = algAES192, append([]byte(nil), DefaultManagementKey...), true
-		return false, nil
-	case "default-3des":
+	case "default", "default-3des":
+		// 3DES, as on YubiKeys before 5.7: Debian 12's yubico-piv-tool
+		// 2.2.0 authenticates with 3DES only.
 		st.MgmtAlg, st.MgmtKey, st.MgmtDefault = alg3DES, append([]byte(nil), DefaultManagementKey...), true
+		return false, nil
+	case "default-aes":
+		st.MgmtAlg, st.MgmtKey, st.MgmtDefault = algAES192, append([]byte(nil), DefaultManagementKey...), true
 		return false, nil
 	}
 	tdes := strings.HasPrefix(spec, "3des:")
