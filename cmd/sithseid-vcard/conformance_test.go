@@ -3,8 +3,10 @@
 // openssl. Each test runs its own pcscd and card (internal/rig), so the
 // tests run in parallel and never share PIN counters.
 //
-// PINs and PUKs go to the tools on standard input (their prompts read it
-// when there is no terminal), never on their command lines.
+// PINs and PUKs go to the tools on standard input (yubico-piv-tool's
+// prompts read it when there is no terminal) or are typed into a
+// pseudo-terminal with echo off (pkcs11-tool insists on a terminal), never
+// on their command lines.
 package main_test
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +37,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const openscModule = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+// openscModule is OpenSC's PKCS#11 module where Debian puts it on this
+// machine's architecture.
+var openscModule = func() string {
+	for _, p := range []string{
+		"/usr/lib/" + multiarch[runtime.GOARCH] + "/opensc-pkcs11.so",
+		"/usr/lib/opensc-pkcs11.so",
+		"/usr/lib64/opensc-pkcs11.so",
+	} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "/usr/lib/" + multiarch[runtime.GOARCH] + "/opensc-pkcs11.so"
+}()
+
+var multiarch = map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 
 // toolTimeout bounds every tool run: a hang is a failure, not a stuck suite.
 const toolTimeout = 60 * time.Second
