@@ -86,9 +86,20 @@ func pcscdCmdline(pid int) string {
 	return strings.Join(args, " ")
 }
 
+// isSystemPCSCD reports whether pid is the pcscd on the default socket:
+// neither a rig's nor anyone's private one with its own reader.conf
+// directory (-c, --config).
 func isSystemPCSCD(pid int) bool {
 	c := pcscdCmdline(pid)
-	return c != "" && !strings.Contains(c, rigMarker)
+	if c == "" || strings.Contains(c, rigMarker) {
+		return false
+	}
+	for _, arg := range strings.Fields(c)[1:] {
+		if arg == "-c" || arg == "--config" || strings.HasPrefix(arg, "--config=") {
+			return false
+		}
+	}
+	return true
 }
 
 func readPIDFile() string {
