@@ -210,7 +210,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("run", stderr)
 	var opts vcard.RunOptions
 	dir := fs.String("dir", "", "card state directory")
-	trace := fs.String("trace", "", "append one line per APDU to FILE (no data)")
+	trace := fs.String("trace", "", "append one line per APDU to FILE, - for stderr (no data)")
 	fs.StringVar(&opts.VPCD, "vpcd", vcard.DefaultVPCD, "vpcd address")
 	fs.DurationVar(&opts.Latency, "latency", 0, "delay added to every APDU")
 	fs.DurationVar(&opts.SignLatency, "sign-latency", 0, "delay added to every signature")
@@ -233,7 +233,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if *trace != "" {
+	if *trace == "-" {
+		opts.Trace = stderr
+	} else if *trace != "" {
 		f, err := os.OpenFile(*trace, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return err
