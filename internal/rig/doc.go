@@ -40,8 +40,18 @@
 // # Cards
 //
 // PCSCD.InsertCard provisions a virtual SITHS card (internal/vcard) in a
-// test's temporary directory and runs it in one of the readers until the
-// test ends.
+// test's temporary directory, runs it in one of the readers until the test
+// ends, and returns once pcscd has powered it up:
+//
+//	p := rig.Require(t)
+//	card := p.InsertCard(t, 0, vcard.ProvisionOptions{}, vcard.RunOptions{})
+//	// card.Reader, card.PIN, card.PUK, card.Server.Stats(), card.State
+//	card.Pull(t)     // out of the reader
+//	card.Reinsert(t) // back, powered up
+//
+// Subprocess clients (opensc-tool, yubico-piv-tool, pkcs11-tool) reach a
+// pcscd through Env. A test that wants a pcscd of its own, for example to
+// kill and restart it, uses New(t); only subprocesses can talk to that one.
 //
 // pcscd is run without --apdu: it would log VERIFY PIN bytes.
 package rig
