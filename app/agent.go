@@ -1,0 +1,565 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// DefaultExpiryWarningDays are the days before a certificate's end at which
+// the agent warns, unless the configuration says otherwise.
+var DefaultExpiryWarningDays = []int{30, 14, 7}
+
+// MaxHandoffs bounds the queue of login requests handed over by the URL
+// handler; the oldest goes when it is full.
+const MaxHandoffs = 8
+
+// HandoffLifetime is how long a queued handoff is kept: an order lives
+// about three minutes at the identity service.
+const HandoffLifetime = 5 * time.Minute
+
+// ErrHandoffNotFound: a login named a handoff that is not (or no longer)
+// queued.
+var ErrHandoffNotFound = errors.New("login request not found (expired or already taken)")
+
+// NotificationKind says what a notification is about.
+type NotificationKind string
+
+// Notification kinds.
+const (
+	NotifyCardInserted        NotificationKind = "cardInserted"
+	NotifyCardRemoved         NotificationKind = "cardRemoved"
+	NotifyPINBlocked          NotificationKind = "pinBlocked"
+	NotifyCertificateExpiring NotificationKind = "certificateExpiring"
+	NotifyLoginRequested      NotificationKind = "loginRequested"
+)
+
+// Notification is something the agent tells the user about (the tray shows
+// it as a desktop notification). It carries data, never sentences.
+type Notification struct {
+	Kind       NotificationKind `json:"kind"`
+	Reader     string           `json:"reader,omitempty"`
+	CardNumber string           `json:"cardNumber,omitempty"`
+	Holder     string           `json:"holder,omitempty"`
+	HSAID      string           `json:"hsaId,omitempty"`
+	// CertID and Days: the certificate expiring and the days it has left.
+	CertID string `json:"certId,omitempty"`
+	Days   int    `json:"days,omitempty"`
+	// Handoff is the id of the queued login request.
+	Handoff string    `json:"handoff,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// CardSummary is the active card as the agent publishes it: who it says
+// the holder is and what needs attention. Personal numbers are masked.
+type CardSummary struct {
+	Reader     string        `json:"reader"`
+	Backend    string        `json:"backend"`
+	CardNumber string        `json:"cardNumber"`
+	Holder     HolderStatus  `json:"holder"`
+	NotAfter   *time.Time    `json:"notAfter,omitempty"`
+	PIN        SecretStatus  `json:"pin"`
+	PUK        *SecretStatus `json:"puk"`
+	Warnings   []Warning     `json:"warnings"`
+	Error      string        `json:"error,omitempty"`
+}
+
+// PendingHandoff is a queued login request.
+type PendingHandoff struct {
+	ID       string    `json:"id"`
+	Received time.Time `json:"received"`
+}
+
+// OperationError is the last failed operation, for the tray's menu.
+type OperationError struct {
+	Method string     `json:"method"`
+	Error  *WireError `json:"error"`
+	At     time.Time  `json:"at"`
+}
+
+// AgentState is what the agent publishes to its subscribers on every
+// change.
+type AgentState struct {
+	// Seq grows with every change.
+	Seq     uint64         `json:"seq"`
+	Readers []ReaderStatus `json:"readers"`
+	// Card is the active card: the only one present, else the first.
+	Card *CardSummary `json:"card,omitempty"`
+	// Cards counts the cards the agent could read.
+	Cards int `json:"cards"`
+	// Busy names the operation running ("" when idle).
+	Busy      string           `json:"busy,omitempty"`
+	LastError *OperationError  `json:"lastError,omitempty"`
+	Handoffs  []PendingHandoff `json:"handoffs"`
+	// ServiceDown is set while the smart card service is unreachable.
+	ServiceDown bool `json:"serviceDown,omitempty"`
+}
+
+// AgentEvent is one frame of a subscription: a new state or a
+// notification.
+type AgentEvent struct {
+	State        *AgentState   `json:"state,omitempty"`
+	Notification *Notification `json:"notification,omitempty"`
+}
+
+// AgentOptions configures an Agent. Service is required; the zero value of
+// every other field works.
+type AgentOptions struct {
+	// Service runs the card operations.
+	Service *Service
+	// Environment is where logins go.
+	Environment Environment
+	// Notify receives notifications; nil drops them (subscribers still get
+	// them). It is called from the agent's goroutines, one at a time.
+	Notify func(Notification)
+	// ExpiryWarningDays: warn when a certificate has at most this many days
+	// left (once per threshold and certificate); nil means
+	// DefaultExpiryWarningDays.
+	ExpiryWarningDays []int
+	// Address is the local API's socket path (Windows: pipe name); ""
+	// means AgentAddress().
+	Address string
+	// Monitor options for the PC/SC monitor.
+	Monitor cardreader.MonitorOptions
+	// Version is reported by ping.
+	Version string
+	// Log receives what the agent does (never a frame or a secret); nil
+	// discards.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Agent is the resident per-session process's core: it owns a Service and a
+// PC/SC monitor, keeps the published state, serves the local API and
+// raises notifications. While nothing happens it blocks in PC/SC and in
+// Accept: no timers, no polling.
+type Agent struct {
+	opts    AgentOptions
+	svc     *Service
+	log     *slog.Logger
+	started time.Time
+
+	mu       sync.Mutex
+	state    AgentState
+	subs     map[*subscriber]struct{}
+	handoffs []pendingHandoff
+	busy     []string // methods running, oldest first
+	// warned remembers expiry thresholds and blocked PINs already told.
+	warned map[string]bool
+
+	notifyMu sync.Mutex
+
+	refresh chan struct{}
+	ln      localListener
+	monitor *cardreader.Monitor
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	conns   sync.Map // *serverConn
+	done    chan struct{}
+	closeMu sync.Once
+}
+
+type pendingHandoff struct {
+	PendingHandoff
+	link string
+}
+
+// NewAgent checks opts and returns an Agent; Start runs it.
+func NewAgent(opts AgentOptions) (*Agent, error) {
+	if opts.Service == nil {
+		return nil, errors.New("app: AgentOptions.Service is required")
+	}
+	if opts.ExpiryWarningDays == nil {
+		opts.ExpiryWarningDays = DefaultExpiryWarningDays
+	}
+	a := &Agent{
+		opts:    opts,
+		svc:     opts.Service,
+		log:     opts.Log,
+		subs:    map[*subscriber]struct{}{},
+		warned:  map[string]bool{},
+		refresh: make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.state.Readers = []ReaderStatus{}
+	a.state.Handoffs = []PendingHandoff{}
+	return a, nil
+}
+
+func (a *Agent) now() time.Time {
+	if a.opts.Now != nil {
+		return a.opts.Now()
+	}
+	return time.Now()
+}
+
+// Start takes the session's local API address and starts the monitor and
+// the server. If another agent answers there it returns ErrAgentRunning; a
+// stale socket left by a dead agent is removed. The agent runs until ctx
+// is done or Close is called.
+func (a *Agent) Start(ctx context.Context) error {
+	addr := a.opts.Address
+	if addr == "" {
+		var err error
+		if addr, err = AgentAddress(); err != nil {
+			return err
+		}
+	}
+	ln, err := listenAgent(ctx, addr)
+	if err != nil {
+		return err
+	}
+	a.ln = ln
+	a.started = a.now()
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.monitor = cardreader.NewMonitor(ctx, a.opts.Monitor)
+	a.wg.Add(3)
+	go a.watch(ctx)
+	go a.refresher(ctx)
+	go a.serve(ctx)
+	go func() {
+		<-ctx.Done()
+		_ = a.Close()
+	}()
+	a.log.Info("agent started", "address", addr, "pid", os.Getpid())
+	return nil
+}
+
+// Done is closed when the agent has stopped.
+func (a *Agent) Done() <-chan struct{} { return a.done }
+
+// Close stops the agent: the socket is removed, connections end, running
+// operations are cancelled, the monitor releases PC/SC.
+func (a *Agent) Close() error {
+	a.closeMu.Do(func() {
+		if a.cancel != nil {
+			a.cancel()
+		}
+		if a.ln != nil {
+			_ = a.ln.Close()
+		}
+		a.conns.Range(func(k, _ any) bool {
+			k.(*serverConn).close()
+			return true
+		})
+		if a.monitor != nil {
+			_ = a.monitor.Close()
+		}
+		a.wg.Wait()
+		a.log.Info("agent stopped")
+		close(a.done)
+	})
+	<-a.done
+	return nil
+}
+
+// State returns the published state now.
+func (a *Agent) State() AgentState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.snapshotLocked()
+}
+
+func (a *Agent) snapshotLocked() AgentState {
+	st := a.state
+	st.Readers = slices.Clone(st.Readers)
+	st.Handoffs = slices.Clone(st.Handoffs)
+	if st.Card != nil {
+		c := *st.Card
+		c.Warnings = slices.Clone(c.Warnings)
+		st.Card = &c
+	}
+	return st
+}
+
+// publishLocked bumps the state's sequence and sends it to subscribers.
+func (a *Agent) publishLocked() {
+	a.state.Seq++
+	st := a.snapshotLocked()
+	for s := range a.subs {
+		s.send(AgentEvent{State: &st})
+	}
+}
+
+// notify raises n to the injected Notify and to subscribers.
+func (a *Agent) notify(n Notification) {
+	n.At = a.now()
+	a.mu.Lock()
+	for s := range a.subs {
+		nn := n
+		s.send(AgentEvent{Notification: &nn})
+	}
+	a.mu.Unlock()
+	a.log.Info("notification", "kind", n.Kind, "reader", n.Reader, "card", n.CardNumber, "cert", n.CertID, "days", n.Days)
+	if a.opts.Notify != nil {
+		a.notifyMu.Lock()
+		defer a.notifyMu.Unlock()
+		a.opts.Notify(n)
+	}
+}
+
+// watch follows the monitor: readers into the state, card removal drops
+// TLS sessions, insertion reads the identity (in the refresher).
+func (a *Agent) watch(ctx context.Context) {
+	defer a.wg.Done()
+	for ev := range a.monitor.Events() {
+		a.mu.Lock()
+		a.state.ServiceDown = ev.Kind == cardreader.ServiceLost || (a.state.ServiceDown && ev.Kind != cardreader.ServiceBack)
+		a.state.Readers = a.readersLocked()
+		if ev.Kind == cardreader.CardRemoved && a.state.Card != nil && a.state.Card.Reader == ev.Reader.Name {
+			a.state.Card = nil
+			a.state.Cards = max(0, a.state.Cards-1)
+		}
+		a.publishLocked()
+		a.mu.Unlock()
+		switch ev.Kind {
+		case cardreader.CardInserted:
+			a.notify(Notification{Kind: NotifyCardInserted, Reader: ev.Reader.Name})
+			a.kick()
+		case cardreader.CardRemoved, cardreader.ReaderRemoved:
+			a.svc.CardRemoved(ev.Reader.Name)
+			if ev.Kind == cardreader.CardRemoved {
+				a.notify(Notification{Kind: NotifyCardRemoved, Reader: ev.Reader.Name})
+			}
+			a.kick()
+		case cardreader.ServiceLost:
+			a.log.Info("smart card service lost", "err", ev.Err)
+		}
+	}
+}
+
+// readersLocked is the monitor's view of the readers in the Status form.
+func (a *Agent) readersLocked() []ReaderStatus {
+	prev := map[string]ReaderStatus{}
+	for _, r := range a.state.Readers {
+		prev[r.Name] = r
+	}
+	var out []ReaderStatus
+	for _, r := range a.monitor.Readers() {
+		rs := ReaderStatus{Name: r.Name, CardPresent: r.CardPresent}
+		if r.CardPresent {
+			rs.ATR = hex.EncodeToString(r.ATR)
+			if p, ok := prev[r.Name]; ok && p.CardPresent {
+				rs.Unsupported, rs.Busy = p.Unsupported, p.Busy
+			}
+		}
+		out = append(out, rs)
+	}
+	if out == nil {
+		out = []ReaderStatus{}
+	}
+	return out
+}
+
+// kick asks the refresher to read the cards again (coalesced).
+func (a *Agent) kick() {
+	select {
+	case a.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// refresher reads the cards' identities after insertions and operations,
+// off the monitor's goroutine: a card operation waiting for a PIN holds the
+// Service, and the monitor must not wait for it.
+func (a *Agent) refresher(ctx context.Context) {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.refresh:
+		}
+		st, err := a.svc.Status(ctx, StatusOptions{})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			a.log.Info("reading the cards", "err", err)
+			continue
+		}
+		a.apply(st)
+	}
+}
+
+// apply publishes a fresh Status and raises what it warrants.
+func (a *Agent) apply(st *Status) {
+	var notes []Notification
+	a.mu.Lock()
+	unsupported := map[string]ReaderStatus{}
+	for _, r := range st.Readers {
+		unsupported[r.Name] = r
+	}
+	for i, r := range a.state.Readers {
+		if u, ok := unsupported[r.Name]; ok && r.CardPresent {
+			a.state.Readers[i].Unsupported, a.state.Readers[i].Busy = u.Unsupported, u.Busy
+		}
+	}
+	a.state.Cards = len(st.Cards)
+	a.state.Card = nil
+	if len(st.Cards) > 0 {
+		cs := st.Cards[0]
+		a.state.Card = &CardSummary{
+			Reader: cs.Reader, Backend: cs.Backend, CardNumber: cs.CardNumber, Holder: cs.Holder,
+			NotAfter: cs.NotAfter, PIN: cs.PIN, PUK: cs.PUK, Warnings: cs.Warnings, Error: cs.Error,
+		}
+	}
+	now := a.now()
+	for _, cs := range st.Cards {
+		base := Notification{Reader: cs.Reader, CardNumber: cs.CardNumber, Holder: cs.Holder.Name, HSAID: cs.Holder.HSAID}
+		key := "pin|" + cs.CardNumber
+		if cs.PIN.Blocked && !a.warned[key] {
+			n := base
+			n.Kind = NotifyPINBlocked
+			notes = append(notes, n)
+		}
+		a.warned[key] = cs.PIN.Blocked
+		for _, c := range cs.Certificates {
+			if c.Expired {
+				continue
+			}
+			left := daysLeft(now, c.NotAfter)
+			th, ok := expiryThreshold(a.opts.ExpiryWarningDays, left)
+			if !ok {
+				continue
+			}
+			key := fmt.Sprintf("exp|%s|%s|%d", cs.CardNumber, c.SHA256, th)
+			if a.warned[key] {
+				continue
+			}
+			a.warned[key] = true
+			n := base
+			n.Kind, n.CertID, n.Days = NotifyCertificateExpiring, c.ID, left
+			notes = append(notes, n)
+		}
+	}
+	a.publishLocked()
+	a.mu.Unlock()
+	for _, n := range notes {
+		a.notify(n)
+	}
+}
+
+// expiryThreshold is the smallest configured day count that left is within.
+// A certificate seen with 10 days left is warned for the 14-day threshold;
+// seen again at 6 days, for the 7-day one.
+func expiryThreshold(days []int, left int) (int, bool) {
+	best, ok := 0, false
+	for _, d := range days {
+		if d > 0 && left <= d && (!ok || d < best) {
+			best, ok = d, true
+		}
+	}
+	return best, ok
+}
+
+// begin marks an operation running; the returned func ends it and records
+// its error.
+func (a *Agent) begin(method string) func(error) {
+	a.mu.Lock()
+	a.busy = append(a.busy, method)
+	a.state.Busy = a.busy[0]
+	a.publishLocked()
+	a.mu.Unlock()
+	return func(err error) {
+		a.mu.Lock()
+		if i := slices.Index(a.busy, method); i >= 0 {
+			a.busy = slices.Delete(a.busy, i, i+1)
+		}
+		a.state.Busy = ""
+		if len(a.busy) > 0 {
+			a.state.Busy = a.busy[0]
+		}
+		if err != nil {
+			a.state.LastError = &OperationError{Method: method, Error: toWire(err), At: a.now()}
+		}
+		a.publishLocked()
+		a.mu.Unlock()
+		a.kick() // tries left and certificates may have changed
+	}
+}
+
+// queueHandoff validates and queues a login request from the URL handler.
+func (a *Agent) queueHandoff(link string) (HandoffReceipt, error) {
+	if _, err := parseLink(link); err != nil {
+		return HandoffReceipt{}, err
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	h := pendingHandoff{PendingHandoff: PendingHandoff{ID: hex.EncodeToString(b[:]), Received: a.now()}, link: link}
+	a.mu.Lock()
+	a.expireHandoffsLocked()
+	if len(a.handoffs) >= MaxHandoffs {
+		a.handoffs = a.handoffs[1:]
+	}
+	a.handoffs = append(a.handoffs, h)
+	a.syncHandoffsLocked()
+	n := len(a.handoffs)
+	a.publishLocked()
+	a.mu.Unlock()
+	a.notify(Notification{Kind: NotifyLoginRequested, Handoff: h.ID})
+	return HandoffReceipt{ID: h.ID, Queued: n}, nil
+}
+
+// takeHandoff removes and returns the queued link id names.
+func (a *Agent) takeHandoff(id string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expireHandoffsLocked()
+	for i, h := range a.handoffs {
+		if h.ID == id {
+			a.handoffs = slices.Delete(a.handoffs, i, i+1)
+			a.syncHandoffsLocked()
+			a.publishLocked()
+			return h.link, nil
+		}
+	}
+	return "", ErrHandoffNotFound
+}
+
+// expireHandoffsLocked drops handoffs past their lifetime; it runs when the
+// queue is touched, so no timer runs while idle.
+func (a *Agent) expireHandoffsLocked() {
+	now := a.now()
+	a.handoffs = slices.DeleteFunc(a.handoffs, func(h pendingHandoff) bool {
+		return now.Sub(h.Received) > HandoffLifetime
+	})
+}
+
+func (a *Agent) syncHandoffsLocked() {
+	a.state.Handoffs = make([]PendingHandoff, len(a.handoffs))
+	for i, h := range a.handoffs {
+		a.state.Handoffs[i] = h.PendingHandoff
+	}
+}
+
+// Handoffs returns the queued login requests, oldest first.
+func (a *Agent) Handoffs() []PendingHandoff {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expireHandoffsLocked()
+	a.syncHandoffsLocked()
+	out := slices.Clone(a.state.Handoffs)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Received.Before(out[j].Received) })
+	return out
+}
+
+func methodList() string {
+	return strings.Join([]string{MethodPing, MethodStatus, MethodSubscribe, MethodPINChange, MethodPINUnblock,
+		MethodCertRemove, MethodRemoveExpired, MethodLogin, MethodHandoff}, ", ")
+}

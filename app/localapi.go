@@ -1,0 +1,452 @@
+package app
+
+// The local API: how the agent's clients (the ui process, the CLI, the URL
+// handler) reach it.
+//
+// # Transport
+//
+// A Unix domain socket at $XDG_RUNTIME_DIR/sithseid/agent.sock (else
+// os.TempDir()/sithseid-$UID/agent.sock), in a directory of mode 0700 that
+// the user owns, the socket itself 0600; the agent checks the peer's uid on
+// every connection (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS and the
+// BSDs) and refuses, and logs, any other uid. On Windows a named pipe per
+// user and session, \\.\pipe\sithseid-agent-<SID>-<session>, whose ACL
+// admits only the user (see localapi_windows.go; untested here).
+//
+// # Frames
+//
+// Newline-delimited JSON objects of at most MaxFrameSize bytes, decoded
+// strictly (unknown fields and trailing data refuse the frame and close the
+// connection). Every frame has a type:
+//
+//	call    client → agent  id, method, params        starts an operation
+//	reply   agent → client  id, result | error        ends it
+//	prompt  agent → client  id, seq, prompt           asks the caller's user
+//	answer  client → agent  id, seq, secret | approved | error
+//	cancel  client → agent  id                        cancels an operation
+//	event   agent → client  id, result (AgentEvent)   pushed to a subscription
+//
+// The id is chosen by the client, unique per connection. A PIN prompt
+// crosses the connection: the agent sends a prompt frame to the client that
+// started the operation and waits for its answer frame, which carries the
+// secret (base64). The agent holds the secret only for that operation and
+// wipes it, and wipes the frame's bytes; frames are never logged.
+//
+// Methods: ping, status, subscribe, pin.change, pin.unblock, cert.remove,
+// cert.removeExpired, login, handoff.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// MaxFrameSize bounds one frame of the local API. A status with several
+// cards is a few kilobytes.
+const MaxFrameSize = 256 << 10
+
+// Frame types.
+const (
+	frameCall   = "call"
+	frameReply  = "reply"
+	framePrompt = "prompt"
+	frameAnswer = "answer"
+	frameCancel = "cancel"
+	frameEvent  = "event"
+)
+
+// Methods of the local API.
+const (
+	MethodPing          = "ping"
+	MethodStatus        = "status"
+	MethodSubscribe     = "subscribe"
+	MethodPINChange     = "pin.change"
+	MethodPINUnblock    = "pin.unblock"
+	MethodCertRemove    = "cert.remove"
+	MethodRemoveExpired = "cert.removeExpired"
+	MethodLogin         = "login"
+	MethodHandoff       = "handoff"
+)
+
+// frame is one message of the local API, in either direction.
+type frame struct {
+	Type     string          `json:"type"`
+	ID       uint64          `json:"id,omitempty"`
+	Seq      uint64          `json:"seq,omitempty"`
+	Method   string          `json:"method,omitempty"`
+	Params   json.RawMessage `json:"params,omitempty"`
+	Result   json.RawMessage `json:"result,omitempty"`
+	Error    *WireError      `json:"error,omitempty"`
+	Prompt   *wirePrompt     `json:"prompt,omitempty"`
+	Secret   []byte          `json:"secret,omitempty"`
+	Approved bool            `json:"approved,omitempty"`
+}
+
+// wipe zeroes the secret a frame carries.
+func (f *frame) wipe() {
+	clear(f.Secret)
+	f.Secret = nil
+}
+
+// check refuses frames whose fields do not belong to their type, so that a
+// confused or hostile peer is stopped at the first frame.
+func (f *frame) check(fromClient bool) error {
+	ok := false
+	switch f.Type {
+	case frameCall:
+		ok = fromClient && f.ID != 0 && f.Method != "" && f.Result == nil && f.Error == nil && f.Prompt == nil && f.Secret == nil && f.Seq == 0
+	case frameAnswer:
+		ok = fromClient && f.ID != 0 && f.Seq != 0 && f.Method == "" && f.Params == nil && f.Result == nil && f.Prompt == nil
+	case frameCancel:
+		ok = fromClient && f.ID != 0 && f.Method == "" && f.Params == nil && f.Result == nil && f.Error == nil && f.Prompt == nil && f.Secret == nil
+	case frameReply:
+		ok = !fromClient && f.ID != 0 && f.Prompt == nil && f.Secret == nil
+	case framePrompt:
+		ok = !fromClient && f.ID != 0 && f.Seq != 0 && f.Prompt != nil && f.Secret == nil
+	case frameEvent:
+		ok = !fromClient && f.ID != 0 && f.Result != nil && f.Secret == nil
+	}
+	if !ok {
+		return fmt.Errorf("%w: unexpected %q frame", ErrProtocol, f.Type)
+	}
+	return nil
+}
+
+// wirePrompt is a prompt frame's question.
+type wirePrompt struct {
+	Kind       string         `json:"kind"` // pin, newPin, puk, approve
+	Retries    int            `json:"retries"`
+	Holder     string         `json:"holder,omitempty"`
+	HSAID      string         `json:"hsaId,omitempty"`
+	CardNumber string         `json:"cardNumber,omitempty"`
+	Approval   *LoginApproval `json:"approval,omitempty"`
+}
+
+const promptApprove = "approve"
+
+var promptKinds = map[PromptKind]string{PromptPIN: "pin", PromptNewPIN: "newPin", PromptPUK: "puk"}
+
+func (k PromptKind) wire() string { return promptKinds[k] }
+
+func promptKindFromWire(s string) (PromptKind, bool) {
+	for k, v := range promptKinds {
+		if v == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// ErrProtocol: a frame broke the local API's rules (malformed, too large,
+// unknown fields, out of place). The connection is closed.
+var ErrProtocol = errors.New("local API protocol error")
+
+// ErrAgentRunning: another agent already answers on the local API address
+// of this session.
+var ErrAgentRunning = errors.New("an agent is already running in this session")
+
+// ErrNoAgent: no agent answers on the local API address.
+var ErrNoAgent = errors.New("no agent running")
+
+// ErrPeerRefused: a local API connection came from another user.
+var ErrPeerRefused = errors.New("local API connection from another user refused")
+
+// errUnknownMethod: a call named no method of the local API.
+var errUnknownMethod = errors.New("unknown method")
+
+// lineReader reads newline-delimited frames of at most MaxFrameSize into a
+// buffer it owns, so that the bytes of a frame carrying a secret can be
+// wiped (bufio.Reader would keep them in its buffer).
+type lineReader struct {
+	r   io.Reader
+	buf []byte
+	n   int // valid bytes in buf
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	return &lineReader{r: r, buf: make([]byte, 4096)}
+}
+
+// next returns the next line without its newline; the caller wipes it.
+func (l *lineReader) next() ([]byte, error) {
+	scanned := 0
+	for {
+		if i := bytes.IndexByte(l.buf[scanned:l.n], '\n'); i >= 0 {
+			end := scanned + i
+			line := bytes.Clone(l.buf[:end])
+			rest := copy(l.buf, l.buf[end+1:l.n])
+			clear(l.buf[rest:l.n])
+			l.n = rest
+			return line, nil
+		}
+		scanned = l.n
+		if l.n > MaxFrameSize {
+			clear(l.buf[:l.n])
+			return nil, fmt.Errorf("%w: frame larger than %d bytes", ErrProtocol, MaxFrameSize)
+		}
+		if l.n == len(l.buf) {
+			nb := make([]byte, min(2*len(l.buf), MaxFrameSize+2))
+			copy(nb, l.buf[:l.n])
+			clear(l.buf)
+			l.buf = nb
+		}
+		m, err := l.r.Read(l.buf[l.n:])
+		l.n += m
+		if err != nil && m == 0 {
+			clear(l.buf[:l.n])
+			return nil, err
+		}
+	}
+}
+
+// wipe zeroes what is buffered.
+func (l *lineReader) wipe() { clear(l.buf) }
+
+// decodeStrict decodes exactly one JSON value into v, refusing unknown
+// fields and trailing data.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data after the frame", ErrProtocol)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: trailing data after the frame", ErrProtocol)
+	}
+	return nil
+}
+
+// readFrame reads and strictly decodes one frame, wiping its raw bytes.
+func readFrame(l *lineReader, fromClient bool) (frame, error) {
+	line, err := l.next()
+	if err != nil {
+		return frame{}, err
+	}
+	defer clear(line)
+	var f frame
+	if err := decodeStrict(line, &f); err != nil {
+		f.wipe()
+		return frame{}, err
+	}
+	if err := f.check(fromClient); err != nil {
+		f.wipe()
+		return frame{}, err
+	}
+	return f, nil
+}
+
+// encodeFrame marshals f with its newline. The caller wipes the result when
+// f carries a secret.
+func encodeFrame(f *frame) ([]byte, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFrameSize {
+		clear(b)
+		return nil, fmt.Errorf("%w: frame larger than %d bytes", ErrProtocol, MaxFrameSize)
+	}
+	return append(b, '\n'), nil
+}
+
+// WireError is an error as it crosses the local API: a stable code, the
+// data a typed error carries, and the agent's message (for logs).
+type WireError struct {
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+	// Retries for wrongPIN and wrongPUK.
+	Retries int `json:"retries,omitempty"`
+	// Reason for pinPolicy (cardreader.PINPolicyReason).
+	Reason int `json:"reason,omitempty"`
+}
+
+// wireSentinels maps error codes to the sentinels they stand for, so that
+// errors.Is works the same on either side of the local API.
+var wireSentinels = []struct {
+	code string
+	err  error
+}{
+	{"noService", cardreader.ErrNoService},
+	{"noReader", cardreader.ErrNoReader},
+	{"noCard", cardreader.ErrNoCard},
+	{"cardRemoved", cardreader.ErrCardRemoved},
+	{"unsupportedCard", cardreader.ErrUnsupportedCard},
+	{"pinBlocked", cardreader.ErrPINBlocked},
+	{"pukBlocked", cardreader.ErrPUKBlocked},
+	{"noPUK", cardreader.ErrNoPUK},
+	{"certificateNotFound", cardreader.ErrCertificateNotFound},
+	{"managementKey", cardreader.ErrManagementKey},
+	{"cardBusy", cardreader.ErrCardBusy},
+	{"cardUnresponsive", cardreader.ErrCardUnresponsive},
+	{"ambiguousCard", cardreader.ErrAmbiguousCard},
+	{"cancelled", ErrCancelled},
+	{"samePIN", ErrSamePIN},
+	{"confirmLogin", ErrConfirmLogin},
+	{"nothingExpired", ErrNothingExpired},
+	{"badLink", ErrBadLink},
+	{"noLoginCertificate", ErrNoLoginCertificate},
+	{"loginCertificateExpired", ErrLoginCertificateExpired},
+	{"environmentNotConfigured", ErrEnvironmentNotConfigured},
+	{"unknownEnvironment", ErrUnknownEnvironment},
+	{"expired", oob.ErrExpired},
+	{"alreadyCompleted", oob.ErrAlreadyCompleted},
+	{"rateLimited", oob.ErrRateLimited},
+	{"malformedReply", oob.ErrMalformedReply},
+	{"protocol", ErrProtocol},
+	{"unknownMethod", errUnknownMethod},
+	{"handoffNotFound", ErrHandoffNotFound},
+	{"timeout", context.DeadlineExceeded},
+}
+
+// toWire turns an error into its wire form.
+func toWire(err error) *WireError {
+	if err == nil {
+		return nil
+	}
+	we := &WireError{Code: "failed", Message: err.Error()}
+	var (
+		wrongPIN *cardreader.WrongPINError
+		wrongPUK *cardreader.WrongPUKError
+		policy   *cardreader.PINPolicyError
+	)
+	switch {
+	case errors.As(err, &wrongPIN):
+		we.Code, we.Retries = "wrongPIN", wrongPIN.Retries
+		return we
+	case errors.As(err, &wrongPUK):
+		we.Code, we.Retries = "wrongPUK", wrongPUK.Retries
+		return we
+	case errors.As(err, &policy):
+		we.Code, we.Reason = "pinPolicy", int(policy.Reason)
+		return we
+	case errors.Is(err, context.Canceled):
+		we.Code = "cancelled"
+		return we
+	}
+	for _, s := range wireSentinels {
+		if errors.Is(err, s.err) {
+			we.Code = s.code
+			return we
+		}
+	}
+	return we
+}
+
+// AgentError is an error the agent returned. It unwraps to the sentinel or
+// typed error its code stands for (cardreader.ErrPINBlocked,
+// *cardreader.WrongPINError, …), so callers test it as they would test the
+// Service's errors.
+type AgentError struct {
+	Code    string
+	Message string
+	err     error
+}
+
+func (e *AgentError) Error() string {
+	if e.Message != "" {
+		return "agent: " + e.Message
+	}
+	return "agent: " + e.Code
+}
+
+func (e *AgentError) Unwrap() error { return e.err }
+
+// fromWire turns a wire error back into a Go error.
+func fromWire(we *WireError) error {
+	if we == nil {
+		return nil
+	}
+	e := &AgentError{Code: we.Code, Message: we.Message}
+	switch we.Code {
+	case "wrongPIN":
+		e.err = &cardreader.WrongPINError{Retries: we.Retries}
+	case "wrongPUK":
+		e.err = &cardreader.WrongPUKError{Retries: we.Retries}
+	case "pinPolicy":
+		e.err = &cardreader.PINPolicyError{Reason: cardreader.PINPolicyReason(we.Reason)}
+	default:
+		for _, s := range wireSentinels {
+			if s.code == we.Code {
+				e.err = s.err
+				break
+			}
+		}
+	}
+	return e
+}
+
+// Parameters and results of the methods.
+
+type selectParams struct {
+	Reader     string `json:"reader,omitempty"`
+	CardNumber string `json:"cardNumber,omitempty"`
+}
+
+func (p selectParams) selector() Selector {
+	return Selector{Reader: p.Reader, CardNumber: p.CardNumber}
+}
+
+func wireSelect(s Selector) selectParams {
+	return selectParams{Reader: s.Reader, CardNumber: s.CardNumber}
+}
+
+type statusParams struct {
+	Select             selectParams `json:"select"`
+	ShowPersonalNumber bool         `json:"showPersonalNumber,omitempty"`
+	ExpiryWarningNs    int64        `json:"expiryWarningNs,omitempty"`
+}
+
+type selectOnlyParams struct {
+	Select selectParams `json:"select"`
+}
+
+type certRemoveParams struct {
+	Select       selectParams `json:"select"`
+	CertID       string       `json:"certId,omitempty"`
+	ConfirmLogin bool         `json:"confirmLogin,omitempty"`
+}
+
+type loginParams struct {
+	Select selectParams `json:"select"`
+	// Link or Handoff (the id of a queued handoff) names the order.
+	Link    string `json:"link,omitempty"`
+	Handoff string `json:"handoff,omitempty"`
+	// Approve asks the caller for an approval prompt before the PIN.
+	Approve bool `json:"approve,omitempty"`
+}
+
+type handoffParams struct {
+	URL string `json:"url"`
+}
+
+// HandoffReceipt is the agent's answer to a handoff: queued under ID.
+type HandoffReceipt struct {
+	ID     string `json:"id"`
+	Queued int    `json:"queued"`
+}
+
+// AgentInfo answers a ping.
+type AgentInfo struct {
+	PID     int    `json:"pid"`
+	Version string `json:"version,omitempty"`
+	Started string `json:"started"`
+}
+
+type removedResult struct {
+	Removed []string `json:"removed"`
+}
+
+func nsDuration(ns int64) time.Duration { return time.Duration(ns) }
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

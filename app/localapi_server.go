@@ -1,0 +1,419 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// localListener is the per-OS listener of the local API: Accept returns
+// connections whose peer is the agent's own user, or an error wrapping
+// ErrPeerRefused (the connection already closed) for any other.
+type localListener interface {
+	Accept() (io.ReadWriteCloser, error)
+	Close() error
+}
+
+// serve accepts local API connections until the listener closes.
+func (a *Agent) serve(ctx context.Context) {
+	defer a.wg.Done()
+	for {
+		rwc, err := a.ln.Accept()
+		if err != nil {
+			if errors.Is(err, ErrPeerRefused) {
+				a.log.Warn("local API connection refused", "err", err)
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			a.log.Info("local API accept", "err", err)
+			// A transient accept error (EMFILE): let the next one decide,
+			// but do not spin.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		c := &serverConn{a: a, rwc: rwc, calls: map[uint64]*serverCall{}}
+		c.ctx, c.cancel = context.WithCancel(ctx)
+		a.conns.Store(c, nil)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			defer a.conns.Delete(c)
+			c.run()
+		}()
+	}
+}
+
+// serverConn is one client connection.
+type serverConn struct {
+	a      *Agent
+	rwc    io.ReadWriteCloser
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	wmu sync.Mutex // one frame at a time on the wire
+
+	mu    sync.Mutex
+	calls map[uint64]*serverCall
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+// serverCall is one operation in flight on a connection.
+type serverCall struct {
+	id      uint64
+	cancel  context.CancelFunc
+	answers chan frame
+	seq     uint64
+}
+
+func (c *serverConn) close() {
+	c.once.Do(func() {
+		c.cancel()
+		_ = c.rwc.Close()
+	})
+}
+
+func (c *serverConn) run() {
+	lr := newLineReader(c.rwc)
+	defer func() {
+		c.close()
+		c.wg.Wait()
+		lr.wipe()
+	}()
+	for {
+		f, err := readFrame(lr, true)
+		if err != nil {
+			if errors.Is(err, ErrProtocol) {
+				// Say why before hanging up; the frame itself is not logged.
+				c.a.log.Warn("local API client broke the protocol", "err", err)
+				_ = c.write(&frame{Type: frameReply, ID: ^uint64(0), Error: toWire(err)})
+			}
+			return
+		}
+		switch f.Type {
+		case frameCall:
+			c.mu.Lock()
+			_, dup := c.calls[f.ID]
+			var call *serverCall
+			if !dup {
+				ctx, cancel := context.WithCancel(c.ctx)
+				call = &serverCall{id: f.ID, cancel: cancel, answers: make(chan frame, 1)}
+				c.calls[f.ID] = call
+				c.wg.Add(1)
+				go func() {
+					defer c.wg.Done()
+					c.handle(ctx, call, f)
+				}()
+			}
+			c.mu.Unlock()
+			if dup {
+				_ = c.write(&frame{Type: frameReply, ID: f.ID, Error: toWire(fmt.Errorf("%w: id %d in use", ErrProtocol, f.ID))})
+				return
+			}
+		case frameAnswer:
+			c.mu.Lock()
+			call := c.calls[f.ID]
+			c.mu.Unlock()
+			if call == nil {
+				f.wipe()
+				continue
+			}
+			select {
+			case call.answers <- f:
+			default:
+				f.wipe() // nothing asked for it
+			}
+		case frameCancel:
+			c.mu.Lock()
+			if call := c.calls[f.ID]; call != nil {
+				call.cancel()
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (c *serverConn) write(f *frame) error {
+	b, err := encodeFrame(f)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err = c.rwc.Write(b)
+	return err
+}
+
+func (c *serverConn) reply(call *serverCall, result any, err error) {
+	f := &frame{Type: frameReply, ID: call.id, Error: toWire(err)}
+	if err == nil && result != nil {
+		b, merr := json.Marshal(result)
+		if merr != nil {
+			f.Error = toWire(merr)
+		} else {
+			f.Result = b
+		}
+	}
+	if werr := c.write(f); werr != nil {
+		c.close()
+	}
+}
+
+func (c *serverConn) endCall(call *serverCall) {
+	call.cancel()
+	c.mu.Lock()
+	delete(c.calls, call.id)
+	c.mu.Unlock()
+	for {
+		select {
+		case f := <-call.answers:
+			f.wipe()
+		default:
+			return
+		}
+	}
+}
+
+// ask sends a prompt frame to the client that started call and waits for
+// its answer.
+func (c *serverConn) ask(ctx context.Context, call *serverCall, p wirePrompt) (frame, error) {
+	c.mu.Lock()
+	call.seq++
+	seq := call.seq
+	c.mu.Unlock()
+	if err := c.write(&frame{Type: framePrompt, ID: call.id, Seq: seq, Prompt: &p}); err != nil {
+		return frame{}, fmt.Errorf("asking the client: %w", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return frame{}, ctx.Err()
+		case f := <-call.answers:
+			if f.Seq != seq {
+				f.wipe()
+				continue
+			}
+			if f.Error != nil {
+				f.wipe()
+				return frame{}, fromWire(f.Error)
+			}
+			return f, nil
+		}
+	}
+}
+
+// prompt is the Prompt the Service sees for an operation started on this
+// connection: the question crosses to the client, the secret comes back and
+// belongs to the operation, which wipes it.
+func (c *serverConn) prompt(call *serverCall) Prompt {
+	return func(ctx context.Context, req PromptRequest) (*cardreader.Secret, error) {
+		f, err := c.ask(ctx, call, wirePrompt{
+			Kind: req.Kind.wire(), Retries: req.Retries,
+			Holder: req.Holder, HSAID: req.HSAID, CardNumber: req.CardNumber,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s := cardreader.NewSecret(f.Secret) // takes ownership of the bytes
+		return s, nil
+	}
+}
+
+func (c *serverConn) approve(call *serverCall) func(context.Context, LoginApproval) error {
+	return func(ctx context.Context, la LoginApproval) error {
+		f, err := c.ask(ctx, call, wirePrompt{Kind: promptApprove, Retries: -1,
+			Holder: la.Holder, HSAID: la.HSAID, CardNumber: la.CardNumber, Approval: &la})
+		if err != nil {
+			return err
+		}
+		f.wipe()
+		if !f.Approved {
+			return ErrCancelled
+		}
+		return nil
+	}
+}
+
+// handle runs one call and replies.
+func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
+	defer c.endCall(call)
+	a := c.a
+	params := f.Params
+	if params == nil {
+		params = json.RawMessage("{}")
+	}
+	decode := func(v any) error { return decodeStrict(params, v) }
+	op := func(run func() (any, error)) {
+		end := a.begin(f.Method)
+		res, err := run()
+		end(err)
+		if err != nil {
+			a.log.Info("operation failed", "method", f.Method, "err", err)
+		}
+		c.reply(call, res, err)
+	}
+	switch f.Method {
+	case MethodPing:
+		var p struct{}
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		c.reply(call, AgentInfo{PID: os.Getpid(), Version: a.opts.Version, Started: a.started.Format(time.RFC3339)}, nil)
+	case MethodStatus:
+		var p statusParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		st, err := a.svc.Status(ctx, StatusOptions{Select: p.Select.selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: nsDuration(p.ExpiryWarningNs)})
+		if err == nil && p.Select == (selectParams{}) {
+			a.apply(st)
+		}
+		c.reply(call, st, err)
+	case MethodSubscribe:
+		var p struct{}
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		c.subscribe(ctx, call)
+	case MethodPINChange:
+		var p selectOnlyParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		op(func() (any, error) { return nil, a.svc.ChangePIN(ctx, p.Select.selector(), c.prompt(call)) })
+	case MethodPINUnblock:
+		var p selectOnlyParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		op(func() (any, error) { return nil, a.svc.UnblockPIN(ctx, p.Select.selector(), c.prompt(call)) })
+	case MethodCertRemove:
+		var p certRemoveParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		op(func() (any, error) {
+			return nil, a.svc.RemoveCertificate(ctx, p.Select.selector(), p.CertID, RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
+		})
+	case MethodRemoveExpired:
+		var p certRemoveParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		op(func() (any, error) {
+			ids, err := a.svc.RemoveExpired(ctx, p.Select.selector(), RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
+			if ids == nil {
+				ids = []string{}
+			}
+			return removedResult{Removed: ids}, err
+		})
+	case MethodLogin:
+		var p loginParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		op(func() (any, error) {
+			link := p.Link
+			if p.Handoff != "" {
+				var err error
+				if link, err = a.takeHandoff(p.Handoff); err != nil {
+					return nil, err
+				}
+			}
+			req := LoginRequest{Link: link, Select: p.Select.selector(), Env: a.opts.Environment, Prompt: c.prompt(call)}
+			if p.Approve {
+				req.Approve = c.approve(call)
+			}
+			return a.svc.Login(ctx, req)
+		})
+	case MethodHandoff:
+		var p handoffParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		rec, err := a.queueHandoff(p.URL)
+		c.reply(call, rec, err)
+	default:
+		c.reply(call, nil, fmt.Errorf("%q (want one of %s): %w", f.Method, methodList(), errUnknownMethod))
+	}
+}
+
+// subscriber is one subscription: a bounded queue drained by its own
+// goroutine, so a slow client never stalls the agent.
+type subscriber struct {
+	ch chan AgentEvent
+	// overflow is closed when the client fell behind; it is then dropped.
+	overflow chan struct{}
+	once     sync.Once
+}
+
+func (s *subscriber) send(ev AgentEvent) {
+	select {
+	case s.ch <- ev:
+	default:
+		s.once.Do(func() { close(s.overflow) })
+	}
+}
+
+// subscribe answers with the current state and pushes every change until
+// the call is cancelled or the connection ends.
+func (c *serverConn) subscribe(ctx context.Context, call *serverCall) {
+	a := c.a
+	s := &subscriber{ch: make(chan AgentEvent, 64), overflow: make(chan struct{})}
+	a.mu.Lock()
+	st := a.snapshotLocked()
+	a.subs[s] = struct{}{}
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.subs, s)
+		a.mu.Unlock()
+	}()
+	b, _ := json.Marshal(AgentEvent{State: &st})
+	if err := c.write(&frame{Type: frameEvent, ID: call.id, Result: b}); err != nil {
+		c.close()
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			c.reply(call, nil, ctx.Err())
+			return
+		case <-s.overflow:
+			a.log.Warn("local API subscriber too slow: dropped")
+			c.close()
+			return
+		case ev := <-s.ch:
+			b, err := json.Marshal(ev)
+			if err != nil {
+				continue
+			}
+			if err := c.write(&frame{Type: frameEvent, ID: call.id, Result: b}); err != nil {
+				c.close()
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,146 @@
+//go:build unix
+
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// AgentAddress is the local API's socket for this user:
+// $XDG_RUNTIME_DIR/sithseid/agent.sock, else
+// os.TempDir()/sithseid-$UID/agent.sock.
+func AgentAddress() (string, error) {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "sithseid", "agent.sock"), nil
+	}
+	return filepath.Join(os.TempDir(), "sithseid-"+strconv.Itoa(os.Getuid()), "agent.sock"), nil
+}
+
+// socketDir makes (or checks) the socket's directory: a real directory the
+// user owns with no access for anyone else. In a shared /tmp another user
+// could have made it first; then nothing is trusted there.
+func socketDir(addr string) error {
+	dir := filepath.Dir(addr)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("local API directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("local API directory: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("local API directory %s is not a directory", dir)
+	case ok && int(st.Uid) != os.Getuid():
+		return fmt.Errorf("local API directory %s belongs to uid %d, not to this user", dir, st.Uid)
+	case fi.Mode().Perm()&0o077 != 0:
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("local API directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// listenAgent takes addr for this agent. A lock file beside the socket
+// serialises two agents starting at once; the socket itself is the lock
+// that lasts: a live agent answers on it.
+func listenAgent(ctx context.Context, addr string) (localListener, error) {
+	if err := socketDir(addr); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(filepath.Dir(addr), "agent.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("local API lock: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("local API lock: %w", err)
+	}
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+
+	if _, err := os.Lstat(addr); err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		info, perr := pingAddress(pctx, addr)
+		cancel()
+		switch {
+		case perr == nil:
+			return nil, fmt.Errorf("%w (pid %d, %s)", ErrAgentRunning, info.PID, addr)
+		case !errors.Is(perr, ErrNoAgent):
+			// Something accepts connections there but does not answer as
+			// an agent: leave it alone.
+			return nil, fmt.Errorf("%w (%s does not answer: %v)", ErrAgentRunning, addr, perr)
+		}
+		if err := os.Remove(addr); err != nil {
+			return nil, fmt.Errorf("removing the stale socket: %w", err)
+		}
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("local API: %w", err)
+	}
+	ln.SetUnlinkOnClose(true)
+	// The directory already keeps others out; the mode says it again.
+	if err := os.Chmod(addr, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("local API: %w", err)
+	}
+	return &unixListener{ln: ln}, nil
+}
+
+type unixListener struct{ ln *net.UnixListener }
+
+func (l *unixListener) Close() error { return l.ln.Close() }
+
+// Accept checks every peer's uid: the socket's mode is a first fence, the
+// kernel's word on who connected is the second.
+func (l *unixListener) Accept() (io.ReadWriteCloser, error) {
+	c, err := l.ln.AcceptUnix()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.SyscallConn()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	var uid, pid int
+	var cerr error
+	if err := raw.Control(func(fd uintptr) { uid, pid, cerr = peerCred(int(fd)) }); err != nil {
+		cerr = err
+	}
+	if cerr != nil {
+		c.Close()
+		return nil, fmt.Errorf("%w: peer credentials: %v", ErrPeerRefused, cerr)
+	}
+	if uid != os.Getuid() {
+		c.Close()
+		return nil, fmt.Errorf("%w: uid %d (pid %d)", ErrPeerRefused, uid, pid)
+	}
+	return c, nil
+}
+
+// dialAgent connects to the agent at addr; a missing or dead socket is
+// ErrNoAgent.
+func dialAgent(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", addr)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("%w: %w", ErrNoAgent, err)
+		}
+		return nil, fmt.Errorf("connecting to the agent: %w", err)
+	}
+	return c, nil
+}
