@@ -385,3 +385,41 @@ func TestStatusCardPulled(t *testing.T) {
 		}
 	}
 }
+
+// The same card through OpenSC's PKCS#11 module (how real SITHS cards are
+// reached): status, PIN tries, change and a wrong PIN. OpenSC refuses the
+// PUK on a PIV card, which the CLI reports as "no PUK" rather than failing
+// obscurely.
+func TestPKCS11BackendThroughOpenSC(t *testing.T) {
+	const module = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+	if _, err := os.Stat(module); err != nil {
+		t.Skip("OpenSC not installed (scripts/setup installs it)")
+	}
+	insert(t, 0, testpki.CardSpec{})
+	p11 := []string{"--backend", "pkcs11", "--pkcs11-module", module}
+	st := status(t, p11...)
+	c := onlyCard(t, st)
+	if c.Backend != "pkcs11" || c.Holder.HSAID != testpki.DefaultHSAID || c.PIN.Retries != 3 {
+		t.Fatalf("status through PKCS#11: %+v", c)
+	}
+	login := 0
+	for _, ct := range c.Certificates {
+		if ct.Login {
+			login++
+		}
+	}
+	if len(c.Certificates) != 4 || login != 1 {
+		t.Fatalf("certificates through PKCS#11: %+v", c.Certificates)
+	}
+	wantCode(t, sv(t, "123456\n24681357\n", append([]string{"pin", "change", "--pin-stdin"}, p11...)...), 0)
+	r := sv(t, "123456\n97531864\n", append([]string{"pin", "change", "--pin-stdin"}, p11...)...)
+	wantCode(t, r, cli.ExitWrongPIN)
+	wantIn(t, r.stderr, "2 försök kvar")
+	// The PIV backend sees the same card and the same counter.
+	if c := onlyCard(t, status(t)); c.Backend != "piv" || c.PIN.Retries != 2 {
+		t.Fatalf("through PIV afterwards: %+v", c)
+	}
+	r = sv(t, "12345678\n97531864\n", append([]string{"pin", "unblock", "--pin-stdin"}, p11...)...)
+	wantCode(t, r, cli.ExitPUKBlocked)
+	wantIn(t, r.stderr, "ingen PUK-kod")
+}
