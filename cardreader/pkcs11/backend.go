@@ -127,6 +127,19 @@ func (b *Backend) Close() error {
 	return m.release()
 }
 
+// slotList is C_GetSlotList(CK_TRUE), retried when the slot count grew
+// between the module's two calls (CKR_BUFFER_TOO_SMALL; measured with
+// OpenSC while a card is being inserted).
+func (m *module) slotList() ([]uint, error) {
+	for i := 0; ; i++ {
+		slots, err := m.ctx.GetSlotList(true)
+		if rv(err) == pkcs11.CKR_BUFFER_TOO_SMALL && i < 5 {
+			continue
+		}
+		return slots, mapErr(err)
+	}
+}
+
 // Open returns the token in reader. With OpenSC (and SAC) a slot's
 // description is the PC/SC reader name, space-padded or cut to the 64
 // bytes of CK_SLOT_INFO.slotDescription. When a reader has several slots
@@ -147,9 +160,13 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 	if reader.Name == "" {
 		return nil, fmt.Errorf("opening a reader with no name: %w", cardreader.ErrUnsupportedCard)
 	}
-	slots, err := m.ctx.GetSlotList(true)
+	return bounded(ctx, func() (cardreader.Card, error) { return b.open(ctx, m, reader) })
+}
+
+func (b *Backend) open(ctx context.Context, m *module, reader cardreader.Reader) (cardreader.Card, error) {
+	slots, err := m.slotList()
 	if err != nil {
-		return nil, fmt.Errorf("opening %q: listing slots: %w", reader.Name, mapErr(err))
+		return nil, fmt.Errorf("opening %q: listing slots: %w", reader.Name, err)
 	}
 	for _, s := range slots {
 		if err := ctx.Err(); err != nil {
@@ -189,9 +206,13 @@ func (b *Backend) Cards(ctx context.Context) ([]*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	slots, err := m.ctx.GetSlotList(true)
+	return bounded(ctx, func() ([]*Card, error) { return b.cards(ctx, m) })
+}
+
+func (b *Backend) cards(ctx context.Context, m *module) ([]*Card, error) {
+	slots, err := m.slotList()
 	if err != nil {
-		return nil, fmt.Errorf("listing slots: %w", mapErr(err))
+		return nil, fmt.Errorf("listing slots: %w", err)
 	}
 	var cards []*Card
 	for _, s := range slots {

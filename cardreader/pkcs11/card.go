@@ -78,26 +78,67 @@ func (c *Card) ID(ctx context.Context) (string, error) {
 // do runs fn in a fresh session on the card and closes the session. It
 // checks ctx before each blocking step, checks that the same token is still
 // in the slot, and turns errors that follow a removal into ErrCardRemoved.
-func (c *Card) do(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error) error {
-	err := c.do1(ctx, rw, fn)
+//
+// A PKCS#11 call cannot be interrupted, and a pulled card can leave one
+// blocked for good (measured: OpenSC waiting in SCardTransmit after vpcd
+// lost the card mid-APDU). So fn runs on its own goroutine and do returns
+// when ctx ends even if the module never does; the slot stays locked until
+// it does. owned are copies of PINs that fn uses: do wipes them when fn has
+// finished, never earlier, so a caller wiping its own Secret after an
+// abandoned call cannot turn a login in flight into a wrong-PIN try.
+func (c *Card) do(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error, owned ...*cardreader.Secret) error {
+	err := c.do1(ctx, rw, fn, owned)
 	if errors.Is(err, cardreader.ErrCardRemoved) {
 		c.gone.Store(true)
 	}
 	return err
 }
 
-func (c *Card) do1(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error) error {
+func (c *Card) do1(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error, owned []*cardreader.Secret) error {
+	wipe := func() {
+		for _, s := range owned {
+			s.Wipe()
+		}
+	}
 	if err := ctx.Err(); err != nil {
+		wipe()
 		return err
 	}
 	if c.gone.Load() {
+		wipe()
 		return fmt.Errorf("token %q: %w", c.token.Serial, cardreader.ErrCardRemoved)
 	}
 	unlock, err := c.mod.lockSlot(ctx, c.slot)
 	if err != nil {
+		wipe()
 		return err
 	}
-	defer unlock()
+	done := make(chan error, 1)
+	go func() {
+		defer unlock()
+		defer wipe()
+		done <- c.session(ctx, rw, fn)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+		}
+		return fmt.Errorf("slot %d: %w: %w", c.slot, errAbandoned, ctx.Err())
+	}
+}
+
+// clonePIN copies a PIN for an operation that owns it (see do).
+func clonePIN(s *cardreader.Secret) *cardreader.Secret {
+	return cardreader.NewSecret(append([]byte(nil), s.Bytes()...))
+}
+
+// session is the body of do, on the goroutine that owns the slot.
+func (c *Card) session(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -391,12 +432,13 @@ func (c *Card) login(sh pkcs11.SessionHandle, userType uint, pin *cardreader.Sec
 // *cardreader.WrongPINError with the tries left after it; a blocked PIN
 // returns an error wrapping cardreader.ErrPINBlocked.
 func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
+	p := clonePIN(pin)
 	err := c.do(ctx, false, func(sh pkcs11.SessionHandle) error {
-		if err := c.login(sh, pkcs11.CKU_USER, pin); err != nil {
+		if err := c.login(sh, pkcs11.CKU_USER, p); err != nil {
 			return err
 		}
 		return mapErr(c.mod.ctx.Logout(sh))
-	})
+	}, p)
 	if err != nil {
 		return fmt.Errorf("verifying PIN: %w", err)
 	}
@@ -406,6 +448,7 @@ func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
 // ChangePIN runs C_SetPIN in a read/write session; a module that wants the
 // user logged in first (CKR_USER_NOT_LOGGED_IN) gets a login with oldPIN.
 func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret) error {
+	oldPIN, newPIN = clonePIN(oldPIN), clonePIN(newPIN)
 	err := c.do(ctx, true, func(sh pkcs11.SessionHandle) error {
 		err := c.mod.ctx.SetPIN(sh, pinString(oldPIN), pinString(newPIN))
 		if rv(err) == pkcs11.CKR_USER_NOT_LOGGED_IN {
@@ -431,7 +474,7 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 			return fmt.Errorf("%w (%w)", ErrPINRejected, err)
 		}
 		return mapErr(err)
-	})
+	}, oldPIN, newPIN)
 	if err != nil {
 		return fmt.Errorf("changing PIN: %w", err)
 	}
@@ -449,6 +492,7 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 	if !c.hasPUK() {
 		return fmt.Errorf("unblocking PIN: %w", ErrUnblockUnsupported)
 	}
+	puk, newPIN = clonePIN(puk), clonePIN(newPIN)
 	err := c.do(ctx, true, func(sh pkcs11.SessionHandle) error {
 		if err := c.login(sh, pkcs11.CKU_SO, puk); err != nil {
 			switch rv(err) {
@@ -471,7 +515,7 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 			return fmt.Errorf("%w (%w)", ErrPINRejected, err)
 		}
 		return mapErr(err)
-	})
+	}, puk, newPIN)
 	if err != nil {
 		return fmt.Errorf("unblocking PIN: %w", err)
 	}
@@ -504,9 +548,10 @@ func (c *Card) RemoveObjects(ctx context.Context, certID string, auth cardreader
 	if err != nil || len(id) == 0 {
 		return r, fmt.Errorf("removing certificate %q: %w", certID, cardreader.ErrCertificateNotFound)
 	}
+	pin := clonePIN(auth.PIN)
 	err = c.do(ctx, true, func(sh pkcs11.SessionHandle) error {
-		if !auth.PIN.Empty() {
-			if err := c.login(sh, pkcs11.CKU_USER, auth.PIN); err != nil {
+		if !pin.Empty() {
+			if err := c.login(sh, pkcs11.CKU_USER, pin); err != nil {
 				return err
 			}
 			defer func() { _ = c.mod.ctx.Logout(sh) }()
@@ -558,7 +603,11 @@ func (c *Card) RemoveObjects(ctx context.Context, certID string, auth cardreader
 			}
 		}
 		return nil
-	})
+	}, pin)
+	if errors.Is(err, errAbandoned) {
+		// fn may still be running and writing r.
+		return Removed{}, fmt.Errorf("removing certificate %q: %w", certID, err)
+	}
 	if err != nil {
 		return r, fmt.Errorf("removing certificate %q: %w", certID, err)
 	}

@@ -1,6 +1,7 @@
 package pkcs11
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -37,6 +38,37 @@ var (
 	// tell the holder to see an ID administrator.
 	ErrUnblockUnsupported = fmt.Errorf("PKCS#11 module cannot unblock the PIN with a PUK: %w", cardreader.ErrNoPUK)
 )
+
+// errAbandoned: the caller's context ended while a PKCS#11 call was still
+// running; the call goes on in the background and holds the slot.
+var errAbandoned = errors.New("PKCS#11 module still busy")
+
+// bounded runs f on its own goroutine and returns its result, or the
+// context's error as soon as ctx ends: a module call cannot be interrupted
+// and may never return once a card is pulled mid-APDU.
+func bounded[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-done:
+			return r.v, r.err
+		default:
+		}
+		var zero T
+		return zero, fmt.Errorf("%w: %w", errAbandoned, ctx.Err())
+	}
+}
 
 // ModuleError is a PKCS#11 module that could not be found, loaded or
 // initialised. Err is ErrNoModule, ErrModuleLoad or the module's own

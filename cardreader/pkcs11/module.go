@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/miekg/pkcs11"
 )
@@ -152,11 +153,23 @@ func (m *module) release() error {
 		return nil
 	}
 	delete(registry.loaded, m.path)
-	if m.ownsInit {
-		return m.ctx.Finalize()
+	if !m.ownsInit {
+		return nil
 	}
-	return nil
+	// C_Finalize waits for calls in progress; one that never returns (see
+	// Card.do) must not hang Close as well.
+	done := make(chan error, 1)
+	go func() { done <- m.ctx.Finalize() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(finalizeTimeout):
+		return fmt.Errorf("pkcs11 module %s: C_Finalize did not return within %v", m.path, finalizeTimeout)
+	}
 }
+
+// finalizeTimeout bounds Close when the module is stuck in a call.
+const finalizeTimeout = 5 * time.Second
 
 // isOpenSC reports whether the module is OpenSC's (C_GetInfo
 // manufacturerID "OpenSC Project").

@@ -105,8 +105,9 @@ func (s *Signer) SignContext(ctx context.Context, rand io.Reader, digest []byte,
 		return nil, err
 	}
 	var sig []byte
+	pin := clonePIN(s.pin)
 	err = s.card.do(ctx, false, func(sh pkcs11.SessionHandle) error {
-		if err := s.card.login(sh, pkcs11.CKU_USER, s.pin); err != nil {
+		if err := s.card.login(sh, pkcs11.CKU_USER, pin); err != nil {
 			return err
 		}
 		defer func() { _ = s.card.mod.ctx.Logout(sh) }()
@@ -139,7 +140,7 @@ func (s *Signer) SignContext(ctx context.Context, rand io.Reader, digest []byte,
 			// Keys with CKA_ALWAYS_AUTHENTICATE (PIV slot 9C, IDPrime
 			// signature keys) want the PIN again for each signature
 			// (PKCS#11 v2.40 §4.9, CKU_CONTEXT_SPECIFIC).
-			if err := s.card.login(sh, pkcs11.CKU_CONTEXT_SPECIFIC, s.pin); err != nil {
+			if err := s.card.login(sh, pkcs11.CKU_CONTEXT_SPECIFIC, pin); err != nil {
 				return err
 			}
 		}
@@ -148,7 +149,7 @@ func (s *Signer) SignContext(ctx context.Context, rand io.Reader, digest []byte,
 		}
 		sig, err = s.card.mod.ctx.Sign(sh, input)
 		return mapErr(err)
-	})
+	}, pin)
 	if err != nil {
 		return nil, fmt.Errorf("signing with %x: %w", s.id, err)
 	}

@@ -3,17 +3,20 @@ package opensctest
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
 	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 )
 
@@ -34,13 +37,18 @@ type env struct {
 }
 
 func newEnv(t *testing.T, opts pkcs11.Options, run vcard.RunOptions) *env {
+	return newEnvCard(t, vcard.ProvisionOptions{}, opts, run)
+}
+
+func newEnvCard(t *testing.T, prov vcard.ProvisionOptions, opts pkcs11.Options, run vcard.RunOptions) *env {
 	t.Helper()
 	if _, err := os.Stat(openSCPath); err != nil {
 		t.Skipf("OpenSC not installed (%s)", openSCPath)
 	}
 	p := rig.Require(t)
 	dir := t.TempDir()
-	if err := vcard.Provision(vcard.ProvisionOptions{Dir: dir}); err != nil {
+	prov.Dir = dir
+	if err := vcard.Provision(prov); err != nil {
 		t.Fatal(err)
 	}
 	card, err := vcard.Load(dir)
@@ -309,5 +317,114 @@ func TestOpenSCCardPulledMidSign(t *testing.T) {
 	}
 	if st, err := again.PINStatus(ctx); err != nil || st.Retries != 3 {
 		t.Errorf("PINStatus after reinsertion = %+v, %v; want 3", st, err)
+	}
+}
+
+func TestOpenSCSignECDSA(t *testing.T) {
+	e := newEnvCard(t, vcard.ProvisionOptions{Spec: testpki.CardSpec{Key: testpki.P256}}, pkcs11.Options{}, vcard.RunOptions{})
+	ctx := context.Background()
+	card := e.waitCard(t)
+	certs, err := card.Certificates(ctx)
+	if err != nil || len(certs) != 4 {
+		t.Fatalf("%d certificates, %v", len(certs), err)
+	}
+	pin := secret(vcard.DefaultPIN)
+	defer pin.Wipe()
+	digest := sha256.Sum256([]byte("ECDSA over OpenSC"))
+	for _, c := range certs {
+		s, err := card.Signer(ctx, c.ID, pin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.(cardreader.PSSCapable).SupportsPSS() {
+			t.Errorf("cert %s: an ECDSA signer claims PSS", c.ID)
+		}
+		sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+		if err != nil {
+			t.Fatalf("cert %s: %v", c.ID, err)
+		}
+		if !ecdsa.VerifyASN1(c.Cert.PublicKey.(*ecdsa.PublicKey), digest[:], sig) {
+			t.Errorf("cert %s: ECDSA signature does not verify", c.ID)
+		}
+	}
+}
+
+// TestOpenSCWedgedModule pulls the card in the middle of a VerifyPIN.
+// With pcscd 1.9.9, vpcd and OpenSC 0.23 the module then never returns
+// (measured: OpenSC waits in SCardTransmit's poll, pcscd waits for the
+// client; the same for a pull while the card works on the VERIFY), and it
+// stays stuck, while a pull during a signature returns CKR_DEVICE_REMOVED
+// at once (TestOpenSCCardPulledMidSign). The backend must still return when the caller's context
+// ends, and Close must not hang. A copy of the module is loaded so the
+// stuck instance (its global lock) does not affect the other tests.
+func TestOpenSCWedgedModule(t *testing.T) {
+	mod, err := os.ReadFile(openSCPath)
+	if err != nil {
+		t.Skip(err)
+	}
+	copyPath := filepath.Join(t.TempDir(), "opensc-pkcs11-copy.so")
+	if err := os.WriteFile(copyPath, mod, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{})
+	wb := pkcs11.New(pkcs11.Options{ModulePath: copyPath})
+	c, err := wb.Open(context.Background(), e.reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := c.(*pkcs11.Card)
+	defer func() {
+		start := time.Now()
+		err := wb.Close()
+		t.Logf("Close of the stuck module = %v after %v", err, time.Since(start))
+		if time.Since(start) > 6*time.Second {
+			t.Errorf("Close hung for %v", time.Since(start))
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	e.srv.SetDropAfter(1)
+	start := time.Now()
+	err = card.VerifyPIN(ctx, secret(vcard.DefaultPIN))
+	took := time.Since(start)
+	t.Logf("VerifyPIN with the card gone between APDUs = %v after %v", err, took)
+	if err == nil || took > 2500*time.Millisecond {
+		t.Errorf("VerifyPIN = %v after %v; want an error by the 2 s deadline", err, took)
+	}
+	if !errors.Is(err, cardreader.ErrCardRemoved) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("VerifyPIN = %v, want ErrCardRemoved or the deadline", err)
+	}
+}
+
+// TestOpenSCAbandonedSign gives up on a slow signature when the context
+// ends: Sign returns at the deadline, the module call finishes in the
+// background holding the slot, the caller may wipe its PIN at once, and the
+// card works again afterwards with no PIN try lost.
+func TestOpenSCAbandonedSign(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{SignLatency: 1500 * time.Millisecond})
+	card := e.waitCard(t)
+	pin := secret(vcard.DefaultPIN)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	s, err := card.Signer(ctx, "01", pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("slow"))
+	start := time.Now()
+	_, err = s.Sign(rand.Reader, digest[:], crypto.SHA256)
+	took := time.Since(start)
+	pin.Wipe() // the caller is done with its PIN; the login in flight has its own copy
+	if !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
+		t.Fatalf("Sign = %v after %v, want DeadlineExceeded at about 500 ms", err, took)
+	}
+	// The slot is busy until the card answers; then everything works.
+	bg := context.Background()
+	st, err := card.PINStatus(bg)
+	if err != nil || st.Retries != 3 {
+		t.Errorf("PINStatus after an abandoned sign = %+v, %v; want 3 tries", st, err)
+	}
+	if waited := time.Since(start); waited < 1200*time.Millisecond {
+		t.Errorf("PINStatus ran after %v, while the abandoned sign still held the slot", waited)
 	}
 }
