@@ -120,6 +120,11 @@ func (c *AgentClient) write(f *frame) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if _, err := c.rwc.Write(b); err != nil {
+		select {
+		case <-c.done:
+			return c.connErr() // the agent hung up first: say why
+		default:
+		}
 		c.shutdown(err)
 		return fmt.Errorf("writing to the agent: %w", err)
 	}

@@ -1,0 +1,688 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// envPeerClient makes the test binary a local API client that pings the
+// agent at the given address and exits: the child run under another uid.
+// It runs from init, before TestMain starts a pcscd.
+const envPeerClient = "SITHSEID_AGENT_TEST_PEER"
+
+// Exit codes of the peer client.
+const (
+	peerAnswered   = 0
+	peerDialDenied = 10 // connect(2) refused by the socket's permissions
+	peerHungUp     = 11 // connected, then the agent closed without answering
+	peerOther      = 12
+)
+
+func init() {
+	addr := os.Getenv(envPeerClient)
+	if addr == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := app.DialAddress(ctx, addr)
+	if err != nil {
+		if errors.Is(err, syscall.EACCES) {
+			os.Exit(peerDialDenied)
+		}
+		os.Stderr.WriteString("dial: " + err.Error() + "\n")
+		os.Exit(peerOther)
+	}
+	if _, err := c.Ping(ctx); err != nil {
+		os.Stderr.WriteString("ping: " + err.Error() + "\n")
+		os.Exit(peerHungUp)
+	}
+	os.Exit(peerAnswered)
+}
+
+// notes collects notifications.
+type notes struct {
+	mu   sync.Mutex
+	list []app.Notification
+	ch   chan struct{}
+}
+
+func newNotes() *notes { return &notes{ch: make(chan struct{}, 1)} }
+
+func (n *notes) add(x app.Notification) {
+	n.mu.Lock()
+	n.list = append(n.list, x)
+	n.mu.Unlock()
+	select {
+	case n.ch <- struct{}{}:
+	default:
+	}
+}
+
+// wait returns the first notification of kind after index from.
+func (n *notes) wait(t *testing.T, kind app.NotificationKind, from int) (app.Notification, int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		n.mu.Lock()
+		for i := from; i < len(n.list); i++ {
+			if n.list[i].Kind == kind {
+				x := n.list[i]
+				n.mu.Unlock()
+				return x, i + 1
+			}
+		}
+		n.mu.Unlock()
+		select {
+		case <-n.ch:
+		case <-deadline:
+			t.Fatalf("no %s notification within 10 s", kind)
+		}
+	}
+}
+
+func (n *notes) count(kind app.NotificationKind) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, x := range n.list {
+		if x.Kind == kind {
+			c++
+		}
+	}
+	return c
+}
+
+// syncBuffer is a log destination tests read while the agent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type agentRig struct {
+	agent *app.Agent
+	addr  string
+	notes *notes
+	log   *syncBuffer
+}
+
+func newService(t testing.TB) *app.Service {
+	cache := cardreader.NewIdentityCache(8)
+	svc, err := app.NewService(app.Options{
+		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
+		Readers:  cardreader.ListReaders,
+		Cache:    cache,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// startAgent runs an agent on a socket in a fresh directory until t ends.
+func startAgent(t testing.TB, svc *app.Service, env app.Environment, addr string) *agentRig {
+	t.Helper()
+	if addr == "" {
+		addr = filepath.Join(t.TempDir(), "run", "agent.sock")
+	}
+	r := &agentRig{addr: addr, notes: newNotes(), log: &syncBuffer{}}
+	a, err := app.NewAgent(app.AgentOptions{
+		Service:     svc,
+		Environment: env,
+		Address:     addr,
+		Notify:      r.notes.add,
+		Log:         slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	r.agent = a
+	return r
+}
+
+func dial(t testing.TB, addr string) *app.AgentClient {
+	t.Helper()
+	c, err := app.DialAddress(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// recorder is a client-side prompt that answers from a list and records
+// what it was asked.
+type recorder struct {
+	mu      sync.Mutex
+	asked   []app.PromptRequest
+	answers []string
+}
+
+func (r *recorder) prompt(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.asked = append(r.asked, req)
+	if len(r.answers) == 0 {
+		return nil, app.ErrCancelled
+	}
+	a := r.answers[0]
+	r.answers = r.answers[1:]
+	return cardreader.NewSecret([]byte(a)), nil
+}
+
+// Status, PIN change (the prompt answered by the client), a wrong PIN, a
+// blocked PIN, unblock and a login, all through the local API, driven by a
+// client other than the agent.
+func TestAgentEndToEnd(t *testing.T) {
+	f := setup(t, testpki.CardSpec{})
+	ar := startAgent(t, f.svc, f.env, "")
+	cl := dial(t, ar.addr)
+	ctx := context.Background()
+
+	info, err := cl.Ping(ctx)
+	if err != nil || info.PID != os.Getpid() {
+		t.Fatalf("ping: %+v %v", info, err)
+	}
+	st, err := cl.Status(ctx, app.StatusOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Cards) != 1 || st.Cards[0].Holder.HSAID != testpki.DefaultHSAID || st.Cards[0].PIN.Retries != 3 {
+		t.Fatalf("status through the agent: %+v", st)
+	}
+	if strings.Contains(st.Cards[0].Holder.PersonalNumber, testpki.DefaultPersonalNumber[8:]) {
+		t.Fatalf("personal number not masked: %q", st.Cards[0].Holder.PersonalNumber)
+	}
+
+	// PIN change: both secrets typed on the client's side.
+	rec := &recorder{answers: []string{f.card.PIN, "917354"}}
+	if err := cl.ChangePIN(ctx, app.Selector{}, rec.prompt); err != nil {
+		t.Fatalf("PIN change: %v", err)
+	}
+	if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPIN || rec.asked[0].Retries != 3 ||
+		rec.asked[0].Holder != testpki.DefaultGivenName+" "+testpki.DefaultSurname || rec.asked[1].Kind != app.PromptNewPIN {
+		t.Fatalf("prompts seen by the client: %+v", rec.asked)
+	}
+	if pin, _ := f.card.State.PINRetries(); pin != 3 {
+		t.Fatalf("PIN tries after a change: %d", pin)
+	}
+
+	// The old PIN is wrong now: a typed error with the tries left crosses.
+	var wrong *cardreader.WrongPINError
+	err = cl.ChangePIN(ctx, app.Selector{}, (&recorder{answers: []string{f.card.PIN, "864213"}}).prompt)
+	if !errors.As(err, &wrong) || wrong.Retries != 2 {
+		t.Fatalf("old PIN after change: %v", err)
+	}
+	// A prompt cancelled on the client's side cancels the operation.
+	err = cl.ChangePIN(ctx, app.Selector{}, (&recorder{}).prompt)
+	if !errors.Is(err, app.ErrCancelled) {
+		t.Fatalf("cancelled prompt: %v", err)
+	}
+	// Block it: the agent raises pinBlocked.
+	for i := 0; i < 2; i++ {
+		_ = cl.ChangePIN(ctx, app.Selector{}, (&recorder{answers: []string{"000001", "864213"}}).prompt)
+	}
+	if err := cl.ChangePIN(ctx, app.Selector{}, (&recorder{}).prompt); !errors.Is(err, cardreader.ErrPINBlocked) {
+		t.Fatalf("blocked PIN: %v", err)
+	}
+	ar.notes.wait(t, app.NotifyPINBlocked, 0)
+	if le := ar.agent.State().LastError; le == nil || le.Error.Code != "pinBlocked" {
+		t.Fatalf("last error: %+v", le)
+	}
+
+	// Unblock with the PUK.
+	rec = &recorder{answers: []string{f.card.PUK, "582913"}}
+	if err := cl.UnblockPIN(ctx, app.Selector{}, rec.prompt); err != nil {
+		t.Fatalf("unblock: %v", err)
+	}
+	if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPUK || rec.asked[1].Kind != app.PromptNewPIN {
+		t.Fatalf("unblock prompts: %+v", rec.asked)
+	}
+	if pin, _ := f.card.State.PINRetries(); pin != 3 {
+		t.Fatalf("PIN tries after unblock: %d", pin)
+	}
+
+	// A login driven by this client: approval and PIN on the client's side.
+	o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown app.LoginApproval
+	res, err := cl.Login(ctx, app.LoginRequest{
+		Link:    oob.AutoStartURL(o.AutoStartToken, ""),
+		Prompt:  (&recorder{answers: []string{"582913"}}).prompt,
+		Approve: func(_ context.Context, a app.LoginApproval) error { shown = a; return nil },
+	})
+	if err != nil {
+		t.Fatalf("login through the agent: %v", err)
+	}
+	if res.HSAID != testpki.DefaultHSAID || shown.RelyingParty != "Journalsystemet Demo" || shown.HSAID != testpki.DefaultHSAID {
+		t.Fatalf("login result %+v, approval %+v", res, shown)
+	}
+	c, err := f.rp.Collect(ctx, o.OrderRef)
+	if err != nil || c.Status != oob.StatusComplete {
+		t.Fatalf("order after login: %+v %v", c, err)
+	}
+	// A declined approval cancels the order and spends no PIN try.
+	o2, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.Login(ctx, app.LoginRequest{
+		Link:    oob.AutoStartURL(o2.AutoStartToken, ""),
+		Prompt:  (&recorder{answers: []string{"582913"}}).prompt,
+		Approve: func(context.Context, app.LoginApproval) error { return app.ErrCancelled },
+	})
+	if !errors.Is(err, app.ErrCancelled) {
+		t.Fatalf("declined login: %v", err)
+	}
+	if c, _ := f.rp.Collect(ctx, o2.OrderRef); c == nil || c.Status != oob.StatusFailed {
+		t.Fatalf("declined order: %+v", c)
+	}
+	if strings.Contains(ar.log.String(), "582913") || strings.Contains(ar.log.String(), f.card.PUK) {
+		t.Fatal("a PIN or PUK reached the agent's log")
+	}
+}
+
+// A second agent in the same session refuses; a stale socket left by a dead
+// agent is taken over; a closed agent removes its socket.
+func TestAgentOnePerSession(t *testing.T) {
+	rig.Require(t)
+	svc := newService(t)
+	ar := startAgent(t, svc, app.Environment{}, "")
+	second, err := app.NewAgent(app.AgentOptions{Service: svc, Address: ar.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = second.Start(context.Background())
+	if !errors.Is(err, app.ErrAgentRunning) || !strings.Contains(err.Error(), "pid") {
+		t.Fatalf("second agent: %v", err)
+	}
+	if _, err := dial(t, ar.addr).Ping(context.Background()); err != nil {
+		t.Fatalf("first agent after the refusal: %v", err)
+	}
+	fi, err := os.Stat(ar.addr)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket: %v %v", fi, err)
+	}
+	if di, _ := os.Stat(filepath.Dir(ar.addr)); di.Mode().Perm() != 0o700 {
+		t.Fatalf("socket directory mode %v", di.Mode())
+	}
+	ar.agent.Close()
+	if _, err := os.Stat(ar.addr); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket after Close: %v", err)
+	}
+	if _, err := app.DialAddress(context.Background(), ar.addr); !errors.Is(err, app.ErrNoAgent) {
+		t.Fatalf("dial with no agent: %v", err)
+	}
+
+	// A stale socket: bound, then its process gone without removing it.
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ar.addr, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(ar.addr); err != nil {
+		t.Fatal("no stale socket to test with")
+	}
+	third := startAgent(t, svc, app.Environment{}, ar.addr)
+	if _, err := dial(t, third.addr).Ping(context.Background()); err != nil {
+		t.Fatalf("agent over a stale socket: %v", err)
+	}
+}
+
+// A client running as another uid is stopped by the socket's mode, and when
+// the modes are opened up, by the agent's peer-credential check, which logs
+// it.
+func TestAgentRefusesOtherUID(t *testing.T) {
+	rig.Require(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a child as another uid")
+	}
+	base, err := os.MkdirTemp("", "sithseid-peer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	// The test binary, where uid 65534 may run it.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(base, "client.test")
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := filepath.Join(base, "run", "agent.sock")
+	ar := startAgent(t, newService(t), app.Environment{}, addr)
+
+	runAs := func(uid uint32) int {
+		cmd := exec.Command(bin)
+		cmd.Env = []string{envPeerClient + "=" + addr}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.As(err, &ee):
+			t.Logf("client as uid %d: exit %d %s", uid, ee.ExitCode(), strings.TrimSpace(stderr.String()))
+			return ee.ExitCode()
+		}
+		t.Fatalf("running the client: %v", err)
+		return -1
+	}
+	if got := runAs(0); got != peerAnswered {
+		t.Fatalf("same uid: exit %d", got)
+	}
+	if got := runAs(65534); got != peerDialDenied {
+		t.Fatalf("uid 65534 with the modes as made: exit %d, want %d", got, peerDialDenied)
+	}
+	// Open the modes (a misconfiguration, or a socket passed around): the
+	// kernel lets the connection in, the agent's uid check does not.
+	if err := os.Chmod(filepath.Dir(addr), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(addr, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if got := runAs(65534); got != peerHungUp {
+		t.Fatalf("uid 65534 with open modes: exit %d, want %d", got, peerHungUp)
+	}
+	log := ar.log.String()
+	if !strings.Contains(log, "refused") || !strings.Contains(log, "uid 65534") {
+		t.Fatalf("refusal not logged:\n%s", log)
+	}
+	// The agent still serves its own user.
+	if got := runAs(0); got != peerAnswered {
+		t.Fatalf("same uid after a refusal: exit %d", got)
+	}
+}
+
+// The URL handler's handoff reaches the running agent, is answered at
+// once, raises "login requested", and another client completes the login
+// it queued.
+func TestAgentHandoff(t *testing.T) {
+	f := setup(t, testpki.CardSpec{})
+	ar := startAgent(t, f.svc, f.env, "")
+	ctx := context.Background()
+	o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := oob.AutoStartURL(o.AutoStartToken, "")
+	handler := dial(t, ar.addr)
+	start := time.Now()
+	rec, err := handler.Handoff(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("handoff took %v", d)
+	}
+	if rec.ID == "" || rec.Queued != 1 {
+		t.Fatalf("receipt %+v", rec)
+	}
+	n, _ := ar.notes.wait(t, app.NotifyLoginRequested, 0)
+	if n.Handoff != rec.ID {
+		t.Fatalf("notification %+v for receipt %+v", n, rec)
+	}
+	if hs := ar.agent.State().Handoffs; len(hs) != 1 || hs[0].ID != rec.ID {
+		t.Fatalf("queued: %+v", hs)
+	}
+	if _, err := handler.Handoff(ctx, "https://example.com/"); !errors.Is(err, app.ErrBadLink) {
+		t.Fatalf("bad link: %v", err)
+	}
+	handler.Close()
+
+	ui := dial(t, ar.addr)
+	res, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: pinPrompt(f.card.PIN)})
+	if err != nil {
+		t.Fatalf("login of the handoff: %v", err)
+	}
+	if res.HSAID != testpki.DefaultHSAID {
+		t.Fatalf("login: %+v", res)
+	}
+	if c, err := f.rp.Collect(ctx, o.OrderRef); err != nil || c.Status != oob.StatusComplete {
+		t.Fatalf("order: %+v %v", c, err)
+	}
+	if _, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: pinPrompt(f.card.PIN)}); !errors.Is(err, app.ErrHandoffNotFound) {
+		t.Fatalf("second login of one handoff: %v", err)
+	}
+	if hs := ar.agent.State().Handoffs; len(hs) != 0 {
+		t.Fatalf("queue after the login: %+v", hs)
+	}
+}
+
+// A subscriber sees the card's identity, the expiry warning, and the card
+// pulled and put back.
+func TestAgentSubscribeCardEvents(t *testing.T) {
+	f := setup(t, testpki.CardSpec{Variant: testpki.Expiring})
+	ar := startAgent(t, f.svc, f.env, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := dial(t, ar.addr).Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := <-events
+	if first.State == nil {
+		t.Fatalf("first event %+v", first)
+	}
+	// waitFor reads events until ok says so.
+	waitFor := func(what string, ok func(app.AgentEvent) bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case ev, open := <-events:
+				if !open {
+					t.Fatalf("subscription ended waiting for %s", what)
+				}
+				if ok(ev) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s within 10 s", what)
+			}
+		}
+	}
+	hasCard := func(ev app.AgentEvent) bool {
+		return ev.State != nil && ev.State.Card != nil && ev.State.Card.Holder.HSAID == testpki.DefaultHSAID
+	}
+	if !hasCard(first) {
+		waitFor("the card's identity", hasCard)
+	}
+	exp, _ := ar.notes.wait(t, app.NotifyCertificateExpiring, 0)
+	if exp.Days < 10 || exp.Days > 11 || exp.HSAID != testpki.DefaultHSAID {
+		t.Fatalf("expiry notification %+v", exp)
+	}
+	// Once per threshold: more refreshes raise no more warnings.
+	before := ar.notes.count(app.NotifyCertificateExpiring)
+	if _, err := dial(t, ar.addr).Status(ctx, app.StatusOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ar.notes.count(app.NotifyCertificateExpiring); got != before {
+		t.Fatalf("expiry warnings repeated: %d then %d", before, got)
+	}
+
+	f.card.Pull(t)
+	waitFor("cardRemoved", func(ev app.AgentEvent) bool {
+		return ev.Notification != nil && ev.Notification.Kind == app.NotifyCardRemoved && ev.Notification.Reader == f.card.Reader
+	})
+	waitFor("a state without the card", func(ev app.AgentEvent) bool {
+		if ev.State == nil || ev.State.Card != nil {
+			return false
+		}
+		for _, r := range ev.State.Readers {
+			if r.Name == f.card.Reader {
+				return !r.CardPresent
+			}
+		}
+		return false
+	})
+	f.card.Reinsert(t)
+	waitFor("cardInserted", func(ev app.AgentEvent) bool {
+		return ev.Notification != nil && ev.Notification.Kind == app.NotifyCardInserted && ev.Notification.Reader == f.card.Reader
+	})
+	waitFor("the card back", hasCard)
+}
+
+// The protocol is parsed strictly: unknown fields and oversized frames end
+// the connection with a protocol error; an unknown method is an error reply
+// on a connection that stays usable.
+func TestLocalAPIStrict(t *testing.T) {
+	rig.Require(t)
+	ar := startAgent(t, newService(t), app.Environment{}, "")
+	raw := func(t *testing.T) (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("unix", ar.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	type reply struct {
+		Type  string          `json:"type"`
+		ID    uint64          `json:"id"`
+		Error *app.WireError  `json:"error"`
+		Res   json.RawMessage `json:"result"`
+	}
+	read := func(t *testing.T, r *bufio.Reader) reply {
+		t.Helper()
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			t.Fatalf("reading a reply: %v", err)
+		}
+		var rp reply
+		if err := json.Unmarshal(line, &rp); err != nil {
+			t.Fatal(err)
+		}
+		return rp
+	}
+	closed := func(t *testing.T, r *bufio.Reader) {
+		t.Helper()
+		// A reset is a close with unread data (the oversized frame).
+		if _, err := r.ReadByte(); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("connection not closed: %v", err)
+		}
+	}
+	t.Run("unknown field", func(t *testing.T) {
+		c, r := raw(t)
+		io.WriteString(c, `{"type":"call","id":1,"method":"ping","pin":"123456"}`+"\n")
+		if rp := read(t, r); rp.Error == nil || rp.Error.Code != "protocol" {
+			t.Fatalf("reply %+v", rp)
+		}
+		closed(t, r)
+	})
+	t.Run("unknown params field", func(t *testing.T) {
+		c, r := raw(t)
+		io.WriteString(c, `{"type":"call","id":7,"method":"status","params":{"select":{},"extra":1}}`+"\n")
+		if rp := read(t, r); rp.ID != 7 || rp.Error == nil || rp.Error.Code != "protocol" {
+			t.Fatalf("reply %+v", rp)
+		}
+	})
+	t.Run("trailing data", func(t *testing.T) {
+		c, r := raw(t)
+		io.WriteString(c, `{"type":"call","id":1,"method":"ping"} {"type":"call","id":2,"method":"ping"}`+"\n")
+		if rp := read(t, r); rp.Error == nil || rp.Error.Code != "protocol" {
+			t.Fatalf("reply %+v", rp)
+		}
+		closed(t, r)
+	})
+	t.Run("out of place", func(t *testing.T) {
+		c, r := raw(t)
+		io.WriteString(c, `{"type":"reply","id":1}`+"\n")
+		if rp := read(t, r); rp.Error == nil || rp.Error.Code != "protocol" {
+			t.Fatalf("reply %+v", rp)
+		}
+		closed(t, r)
+	})
+	t.Run("too large", func(t *testing.T) {
+		c, r := raw(t)
+		go c.Write(bytes.Repeat([]byte("x"), app.MaxFrameSize+4096))
+		if rp := read(t, r); rp.Error == nil || rp.Error.Code != "protocol" {
+			t.Fatalf("reply %+v", rp)
+		}
+		closed(t, r)
+	})
+	t.Run("unknown method", func(t *testing.T) {
+		c, r := raw(t)
+		io.WriteString(c, `{"type":"call","id":3,"method":"format.card"}`+"\n")
+		if rp := read(t, r); rp.ID != 3 || rp.Error == nil || rp.Error.Code != "unknownMethod" {
+			t.Fatalf("reply %+v", rp)
+		}
+		io.WriteString(c, `{"type":"call","id":4,"method":"ping"}`+"\n")
+		if rp := read(t, r); rp.ID != 4 || rp.Error != nil || len(rp.Res) == 0 {
+			t.Fatalf("ping after an unknown method: %+v", rp)
+		}
+	})
+}
+
+// Handoff latency to a running agent, as the URL handler pays it: connect,
+// hand the URL over, hang up.
+func BenchmarkHandoff(b *testing.B) {
+	rig.Require(b)
+	ar := startAgent(b, newService(b), app.Environment{}, filepath.Join(b.TempDir(), "run", "agent.sock"))
+	url := oob.AutoStartURL("0b7a4a8c-5c4e-4d2f-9f1e-2b1f3c4d5e6f", "")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := app.DialAddress(ctx, ar.addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Handoff(ctx, url); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
