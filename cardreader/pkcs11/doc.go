@@ -22,8 +22,20 @@
 // Every Card method opens a session, does one operation and closes it; no
 // session is held while idle, so the card is free for browsers and other
 // middleware. Operations on one slot are serialised process-wide (waiting
-// respects the context), and ctx is checked before each blocking step;
-// a PKCS#11 call in progress cannot be interrupted.
+// respects the context), and ctx is checked before each blocking step.
+//
+// A PKCS#11 call in progress cannot be interrupted, and a pulled card can
+// leave one stuck for good (measured with OpenSC 0.23 under pcscd 1.9.9 and
+// vpcd: a card pulled during or between the APDUs of a login leaves OpenSC
+// waiting in SCardTransmit; a pull during a signature returns
+// CKR_DEVICE_REMOVED at once). So the calls run on their own goroutine and
+// every method returns when its context ends, with an error wrapping the
+// context's error; the stuck call keeps its slot (and, for OpenSC, the
+// whole module) busy until it returns. Give card operations a deadline.
+// PINs are copied for each operation and the copy wiped when the module is
+// done with it, so wiping the caller's Secret after an abandoned call cannot
+// turn a login in flight into a wrong-PIN try. Close waits at most 5 s for
+// C_Finalize.
 //
 // # Slots and readers
 //
@@ -42,7 +54,8 @@
 // the SITHS policy of three tries: LOCKED → 0 (blocked), FINAL_TRY → 1,
 // COUNT_LOW → 2, none → 3. OpenSC 0.23 in front of a PIV card never sets
 // COUNT_LOW, so a Card also counts wrong PINs it has seen since the last good
-// one and reads "no flag, but a wrong PIN seen" as 2.
+// one and reads "no flag, but a wrong PIN seen" as 2; a wrong PIN entered
+// by another process still reads 3 there until the card's last try.
 //
 // The PUK is the Security Officer PIN: UnblockPIN is C_Login(CKU_SO) then
 // C_InitPIN. PKCS#11 cannot say whether a token has a usable SO PIN, so
