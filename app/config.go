@@ -1,0 +1,824 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// Configuration keys. docs/admin.md ("Configuration and policy") documents
+// each one; a test checks that it does.
+const (
+	KeyEnvironment            = "environment"
+	KeyAllowEnvironmentSwitch = "allowEnvironmentSwitch"
+	KeyPKCS11Module           = "pkcs11Module"
+	KeyBackend                = "backend"
+	KeyLogLevel               = "logLevel"
+	KeyLanguage               = "language"
+	KeyExpiryWarningDays      = "expiryWarningDays"
+	// KeyUserMayOverride is the policy's list of keys it sets only as a
+	// default: the user may still change them. It is not a setting itself.
+	KeyUserMayOverride = "userMayOverride"
+)
+
+// Per-environment keys are "environments.<NAME>.serviceURL" and
+// "environments.<NAME>.trustAnchorsFile" (NAME one of PROD, QA, TEST,
+// DEMO). In JSON they nest: {"environments": {"PROD": {"serviceURL": …}}}.
+const (
+	envKeyServiceURL       = "serviceURL"
+	envKeyTrustAnchorsFile = "trustAnchorsFile"
+)
+
+// EnvironmentKey is the flat key of an environment's setting, e.g.
+// EnvironmentKey("PROD", "serviceURL") = "environments.PROD.serviceURL".
+func EnvironmentKey(env, setting string) string {
+	return "environments." + strings.ToUpper(env) + "." + setting
+}
+
+// Source says which layer an effective value comes from.
+type Source string
+
+const (
+	SourceDefault Source = "default"
+	SourcePolicy  Source = "policy"
+	SourceUser    Source = "user"
+)
+
+// Default locations. The system policy's location differs per OS (see
+// defaultPolicySources in config_*.go).
+const (
+	LinuxPolicyFile = "/etc/sithseid/policy.json"
+	LinuxPolicyDir  = "/etc/sithseid/policy.d"
+	// WindowsPolicyKey is under HKEY_LOCAL_MACHINE.
+	WindowsPolicyKey = `Software\Policies\SITHS eID`
+	// MacPolicyFile is the managed preferences plist an MDM profile writes.
+	MacPolicyFile = "/Library/Managed Preferences/io.github.sithseid.desktop.plist"
+)
+
+// ConfigOptions says where LoadConfig reads. The zero value reads the
+// platform's system policy and the user's preferences.
+type ConfigOptions struct {
+	// PolicyFile and PolicyDir replace the platform's system policy with a
+	// JSON file and a drop-in directory of *.json files merged in lexical
+	// order (later files win). Empty means the platform's default: on Linux
+	// /etc/sithseid/policy.json and /etc/sithseid/policy.d, on Windows the
+	// registry, on macOS the managed preferences plist.
+	PolicyFile string
+	PolicyDir  string
+	// NoSystemPolicy ignores the system policy altogether (tests).
+	NoSystemPolicy bool
+	// UserFile is the user's preferences; empty means
+	// os.UserConfigDir()/sithseid/config.json.
+	UserFile string
+}
+
+// Settings are the effective values.
+type Settings struct {
+	Environment            string
+	AllowEnvironmentSwitch bool
+	PKCS11Module           string
+	Backend                string
+	LogLevel               string
+	Language               string
+	ExpiryWarningDays      []int
+	// Environments holds what policy says of each environment's endpoints.
+	Environments map[string]EnvironmentSettings
+}
+
+// EnvironmentSettings is what policy may say of one environment.
+type EnvironmentSettings struct {
+	ServiceURL       string
+	TrustAnchorsFile string
+}
+
+// ConfigEntry is one key with its effective value, for "config show" and
+// the diagnostics archive.
+type ConfigEntry struct {
+	Key    string `json:"key"`
+	Value  any    `json:"value"`
+	Source Source `json:"source"`
+	// Locked: the user cannot change this key.
+	Locked bool `json:"locked,omitempty"`
+}
+
+// LockReason says why a key is locked.
+type LockReason string
+
+const (
+	// LockedByPolicy: policy sets the key and does not list it in
+	// userMayOverride.
+	LockedByPolicy LockReason = "policy"
+	// LockedPolicyOnly: only policy may set this key (environment
+	// endpoints and trust anchors, allowEnvironmentSwitch).
+	LockedPolicyOnly LockReason = "policyOnly"
+	// LockedNoSwitch: environment, while allowEnvironmentSwitch is false.
+	LockedNoSwitch LockReason = "environmentSwitch"
+)
+
+// LockedError is returned by SetUser and UnsetUser for a key the user
+// cannot change.
+type LockedError struct {
+	Key    string
+	Reason LockReason
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("configuration key %q is locked (%s)", e.Key, e.Reason)
+}
+
+// ErrUnknownKey: a key that is not a configuration key.
+var ErrUnknownKey = errors.New("unknown configuration key")
+
+// ValueError is a value of the wrong type or outside the allowed set.
+type ValueError struct {
+	Key    string
+	Value  string // as given, shortened
+	Reason string // what is expected
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("configuration key %q: %s (got %s)", e.Key, e.Reason, e.Value)
+}
+
+// ConfigFileError is a configuration file (or registry key) that cannot be
+// read or parsed; Err is a *ValueError, ErrUnknownEnvironment or the parse
+// error.
+type ConfigFileError struct {
+	Path string
+	Err  error
+}
+
+func (e *ConfigFileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *ConfigFileError) Unwrap() error { return e.Err }
+
+type kind int
+
+const (
+	kindString kind = iota
+	kindBool
+	kindInts
+	kindStrings // userMayOverride only
+)
+
+type keySpec struct {
+	kind       kind
+	def        any
+	policyOnly bool
+	check      func(v any) error // nil: any value of the kind
+}
+
+func oneOf(vals ...string) func(any) error {
+	return func(v any) error {
+		if slices.Contains(vals, v.(string)) {
+			return nil
+		}
+		return fmt.Errorf("want one of %s", strings.Join(quoteAll(vals), ", "))
+	}
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strconv.Quote(v)
+	}
+	return out
+}
+
+var envNames = []string{EnvPROD, EnvQA, EnvTEST, EnvDEMO}
+
+// specs is the schema. Environment keys are added by init below.
+var specs = map[string]keySpec{
+	KeyEnvironment: {kind: kindString, def: EnvPROD, check: func(v any) error {
+		if !slices.Contains(envNames, v.(string)) {
+			return fmt.Errorf("want one of PROD, QA, TEST, DEMO: %w", ErrUnknownEnvironment)
+		}
+		return nil
+	}},
+	KeyAllowEnvironmentSwitch: {kind: kindBool, def: true, policyOnly: true},
+	KeyPKCS11Module:           {kind: kindString, def: ""},
+	KeyBackend:                {kind: kindString, def: cardreader.PreferAuto, check: oneOf("auto", "piv", "pkcs11")},
+	KeyLogLevel:               {kind: kindString, def: "info", check: oneOf("debug", "info", "warn", "error")},
+	KeyLanguage:               {kind: kindString, def: "", check: oneOf("", "sv", "en")},
+	KeyExpiryWarningDays: {kind: kindInts, def: []int{30, 14, 7}, check: func(v any) error {
+		for _, d := range v.([]int) {
+			if d < 1 || d > 365 {
+				return errors.New("want whole days between 1 and 365")
+			}
+		}
+		return nil
+	}},
+}
+
+func init() {
+	for _, e := range envNames {
+		specs[EnvironmentKey(e, envKeyServiceURL)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkHTTPS}
+		specs[EnvironmentKey(e, envKeyTrustAnchorsFile)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkAbsolute}
+	}
+}
+
+func checkHTTPS(v any) error {
+	s := v.(string)
+	if s == "" {
+		return nil
+	}
+	if _, err := (Environment{Name: "x", ServiceURL: s}).Service(); err != nil {
+		return errors.New("want an https URL")
+	}
+	return nil
+}
+
+func checkAbsolute(v any) error {
+	if s := v.(string); s != "" && !filepath.IsAbs(s) {
+		return errors.New("want an absolute path")
+	}
+	return nil
+}
+
+// ConfigKeys lists every configuration key, sorted.
+func ConfigKeys() []string {
+	keys := make([]string, 0, len(specs))
+	for k := range specs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// layer is one source's values, by flat key, typed as the spec says
+// (string, bool, []int).
+type layer map[string]any
+
+// Config is the configuration in layers: built-in defaults, then system
+// policy, then the user's preferences. Every key policy sets is locked
+// (the user's value is ignored and SetUser refuses it) unless the policy
+// lists it in userMayOverride; then the policy's value is the default the
+// user starts from. Environment endpoints, trust anchors and
+// allowEnvironmentSwitch are policy-only; environment is locked too when
+// allowEnvironmentSwitch is false.
+//
+// A Config is not safe for concurrent SetUser calls.
+type Config struct {
+	policy      layer
+	mayOverride []string
+	user        layer
+	userFile    string
+	policyFrom  []string // where the policy came from, for diagnostics
+	warnings    []string
+}
+
+// LoadConfig reads the system policy and the user's preferences. Unknown
+// keys are kept as warnings (Warnings); a value of the wrong type, outside
+// its allowed set, or an unknown environment fails the load with a
+// *ConfigFileError naming the file: a policy that says something the
+// product does not understand is better refused than half applied.
+func LoadConfig(opts ConfigOptions) (*Config, error) {
+	c := &Config{policy: layer{}, user: layer{}, userFile: opts.UserFile}
+	if !opts.NoSystemPolicy {
+		if opts.PolicyFile != "" || opts.PolicyDir != "" {
+			if err := c.readPolicyFiles(opts.PolicyFile, opts.PolicyDir); err != nil {
+				return nil, err
+			}
+		} else if err := c.readSystemPolicy(); err != nil {
+			return nil, err
+		}
+	}
+	if c.userFile == "" {
+		f, err := DefaultUserConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		c.userFile = f
+	}
+	b, err := os.ReadFile(c.userFile)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, &ConfigFileError{Path: c.userFile, Err: err}
+	default:
+		raw, err := decodeJSONObject(b)
+		if err != nil {
+			return nil, &ConfigFileError{Path: c.userFile, Err: err}
+		}
+		if err := c.merge(c.user, raw, c.userFile, false); err != nil {
+			return nil, err
+		}
+	}
+	for k := range c.user {
+		if c.lockedBy(k) != "" {
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: %q is locked by policy; the user's value is ignored", c.userFile, k))
+		}
+	}
+	return c, nil
+}
+
+// DefaultUserConfigFile is os.UserConfigDir()/sithseid/config.json.
+func DefaultUserConfigFile() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the user's configuration directory: %w", err)
+	}
+	return filepath.Join(dir, "sithseid", "config.json"), nil
+}
+
+// readPolicyFiles reads a JSON policy file and a drop-in directory; a
+// missing file or directory is no policy.
+func (c *Config) readPolicyFiles(file, dir string) error {
+	var files []string
+	if file != "" {
+		files = append(files, file)
+	}
+	if dir != "" {
+		m, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil {
+			return &ConfigFileError{Path: dir, Err: err}
+		}
+		sort.Strings(m) // lexical order: 10-site.json before 20-ward.json
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return &ConfigFileError{Path: f, Err: err}
+		}
+		raw, err := decodeJSONObject(b)
+		if err != nil {
+			return &ConfigFileError{Path: f, Err: err}
+		}
+		if err := c.mergePolicy(raw, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergePolicy adds one policy source (decoded JSON, plist or registry
+// values) on top of the policy read so far.
+func (c *Config) mergePolicy(raw map[string]any, from string) error {
+	if err := c.merge(c.policy, raw, from, true); err != nil {
+		return err
+	}
+	c.policyFrom = append(c.policyFrom, from)
+	return nil
+}
+
+func decodeJSONObject(b []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if m == nil {
+		return nil, errors.New("not a JSON object")
+	}
+	return m, nil
+}
+
+// merge checks raw (a decoded document: nested "environments") and puts
+// its values into l.
+func (c *Config) merge(l layer, raw map[string]any, from string, policy bool) error {
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
+		switch {
+		case k == "environments":
+			envs, ok := v.(map[string]any)
+			if !ok {
+				return &ConfigFileError{Path: from, Err: &ValueError{Key: k, Value: short(v), Reason: "want an object of environments"}}
+			}
+			for name, ev := range envs {
+				if !slices.Contains(envNames, name) {
+					return &ConfigFileError{Path: from, Err: fmt.Errorf("environments: %q (want one of PROD, QA, TEST, DEMO): %w", name, ErrUnknownEnvironment)}
+				}
+				fields, ok := ev.(map[string]any)
+				if !ok {
+					return &ConfigFileError{Path: from, Err: &ValueError{Key: "environments." + name, Value: short(ev), Reason: "want an object"}}
+				}
+				for f, fv := range fields {
+					if err := c.put(l, EnvironmentKey(name, f), fv, from, policy); err != nil {
+						return err
+					}
+				}
+			}
+		case k == KeyUserMayOverride && policy:
+			list, err := coerce(KeyUserMayOverride, keySpec{kind: kindStrings}, v)
+			if err != nil {
+				return &ConfigFileError{Path: from, Err: err}
+			}
+			for _, key := range list.([]string) {
+				if _, ok := specs[key]; !ok {
+					c.warnings = append(c.warnings, fmt.Sprintf("%s: userMayOverride names unknown key %q", from, key))
+				}
+			}
+			c.mayOverride = list.([]string) // a later source replaces the list
+		default:
+			if err := c.put(l, k, v, from, policy); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) put(l layer, key string, v any, from string, policy bool) error {
+	spec, ok := specs[key]
+	if !ok {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: unknown key %q ignored", from, key))
+		return nil
+	}
+	if spec.policyOnly && !policy {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: %q may only be set by policy; ignored", from, key))
+		return nil
+	}
+	val, err := coerce(key, spec, v)
+	if err != nil {
+		return &ConfigFileError{Path: from, Err: err}
+	}
+	l[key] = val
+	return nil
+}
+
+func short(v any) string {
+	s := fmt.Sprintf("%v", v)
+	if str, ok := v.(string); ok {
+		s = strconv.Quote(str)
+	}
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return s
+}
+
+// coerce turns a decoded value (JSON with UseNumber, plist, registry) into
+// the key's type and checks it. Strings are accepted for bools and lists
+// only where the source has no such type (registry REG_SZ): "true"/"1",
+// "30,14,7".
+func coerce(key string, spec keySpec, v any) (any, error) {
+	bad := func(reason string) error { return &ValueError{Key: key, Value: short(v), Reason: reason} }
+	var out any
+	switch spec.kind {
+	case kindString:
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad("want a string")
+		}
+		if key == KeyEnvironment {
+			s = strings.ToUpper(s)
+		}
+		out = s
+	case kindBool:
+		switch b := v.(type) {
+		case bool:
+			out = b
+		case uint64: // REG_DWORD
+			out = b != 0
+		default:
+			return nil, bad("want true or false")
+		}
+	case kindInts:
+		var items []any
+		switch x := v.(type) {
+		case []any:
+			items = x
+		case []int:
+			for _, i := range x {
+				items = append(items, json.Number(strconv.Itoa(i)))
+			}
+		case string: // REG_SZ "30,14,7"
+			for _, f := range strings.Split(x, ",") {
+				items = append(items, json.Number(strings.TrimSpace(f)))
+			}
+		default:
+			return nil, bad("want a list of whole numbers")
+		}
+		ints := []int{}
+		for _, it := range items {
+			var n int
+			var err error
+			switch x := it.(type) {
+			case json.Number:
+				n, err = strconv.Atoi(string(x))
+			case int:
+				n = x
+			case int64:
+				n = int(x)
+			case uint64:
+				n = int(x)
+			default:
+				err = errors.New("not a number")
+			}
+			if err != nil {
+				return nil, bad("want a list of whole numbers")
+			}
+			ints = append(ints, n)
+		}
+		sort.Sort(sort.Reverse(sort.IntSlice(ints)))
+		out = slices.Compact(ints)
+	case kindStrings:
+		var list []string
+		switch x := v.(type) {
+		case []any:
+			for _, it := range x {
+				s, ok := it.(string)
+				if !ok {
+					return nil, bad("want a list of strings")
+				}
+				list = append(list, s)
+			}
+		case []string: // REG_MULTI_SZ
+			list = x
+		case string: // REG_SZ "a,b"
+			for _, f := range strings.Split(x, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					list = append(list, f)
+				}
+			}
+		default:
+			return nil, bad("want a list of strings")
+		}
+		out = list
+	}
+	if spec.check != nil {
+		if err := spec.check(out); err != nil {
+			ve := &ValueError{Key: key, Value: short(v), Reason: err.Error()}
+			if errors.Is(err, ErrUnknownEnvironment) {
+				return nil, fmt.Errorf("%w: %w", ve, ErrUnknownEnvironment)
+			}
+			return nil, ve
+		}
+	}
+	return out, nil
+}
+
+// ParseValue parses the text form of a value (as typed after "sithseid
+// config set KEY"): true/false, "30,14,7", or a string.
+func ParseValue(key, text string) (any, error) {
+	spec, ok := specs[key]
+	if !ok {
+		return nil, fmt.Errorf("%q: %w", key, ErrUnknownKey)
+	}
+	var v any = text
+	switch spec.kind {
+	case kindBool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return nil, &ValueError{Key: key, Value: strconv.Quote(text), Reason: "want true or false"}
+		}
+		v = b
+	case kindInts:
+		v = text // coerce splits on commas
+	}
+	return coerce(key, spec, v)
+}
+
+// lockedBy says why the user cannot change key, or "".
+func (c *Config) lockedBy(key string) LockReason {
+	spec, ok := specs[key]
+	if !ok {
+		return ""
+	}
+	if spec.policyOnly {
+		return LockedPolicyOnly
+	}
+	if _, set := c.policy[key]; set && !slices.Contains(c.mayOverride, key) {
+		return LockedByPolicy
+	}
+	if key == KeyEnvironment && !c.value(KeyAllowEnvironmentSwitch).(bool) {
+		return LockedNoSwitch
+	}
+	return ""
+}
+
+// Locked reports whether the user cannot change key.
+func (c *Config) Locked(key string) bool { return c.lockedBy(key) != "" }
+
+func (c *Config) lookup(key string) (any, Source) {
+	spec := specs[key]
+	if v, ok := c.user[key]; ok && c.lockedBy(key) == "" {
+		return v, SourceUser
+	}
+	if v, ok := c.policy[key]; ok {
+		return v, SourcePolicy
+	}
+	return spec.def, SourceDefault
+}
+
+func (c *Config) value(key string) any { v, _ := c.lookup(key); return v }
+
+// Value returns key's effective value (string, bool or []int) and its
+// source; ErrUnknownKey for a key that does not exist.
+func (c *Config) Value(key string) (any, Source, error) {
+	if _, ok := specs[key]; !ok {
+		return nil, "", fmt.Errorf("%q: %w", key, ErrUnknownKey)
+	}
+	v, src := c.lookup(key)
+	return v, src, nil
+}
+
+// Source returns the layer key's effective value comes from ("" for an
+// unknown key).
+func (c *Config) Source(key string) Source {
+	if _, ok := specs[key]; !ok {
+		return ""
+	}
+	_, src := c.lookup(key)
+	return src
+}
+
+// Effective returns the effective values.
+func (c *Config) Effective() Settings {
+	s := Settings{
+		Environment:            c.value(KeyEnvironment).(string),
+		AllowEnvironmentSwitch: c.value(KeyAllowEnvironmentSwitch).(bool),
+		PKCS11Module:           c.value(KeyPKCS11Module).(string),
+		Backend:                c.value(KeyBackend).(string),
+		LogLevel:               c.value(KeyLogLevel).(string),
+		Language:               c.value(KeyLanguage).(string),
+		ExpiryWarningDays:      slices.Clone(c.value(KeyExpiryWarningDays).([]int)),
+		Environments:           map[string]EnvironmentSettings{},
+	}
+	for _, e := range envNames {
+		es := EnvironmentSettings{
+			ServiceURL:       c.value(EnvironmentKey(e, envKeyServiceURL)).(string),
+			TrustAnchorsFile: c.value(EnvironmentKey(e, envKeyTrustAnchorsFile)).(string),
+		}
+		if es != (EnvironmentSettings{}) {
+			s.Environments[e] = es
+		}
+	}
+	return s
+}
+
+// Entries lists every key with its effective value and source, sorted.
+func (c *Config) Entries() []ConfigEntry {
+	var out []ConfigEntry
+	for _, k := range ConfigKeys() {
+		v, src := c.lookup(k)
+		out = append(out, ConfigEntry{Key: k, Value: v, Source: src, Locked: c.Locked(k)})
+	}
+	return out
+}
+
+// Warnings are what LoadConfig ignored: unknown keys, user values of
+// locked keys. The caller logs them.
+func (c *Config) Warnings() []string { return slices.Clone(c.warnings) }
+
+// PolicySources are where the policy came from (files, registry key).
+func (c *Config) PolicySources() []string { return slices.Clone(c.policyFrom) }
+
+// UserFile is the user's preferences file.
+func (c *Config) UserFile() string { return c.userFile }
+
+// SetUser sets key to value (its text form, see ParseValue) in the user's
+// preferences and writes them. A key the user cannot change returns
+// *LockedError and nothing is written.
+func (c *Config) SetUser(key, value string) error {
+	if _, ok := specs[key]; !ok {
+		return fmt.Errorf("%q: %w", key, ErrUnknownKey)
+	}
+	if r := c.lockedBy(key); r != "" {
+		return &LockedError{Key: key, Reason: r}
+	}
+	v, err := ParseValue(key, value)
+	if err != nil {
+		return err
+	}
+	next := maps(c.user)
+	next[key] = v
+	if err := writeUserFile(c.userFile, next); err != nil {
+		return err
+	}
+	c.user = next
+	return nil
+}
+
+// UnsetUser removes key from the user's preferences, so policy or the
+// default applies again.
+func (c *Config) UnsetUser(key string) error {
+	if _, ok := specs[key]; !ok {
+		return fmt.Errorf("%q: %w", key, ErrUnknownKey)
+	}
+	if r := c.lockedBy(key); r == LockedPolicyOnly {
+		return &LockedError{Key: key, Reason: r}
+	}
+	if _, ok := c.user[key]; !ok {
+		return nil
+	}
+	next := maps(c.user)
+	delete(next, key)
+	if err := writeUserFile(c.userFile, next); err != nil {
+		return err
+	}
+	c.user = next
+	return nil
+}
+
+func maps(l layer) layer {
+	out := layer{}
+	for k, v := range l {
+		out[k] = v
+	}
+	return out
+}
+
+// writeUserFile writes the preferences atomically (a temporary file in the
+// same directory, renamed over the old one) with mode 0600.
+func writeUserFile(path string, l layer) error {
+	b, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// CanSwitchEnvironment reports whether the user may pick another
+// environment (a menu shows the choice only then).
+func (c *Config) CanSwitchEnvironment() bool { return !c.Locked(KeyEnvironment) }
+
+// Environment resolves the effective environment: the built-in one, with
+// the service URL and trust anchors policy gives it. A placeholder
+// environment policy does not complete returns ErrEnvironmentNotConfigured.
+func (c *Config) Environment() (Environment, error) {
+	return c.EnvironmentNamed(c.value(KeyEnvironment).(string))
+}
+
+// EnvironmentNamed resolves the environment name (any case) as Environment
+// does, whether or not it is the effective one.
+func (c *Config) EnvironmentNamed(name string) (Environment, error) {
+	env, err := LookupEnvironment(name)
+	if err != nil {
+		return env, err
+	}
+	es := c.Effective().Environments[env.Name]
+	if es.ServiceURL != "" {
+		env.ServiceURL = es.ServiceURL
+	}
+	if es.TrustAnchorsFile != "" {
+		pem, err := os.ReadFile(es.TrustAnchorsFile)
+		if err != nil {
+			return env, fmt.Errorf("%s: reading trust anchors: %w", env.Name, err)
+		}
+		env.TrustAnchors = pem
+		if _, err := env.Roots(); err != nil {
+			return env, fmt.Errorf("%s: %s: %w", env.Name, es.TrustAnchorsFile, err)
+		}
+	}
+	if env.ServiceURL != "" && len(env.TrustAnchors) > 0 {
+		env.Placeholder = false
+	}
+	if env.Placeholder {
+		return env, fmt.Errorf("%s: %w", env.Name, ErrEnvironmentNotConfigured)
+	}
+	return env, nil
+}
