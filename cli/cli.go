@@ -146,6 +146,8 @@ func (r *runner) dispatch(ctx context.Context, args []string) error {
 		return r.tlsCheck(ctx, rest)
 	case "qr":
 		return r.qr(ctx, rest)
+	case "agent":
+		return r.agent(ctx, rest)
 	}
 	return r.usage()
 }
