@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -562,4 +563,46 @@ func (a *Agent) Handoffs() []PendingHandoff {
 func methodList() string {
 	return strings.Join([]string{MethodPing, MethodStatus, MethodSubscribe, MethodPINChange, MethodPINUnblock,
 		MethodCertRemove, MethodRemoveExpired, MethodLogin, MethodHandoff}, ", ")
+}
+
+// SpawnAgent starts exe with args as a detached agent process (a session of
+// its own, standard streams on the null device) and waits up to wait for an
+// agent to answer at addr; whichever agent answers (the new one, or one that
+// won a race to start) is reported. The URL handler uses it when no agent
+// runs.
+func SpawnAgent(ctx context.Context, exe string, args []string, addr string, wait time.Duration) (AgentInfo, error) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return AgentInfo{}, err
+	}
+	defer null.Close()
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.SysProcAttr = detached()
+	if err := cmd.Start(); err != nil {
+		return AgentInfo{}, fmt.Errorf("starting the agent: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }() // reaps it if this process outlives it
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		info, err := pingAddress(pctx, addr)
+		pcancel()
+		if err == nil {
+			return info, nil
+		}
+		select {
+		case <-ctx.Done():
+			return AgentInfo{}, fmt.Errorf("the agent did not answer within %v: %w", wait, err)
+		case werr := <-exited:
+			// It may have lost a race to another agent: ask once more.
+			if info, err := pingAddress(ctx, addr); err == nil {
+				return info, nil
+			}
+			return AgentInfo{}, fmt.Errorf("the agent exited at start (%v): %w", werr, ErrNoAgent)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -20,8 +20,11 @@ import (
 // AgentAddress is the local API's socket for this user:
 // $XDG_RUNTIME_DIR/sithseid/agent.sock, else
 // os.TempDir()/sithseid-$UID/agent.sock.
-func AgentAddress() (string, error) {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+func AgentAddress() (string, error) { return AgentAddressEnv(os.Getenv) }
+
+// AgentAddressEnv is AgentAddress with the environment read through getenv.
+func AgentAddressEnv(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "sithseid", "agent.sock"), nil
 	}
 	return filepath.Join(os.TempDir(), "sithseid-"+strconv.Itoa(os.Getuid()), "agent.sock"), nil
@@ -144,3 +147,7 @@ func dialAgent(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
 	}
 	return c, nil
 }
+
+// detached makes a spawned agent its own session leader, so the terminal or
+// browser that started the URL handler does not take it down on exit.
+func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
