@@ -1,0 +1,143 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// envMain makes the test binary run as sithseid (the agent the URL handler
+// starts is "this same binary"). It is checked in init, before TestMain
+// starts a pcscd; the child uses the parent's pcscd through the inherited
+// PCSCLITE_CSOCK_NAME.
+const envMain = "SITHSEID_CLI_TEST_MAIN"
+
+func init() {
+	if os.Getenv(envMain) != "1" {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, cli.Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test"})
+	stop()
+	os.Exit(code)
+}
+
+// The URL handler with no agent running starts one (this binary, "agent
+// --foreground") and hands the login over; the next handoff goes to the
+// running agent; a second agent refuses; SIGTERM stops the agent and
+// removes its socket.
+func TestHandoffStartsAgent(t *testing.T) {
+	rig.Require(t)
+	run := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	t.Setenv(envMain, "1")
+	addr := filepath.Join(run, "sithseid", "agent.sock")
+	url := oob.AutoStartURL("0b7a4a8c-5c4e-4d2f-9f1e-2b1f3c4d5e6f", "")
+	ctx := context.Background()
+
+	var stderr bytes.Buffer
+	start := time.Now()
+	if code := cli.Handoff(ctx, cli.Env{Getenv: os.Getenv, Stderr: &stderr}, url); code != cli.ExitOK {
+		t.Fatalf("handoff with no agent: exit %d: %s", code, stderr.String())
+	}
+	t.Logf("handoff starting an agent took %v", time.Since(start))
+	c, err := app.DialAddress(ctx, addr)
+	if err != nil {
+		t.Fatalf("no agent after the handoff: %v", err)
+	}
+	defer c.Close()
+	info, err := c.Ping(ctx)
+	if err != nil || info.PID == os.Getpid() {
+		t.Fatalf("ping: %+v %v", info, err)
+	}
+	agentGone := func() bool { return syscall.Kill(info.PID, 0) != nil }
+	t.Cleanup(func() {
+		if !agentGone() {
+			_ = syscall.Kill(info.PID, syscall.SIGKILL)
+		}
+	})
+
+	start = time.Now()
+	if code := cli.Handoff(ctx, cli.Env{Getenv: os.Getenv, Stderr: &stderr}, url); code != cli.ExitOK {
+		t.Fatalf("handoff to the running agent: exit %d: %s", code, stderr.String())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("handoff to a running agent took %v", d)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	events, err := c.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := (<-events).State
+	cancel()
+	if st == nil || len(st.Handoffs) != 2 {
+		t.Fatalf("agent state after two handoffs: %+v", st)
+	}
+
+	// A bad link is refused at once, with the CLI's usage exit code.
+	stderr.Reset()
+	if code := cli.Handoff(ctx, cli.Env{Getenv: os.Getenv, Stderr: &stderr}, "sithseid:///?nothing=1"); code != cli.ExitUsage {
+		t.Fatalf("bad link: exit %d: %s", code, stderr.String())
+	}
+
+	// A second agent refuses, in the foreground and detached.
+	for _, args := range [][]string{{"agent", "--foreground"}, {"agent"}} {
+		var out, errb bytes.Buffer
+		code := cli.Run(ctx, cli.Env{Args: args, Stdout: &out, Stderr: &errb, Getenv: os.Getenv})
+		if code == cli.ExitOK || !strings.Contains(errb.String(), "already running") {
+			t.Fatalf("%v with an agent running: exit %d: %s", args, code, errb.String())
+		}
+	}
+
+	// SIGTERM: graceful, the socket goes.
+	if err := syscall.Kill(info.PID, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, serr := os.Stat(addr)
+		if errors.Is(serr, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("socket still there 5 s after SIGTERM (%v)", serr)
+		}
+	}
+	if _, err := app.DialAddress(ctx, addr); !errors.Is(err, app.ErrNoAgent) {
+		t.Fatalf("dial after SIGTERM: %v", err)
+	}
+
+	// "sithseid agent" (detached) starts one again and returns.
+	var errb bytes.Buffer
+	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
+		t.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
+	}
+	c2, err := app.DialAddress(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info2, err := c2.Ping(ctx)
+	c2.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(info2.PID, syscall.SIGTERM)
+	t.Cleanup(func() { _ = syscall.Kill(info2.PID, syscall.SIGKILL) })
+	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(info2.PID, 0) == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("detached agent did not stop on SIGTERM")
+		}
+	}
+}
