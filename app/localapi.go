@@ -26,7 +26,9 @@ package app
 //	cancel  client → agent  id                        cancels an operation
 //	event   agent → client  id, result (AgentEvent)   pushed to a subscription
 //
-// The id is chosen by the client, unique per connection. A PIN prompt
+// The id is chosen by the client, unique per connection. A frame that
+// breaks the rules is answered with a reply carrying the error code
+// "protocol" and the id 2^64-1 (no call's), and the connection is closed. A PIN prompt
 // crosses the connection: the agent sends a prompt frame to the client that
 // started the operation and waits for its answer frame, which carries the
 // secret (base64). The agent holds the secret only for that operation and
@@ -52,6 +54,9 @@ import (
 // MaxFrameSize bounds one frame of the local API. A status with several
 // cards is a few kilobytes.
 const MaxFrameSize = 256 << 10
+
+// protocolErrorID is the id of the reply to a frame that broke the rules.
+const protocolErrorID = ^uint64(0)
 
 // Frame types.
 const (

@@ -99,7 +99,7 @@ func (c *serverConn) run() {
 			if errors.Is(err, ErrProtocol) {
 				// Say why before hanging up; the frame itself is not logged.
 				c.a.log.Warn("local API client broke the protocol", "err", err)
-				_ = c.write(&frame{Type: frameReply, ID: ^uint64(0), Error: toWire(err)})
+				_ = c.write(&frame{Type: frameReply, ID: protocolErrorID, Error: toWire(err)})
 			}
 			return
 		}
@@ -280,7 +280,8 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 			return
 		}
 		st, err := a.svc.Status(ctx, StatusOptions{Select: p.Select.selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: nsDuration(p.ExpiryWarningNs)})
-		if err == nil && p.Select == (selectParams{}) {
+		// A full, masked status is the freshest state there is: publish it.
+		if err == nil && p.Select == (selectParams{}) && !p.ShowPersonalNumber {
 			a.apply(st)
 		}
 		c.reply(call, st, err)

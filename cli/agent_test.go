@@ -15,6 +15,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 
@@ -140,4 +141,106 @@ func TestHandoffStartsAgent(t *testing.T) {
 			t.Fatal("detached agent did not stop on SIGTERM")
 		}
 	}
+}
+
+// The agent idle with a card present, as its own process: no APDU and next
+// to no CPU while nothing happens; RSS is logged. SITHSEID_IDLE sets the
+// idle period (the benchmark is SITHSEID_IDLE=60s); default 5 s.
+func TestAgentIdle(t *testing.T) {
+	idle := 5 * time.Second
+	if v := os.Getenv("SITHSEID_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = d
+	}
+	card := insert(t, 0, testpki.CardSpec{})
+	run := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	t.Setenv(envMain, "1")
+	ctx := context.Background()
+	var errb bytes.Buffer
+	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
+		t.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
+	}
+	c, err := app.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Ping(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(info.PID, syscall.SIGTERM)
+		for deadline := time.Now().Add(5 * time.Second); syscall.Kill(info.PID, 0) == nil && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = syscall.Kill(info.PID, syscall.SIGKILL)
+	})
+	// Wait until the agent has read the card, then hang up: idle means no
+	// client either.
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	events, err := c.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := range events {
+		if ev.State != nil && ev.State.Card != nil && ev.State.Busy == "" {
+			break
+		}
+	}
+	cancel()
+	c.Close()
+	time.Sleep(200 * time.Millisecond) // let the identity read's last APDU land
+
+	apdus := card.Server.Stats().APDUs
+	cpu0 := procCPU(t, info.PID)
+	time.Sleep(idle)
+	cpu := procCPU(t, info.PID) - cpu0
+	got := card.Server.Stats().APDUs - apdus
+	rss := procRSS(t, info.PID)
+	t.Logf("agent idle %v with a card: %v CPU, %d APDUs, RSS %s", idle, cpu, got, rss)
+	if got != 0 {
+		t.Errorf("%d APDUs while idle", got)
+	}
+	if cpu > idle/100 {
+		t.Errorf("%v CPU in %v idle (over 1 %%)", cpu, idle)
+	}
+}
+
+// procCPU is a process's user+system time from /proc/PID/stat.
+func procCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields, in clock ticks (100 Hz on Linux).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	var ticks int64
+	for _, s := range f[11:13] {
+		var n int64
+		for _, ch := range s {
+			n = n*10 + int64(ch-'0')
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+func procRSS(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:"))
+		}
+	}
+	return "?"
 }
