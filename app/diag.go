@@ -32,8 +32,13 @@ type DiagOptions struct {
 	// Readers lists readers and ATRs; nil means cardreader.ListReaders.
 	Readers ReaderLister
 	// LogFiles are the log files to include, newest first; nil means the
-	// files of LogDir().
+	// rotated files in LogDir.
 	LogFiles []string
+	// LogDir is where the log files are; "" means LogDir().
+	LogDir string
+	// Problems are findings of the caller's (a configuration that did not
+	// load), added to errors.txt.
+	Problems []string
 	// PKCS11Module is the module path in use ("" = the defaults), and
 	// PKCS11Defaults the paths tried by default on this OS.
 	PKCS11Module   string
@@ -86,7 +91,7 @@ func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error 
 		step = 20 * time.Second
 	}
 	zw := zip.NewWriter(w)
-	d := &diagWriter{zw: zw, created: now()}
+	d := &diagWriter{zw: zw, created: now(), problems: append([]string(nil), opts.Problems...)}
 	sum := DiagSummary{
 		Product:   "SITHS eID",
 		Version:   opts.Version,
@@ -187,7 +192,11 @@ func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error 
 	// Logs.
 	logs := opts.LogFiles
 	if logs == nil {
-		if dir, err := LogDir(); err == nil {
+		dir, err := opts.LogDir, error(nil)
+		if dir == "" {
+			dir, err = LogDir()
+		}
+		if err == nil {
 			f := &RotatingFile{path: filepath.Join(dir, LogFileName), maxFiles: DefaultLogFiles}
 			logs = f.Files()
 		}

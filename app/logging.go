@@ -30,6 +30,11 @@ func LogDir() (string, error) {
 	return logDir(runtime.GOOS, os.Getenv)
 }
 
+// LogDirEnv is LogDir with the variables read through getenv.
+func LogDirEnv(getenv func(string) string) (string, error) {
+	return logDir(runtime.GOOS, getenv)
+}
+
 func logDir(goos string, getenv func(string) string) (string, error) {
 	home := getenv("HOME")
 	switch goos {
