@@ -148,6 +148,10 @@ func (r *runner) dispatch(ctx context.Context, args []string) error {
 		return r.qr(ctx, rest)
 	case "agent":
 		return r.agent(ctx, rest)
+	case "diag":
+		return r.diag(ctx, rest)
+	case "config":
+		return r.config(ctx, rest)
 	}
 	return r.usage()
 }
