@@ -533,6 +533,20 @@ func (a *Agent) takeHandoff(id string) (string, error) {
 	return "", ErrHandoffNotFound
 }
 
+// peekHandoff returns the queued link id names, leaving it queued (the QR
+// code of an order the user may still approve here).
+func (a *Agent) peekHandoff(id string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expireHandoffsLocked()
+	for _, h := range a.handoffs {
+		if h.ID == id {
+			return h.link, nil
+		}
+	}
+	return "", ErrHandoffNotFound
+}
+
 // expireHandoffsLocked drops handoffs past their lifetime; it runs when the
 // queue is touched, so no timer runs while idle.
 func (a *Agent) expireHandoffsLocked() {
@@ -562,7 +576,7 @@ func (a *Agent) Handoffs() []PendingHandoff {
 
 func methodList() string {
 	return strings.Join([]string{MethodPing, MethodStatus, MethodSubscribe, MethodPINChange, MethodPINUnblock,
-		MethodCertRemove, MethodRemoveExpired, MethodLogin, MethodHandoff}, ", ")
+		MethodCertRemove, MethodRemoveExpired, MethodExport, MethodLogin, MethodQR, MethodHandoff}, ", ")
 }
 
 // SpawnAgent starts exe with args as a detached agent process (a session of

@@ -231,6 +231,20 @@ func TestAgentEndToEnd(t *testing.T) {
 		t.Fatalf("personal number not masked: %q", st.Cards[0].Holder.PersonalNumber)
 	}
 
+	dir := t.TempDir()
+	files, err := cl.Export(ctx, app.Selector{}, dir, app.PEM)
+	if err != nil || len(files) != len(st.Cards[0].Certificates) || len(files) == 0 {
+		t.Fatalf("export through the agent: %+v %v", files, err)
+	}
+	for _, f := range files {
+		if filepath.Dir(f.Path) != dir {
+			t.Fatalf("exported to %s", f.Path)
+		}
+		if _, err := os.Stat(f.Path); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// PIN change: both secrets typed on the client's side.
 	rec := &recorder{answers: []string{f.card.PIN, "917354"}}
 	if err := cl.ChangePIN(ctx, app.Selector{}, rec.prompt); err != nil {
@@ -483,6 +497,14 @@ func TestAgentHandoff(t *testing.T) {
 	handler.Close()
 
 	ui := dial(t, ar.addr)
+	// The ui may offer the phone instead: the QR code of the queued order.
+	qr, err := ui.QRHandoff(ctx, rec.ID, 200)
+	if err != nil {
+		t.Fatalf("QR of the handoff: %v", err)
+	}
+	if !strings.HasPrefix(qr.Payload, oob.QRPrefix+".") || !bytes.HasPrefix(qr.PNG, []byte("\x89PNG")) {
+		t.Fatalf("QR %q, %d PNG bytes", qr.Payload, len(qr.PNG))
+	}
 	res, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: pinPrompt(f.card.PIN)})
 	if err != nil {
 		t.Fatalf("login of the handoff: %v", err)

@@ -35,7 +35,8 @@ package app
 // wipes it, and wipes the frame's bytes; frames are never logged.
 //
 // Methods: ping, status, subscribe, pin.change, pin.unblock, cert.remove,
-// cert.removeExpired, login, handoff.
+// cert.removeExpired, cert.export, login, qr, handoff. TLSCheck (a helpdesk
+// tool with its own trust anchors) runs in-process only.
 
 import (
 	"bytes"
@@ -79,6 +80,8 @@ const (
 	MethodRemoveExpired = "cert.removeExpired"
 	MethodLogin         = "login"
 	MethodHandoff       = "handoff"
+	MethodExport        = "cert.export"
+	MethodQR            = "qr"
 )
 
 // frame is one message of the local API, in either direction.
@@ -433,6 +436,18 @@ type loginParams struct {
 
 type handoffParams struct {
 	URL string `json:"url"`
+}
+
+type exportParams struct {
+	Select selectParams `json:"select"`
+	Dir    string       `json:"dir"`
+	Format string       `json:"format,omitempty"`
+}
+
+type qrParams struct {
+	Link    string `json:"link,omitempty"`
+	Handoff string `json:"handoff,omitempty"`
+	Size    int    `json:"size,omitempty"`
 }
 
 // HandoffReceipt is the agent's answer to a handoff: queued under ID.

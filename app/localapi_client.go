@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -341,6 +342,37 @@ func (c *AgentClient) login(ctx context.Context, p loginParams, req LoginRequest
 		return nil, err
 	}
 	return &res, nil
+}
+
+// Export is Service.Export run by the agent: the agent (the same user)
+// writes the files into dir, made absolute here.
+func (c *AgentClient) Export(ctx context.Context, sel Selector, dir string, format ExportFormat) ([]ExportedFile, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []ExportedFile
+	err = c.call(ctx, MethodExport, exportParams{Select: wireSelect(sel), Dir: abs, Format: string(format)}, &files, callHandlers{})
+	return files, err
+}
+
+// QR is Service.QR run by the agent, in the agent's environment.
+func (c *AgentClient) QR(ctx context.Context, link string, size int) (*QRHandover, error) {
+	return c.qr(ctx, qrParams{Link: link, Size: size})
+}
+
+// QRHandoff is QR for the order the URL handler queued under id; the
+// handoff stays queued.
+func (c *AgentClient) QRHandoff(ctx context.Context, id string, size int) (*QRHandover, error) {
+	return c.qr(ctx, qrParams{Handoff: id, Size: size})
+}
+
+func (c *AgentClient) qr(ctx context.Context, p qrParams) (*QRHandover, error) {
+	var h QRHandover
+	if err := c.call(ctx, MethodQR, p, &h, callHandlers{}); err != nil {
+		return nil, err
+	}
+	return &h, nil
 }
 
 // Handoff queues a sithseid: login URL at the agent and returns at once.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -348,6 +349,43 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 			}
 			return a.svc.Login(ctx, req)
 		})
+	case MethodExport:
+		var p exportParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		if !filepath.IsAbs(p.Dir) {
+			c.reply(call, nil, fmt.Errorf("%w: export directory %q is not absolute", ErrProtocol, p.Dir))
+			return
+		}
+		op(func() (any, error) {
+			files, err := a.svc.Export(ctx, p.Select.selector(), p.Dir, ExportFormat(p.Format))
+			if files == nil {
+				files = []ExportedFile{}
+			}
+			return files, err
+		})
+	case MethodQR:
+		var p qrParams
+		if err := decode(&p); err != nil {
+			c.reply(call, nil, err)
+			return
+		}
+		link := p.Link
+		if p.Handoff != "" {
+			var err error
+			if link, err = a.peekHandoff(p.Handoff); err != nil {
+				c.reply(call, nil, err)
+				return
+			}
+		}
+		size := p.Size
+		if size <= 0 || size > 2048 {
+			size = 320
+		}
+		h, err := a.svc.QR(ctx, link, a.opts.Environment, size)
+		c.reply(call, h, err)
 	case MethodHandoff:
 		var p handoffParams
 		if err := decode(&p); err != nil {
