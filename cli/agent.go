@@ -36,7 +36,8 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 		}
 	}
 	if !*foreground {
-		if _, err := app.DialAddress(ctx, addr); err == nil {
+		if c, err := app.DialAddress(ctx, addr); err == nil {
+			c.Close()
 			return fmt.Errorf("%w (%s)", app.ErrAgentRunning, addr)
 		}
 		exe, err := os.Executable()
