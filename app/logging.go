@@ -224,8 +224,17 @@ func OpenLog(opts LogOptions) (*Log, error) {
 	}
 	lv := new(slog.LevelVar)
 	lv.Set(opts.Level)
-	h := NewRedactingHandler(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: lv}))
+	h := NewRedactingHandler(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: lv, ReplaceAttr: millis}))
 	return &Log{Logger: slog.New(h), Level: lv, File: f}, nil
+}
+
+// millis writes the record's time to the millisecond in local time with
+// its offset: enough to line a log up with pcscd's, and no long digit runs.
+func millis(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+		return slog.String(slog.TimeKey, a.Value.Time().Format("2006-01-02T15:04:05.000Z07:00"))
+	}
+	return a
 }
 
 // Close closes the log file.
