@@ -158,7 +158,7 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 			return nil, ErrConfirmLogin
 		}
 	}
-	st, err := oc.card.PINStatus(ctx)
+	st, err := onCard(s, ctx, oc.card.PINStatus)
 	if err != nil {
 		return nil, fmt.Errorf("reading PIN tries left: %w", err)
 	}
@@ -173,7 +173,9 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 	auth := cardreader.RemoveAuth{PIN: pin, ManagementKey: opts.ManagementKey}
 	var removed []string
 	for _, id := range ids {
-		if err := oc.card.RemoveCertificate(ctx, id, auth); err != nil {
+		if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, oc.card.RemoveCertificate(ctx, id, auth)
+		}); err != nil {
 			s.cache.Invalidate(cardreader.CacheKey(oc.card.Backend(), s.cardID(ctx, oc.card)))
 			return removed, fmt.Errorf("removing certificate %s: %w", id, err)
 		}
@@ -185,7 +187,7 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 }
 
 func (s *Service) cardID(ctx context.Context, c cardreader.Card) string {
-	id, err := c.ID(ctx)
+	id, err := onCard(s, ctx, c.ID)
 	if err != nil {
 		return ""
 	}

@@ -173,7 +173,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			return nil, err
 		}
 	}
-	st, err := oc.card.PINStatus(ctx)
+	st, err := onCard(s, ctx, oc.card.PINStatus)
 	if err != nil {
 		s.failLogin(oc, err, cancel)
 		return nil, fmt.Errorf("reading PIN tries left: %w", err)
@@ -192,7 +192,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	defer pin.Wipe()
 	// Verify first: a wrong PIN must surface as tries left, not as a failed
 	// TLS handshake, and leaves the order pending.
-	if err := oc.card.VerifyPIN(ctx, pin); err != nil {
+	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, oc.card.VerifyPIN(ctx, pin)
+	}); err != nil {
 		if errors.Is(err, cardreader.ErrPINBlocked) {
 			cancel(oob.ReasonStartFailed)
 		} else {
@@ -200,7 +202,11 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 		return nil, err
 	}
-	signer, err := oc.card.Signer(ctx, login.ID, pin)
+	// The signer keeps its context for the signatures that follow (TLS
+	// and the challenge): bounded, with no prompt in between.
+	sctx, scancel := s.cardCtx(ctx)
+	defer scancel()
+	signer, err := oc.card.Signer(sctx, login.ID, pin)
 	if err != nil {
 		s.failLogin(oc, err, cancel)
 		return nil, err
@@ -385,7 +391,7 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	if !ok {
 		return nil, ErrNoLoginCertificate
 	}
-	st, err := oc.card.PINStatus(ctx)
+	st, err := onCard(s, ctx, oc.card.PINStatus)
 	if err != nil {
 		return nil, err
 	}
@@ -397,10 +403,16 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 		return nil, err
 	}
 	defer pin.Wipe()
-	if err := oc.card.VerifyPIN(ctx, pin); err != nil {
+	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, oc.card.VerifyPIN(ctx, pin)
+	}); err != nil {
 		return nil, err
 	}
-	signer, err := oc.card.Signer(ctx, login.ID, pin)
+	// The signer keeps its context for the signatures that follow (TLS
+	// and the challenge): bounded, with no prompt in between.
+	sctx, scancel := s.cardCtx(ctx)
+	defer scancel()
+	signer, err := oc.card.Signer(sctx, login.ID, pin)
 	if err != nil {
 		return nil, err
 	}

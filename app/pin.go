@@ -66,7 +66,7 @@ func (s *Service) ChangePIN(ctx context.Context, sel Selector, prompt Prompt) er
 	if err != nil {
 		return err
 	}
-	st, err := oc.card.PINStatus(ctx)
+	st, err := onCard(s, ctx, oc.card.PINStatus)
 	if err != nil {
 		return fmt.Errorf("reading PIN tries left: %w", err)
 	}
@@ -89,7 +89,9 @@ func (s *Service) ChangePIN(ctx context.Context, sel Selector, prompt Prompt) er
 	if newPIN.Equal(old) {
 		return ErrSamePIN
 	}
-	if err := oc.card.ChangePIN(ctx, old, newPIN); err != nil {
+	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, oc.card.ChangePIN(ctx, old, newPIN)
+	}); err != nil {
 		s.log.Info("PIN change failed", "reader", oc.card.Reader(), "err", err)
 		return err
 	}
@@ -107,7 +109,7 @@ func (s *Service) UnblockPIN(ctx context.Context, sel Selector, prompt Prompt) e
 	if err != nil {
 		return err
 	}
-	st, err := oc.card.PUKStatus(ctx)
+	st, err := onCard(s, ctx, oc.card.PUKStatus)
 	if err != nil {
 		return fmt.Errorf("reading PUK tries left: %w", err)
 	}
@@ -130,7 +132,9 @@ func (s *Service) UnblockPIN(ctx context.Context, sel Selector, prompt Prompt) e
 	if err := cardreader.CheckPINPolicy(newPIN, oc.birthDate()); err != nil {
 		return err
 	}
-	if err := oc.card.UnblockPIN(ctx, puk, newPIN); err != nil {
+	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, oc.card.UnblockPIN(ctx, puk, newPIN)
+	}); err != nil {
 		s.log.Info("PIN unblock failed", "reader", oc.card.Reader(), "err", err)
 		return err
 	}

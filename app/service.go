@@ -45,7 +45,14 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CardTimeout bounds each call to a card (prompts excluded); zero means
+	// DefaultCardTimeout. A PKCS#11 module can wedge for good when a card
+	// is pulled mid-login: the operation must still end.
+	CardTimeout time.Duration
 }
+
+// DefaultCardTimeout is the longest one card call may take.
+const DefaultCardTimeout = 30 * time.Second
 
 // Service runs the card operations. One card operation runs at a time: the
 // card and the PC/SC stack are single-user resources, and a PIN prompt
@@ -82,6 +89,22 @@ func NewService(opts Options) (*Service, error) {
 	return s, nil
 }
 
+// cardCtx is ctx bounded by the card timeout, for one call to a card.
+func (s *Service) cardCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.opts.CardTimeout
+	if d <= 0 {
+		d = DefaultCardTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// onCard runs f with a bounded context.
+func onCard[T any](s *Service, ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	cctx, cancel := s.cardCtx(ctx)
+	defer cancel()
+	return f(cctx)
+}
+
 func (s *Service) now() time.Time {
 	if s.opts.Now != nil {
 		return s.opts.Now()
@@ -113,7 +136,9 @@ func (s *Service) discover(ctx context.Context) (readers []cardreader.Reader, ca
 		if !r.CardPresent {
 			continue
 		}
-		c, err := cardreader.Open(ctx, r, s.backends...)
+		c, err := onCard(s, ctx, func(ctx context.Context) (cardreader.Card, error) {
+			return cardreader.Open(ctx, r, s.backends...)
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, nil, ctx.Err()
@@ -149,7 +174,9 @@ func (s *Service) wants(backend string) bool {
 }
 
 func (s *Service) withIdentity(ctx context.Context, c cardreader.Card) openCard {
-	id, err := s.cache.Identity(ctx, c, s.now())
+	id, err := onCard(s, ctx, func(ctx context.Context) (cardreader.Identity, error) {
+		return s.cache.Identity(ctx, c, s.now())
+	})
 	if err != nil {
 		s.log.Info("reading identity", "reader", c.Reader(), "backend", c.Backend(), "err", err)
 	}

@@ -200,7 +200,7 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 	for _, c := range id.Certificates {
 		cs.Certificates = append(cs.Certificates, certStatus(c, now, opts.ShowPersonalNumber))
 	}
-	if pin, err := oc.card.PINStatus(ctx); err != nil {
+	if pin, err := onCard(s, ctx, oc.card.PINStatus); err != nil {
 		fail(err)
 	} else {
 		cs.PIN = SecretStatus{Retries: pin.Retries, Blocked: pin.Blocked}
@@ -208,7 +208,7 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 			cs.Warnings = append(cs.Warnings, Warning{Code: WarnPINBlocked})
 		}
 	}
-	switch puk, err := oc.card.PUKStatus(ctx); {
+	switch puk, err := onCard(s, ctx, oc.card.PUKStatus); {
 	case errors.Is(err, cardreader.ErrNoPUK):
 	case err != nil:
 		fail(err)

@@ -6,13 +6,15 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 
 // Every message ID the CLI names literally exists in both catalogues.
 func TestMessageIDsExist(t *testing.T) {
 	files, _ := filepath.Glob("*.go")
-	id := regexp.MustCompile(`\.T\("([a-zA-Z0-9_.]+)"`)
+	id := regexp.MustCompile(`\.T\("([a-zA-Z0-9_.]+)"[,)]`)
 	sv, en := l10n.MustLoad(l10n.Swedish), l10n.MustLoad(l10n.English)
 	n := 0
 	for _, f := range files {
@@ -29,5 +31,17 @@ func TestMessageIDsExist(t *testing.T) {
 	}
 	if n < 50 {
 		t.Fatalf("found only %d message IDs: the pattern is stale", n)
+	}
+	// IDs made from a prefix and a code.
+	for _, k := range []string{
+		"warn." + app.WarnPINBlocked, "warn." + app.WarnPUKBlocked, "warn." + app.WarnCertificateExpired,
+		"warn." + app.WarnCertificateExpiring, "warn." + app.WarnTooManyCertificates,
+		"warn." + app.WarnReserveCard, "warn." + app.WarnNoLoginCertificate,
+		"usage." + string(cardreader.UsageAuth), "usage." + string(cardreader.UsageSign),
+		"kind." + string(cardreader.KindHSAID), "kind." + string(cardreader.KindPersonalNumber), "kind." + string(cardreader.KindOther),
+	} {
+		if !sv.Has(k) || !en.Has(k) {
+			t.Errorf("message %q missing from a catalogue", k)
+		}
 	}
 }
