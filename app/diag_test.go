@@ -244,4 +244,3 @@ func TestDiagnosticsScrubAndProblems(t *testing.T) {
 type writerTo struct{ b *strings.Builder }
 
 func (w *writerTo) Write(p []byte) (int, error) { return w.b.Write(p) }
-
