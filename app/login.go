@@ -119,16 +119,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oc, err := s.selectCard(ctx, req.Select)
+	oc, login, err := s.loginCard(ctx, req.Select)
 	if err != nil {
 		return nil, err
-	}
-	if oc.idErr != nil {
-		return nil, oc.idErr
-	}
-	login, ok := oc.identity.Login()
-	if !ok {
-		return nil, ErrNoLoginCertificate
 	}
 	if login.Expired(s.now()) {
 		return nil, ErrLoginCertificateExpired
@@ -192,9 +185,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	defer pin.Wipe()
 	// Verify first: a wrong PIN must surface as tries left, not as a failed
 	// TLS handshake, and leaves the order pending.
-	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, oc.card.VerifyPIN(ctx, pin)
-	}); err != nil {
+	if err := s.verifyPIN(ctx, oc, pin); err != nil {
 		if errors.Is(err, cardreader.ErrPINBlocked) {
 			cancel(oob.ReasonStartFailed)
 		} else {
@@ -237,6 +228,32 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		Redirect:     done.Redirect,
 		TLSResumed:   after.Signatures == before.Signatures,
 	}, nil
+}
+
+// loginCard selects the card and its login certificate (the HSA-ID
+// authentication certificate).
+func (s *Service) loginCard(ctx context.Context, sel Selector) (openCard, cardreader.CertInfo, error) {
+	oc, err := s.selectCard(ctx, sel)
+	if err != nil {
+		return oc, cardreader.CertInfo{}, err
+	}
+	if oc.idErr != nil {
+		return oc, cardreader.CertInfo{}, oc.idErr
+	}
+	login, ok := oc.identity.Login()
+	if !ok {
+		return oc, cardreader.CertInfo{}, ErrNoLoginCertificate
+	}
+	return oc, login, nil
+}
+
+// verifyPIN checks pin on the card before anything is signed, so a wrong
+// PIN surfaces as tries left rather than as a failed handshake.
+func (s *Service) verifyPIN(ctx context.Context, oc openCard, pin *cardreader.Secret) error {
+	_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, oc.card.VerifyPIN(ctx, pin)
+	})
+	return err
 }
 
 // failLogin cancels the order when the card went away (the relying party
@@ -378,18 +395,17 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	if req.Roots == nil {
 		return nil, fmt.Errorf("tls check: %w", ErrEnvironmentNotConfigured)
 	}
+	u, err := url.Parse(req.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("tls check: %q is not an https URL", req.URL)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oc, err := s.selectCard(ctx, req.Select)
+	// An expired login certificate is still tried: helpdesk wants to see
+	// what the server makes of it.
+	oc, login, err := s.loginCard(ctx, req.Select)
 	if err != nil {
 		return nil, err
-	}
-	if oc.idErr != nil {
-		return nil, oc.idErr
-	}
-	login, ok := oc.identity.Login()
-	if !ok {
-		return nil, ErrNoLoginCertificate
 	}
 	st, err := onCard(s, ctx, oc.card.PINStatus)
 	if err != nil {
@@ -403,9 +419,7 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 		return nil, err
 	}
 	defer pin.Wipe()
-	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, oc.card.VerifyPIN(ctx, pin)
-	}); err != nil {
+	if err := s.verifyPIN(ctx, oc, pin); err != nil {
 		return nil, err
 	}
 	// The signer keeps its context for the signatures that follow (TLS
@@ -415,10 +429,6 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	signer, err := oc.card.Signer(sctx, login.ID, pin)
 	if err != nil {
 		return nil, err
-	}
-	u, err := url.Parse(req.URL)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("tls check: %q is not an https URL", req.URL)
 	}
 	client, err := mtls.NewClient(mtls.Options{
 		Signer:     signer,

@@ -473,30 +473,19 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 }
 
 func (r *runner) pinChange(ctx context.Context, args []string) error {
-	var cf cardFlags
-	fs := r.flagSet("pin change", &cf)
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	prompt, err := r.prompt(&cf)
-	if err != nil {
-		return err
-	}
-	svc, done, err := r.service(&cf)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if err := svc.ChangePIN(ctx, cf.selector(), prompt); err != nil {
-		return err
-	}
-	fmt.Fprintln(r.Stdout, r.cat.T("pin.changed"))
-	return nil
+	return r.pinOperation(ctx, "pin change", args, (*app.Service).ChangePIN, "pin.changed")
 }
 
 func (r *runner) pinUnblock(ctx context.Context, args []string) error {
+	return r.pinOperation(ctx, "pin unblock", args, (*app.Service).UnblockPIN, "pin.unblocked")
+}
+
+// pinOperation runs a PIN change or unblock: flags, prompt, service, op,
+// and the message on success.
+func (r *runner) pinOperation(ctx context.Context, name string, args []string,
+	op func(*app.Service, context.Context, app.Selector, app.Prompt) error, done string) error {
 	var cf cardFlags
-	fs := r.flagSet("pin unblock", &cf)
+	fs := r.flagSet(name, &cf)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -504,15 +493,15 @@ func (r *runner) pinUnblock(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, done, err := r.service(&cf)
+	svc, closeSvc, err := r.service(&cf)
 	if err != nil {
 		return err
 	}
-	defer done()
-	if err := svc.UnblockPIN(ctx, cf.selector(), prompt); err != nil {
+	defer closeSvc()
+	if err := op(svc, ctx, cf.selector(), prompt); err != nil {
 		return err
 	}
-	fmt.Fprintln(r.Stdout, r.cat.T("pin.unblocked"))
+	fmt.Fprintln(r.Stdout, r.cat.T(done))
 	return nil
 }
 

@@ -3,6 +3,8 @@ package cli_test
 import (
 	"context"
 	"crypto/tls"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -50,10 +52,14 @@ type service struct {
 // startIDP runs the reference identity service with the default test PKI,
 // whose root is the DEMO environment's trust anchor: the CLI trusts it as it
 // would in "make demo", with nothing added.
-func startIDP(t *testing.T) *service {
+func startIDP(t *testing.T) *service { return startIDPSeed(t, "") }
+
+// startIDPSeed runs it with the test PKI of seed ("" = the default).
+func startIDPSeed(t *testing.T, seed string) *service {
 	t.Helper()
 	clk := &clock{}
 	srv, err := idp.New(idp.Options{
+		Seed:           seed,
 		RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}},
 		Now:            clk.Now,
 	})
@@ -62,6 +68,7 @@ func startIDP(t *testing.T) *service {
 	}
 	ts := httptest.NewUnstartedServer(srv)
 	ts.TLS = srv.TLSConfig()
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point of some tests
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
@@ -162,7 +169,7 @@ func TestLoginBadLinksAndEnvironments(t *testing.T) {
 	wantIn(t, r.stderr, "PROD är inte inställd")
 	// A service whose certificate is not from the environment's PKI (a
 	// TLS-inspecting proxy in front of it, say) is refused before the PIN.
-	other := startOtherIDP(t)
+	other := startIDPSeed(t, "not-the-demo-pki")
 	o2, err := other.RP.Auth(context.Background(), "127.0.0.1", "Logga in", "")
 	if err != nil {
 		t.Fatal(err)
@@ -172,24 +179,6 @@ func TestLoginBadLinksAndEnvironments(t *testing.T) {
 	if c := onlyCard(t, status(t)); c.PIN.Retries != 3 {
 		t.Fatalf("PIN tried against an untrusted service: %+v", c.PIN)
 	}
-}
-
-func startOtherIDP(t *testing.T) *service {
-	t.Helper()
-	srv, err := idp.New(idp.Options{Seed: "not-the-demo-pki", RelyingParties: []idp.RelyingParty{{Name: "Elak", APIKey: rpKey}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(srv)
-	ts.TLS = srv.TLSConfig()
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
-	rp, err := oob.NewRPClient(ts.URL, rpKey, hc, oob.RetryPolicy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &service{URL: ts.URL, RP: rp, IDP: srv}
 }
 
 // Handing an order over to the phone: the QR the app renders decodes with

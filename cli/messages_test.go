@@ -38,6 +38,7 @@ func TestMessageIDsExist(t *testing.T) {
 		"warn." + app.WarnCertificateExpiring, "warn." + app.WarnTooManyCertificates,
 		"warn." + app.WarnReserveCard, "warn." + app.WarnNoLoginCertificate,
 		"usage." + string(cardreader.UsageAuth), "usage." + string(cardreader.UsageSign),
+		"pin.changed", "pin.unblocked",
 		"kind." + string(cardreader.KindHSAID), "kind." + string(cardreader.KindPersonalNumber), "kind." + string(cardreader.KindOther),
 	} {
 		if !sv.Has(k) || !en.Has(k) {
