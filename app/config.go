@@ -79,6 +79,11 @@ type ConfigOptions struct {
 	// UserFile is the user's preferences; empty means
 	// os.UserConfigDir()/sithseid/config.json.
 	UserFile string
+	// LenientUser turns a user file that cannot be read or parsed into a
+	// warning (the file is then ignored as a whole) instead of an error,
+	// so a hand-edited mistake does not keep the agent from starting.
+	// Policy is always strict.
+	LenientUser bool
 }
 
 // Settings are the effective values.
@@ -298,19 +303,12 @@ func LoadConfig(opts ConfigOptions) (*Config, error) {
 		}
 		c.userFile = f
 	}
-	b, err := os.ReadFile(c.userFile)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, &ConfigFileError{Path: c.userFile, Err: err}
-	default:
-		raw, err := decodeJSONObject(b)
-		if err != nil {
-			return nil, &ConfigFileError{Path: c.userFile, Err: err}
-		}
-		if err := c.merge(c.user, raw, c.userFile, false); err != nil {
+	if err := c.readUserFile(); err != nil {
+		if !opts.LenientUser {
 			return nil, err
 		}
+		c.user = layer{}
+		c.warnings = append(c.warnings, err.Error()+" (the user's preferences are ignored)")
 	}
 	for k := range c.user {
 		if c.lockedBy(k) != "" {
@@ -318,6 +316,21 @@ func LoadConfig(opts ConfigOptions) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+func (c *Config) readUserFile() error {
+	b, err := os.ReadFile(c.userFile)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return &ConfigFileError{Path: c.userFile, Err: err}
+	}
+	raw, err := decodeJSONObject(b)
+	if err != nil {
+		return &ConfigFileError{Path: c.userFile, Err: err}
+	}
+	return c.merge(c.user, raw, c.userFile, false)
 }
 
 // DefaultUserConfigFile is os.UserConfigDir()/sithseid/config.json.
@@ -504,6 +517,8 @@ func coerce(key string, spec keySpec, v any) (any, error) {
 			for _, f := range strings.Split(x, ",") {
 				items = append(items, json.Number(strings.TrimSpace(f)))
 			}
+		case uint64: // REG_DWORD: one number
+			items = []any{x}
 		default:
 			return nil, bad("want a list of whole numbers")
 		}

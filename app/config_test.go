@@ -221,11 +221,21 @@ func TestConfigStrictParsing(t *testing.T) {
 	if _, err := app.LoadConfig(c.opts); !errors.As(err, &fe) || fe.Path != c.opts.UserFile {
 		t.Fatalf("user file: %v", err)
 	}
+	// LenientUser: the broken user file is a warning and ignored.
+	c.opts.LenientUser = true
+	cfg, err := app.LoadConfig(c.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantValue(t, cfg, app.KeyExpiryWarningDays, []int{30, 14, 7}, app.SourceDefault)
+	if w := strings.Join(cfg.Warnings(), "\n"); !strings.Contains(w, c.opts.UserFile) {
+		t.Errorf("no warning naming the user file: %q", w)
+	}
 	// Unknown keys are warnings, not errors.
 	c = newConfigDir(t)
 	c.policy(t, `{"colour": "blue", "logLevel": "warn"}`)
 	c.user(t, `{"allowEnvironmentSwitch": false}`)
-	cfg := c.load(t)
+	cfg = c.load(t)
 	w := strings.Join(cfg.Warnings(), "\n")
 	if !strings.Contains(w, `unknown key "colour"`) || !strings.Contains(w, `"allowEnvironmentSwitch" may only be set by policy`) {
 		t.Errorf("warnings: %q", w)

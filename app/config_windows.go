@@ -56,14 +56,17 @@ func readRegistryValues(k registry.Key) (map[string]any, error) {
 		return nil, err
 	}
 	out := map[string]any{}
-	for _, n := range names {
-		_, typ, err := k.GetValue(n, nil)
+	for _, stored := range names {
+		// Registry value names are case-insensitive: "LogLevel" from an
+		// ADMX template is logLevel.
+		n := canonicalKey(stored)
+		_, typ, err := k.GetValue(stored, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n, err)
 		}
 		switch typ {
 		case registry.SZ, registry.EXPAND_SZ:
-			s, _, err := k.GetStringValue(n)
+			s, _, err := k.GetStringValue(stored)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", n, err)
 			}
@@ -73,13 +76,13 @@ func readRegistryValues(k registry.Key) (map[string]any, error) {
 			}
 			out[n] = s
 		case registry.DWORD, registry.QWORD:
-			v, _, err := k.GetIntegerValue(n)
+			v, _, err := k.GetIntegerValue(stored)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", n, err)
 			}
 			out[n] = v
 		case registry.MULTI_SZ:
-			v, _, err := k.GetStringsValue(n)
+			v, _, err := k.GetStringsValue(stored)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", n, err)
 			}
@@ -93,4 +96,17 @@ func readRegistryValues(k registry.Key) (map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// canonicalKey maps a value name to the configuration key it names in any
+// case (top-level keys and the per-environment serviceURL and
+// trustAnchorsFile); other names come back unchanged (and are warned about
+// as unknown).
+func canonicalKey(name string) string {
+	for _, k := range append(ConfigKeys(), KeyUserMayOverride, envKeyServiceURL, envKeyTrustAnchorsFile) {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return name
 }
