@@ -201,6 +201,9 @@ func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error 
 			logs = f.Files()
 		}
 	}
+	if len(logs) == 0 {
+		d.problem("logs", errors.New("no log files found"))
+	}
 	for _, p := range logs {
 		b, err := os.ReadFile(p)
 		if err != nil {
