@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Configuration keys. docs/admin.md ("Configuration and policy") documents
@@ -95,6 +96,19 @@ type Settings struct {
 	ExpiryWarningDays      []int
 	// Environments holds what policy says of each environment's endpoints.
 	Environments map[string]EnvironmentSettings
+}
+
+// ExpiryWarning is how far ahead the first expiry warning comes (the
+// largest of ExpiryWarningDays), for StatusOptions.ExpiryWarning.
+func (s Settings) ExpiryWarning() time.Duration {
+	days := 0
+	for _, d := range s.ExpiryWarningDays {
+		days = max(days, d)
+	}
+	if days == 0 {
+		return ExpiryWarning
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // EnvironmentSettings is what policy may say of one environment.

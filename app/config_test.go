@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sithseid/sithseid/app"
 )
@@ -79,6 +80,12 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", got, want)
+	}
+	if got.ExpiryWarning() != 30*24*time.Hour {
+		t.Errorf("ExpiryWarning %v", got.ExpiryWarning())
+	}
+	if w := (app.Settings{ExpiryWarningDays: []int{7, 60}}).ExpiryWarning(); w != 60*24*time.Hour {
+		t.Errorf("ExpiryWarning %v", w)
 	}
 	for _, e := range cfg.Entries() {
 		if e.Source != app.SourceDefault {
