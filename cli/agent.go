@@ -139,6 +139,14 @@ func (r *runner) operations(ctx context.Context, cf *cardFlags) (operations, fun
 	return r.service(cf)
 }
 
+// operationsUnless is operations, but in-process when local is true.
+func (r *runner) operationsUnless(ctx context.Context, cf *cardFlags, local bool) (operations, func(), error) {
+	if local {
+		return r.service(cf)
+	}
+	return r.operations(ctx, cf)
+}
+
 // Handoff hands a sithseid: login URL to this session's agent, starting one
 // (this same binary, "agent --foreground") when none answers and waiting at
 // most 3 s for it, and returns at once with an exit code: the agent runs

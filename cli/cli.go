@@ -288,7 +288,7 @@ func (r *runner) status(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	svc, done, err := r.service(&cf)
+	svc, done, err := r.operations(ctx, &cf)
 	if err != nil {
 		return err
 	}
@@ -473,17 +473,17 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 }
 
 func (r *runner) pinChange(ctx context.Context, args []string) error {
-	return r.pinOperation(ctx, "pin change", args, (*app.Service).ChangePIN, "pin.changed")
+	return r.pinOperation(ctx, "pin change", args, operations.ChangePIN, "pin.changed")
 }
 
 func (r *runner) pinUnblock(ctx context.Context, args []string) error {
-	return r.pinOperation(ctx, "pin unblock", args, (*app.Service).UnblockPIN, "pin.unblocked")
+	return r.pinOperation(ctx, "pin unblock", args, operations.UnblockPIN, "pin.unblocked")
 }
 
 // pinOperation runs a PIN change or unblock: flags, prompt, service, op,
 // and the message on success.
 func (r *runner) pinOperation(ctx context.Context, name string, args []string,
-	op func(*app.Service, context.Context, app.Selector, app.Prompt) error, done string) error {
+	op func(operations, context.Context, app.Selector, app.Prompt) error, done string) error {
 	var cf cardFlags
 	fs := r.flagSet(name, &cf)
 	if _, err := parse(fs, args, 0); err != nil {
@@ -493,7 +493,7 @@ func (r *runner) pinOperation(ctx context.Context, name string, args []string,
 	if err != nil {
 		return err
 	}
-	svc, closeSvc, err := r.service(&cf)
+	svc, closeSvc, err := r.operations(ctx, &cf)
 	if err != nil {
 		return err
 	}
@@ -545,7 +545,9 @@ func (r *runner) certRemove(ctx context.Context, args []string) error {
 		return err
 	}
 	defer opts.ManagementKey.Wipe()
-	svc, done, err := r.service(&cf)
+	// A management key never crosses the local API: such a removal runs
+	// in-process (the agent holds no card while idle).
+	svc, done, err := r.operationsUnless(ctx, &cf, opts.ManagementKey != nil)
 	if err != nil {
 		return err
 	}
@@ -569,7 +571,9 @@ func (r *runner) certRemoveExpired(ctx context.Context, args []string) error {
 		return err
 	}
 	defer opts.ManagementKey.Wipe()
-	svc, done, err := r.service(&cf)
+	// A management key never crosses the local API: such a removal runs
+	// in-process (the agent holds no card while idle).
+	svc, done, err := r.operationsUnless(ctx, &cf, opts.ManagementKey != nil)
 	if err != nil {
 		return err
 	}
@@ -623,7 +627,9 @@ func (r *runner) login(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, done, err := r.service(&cf)
+	// The agent logs in to its own environment: a login to another one
+	// (--env, --service) runs in-process.
+	svc, done, err := r.operationsUnless(ctx, &cf, *envName != "" || *service != "")
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,11 @@ func explain(c *l10n.Catalog, err error) (msg, hint string, code int) {
 		netErr    net.Error
 		exists    *os.PathError
 	)
+	// Configuration errors first: a policy naming a bad environment must
+	// name the file, not just say "unknown environment".
+	if m, h, code, ok := explainConfig(c, err); ok {
+		return m, h, code
+	}
 	switch {
 	case errors.Is(err, errUsage):
 		return c.T("err.usage"), "", ExitUsage
@@ -141,6 +146,14 @@ func explain(c *l10n.Catalog, err error) (msg, hint string, code int) {
 		return c.T("err.network", netErr.Error()), c.T("hint.network"), ExitService
 	case errors.Is(err, os.ErrExist) && errors.As(err, &exists):
 		return c.T("err.export_exists", exists.Path), "", ExitFailure
+	case errors.Is(err, app.ErrAgentRunning):
+		return c.T("err.agent_running"), "", ExitFailure
+	case errors.Is(err, app.ErrNoAgent):
+		return c.T("err.no_agent"), c.T("hint.no_agent"), ExitFailure
+	case errors.Is(err, app.ErrHandoffNotFound):
+		return c.T("err.expired"), c.T("hint.expired"), ExitLoginCanceled
+	case errors.Is(err, app.ErrPeerRefused):
+		return c.T("err.peer_refused"), "", ExitFailure
 	case errors.Is(err, errNoTerminal):
 		return c.T("err.no_tty"), "", ExitUsage
 	}

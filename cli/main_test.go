@@ -37,7 +37,9 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 func sithseid(t *testing.T, lang, stdin string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	env := map[string]string{"LANG": lang}
+	// No agent: these tests run the operations in-process (agent_test.go
+	// drives the same commands through an agent).
+	env := map[string]string{"LANG": lang, "SITHSEID_NO_AGENT": "1"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	code := cli.Run(ctx, cli.Env{
