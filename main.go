@@ -28,10 +28,11 @@ func run(ctx context.Context, args []string) int {
 		args = []string{"login", args[0]}
 	}
 	return cli.Run(ctx, cli.Env{
-		Args:    args,
-		Stdin:   os.Stdin,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Version: version,
+		Args:      args,
+		Stdin:     os.Stdin,
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
+		Version:   version,
+		LogToFile: true,
 	})
 }

@@ -110,7 +110,7 @@ var (
 // answers, SITHSEID_NO_AGENT=1 is set, or the command names a backend or
 // module (the agent has its own): the caller then runs in-process.
 func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *app.AgentClient {
-	if r.Getenv("SITHSEID_NO_AGENT") == "1" || cf.backend != r.Getenv("SITHSEID_BACKEND") || cf.module != r.Getenv("SITHSEID_PKCS11_MODULE") {
+	if r.Getenv("SITHSEID_NO_AGENT") == "1" || cf.backend != r.setting("SITHSEID_BACKEND", r.cfg.Backend) || cf.module != r.setting("SITHSEID_PKCS11_MODULE", r.cfg.PKCS11Module) {
 		return nil
 	}
 	addr, err := app.AgentAddressEnv(r.Getenv)
@@ -165,7 +165,7 @@ func Handoff(ctx context.Context, e Env, url string) int {
 	if e.Stderr == nil {
 		e.Stderr = os.Stderr
 	}
-	lang, _ := splitLang(nil, e.Getenv)
+	lang, _ := splitLang(nil, e.Getenv, "")
 	cat := l10n.MustLoad(lang)
 	err := handoff(ctx, e, url)
 	if err == nil {

@@ -36,8 +36,12 @@ type Env struct {
 	Getenv func(string) string
 	// Version is the build's version string.
 	Version string
-	// Log receives the full error chains (nil: discarded).
+	// Log receives the full error chains (nil: discarded, unless
+	// LogToFile).
 	Log *slog.Logger
+	// LogToFile opens the product's log file (app.OpenLog) at the
+	// configured level when Log is nil: main sets it, tests do not.
+	LogToFile bool
 }
 
 // Run runs one command and returns its exit code, having printed what the
@@ -46,18 +50,37 @@ func Run(ctx context.Context, e Env) int {
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv
 	}
-	if e.Log == nil {
-		e.Log = slog.New(slog.DiscardHandler)
+	r := &runner{Env: e}
+	// The configuration (defaults < policy < user) sets the language, the
+	// backend, the module and the environment; flags and variables of this
+	// invocation come on top where policy allows.
+	cfg, cfgErr := app.LoadConfig(withLenientUser(r.configOptions()))
+	if cfgErr == nil {
+		r.cfg = cfg.Effective()
+		r.config_ = cfg
 	}
-	lang, args := splitLang(e.Args, e.Getenv)
-	cat := l10n.MustLoad(lang)
-	r := &runner{Env: e, cat: cat}
-	err := r.dispatch(ctx, args)
+	if r.Log == nil && e.LogToFile && !isConfigCommand(e.Args) {
+		level, _ := app.ParseLogLevel(r.cfg.LogLevel)
+		if l, err := app.OpenLog(app.LogOptions{Level: level}); err == nil {
+			defer l.Close()
+			r.Log, r.Env.Log = l.Logger, l.Logger
+		}
+	}
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	e.Log = r.Log
+	lang, args := splitLang(e.Args, e.Getenv, r.cfg.Language)
+	r.cat = l10n.MustLoad(lang)
+	err := cfgErr
+	if err == nil || isConfigCommand(args) {
+		err = r.dispatch(ctx, args)
+	}
 	if err == nil {
 		return ExitOK
 	}
 	e.Log.Info("command failed", "cmd", strings.Join(firstN(args, 2), " "), "err", err)
-	msg, hint, code := explain(cat, err)
+	msg, hint, code := explain(r.cat, err)
 	fmt.Fprintln(e.Stderr, msg)
 	if hint != "" {
 		fmt.Fprintln(e.Stderr, hint)
@@ -73,9 +96,12 @@ func firstN(s []string, n int) []string {
 }
 
 // splitLang takes a --lang flag from anywhere in args, then SITHSEID_LANG,
-// then the locale.
-func splitLang(args []string, getenv func(string) string) (l10n.Lang, []string) {
+// then the configured language, then the locale.
+func splitLang(args []string, getenv func(string) string, configured string) (l10n.Lang, []string) {
 	override := getenv("SITHSEID_LANG")
+	if override == "" {
+		override = configured
+	}
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -94,7 +120,31 @@ func splitLang(args []string, getenv func(string) string) (l10n.Lang, []string) 
 
 type runner struct {
 	Env
-	cat *l10n.Catalog
+	cat     *l10n.Catalog
+	cfg     app.Settings // effective configuration (zero when it failed to load)
+	config_ *app.Config  // nil when it failed to load
+}
+
+// withLenientUser: a broken user file is a warning for every command but
+// "config" itself, so a hand-edited mistake never locks the user out;
+// a broken policy is an error IT must see.
+func withLenientUser(o app.ConfigOptions) app.ConfigOptions {
+	o.LenientUser = true
+	return o
+}
+
+// isConfigCommand: "config", "help" and "version" run even when the
+// configuration does not load, to show or mend it.
+func isConfigCommand(args []string) bool {
+	return len(args) > 0 && (args[0] == "config" || args[0] == "help" || args[0] == "version" || args[0] == "--version")
+}
+
+// setting returns the variable's value, else the configured one.
+func (r *runner) setting(variable, configured string) string {
+	if v := r.Getenv(variable); v != "" {
+		return v
+	}
+	return configured
 }
 
 func (r *runner) dispatch(ctx context.Context, args []string) error {
@@ -173,8 +223,8 @@ func (r *runner) flagSet(name string, cf *cardFlags) *flag.FlagSet {
 	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.cat.T("usage")) }
 	fs.StringVar(&cf.reader, "reader", "", "exact PC/SC reader name")
 	fs.StringVar(&cf.card, "card", "", "card number")
-	fs.StringVar(&cf.backend, "backend", r.Getenv("SITHSEID_BACKEND"), "auto, piv or pkcs11")
-	fs.StringVar(&cf.module, "pkcs11-module", r.Getenv("SITHSEID_PKCS11_MODULE"), "PKCS#11 module path")
+	fs.StringVar(&cf.backend, "backend", r.setting("SITHSEID_BACKEND", r.cfg.Backend), "auto, piv or pkcs11")
+	fs.StringVar(&cf.module, "pkcs11-module", r.setting("SITHSEID_PKCS11_MODULE", r.cfg.PKCS11Module), "PKCS#11 module path")
 	fs.BoolVar(&cf.pinStdin, "pin-stdin", false, "read PIN/PUK lines from standard input")
 	return fs
 }
@@ -585,16 +635,34 @@ func (r *runner) certRemoveExpired(ctx context.Context, args []string) error {
 	return err
 }
 
-// environment picks the environment from --env, SITHSEID_ENV, or PROD, and
-// applies --service (the trust anchors stay the environment's).
+// environment picks the environment from --env, SITHSEID_ENV, or the
+// configuration (PROD by default), and applies --service (the trust anchors
+// stay the environment's). Policy supplies the endpoints of PROD, QA and
+// TEST; where it forbids switching, only its environment is allowed.
 func (r *runner) environment(name, service string) (app.Environment, error) {
 	if name == "" {
 		name = r.Getenv("SITHSEID_ENV")
 	}
-	if name == "" {
-		name = app.EnvPROD
+	configured := r.cfg.Environment
+	if configured == "" {
+		configured = app.EnvPROD
 	}
-	env, err := app.LookupEnvironment(name)
+	if name == "" {
+		name = configured
+	}
+	var env app.Environment
+	var err error
+	if r.config_ != nil {
+		if !strings.EqualFold(name, configured) && !r.config_.CanSwitchEnvironment() {
+			return env, &app.LockedError{Key: app.KeyEnvironment}
+		}
+		env, err = r.config_.EnvironmentNamed(name)
+		if errors.Is(err, app.ErrEnvironmentNotConfigured) {
+			env, err = app.LookupEnvironment(name)
+		}
+	} else {
+		env, err = app.LookupEnvironment(name)
+	}
 	if err != nil {
 		return env, err
 	}

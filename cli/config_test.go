@@ -9,6 +9,8 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/oob"
 )
 
 // configEnv points the CLI at a policy file and a user config home of the
@@ -113,8 +115,9 @@ func TestConfigCLI(t *testing.T) {
 		t.Errorf("logLevel after refused set: %+v", l)
 	}
 
-	// Human output names the sources, in Swedish and English.
-	r = e.run(t, "sv_SE.UTF-8", "config", "show")
+	// Human output names the sources, in Swedish and English. The user
+	// chose English above, which wins over the locale: --lang wins over both.
+	r = e.run(t, "sv_SE.UTF-8", "config", "show", "--lang", "sv")
 	wantCode(t, r, 0)
 	for _, want := range []string{"logLevel", "warn", "policy, låst", "användare", "standard", "Policy från: " + e.policy} {
 		wantIn(t, r.stdout, want)
@@ -139,4 +142,47 @@ func TestConfigCLIBadPolicy(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, e.policy) {
 		t.Fatalf("bad policy: %s", r)
 	}
+}
+
+// Policy drives the commands: its environment, endpoints and trust anchors
+// make a login work with no flag; a forbidden switch is refused; its
+// language wins over the locale unless the user may override it.
+func TestPolicyDrivesCommands(t *testing.T) {
+	insert(t, 0, testpki.CardSpec{})
+	s := startIDP(t)
+	anchors := filepath.Join(t.TempDir(), "demo-root.pem")
+	pki, err := testpki.New(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(anchors, pki.Root.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// TEST is a placeholder in this build: policy gives it endpoints.
+	e := newConfigEnv(t, `{"environment": "TEST", "allowEnvironmentSwitch": false, "language": "en",
+		"environments": {"TEST": {"serviceURL": "`+s.URL+`", "trustAnchorsFile": "`+anchors+`"}}}`)
+	o := s.order(t, "Logga in")
+	r := sithseidEnvIn(t, e, "123456\n", "login", oob.AutoStartURL(o.AutoStartToken, ""), "--pin-stdin")
+	wantCode(t, r, 0)
+	wantIn(t, r.stdout, "Logged in to Journalsystemet Demo") // policy's language, not the locale's
+	if c := s.collect(t, o); c.Status != oob.StatusComplete {
+		t.Fatalf("collect: %+v", c)
+	}
+	// The environment is locked: another one is refused before any PIN.
+	r = sithseidEnvIn(t, e, "123456\n", "login", oob.AutoStartURL(s.order(t, "x").AutoStartToken, ""), "--pin-stdin", "--env", "DEMO")
+	wantCode(t, r, cli.ExitConfirm)
+	if c := onlyCard(t, status(t)); c.PIN.Retries != 3 {
+		t.Fatalf("PIN: %+v", c.PIN)
+	}
+}
+
+func sithseidEnvIn(t *testing.T, e *configEnv, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb strings.Builder
+	env := map[string]string{"LANG": "sv_SE.UTF-8", "XDG_CONFIG_HOME": e.home, "SITHSEID_NO_AGENT": "1"}
+	code := cli.Run(t.Context(), cli.Env{
+		Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] }, Version: "test",
+	})
+	return result{out.String(), errb.String(), code}
 }

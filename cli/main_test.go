@@ -39,7 +39,8 @@ func sithseid(t *testing.T, lang, stdin string, args ...string) result {
 	var out, errb bytes.Buffer
 	// No agent: these tests run the operations in-process (agent_test.go
 	// drives the same commands through an agent).
-	env := map[string]string{"LANG": lang, "SITHSEID_NO_AGENT": "1"}
+	// HOME points nowhere, so no user preferences of this machine apply.
+	env := map[string]string{"LANG": lang, "SITHSEID_NO_AGENT": "1", "HOME": "/nonexistent"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	code := cli.Run(ctx, cli.Env{
