@@ -6,7 +6,10 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"golang.org/x/term"
 
 	"github.com/sithseid/sithseid/cli"
 )
@@ -21,10 +24,14 @@ func main() {
 	os.Exit(code)
 }
 
-// run picks the role. A lone sithseid: URL is the browser handing over a
-// login.
+// run picks the role. A lone sithseid: URL is a login handed over: from a
+// browser (no terminal) it goes to the session's agent, which asks for the
+// PIN; typed in a terminal, it is completed right there.
 func run(ctx context.Context, args []string) int {
-	if len(args) == 1 && len(args[0]) > 9 && args[0][:9] == "sithseid:" {
+	if len(args) == 1 && strings.HasPrefix(strings.ToLower(args[0]), "sithseid:") {
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			return cli.Handoff(ctx, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version, LogToFile: true}, args[0])
+		}
 		args = []string{"login", args[0]}
 	}
 	return cli.Run(ctx, cli.Env{
