@@ -583,37 +583,30 @@ func (r *runner) removeOptions(cf *cardFlags, yes, mgmtStdin bool) (app.RemoveOp
 }
 
 func (r *runner) certRemove(ctx context.Context, args []string) error {
-	var cf cardFlags
-	fs := r.flagSet("cert remove", &cf)
-	yes, mgmt := r.removeFlags(fs)
-	pos, err := parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	opts, prompt, err := r.removeOptions(&cf, *yes, *mgmt)
-	if err != nil {
-		return err
-	}
-	defer opts.ManagementKey.Wipe()
-	// A management key never crosses the local API: such a removal runs
-	// in-process (the agent holds no card while idle).
-	svc, done, err := r.operationsUnless(ctx, &cf, opts.ManagementKey != nil)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if err := svc.RemoveCertificate(ctx, cf.selector(), pos[0], opts, prompt); err != nil {
-		return err
-	}
-	fmt.Fprintln(r.Stdout, r.cat.T("cert.removed", strings.ToLower(pos[0])))
-	return nil
+	return r.removal(ctx, "cert remove", args, 1, func(ops operations, sel app.Selector, opts app.RemoveOptions, prompt app.Prompt, pos []string) ([]string, error) {
+		if err := ops.RemoveCertificate(ctx, sel, pos[0], opts, prompt); err != nil {
+			return nil, err
+		}
+		return []string{strings.ToLower(pos[0])}, nil
+	})
 }
 
 func (r *runner) certRemoveExpired(ctx context.Context, args []string) error {
+	return r.removal(ctx, "cert remove-expired", args, 0, func(ops operations, sel app.Selector, opts app.RemoveOptions, prompt app.Prompt, _ []string) ([]string, error) {
+		return ops.RemoveExpired(ctx, sel, opts, prompt)
+	})
+}
+
+// removal runs a certificate removal: flags, the management key and PIN
+// source, the operations, and a line per certificate removed (also those
+// removed before an error).
+func (r *runner) removal(ctx context.Context, name string, args []string, positional int,
+	remove func(operations, app.Selector, app.RemoveOptions, app.Prompt, []string) ([]string, error)) error {
 	var cf cardFlags
-	fs := r.flagSet("cert remove-expired", &cf)
+	fs := r.flagSet(name, &cf)
 	yes, mgmt := r.removeFlags(fs)
-	if _, err := parse(fs, args, 0); err != nil {
+	pos, err := parse(fs, args, positional)
+	if err != nil {
 		return err
 	}
 	opts, prompt, err := r.removeOptions(&cf, *yes, *mgmt)
@@ -623,12 +616,12 @@ func (r *runner) certRemoveExpired(ctx context.Context, args []string) error {
 	defer opts.ManagementKey.Wipe()
 	// A management key never crosses the local API: such a removal runs
 	// in-process (the agent holds no card while idle).
-	svc, done, err := r.operationsUnless(ctx, &cf, opts.ManagementKey != nil)
+	ops, done, err := r.operationsUnless(ctx, &cf, opts.ManagementKey != nil)
 	if err != nil {
 		return err
 	}
 	defer done()
-	removed, err := svc.RemoveExpired(ctx, cf.selector(), opts, prompt)
+	removed, err := remove(ops, cf.selector(), opts, prompt, pos)
 	for _, id := range removed {
 		fmt.Fprintln(r.Stdout, r.cat.T("cert.removed", id))
 	}
