@@ -69,9 +69,11 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 	a, err := app.NewAgent(app.AgentOptions{
 		Service:     svc,
 		Environment: env,
-		Address:     addr,
-		Version:     r.Version,
-		Log:         r.Log,
+		// The warning days come from the configuration (policy or user).
+		ExpiryWarningDays: r.cfg.ExpiryWarningDays,
+		Address:           addr,
+		Version:           r.Version,
+		Log:               r.Log,
 		// The tray (a later issue) shows these; until then they are logged.
 		Notify: func(n app.Notification) {
 			r.Log.Info("notification", "kind", n.Kind, "reader", n.Reader, "card", n.CardNumber, "days", n.Days)
