@@ -343,7 +343,7 @@ func (r *runner) status(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	st, err := svc.Status(ctx, app.StatusOptions{Select: cf.selector(), ShowPersonalNumber: *showPN})
+	st, err := svc.Status(ctx, app.StatusOptions{Select: cf.selector(), ShowPersonalNumber: *showPN, ExpiryWarning: r.cfg.ExpiryWarning()})
 	if err != nil {
 		return err
 	}
@@ -486,7 +486,7 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 		return nil
 	}
 	sel := cf.selector()
-	st, err := svc.Status(ctx, app.StatusOptions{Select: sel, ShowPersonalNumber: *showPN})
+	st, err := svc.Status(ctx, app.StatusOptions{Select: sel, ShowPersonalNumber: *showPN, ExpiryWarning: r.cfg.ExpiryWarning()})
 	if err != nil {
 		return err
 	}
