@@ -1,0 +1,200 @@
+//go:build linux
+
+package app
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// On Linux the agent starts from a systemd user unit when the session has
+// a systemd user manager, else from an XDG autostart entry (read by GNOME,
+// KDE, Xfce and most desktop sessions, also where systemd is not PID 1).
+//
+// The unit is written here, not by kardianos/service: v1.3.0 picks SysV
+// (and refuses user services) where systemd is not PID 1, writes under
+// os.UserHomeDir ignoring XDG_CONFIG_HOME, fails "Init already exists" on
+// a second install, and its template says WantedBy=multi-user.target,
+// which a user manager never reaches (FIELD-NOTES.md).
+
+// userManagerStates are the answers of "systemctl --user
+// is-system-running" from a reachable user manager (systemctl(1)).
+var userManagerStates = map[string]bool{
+	"initializing": true, "starting": true, "running": true,
+	"degraded": true, "maintenance": true, "stopping": true,
+}
+
+// systemdUserManager reports whether a systemd user manager answers in this
+// session, within the probe timeout.
+func systemdUserManager(ctx context.Context, o AutostartOptions) bool {
+	out, _ := systemctl(ctx, o, "is-system-running")
+	return userManagerStates[strings.TrimSpace(out)]
+}
+
+// systemctl runs "systemctl --user ARGS" with the probe timeout and the
+// invocation's session variables.
+func systemctl(ctx context.Context, o AutostartOptions, args ...string) (string, error) {
+	path, err := exec.LookPath("systemctl")
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, append([]string{"--user"}, args...)...)
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "XDG_CONFIG_HOME"} {
+		if v := o.getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	cmd.Env = env
+	out, err := cmd.Output()
+	return string(out), err
+}
+
+func (o AutostartOptions) linuxMethod(ctx context.Context) (AutostartMethod, error) {
+	switch o.Method {
+	case AutostartSystemd, AutostartXDG:
+		return o.Method, nil
+	case AutostartAuto:
+		if systemdUserManager(ctx, o) {
+			return AutostartSystemd, nil
+		}
+		return AutostartXDG, nil
+	}
+	return "", fmt.Errorf("%w: %q", ErrAutostartMethod, o.Method)
+}
+
+// systemdPaths are the unit and its "wants" link, the one "systemctl
+// --user enable" makes for WantedBy=default.target.
+func systemdPaths(o AutostartOptions) (unit, wants string, err error) {
+	dir, err := SystemdUnitDir(o.getenv)
+	if err != nil {
+		return "", "", err
+	}
+	return filepath.Join(dir, SystemdUnitName), filepath.Join(dir, "default.target.wants", SystemdUnitName), nil
+}
+
+func xdgPath(o AutostartOptions) (string, error) {
+	dir, err := XDGAutostartDir(o.getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, XDGAutostartName), nil
+}
+
+func installAutostart(ctx context.Context, o AutostartOptions, exe string) (*AutostartEntry, error) {
+	m, err := o.linuxMethod(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m == AutostartXDG {
+		p, err := xdgPath(o)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := writeIfChanged(p, XDGDesktopEntry(exe))
+		if err != nil {
+			return nil, err
+		}
+		return &AutostartEntry{Method: m, Path: p, Command: desktopExecQuote(exe) + " agent", Changed: changed}, nil
+	}
+	unit, wants, err := systemdPaths(o)
+	if err != nil {
+		return nil, err
+	}
+	changed, err := writeIfChanged(unit, SystemdUnit(exe))
+	if err != nil {
+		return nil, err
+	}
+	// Enable as "systemctl --user enable" would: the link in
+	// default.target.wants. Made here so that it works (and uninstall
+	// removes exactly it) also while no user manager runs.
+	if target, err := filepath.EvalSymlinks(wants); err != nil || target != unit {
+		if err := mkdirAll(filepath.Dir(wants)); err != nil {
+			return nil, err
+		}
+		if _, err := removeIfExists(wants); err != nil {
+			return nil, err
+		}
+		if err := symlink(unit, wants); err != nil {
+			return nil, err
+		}
+		changed = true
+	}
+	e := &AutostartEntry{Method: m, Path: unit, Extra: []string{wants}, Command: systemdQuote(exe) + " agent --foreground", Changed: changed}
+	if systemdUserManager(ctx, o) {
+		_, err := systemctl(ctx, o, "daemon-reload")
+		e.Activated = err == nil
+	}
+	return e, nil
+}
+
+func uninstallAutostart(ctx context.Context, o AutostartOptions) ([]AutostartEntry, error) {
+	var out []AutostartEntry
+	if o.Method == AutostartAuto || o.Method == AutostartSystemd {
+		unit, wants, err := systemdPaths(o)
+		if err != nil {
+			return nil, err
+		}
+		w, err := removeIfExists(wants)
+		if err != nil {
+			return nil, err
+		}
+		u, err := removeIfExists(unit)
+		if err != nil {
+			return nil, err
+		}
+		if w || u {
+			e := AutostartEntry{Method: AutostartSystemd, Path: unit, Extra: []string{wants}, Changed: true}
+			if systemdUserManager(ctx, o) {
+				_, err := systemctl(ctx, o, "daemon-reload")
+				e.Activated = err == nil
+			}
+			out = append(out, e)
+		}
+	}
+	if o.Method == AutostartAuto || o.Method == AutostartXDG {
+		p, err := xdgPath(o)
+		if err != nil {
+			return nil, err
+		}
+		removed, err := removeIfExists(p)
+		if err != nil {
+			return nil, err
+		}
+		if removed {
+			out = append(out, AutostartEntry{Method: AutostartXDG, Path: p, Changed: true})
+		}
+	}
+	if o.Method != AutostartAuto && o.Method != AutostartSystemd && o.Method != AutostartXDG {
+		return nil, fmt.Errorf("%w: %q", ErrAutostartMethod, o.Method)
+	}
+	return out, nil
+}
+
+func autostartState(ctx context.Context, o AutostartOptions) ([]AutostartEntry, error) {
+	var out []AutostartEntry
+	unit, wants, err := systemdPaths(o)
+	if err != nil {
+		return nil, err
+	}
+	if exists(unit) {
+		e := AutostartEntry{Method: AutostartSystemd, Path: unit}
+		if exists(wants) {
+			e.Extra = []string{wants}
+		}
+		out = append(out, e)
+	}
+	p, err := xdgPath(o)
+	if err != nil {
+		return nil, err
+	}
+	if exists(p) {
+		out = append(out, AutostartEntry{Method: AutostartXDG, Path: p})
+	}
+	return out, nil
+}
