@@ -202,6 +202,8 @@ func (r *runner) dispatch(ctx context.Context, args []string) error {
 		return r.diag(ctx, rest)
 	case "config":
 		return r.config(ctx, rest)
+	case "service":
+		return r.service_(ctx, rest)
 	}
 	return r.usage()
 }

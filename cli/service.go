@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+)
+
+// serviceStatus is "sithseid service status --json".
+type serviceStatus struct {
+	Installed bool                 `json:"installed"`
+	Entries   []app.AutostartEntry `json:"entries"`
+	Running   bool                 `json:"running"`
+	PID       int                  `json:"pid,omitempty"`
+}
+
+// service_ runs "sithseid service install|uninstall|status [--json]
+// [--method systemd|xdg|launchagent|runkey]": the agent's autostart for
+// this user (never a system service: the agent must run in the user's
+// session to see the cards redirected into it).
+func (r *runner) service_(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return r.usageService()
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("service", flag.ContinueOnError)
+	fs.SetOutput(r.Stderr)
+	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.cat.T("usage.service")) }
+	method := fs.String("method", "", "systemd, xdg, launchagent or runkey (default: the platform's)")
+	asJSON := fs.Bool("json", false, "JSON output")
+	if _, err := parse(fs, args[1:], 0); err != nil {
+		return err
+	}
+	switch app.AutostartMethod(*method) {
+	case app.AutostartAuto, app.AutostartSystemd, app.AutostartXDG, app.AutostartLaunchAgent, app.AutostartRunKey:
+	default:
+		return r.usageService()
+	}
+	o := app.AutostartOptions{Method: app.AutostartMethod(*method), Getenv: r.Getenv}
+	var err error
+	switch sub {
+	case "install":
+		err = r.serviceInstall(ctx, o, *asJSON)
+	case "uninstall":
+		err = r.serviceUninstall(ctx, o, *asJSON)
+	case "status":
+		err = r.serviceStatus(ctx, o, *asJSON)
+	default:
+		return r.usageService()
+	}
+	switch {
+	case errors.Is(err, app.ErrAutostartMethod):
+		fmt.Fprintln(r.Stderr, r.cat.T("err.autostart_method", *method))
+		return errUsage
+	case errors.Is(err, app.ErrNoHome):
+		return errors.New(r.cat.T("err.no_home"))
+	}
+	return err
+}
+
+func (r *runner) usageService() error {
+	fmt.Fprintln(r.Stderr, r.cat.T("usage.service"))
+	return errUsage
+}
+
+func (r *runner) methodName(m app.AutostartMethod) string {
+	return r.cat.T("autostart." + string(m))
+}
+
+func (r *runner) writeJSON(v any) error {
+	enc := json.NewEncoder(r.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (r *runner) serviceInstall(ctx context.Context, o app.AutostartOptions, asJSON bool) error {
+	e, err := app.InstallAutostart(ctx, o)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return r.writeJSON(e)
+	}
+	if e.Changed {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.installed", r.methodName(e.Method), e.Path))
+	} else {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.already_installed", r.methodName(e.Method), e.Path))
+	}
+	if _, running := r.agentPID(ctx); !running {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.next_login"))
+	}
+	return nil
+}
+
+func (r *runner) serviceUninstall(ctx context.Context, o app.AutostartOptions, asJSON bool) error {
+	removed, err := app.UninstallAutostart(ctx, o)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if removed == nil {
+			removed = []app.AutostartEntry{}
+		}
+		return r.writeJSON(removed)
+	}
+	if len(removed) == 0 {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.not_installed"))
+		return nil
+	}
+	for _, e := range removed {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.uninstalled", r.methodName(e.Method), e.Path))
+	}
+	return nil
+}
+
+func (r *runner) serviceStatus(ctx context.Context, o app.AutostartOptions, asJSON bool) error {
+	entries, err := app.AutostartState(ctx, o)
+	if err != nil {
+		return err
+	}
+	st := serviceStatus{Installed: len(entries) > 0, Entries: entries}
+	if st.Entries == nil {
+		st.Entries = []app.AutostartEntry{}
+	}
+	st.PID, st.Running = r.agentPID(ctx)
+	if asJSON {
+		return r.writeJSON(st)
+	}
+	if !st.Installed {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.not_installed"))
+	}
+	for _, e := range entries {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.entry", r.methodName(e.Method), e.Path))
+	}
+	if st.Running {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.running", st.PID))
+	} else {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.not_running"))
+	}
+	return nil
+}
+
+// agentPID asks this session's agent (the invocation's XDG_RUNTIME_DIR)
+// for its process id.
+func (r *runner) agentPID(ctx context.Context) (int, bool) {
+	addr, err := app.AgentAddressEnv(r.Getenv)
+	if err != nil {
+		return 0, false
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c, err := app.DialAddress(dctx, addr)
+	if err != nil {
+		return 0, false
+	}
+	defer c.Close()
+	info, err := c.Ping(dctx)
+	if err != nil {
+		return 0, false
+	}
+	return info.PID, true
+}
