@@ -241,7 +241,7 @@ WantedBy=default.target
 
 // desktopExecQuote quotes one Exec argument when it needs quoting: inside
 // double quotes ", `, $ and \ are escaped with a backslash, and "%" is
-// written "%%" (Desktop Entry Specification 1.5, "The Exec key"); then the
+// written "%%" (Desktop Entry Specification 1.4, "The Exec key"); then the
 // string type's own escape doubles every backslash ("Possible value
 // types").
 func desktopExecQuote(s string) string {
@@ -256,11 +256,11 @@ func desktopExecQuote(s string) string {
 
 // XDGDesktopEntry is the autostart entry running "EXE agent" (which starts
 // the agent detached and returns) at login (Desktop Application Autostart
-// Specification; Desktop Entry Specification 1.5).
+// Specification; Desktop Entry Specification 1.4).
 func XDGDesktopEntry(exe string) []byte {
 	return []byte(`[Desktop Entry]
 Type=Application
-Version=1.5
+Version=1.4
 Name=SITHS eID
 Name[sv]=SITHS eID
 Comment=Smart card and login for Swedish healthcare (runs in the background)
