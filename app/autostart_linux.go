@@ -5,9 +5,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // On Linux the agent starts from a systemd user unit when the session has
@@ -37,7 +39,7 @@ func systemdUserManager(ctx context.Context, o AutostartOptions) bool {
 // systemctl runs "systemctl --user ARGS" with the probe timeout and the
 // invocation's session variables.
 func systemctl(ctx context.Context, o AutostartOptions, args ...string) (string, error) {
-	path, err := exec.LookPath("systemctl")
+	path, err := lookPath(o, "systemctl")
 	if err != nil {
 		return "", err
 	}
@@ -51,8 +53,29 @@ func systemctl(ctx context.Context, o AutostartOptions, args ...string) (string,
 		}
 	}
 	cmd.Env = env
+	// A child that keeps the pipe open must not hold us past the timeout.
+	cmd.WaitDelay = 200 * time.Millisecond
 	out, err := cmd.Output()
 	return string(out), err
+}
+
+// lookPath finds a program on the invocation's PATH (os.Getenv's when
+// the invocation has none).
+func lookPath(o AutostartOptions, name string) (string, error) {
+	path := o.getenv("PATH")
+	if path == "" {
+		return exec.LookPath(name)
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
 }
 
 func (o AutostartOptions) linuxMethod(ctx context.Context) (AutostartMethod, error) {

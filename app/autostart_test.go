@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // An executable path with characters every format must escape.
@@ -288,5 +290,70 @@ func TestAutostartErrors(t *testing.T) {
 	noHome := func(string) string { return "" }
 	if _, err := AutostartState(ctx, AutostartOptions{Getenv: noHome}); err != ErrNoHome {
 		t.Errorf("no HOME: %v", err)
+	}
+}
+
+// fakeSystemctl puts a "systemctl" on a PATH of its own that answers
+// is-system-running with state (after sleeping delay seconds) and logs its
+// other calls.
+func fakeSystemctl(t *testing.T, state string, delay int) (path, log string) {
+	t.Helper()
+	dir := t.TempDir()
+	log = filepath.Join(dir, "calls")
+	script := "#!/bin/sh\n" +
+		"case \"$2\" in\n" +
+		"is-system-running) sleep " + strconv.Itoa(delay) + "; echo " + state + "; [ " + state + " = running ];;\n" +
+		"*) echo \"$@\" >> " + log + ";;\n" +
+		"esac\n"
+	if err := os.WriteFile(filepath.Join(dir, "systemctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir + string(os.PathListSeparator) + "/usr/bin:/bin", log
+}
+
+// Without --method the probe decides: a user manager that answers gets the
+// unit (and a daemon-reload); "offline", no systemctl or no answer within
+// the timeout get the XDG entry.
+func TestAutostartProbe(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux")
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		state string
+		delay int
+		want  AutostartMethod
+	}{
+		{"running", 0, AutostartSystemd},
+		{"degraded", 0, AutostartSystemd},
+		{"offline", 0, AutostartXDG},
+		{"running", 5, AutostartXDG}, // beyond the probe timeout
+		{"", -1, AutostartXDG},       // no systemctl at all
+	} {
+		home := t.TempDir()
+		path, log := "/nonexistent", ""
+		if c.delay >= 0 {
+			path, log = fakeSystemctl(t, c.state, c.delay)
+		}
+		getenv := func(k string) string {
+			return map[string]string{"HOME": home, "PATH": path}[k]
+		}
+		start := time.Now()
+		e, err := InstallAutostart(ctx, AutostartOptions{Executable: "/usr/bin/sithseid", Getenv: getenv, ProbeTimeout: time.Second})
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if e.Method != c.want {
+			t.Errorf("%+v: method %s", c, e.Method)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%+v: install took %v", c, d)
+		}
+		if c.want == AutostartSystemd {
+			calls, _ := os.ReadFile(log)
+			if !e.Activated || !strings.Contains(string(calls), "--user daemon-reload") {
+				t.Errorf("%+v: activated %v, calls %q", c, e.Activated, calls)
+			}
+		}
 	}
 }
