@@ -12,11 +12,8 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
 )
 
 // idleResult is one measurement of the agent at rest.
@@ -64,7 +61,7 @@ func measureIdle(b *testing.B) *idleResult {
 		}
 		idle = d
 	}
-	card := insertCard(b, 0, testpki.CardSpec{})
+	card := insert(b, 0, testpki.CardSpec{})
 	run := b.TempDir()
 	b.Setenv("XDG_RUNTIME_DIR", run)
 	b.Setenv(envMain, "1")
@@ -131,33 +128,6 @@ func measureIdle(b *testing.B) *idleResult {
 	fmt.Printf("BENCH agent_idle_apdus %d count\n", m.apdus)
 	fmt.Printf("BENCH agent_idle_rss_mb %.1f MB\n", m.rssMB)
 	return m
-}
-
-// insertCard is main_test.go's insert for a benchmark: wait until PC/SC
-// shows the reader empty, then insert a freshly provisioned card.
-func insertCard(tb testing.TB, reader int, spec testpki.CardSpec) *rig.Card {
-	tb.Helper()
-	p := rig.Require(tb)
-	name := p.Reader(reader)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		rs, err := cardreader.ListReaders(context.Background())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		empty := true
-		for _, r := range rs {
-			if r.Name == name && r.CardPresent {
-				empty = false
-			}
-		}
-		if empty {
-			break
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("reader %q still shows a card", name)
-		}
-	}
-	return p.InsertCard(tb, reader, vcard.ProvisionOptions{Dir: tb.TempDir(), Spec: spec}, vcard.RunOptions{})
 }
 
 // procTimes returns a process's user+system CPU time (/proc/PID/stat

@@ -93,7 +93,7 @@ func status(t *testing.T, args ...string) app.Status {
 // It first waits until PC/SC reports the reader empty: a card that comes
 // back before pcscd saw the previous one go is, to pcscd, the same card,
 // never powered up again.
-func insert(t *testing.T, reader int, spec testpki.CardSpec) *rig.Card {
+func insert(t testing.TB, reader int, spec testpki.CardSpec) *rig.Card {
 	t.Helper()
 	p := rig.Require(t)
 	name := p.Reader(reader)
