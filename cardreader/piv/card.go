@@ -293,7 +293,7 @@ func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	err := c.withPIN(ctx, func(yk *piv.YubiKey) error {
-		return mapErr(yk.VerifyPIN(string(pin.Bytes())), pinSecret, c.reader)
+		return mapErr(yk.VerifyPINBytes(pin.Bytes()), pinSecret, c.reader)
 	})
 	if err != nil {
 		return fmt.Errorf("verifying PIN: %w", err)
@@ -313,7 +313,7 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	err := c.withPIN(ctx, func(yk *piv.YubiKey) error {
-		return mapErr(yk.SetPIN(string(oldPIN.Bytes()), string(newPIN.Bytes())), pinSecret, c.reader)
+		return mapErr(yk.SetPINBytes(oldPIN.Bytes(), newPIN.Bytes()), pinSecret, c.reader)
 	})
 	if err != nil {
 		return fmt.Errorf("changing PIN: %w", err)
@@ -343,7 +343,7 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 	if err != nil {
 		return fmt.Errorf("unblocking PIN: %w", err)
 	}
-	err = mapErr(yk.Unblock(string(puk.Bytes()), string(newPIN.Bytes())), pukSecret, c.reader)
+	err = mapErr(yk.UnblockBytes(puk.Bytes(), newPIN.Bytes()), pukSecret, c.reader)
 	yk.Close()
 	c.resetCard()
 	if err != nil {
@@ -412,7 +412,7 @@ func (c *Card) managementKey(ctx context.Context, auth cardreader.RemoveAuth) ([
 		}
 		var key []byte
 		err := c.withPIN(ctx, func(yk *piv.YubiKey) error {
-			m, err := yk.Metadata(string(auth.PIN.Bytes()))
+			m, err := yk.MetadataBytes(auth.PIN.Bytes())
 			if err != nil {
 				return mapErr(err, pinSecret, c.reader)
 			}

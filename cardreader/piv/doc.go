@@ -7,7 +7,10 @@
 // PIN-protected management key (piv-go's Metadata) and signing go through
 // piv-go, in a patched copy of v2.6.0 (internal/pivgo; see its README: the
 // upstream Open leaks an exclusive card handle when a card is pulled in the
-// middle of it, which locks the reader until the process exits).
+// middle of it, which locks the reader until the process exits; and upstream
+// takes PINs and PUKs as strings, which cannot be wiped, where the copy takes
+// the bytes of the cardreader.Secret and zeroes the APDU buffers after
+// transmit).
 //
 // piv-go cannot read arbitrary data objects, delete objects or report the
 // PUK's tries, so a small APDU layer (apdu.go, over github.com/ebfe/scard,

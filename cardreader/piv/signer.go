@@ -87,7 +87,7 @@ func (s *signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 	err := c.withPIN(s.ctx, func(yk *piv.YubiKey) error {
 		// PINPolicyAlways: verify the PIN right before signing, whatever the
 		// slot's policy, and skip piv-go's GET METADATA for the policy.
-		priv, err := yk.PrivateKey(s.slot, s.pub, piv.KeyAuth{PIN: string(s.pin.Bytes()), PINPolicy: piv.PINPolicyAlways})
+		priv, err := yk.PrivateKey(s.slot, s.pub, piv.KeyAuth{PINBytes: s.pin.Bytes(), PINPolicy: piv.PINPolicyAlways})
 		if err != nil {
 			return mapErr(err, pinSecret, c.reader)
 		}

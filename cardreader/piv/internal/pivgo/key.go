@@ -1049,13 +1049,19 @@ func decodePublic(b []byte, alg Algorithm) (crypto.PublicKey, error) {
 // KeyAuth is used to authenticate against the YubiKey on each signing  and
 // decryption request.
 type KeyAuth struct {
-	// PIN, if provided, is a static PIN used to authenticate against the key.
-	// If provided, PINPrompt is ignored.
-	PIN string
+	// PINBytes, if provided, is a static PIN used to authenticate against the
+	// key. If provided, PINPrompt is ignored. The caller owns it and wipes it
+	// when done; the APDU buffers built from it are wiped after transmit.
+	//
+	// sithseid patch: replaces upstream's PIN string, which cannot be wiped.
+	PINBytes []byte
 	// PINPrompt can be used to interactively request the PIN from the user. The
 	// method is only called when needed. For example, if a key specifies
 	// PINPolicyOnce, PINPrompt will only be called once per YubiKey struct.
-	PINPrompt func() (pin string, err error)
+	//
+	// sithseid patch: returns []byte (upstream: string); the returned slice
+	// is wiped after use, so it must not be shared.
+	PINPrompt func() (pin []byte, err error)
 
 	// PINPolicy can be used to specify the PIN caching strategy for the slot. If
 	// not provided, this will be inferred from the attestation certificate.
@@ -1083,15 +1089,16 @@ func (k KeyAuth) authTx(yk *YubiKey, pp PINPolicy) error {
 		return nil
 	}
 
-	pin := k.PIN
-	if pin == "" && k.PINPrompt != nil {
+	pin := k.PINBytes
+	if len(pin) == 0 && k.PINPrompt != nil {
 		p, err := k.PINPrompt()
+		defer clear(p)
 		if err != nil {
 			return fmt.Errorf("pin prompt: %v", err)
 		}
 		pin = p
 	}
-	if pin == "" {
+	if len(pin) == 0 {
 		return fmt.Errorf("pin required but wasn't provided")
 	}
 	return ykLogin(yk.tx, pin)
@@ -1179,7 +1186,7 @@ func (yk *YubiKey) PrivateKey(slot Slot, public crypto.PublicKey, auth KeyAuth) 
 		// If the PIN policy is manually specified, trust that value instead of
 		// trying to use the attestation certificate.
 		pp = auth.PINPolicy
-	} else if auth.PIN != "" || auth.PINPrompt != nil {
+	} else if len(auth.PINBytes) != 0 || auth.PINPrompt != nil {
 		// Attempt to determine the key's PIN policy. This helps inform the
 		// strategy for when to prompt for a PIN.
 		policy, err := pinPolicy(yk, slot)

@@ -133,7 +133,15 @@ type apdu struct {
 	param1      byte
 	param2      byte
 	data        []byte
+	// secret marks data holding a PIN or PUK: Transmit wipes every request
+	// buffer it copies data into once that buffer is sent. The caller still
+	// owns and wipes data itself. (sithseid patch)
+	secret bool
 }
+
+// scTransmit sends one request APDU. It is (*scTx).transmit; tests replace it
+// to see the request buffers without a card. (sithseid patch)
+var scTransmit = (*scTx).transmit
 
 func (t *scTx) Transmit(d apdu) ([]byte, error) {
 	data := d.data
@@ -148,7 +156,10 @@ func (t *scTx) Transmit(d apdu) ([]byte, error) {
 		req[4] = 0xff
 		copy(req[5:], data[:maxAPDUDataSize])
 		data = data[maxAPDUDataSize:]
-		_, r, err := t.transmit(req)
+		_, r, err := scTransmit(t, req)
+		if d.secret {
+			clear(req)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("transmitting initial chunk %w", err)
 		}
@@ -161,7 +172,10 @@ func (t *scTx) Transmit(d apdu) ([]byte, error) {
 	req[3] = d.param2
 	req[4] = byte(len(data))
 	copy(req[5:], data)
-	hasMore, r, err := t.transmit(req)
+	hasMore, r, err := scTransmit(t, req)
+	if d.secret {
+		clear(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +185,7 @@ func (t *scTx) Transmit(d apdu) ([]byte, error) {
 		req := make([]byte, 5)
 		req[1] = insGetResponseAPDU
 		var r []byte
-		hasMore, r, err = t.transmit(req)
+		hasMore, r, err = scTransmit(t, req)
 		if err != nil {
 			return nil, fmt.Errorf("reading further response: %w", err)
 		}

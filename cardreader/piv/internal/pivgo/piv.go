@@ -218,28 +218,49 @@ func (yk *YubiKey) Serial() (uint32, error) {
 	return ykSerial(yk.tx, yk.version)
 }
 
-func encodePIN(pin string) ([]byte, error) {
-	data := []byte(pin)
-	if len(data) == 0 {
-		return nil, fmt.Errorf("pin cannot be empty")
+// encodePIN writes pin into the 8-byte PIN block dst, padded with 0xFF.
+//
+// sithseid patch: upstream takes a string and returns a new slice; this
+// writes into a buffer the caller owns and wipes after transmit, so the
+// PIN or PUK leaves no copy behind.
+func encodePIN(dst, pin []byte) error {
+	if len(pin) == 0 {
+		return fmt.Errorf("pin cannot be empty")
 	}
-	if len(data) > 8 {
-		return nil, fmt.Errorf("pin longer than 8 bytes")
+	if len(pin) > 8 {
+		return fmt.Errorf("pin longer than 8 bytes")
 	}
 
 	// apply padding
 	// 2.4 Security Architecture
 	// 2.4.3 Authentication of an Individual
 	// https://nvlpubs.nist.gov/nistpubs/SpecialPublications/NIST.SP.800-73-4.pdf#page=88
-	for i := len(data); i < 8; i++ {
-		data = append(data, 0xff)
+	n := copy(dst[:8], pin)
+	for i := n; i < 8; i++ {
+		dst[i] = 0xff
+	}
+	return nil
+}
+
+// encodePINPair returns the 16-byte data of CHANGE REFERENCE DATA and RESET
+// RETRY COUNTER: two padded PIN blocks. The caller wipes it after transmit.
+//
+// sithseid patch: upstream appends two encodePIN results, leaving copies.
+func encodePINPair(first, second []byte, firstName, secondName string) ([]byte, error) {
+	data := make([]byte, 16)
+	if err := encodePIN(data[:8], first); err != nil {
+		return nil, fmt.Errorf("encoding %s: %v", firstName, err)
+	}
+	if err := encodePIN(data[8:], second); err != nil {
+		clear(data)
+		return nil, fmt.Errorf("encoding %s: %v", secondName, err)
 	}
 	return data, nil
 }
 
-// VerifyPIN attempts to authenticate against the card with the provided PIN.
+// VerifyPINBytes attempts to authenticate against the card with the provided PIN.
 //
-// PIN authentication for other operations are handled separately, and VerifyPIN
+// PIN authentication for other operations are handled separately, and VerifyPINBytes
 // does not need to be called before those methods.
 //
 // After a specific number of authentication attemps with an invalid PIN,
@@ -247,7 +268,11 @@ func encodePIN(pin string) ([]byte, error) {
 // point the PUK must be used to unblock the PIN.
 //
 // Use DefaultPIN if the PIN hasn't been set.
-func (yk *YubiKey) VerifyPIN(pin string) error {
+//
+// sithseid patch: takes the PIN as []byte (upstream: VerifyPIN(string)). The
+// caller keeps ownership of pin; the APDU buffers built from it are wiped
+// after transmit.
+func (yk *YubiKey) VerifyPINBytes(pin []byte) error {
 	return ykLogin(yk.tx, pin)
 }
 
@@ -259,9 +284,10 @@ func (yk *YubiKey) VerifyBiometrics() error {
 	return ykVerifyUV(yk.tx)
 }
 
-func ykLogin(tx *scTx, pin string) error {
-	data, err := encodePIN(pin)
-	if err != nil {
+func ykLogin(tx *scTx, pin []byte) error {
+	data := make([]byte, 8)
+	defer clear(data)
+	if err := encodePIN(data, pin); err != nil {
 		return err
 	}
 
@@ -269,7 +295,7 @@ func ykLogin(tx *scTx, pin string) error {
 	// 3.2.1 VERIFY Card Command
 	// https://csrc.nist.gov/CSRC/media/Publications/sp/800-73/4/archive/2015-05-29/documents/sp800_73-4_pt2_draft.pdf#page=20
 	// https://nvlpubs.nist.gov/nistpubs/SpecialPublications/NIST.SP.800-73-4.pdf#page=86
-	cmd := apdu{instruction: insVerify, param2: 0x80, data: data}
+	cmd := apdu{instruction: insVerify, param2: 0x80, data: data, secret: true}
 	if _, err := tx.Transmit(cmd); err != nil {
 		return fmt.Errorf("verify pin: %w", err)
 	}
@@ -331,8 +357,8 @@ func ykReset(tx *scTx, r io.Reader) error {
 		return fmt.Errorf("generating random puk: %v", err)
 	}
 
-	pin := pinInt.String()
-	puk := pukInt.String()
+	pin := []byte(pinInt.String())
+	puk := []byte(pukInt.String())
 
 	for {
 		err := ykLogin(tx, pin)
@@ -596,7 +622,7 @@ func ykSetManagementKey(tx *scTx, key []byte, touch bool, version *version) erro
 	return nil
 }
 
-// SetPIN updates the PIN to a new value. For compatibility, PINs should be 1-8
+// SetPINBytes updates the PIN to a new value. For compatibility, PINs should be 1-8
 // numeric characters.
 //
 // To generate a new PIN, use the crypto/rand package.
@@ -608,55 +634,57 @@ func ykSetManagementKey(tx *scTx, key []byte, touch bool, version *version) erro
 //	}
 //	// Format with leading zeros.
 //	newPIN := fmt.Sprintf("%06d", newPINInt)
-//	if err := yk.SetPIN(piv.DefaultPIN, newPIN); err != nil {
+//	if err := yk.SetPINBytes([]byte(piv.DefaultPIN), []byte(newPIN)); err != nil {
 //		// ...
 //	}
-func (yk *YubiKey) SetPIN(oldPIN, newPIN string) error {
+//
+// sithseid patch: takes the PINs as []byte (upstream: SetPIN(string,
+// string)); the APDU buffers built from them are wiped after transmit.
+func (yk *YubiKey) SetPINBytes(oldPIN, newPIN []byte) error {
 	return ykChangePIN(yk.tx, oldPIN, newPIN)
 }
 
-func ykChangePIN(tx *scTx, oldPIN, newPIN string) error {
-	oldPINData, err := encodePIN(oldPIN)
+func ykChangePIN(tx *scTx, oldPIN, newPIN []byte) error {
+	data, err := encodePINPair(oldPIN, newPIN, "old pin", "new pin")
 	if err != nil {
-		return fmt.Errorf("encoding old pin: %v", err)
+		return err
 	}
-	newPINData, err := encodePIN(newPIN)
-	if err != nil {
-		return fmt.Errorf("encoding new pin: %v", err)
-	}
+	defer clear(data)
 	cmd := apdu{
 		instruction: insChangeReference,
 		param2:      0x80,
-		data:        append(oldPINData, newPINData...),
+		data:        data,
+		secret:      true,
 	}
 	_, err = tx.Transmit(cmd)
 	return err
 }
 
-// Unblock unblocks the PIN, setting it to a new value.
-func (yk *YubiKey) Unblock(puk, newPIN string) error {
+// UnblockBytes unblocks the PIN, setting it to a new value.
+//
+// sithseid patch: takes the PUK and PIN as []byte (upstream: Unblock(string,
+// string)); the APDU buffers built from them are wiped after transmit.
+func (yk *YubiKey) UnblockBytes(puk, newPIN []byte) error {
 	return ykUnblockPIN(yk.tx, puk, newPIN)
 }
 
-func ykUnblockPIN(tx *scTx, puk, newPIN string) error {
-	pukData, err := encodePIN(puk)
+func ykUnblockPIN(tx *scTx, puk, newPIN []byte) error {
+	data, err := encodePINPair(puk, newPIN, "puk", "new pin")
 	if err != nil {
-		return fmt.Errorf("encoding puk: %v", err)
+		return err
 	}
-	newPINData, err := encodePIN(newPIN)
-	if err != nil {
-		return fmt.Errorf("encoding new pin: %v", err)
-	}
+	defer clear(data)
 	cmd := apdu{
 		instruction: insResetRetry,
 		param2:      0x80,
-		data:        append(pukData, newPINData...),
+		data:        data,
+		secret:      true,
 	}
 	_, err = tx.Transmit(cmd)
 	return err
 }
 
-// SetPUK updates the PUK to a new value. For compatibility, PUKs should be 1-8
+// SetPUKBytes updates the PUK to a new value. For compatibility, PUKs should be 1-8
 // numeric characters.
 //
 // To generate a new PUK, use the crypto/rand package.
@@ -668,49 +696,53 @@ func ykUnblockPIN(tx *scTx, puk, newPIN string) error {
 //	}
 //	// Format with leading zeros.
 //	newPUK := fmt.Sprintf("%08d", newPUKInt)
-//	if err := yk.SetPUK(piv.DefaultPUK, newPUK); err != nil {
+//	if err := yk.SetPUKBytes([]byte(piv.DefaultPUK), []byte(newPUK)); err != nil {
 //		// ...
 //	}
-func (yk *YubiKey) SetPUK(oldPUK, newPUK string) error {
+//
+// sithseid patch: takes the PUKs as []byte (upstream: SetPUK(string,
+// string)); the APDU buffers built from them are wiped after transmit.
+func (yk *YubiKey) SetPUKBytes(oldPUK, newPUK []byte) error {
 	return ykChangePUK(yk.tx, oldPUK, newPUK)
 }
 
-func ykChangePUK(tx *scTx, oldPUK, newPUK string) error {
-	oldPUKData, err := encodePIN(oldPUK)
+func ykChangePUK(tx *scTx, oldPUK, newPUK []byte) error {
+	data, err := encodePINPair(oldPUK, newPUK, "old puk", "new puk")
 	if err != nil {
-		return fmt.Errorf("encoding old puk: %v", err)
+		return err
 	}
-	newPUKData, err := encodePIN(newPUK)
-	if err != nil {
-		return fmt.Errorf("encoding new puk: %v", err)
-	}
+	defer clear(data)
 	cmd := apdu{
 		instruction: insChangeReference,
 		param2:      0x81,
-		data:        append(oldPUKData, newPUKData...),
+		data:        data,
+		secret:      true,
 	}
 	_, err = tx.Transmit(cmd)
 	return err
 }
 
-// SetRetries sets the allowed retry count for the PIN and the PUK.
+// SetRetriesBytes sets the allowed retry count for the PIN and the PUK.
 //
 // Yubikeys allows one byte for storing each, allowed values are 1-255. In instances of greater
 // than 15 retries remaining, the remaining count will show 15 as Yubikeys only have 4 bits in
 // the response for remaining retries.
 //
 // IMPORTANT NOTE: Changing the retries on Yubikeys RESETS THE PIN AND PUK TO THEIR DEFAULTS!
-// If you use SetRetries, it is *highly* recommended that you follow it with SetPIN and SetPUK.
+// If you use SetRetriesBytes, it is *highly* recommended that you follow it with SetPINBytes and SetPUKBytes.
 // https://docs.yubico.com/yesdk/users-manual/application-piv/commands.html#set-pin-retries
 //
-//	if err := yk.SetRetries(piv.DefaultManagementKey, piv.DefaultPIN, 5, 4); err != nil {
+//	if err := yk.SetRetriesBytes(piv.DefaultManagementKey, []byte(piv.DefaultPIN), 5, 4); err != nil {
 //		// ...
 //	}
-func (yk *YubiKey) SetRetries(managementKey []byte, pin string, pinRetries int, pukRetries int) error {
+//
+// sithseid patch: takes the PIN as []byte (upstream: SetRetries with a string
+// PIN).
+func (yk *YubiKey) SetRetriesBytes(managementKey []byte, pin []byte, pinRetries int, pukRetries int) error {
 	return ykSetRetries(yk.tx, managementKey, pin, pinRetries, pukRetries, yk.rand, yk.version)
 }
 
-func ykSetRetries(tx *scTx, managementKey []byte, pin string, pinRetries int, pukRetries int, rand io.Reader, version *version) error {
+func ykSetRetries(tx *scTx, managementKey []byte, pin []byte, pinRetries int, pukRetries int, rand io.Reader, version *version) error {
 	if pinRetries < 1 || pukRetries < 1 || pinRetries > 255 || pukRetries > 255 {
 		return fmt.Errorf("pinRetries and pukRetries must both be in range 1 - 255")
 	}
@@ -781,9 +813,11 @@ func ykSerial(tx *scTx, v *version) (uint32, error) {
 	return binary.BigEndian.Uint32(resp), nil
 }
 
-// Metadata returns protected data stored on the card. This can be used to
+// MetadataBytes returns protected data stored on the card. This can be used to
 // retrieve PIN protected management keys.
-func (yk *YubiKey) Metadata(pin string) (*Metadata, error) {
+//
+// sithseid patch: takes the PIN as []byte (upstream: Metadata(string)).
+func (yk *YubiKey) MetadataBytes(pin []byte) (*Metadata, error) {
 	m, err := ykGetProtectedMetadata(yk.tx, pin)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -894,7 +928,7 @@ func (m *Metadata) unmarshal(b []byte) error {
 	return nil
 }
 
-func ykGetProtectedMetadata(tx *scTx, pin string) (*Metadata, error) {
+func ykGetProtectedMetadata(tx *scTx, pin []byte) (*Metadata, error) {
 	// NOTE: for some reason this action requires the PIN to be authenticated on
 	// the same transaction. It doesn't work otherwise.
 	if err := ykLogin(tx, pin); err != nil {
