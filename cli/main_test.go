@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -89,33 +88,11 @@ func status(t *testing.T, args ...string) app.Status {
 	return st
 }
 
-// insert puts a freshly provisioned card into reader.
-// It first waits until PC/SC reports the reader empty: a card that comes
-// back before pcscd saw the previous one go is, to pcscd, the same card,
-// never powered up again.
+// insert puts a freshly provisioned card into reader (the rig waits until
+// pcscd can have seen the reader's previous card go).
 func insert(t testing.TB, reader int, spec testpki.CardSpec) *rig.Card {
 	t.Helper()
-	p := rig.Require(t)
-	name := p.Reader(reader)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		rs, err := cardreader.ListReaders(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		empty := true
-		for _, r := range rs {
-			if r.Name == name && r.CardPresent {
-				empty = false
-			}
-		}
-		if empty {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reader %q still shows a card", name)
-		}
-	}
-	return p.InsertCard(t, reader, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
+	return rig.Require(t).InsertCard(t, reader, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
 }
 
 func onlyCard(t *testing.T, st app.Status) app.CardStatus {

@@ -34,6 +34,7 @@ type Card struct {
 	done     chan struct{}
 	runErr   error
 	stopOnce sync.Once
+	emptied  func() // tells the PCSCD when this card left its reader for good
 }
 
 // InsertCard provisions a virtual card and runs it in reader (0 or 1) until
@@ -70,12 +71,18 @@ func (p *PCSCD) RunCard(tb testing.TB, reader int, dir, pin, puk string, run vca
 		tb.Fatalf("loading the card in %s: %v", dir, err)
 	}
 	run.VPCD = p.VPCDAddr(reader)
+	minRemoved := run.MinRemoved
+	if minRemoved <= 0 {
+		minRemoved = vcard.DefaultMinRemoved
+	}
+	p.waitEmptied(reader, minRemoved)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Card{
 		Dir: dir, Reader: p.Reader(reader), Index: reader,
 		Server: vcard.NewServer(state, run), State: state,
 		PIN: pin, PUK: puk,
 		cancel: cancel, done: make(chan struct{}),
+		emptied: func() { p.markEmptied(reader) },
 	}
 	go func() {
 		defer close(c.done)
@@ -98,6 +105,7 @@ func (c *Card) Stop() error {
 	c.stopOnce.Do(func() {
 		c.cancel()
 		<-c.done
+		c.emptied()
 	})
 	return c.runErr
 }

@@ -49,6 +49,26 @@ type PCSCD struct {
 	exited  chan struct{}
 	closed  bool
 	keepDir bool
+	// emptied is when the last card run in each reader was stopped. pcscd
+	// polls vpcd's presence every 400 ms: a new card that connects sooner
+	// is, to pcscd, the old card still there, and is never powered up.
+	emptied [Readers]time.Time
+}
+
+// waitEmptied sleeps until reader has been without a card for at least d.
+func (p *PCSCD) waitEmptied(reader int, d time.Duration) {
+	p.mu.Lock()
+	at := p.emptied[reader]
+	p.mu.Unlock()
+	if wait := time.Until(at.Add(d)); wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
+func (p *PCSCD) markEmptied(reader int) {
+	p.mu.Lock()
+	p.emptied[reader] = time.Now()
+	p.mu.Unlock()
 }
 
 // Available reports why a private pcscd cannot run here, or nil.
