@@ -48,8 +48,16 @@ func TestImportsStandardLibraryOnly(t *testing.T) {
 	}
 }
 
-// Concurrent requests, from cold and once a session exists: every
-// connection after the first resumes, the key signs once in all.
+// Concurrent requests from cold: the first goes alone and the others wait
+// for its session, so the key signs once. Then new connections one after
+// another each resume with the latest ticket: still one signature in all.
+//
+// New connections made at the same instant are not asserted to resume:
+// they all offer the one ticket the cache holds, and a server that makes
+// TLS 1.3 tickets single-use (RFC 8446 §8.1 recommends it against replay;
+// nginx does it at times) resumes one of them and gives the others a full
+// handshake. A login makes one request at a time, so that is not the
+// product's case.
 func TestConcurrentRequestsShareTheSession(t *testing.T) {
 	p := newPKI(t, "mtls")
 	cred := issueCard(t, p, testpki.P256)
@@ -57,8 +65,6 @@ func TestConcurrentRequestsShareTheSession(t *testing.T) {
 	signer := &countingSigner{Signer: cred.Key}
 	c := newClient(t, options(p, cred, signer))
 
-	// From cold: the first request goes alone, the others resume its
-	// session.
 	const n = 8
 	var wg0 sync.WaitGroup
 	for range n {
@@ -72,33 +78,22 @@ func TestConcurrentRequestsShareTheSession(t *testing.T) {
 	if got := signer.n.Load(); got != 1 {
 		t.Fatalf("%d concurrent first requests cost %d signatures, want 1", n, got)
 	}
-	c.CloseIdleConnections()
 
-	var wg sync.WaitGroup
-	var resumed atomic.Int64
-	for range n {
-		wg.Go(func() {
-			r, err := srv.Fetch(c.HTTP)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if r.Whoami.Reused == "r" {
-				resumed.Add(1)
-			}
-		})
+	for i := range n {
+		c.CloseIdleConnections() // a new connection each time
+		r, err := srv.Fetch(c.HTTP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Whoami.Reused != "r" {
+			t.Errorf("connection %d did not resume (%+v)", i, r.Whoami)
+		}
 	}
-	wg.Wait()
 	if got := signer.n.Load(); got != 1 {
 		t.Errorf("%d signatures, want 1", got)
 	}
-	// Connections either resumed or were reused by keep-alive; none made a
-	// full handshake.
-	if st := c.Stats(); st.Handshakes != st.Resumptions+1 || st.Signatures != 1 {
-		t.Errorf("stats %+v: some concurrent connection made a full handshake", st)
-	}
-	if resumed.Load() == 0 {
-		t.Error("no concurrent request saw a resumed session")
+	if st := c.Stats(); st.Signatures != 1 || st.Resumptions < n {
+		t.Errorf("stats %+v: want one signature and at least %d resumptions", st, n)
 	}
 }
 
