@@ -224,11 +224,25 @@ func receivedAlert(err error) (uint8, bool) {
 // forget starts a new one (old entries age out of the inner LRU). Keys also
 // carry the client certificate's fingerprint, so that Clients sharing one
 // Options.SessionCache never resume each other's authenticated sessions.
+//
+// A nil Put (crypto/tls dropping a ticket after a failed handshake) is
+// ignored when a fresh ticket was stored after the last Get of that key:
+// the failed connection used an older ticket. Without this, a connection
+// that http.Transport abandons mid-handshake (a request served by another
+// connection meanwhile) erases the ticket that a concurrent connection has
+// just stored, and the next connection costs a card signature.
 type generationCache struct {
 	inner    tls.ClientSessionCache
 	identity string
 	gen      atomic.Uint64
+
+	mu   sync.Mutex
+	seq  uint64
+	last map[string]ticketUse // by full key
 }
+
+// ticketUse records, per key, when it was last read and last written.
+type ticketUse struct{ got, put uint64 }
 
 func newGenerationCache(inner tls.ClientSessionCache, leaf []byte) *generationCache {
 	if inner == nil {
@@ -239,7 +253,7 @@ func newGenerationCache(inner tls.ClientSessionCache, leaf []byte) *generationCa
 		sum := sha256.Sum256(leaf)
 		id = hex.EncodeToString(sum[:12])
 	}
-	return &generationCache{inner: inner, identity: id}
+	return &generationCache{inner: inner, identity: id, last: map[string]ticketUse{}}
 }
 
 func (g *generationCache) key(k string) string {
@@ -247,12 +261,43 @@ func (g *generationCache) key(k string) string {
 }
 
 func (g *generationCache) Get(sessionKey string) (*tls.ClientSessionState, bool) {
-	return g.inner.Get(g.key(sessionKey))
+	k := g.key(sessionKey)
+	g.mu.Lock()
+	u, seen := g.last[k]
+	if !seen && len(g.last) >= maxTrackedKeys {
+		clear(g.last) // bounded; forgetting only costs one ignored nil
+	}
+	g.seq++
+	u.got = g.seq
+	g.last[k] = u
+	g.mu.Unlock()
+	return g.inner.Get(k)
 }
 
 func (g *generationCache) Put(sessionKey string, cs *tls.ClientSessionState) {
-	g.inner.Put(g.key(sessionKey), cs)
+	k := g.key(sessionKey)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	u, seen := g.last[k]
+	if cs == nil {
+		if seen && u.put > u.got {
+			return // a newer ticket than any failed connection used
+		}
+		delete(g.last, k)
+	} else {
+		if !seen && len(g.last) >= maxTrackedKeys {
+			clear(g.last) // bounded; forgetting only costs one ignored nil
+		}
+		g.seq++
+		u.put = g.seq
+		g.last[k] = u
+	}
+	g.inner.Put(k, cs)
 }
+
+// maxTrackedKeys bounds generationCache.last: a Client talks to a handful
+// of servers.
+const maxTrackedKeys = 256
 
 func (g *generationCache) forget() { g.gen.Add(1) }
 
