@@ -120,10 +120,17 @@ func startConnectProxy(t *testing.T) *connectProxy {
 			return
 		}
 		cp.tunnels.Add(1)
-		w.WriteHeader(http.StatusOK)
+		// Hijack first, then answer by hand: a WriteHeader before Hijack
+		// leaves the server free to add framing that the client then reads
+		// as the start of the TLS handshake.
 		down, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			up.Close()
+			return
+		}
+		if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+			up.Close()
+			down.Close()
 			return
 		}
 		go func() { io.Copy(up, down); up.Close() }()
