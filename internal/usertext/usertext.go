@@ -1,0 +1,194 @@
+// Package usertext turns the product's typed errors into calm sentences for
+// people, Swedish first and English second: a message, a hint, and a class
+// that says what kind of failure it is. The CLI maps the class to its exit
+// code; the windows (package ui) show message and hint. Both therefore say
+// the same thing for the same error, and neither shows a raw status word.
+//
+// It needs no Fyne (internal/deptest checks that).
+package usertext
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/mtls"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// Class is what kind of failure an error is. The CLI's exit codes follow
+// it one to one (cli.ExitWrongPIN for WrongPIN, …).
+type Class int
+
+// Classes of failure.
+const (
+	Failure Class = iota
+	Usage
+	NoReader
+	NoCard
+	WrongPIN
+	PINBlocked
+	WrongPUK
+	PUKBlocked
+	PINPolicy
+	CardRemoved
+	Confirm
+	Service
+	Untrusted
+	Cancelled
+)
+
+// EnvironmentNamer is implemented by errors that know which environment
+// was not configured (the CLI's), so the message can name it.
+type EnvironmentNamer interface{ EnvironmentName() string }
+
+// Explain turns err into a sentence and a hint in c's language. The full
+// error chain belongs in the log, never in the sentence: only data the
+// typed errors carry (tries left, a file name) reaches the user.
+func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
+	var (
+		wrongPIN  *cardreader.WrongPINError
+		wrongPUK  *cardreader.WrongPUKError
+		policy    *cardreader.PINPolicyError
+		untrusted *mtls.UntrustedServerError
+		notAcc    *mtls.CertificateNotAcceptedError
+		version   *mtls.ProtocolVersionError
+		svc       *oob.ServiceError
+		netErr    net.Error
+		exists    *os.PathError
+		namer     EnvironmentNamer
+	)
+	switch {
+	case errors.Is(err, app.ErrCancelled), errors.Is(err, context.Canceled):
+		return c.T("err.cancelled"), "", Cancelled
+	case errors.As(err, &wrongPIN):
+		if wrongPIN.Retries == 0 {
+			return c.T("err.pin_blocked"), c.T("hint.pin_blocked"), PINBlocked
+		}
+		if wrongPIN.Retries == 1 {
+			return c.T("err.wrong_pin_last"), "", WrongPIN
+		}
+		return c.T("err.wrong_pin", wrongPIN.Retries), "", WrongPIN
+	case errors.As(err, &wrongPUK):
+		if wrongPUK.Retries == 0 {
+			return c.T("err.puk_blocked"), c.T("hint.puk_blocked"), PUKBlocked
+		}
+		return c.T("err.wrong_puk", wrongPUK.Retries), "", WrongPUK
+	case errors.Is(err, cardreader.ErrPINBlocked):
+		return c.T("err.pin_blocked"), c.T("hint.pin_blocked"), PINBlocked
+	case errors.Is(err, cardreader.ErrPUKBlocked):
+		return c.T("err.puk_blocked"), c.T("hint.puk_blocked"), PUKBlocked
+	case errors.Is(err, cardreader.ErrNoPUK):
+		return c.T("err.no_puk"), c.T("hint.no_puk"), PUKBlocked
+	case errors.As(err, &policy):
+		if policy.Reason == cardreader.PUKWrongLength {
+			return c.T("err.puk_format"), "", PINPolicy
+		}
+		return c.T("err.pin_policy", c.T(PolicyKey(policy.Reason))), "", PINPolicy
+	case errors.Is(err, app.ErrSamePIN):
+		return c.T("err.same_pin"), "", PINPolicy
+	case errors.Is(err, cardreader.ErrCardRemoved):
+		return c.T("err.card_removed"), c.T("hint.card_removed"), CardRemoved
+	case errors.Is(err, cardreader.ErrNoService):
+		return c.T("err.no_service"), c.T("hint.no_service"), NoReader
+	case errors.Is(err, cardreader.ErrNoReader):
+		return c.T("err.no_reader"), c.T("hint.no_reader"), NoReader
+	case errors.Is(err, cardreader.ErrAmbiguousCard):
+		return c.T("err.ambiguous"), c.T("hint.ambiguous"), NoCard
+	case errors.Is(err, cardreader.ErrNoCard):
+		return c.T("err.no_card"), c.T("hint.no_card"), NoCard
+	case errors.Is(err, cardreader.ErrCardBusy):
+		return c.T("err.card_busy"), c.T("hint.card_busy"), NoCard
+	case errors.Is(err, cardreader.ErrUnsupportedCard):
+		return c.T("err.unsupported"), c.T("hint.unsupported"), NoCard
+	case errors.Is(err, cardreader.ErrCertificateNotFound):
+		return c.T("err.cert_not_found"), c.T("hint.cert_not_found"), Confirm
+	case errors.Is(err, app.ErrConfirmLogin):
+		return c.T("err.confirm_login"), c.T("hint.confirm_login"), Confirm
+	case errors.Is(err, app.ErrNothingExpired):
+		return c.T("err.nothing_expired"), "", Confirm
+	case errors.Is(err, cardreader.ErrManagementKey):
+		return c.T("err.mgmt_key"), c.T("hint.mgmt_key"), Failure
+	case errors.Is(err, app.ErrBadLink):
+		return c.T("err.bad_link"), "", Usage
+	case errors.Is(err, app.ErrNoLoginCertificate):
+		return c.T("err.no_login_cert"), "", NoCard
+	case errors.Is(err, app.ErrLoginCertificateExpired):
+		return c.T("err.login_cert_expired"), c.T("hint.login_cert_expired"), NoCard
+	case errors.Is(err, app.ErrUnknownEnvironment):
+		return c.T("err.unknown_env"), "", Usage
+	case errors.Is(err, app.ErrEnvironmentNotConfigured):
+		name := ""
+		if errors.As(err, &namer) {
+			name = namer.EnvironmentName()
+		}
+		return c.T("err.env_not_configured", name), c.T("hint.env_not_configured"), Service
+	case errors.Is(err, oob.ErrExpired):
+		return c.T("err.expired"), c.T("hint.expired"), Cancelled
+	case errors.Is(err, oob.ErrAlreadyCompleted):
+		return c.T("err.already_completed"), c.T("hint.expired"), Cancelled
+	case errors.Is(err, oob.ErrRateLimited):
+		return c.T("err.rate_limited"), c.T("hint.rate_limited"), Service
+	case errors.Is(err, oob.ErrMalformedReply), errors.Is(err, oob.ErrRedirect):
+		return c.T("err.malformed"), c.T("hint.malformed"), Service
+	case errors.As(err, &untrusted):
+		if untrusted.LikelyInspectingProxy {
+			return c.T("err.untrusted_proxy", untrusted.Issuer), c.T("hint.untrusted_proxy"), Untrusted
+		}
+		return c.T("err.untrusted", untrusted.Issuer), "", Untrusted
+	case errors.As(err, &notAcc):
+		return c.T("err.cert_not_accepted"), c.T("hint.cert_not_accepted"), Service
+	case errors.As(err, &version):
+		return c.T("err.tls_version"), c.T("hint.tls_version"), Service
+	case errors.As(err, &svc):
+		code := svc.Code
+		if code == "" {
+			code = httpStatus(svc.Status)
+		}
+		return c.T("err.service", code), "", Service
+	case errors.As(err, &netErr):
+		return c.T("err.network", netErr.Error()), c.T("hint.network"), Service
+	case errors.Is(err, os.ErrExist) && errors.As(err, &exists):
+		return c.T("err.export_exists", exists.Path), "", Failure
+	case errors.Is(err, app.ErrAgentRunning):
+		return c.T("err.agent_running"), "", Failure
+	case errors.Is(err, app.ErrNoAgent):
+		return c.T("err.no_agent"), c.T("hint.no_agent"), Failure
+	case errors.Is(err, app.ErrHandoffNotFound):
+		return c.T("err.expired"), c.T("hint.expired"), Cancelled
+	case errors.Is(err, app.ErrPeerRefused):
+		return c.T("err.peer_refused"), "", Failure
+	}
+	return c.T("err.generic", err.Error()), "", Failure
+}
+
+// PolicyKey is the message ID that names a PIN policy reason.
+func PolicyKey(r cardreader.PINPolicyReason) string {
+	switch r {
+	case cardreader.PINTooShort:
+		return "policy.tooShort"
+	case cardreader.PINTooLong:
+		return "policy.tooLong"
+	case cardreader.PINNotDigits:
+		return "policy.notDigits"
+	case cardreader.PINRepeatedDigit:
+		return "policy.repeated"
+	case cardreader.PINAscending, cardreader.PINDescending:
+		return "policy.sequence"
+	case cardreader.PINBirthDate:
+		return "policy.birthDate"
+	}
+	return "policy.notDigits"
+}
+
+func httpStatus(code int) string {
+	if code == 0 {
+		return "?"
+	}
+	return "HTTP " + strconv.Itoa(code)
+}
