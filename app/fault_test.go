@@ -1,0 +1,253 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// faultDeadline is how long one operation may take with the card pulled
+// under it: longer is a hang, reported as a failure.
+const faultDeadline = 2 * time.Second
+
+// tagSignCert is the PIV object of slot 9C (the HSA-ID signing
+// certificate), SP 800-73-4 Part 1 Table 3.
+const tagSignCert = 0x5FC10A
+
+// pulledOp is one operation for TestFaultCardPulledEveryAPDU. run does it
+// once on a fresh Service (a cold identity cache, as on a first
+// insertion); after reports what the card's state says happened and
+// prepares the next round.
+type pulledOp struct {
+	name string
+	run  func(ctx context.Context, svc *app.Service) error
+	// happened reads the card (no PC/SC) and says whether the operation
+	// took effect; ok=false means the state is neither before nor after.
+	happened func() (did, ok bool)
+	// undo puts the card back in the before state once the operation
+	// happened (through the Service, so it also proves the card works).
+	undo func(ctx context.Context, svc *app.Service) error
+}
+
+// TestFaultCardPulledEveryAPDU pulls the card after every APDU index k of
+// status, PIN change, unblock, certificate removal and login (k = 1..N,
+// N measured first on an undisturbed run), through app.Service as the
+// agent runs them. Each time: the call returns within 2 s (a context
+// deadline, reported as a hang), with a typed error (ErrCardRemoved, or
+// ErrNoCard when the card had gone before discovery found it) or a
+// success; after re-insertion no PIN or PUK try is missing (every code
+// presented was right), the card's state is the before or the after state
+// (all or nothing, and success means after), and the same operation then
+// succeeds.
+func TestFaultCardPulledEveryAPDU(t *testing.T) {
+	f := setup(t, testpki.CardSpec{})
+	card := f.card
+	// The card's default PIN (123456) is one the policy refuses as a new
+	// PIN: start from one of two acceptable PINs and alternate.
+	pins := [2]string{"246813", "975318"}
+	cur := 0 // index of the current PIN in pins
+	if err := newService(t).ChangePIN(context.Background(), app.Selector{}, prompts(vcard.DefaultPIN, pins[0], "")); err != nil {
+		t.Fatal(err)
+	}
+	prompt := func(req app.PromptRequest, oldIdx int) (*cardreader.Secret, error) {
+		switch req.Kind {
+		case app.PromptNewPIN:
+			return cardreader.NewSecret([]byte(pins[1-oldIdx])), nil
+		case app.PromptPUK:
+			return cardreader.NewSecret([]byte(vcard.DefaultPUK)), nil
+		}
+		return cardreader.NewSecret([]byte(pins[oldIdx])), nil
+	}
+	promptNow := func() app.Prompt {
+		idx := cur
+		return func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) { return prompt(req, idx) }
+	}
+	pinNow := func() app.Prompt {
+		idx := cur
+		return func(context.Context, app.PromptRequest) (*cardreader.Secret, error) {
+			return cardreader.NewSecret([]byte(pins[idx])), nil
+		}
+	}
+	pinSwapped := func() (bool, bool) {
+		a, b := card.State.PINIs([]byte(pins[cur])), card.State.PINIs([]byte(pins[1-cur]))
+		if b {
+			cur = 1 - cur // the change happened: the other PIN is current now
+		}
+		return b, a != b
+	}
+	signCert := card.State.Object(tagSignCert)
+	if signCert == nil {
+		t.Fatal("the card has no certificate in 9C")
+	}
+	var lastOrder atomic.Pointer[oob.AuthResponse]
+	var lastLink string
+	ops := []pulledOp{
+		{
+			name: "status",
+			run: func(ctx context.Context, svc *app.Service) error {
+				st, err := svc.Status(ctx, app.StatusOptions{})
+				if err != nil {
+					return err
+				}
+				for _, c := range st.Cards {
+					if c.Err() != nil {
+						return c.Err()
+					}
+				}
+				if len(st.Cards) != 1 {
+					return fmt.Errorf("%d cards: %w", len(st.Cards), cardreader.ErrNoCard)
+				}
+				return nil
+			},
+			happened: func() (bool, bool) { return true, true }, // reads only
+		},
+		{
+			name: "pin-change",
+			run: func(ctx context.Context, svc *app.Service) error {
+				return svc.ChangePIN(ctx, app.Selector{}, promptNow())
+			},
+			happened: pinSwapped,
+			undo:     func(context.Context, *app.Service) error { return nil }, // the next round changes it back
+		},
+		{
+			name: "unblock",
+			run: func(ctx context.Context, svc *app.Service) error {
+				return svc.UnblockPIN(ctx, app.Selector{}, promptNow())
+			},
+			happened: func() (bool, bool) {
+				did, ok := pinSwapped()
+				return did, ok && card.State.PUKIs([]byte(vcard.DefaultPUK))
+			},
+			undo: func(context.Context, *app.Service) error { return nil },
+		},
+		{
+			name: "cert-remove",
+			run: func(ctx context.Context, svc *app.Service) error {
+				return svc.RemoveCertificate(ctx, app.Selector{}, "9c", app.RemoveOptions{}, pinNow())
+			},
+			happened: func() (bool, bool) { return !card.State.HasObject(tagSignCert), true },
+			undo: func(context.Context, *app.Service) error {
+				return card.State.RestoreObject(tagSignCert, signCert)
+			},
+		},
+		{
+			name: "login",
+			run: func(ctx context.Context, svc *app.Service) error {
+				o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+				if err != nil {
+					return fmt.Errorf("ordering (not the card): %v", err)
+				}
+				lastOrder.Store(o)
+				lastLink = oob.AutoStartURL(o.AutoStartToken, "")
+				_, err = svc.Login(ctx, app.LoginRequest{Link: lastLink, Env: f.env, Prompt: pinNow()})
+				return err
+			},
+			happened: func() (bool, bool) {
+				c, err := f.rp.Collect(context.Background(), lastOrder.Load().OrderRef)
+				if err != nil {
+					return false, false
+				}
+				return c.Status == oob.StatusComplete, true
+			},
+		},
+	}
+	for _, op := range ops {
+		t.Run(op.name, func(t *testing.T) {
+			ctx := context.Background()
+			before := card.Server.Stats().APDUs
+			if err := op.run(ctx, newService(t)); err != nil {
+				t.Fatalf("without a pull: %v", err)
+			}
+			n := int(card.Server.Stats().APDUs - before)
+			if did, ok := op.happened(); !ok || (op.undo != nil && !did) {
+				t.Fatalf("without a pull the card's state is wrong (happened %v, consistent %v)", did, ok)
+			} else if did && op.undo != nil {
+				if err := op.undo(ctx, newService(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Logf("%s: %d APDUs", op.name, n)
+			for k := 1; k <= n; k++ {
+				drops := card.Server.Stats().Drops
+				card.Server.SetDropAfter(k)
+				rctx, cancel := context.WithTimeout(ctx, faultDeadline)
+				start := time.Now()
+				err := op.run(rctx, newService(t))
+				took := time.Since(start)
+				hung := rctx.Err() != nil
+				cancel()
+				card.Server.SetDropAfter(0)
+				pulled := card.Server.Stats().Drops > drops
+				switch {
+				case hung:
+					t.Errorf("k=%d/%d: no answer within %v (%v)", k, n, faultDeadline, err)
+				case err == nil:
+				case errors.Is(err, cardreader.ErrCardRemoved), errors.Is(err, cardreader.ErrNoCard):
+				default:
+					t.Errorf("k=%d/%d: untyped error %v", k, n, err)
+				}
+				if !pulled && err != nil {
+					t.Errorf("k=%d/%d: the card was not pulled yet the operation failed: %v", k, n, err)
+				}
+				if pulled {
+					waitEmpty(t, card.Reader)
+					card.Reinsert(t)
+					waitPresent(t, card.Reader)
+				}
+				if p, u := card.State.PINRetries(); p != 3 || u != 3 {
+					t.Fatalf("k=%d/%d: PIN %d PUK %d tries left after right codes only, want 3 3", k, n, p, u)
+				}
+				did, ok := op.happened()
+				if !ok {
+					t.Fatalf("k=%d/%d: the card is neither before nor after the operation", k, n)
+				}
+				if err == nil && !did {
+					t.Fatalf("k=%d/%d: success reported but the card says it did not happen", k, n)
+				}
+				// Then the same operation succeeds (once more if it had not
+				// happened), and the card goes back to the before state.
+				if op.undo != nil && !did || op.undo == nil && err != nil {
+					if op.name == "login" {
+						if rerr := relogin(ctx, f, newService(t), lastLink, pinNow()); rerr != nil {
+							t.Fatalf("k=%d/%d: the login after re-insertion: %v", k, n, rerr)
+						}
+					} else if rerr := op.run(ctx, newService(t)); rerr != nil {
+						t.Fatalf("k=%d/%d: the same operation after re-insertion: %v", k, n, rerr)
+					}
+					did, _ = op.happened()
+				}
+				if op.undo != nil && did {
+					if uerr := op.undo(ctx, newService(t)); uerr != nil {
+						t.Fatalf("k=%d/%d: undo: %v", k, n, uerr)
+					}
+				}
+				t.Logf("k=%d/%d: pulled=%v %v in %v", k, n, pulled, err, took.Round(time.Millisecond))
+			}
+		})
+	}
+}
+
+// relogin finishes a login whose card was pulled: the same order when the
+// service still has it pending (nothing lost), a new one when the pull
+// failed it (cardRemoved tells the relying party to start over).
+func relogin(ctx context.Context, f *fixture, svc *app.Service, link string, pin app.Prompt) error {
+	_, err := svc.Login(ctx, app.LoginRequest{Link: link, Env: f.env, Prompt: pin})
+	if err == nil || !errors.Is(err, oob.ErrExpired) && !errors.Is(err, oob.ErrAlreadyCompleted) {
+		return err
+	}
+	o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	if err != nil {
+		return err
+	}
+	_, err = svc.Login(ctx, app.LoginRequest{Link: oob.AutoStartURL(o.AutoStartToken, ""), Env: f.env, Prompt: pin})
+	return err
+}
