@@ -1,0 +1,328 @@
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+)
+
+func TestMain(m *testing.M) {
+	code := rig.Main(m)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// need finds a tool the test cannot do without. On CI (CI=true) a missing
+// tool fails the test: scripts/setup installs it, so a skip there would
+// hide a broken setup.
+func need(t *testing.T, tool string) string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (scripts/setup installs it)", tool)
+		}
+		t.Skipf("%s not installed (run scripts/setup)", tool)
+	}
+	return p
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+// sithseidBinary builds the product's binary once per test binary: the
+// tests run it as the OS would (URL handler, agent, ui process). The Go
+// build cache makes this a link step after "make build".
+func sithseidBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "sithseid-e2e-bin-")
+		if binErr != nil {
+			return
+		}
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "sithseid"), ".")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, "sithseid")
+}
+
+// display is an Xvfb server of the test's own.
+type display struct {
+	name string // ":N"
+}
+
+// startXvfb runs Xvfb on a free display number (it picks one and reports
+// it on -displayfd) and stops it when t ends.
+func startXvfb(t *testing.T) *display {
+	t.Helper()
+	xvfb := need(t, "Xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	num := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		num <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-num:
+		if _, err := strconv.Atoi(n); err != nil {
+			t.Fatalf("Xvfb did not start (%q): %s", n, stderr.String())
+		}
+		return &display{name: ":" + n}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("Xvfb did not report a display: %s", stderr.String())
+	}
+	return nil
+}
+
+// session is one simulated user session: its own home, configuration and
+// runtime directories (so its own agent socket), the test's X display, the
+// rig's pcscd, and the product configured for the DEMO environment at the
+// test's identity service.
+type session struct {
+	t       *testing.T
+	bin     string
+	env     []string
+	display *display
+	logs    string // the product's log directory
+}
+
+func newSession(t *testing.T, d *display, serviceURL string) *session {
+	t.Helper()
+	p := rig.Require(t)
+	home := t.TempDir()
+	run := filepath.Join(t.TempDir(), "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := &session{t: t, bin: sithseidBinary(t), display: d}
+	s.env = append(os.Environ(),
+		"HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_STATE_HOME="+filepath.Join(home, ".local", "state"),
+		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
+		"XDG_RUNTIME_DIR="+run,
+		"DISPLAY="+d.name,
+		"LANG=sv_SE.UTF-8",
+		"LC_ALL=",
+		"SITHSEID_ENV=DEMO",
+		"SITHSEID_SERVICE_URL="+serviceURL,
+		// No session bus: the agent runs without a tray (the tray has its
+		// own test); the windows still open.
+		"DBUS_SESSION_BUS_ADDRESS=",
+	)
+	s.env = append(s.env, p.Env()...)
+	s.logs = filepath.Join(home, ".local", "state", "sithseid", "log")
+	t.Cleanup(s.stopAgent)
+	return s
+}
+
+// cmd runs the product as the OS would: no terminal on stdin.
+func (s *session) cmd(ctx context.Context, args ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, s.bin, args...)
+	c.Env = s.env
+	c.Stdin = nil // /dev/null: not a terminal
+	return c
+}
+
+// open is what xdg-open does with a sithseid: link: run the registered
+// handler with the link as its only argument, with no terminal.
+func (s *session) open(link string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := s.cmd(ctx, link).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("the URL handler: %v\n%s", err, out)
+	}
+}
+
+// stopAgent stops the session's agent (and with it the windows it opened).
+func (s *session) stopAgent() {
+	// Every process of this session (agent, windows) has the session's
+	// runtime directory in its environment.
+	run := ""
+	for _, e := range s.env {
+		if strings.HasPrefix(e, "XDG_RUNTIME_DIR=") {
+			run = strings.TrimPrefix(e, "XDG_RUNTIME_DIR=")
+		}
+	}
+	for _, pid := range processesWithEnv("XDG_RUNTIME_DIR=" + run) {
+		syscall.Kill(pid, syscall.SIGTERM)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, pid := range processesWithEnv("XDG_RUNTIME_DIR=" + run) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// processesWithEnv lists the processes (not this one) whose environment
+// holds the entry kv.
+func processesWithEnv(kv string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		for _, v := range bytes.Split(b, []byte{0}) {
+			if string(v) == kv {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// logTail returns the end of the product's log files, for failure reports.
+func (s *session) logTail() string {
+	var b strings.Builder
+	files, _ := filepath.Glob(filepath.Join(s.logs, "*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if len(data) > 6000 {
+			data = data[len(data)-6000:]
+		}
+		fmt.Fprintf(&b, "== %s\n%s\n", f, data)
+	}
+	return b.String()
+}
+
+// xdotool runs xdotool on the test's display; stdin, when not nil, is its
+// standard input (text to type goes there, never on its command line).
+func (s *session) xdotool(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
+	c := exec.CommandContext(ctx, "xdotool", args...)
+	c.Env = append(os.Environ(), "DISPLAY="+s.display.name)
+	c.Stdin = stdin
+	out, err := c.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// waitWindow waits for a visible window whose name matches pattern (a
+// regular expression, as xdotool search takes it) and returns its id.
+func (s *session) waitWindow(pattern string, timeout time.Duration) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out, err := s.xdotool(ctx, nil, "search", "--onlyvisible", "--name", pattern)
+		cancel()
+		if err == nil && out != "" {
+			ids := strings.Fields(out)
+			return ids[len(ids)-1]
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no window named %q after %v\nlogs:\n%s", pattern, timeout, s.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// windowGone reports whether window id no longer exists or is hidden.
+func (s *session) windowGone(id string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := s.xdotool(ctx, nil, "search", "--onlyvisible", "--name", ".")
+	if err != nil {
+		return true
+	}
+	for _, w := range strings.Fields(out) {
+		if w == id {
+			return false
+		}
+	}
+	return true
+}
+
+// screenshot saves window id as a PNG (imagemagick's import).
+func (s *session) screenshot(id, path string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, need(s.t, "import"), "-window", id, path)
+	c.Env = append(os.Environ(), "DISPLAY="+s.display.name)
+	if out, err := c.CombinedOutput(); err != nil {
+		s.t.Fatalf("import: %v\n%s", err, out)
+	}
+}
+
+// identityService runs the reference identity service with the default
+// test PKI, whose root is the DEMO environment's trust anchor: the product
+// trusts it with nothing added, as in "make demo".
+func identityService(t *testing.T) string {
+	t.Helper()
+	srv, err := idp.New(idp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = srv.TLSConfig()
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// rigCard inserts a fresh virtual SITHS card (PIN 123456, PUK 12345678)
+// into the rig's first reader.
+func rigCard(t *testing.T) *rig.Card {
+	t.Helper()
+	return rig.Require(t).InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: testpki.CardSpec{}}, vcard.RunOptions{})
+}
