@@ -156,6 +156,9 @@ type Agent struct {
 	state    AgentState
 	subs     map[*subscriber]struct{}
 	handoffs []pendingHandoff
+	// inflight are handoffs a login has taken and is running: their QR
+	// code can still be shown ("use the mobile app instead").
+	inflight map[string]pendingHandoff
 	busy     []string // methods running, oldest first
 	// warned remembers expiry thresholds and blocked PINs already told.
 	warned map[string]bool
@@ -186,13 +189,14 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		opts.ExpiryWarningDays = DefaultExpiryWarningDays
 	}
 	a := &Agent{
-		opts:    opts,
-		svc:     opts.Service,
-		log:     opts.Log,
-		subs:    map[*subscriber]struct{}{},
-		warned:  map[string]bool{},
-		refresh: make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		opts:     opts,
+		svc:      opts.Service,
+		log:      opts.Log,
+		subs:     map[*subscriber]struct{}{},
+		inflight: map[string]pendingHandoff{},
+		warned:   map[string]bool{},
+		refresh:  make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -525,12 +529,36 @@ func (a *Agent) takeHandoff(id string) (string, error) {
 	for i, h := range a.handoffs {
 		if h.ID == id {
 			a.handoffs = slices.Delete(a.handoffs, i, i+1)
+			a.inflight[id] = h
 			a.syncHandoffsLocked()
 			a.publishLocked()
 			return h.link, nil
 		}
 	}
 	return "", ErrHandoffNotFound
+}
+
+// settleHandoff ends a login that took handoff id. A wrong PIN leaves the
+// order pending at the service, and so does a login its caller abandoned
+// (the window switched to the QR code for the phone, or closed) without
+// declining: then the request goes back in the queue, for its QR code and
+// for another try by the user (never an automatic one). Any other outcome
+// ends it.
+func (a *Agent) settleHandoff(id string, err error) {
+	var wrong *cardreader.WrongPINError
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h, ok := a.inflight[id]
+	if !ok {
+		return
+	}
+	delete(a.inflight, id)
+	pending := (errors.As(err, &wrong) && wrong.Retries > 0) || (errors.Is(err, context.Canceled) && !errors.Is(err, ErrCancelled))
+	if pending && a.now().Sub(h.Received) <= HandoffLifetime {
+		a.handoffs = append(a.handoffs, h)
+		a.syncHandoffsLocked()
+		a.publishLocked()
+	}
 }
 
 // peekHandoff returns the queued link id names, leaving it queued (the QR
@@ -543,6 +571,9 @@ func (a *Agent) peekHandoff(id string) (string, error) {
 		if h.ID == id {
 			return h.link, nil
 		}
+	}
+	if h, ok := a.inflight[id]; ok {
+		return h.link, nil
 	}
 	return "", ErrHandoffNotFound
 }

@@ -347,7 +347,11 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 			if p.Approve {
 				req.Approve = c.approve(call)
 			}
-			return a.svc.Login(ctx, req)
+			res, err := a.svc.Login(ctx, req)
+			if p.Handoff != "" {
+				a.settleHandoff(p.Handoff, err)
+			}
+			return res, err
 		})
 	case MethodExport:
 		var p exportParams
