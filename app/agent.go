@@ -165,6 +165,8 @@ type Agent struct {
 
 	notifyMu sync.Mutex
 
+	envMu sync.RWMutex // guards opts.Environment (SetEnvironment)
+
 	refresh chan struct{}
 	ln      localListener
 	monitor *cardreader.Monitor

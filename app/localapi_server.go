@@ -343,7 +343,7 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 					return nil, err
 				}
 			}
-			req := LoginRequest{Link: link, Select: p.Select.selector(), Env: a.opts.Environment, Prompt: c.prompt(call)}
+			req := LoginRequest{Link: link, Select: p.Select.selector(), Env: a.environment(), Prompt: c.prompt(call)}
 			if p.Approve {
 				req.Approve = c.approve(call)
 			}
@@ -388,7 +388,7 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 		if size <= 0 || size > 2048 {
 			size = 320
 		}
-		h, err := a.svc.QR(ctx, link, a.opts.Environment, size)
+		h, err := a.svc.QR(ctx, link, a.environment(), size)
 		c.reply(call, h, err)
 	case MethodHandoff:
 		var p handoffParams

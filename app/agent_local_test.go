@@ -1,0 +1,61 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/internal/testpki"
+)
+
+// States gives the tray the agent's state in-process: the current one at
+// once, then each change (newest only when the reader lags), and it closes
+// with the agent.
+func TestAgentStates(t *testing.T) {
+	f := setup(t, testpki.CardSpec{})
+	ar := startAgent(t, f.svc, f.env, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	states := ar.agent.States(ctx)
+	wait := func(what string, ok func(app.AgentState) bool) app.AgentState {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case st, open := <-states:
+				if !open {
+					t.Fatalf("states closed waiting for %s", what)
+				}
+				if ok(st) {
+					return st
+				}
+			case <-deadline:
+				t.Fatalf("no state with %s within 10 s", what)
+			}
+		}
+	}
+	st := wait("the card", func(st app.AgentState) bool { return st.Card != nil })
+	if st.Card.Holder.HSAID != testpki.DefaultHSAID {
+		t.Fatalf("card %+v", st.Card)
+	}
+	f.card.Pull(t)
+	gone := wait("the card gone", func(st app.AgentState) bool { return st.Card == nil })
+	if gone.Seq <= st.Seq {
+		t.Fatalf("seq %d after %d", gone.Seq, st.Seq)
+	}
+
+	// The environment switches for logins that start afterwards.
+	qa, err := app.LookupEnvironment(app.EnvQA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar.agent.SetEnvironment(qa)
+	if got := ar.agent.Environment().Name; got != app.EnvQA {
+		t.Fatalf("environment %s after SetEnvironment(QA)", got)
+	}
+
+	_ = ar.agent.Close()
+	for range states { // drains and ends
+	}
+}

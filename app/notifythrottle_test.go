@@ -1,0 +1,43 @@
+package app_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+)
+
+func TestNotifyThrottle(t *testing.T) {
+	var th app.NotifyThrottle
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	in := app.Notification{Kind: app.NotifyCardInserted, Reader: "R0"}
+	out := app.Notification{Kind: app.NotifyCardRemoved, Reader: "R0"}
+	steps := []struct {
+		n    app.Notification
+		at   time.Duration
+		want bool
+	}{
+		{in, 0, true},
+		{out, time.Second, true},
+		{in, 2 * time.Second, false}, // the same within 20 s: a wiggled card
+		{out, 3 * time.Second, false},
+		{in, 21 * time.Second, true},
+		{app.Notification{Kind: app.NotifyCardInserted, Reader: "R1"}, 22 * time.Second, true},
+		{app.Notification{Kind: app.NotifyPINBlocked, CardNumber: "1"}, 23 * time.Second, true},
+		// five in the minute (0, 1, 21, 22, 23 s): the sixth is dropped,
+		// whatever it is
+		{app.Notification{Kind: app.NotifyPINBlocked, CardNumber: "2"}, 24 * time.Second, false},
+		{app.Notification{Kind: app.NotifyCertificateExpiring, CardNumber: "2", CertID: "9a", Days: 7}, 25 * time.Second, false},
+		// a login request always shows: someone is waiting for it
+		{app.Notification{Kind: app.NotifyLoginRequested, Handoff: "x"}, 26 * time.Second, true},
+		// at 62 s the first two have left the minute
+		{app.Notification{Kind: app.NotifyCertificateExpiring, CardNumber: "2", CertID: "9a", Days: 7}, 62 * time.Second, true},
+		{app.Notification{Kind: app.NotifyPINBlocked, CardNumber: "2"}, 63 * time.Second, true},
+		{app.Notification{Kind: app.NotifyPINBlocked, CardNumber: "3"}, 64 * time.Second, false},
+	}
+	for i, s := range steps {
+		if got := th.Allow(s.n, t0.Add(s.at)); got != s.want {
+			t.Errorf("step %d (%s %s at %v): allowed %v, want %v", i, s.n.Kind, s.n.Reader, s.at, got, s.want)
+		}
+	}
+}

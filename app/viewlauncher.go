@@ -1,0 +1,181 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+)
+
+// Window views the agent opens: "sithseid ui VIEW" (see ui/views).
+const (
+	ViewStatus   = "status"
+	ViewPIN      = "pin"
+	ViewUnblock  = "unblock"
+	ViewCerts    = "certs"
+	ViewLogin    = "login"
+	ViewQR       = "qr"
+	ViewSettings = "settings"
+	ViewAbout    = "about"
+)
+
+// EnvUICommand names the program the agent runs for its windows instead
+// of its own executable. It is a test hook (a test records the launches,
+// or points at a freshly built sithseid); docs/admin.md lists it.
+const EnvUICommand = "SITHSEID_UI_COMMAND"
+
+// LauncherOptions configures a ViewLauncher; the zero value runs
+// "os.Executable() ui VIEW …" detached.
+type LauncherOptions struct {
+	// Executable is the program run as "EXE ui VIEW [ARGS]"; "" means this
+	// process's own executable.
+	Executable string
+	// Start starts the window process and returns a function that waits
+	// for it to end. nil starts a detached child: a session of its own and
+	// standard streams on the null device, so it outlives neither a
+	// terminal nor a crash of the agent's caller, and is reaped when it
+	// exits.
+	Start func(exe string, args []string) (wait func() error, err error)
+	// Log records launches and exits; nil discards.
+	Log *slog.Logger
+}
+
+// ViewLauncher opens the agent's windows: at most one process per view.
+// Opening a view whose window is still open does nothing; a view opened
+// with Enqueue while its window is open starts when that window ends
+// (one login approval at a time, in the order the requests came).
+type ViewLauncher struct {
+	opts LauncherOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]bool
+	queued  map[string][]queuedView
+}
+
+type queuedView struct {
+	args []string
+	// wanted is asked just before a queued window starts; false skips it
+	// (the login request it was for has gone meanwhile).
+	wanted func() bool
+}
+
+// ErrViewOpen: the view's window is already open.
+var ErrViewOpen = errors.New("window already open")
+
+// NewViewLauncher returns a launcher.
+func NewViewLauncher(opts LauncherOptions) *ViewLauncher {
+	l := &ViewLauncher{opts: opts, log: opts.Log, running: map[string]bool{}, queued: map[string][]queuedView{}}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// Open starts "ui VIEW ARGS" unless the view's window is open
+// (ErrViewOpen).
+func (l *ViewLauncher) Open(view string, args ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.running[view] {
+		l.log.Info("window already open", "view", view)
+		return ErrViewOpen
+	}
+	return l.startLocked(view, args)
+}
+
+// Enqueue is Open, but while the view's window is open the launch waits
+// for it to end; wanted (nil: always) is asked then.
+func (l *ViewLauncher) Enqueue(wanted func() bool, view string, args ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.running[view] {
+		l.queued[view] = append(l.queued[view], queuedView{args: args, wanted: wanted})
+		l.log.Info("window queued", "view", view, "queued", len(l.queued[view]))
+		return nil
+	}
+	return l.startLocked(view, args)
+}
+
+// Running reports whether the view's window is open.
+func (l *ViewLauncher) Running(view string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running[view]
+}
+
+func (l *ViewLauncher) startLocked(view string, args []string) error {
+	exe := l.opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("opening the %s window: %w", view, err)
+		}
+	}
+	argv := append([]string{"ui", view}, args...)
+	start := l.opts.Start
+	if start == nil {
+		start = startDetached
+	}
+	wait, err := start(exe, argv)
+	if err != nil {
+		l.log.Warn("opening a window", "view", view, "err", err)
+		return fmt.Errorf("opening the %s window: %w", view, err)
+	}
+	// args may hold a handoff id: an opaque queue key, not a secret, and
+	// not the login link itself.
+	l.log.Info("window opened", "view", view)
+	l.running[view] = true
+	go func() {
+		err := wait()
+		l.log.Info("window closed", "view", view, "err", err)
+		l.ended(view)
+	}()
+	return nil
+}
+
+// ended starts the next queued window of the view, if any is still
+// wanted.
+func (l *ViewLauncher) ended(view string) {
+	for {
+		l.mu.Lock()
+		l.running[view] = false
+		q := l.queued[view]
+		if len(q) == 0 {
+			l.mu.Unlock()
+			return
+		}
+		next := q[0]
+		l.queued[view] = q[1:]
+		l.mu.Unlock()
+		if next.wanted != nil && !next.wanted() {
+			continue
+		}
+		l.mu.Lock()
+		err := error(nil)
+		if !l.running[view] {
+			err = l.startLocked(view, next.args)
+		}
+		l.mu.Unlock()
+		if err == nil {
+			return
+		}
+	}
+}
+
+func startDetached(exe string, args []string) (func() error, error) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer null.Close()
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.SysProcAttr = detached()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd.Wait, nil
+}

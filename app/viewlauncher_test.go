@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+)
+
+// fakeWindows records launches; each "window" runs until closed.
+type fakeWindows struct {
+	mu       sync.Mutex
+	launches [][]string
+	open     map[string]chan error
+	started  chan string
+}
+
+func newFakeWindows() *fakeWindows {
+	return &fakeWindows{open: map[string]chan error{}, started: make(chan string, 16)}
+}
+
+func (f *fakeWindows) start(exe string, args []string) (func() error, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.launches = append(f.launches, append([]string{exe}, args...))
+	done := make(chan error, 1)
+	f.open[strings.Join(args, " ")] = done
+	f.started <- strings.Join(args, " ")
+	return func() error { return <-done }, nil
+}
+
+func (f *fakeWindows) close(t *testing.T, args string) {
+	t.Helper()
+	f.mu.Lock()
+	done, ok := f.open[args]
+	delete(f.open, args)
+	f.mu.Unlock()
+	if !ok {
+		t.Fatalf("no window %q open", args)
+	}
+	done <- nil
+}
+
+func (f *fakeWindows) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case s := <-f.started:
+		return s
+	case <-time.After(5 * time.Second):
+		t.Fatal("no window started within 5 s")
+		return ""
+	}
+}
+
+func (f *fakeWindows) none(t *testing.T) {
+	t.Helper()
+	select {
+	case s := <-f.started:
+		t.Fatalf("unexpected window %q", s)
+	default:
+	}
+}
+
+// One window per view: a second Open of an open view does nothing until
+// the first window closes; other views open beside it.
+func TestViewLauncherOnePerView(t *testing.T) {
+	f := newFakeWindows()
+	l := app.NewViewLauncher(app.LauncherOptions{Executable: "/opt/sithseid/sithseid", Start: f.start})
+	if err := l.Open(app.ViewPIN); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.next(t); got != "ui pin" {
+		t.Fatalf("launched %q", got)
+	}
+	if err := l.Open(app.ViewPIN); !errors.Is(err, app.ErrViewOpen) {
+		t.Fatalf("second Open of an open view: %v", err)
+	}
+	if err := l.Open(app.ViewCerts); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.next(t); got != "ui certs" {
+		t.Fatalf("launched %q", got)
+	}
+	f.none(t)
+	f.close(t, "ui pin")
+	waitUntil(t, "the pin window counted closed", func() bool { return !l.Running(app.ViewPIN) })
+	if err := l.Open(app.ViewPIN); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.next(t); got != "ui pin" {
+		t.Fatalf("launched %q", got)
+	}
+	if f.launches[0][0] != "/opt/sithseid/sithseid" {
+		t.Fatalf("executable %q", f.launches[0][0])
+	}
+}
+
+// Login approvals queue: one window at a time, the next when it closes,
+// skipping requests no longer wanted.
+func TestViewLauncherQueue(t *testing.T) {
+	f := newFakeWindows()
+	l := app.NewViewLauncher(app.LauncherOptions{Start: f.start})
+	gone := map[string]bool{"b": true}
+	wanted := func(id string) func() bool { return func() bool { return !gone[id] } }
+	for _, id := range []string{"a", "b", "c"} {
+		if err := l.Enqueue(wanted(id), app.ViewLogin, "--handoff", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.next(t); got != "ui login --handoff a" {
+		t.Fatalf("first: %q", got)
+	}
+	f.none(t)
+	f.close(t, "ui login --handoff a")
+	if got := f.next(t); got != "ui login --handoff c" {
+		t.Fatalf("after a closed: %q (b is gone and must be skipped)", got)
+	}
+	f.close(t, "ui login --handoff c")
+	waitUntil(t, "no login window", func() bool { return !l.Running(app.ViewLogin) })
+	f.none(t)
+}
+
+// The default start runs a real detached process: its own session, and
+// reaped when it exits.
+func TestViewLauncherDetached(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	script := filepath.Join(dir, "ui.sh")
+	// The fake "sithseid" writes its arguments and its session id's
+	// relation to its pid (setsid makes them equal).
+	body := "#!/bin/sh\nsid=$(ps -o sid= -p $$ | tr -d ' ')\necho \"$* sid=$sid pid=$$\" > " + out + ".tmp && mv " + out + ".tmp " + out + "\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("ps"); err != nil {
+		t.Skip("no ps")
+	}
+	l := app.NewViewLauncher(app.LauncherOptions{Executable: script})
+	if err := l.Open(app.ViewStatus); err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	waitUntil(t, "the window process to run", func() bool {
+		b, err := os.ReadFile(out)
+		line = strings.TrimSpace(string(b))
+		return err == nil
+	})
+	f := strings.Fields(line)
+	if !slices.Equal(f[:2], []string{"ui", "status"}) || strings.TrimPrefix(f[2], "sid=") != strings.TrimPrefix(f[3], "pid=") {
+		t.Fatalf("window process saw %q: want \"ui status\" in a session of its own", line)
+	}
+	waitUntil(t, "the exited window to be reaped", func() bool { return !l.Running(app.ViewStatus) })
+	pid := strings.TrimPrefix(f[3], "pid=")
+	if _, err := os.Stat("/proc/" + pid); err == nil {
+		if b, _ := os.ReadFile("/proc/" + pid + "/stat"); strings.Contains(string(b), ") Z ") {
+			t.Fatalf("window process %s left a zombie", pid)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5 s for %s", what)
+		}
+	}
+}
