@@ -1,0 +1,80 @@
+package tray
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/internal/l10n"
+)
+
+// Message is one desktop notification as the user reads it.
+type Message struct {
+	Summary, Body string
+	// Urgent: the card cannot be used until the user acts (PIN blocked).
+	Urgent bool
+	// Group: a message replaces the previous one of its group still on
+	// screen (card inserted, then removed: one bubble, not two).
+	Group string
+}
+
+// Phrase words an agent notification; ok is false for a kind it does not
+// show. It carries the holder and card number, never a secret (the agent's
+// notifications hold none).
+func Phrase(n app.Notification, cat *l10n.Catalog) (Message, bool) {
+	switch n.Kind {
+	case app.NotifyCardInserted:
+		return Message{Summary: cat.T("notify.card_inserted"), Body: cat.T("notify.reader", n.Reader), Group: "card"}, true
+	case app.NotifyCardRemoved:
+		return Message{Summary: cat.T("notify.card_removed"), Body: cat.T("notify.reader", n.Reader), Group: "card"}, true
+	case app.NotifyPINBlocked:
+		return Message{Summary: cat.T("notify.pin_blocked"), Body: cat.T("notify.pin_blocked_body", n.CardNumber), Urgent: true, Group: "pin"}, true
+	case app.NotifyCertificateExpiring:
+		return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body", n.CardNumber, n.Days), Group: "cert"}, true
+	case app.NotifyLoginRequested:
+		return Message{Summary: cat.T("notify.login_requested"), Body: cat.T("notify.login_requested_body"), Group: "login"}, true
+	}
+	return Message{}, false
+}
+
+// Notifier raises desktop notifications: on Linux through
+// org.freedesktop.Notifications on the session bus, elsewhere (no API in
+// systray) only into the log. It never blocks its caller: messages go to a
+// short queue that one goroutine delivers, and a message that finds the
+// queue full is dropped. With no notification server it does nothing.
+type Notifier struct {
+	log   *slog.Logger
+	queue chan Message
+}
+
+// NewNotifier starts delivering until ctx ends.
+func NewNotifier(ctx context.Context, log *slog.Logger) *Notifier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Notifier{log: log, queue: make(chan Message, 8)}
+	go n.deliver(ctx)
+	return n
+}
+
+// Show queues m.
+func (n *Notifier) Show(m Message) {
+	select {
+	case n.queue <- m:
+	default:
+		n.log.Info("desktop notification dropped: queue full", "summary", m.Summary)
+	}
+}
+
+func (n *Notifier) deliver(ctx context.Context) {
+	d := newDesktop(n.log)
+	defer d.close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-n.queue:
+			d.send(ctx, m)
+		}
+	}
+}
