@@ -1,6 +1,7 @@
 // Package deptest enforces the import rules of docs/architecture.md:
 // cardreader, mtls and oob never import Fyne or the app, ui or cli
-// packages; app and cli never import Fyne's GL driver.
+// packages; app and cli never import Fyne's GL driver; the agent's tray
+// (ui/tray) imports no Fyne at all.
 package deptest
 
 import (
@@ -55,8 +56,14 @@ func TestImportRules(t *testing.T) {
 			[]string{"fyne.io/fyne/v2/app", "fyne.io/fyne/v2/internal/driver/glfw", "github.com/go-gl/"},
 		},
 		{
+			// The tray lives in the resident agent: systray over D-Bus or
+			// Win32/Cocoa, never a Fyne app or GL (docs/architecture.md).
+			[]string{"./ui/tray/..."},
+			[]string{"fyne.io/fyne/", "github.com/go-gl/", module + "/cli"},
+		},
+		{
 			// Test helpers stay out of what is shipped.
-			[]string{".", "./app/...", "./cli/...", "./cardreader/...", "./mtls/...", "./oob/..."},
+			[]string{".", "./app/...", "./cli/...", "./cardreader/...", "./mtls/...", "./oob/...", "./ui/tray/..."},
 			[]string{module + "/internal/testpki", module + "/internal/vcard", module + "/internal/rig", module + "/idp"},
 		},
 	} {
