@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/ui"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -33,6 +34,11 @@ func run(ctx context.Context, args []string) int {
 			return cli.Handoff(ctx, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version, LogToFile: true}, args[0])
 		}
 		args = []string{"login", args[0]}
+	}
+	// The windows: a Fyne process of their own, so that the agent and the
+	// CLI never load the GL driver.
+	if len(args) > 0 && args[0] == "ui" {
+		return ui.Run(ctx, ui.Env{Args: args[1:], Stderr: os.Stderr, Version: version})
 	}
 	return cli.Run(ctx, cli.Env{
 		Args:      args,

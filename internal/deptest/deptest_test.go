@@ -62,6 +62,12 @@ func TestImportRules(t *testing.T) {
 			[]string{"fyne.io/fyne/", "github.com/go-gl/", module + "/cli"},
 		},
 		{
+			// The windows' contents test headless: only the ui process's
+			// entry point (package ui) opens the GL driver.
+			[]string{"./ui/views/...", "./internal/usertext/..."},
+			[]string{"fyne.io/fyne/v2/app", "fyne.io/fyne/v2/internal/driver/glfw", "github.com/go-gl/"},
+		},
+		{
 			// Test helpers stay out of what is shipped.
 			[]string{".", "./app/...", "./cli/...", "./cardreader/...", "./mtls/...", "./oob/...", "./ui/tray/..."},
 			[]string{module + "/internal/testpki", module + "/internal/vcard", module + "/internal/rig", module + "/idp"},
@@ -76,5 +82,34 @@ func TestImportRules(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Only package ui, the ui process's entry point, imports Fyne's app
+// package (the GL driver): every other package of the module that uses
+// Fyne must stay testable headless.
+func TestOnlyUIImportsFyneApp(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		for _, imp := range fields[1:] {
+			if imp != "fyne.io/fyne/v2/app" {
+				continue
+			}
+			if fields[0] == module+"/ui" {
+				found = true
+				continue
+			}
+			t.Errorf("%s imports fyne.io/fyne/v2/app: only %s/ui may", fields[0], module)
+		}
+	}
+	if !found {
+		t.Errorf("%s/ui does not import fyne.io/fyne/v2/app: the rule checks nothing", module)
 	}
 }

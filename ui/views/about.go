@@ -1,0 +1,114 @@
+package views
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+)
+
+// AboutInfo is what "Om SITHS eID" shows.
+type AboutInfo struct {
+	Version     string
+	Environment string
+	// AgentVersion is the running agent's version ("" when unknown).
+	AgentVersion string
+	// Diagnostics writes the diagnostics archive (app.WriteDiagnosticsFile
+	// with this process's configuration) to path.
+	Diagnostics func(ctx context.Context, path string) error
+}
+
+// AboutView is "Om SITHS eID / Diagnostik": the version, the environment,
+// and an export of the diagnostics archive for helpdesk (never a PIN or
+// PUK; personal numbers masked).
+type AboutView struct {
+	*frame
+	info    AboutInfo
+	path    *entry
+	diagB   *button
+	closeB  *button
+	running bool
+	ops     int
+}
+
+// NewAbout returns the about view.
+func NewAbout(env *Env, info AboutInfo) *AboutView {
+	v := &AboutView{frame: newFrame(env), info: info}
+	c := v.cat
+	v.path = v.keys.newEntry("")
+	v.path.SetText(defaultDiagPath(env))
+	v.diagB = v.keys.newButton(c.T("ui.about.diag"), v.export)
+	v.diagB.Importance = widget.HighImportance
+	if info.Diagnostics == nil {
+		v.diagB.Disable()
+	}
+	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
+	v.keys.enter = v.export
+	agent := info.AgentVersion
+	if agent == "" {
+		agent = "–"
+	}
+	v.show(container.NewVBox(
+		heading("SITHS eID"),
+		para(c.T("ui.about.intro")),
+		form(
+			field(c.T("ui.about.version"), widget.NewLabel(info.Version)),
+			field(c.T("ui.about.agent"), widget.NewLabel(agent)),
+			field(c.T("ui.settings.env"), widget.NewLabel(info.Environment)),
+			field(c.T("ui.about.diag_file"), v.path)),
+		para(c.T("ui.about.diag_intro")),
+		v.messages(),
+		container.NewHBox(layoutSpacer(), v.closeB, v.diagB),
+	))
+	return v
+}
+
+func defaultDiagPath(env *Env) string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, "sithseid-diagnostik-"+env.now().Format("20060102-150405")+".zip")
+}
+
+func (v *AboutView) Title() string { return v.cat.T("ui.about.title") }
+
+func (v *AboutView) Start(w fyne.Window) {
+	v.attach(w)
+	v.focus(v.diagB)
+}
+
+func (v *AboutView) export() {
+	if v.running || v.info.Diagnostics == nil {
+		return
+	}
+	path := strings.TrimSpace(v.path.Text)
+	if path == "" {
+		return
+	}
+	if !filepath.IsAbs(path) {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+	}
+	v.running = true
+	v.diagB.Disable()
+	v.say(widget.MediumImportance, v.cat.T("ui.working"), "")
+	go func() {
+		err := v.info.Diagnostics(v.ctx, path)
+		v.later(func() {
+			defer func() { v.ops++ }()
+			v.running = false
+			v.diagB.Enable()
+			if err != nil {
+				v.fail(err)
+				return
+			}
+			v.say(widget.SuccessImportance, v.cat.T("diag.written", path), "")
+		})
+	}()
+}

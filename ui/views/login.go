@@ -1,0 +1,262 @@
+package views
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// LoginView approves a login the browser handed over: who asks and what
+// for come first (the defence against a caller who talks the user into
+// approving someone else's login), then the PIN with the tries left.
+// "Använd mobilen i stället" switches to the animated QR code; Avbryt
+// declines, which cancels the order at the service.
+type LoginView struct {
+	*frame
+	agent   LoginApprover
+	handoff string
+
+	rp      *widget.Label
+	text    *widget.Label
+	who     *widget.Label
+	tries   *widget.Label
+	pin     *entry
+	loginB  *button
+	mobileB *button
+	cancelB *button
+	retryB  *button
+	pinRow  *fyne.Container
+
+	cancelOp context.CancelFunc
+	answer   chan promptAnswer // the PIN prompt waiting, or nil
+	running  bool
+	result   *app.LoginResult
+	qr       *QRView
+	// ops counts finished logins (tests wait on it).
+	ops int
+}
+
+type promptAnswer struct {
+	secret *cardreader.Secret
+	err    error
+}
+
+// NewLogin returns the approval view for the handoff id.
+func NewLogin(env *Env, agent LoginApprover, handoff string) *LoginView {
+	v := &LoginView{frame: newFrame(env), agent: agent, handoff: handoff}
+	c := v.cat
+	v.rp = heading(c.T("ui.login.looking_up"))
+	v.text = para("")
+	v.text.Hide()
+	v.who = para("")
+	v.who.Hide()
+	v.tries = widget.NewLabel("")
+	v.pin = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
+	v.pin.OnChanged = func(string) { v.refresh() }
+	v.pin.Disable()
+	v.loginB = v.keys.newButton(c.T("ui.login.approve"), v.submit)
+	v.loginB.Importance = widget.HighImportance
+	v.mobileB = v.keys.newButton(c.T("ui.login.mobile"), v.useMobile)
+	v.cancelB = v.keys.newButton(c.T("ui.cancel"), v.decline)
+	v.retryB = v.keys.newButton(c.T("ui.login.retry"), v.start)
+	v.retryB.Hide()
+	v.keys.enter = v.submit
+	v.keys.escape = v.decline
+	v.pinRow = form(field(c.T("ui.pin.tries"), v.tries), field(c.T("prompt.pin"), v.pin))
+	v.pinRow.Hide()
+	v.show(container.NewVBox(
+		widget.NewLabel(c.T("ui.login.title")),
+		v.rp,
+		v.text,
+		v.who,
+		v.pinRow,
+		v.messages(),
+		container.NewHBox(v.mobileB, layoutSpacer(), v.cancelB, v.retryB, v.loginB),
+	))
+	v.refresh()
+	return v
+}
+
+func (v *LoginView) Title() string { return v.cat.T("ui.login.title") }
+
+func (v *LoginView) Start(w fyne.Window) {
+	v.attach(w)
+	v.start()
+	v.focus(v.cancelB)
+}
+
+// start runs the login at the agent: it looks the order up, shows it
+// (approve), then asks for the PIN (prompt).
+func (v *LoginView) start() {
+	if v.running {
+		return
+	}
+	v.running = true
+	v.retryB.Hide()
+	v.cancelB.Show()
+	v.quiet()
+	v.refresh()
+	ctx, cancel := context.WithCancel(v.ctx)
+	v.cancelOp = cancel
+	req := app.LoginRequest{Approve: v.approve, Prompt: v.prompt}
+	go func() {
+		res, err := v.agent.LoginHandoff(ctx, v.handoff, req)
+		cancel()
+		v.later(func() { v.finished(res, err) })
+	}()
+}
+
+// approve shows who asks and what for. The decision is the PIN: nothing
+// is signed before the user types it below the text.
+func (v *LoginView) approve(_ context.Context, a app.LoginApproval) error {
+	v.later(func() {
+		c := v.cat
+		v.rp.SetText(c.T("login.asks", a.RelyingParty))
+		if a.Text != "" {
+			v.text.SetText(a.Text)
+			v.text.Show()
+		}
+		v.who.SetText(c.T("login.as", a.Holder, a.HSAID, a.CardNumber))
+		v.who.Show()
+	})
+	return nil
+}
+
+// prompt waits for the PIN typed in the window (or Avbryt).
+func (v *LoginView) prompt(ctx context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+	if req.Kind != app.PromptPIN {
+		return nil, app.ErrCancelled
+	}
+	ch := make(chan promptAnswer, 1)
+	v.later(func() {
+		c := v.cat
+		v.answer = ch
+		v.tries.SetText(triesText(c, req.Retries, false))
+		v.tries.Importance = importanceOfTries(req.Retries, false)
+		v.tries.Refresh()
+		v.pinRow.Show()
+		v.pin.Enable()
+		v.refresh()
+		v.focus(v.pin)
+	})
+	select {
+	case a := <-ch:
+		return a.secret, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (v *LoginView) refresh() {
+	n := len(v.pin.Text)
+	if v.answer != nil && n >= cardreader.MinPINLength && n <= cardreader.MaxPINLength && allDigits(v.pin.Text) {
+		v.loginB.Enable()
+	} else {
+		v.loginB.Disable()
+	}
+	if v.result != nil {
+		v.loginB.Enable()
+	}
+}
+
+// submit hands the typed PIN to the waiting prompt.
+func (v *LoginView) submit() {
+	if v.result != nil {
+		v.closeWindow()
+		return
+	}
+	if v.loginB.Disabled() || v.answer == nil {
+		return
+	}
+	s := cardreader.NewSecret([]byte(v.pin.Text))
+	v.pin.SetText("")
+	v.pin.Disable()
+	v.answer <- promptAnswer{secret: s}
+	v.answer = nil
+	v.say(widget.MediumImportance, v.cat.T("ui.login.signing"), "")
+	v.refresh()
+}
+
+// decline cancels: the order is cancelled at the service when the agent
+// is waiting for the PIN; before that, the operation is abandoned.
+func (v *LoginView) decline() {
+	if v.qr != nil {
+		v.qr.Stop()
+	}
+	if v.answer != nil {
+		v.answer <- promptAnswer{err: app.ErrCancelled}
+		v.answer = nil
+		v.pin.SetText("")
+		return // finished closes the window
+	}
+	v.closeWindow()
+}
+
+// useMobile abandons the login here (the order stays pending) and shows
+// the QR code for the phone in the same window.
+func (v *LoginView) useMobile() {
+	if v.cancelOp != nil {
+		v.cancelOp()
+	}
+	v.answer = nil
+	v.pin.SetText("")
+	v.qr = newQR(v.env, v.agent, v.handoff, v.frame)
+	v.keys.enter = nil
+	v.keys.escape = v.closeWindow
+	v.qr.Start(v.win)
+}
+
+func (v *LoginView) finished(res *app.LoginResult, err error) {
+	defer func() { v.ops++ }()
+	v.running = false
+	v.answer = nil
+	v.pin.Disable()
+	if v.qr != nil {
+		return // the QR code took over
+	}
+	c := v.cat
+	if err == nil {
+		v.result = res
+		v.pinRow.Hide()
+		v.mobileB.Hide()
+		v.cancelB.Hide()
+		v.loginB.SetText(c.T("ui.close"))
+		v.say(widget.SuccessImportance, c.T("login.done", res.RelyingParty, res.HSAID), c.T("ui.login.back_to_browser"))
+		v.refresh()
+		v.focus(v.loginB)
+		v.autoClose()
+		return
+	}
+	if errors.Is(err, app.ErrCancelled) {
+		v.closeWindow()
+		return
+	}
+	v.fail(err)
+	var wrong *cardreader.WrongPINError
+	if errors.As(err, &wrong) && wrong.Retries > 0 {
+		// The order is still pending: another try is the user's choice.
+		v.tries.SetText(triesText(c, wrong.Retries, false))
+		v.tries.Importance = importanceOfTries(wrong.Retries, false)
+		v.tries.Refresh()
+		v.retryB.Show()
+		v.focus(v.retryB)
+	} else {
+		v.mobileB.Hide()
+		v.cancelB.SetText(c.T("ui.close"))
+		v.focus(v.cancelB)
+	}
+	v.refresh()
+}
+
+func (v *LoginView) autoClose() {
+	if d := v.env.AutoClose; d > 0 {
+		time.AfterFunc(d, func() { v.later(v.closeWindow) })
+	}
+}

@@ -1,0 +1,342 @@
+package views
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/usertext"
+)
+
+// PINView is "Byt PIN-kod" (the current PIN, then the new one twice) or
+// "Lås upp med PUK-kod" (the PUK, then the new PIN twice). The new PIN is
+// checked against the card's PIN policy as it is typed; the tries left
+// are shown before the attempt; a failed attempt is never retried.
+type PINView struct {
+	*frame
+	unblock bool
+	change  PINChanger
+	unblk   PINUnblocker
+	cards   *cards
+
+	card    *widget.Label // which card
+	tries   *widget.Label // tries left of the PIN (change) or PUK (unblock)
+	first   *entry        // current PIN, or PUK
+	newPIN  *entry
+	again   *entry
+	check   *widget.Label // policy feedback while typing
+	submit  *button
+	cancel  *button
+	form    *fyne.Container
+	running bool
+	done    bool
+	blocked bool // the PIN (change) or PUK (unblock) is blocked, or no PUK
+	birth   time.Time
+	// ops counts finished operations (tests wait on it).
+	ops int
+}
+
+// NewPINChange returns the "Byt PIN-kod" view.
+func NewPINChange(env *Env, agent PINChanger) *PINView {
+	v := &PINView{frame: newFrame(env), change: agent}
+	v.build(agent)
+	return v
+}
+
+// NewUnblock returns the "Lås upp med PUK-kod" view.
+func NewUnblock(env *Env, agent PINUnblocker) *PINView {
+	v := &PINView{frame: newFrame(env), unblock: true, unblk: agent}
+	v.build(agent)
+	return v
+}
+
+func (v *PINView) Title() string {
+	if v.unblock {
+		return v.cat.T("ui.unblock.title")
+	}
+	return v.cat.T("ui.pin.title")
+}
+
+func (v *PINView) build(src StatusSource) {
+	c := v.cat
+	v.cards = newCards(v.frame, src, v.cardChanged)
+	v.card = para("")
+	v.tries = widget.NewLabel("")
+	firstLabel := c.T("ui.pin.current")
+	if v.unblock {
+		v.first = v.keys.newSecretEntry(c.T("ui.puk.placeholder"))
+		firstLabel = c.T("prompt.puk")
+	} else {
+		v.first = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
+	}
+	v.newPIN = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
+	v.again = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
+	for _, e := range []*entry{v.first, v.newPIN, v.again} {
+		e.OnChanged = func(string) { v.validate() }
+	}
+	v.check = para("")
+	v.submit = v.keys.newButton(v.Title(), v.run)
+	v.submit.Importance = widget.HighImportance
+	v.submit.Disable()
+	v.cancel = v.keys.newButton(c.T("ui.cancel"), v.closeWindow)
+	v.keys.enter = v.run
+	triesName := c.T("ui.pin.tries")
+	if v.unblock {
+		triesName = c.T("ui.puk.tries")
+	}
+	v.form = form(
+		v.cards.row(),
+		field(triesName, v.tries),
+		field(firstLabel, v.first),
+		field(c.T("ui.pin.new"), v.newPIN),
+		field(c.T("prompt.new_pin_again"), v.again))
+	intro := c.T("ui.pin.intro")
+	if v.unblock {
+		intro = c.T("ui.unblock.intro")
+	}
+	v.show(container.NewVBox(
+		heading(v.Title()),
+		v.card,
+		para(intro),
+		v.form,
+		v.check,
+		v.messages(),
+		container.NewHBox(layoutSpacer(), v.cancel, v.submit),
+	))
+}
+
+func (v *PINView) Start(w fyne.Window) {
+	v.attach(w)
+	v.cards.load()
+	v.cards.watch()
+	v.focus(v.first)
+}
+
+// cardChanged shows the active card and its tries left.
+func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
+	c := v.cat
+	v.blocked = true
+	if err != nil {
+		v.card.SetText("")
+		v.tries.SetText("")
+		v.fail(err)
+		v.validate()
+		return
+	}
+	if !v.running && !v.done {
+		v.quiet()
+	}
+	v.card.SetText(cardLine(c, *cs))
+	v.birth = time.Time{}
+	if pn := cs.Holder.PersonalNumber; len(pn) >= 8 {
+		v.birth, _ = cardreader.PersonalNumber(pn[:8]).BirthDate()
+	}
+	switch {
+	case v.unblock && cs.PUK == nil:
+		v.tries.SetText(c.T("ui.no_puk_short"))
+		v.say(widget.WarningImportance, c.T("err.no_puk"), c.T("hint.no_puk"))
+	case v.unblock && cs.PUK.Blocked:
+		v.tries.SetText(c.T("status.blocked"))
+		v.say(widget.DangerImportance, c.T("err.puk_blocked"), c.T("hint.puk_blocked"))
+	case v.unblock:
+		v.blocked = false
+		v.tries.SetText(triesText(c, cs.PUK.Retries, false))
+		v.tries.Importance = importanceOfTries(cs.PUK.Retries, false)
+		if !cs.PIN.Blocked && !v.done && !v.running {
+			v.say(widget.MediumImportance, c.T("ui.unblock.not_blocked"), "")
+		}
+	case cs.PIN.Blocked:
+		v.tries.SetText(c.T("status.blocked"))
+		v.say(widget.DangerImportance, c.T("err.pin_blocked"), c.T("ui.hint.pin_blocked"))
+	default:
+		v.blocked = false
+		v.tries.SetText(triesText(c, cs.PIN.Retries, false))
+		v.tries.Importance = importanceOfTries(cs.PIN.Retries, false)
+	}
+	v.tries.Refresh()
+	v.validate()
+}
+
+// validate checks what is typed and says what is wrong with the new PIN
+// while it is typed; the button works only when everything is right.
+func (v *PINView) validate() {
+	ok, msg, imp := v.problems()
+	v.check.Importance = imp
+	v.check.SetText(msg)
+	if ok && !v.running && !v.blocked && !v.done && v.cards.active() != nil {
+		v.submit.Enable()
+	} else if !v.done {
+		v.submit.Disable()
+	}
+}
+
+// problems says whether the form is complete and what to tell about it.
+func (v *PINView) problems() (ok bool, msg string, imp widget.Importance) {
+	c := v.cat
+	first := cardreader.NewSecret([]byte(v.first.Text))
+	newPIN := cardreader.NewSecret([]byte(v.newPIN.Text))
+	defer first.Wipe()
+	defer newPIN.Wipe()
+	if v.newPIN.Text != "" {
+		if err := cardreader.CheckPINPolicy(newPIN, v.birth); err != nil {
+			var pe *cardreader.PINPolicyError
+			if errors.As(err, &pe) {
+				if pe.Reason == cardreader.PINTooShort {
+					return false, c.T("ui.pin.keep_typing"), widget.MediumImportance
+				}
+				return false, c.T("err.pin_policy", c.T(usertext.PolicyKey(pe.Reason))), widget.DangerImportance
+			}
+			return false, "", widget.MediumImportance
+		}
+		if !v.unblock && newPIN.Equal(first) {
+			return false, c.T("err.same_pin"), widget.DangerImportance
+		}
+		if v.again.Text != "" && v.again.Text != v.newPIN.Text {
+			if len(v.again.Text) < len(v.newPIN.Text) && v.newPIN.Text[:len(v.again.Text)] == v.again.Text {
+				return false, c.T("ui.pin.policy_ok"), widget.SuccessImportance
+			}
+			return false, c.T("ui.pin.mismatch"), widget.DangerImportance
+		}
+	}
+	firstOK := false
+	if v.unblock {
+		firstOK = cardreader.CheckPUKFormat(first) == nil
+		if (len(v.first.Text) > cardreader.PUKLength || !allDigits(v.first.Text)) && v.first.Text != "" {
+			return false, c.T("err.puk_format"), widget.DangerImportance
+		}
+	} else {
+		n := first.Len()
+		firstOK = n >= cardreader.MinPINLength && n <= cardreader.MaxPINLength && allDigits(v.first.Text)
+		if (n > cardreader.MaxPINLength || !allDigits(v.first.Text)) && v.first.Text != "" {
+			return false, c.T("ui.pin.current_format"), widget.DangerImportance
+		}
+	}
+	switch {
+	case v.newPIN.Text == "":
+		return false, c.T("ui.pin.rules"), widget.MediumImportance
+	case v.again.Text != v.newPIN.Text:
+		return false, c.T("ui.pin.policy_ok"), widget.SuccessImportance
+	case !firstOK:
+		return false, c.T("ui.pin.policy_ok"), widget.SuccessImportance
+	}
+	return true, c.T("ui.pin.ready"), widget.SuccessImportance
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// run changes or unblocks the PIN: the agent asks for the secrets through
+// the prompt, which answers from the entries. One attempt per press.
+func (v *PINView) run() {
+	if v.done {
+		v.closeWindow()
+		return
+	}
+	if ok, _, _ := v.problems(); !ok || v.running || v.blocked || v.cards.active() == nil {
+		return
+	}
+	first := cardreader.NewSecret([]byte(v.first.Text))
+	newPIN := cardreader.NewSecret([]byte(v.newPIN.Text))
+	v.first.SetText("")
+	v.newPIN.SetText("")
+	v.again.SetText("")
+	v.running = true
+	v.setEditable(false)
+	v.say(widget.MediumImportance, v.cat.T("ui.working"), "")
+	v.validate()
+	sel := v.cards.selector()
+	// The entries' own Escape closes the window; while the card works
+	// Escape cancels the operation instead.
+	ctx, cancel := context.WithCancel(v.ctx)
+	v.keys.escape = cancel
+	prompt := func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+		switch {
+		case req.Kind == app.PromptNewPIN:
+			return cardreader.NewSecret(append([]byte(nil), newPIN.Bytes()...)), nil
+		case req.Kind == app.PromptPIN && !v.unblock, req.Kind == app.PromptPUK && v.unblock:
+			return cardreader.NewSecret(append([]byte(nil), first.Bytes()...)), nil
+		}
+		return nil, app.ErrCancelled
+	}
+	go func() {
+		defer cancel()
+		defer first.Wipe()
+		defer newPIN.Wipe()
+		var err error
+		if v.unblock {
+			err = v.unblk.UnblockPIN(ctx, sel, prompt)
+		} else {
+			err = v.change.ChangePIN(ctx, sel, prompt)
+		}
+		v.later(func() { v.finished(err) })
+	}()
+}
+
+// finished shows the outcome. A wrong PIN or PUK shows the tries left and
+// leaves the form for the user to try again, never on its own.
+func (v *PINView) finished(err error) {
+	defer func() { v.ops++ }()
+	v.running = false
+	v.keys.escape = v.closeWindow
+	v.setEditable(true)
+	c := v.cat
+	if err == nil {
+		v.done = true
+		msg := c.T("ui.pin.changed")
+		if v.unblock {
+			msg = c.T("ui.unblock.done")
+		}
+		v.say(widget.SuccessImportance, msg, "")
+		v.form.Hide()
+		v.check.Hide()
+		v.cancel.Hide()
+		v.submit.SetText(c.T("ui.close"))
+		v.submit.Enable()
+		v.focus(v.submit)
+		v.cards.load()
+		return
+	}
+	v.fail(err)
+	var wrongPIN *cardreader.WrongPINError
+	var wrongPUK *cardreader.WrongPUKError
+	switch {
+	case errors.As(err, &wrongPIN) && wrongPIN.Retries > 0:
+		v.tries.SetText(triesText(c, wrongPIN.Retries, false))
+		v.tries.Importance = importanceOfTries(wrongPIN.Retries, false)
+	case errors.As(err, &wrongPUK) && wrongPUK.Retries > 0:
+		v.tries.SetText(triesText(c, wrongPUK.Retries, false))
+		v.tries.Importance = importanceOfTries(wrongPUK.Retries, false)
+	case errors.Is(err, cardreader.ErrPINBlocked) && !v.unblock, errors.Is(err, cardreader.ErrPUKBlocked) && v.unblock:
+		v.tries.SetText(c.T("status.blocked"))
+		v.tries.Importance = widget.DangerImportance
+		v.blocked = true
+		if errors.Is(err, cardreader.ErrPINBlocked) {
+			v.hint.SetText(c.T("ui.hint.pin_blocked"))
+		}
+	}
+	v.tries.Refresh()
+	v.validate()
+	v.focus(v.first)
+}
+
+func (v *PINView) setEditable(on bool) {
+	for _, e := range []*entry{v.first, v.newPIN, v.again} {
+		if on {
+			e.Enable()
+		} else {
+			e.Disable()
+		}
+	}
+}

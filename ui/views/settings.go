@@ -1,0 +1,178 @@
+package views
+
+import (
+	"context"
+	"errors"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/sithseid/sithseid/app"
+)
+
+// Preferences are the user's settings over policy: *app.Config.
+type Preferences interface {
+	Effective() app.Settings
+	Locked(key string) bool
+	SetUser(key, value string) error
+	UnsetUser(key string) error
+}
+
+var _ Preferences = (*app.Config)(nil)
+
+// Autostart starts the agent with the session (app.InstallAutostart and
+// friends, bound to this user's environment by package ui).
+type Autostart struct {
+	State     func(context.Context) ([]app.AutostartEntry, error)
+	Install   func(context.Context) (*app.AutostartEntry, error)
+	Uninstall func(context.Context) ([]app.AutostartEntry, error)
+}
+
+// SettingsView is "Inställningar": language (sv, en or the system's),
+// environment when policy lets the user switch, and autostart.
+type SettingsView struct {
+	*frame
+	prefs Preferences
+	auto  Autostart
+
+	lang      *choice
+	env       *choice
+	envNote   *widget.Label
+	autostart *check
+	saveB     *button
+	closeB    *button
+	autoWas   bool
+	running   bool
+	ops       int
+}
+
+var envChoices = []string{app.EnvPROD, app.EnvQA, app.EnvTEST, app.EnvDEMO}
+
+// NewSettings returns the settings view.
+func NewSettings(env *Env, prefs Preferences, auto Autostart) *SettingsView {
+	v := &SettingsView{frame: newFrame(env), prefs: prefs, auto: auto}
+	c := v.cat
+	v.lang = v.keys.newChoice([]string{c.T("ui.settings.lang_system"), "Svenska", "English"}, nil)
+	v.env = v.keys.newChoice(envChoices, nil)
+	v.envNote = para("")
+	v.envNote.Hide()
+	v.autostart = v.keys.newCheck(c.T("ui.settings.autostart"), nil)
+	v.autostart.Disable()
+	v.saveB = v.keys.newButton(c.T("ui.save"), v.save)
+	v.saveB.Importance = widget.HighImportance
+	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
+	v.keys.enter = v.save
+	v.show(container.NewVBox(
+		heading(c.T("ui.settings.title")),
+		form(
+			field(c.T("ui.settings.lang"), v.lang),
+			field(c.T("ui.settings.env"), v.env),
+			field("", v.envNote),
+			field(c.T("ui.settings.start"), v.autostart)),
+		v.messages(),
+		container.NewHBox(layoutSpacer(), v.closeB, v.saveB),
+	))
+	v.load()
+	return v
+}
+
+func (v *SettingsView) Title() string { return v.cat.T("ui.settings.title") }
+
+func (v *SettingsView) Start(w fyne.Window) {
+	v.attach(w)
+	v.focus(v.lang)
+	if v.auto.State == nil {
+		return
+	}
+	go func() {
+		entries, err := v.auto.State(v.ctx)
+		v.later(func() {
+			if err != nil {
+				v.fail(err)
+				return
+			}
+			v.autoWas = len(entries) > 0
+			v.autostart.SetChecked(v.autoWas)
+			v.autostart.Enable()
+		})
+	}()
+}
+
+// load shows the effective settings and what policy locks.
+func (v *SettingsView) load() {
+	c := v.cat
+	s := v.prefs.Effective()
+	switch s.Language {
+	case "sv":
+		v.lang.SetSelectedIndex(1)
+	case "en":
+		v.lang.SetSelectedIndex(2)
+	default:
+		v.lang.SetSelectedIndex(0)
+	}
+	if v.prefs.Locked(app.KeyLanguage) {
+		v.lang.Disable()
+	}
+	v.env.SetSelected(s.Environment)
+	if v.prefs.Locked(app.KeyEnvironment) {
+		v.env.Disable()
+		v.envNote.SetText(c.T("ui.settings.env_locked"))
+	} else {
+		v.envNote.SetText(c.T("ui.settings.env_restart"))
+	}
+	v.envNote.Show()
+}
+
+// save writes what changed to the user's preferences and turns autostart
+// on or off.
+func (v *SettingsView) save() {
+	if v.running {
+		return
+	}
+	c := v.cat
+	s := v.prefs.Effective()
+	langs := []string{"", "sv", "en"}
+	var errs []error
+	if lang := langs[max(0, v.lang.SelectedIndex())]; lang != s.Language && !v.prefs.Locked(app.KeyLanguage) {
+		if lang == "" {
+			errs = append(errs, v.prefs.UnsetUser(app.KeyLanguage))
+		} else {
+			errs = append(errs, v.prefs.SetUser(app.KeyLanguage, lang))
+		}
+	}
+	if env := v.env.Selected; env != "" && env != s.Environment && !v.prefs.Locked(app.KeyEnvironment) {
+		errs = append(errs, v.prefs.SetUser(app.KeyEnvironment, env))
+	}
+	if err := errors.Join(errs...); err != nil {
+		v.fail(err)
+		return
+	}
+	want := v.autostart.Checked
+	if v.auto.Install == nil || v.autostart.Disabled() || want == v.autoWas {
+		defer func() { v.ops++ }()
+		v.say(widget.SuccessImportance, c.T("ui.settings.saved"), "")
+		return
+	}
+	v.running = true
+	v.saveB.Disable()
+	go func() {
+		var err error
+		if want {
+			_, err = v.auto.Install(v.ctx)
+		} else {
+			_, err = v.auto.Uninstall(v.ctx)
+		}
+		v.later(func() {
+			defer func() { v.ops++ }()
+			v.running = false
+			v.saveB.Enable()
+			if err != nil {
+				v.fail(err)
+				return
+			}
+			v.autoWas = want
+			v.say(widget.SuccessImportance, c.T("ui.settings.saved"), "")
+		})
+	}()
+}

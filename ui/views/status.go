@@ -1,0 +1,148 @@
+package views
+
+import (
+	"errors"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// StatusView shows the active card: holder, HSA-ID, card number,
+// validity, tries left and what needs attention; a picker switches cards
+// by card number when several are inserted. It follows the agent's
+// events live.
+type StatusView struct {
+	*frame
+	cards *cards
+
+	holder, hsaID, number, valid, pin, puk *widget.Label
+	warnings                               *widget.Label
+	details                                *fyne.Container
+	closeBtn                               *button
+}
+
+// NewStatus returns the status view.
+func NewStatus(env *Env, src StatusSource) *StatusView {
+	v := &StatusView{frame: newFrame(env)}
+	v.cards = newCards(v.frame, src, v.update)
+	mk := func() *widget.Label { l := widget.NewLabel(""); l.Wrapping = fyne.TextWrapWord; return l }
+	v.holder, v.hsaID, v.number, v.valid, v.pin, v.puk = mk(), mk(), mk(), mk(), mk(), mk()
+	v.warnings = mk()
+	v.warnings.Importance = widget.WarningImportance
+	v.warnings.Hide()
+	c := v.cat
+	v.details = form(
+		field(c.T("status.holder"), v.holder),
+		field(c.T("status.hsaid"), v.hsaID),
+		field(c.T("ui.card_number"), v.number),
+		field(c.T("status.valid"), v.valid),
+		field(c.T("status.pin"), v.pin),
+		field(c.T("status.puk"), v.puk),
+		v.cards.row())
+	v.details.Hide()
+	v.closeBtn = v.keys.newButton(c.T("ui.close"), v.closeWindow)
+	v.keys.enter = v.closeWindow
+	v.show(container.NewVBox(
+		heading(c.T("ui.status.title")),
+		v.details,
+		v.warnings,
+		v.messages(),
+		container.NewHBox(layoutSpacer(), v.closeBtn),
+	))
+	return v
+}
+
+func (v *StatusView) Title() string { return v.cat.T("ui.status.title") }
+
+func (v *StatusView) Start(w fyne.Window) {
+	v.attach(w)
+	v.say(widget.MediumImportance, v.cat.T("ui.reading"), "")
+	v.cards.load()
+	v.cards.watch()
+	v.focus(v.closeBtn)
+}
+
+// update shows cs, or why there is none.
+func (v *StatusView) update(cs *app.CardStatus, err error) {
+	c := v.cat
+	if err != nil {
+		v.details.Hide()
+		v.warnings.Hide()
+		if errors.Is(err, cardreader.ErrNoCard) && len(v.cards.list) == 0 {
+			v.say(widget.MediumImportance, c.T("ui.status.insert_card"), c.T("hint.no_card"))
+			return
+		}
+		v.fail(err)
+		return
+	}
+	v.quiet()
+	v.holder.SetText(cs.Holder.Name)
+	v.hsaID.SetText(cs.Holder.HSAID)
+	v.number.SetText(cs.CardNumber)
+	if cs.NotBefore != nil && cs.NotAfter != nil {
+		v.valid.SetText(c.T("ui.valid_range", date(c, *cs.NotBefore), date(c, *cs.NotAfter)))
+	} else {
+		v.valid.SetText("–")
+	}
+	v.pin.SetText(triesText(c, cs.PIN.Retries, cs.PIN.Blocked))
+	v.pin.Importance = importanceOfTries(cs.PIN.Retries, cs.PIN.Blocked)
+	v.pin.Refresh()
+	if cs.PUK == nil {
+		v.puk.SetText(c.T("ui.no_puk_short"))
+	} else {
+		v.puk.SetText(triesText(c, cs.PUK.Retries, cs.PUK.Blocked))
+	}
+	var ws []string
+	for _, w := range cs.Warnings {
+		if s := warningText(c, w); s != "" {
+			ws = append(ws, "• "+s)
+		}
+	}
+	if cs.Error != "" {
+		ws = append(ws, "• "+c.T("ui.status.partial"))
+	}
+	if len(ws) > 0 {
+		v.warnings.SetText(strings.Join(ws, "\n"))
+		v.warnings.Show()
+	} else {
+		v.warnings.Hide()
+	}
+	v.details.Show()
+	v.details.Refresh()
+}
+
+func importanceOfTries(retries int, blocked bool) widget.Importance {
+	switch {
+	case blocked || retries == 0:
+		return widget.DangerImportance
+	case retries == 1:
+		return widget.WarningImportance
+	}
+	return widget.MediumImportance
+}
+
+// warningText phrases one warning of the card.
+func warningText(c interface{ T(string, ...any) string }, w app.Warning) string {
+	switch w.Code {
+	case app.WarnPINBlocked:
+		return c.T("ui.warn.pin_blocked")
+	case app.WarnPUKBlocked:
+		return c.T("err.puk_blocked")
+	case app.WarnCertificateExpired:
+		return c.T("ui.warn.expired", w.Days)
+	case app.WarnCertificateExpiring:
+		return c.T("ui.warn.expiring", w.Days)
+	case app.WarnTooManyCertificates:
+		return c.T("ui.warn.too_many", w.Days)
+	case app.WarnReserveCard:
+		return c.T("ui.warn.reserve")
+	case app.WarnNoLoginCertificate:
+		return c.T("err.no_login_cert")
+	}
+	return ""
+}
