@@ -25,6 +25,7 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 	fs := r.flagSet("agent", &cf)
 	foreground := fs.Bool("foreground", false, "run in this process until SIGTERM")
 	socket := fs.String("socket", "", "local API socket (default: the session's)")
+	noTray := fs.Bool("no-tray", false, "no icon in the notification area")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -51,6 +52,9 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 		if cf.module != "" {
 			child = append(child, "--pkcs11-module", cf.module)
 		}
+		if *noTray {
+			child = append(child, "--no-tray")
+		}
 		_, err = app.SpawnAgent(ctx, exe, child, addr, agentStartWait)
 		return err
 	}
@@ -66,6 +70,10 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
+	// The agent runs until ctx ends, it stops, or the tray's Quit.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	desk := r.newAgentDesktop(runCtx, env, stop)
 	a, err := app.NewAgent(app.AgentOptions{
 		Service:     svc,
 		Environment: env,
@@ -74,21 +82,22 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 		Address:           addr,
 		Version:           r.Version,
 		Log:               r.Log,
-		// The tray (a later issue) shows these; until then they are logged.
-		Notify: func(n app.Notification) {
-			r.Log.Info("notification", "kind", n.Kind, "reader", n.Reader, "card", n.CardNumber, "days", n.Days)
-		},
+		Notify:            desk.notify,
 	})
 	if err != nil {
 		return err
 	}
-	if err := a.Start(ctx); err != nil {
+	desk.agent = a
+	if err := a.Start(runCtx); err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-	case <-a.Done():
-	}
+	go func() {
+		<-a.Done()
+		stop()
+	}()
+	// The tray, when there is one, runs in this goroutine: on macOS and
+	// Windows systray needs the thread main started on.
+	desk.run(runCtx, !*noTray)
 	return a.Close()
 }
 

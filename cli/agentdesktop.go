@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/ui/tray"
+)
+
+// agentDesktop is the agent's side of the user's desktop: the tray icon,
+// desktop notifications, and the windows it opens ("sithseid ui VIEW",
+// this same executable, or $SITHSEID_UI_COMMAND in tests). The agent
+// drives it from its own state in-process, never over the socket.
+type agentDesktop struct {
+	r        *runner
+	agent    *app.Agent
+	launcher *app.ViewLauncher
+	notes    *tray.Notifier
+	throttle app.NotifyThrottle
+	tray     *tray.Tray
+	stop     context.CancelFunc // ends the agent (the tray's Quit)
+
+	mu        sync.Mutex
+	env       string
+	canSwitch bool
+	state     app.AgentState
+}
+
+// newAgentDesktop wires the desktop side; stop ends the agent.
+func (r *runner) newAgentDesktop(ctx context.Context, env app.Environment, stop context.CancelFunc) *agentDesktop {
+	d := &agentDesktop{
+		r:    r,
+		stop: stop,
+		env:  env.Name,
+		launcher: app.NewViewLauncher(app.LauncherOptions{
+			Executable: r.Getenv(app.EnvUICommand),
+			Log:        r.Log,
+		}),
+		notes:     tray.NewNotifier(ctx, r.Log),
+		canSwitch: r.config_ != nil && r.config_.CanSwitchEnvironment(),
+	}
+	d.tray = tray.New(tray.Options{Catalog: r.cat, OnAction: d.act, Log: r.Log})
+	return d
+}
+
+// notify is the agent's Notify: a desktop notification (rate-limited),
+// and for a login request handed over by the URL handler the approval
+// window. The agent raises loginRequested only for such requests, so no
+// window ever opens unasked.
+func (d *agentDesktop) notify(n app.Notification) {
+	if n.Kind == app.NotifyLoginRequested && n.Handoff != "" {
+		id := n.Handoff
+		// One approval window at a time; the next request's opens when it
+		// closes, if the request is still queued then.
+		_ = d.launcher.Enqueue(func() bool { return d.pending(id) }, app.ViewLogin, "--handoff", id)
+	}
+	if !d.throttle.Allow(n, time.Now()) {
+		d.r.Log.Info("desktop notification held back (rate limit)", "kind", n.Kind)
+		return
+	}
+	if m, ok := tray.Phrase(n, d.r.cat); ok {
+		d.notes.Show(m)
+	}
+}
+
+func (d *agentDesktop) pending(id string) bool {
+	return slices.ContainsFunc(d.agent.Handoffs(), func(h app.PendingHandoff) bool { return h.ID == id })
+}
+
+// run shows the tray until ctx ends (the agent stops, or Quit). Without a
+// tray host it logs why and only waits: the agent works the same, and
+// the application menu's launcher ("sithseid ui status") opens the
+// windows.
+func (d *agentDesktop) run(ctx context.Context, withTray bool) {
+	if !withTray {
+		d.r.Log.Info("no tray icon: --no-tray")
+		<-ctx.Done()
+		return
+	}
+	go func() {
+		for st := range d.agent.States(ctx) {
+			d.mu.Lock()
+			d.state = st
+			d.mu.Unlock()
+			d.show()
+		}
+	}()
+	if err := d.tray.Run(ctx); err != nil {
+		d.r.Log.Info("no tray icon; the agent runs without one", "reason", err)
+		<-ctx.Done()
+	}
+}
+
+func (d *agentDesktop) show() {
+	d.mu.Lock()
+	v := tray.View{State: d.state, Environment: d.env, CanSwitch: d.canSwitch}
+	d.mu.Unlock()
+	d.tray.Show(v)
+}
+
+// act runs a tray click.
+func (d *agentDesktop) act(a tray.Action) {
+	var err error
+	switch a.Kind {
+	case tray.ActionStatus:
+		err = d.launcher.Open(app.ViewStatus)
+	case tray.ActionQR:
+		err = d.launcher.Open(app.ViewQR, "--handoff", a.Handoff)
+	case tray.ActionPINChange:
+		err = d.launcher.Open(app.ViewPIN)
+	case tray.ActionPINUnblock:
+		err = d.launcher.Open(app.ViewUnblock)
+	case tray.ActionCerts:
+		err = d.launcher.Open(app.ViewCerts)
+	case tray.ActionSettings:
+		err = d.launcher.Open(app.ViewSettings)
+	case tray.ActionAbout:
+		err = d.launcher.Open(app.ViewAbout)
+	case tray.ActionEnvironment:
+		d.switchEnvironment(a.Environment)
+	case tray.ActionQuit:
+		d.r.Log.Info("quit from the tray")
+		d.stop()
+	}
+	if err != nil && !errors.Is(err, app.ErrViewOpen) {
+		d.r.Log.Warn("tray action failed", "action", a.Kind, "err", err)
+	}
+}
+
+// switchEnvironment writes the user's choice through the configuration
+// (policy may refuse it) and applies it to the running agent: logins and
+// QR codes that start afterwards go there, no restart needed.
+func (d *agentDesktop) switchEnvironment(name string) {
+	cat := d.r.cat
+	fail := func(err error) {
+		d.r.Log.Warn("switching environment", "environment", name, "err", err)
+		msg, hint, _ := explain(cat, err)
+		if hint != "" {
+			msg += " " + hint
+		}
+		d.notes.Show(tray.Message{Summary: cat.T("notify.environment_failed"), Body: msg, Group: "environment"})
+	}
+	cfg, err := app.LoadConfig(withLenientUser(d.r.configOptions()))
+	if err != nil {
+		fail(err)
+		return
+	}
+	if err := cfg.SetUser(app.KeyEnvironment, name); err != nil {
+		fail(err)
+		return
+	}
+	d.r.cfg, d.r.config_ = cfg.Effective(), cfg
+	env, err := d.r.environment(name, "")
+	if err != nil && !errors.Is(err, app.ErrEnvironmentNotConfigured) {
+		fail(err)
+		return
+	}
+	// Not set up (a placeholder without policy endpoints): the agent runs
+	// there all the same, as at start, and a login says what is missing.
+	d.agent.SetEnvironment(env)
+	d.mu.Lock()
+	d.env, d.canSwitch = env.Name, cfg.CanSwitchEnvironment()
+	d.mu.Unlock()
+	d.show()
+	d.notes.Show(tray.Message{Summary: cat.T("notify.environment"), Body: cat.T("notify.environment_body", env.Name), Group: "environment"})
+}

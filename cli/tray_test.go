@@ -1,0 +1,558 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/oob"
+	"github.com/sithseid/sithseid/ui/tray"
+)
+
+// envTrayMain makes the test binary run as sithseid with its log on
+// standard error (the tray tests read why the agent has or has not a
+// tray). Like envMain, it is checked before TestMain starts a pcscd.
+const envTrayMain = "SITHSEID_CLI_TEST_TRAY_MAIN"
+
+func init() {
+	if os.Getenv(envTrayMain) != "1" {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	code := cli.Run(ctx, cli.Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test", Log: log})
+	stop()
+	os.Exit(code)
+}
+
+// syncBuf is an agent's output, read while it writes.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// agentProc is "sithseid agent --foreground" as its own process (this
+// test binary), in a session of the test's making.
+type agentProc struct {
+	cmd    *exec.Cmd
+	out    *syncBuf
+	addr   string
+	runDir string
+	home   string
+	exited chan struct{}
+	err    error
+}
+
+// startAgentProc runs the agent with env on top of this process's
+// environment (the rig's PCSCLITE_CSOCK_NAME among it).
+func startAgentProc(t *testing.T, env map[string]string, args ...string) *agentProc {
+	t.Helper()
+	p := &agentProc{out: &syncBuf{}, runDir: t.TempDir(), home: t.TempDir(), exited: make(chan struct{})}
+	p.addr = filepath.Join(p.runDir, "sithseid", "agent.sock")
+	p.cmd = exec.Command(os.Args[0], append([]string{"agent", "--foreground", "--socket", p.addr}, args...)...)
+	base := map[string]string{
+		envTrayMain:       "1",
+		"XDG_RUNTIME_DIR": p.runDir,
+		"HOME":            p.home, // the user's preferences: none yet
+		"XDG_CONFIG_HOME": "",
+		"LANG":            "sv_SE.UTF-8",
+		"LC_ALL":          "",
+		"SITHSEID_ENV":    "",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := base[k]; !ok {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	for k, v := range base {
+		if v != "" {
+			p.cmd.Env = append(p.cmd.Env, k+"="+v)
+		}
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("agent output:\n%s", p.out.String())
+		}
+	})
+	// Up when it answers on its socket.
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := app.DialAddress(ctx, p.addr); err == nil {
+			_, err = c.Ping(ctx)
+			c.Close()
+			if err == nil {
+				break
+			}
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("agent exited at start (%v):\n%s", p.err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent did not answer within 10 s:\n%s", p.out.String())
+		}
+	}
+	return p
+}
+
+// waitLog waits for the agent to log s.
+func (p *agentProc) waitLog(t *testing.T, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.out.String(), s); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent did not log %q within 10 s:\n%s", s, p.out.String())
+		}
+	}
+}
+
+// windows is the test's SITHSEID_UI_COMMAND: a script that records each
+// launch ("PID ARGS") and stays open, as a window does, until killed.
+type windows struct {
+	script, log string
+}
+
+func newWindows(t *testing.T) *windows {
+	dir := t.TempDir()
+	w := &windows{script: filepath.Join(dir, "sithseid-ui"), log: filepath.Join(dir, "launches")}
+	body := "#!/bin/sh\necho \"$$ $*\" >> '" + w.log + "'\nexec sleep 600\n"
+	if err := os.WriteFile(w.script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, l := range w.launches() {
+			if pid, err := strconv.Atoi(l[0]); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	return w
+}
+
+// launches are the recorded launches, each [pid, "ui", view, args...].
+func (w *windows) launches() [][]string {
+	b, _ := os.ReadFile(w.log)
+	var out [][]string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l != "" {
+			out = append(out, strings.Fields(l))
+		}
+	}
+	return out
+}
+
+func (w *windows) count(args string) int {
+	n := 0
+	for _, l := range w.launches() {
+		if strings.Join(l[1:], " ") == args {
+			n++
+		}
+	}
+	return n
+}
+
+// wait waits for the n-th launch of args and returns its pid.
+func (w *windows) wait(t *testing.T, args string, n int) int {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		seen := 0
+		for _, l := range w.launches() {
+			if strings.Join(l[1:], " ") == args {
+				if seen++; seen == n {
+					pid, _ := strconv.Atoi(l[0])
+					return pid
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no launch %d of %q within 10 s; launches: %v", n, args, w.launches())
+		}
+	}
+}
+
+// trayClient reads and clicks an agent's tray over D-Bus, as a panel
+// does.
+type trayClient struct {
+	conn    *dbus.Conn
+	name    string // org.kde.StatusNotifierItem-PID-1
+	menu    dbus.ObjectPath
+	signals chan *dbus.Signal
+}
+
+func newTrayClient(t *testing.T, addr string, pid int) *trayClient {
+	t.Helper()
+	c := &trayClient{conn: dialBus(t, addr), name: fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid), signals: make(chan *dbus.Signal, 64)}
+	var has bool
+	if err := c.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, c.name).Store(&has); err != nil || !has {
+		t.Fatalf("%s not on the bus (%v)", c.name, err)
+	}
+	v, err := c.conn.Object(c.name, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
+	if err != nil {
+		t.Fatalf("reading the item's Menu property: %v", err)
+	}
+	c.menu, _ = v.Value().(dbus.ObjectPath)
+	if c.menu == "" {
+		t.Fatalf("Menu property %v", v)
+	}
+	if err := c.conn.AddMatchSignal(dbus.WithMatchSender(c.name)); err != nil {
+		t.Fatal(err)
+	}
+	c.conn.Signal(c.signals)
+	return c
+}
+
+func (c *trayClient) layout(t *testing.T) menuItem {
+	t.Helper()
+	call := c.conn.Object(c.name, c.menu).Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{})
+	if call.Err != nil || len(call.Body) != 2 {
+		t.Fatalf("GetLayout: %v %v", call.Err, call.Body)
+	}
+	m, err := parseLayout(call.Body[1])
+	if err != nil {
+		t.Fatalf("GetLayout: %v", err)
+	}
+	return m
+}
+
+// until fetches the layout until ok accepts it, after each signal the
+// item sends (a layout or property change), for up to 15 s.
+func (c *trayClient) until(t *testing.T, what string, ok func(menuItem) bool) menuItem {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		m := c.layout(t)
+		if ok(m) {
+			return m
+		}
+		select {
+		case <-c.signals:
+		case <-deadline:
+			t.Fatalf("waited 15 s for %s; top-level labels %q", what, m.labels())
+		}
+	}
+}
+
+func (c *trayClient) click(t *testing.T, m menuItem, label string) {
+	t.Helper()
+	it, ok := m.find(label)
+	if !ok {
+		t.Fatalf("no item %q in %q", label, m.labels())
+	}
+	call := c.conn.Object(c.name, c.menu).Call("com.canonical.dbusmenu.Event", 0, it.ID, "clicked", dbus.MakeVariant(int32(0)), uint32(0))
+	if call.Err != nil {
+		t.Fatalf("clicking %q: %v", label, call.Err)
+	}
+}
+
+func (c *trayClient) prop(t *testing.T, name string) dbus.Variant {
+	t.Helper()
+	v, err := c.conn.Object(c.name, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem." + name)
+	if err != nil {
+		t.Fatalf("reading %s: %v", name, err)
+	}
+	return v
+}
+
+// tooltip is the ToolTip property's title.
+func (c *trayClient) tooltip(t *testing.T) string {
+	t.Helper()
+	f, ok := c.prop(t, "ToolTip").Value().([]any)
+	if !ok || len(f) != 4 {
+		t.Fatalf("ToolTip %v", c.prop(t, "ToolTip"))
+	}
+	s, _ := f[2].(string)
+	return s
+}
+
+// iconIs reports whether IconPixmap (ARGB32, network byte order) is the
+// tray's PNG for icon.
+func (c *trayClient) iconIs(t *testing.T, icon tray.Icon) bool {
+	t.Helper()
+	px, ok := c.prop(t, "IconPixmap").Value().([][]any)
+	if !ok || len(px) != 1 || len(px[0]) != 3 {
+		t.Fatalf("IconPixmap %v", c.prop(t, "IconPixmap"))
+	}
+	w, _ := px[0][0].(int32)
+	h, _ := px[0][1].(int32)
+	data, _ := px[0][2].([]byte)
+	img, err := png.Decode(bytes.NewReader(tray.IconData(icon)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(w) == img.Bounds().Dx() && int(h) == img.Bounds().Dy() && bytes.Equal(data, argb(img))
+}
+
+func argb(img image.Image) []byte {
+	var out []byte
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			out = append(out, byte(a), byte(r), byte(g), byte(bl))
+		}
+	}
+	return out
+}
+
+// The tray over D-Bus, as a panel drives it: the agent waits for a tray
+// host, registers its StatusNotifierItem when one comes, and its
+// com.canonical.dbusmenu menu lists the Swedish entries with the card
+// holder; clicks (found by label) open windows through the launcher, one
+// per view; a login handed over opens the approval window and a
+// notification; the environment menu writes the preference; pulling the
+// card changes menu and icon; Avsluta stops the agent.
+func TestTrayOverDBus(t *testing.T) {
+	card := insert(t, 0, testpki.CardSpec{})
+	bus := sessionBus(t)
+	host := newTrayHost(t, bus)
+	host.serveNotifications(t)
+	win := newWindows(t)
+	agent := startAgentProc(t, map[string]string{
+		"DBUS_SESSION_BUS_ADDRESS": bus,
+		app.EnvUICommand:           win.script,
+	})
+	pid := agent.cmd.Process.Pid
+	itemName := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid)
+
+	// No watcher yet (stock GNOME): no item, the agent says why and works.
+	agent.waitLog(t, "no StatusNotifierWatcher")
+	var has bool
+	if err := host.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, itemName).Store(&has); err != nil || has {
+		t.Fatalf("item on the bus without a watcher (%v)", err)
+	}
+	// A panel comes up: the item registers with it.
+	host.serveWatcher(t)
+	host.waitFor(t, "the item to register with the watcher", func() bool { return len(host.items) > 0 })
+	tc := newTrayClient(t, bus, pid)
+
+	holder := testpki.DefaultGivenName + " " + testpki.DefaultSurname
+	m := tc.until(t, "the holder and the environment choices", func(m menuItem) bool {
+		_, env := m.find("DEMO")
+		_, name := m.find(holder)
+		return env && name
+	})
+	wantLabels := []string{holder, testpki.DefaultHSAID, "Logga in med mobilen (QR)", "Byt PIN-kod", "Lås upp med PUK-kod",
+		"Certifikat", "Miljö: PROD", "Inställningar", "Om SITHS eID / Diagnostik", "Avsluta"}
+	if got := m.labels(); !slices.Equal(got, wantLabels) {
+		t.Fatalf("menu\n%q\nwant\n%q", got, wantLabels)
+	}
+	for label, enabled := range map[string]bool{holder: false, testpki.DefaultHSAID: false, "Logga in med mobilen (QR)": false,
+		"Byt PIN-kod": true, "Lås upp med PUK-kod": true, "Certifikat": true, "Avsluta": true} {
+		if it, _ := m.find(label); it.enabled() != enabled {
+			t.Errorf("%q enabled %v, want %v", label, it.enabled(), enabled)
+		}
+	}
+	env, _ := m.find("Miljö: PROD")
+	var envs []string
+	for _, c := range env.Children {
+		envs = append(envs, c.label())
+		if c.checked() != (c.label() == "PROD") {
+			t.Errorf("environment %s checked %v", c.label(), c.checked())
+		}
+	}
+	if !slices.Equal(envs, tray.Environments) {
+		t.Errorf("environment choices %q", envs)
+	}
+	if tip := tc.tooltip(t); tip != "SITHS eID: kortet är klart att använda" {
+		t.Errorf("tooltip %q", tip)
+	}
+	if !tc.iconIs(t, tray.IconReady) {
+		t.Error("icon is not the ready one")
+	}
+
+	// "Byt PIN-kod" opens the PIN window; a second click while it is open
+	// opens none; clicks are handled in order, so once "Certifikat"'s
+	// window is up the second PIN click has been dealt with.
+	tc.click(t, m, "Byt PIN-kod")
+	pinPID := win.wait(t, "ui pin", 1)
+	tc.click(t, m, "Byt PIN-kod")
+	tc.click(t, m, "Certifikat")
+	win.wait(t, "ui certs", 1)
+	if n := win.count("ui pin"); n != 1 {
+		t.Fatalf("%d PIN windows for two clicks while one is open", n)
+	}
+	// Closed, it opens again.
+	_ = syscall.Kill(pinPID, syscall.SIGKILL)
+	for deadline := time.Now().Add(10 * time.Second); win.count("ui pin") < 2; time.Sleep(50 * time.Millisecond) {
+		tc.click(t, m, "Byt PIN-kod")
+		if time.Now().After(deadline) {
+			t.Fatal("the PIN window did not open again after it closed")
+		}
+		win.wait(t, "ui certs", 1)
+	}
+
+	// A login handed over by the URL handler: the approval window for that
+	// request, a notification, and the QR entry for it.
+	var errb bytes.Buffer
+	url := oob.AutoStartURL("0b7a4a8c-5c4e-4d2f-9f1e-2b1f3c4d5e6f", "")
+	henv := map[string]string{"XDG_RUNTIME_DIR": agent.runDir}
+	if code := cli.Handoff(context.Background(), cli.Env{Getenv: func(k string) string { return henv[k] }, Stderr: &errb}, url); code != cli.ExitOK {
+		t.Fatalf("handoff: exit %d: %s", code, errb.String())
+	}
+	c, err := app.DialAddress(context.Background(), agent.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	events, err := c.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := <-events
+	scancel()
+	c.Close()
+	if first.State == nil || len(first.State.Handoffs) != 1 {
+		t.Fatalf("agent state after the handoff: %+v", first)
+	}
+	hs := first.State.Handoffs
+	win.wait(t, "ui login --handoff "+hs[0].ID, 1)
+	note, next := host.noteWith(t, "Inloggning begärd", 0)
+	if !strings.Contains(note.Body, "godkänn") {
+		t.Errorf("login notification %+v", note)
+	}
+	m = tc.until(t, "the QR entry enabled", func(m menuItem) bool {
+		it, _ := m.find("Logga in med mobilen (QR)")
+		return it.enabled()
+	})
+	tc.click(t, m, "Logga in med mobilen (QR)")
+	win.wait(t, "ui qr --handoff "+hs[0].ID, 1)
+
+	// The environment menu: the choice is the user's preference and the
+	// menu says it.
+	tc.click(t, m, "DEMO")
+	m = tc.until(t, "Miljö: DEMO with DEMO checked", func(m menuItem) bool {
+		demo, _ := m.find("DEMO")
+		prod, _ := m.find("PROD")
+		_, ok := m.find("Miljö: DEMO")
+		return ok && demo.checked() && !prod.checked()
+	})
+	prefs, err := os.ReadFile(filepath.Join(agent.home, ".config", "sithseid", "config.json"))
+	if err != nil || !strings.Contains(string(prefs), `"DEMO"`) {
+		t.Fatalf("user preferences after picking DEMO: %s %v", prefs, err)
+	}
+	note, next = host.noteWith(t, "Miljö bytt", next)
+	if !strings.Contains(note.Body, "DEMO") {
+		t.Errorf("environment notification %+v", note)
+	}
+
+	// The card goes: the menu, the tooltip and the icon say so, and so
+	// does a notification.
+	card.Pull(t)
+	m = tc.until(t, "Inget kort", func(m menuItem) bool { _, ok := m.find("Inget kort"); return ok })
+	if it, _ := m.find("Byt PIN-kod"); it.enabled() {
+		t.Error("Byt PIN-kod enabled without a card")
+	}
+	if _, ok := m.find(holder); ok {
+		t.Error("the holder is still shown without a card")
+	}
+	if tip := tc.tooltip(t); tip != "SITHS eID: inget kort i läsaren" {
+		t.Errorf("tooltip without a card %q", tip)
+	}
+	if !tc.iconIs(t, tray.IconNoCard) {
+		t.Error("icon is not the no-card one")
+	}
+	note, _ = host.noteWith(t, "SITHS-kort borttaget", next)
+	if !strings.Contains(note.Body, card.Reader) {
+		t.Errorf("removal notification %+v", note)
+	}
+
+	// Only what was clicked or handed over opened a window: no window for
+	// a card going in or out, none unasked.
+	var views []string
+	for _, l := range win.launches() {
+		views = append(views, l[2])
+	}
+	if want := []string{"pin", "certs", "pin", "login", "qr"}; !slices.Equal(views, want) {
+		t.Errorf("windows opened %q, want %q", views, want)
+	}
+
+	// Avsluta: the agent stops cleanly, its socket and its item go.
+	tc.click(t, m, "Avsluta")
+	select {
+	case <-agent.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent did not stop within 10 s of Avsluta")
+	}
+	if agent.err != nil {
+		t.Fatalf("agent exit after Avsluta: %v\n%s", agent.err, agent.out.String())
+	}
+	if _, err := os.Stat(agent.addr); !os.IsNotExist(err) {
+		t.Fatalf("socket left after Avsluta: %v", err)
+	}
+	if err := host.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, itemName).Store(&has); err != nil || has {
+		t.Fatalf("item still on the bus after Avsluta (%v)", err)
+	}
+}
+
+// Without a session bus, or with one that does not answer, the agent runs
+// without a tray, says why, and stops cleanly on SIGTERM (systray panics
+// when it quits without a bus: it is never started then).
+func TestAgentWithoutSessionBus(t *testing.T) {
+	for name, bus := range map[string]string{"unset": "", "dead": "unix:path=" + filepath.Join(t.TempDir(), "nobus")} {
+		t.Run(name, func(t *testing.T) {
+			agent := startAgentProc(t, map[string]string{"DBUS_SESSION_BUS_ADDRESS": bus})
+			agent.waitLog(t, "no tray icon; the agent runs without one")
+			if err := agent.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-agent.exited:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no exit within 10 s of SIGTERM")
+			}
+			if agent.err != nil || strings.Contains(agent.out.String(), "panic") {
+				t.Fatalf("exit %v:\n%s", agent.err, agent.out.String())
+			}
+		})
+	}
+}
