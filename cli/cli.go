@@ -79,7 +79,7 @@ func Run(ctx context.Context, e Env) int {
 	if err == nil {
 		return ExitOK
 	}
-	e.Log.Info("command failed", "cmd", strings.Join(firstN(args, 2), " "), "err", err)
+	e.Log.Info("command failed", "cmd", commandName(args), "err", err)
 	msg, hint, code := explain(r.cat, err)
 	fmt.Fprintln(e.Stderr, msg)
 	if hint != "" {
@@ -88,11 +88,39 @@ func Run(ctx context.Context, e Env) int {
 	return code
 }
 
-func firstN(s []string, n int) []string {
-	if len(s) < n {
-		return s
+// commandName is what the log says of a command line: the command and its
+// subcommand, never its arguments. A sithseid: link carries the order's
+// autostart token, a live secret while the order is pending
+// (docs/protocol.md), and other arguments may be file names or IDs.
+func commandName(args []string) string {
+	if len(args) == 0 {
+		return ""
 	}
-	return s[:n]
+	name := args[0]
+	if !isWord(name) {
+		return "[argument]"
+	}
+	switch name {
+	case "pin", "cert", "config", "service", "help":
+		if len(args) > 1 && isWord(args[1]) {
+			name += " " + args[1]
+		}
+	}
+	return name
+}
+
+// isWord reports whether s looks like a command word (lowercase letters
+// and dashes), not a link, path, flag or value.
+func isWord(s string) bool {
+	if s == "" || len(s) > 24 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return s[0] != '-'
 }
 
 // splitLang takes a --lang flag from anywhere in args, then SITHSEID_LANG,

@@ -125,7 +125,9 @@ func isServiceOrCard(err error) bool {
 func (c *Card) session(ctx context.Context) (*session, error) {
 	s, err := openSession(ctx, c.reader, c.opts.BusyTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("opening %q: %w", c.reader, err)
+		// A card pulled while the session opens (SELECT, GET VERSION)
+		// answers with no status word: say it went, not what broke.
+		return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(err))
 	}
 	s.shortOnly = &c.shortOnly
 	return s, nil

@@ -435,8 +435,8 @@ func (c *Card) managementKey(ctx context.Context, auth cardreader.RemoveAuth) ([
 // mapSessionErr explains an APDU-layer error that carries no PC/SC code: a
 // response without a status word means the card left or stopped answering.
 func (c *Card) mapSessionErr(err error) error {
-	if !errors.Is(err, errShortResponse) {
-		return err
+	if !errors.Is(err, errShortResponse) || errors.Is(err, cardreader.ErrCardUnresponsive) || errors.Is(err, cardreader.ErrCardRemoved) {
+		return err // not a short response, or already mapped
 	}
 	if perr := probe(c.reader); perr != nil {
 		return fmt.Errorf("%v: %w", err, perr)
