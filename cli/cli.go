@@ -764,18 +764,20 @@ func (r *runner) tlsCheck(ctx context.Context, args []string) error {
 	}
 	roots := x509.NewCertPool()
 	anchors := 0
+	// The environment in effect (--env, SITHSEID_ENV, else the configured
+	// one, with the endpoints and anchors policy gives it) supplies the
+	// trust anchors; --ca adds to them, or stands alone when the
+	// environment has none and none was asked for by name.
 	name := *envName
-	if name == "" {
-		name = r.Getenv("SITHSEID_ENV")
-	}
-	if name != "" {
-		env, err := app.LookupEnvironment(name)
-		if err != nil {
-			return err
-		}
+	env, err := r.environment(name, "")
+	switch {
+	case err == nil:
+		name = env.Name
 		if len(env.TrustAnchors) > 0 && roots.AppendCertsFromPEM(env.TrustAnchors) {
 			anchors++
 		}
+	case *caFile == "" || name != "" || !errors.Is(err, app.ErrEnvironmentNotConfigured):
+		return err
 	}
 	if *caFile != "" {
 		pemBytes, err := os.ReadFile(*caFile)
