@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"log/slog"
 	"net"
 	"os"
@@ -155,7 +156,7 @@ func runChild(t *testing.T, mode string, cmd *exec.Cmd, extraEnv ...string) chil
 func TestDeviceKeySecretService(t *testing.T) {
 	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testenv.Missing(t, "%s not installed", tool)
 		}
 	}
 	self, err := os.Executable()

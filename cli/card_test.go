@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -393,7 +394,7 @@ func TestStatusCardPulled(t *testing.T) {
 func TestPKCS11BackendThroughOpenSC(t *testing.T) {
 	const module = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 	if _, err := os.Stat(module); err != nil {
-		t.Skip("OpenSC not installed (scripts/setup installs it)")
+		testenv.Missing(t, "OpenSC not installed (scripts/setup installs it)")
 	}
 	insert(t, 0, testpki.CardSpec{})
 	p11 := []string{"--backend", "pkcs11", "--pkcs11-module", module}

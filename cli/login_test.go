@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"crypto/tls"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"io"
 	"log"
 	"net/http"
@@ -187,7 +188,7 @@ func TestLoginBadLinksAndEnvironments(t *testing.T) {
 // the scanned code instead of the autostart token.
 func TestQRHandover(t *testing.T) {
 	if _, err := exec.LookPath("zbarimg"); err != nil {
-		t.Skip("zbarimg not installed (scripts/setup installs zbar-tools)")
+		testenv.Missing(t, "zbarimg not installed (scripts/setup installs zbar-tools)")
 	}
 	insert(t, 0, testpki.CardSpec{})
 	s := startIDP(t)
@@ -239,7 +240,7 @@ func TestQRHandover(t *testing.T) {
 func TestTLSCheckNginx(t *testing.T) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
-			t.Skip("nginx not installed (scripts/setup installs it)")
+			testenv.Missing(t, "nginx not installed (scripts/setup installs it)")
 		}
 	}
 	pki, err := testpki.New(testpki.Options{})

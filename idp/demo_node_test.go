@@ -3,6 +3,7 @@ package idp
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,7 +28,7 @@ type pageState struct {
 func TestDemoPageScript(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not installed")
+		testenv.Missing(t, "node not installed")
 	}
 	f := newFixture(t, nil)
 	_, _, page := f.get("/")

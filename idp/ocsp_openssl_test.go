@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"github.com/sithseid/sithseid/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 // and verifies its answers, signed by the CA and by a delegated responder.
 func TestOCSPWithOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
+		testenv.Missing(t, "openssl not installed")
 	}
 	for _, delegated := range []bool{false, true} {
 		name := "ca-signed"

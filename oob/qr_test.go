@@ -3,6 +3,7 @@ package oob
 import (
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +134,7 @@ func TestVerifyQRPayloadWindow(t *testing.T) {
 func TestQRPNGDecodes(t *testing.T) {
 	zbar, err := exec.LookPath("zbarimg")
 	if err != nil {
-		t.Skip("zbarimg not installed (apt-get install zbar-tools)")
+		testenv.Missing(t, "zbarimg not installed (apt-get install zbar-tools)")
 	}
 	dir := t.TempDir()
 	for i, p := range []string{

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func secret(s string) *cardreader.Secret { return cardreader.NewSecret([]byte(s)
 func requireSoftHSM(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(softHSMPath); err != nil {
-		t.Skipf("SoftHSM2 not installed (%s): apt-get install softhsm2", softHSMPath)
+		testenv.Missing(t, "SoftHSM2 not installed (%s): apt-get install softhsm2", softHSMPath)
 	}
 }
 

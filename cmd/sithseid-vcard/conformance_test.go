@@ -18,6 +18,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,12 +64,12 @@ func need(t *testing.T, tools ...string) {
 	for _, tool := range tools {
 		if strings.HasPrefix(tool, "/") {
 			if _, err := os.Stat(tool); err != nil {
-				t.Skipf("%s absent (scripts/setup installs it): %v", tool, err)
+				testenv.Missing(t, "%s absent (scripts/setup installs it): %v", tool, err)
 			}
 			continue
 		}
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s absent (scripts/setup installs it): %v", tool, err)
+			testenv.Missing(t, "%s absent (scripts/setup installs it): %v", tool, err)
 		}
 	}
 }

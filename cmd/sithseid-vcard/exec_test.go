@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sithseid/sithseid/internal/testenv"
 	osexec "os/exec"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 func exec(t *testing.T, p *rig.PCSCD, name string, args ...string) string {
 	t.Helper()
 	if _, err := osexec.LookPath(name); err != nil {
-		t.Skipf("%s not installed", name)
+		testenv.Missing(t, "%s not installed", name)
 	}
 	cmd := osexec.Command(name, args...)
 	cmd.Env = p.Env()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 )
@@ -33,19 +34,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// need finds a tool the test cannot do without. On CI (CI=true) a missing
-// tool fails the test: scripts/setup installs it, so a skip there would
-// hide a broken setup.
+// need finds a tool the test cannot do without: a skip off CI, a failure
+// on CI (testenv).
 func need(t *testing.T, tool string) string {
 	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (scripts/setup installs it)", tool)
-		}
-		t.Skipf("%s not installed (run scripts/setup)", tool)
-	}
-	return p
+	return testenv.LookPath(t, tool)
 }
 
 var (

@@ -3,6 +3,7 @@ package rig
 import (
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"os"
 	"testing"
 )
@@ -51,7 +52,7 @@ func Require(tb testing.TB) *PCSCD {
 	case current != nil:
 		return current
 	case errors.Is(startErr, ErrUnavailable):
-		tb.Skipf("no private pcscd on this machine: %v", startErr)
+		testenv.Missing(tb, "no private pcscd on this machine: %v", startErr)
 	case startErr != nil:
 		tb.Fatalf("private pcscd did not start: %v", startErr)
 	default:
@@ -67,7 +68,7 @@ func New(tb testing.TB) *PCSCD {
 	tb.Helper()
 	p, err := StartPCSCD()
 	if errors.Is(err, ErrUnavailable) {
-		tb.Skipf("no private pcscd on this machine: %v", err)
+		testenv.Missing(tb, "no private pcscd on this machine: %v", err)
 	}
 	if err != nil {
 		tb.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"encoding/base64"
 	"errors"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,7 +70,7 @@ func TestCRL(t *testing.T) {
 func TestCRLOpenSSL(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl not installed")
+		testenv.Missing(t, "openssl not installed")
 	}
 	p := newPKI(t, Options{Now: time.Now()})
 	c := issue(t, p, CardSpec{Key: P256})

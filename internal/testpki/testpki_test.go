@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -509,7 +510,7 @@ func TestGolden(t *testing.T) {
 func TestOpenSSLVerify(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl not installed")
+		testenv.Missing(t, "openssl not installed")
 	}
 	p := newPKI(t, Options{Now: time.Now()})
 	dir := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,7 +44,7 @@ func newEnv(t *testing.T, opts pkcs11.Options, run vcard.RunOptions) *env {
 func newEnvCard(t *testing.T, prov vcard.ProvisionOptions, opts pkcs11.Options, run vcard.RunOptions) *env {
 	t.Helper()
 	if _, err := os.Stat(openSCPath); err != nil {
-		t.Skipf("OpenSC not installed (%s)", openSCPath)
+		testenv.Missing(t, "OpenSC not installed (%s)", openSCPath)
 	}
 	p := rig.Require(t)
 	dir := t.TempDir()

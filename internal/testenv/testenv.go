@@ -1,0 +1,44 @@
+// Package testenv decides what a test does when this machine lacks a tool
+// or service it needs: on a developer's machine it skips, saying what to
+// install; on CI (CI=true) it fails, because scripts/setup installs every
+// such tool there and a skip would hide a broken setup behind a green run.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// OnCI reports whether the tests run on CI (CI=true, as .ci/run sets it).
+func OnCI() bool { return os.Getenv("CI") == "true" }
+
+// Missing ends tb for want of something: Skip, or Fatal on CI.
+func Missing(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if OnCI() {
+		tb.Fatalf("%s (CI=true: scripts/setup must provide it)", msg)
+	}
+	tb.Skip(msg)
+}
+
+// LookPath returns the path of the program name, or ends tb as Missing
+// does.
+func LookPath(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(tb, "%s not installed (scripts/setup installs it)", name)
+	}
+	return p
+}
+
+// Stat returns nil when path exists, or ends tb as Missing does.
+func Stat(tb testing.TB, path, what string) {
+	tb.Helper()
+	if _, err := os.Stat(path); err != nil {
+		Missing(tb, "%s not installed (%s): scripts/setup installs it", what, path)
+	}
+}
