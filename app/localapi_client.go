@@ -27,6 +27,13 @@ type AgentClient struct {
 	once   sync.Once
 }
 
+// ErrAbandoned is what a Prompt returns when its caller stopped waiting
+// without declining (a window switched from the PIN to the QR code for
+// the phone). Through the agent it cancels the operation instead of
+// answering, so a login's order stays pending at the service, where
+// ErrCancelled would cancel it.
+var ErrAbandoned = errors.New("prompt abandoned by the caller")
+
 // ErrRemoteManagementKey: a management key is not sent to the agent; run
 // such a removal in-process.
 var ErrRemoteManagementKey = errors.New("a management key cannot be passed to the agent")
@@ -254,6 +261,11 @@ func (c *AgentClient) answer(ctx context.Context, id uint64, f frame, h callHand
 		return c.write(ans)
 	}
 	s, err := h.prompt(ctx, PromptRequest{Kind: kind, Retries: p.Retries, Holder: p.Holder, HSAID: p.HSAID, CardNumber: p.CardNumber})
+	if errors.Is(err, ErrAbandoned) {
+		// Not an answer: the operation is called off, as when ctx ends,
+		// so a login's order stays pending (the user went to the phone).
+		return c.write(&frame{Type: frameCancel, ID: id})
+	}
 	if err != nil {
 		ans.Error = toWire(err)
 		return c.write(ans)
