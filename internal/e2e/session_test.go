@@ -59,7 +59,7 @@ func sithseidBinary(t *testing.T) string {
 		}
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "sithseid"), ".")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", ".", "./cmd/sithseid-idp")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -319,3 +319,5 @@ func rigCard(t *testing.T) *rig.Card {
 	t.Helper()
 	return rig.Require(t).InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: testpki.CardSpec{}}, vcard.RunOptions{})
 }
+
+func killPID(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }
