@@ -150,7 +150,9 @@ func (v *LoginView) prompt(ctx context.Context, req app.PromptRequest) (*cardrea
 	case a := <-ch:
 		return a.secret, a.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		// The window closed or went to the phone: not a decline, so the
+		// order stays pending.
+		return nil, app.ErrAbandoned
 	}
 }
 
@@ -202,6 +204,9 @@ func (v *LoginView) decline() {
 // useMobile abandons the login here (the order stays pending) and shows
 // the QR code for the phone in the same window.
 func (v *LoginView) useMobile() {
+	if v.answer != nil {
+		v.answer <- promptAnswer{err: app.ErrAbandoned}
+	}
 	if v.cancelOp != nil {
 		v.cancelOp()
 	}

@@ -433,8 +433,8 @@ func TestLoginSwitchesToQR(t *testing.T) {
 	v := vv.(*LoginView)
 	eventually(t, "the PIN prompt", func() bool { return v.pinRow.Visible() })
 	test.Tap(v.mobileB)
-	if err := <-ended; errors.Is(err, app.ErrCancelled) || err == nil {
-		t.Fatalf("switching to the phone declined the order: %v", err)
+	if err := <-ended; !errors.Is(err, app.ErrAbandoned) {
+		t.Fatalf("switching to the phone answered the prompt with %v, want ErrAbandoned (ErrCancelled would decline the order)", err)
 	}
 	eventually(t, "the first code", func() bool { return v.qr.fetches >= 1 })
 	eventually(t, "the end", func() bool { return v.qr.ended })

@@ -1,0 +1,359 @@
+package views
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// The tests below run the views against a real agent over the local API:
+// a private pcscd with a virtual card (internal/rig), the agent in this
+// process, and the views as its client, as "sithseid ui" is. They prove
+// that what the windows send is what the agent needs.
+func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
+
+type realAgent struct {
+	agent  *app.Agent
+	client *app.AgentClient
+	card   *rig.Card
+}
+
+// startAgent inserts a fresh card and starts an agent for it, logins going
+// to serviceURL ("" for none) in the DEMO environment.
+func startAgent(t *testing.T, serviceURL string) *realAgent {
+	t.Helper()
+	p := rig.Require(t)
+	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: testpki.CardSpec{}}, vcard.RunOptions{})
+	cache := cardreader.NewIdentityCache(8)
+	svc, err := app.NewService(app.Options{
+		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
+		Readers:  cardreader.ListReaders,
+		Cache:    cache,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := app.LookupEnvironment(app.EnvDEMO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if serviceURL != "" {
+		env.ServiceURL = serviceURL
+	}
+	addr := filepath.Join(t.TempDir(), "run", "agent.sock")
+	a, err := app.NewAgent(app.AgentOptions{Service: svc, Address: addr, Environment: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := app.DialAddress(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return &realAgent{agent: a, client: client, card: c}
+}
+
+// pinStatus asks the agent for the card's PIN state.
+func (r *realAgent) pinStatus(t *testing.T) (pin app.SecretStatus, certs []app.CertStatus) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := r.client.Status(ctx, app.StatusOptions{})
+	if err != nil || len(st.Cards) != 1 {
+		t.Fatalf("status: %v %+v", err, st)
+	}
+	return st.Cards[0].PIN, st.Cards[0].Certificates
+}
+
+func fill(v *PINView, first, newPIN string) {
+	typeInto(v.first, first)
+	typeInto(v.newPIN, newPIN)
+	typeInto(v.again, newPIN)
+}
+
+func TestRealAgentPINChange(t *testing.T) {
+	r := startAgent(t, "")
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewPINChange(env, r.client) })
+	v := vv.(*PINView)
+	eventually(t, "the card", func() bool { return v.cards.loads > 0 })
+	wantText(t, v.card, testpki.DefaultHSAID)
+	wantText(t, v.tries, "3 försök kvar")
+
+	// A wrong current PIN: the agent's card says 2 tries left, the form
+	// shows it, and nothing more is tried.
+	fill(v, "654321", "24681357")
+	key(v.again, fyne.KeyReturn)
+	eventually(t, "the wrong attempt", func() bool { return v.ops == 1 })
+	wantText(t, v.notice, "2 försök kvar")
+	wantText(t, v.tries, "2 försök kvar")
+	if pin, _ := r.pinStatus(t); pin.Retries != 2 {
+		t.Fatalf("card after one wrong PIN: %+v", pin)
+	}
+
+	fill(v, r.card.PIN, "24681357")
+	key(v.again, fyne.KeyReturn)
+	eventually(t, "the change", func() bool { return v.ops == 2 })
+	wantText(t, v.notice, "PIN-koden är bytt")
+	if pin, _ := r.pinStatus(t); pin.Retries != 3 {
+		t.Fatalf("card after the change: %+v", pin)
+	}
+	// The new PIN is the card's now: the old one is wrong.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := r.client.ChangePIN(ctx, app.Selector{}, fixedPrompt(r.card.PIN, "97531864"))
+	var wrong *cardreader.WrongPINError
+	if !errors.As(err, &wrong) {
+		t.Fatalf("the old PIN after the change: %v", err)
+	}
+}
+
+func fixedPrompt(pin, newPIN string) app.Prompt {
+	return func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+		if req.Kind == app.PromptNewPIN {
+			return cardreader.NewSecret([]byte(newPIN)), nil
+		}
+		return cardreader.NewSecret([]byte(pin)), nil
+	}
+}
+
+func TestRealAgentUnblock(t *testing.T) {
+	r := startAgent(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for range 3 {
+		_ = r.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("000000", "24681357"))
+	}
+	if pin, _ := r.pinStatus(t); !pin.Blocked {
+		t.Fatalf("PIN not blocked after 3 wrong tries: %+v", pin)
+	}
+	_, vv := open(t, l10n.English, func(env *Env) View { return NewUnblock(env, r.client) })
+	v := vv.(*PINView)
+	eventually(t, "the card", func() bool { return v.cards.loads > 0 })
+	wantText(t, v.tries, "3 tries left")
+
+	fill(v, "87654321", "24681357")
+	key(v.again, fyne.KeyReturn)
+	eventually(t, "the wrong PUK", func() bool { return v.ops == 1 })
+	wantText(t, v.notice, "2 tries left")
+	wantText(t, v.tries, "2 tries left")
+
+	fill(v, r.card.PUK, "24681357")
+	test.Tap(v.submit)
+	eventually(t, "the unblock", func() bool { return v.ops == 2 })
+	wantText(t, v.notice, "unblocked")
+	if pin, _ := r.pinStatus(t); pin.Blocked || pin.Retries != 3 {
+		t.Fatalf("card after the unblock: %+v", pin)
+	}
+	if err := r.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("24681357", "97531864")); err != nil {
+		t.Fatalf("the new PIN does not work: %v", err)
+	}
+}
+
+func TestRealAgentCertificateRemoval(t *testing.T) {
+	r := startAgent(t, "")
+	_, before := r.pinStatus(t)
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewCerts(env, r.client) })
+	v := vv.(*CertsView)
+	eventually(t, "the certificates", func() bool { return v.cards.loads > 0 && len(v.certs) > 0 })
+	if len(v.certs) != len(before) {
+		t.Fatalf("view lists %d certificates, the agent %d", len(v.certs), len(before))
+	}
+	// The login certificate needs the extra confirmation; the agent
+	// refuses its removal without one.
+	var login, other int = -1, -1
+	for i, c := range v.certs {
+		if c.Login {
+			login = i
+		} else if other < 0 {
+			other = i
+		}
+	}
+	if login < 0 || other < 0 {
+		t.Fatalf("certificates %+v", v.certs)
+	}
+	removedID := v.certs[other].ID
+	v.list.Select(other)
+	test.Tap(v.removeB)
+	typeInto(v.pin, r.card.PIN)
+	key(v.pin, fyne.KeyReturn)
+	eventually(t, "the removal", func() bool { return v.ops == 1 })
+	wantText(t, v.notice, "borttaget")
+	_, after := r.pinStatus(t)
+	if len(after) != len(before)-1 {
+		t.Fatalf("after removing %s: %d certificates, had %d", removedID, len(after), len(before))
+	}
+	for _, c := range after {
+		if c.ID == removedID {
+			t.Fatalf("%s still on the card", removedID)
+		}
+	}
+	eventually(t, "the list to follow", func() bool { return len(v.certs) == len(after) })
+
+	// The login certificate, with a wrong PIN: nothing removed, tries
+	// shown; then confirmed with the right PIN.
+	for i, c := range v.certs {
+		if c.Login {
+			v.list.Select(i)
+		}
+	}
+	test.Tap(v.removeB)
+	test.Tap(v.loginCheck)
+	typeInto(v.pin, "654321")
+	key(v.pin, fyne.KeyReturn)
+	eventually(t, "the wrong PIN", func() bool { return v.ops == 2 })
+	wantText(t, v.notice, "2 försök kvar")
+	if _, now := r.pinStatus(t); len(now) != len(after) {
+		t.Fatal("a certificate went with a wrong PIN")
+	}
+	typeInto(v.pin, r.card.PIN)
+	key(v.pin, fyne.KeyReturn)
+	eventually(t, "the login certificate's removal", func() bool { return v.ops == 3 })
+	for _, c := range func() []app.CertStatus { _, c := r.pinStatus(t); return c }() {
+		if c.Login {
+			t.Fatal("the login certificate is still on the card")
+		}
+	}
+}
+
+const rpKey = "ui-test-relying-party-key-0123456789"
+
+// startIDP runs the reference identity service whose root is the DEMO
+// environment's trust anchor, and a relying party client of it.
+func startIDP(t *testing.T) (url string, rp *oob.RPClient) {
+	t.Helper()
+	srv, err := idp.New(idp.Options{RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = srv.TLSConfig()
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
+	rp, err = oob.NewRPClient(ts.URL, rpKey, hc, oob.RetryPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts.URL, rp
+}
+
+// handOver starts an order at the relying party and hands its autostart
+// link to the agent, as the browser and the URL handler do.
+func handOver(t *testing.T, r *realAgent, rp *oob.RPClient, text string) (*oob.AuthResponse, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	o, err := rp.Auth(ctx, "127.0.0.1", text, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.client.Handoff(ctx, oob.AutoStartURL(o.AutoStartToken, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, rec.ID
+}
+
+func collect(t *testing.T, rp *oob.RPClient, o *oob.AuthResponse) *oob.CollectResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := rp.Collect(ctx, o.OrderRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRealAgentLoginApproval(t *testing.T) {
+	url, rp := startIDP(t)
+	r := startAgent(t, url)
+	o, id := handOver(t, r, rp, "Logga in i journalen på Avdelning 12")
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewLogin(env, r.client, id) })
+	v := vv.(*LoginView)
+	eventually(t, "the PIN prompt", func() bool { return v.pinRow.Visible() })
+	// Who asks and what for are on screen before the PIN is typed.
+	wantText(t, v.rp, "Journalsystemet Demo vill att du loggar in")
+	wantText(t, v.text, "Avdelning 12")
+	wantText(t, v.who, testpki.DefaultHSAID)
+	wantText(t, v.tries, "3 försök kvar")
+
+	test.Type(v.pin, "654321")
+	key(v.pin, fyne.KeyReturn)
+	eventually(t, "the wrong PIN", func() bool { return v.ops == 1 })
+	wantText(t, v.notice, "2 försök kvar")
+	if c := collect(t, rp, o); c.Status != oob.StatusPending {
+		t.Fatalf("after a wrong PIN the order is %+v", c)
+	}
+	// Another try is the user's: the agent queued the request again.
+	test.Tap(v.retryB)
+	eventually(t, "the PIN prompt again", func() bool { return !v.pin.Disabled() })
+	wantText(t, v.tries, "2 försök kvar")
+	test.Type(v.pin, r.card.PIN)
+	key(v.pin, fyne.KeyReturn)
+	eventually(t, "the login", func() bool { return v.ops == 2 })
+	wantText(t, v.notice, "Inloggad hos Journalsystemet Demo som "+testpki.DefaultHSAID)
+	c := collect(t, rp, o)
+	if c.Status != oob.StatusComplete || c.CompletionData == nil || c.CompletionData.User.HSAID != testpki.DefaultHSAID {
+		t.Fatalf("collect: %+v", c)
+	}
+}
+
+func TestRealAgentLoginCancelAndQR(t *testing.T) {
+	url, rp := startIDP(t)
+	r := startAgent(t, url)
+
+	// Avbryt at the PIN cancels the order at the service.
+	o, id := handOver(t, r, rp, "Avbryt mig")
+	h, vv := open(t, l10n.English, func(env *Env) View { return NewLogin(env, r.client, id) })
+	v := vv.(*LoginView)
+	eventually(t, "the PIN prompt", func() bool { return v.pinRow.Visible() })
+	test.Tap(v.cancelB)
+	eventually(t, "the window to close", func() bool { return h.closed })
+	eventually(t, "the order to fail", func() bool { return collect(t, rp, o).Status == oob.StatusFailed })
+
+	// "Use the mobile instead": the QR code of this very order, from the
+	// agent, every second; the order stays pending for the phone.
+	o, id = handOver(t, r, rp, "Med mobilen")
+	_, vv = open(t, l10n.Swedish, func(env *Env) View { return NewLogin(env, r.client, id) })
+	v = vv.(*LoginView)
+	eventually(t, "the PIN prompt", func() bool { return v.pinRow.Visible() })
+	test.Tap(v.mobileB)
+	eventually(t, "two QR codes", func() bool { return v.qr != nil && (v.qr.fetches >= 2 || v.qr.ended) })
+	if v.qr.ended || !strings.HasPrefix(v.qr.payload, "sithseid."+o.QRStartToken+".") {
+		t.Fatalf("QR payload %q (ended %v) for token %s; notice %q", v.qr.payload, v.qr.ended, o.QRStartToken, v.qr.notice.Text)
+	}
+	wantText(t, v.qr.countdown, "sekunder")
+	if c := collect(t, rp, o); c.Status != oob.StatusPending {
+		t.Fatalf("after switching to the phone the order is %+v", c)
+	}
+}
