@@ -1,0 +1,15 @@
+-- Applied by scripts/packages with msibuild after wixl, one query a line:
+-- what wixl 0.101 cannot express in sithseid.wxs.
+--
+-- A build of the same version (a build between releases) replaces the
+-- installed one: VersionMaxInclusive (0x200) on the upgrade row, as WiX's
+-- MajorUpgrade AllowSameVersionUpgrades="yes" would set it.
+UPDATE Upgrade SET Attributes=513 WHERE ActionProperty='WIX_UPGRADE_DETECTED'
+-- ENV is one of the environments the product knows (Windows Installer
+-- conditional syntax); refused before anything is written.
+INSERT INTO LaunchCondition (Condition, Description) VALUES ('Installed OR ENV="PROD" OR ENV="QA" OR ENV="TEST" OR ENV="DEMO"', 'ENV must be PROD, QA, TEST or DEMO. / ENV måste vara PROD, QA, TEST eller DEMO.')
+-- AUTOSTART=0 leaves out the machine-wide Run entry.
+UPDATE Component SET Condition='AUTOSTART="1"' WHERE Component='Autostart'
+-- Properties given on the msiexec command line reach the elevated
+-- (server-side) install only when listed here; wixl ignores Secure="yes".
+UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENV;AUTOSTART' WHERE Property='SecureCustomProperties'
