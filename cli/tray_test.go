@@ -3,9 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"image"
-	"image/png"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -19,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/dbustest"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/oob"
 	"github.com/sithseid/sithseid/ui/tray"
@@ -220,130 +216,6 @@ func (w *windows) wait(t *testing.T, args string, n int) int {
 	}
 }
 
-// trayClient reads and clicks an agent's tray over D-Bus, as a panel
-// does.
-type trayClient struct {
-	conn    *dbus.Conn
-	name    string // org.kde.StatusNotifierItem-PID-1
-	menu    dbus.ObjectPath
-	signals chan *dbus.Signal
-}
-
-func newTrayClient(t *testing.T, addr string, pid int) *trayClient {
-	t.Helper()
-	c := &trayClient{conn: dialBus(t, addr), name: fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid), signals: make(chan *dbus.Signal, 64)}
-	var has bool
-	if err := c.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, c.name).Store(&has); err != nil || !has {
-		t.Fatalf("%s not on the bus (%v)", c.name, err)
-	}
-	v, err := c.conn.Object(c.name, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
-	if err != nil {
-		t.Fatalf("reading the item's Menu property: %v", err)
-	}
-	c.menu, _ = v.Value().(dbus.ObjectPath)
-	if c.menu == "" {
-		t.Fatalf("Menu property %v", v)
-	}
-	if err := c.conn.AddMatchSignal(dbus.WithMatchSender(c.name)); err != nil {
-		t.Fatal(err)
-	}
-	c.conn.Signal(c.signals)
-	return c
-}
-
-func (c *trayClient) layout(t *testing.T) menuItem {
-	t.Helper()
-	call := c.conn.Object(c.name, c.menu).Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{})
-	if call.Err != nil || len(call.Body) != 2 {
-		t.Fatalf("GetLayout: %v %v", call.Err, call.Body)
-	}
-	m, err := parseLayout(call.Body[1])
-	if err != nil {
-		t.Fatalf("GetLayout: %v", err)
-	}
-	return m
-}
-
-// until fetches the layout until ok accepts it, after each signal the
-// item sends (a layout or property change), for up to 15 s.
-func (c *trayClient) until(t *testing.T, what string, ok func(menuItem) bool) menuItem {
-	t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		m := c.layout(t)
-		if ok(m) {
-			return m
-		}
-		select {
-		case <-c.signals:
-		case <-deadline:
-			t.Fatalf("waited 15 s for %s; top-level labels %q", what, m.labels())
-		}
-	}
-}
-
-func (c *trayClient) click(t *testing.T, m menuItem, label string) {
-	t.Helper()
-	it, ok := m.find(label)
-	if !ok {
-		t.Fatalf("no item %q in %q", label, m.labels())
-	}
-	call := c.conn.Object(c.name, c.menu).Call("com.canonical.dbusmenu.Event", 0, it.ID, "clicked", dbus.MakeVariant(int32(0)), uint32(0))
-	if call.Err != nil {
-		t.Fatalf("clicking %q: %v", label, call.Err)
-	}
-}
-
-func (c *trayClient) prop(t *testing.T, name string) dbus.Variant {
-	t.Helper()
-	v, err := c.conn.Object(c.name, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem." + name)
-	if err != nil {
-		t.Fatalf("reading %s: %v", name, err)
-	}
-	return v
-}
-
-// tooltip is the ToolTip property's title.
-func (c *trayClient) tooltip(t *testing.T) string {
-	t.Helper()
-	f, ok := c.prop(t, "ToolTip").Value().([]any)
-	if !ok || len(f) != 4 {
-		t.Fatalf("ToolTip %v", c.prop(t, "ToolTip"))
-	}
-	s, _ := f[2].(string)
-	return s
-}
-
-// iconIs reports whether IconPixmap (ARGB32, network byte order) is the
-// tray's PNG for icon.
-func (c *trayClient) iconIs(t *testing.T, icon tray.Icon) bool {
-	t.Helper()
-	px, ok := c.prop(t, "IconPixmap").Value().([][]any)
-	if !ok || len(px) != 1 || len(px[0]) != 3 {
-		t.Fatalf("IconPixmap %v", c.prop(t, "IconPixmap"))
-	}
-	w, _ := px[0][0].(int32)
-	h, _ := px[0][1].(int32)
-	data, _ := px[0][2].([]byte)
-	img, err := png.Decode(bytes.NewReader(tray.IconData(icon)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(w) == img.Bounds().Dx() && int(h) == img.Bounds().Dy() && bytes.Equal(data, argb(img))
-}
-
-func argb(img image.Image) []byte {
-	var out []byte
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			out = append(out, byte(a), byte(r), byte(g), byte(bl))
-		}
-	}
-	return out
-}
-
 // The tray over D-Bus, as a panel drives it: the agent waits for a tray
 // host, registers its StatusNotifierItem when one comes, and its
 // com.canonical.dbusmenu menu lists the Swedish entries with the card
@@ -353,70 +225,69 @@ func argb(img image.Image) []byte {
 // card changes menu and icon; Avsluta stops the agent.
 func TestTrayOverDBus(t *testing.T) {
 	card := insert(t, 0, testpki.CardSpec{})
-	bus := sessionBus(t)
-	host := newTrayHost(t, bus)
-	host.serveNotifications(t)
+	bus := dbustest.SessionBus(t)
+	host := dbustest.NewHost(t, bus)
+	host.ServeNotifications(t)
 	win := newWindows(t)
 	agent := startAgentProc(t, map[string]string{
 		"DBUS_SESSION_BUS_ADDRESS": bus,
 		app.EnvUICommand:           win.script,
 	})
 	pid := agent.cmd.Process.Pid
-	itemName := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid)
+	itemName := dbustest.ItemName(pid)
 
 	// No watcher yet (stock GNOME): no item, the agent says why and works.
 	agent.waitLog(t, "no StatusNotifierWatcher")
-	var has bool
-	if err := host.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, itemName).Store(&has); err != nil || has {
-		t.Fatalf("item on the bus without a watcher (%v)", err)
+	if host.HasName(t, itemName) {
+		t.Fatal("item on the bus without a watcher")
 	}
 	// A panel comes up: the item registers with it.
-	host.serveWatcher(t)
-	host.waitFor(t, "the item to register with the watcher", func() bool { return len(host.items) > 0 })
-	tc := newTrayClient(t, bus, pid)
+	host.ServeWatcher(t)
+	host.WaitFor(t, "the item to register with the watcher", func() bool { return len(host.Items()) > 0 })
+	tc := dbustest.NewTray(t, bus, pid)
 
 	holder := testpki.DefaultGivenName + " " + testpki.DefaultSurname
-	m := tc.until(t, "the holder and the environment choices", func(m menuItem) bool {
-		_, env := m.find("DEMO")
-		_, name := m.find(holder)
+	m := tc.Until(t, "the holder and the environment choices", func(m dbustest.MenuItem) bool {
+		_, env := m.Find("DEMO")
+		_, name := m.Find(holder)
 		return env && name
 	})
 	wantLabels := []string{holder, testpki.DefaultHSAID, "Logga in med mobilen (QR)", "Byt PIN-kod", "Lås upp med PUK-kod",
 		"Certifikat", "Miljö: PROD", "Inställningar", "Om SITHS eID / Diagnostik", "Avsluta"}
-	if got := m.labels(); !slices.Equal(got, wantLabels) {
+	if got := m.Labels(); !slices.Equal(got, wantLabels) {
 		t.Fatalf("menu\n%q\nwant\n%q", got, wantLabels)
 	}
 	for label, enabled := range map[string]bool{holder: false, testpki.DefaultHSAID: false, "Logga in med mobilen (QR)": false,
 		"Byt PIN-kod": true, "Lås upp med PUK-kod": true, "Certifikat": true, "Avsluta": true} {
-		if it, _ := m.find(label); it.enabled() != enabled {
-			t.Errorf("%q enabled %v, want %v", label, it.enabled(), enabled)
+		if it, _ := m.Find(label); it.Enabled() != enabled {
+			t.Errorf("%q enabled %v, want %v", label, it.Enabled(), enabled)
 		}
 	}
-	env, _ := m.find("Miljö: PROD")
+	env, _ := m.Find("Miljö: PROD")
 	var envs []string
 	for _, c := range env.Children {
-		envs = append(envs, c.label())
-		if c.checked() != (c.label() == "PROD") {
-			t.Errorf("environment %s checked %v", c.label(), c.checked())
+		envs = append(envs, c.Label())
+		if c.Checked() != (c.Label() == "PROD") {
+			t.Errorf("environment %s checked %v", c.Label(), c.Checked())
 		}
 	}
 	if !slices.Equal(envs, tray.Environments) {
 		t.Errorf("environment choices %q", envs)
 	}
-	if tip := tc.tooltip(t); tip != "SITHS eID: kortet är klart att använda" {
+	if tip := tc.Tooltip(t); tip != "SITHS eID: kortet är klart att använda" {
 		t.Errorf("tooltip %q", tip)
 	}
-	if !tc.iconIs(t, tray.IconReady) {
+	if !tc.IconIs(t, tray.IconData(tray.IconReady)) {
 		t.Error("icon is not the ready one")
 	}
 
 	// "Byt PIN-kod" opens the PIN window; a second click while it is open
 	// opens none; clicks are handled in order, so once "Certifikat"'s
 	// window is up the second PIN click has been dealt with.
-	tc.click(t, m, "Byt PIN-kod")
+	tc.Click(t, m, "Byt PIN-kod")
 	pinPID := win.wait(t, "ui pin", 1)
-	tc.click(t, m, "Byt PIN-kod")
-	tc.click(t, m, "Certifikat")
+	tc.Click(t, m, "Byt PIN-kod")
+	tc.Click(t, m, "Certifikat")
 	win.wait(t, "ui certs", 1)
 	if n := win.count("ui pin"); n != 1 {
 		t.Fatalf("%d PIN windows for two clicks while one is open", n)
@@ -424,7 +295,7 @@ func TestTrayOverDBus(t *testing.T) {
 	// Closed, it opens again.
 	_ = syscall.Kill(pinPID, syscall.SIGKILL)
 	for deadline := time.Now().Add(10 * time.Second); win.count("ui pin") < 2; time.Sleep(50 * time.Millisecond) {
-		tc.click(t, m, "Byt PIN-kod")
+		tc.Click(t, m, "Byt PIN-kod")
 		if time.Now().After(deadline) {
 			t.Fatal("the PIN window did not open again after it closed")
 		}
@@ -456,31 +327,31 @@ func TestTrayOverDBus(t *testing.T) {
 	}
 	hs := first.State.Handoffs
 	win.wait(t, "ui login --handoff "+hs[0].ID, 1)
-	note, next := host.noteWith(t, "Inloggning begärd", 0)
+	note, next := host.Notification(t, "Inloggning begärd", 0)
 	if !strings.Contains(note.Body, "godkänn") {
 		t.Errorf("login notification %+v", note)
 	}
-	m = tc.until(t, "the QR entry enabled", func(m menuItem) bool {
-		it, _ := m.find("Logga in med mobilen (QR)")
-		return it.enabled()
+	m = tc.Until(t, "the QR entry enabled", func(m dbustest.MenuItem) bool {
+		it, _ := m.Find("Logga in med mobilen (QR)")
+		return it.Enabled()
 	})
-	tc.click(t, m, "Logga in med mobilen (QR)")
+	tc.Click(t, m, "Logga in med mobilen (QR)")
 	win.wait(t, "ui qr --handoff "+hs[0].ID, 1)
 
 	// The environment menu: the choice is the user's preference and the
 	// menu says it.
-	tc.click(t, m, "DEMO")
-	m = tc.until(t, "Miljö: DEMO with DEMO checked", func(m menuItem) bool {
-		demo, _ := m.find("DEMO")
-		prod, _ := m.find("PROD")
-		_, ok := m.find("Miljö: DEMO")
-		return ok && demo.checked() && !prod.checked()
+	tc.Click(t, m, "DEMO")
+	m = tc.Until(t, "Miljö: DEMO with DEMO checked", func(m dbustest.MenuItem) bool {
+		demo, _ := m.Find("DEMO")
+		prod, _ := m.Find("PROD")
+		_, ok := m.Find("Miljö: DEMO")
+		return ok && demo.Checked() && !prod.Checked()
 	})
 	prefs, err := os.ReadFile(filepath.Join(agent.home, ".config", "sithseid", "config.json"))
 	if err != nil || !strings.Contains(string(prefs), `"DEMO"`) {
 		t.Fatalf("user preferences after picking DEMO: %s %v", prefs, err)
 	}
-	note, next = host.noteWith(t, "Miljö bytt", next)
+	note, next = host.Notification(t, "Miljö bytt", next)
 	if !strings.Contains(note.Body, "DEMO") {
 		t.Errorf("environment notification %+v", note)
 	}
@@ -488,20 +359,20 @@ func TestTrayOverDBus(t *testing.T) {
 	// The card goes: the menu, the tooltip and the icon say so, and so
 	// does a notification.
 	card.Pull(t)
-	m = tc.until(t, "Inget kort", func(m menuItem) bool { _, ok := m.find("Inget kort"); return ok })
-	if it, _ := m.find("Byt PIN-kod"); it.enabled() {
+	m = tc.Until(t, "Inget kort", func(m dbustest.MenuItem) bool { _, ok := m.Find("Inget kort"); return ok })
+	if it, _ := m.Find("Byt PIN-kod"); it.Enabled() {
 		t.Error("Byt PIN-kod enabled without a card")
 	}
-	if _, ok := m.find(holder); ok {
+	if _, ok := m.Find(holder); ok {
 		t.Error("the holder is still shown without a card")
 	}
-	if tip := tc.tooltip(t); tip != "SITHS eID: inget kort i läsaren" {
+	if tip := tc.Tooltip(t); tip != "SITHS eID: inget kort i läsaren" {
 		t.Errorf("tooltip without a card %q", tip)
 	}
-	if !tc.iconIs(t, tray.IconNoCard) {
+	if !tc.IconIs(t, tray.IconData(tray.IconNoCard)) {
 		t.Error("icon is not the no-card one")
 	}
-	note, _ = host.noteWith(t, "SITHS-kort borttaget", next)
+	note, _ = host.Notification(t, "SITHS-kort borttaget", next)
 	if !strings.Contains(note.Body, card.Reader) {
 		t.Errorf("removal notification %+v", note)
 	}
@@ -517,7 +388,7 @@ func TestTrayOverDBus(t *testing.T) {
 	}
 
 	// Avsluta: the agent stops cleanly, its socket and its item go.
-	tc.click(t, m, "Avsluta")
+	tc.Click(t, m, "Avsluta")
 	select {
 	case <-agent.exited:
 	case <-time.After(10 * time.Second):
@@ -529,8 +400,8 @@ func TestTrayOverDBus(t *testing.T) {
 	if _, err := os.Stat(agent.addr); !os.IsNotExist(err) {
 		t.Fatalf("socket left after Avsluta: %v", err)
 	}
-	if err := host.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, itemName).Store(&has); err != nil || has {
-		t.Fatalf("item still on the bus after Avsluta (%v)", err)
+	if host.HasName(t, itemName) {
+		t.Fatal("item still on the bus after Avsluta")
 	}
 }
 
