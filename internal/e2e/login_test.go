@@ -16,7 +16,7 @@ import (
 const testPIN = "123456"
 
 // loginWindow matches the approval window's title in Swedish and English.
-const loginWindow = "(Logga in|Log in).*SITHS eID|SITHS eID.*(Logga in|Log in|inloggning|login)"
+const loginWindow = "^(Inloggning med SITHS-kort|Login with SITHS card) – SITHS eID$"
 
 // A clinician's same-device login, the whole way: the browser loads the
 // relying party's page, the page's autostart link is opened as the OS
@@ -35,8 +35,8 @@ func TestBrowserLoginSameDevice(t *testing.T) {
 	s.open(link)
 
 	w := s.waitWindow(loginWindow, 60*time.Second)
-	shots := t.TempDir()
-	s.screenshot(w, filepath.Join(shots, "approval.png"))
+	shots := shotDir(t)
+	s.screenshotRendered(w, filepath.Join(shots, "approval.png"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if out, err := s.xdotool(ctx, nil, "windowactivate", "--sync", w); err != nil {
@@ -76,6 +76,76 @@ func TestBrowserLoginSameDevice(t *testing.T) {
 	assertNoPIN(t, s)
 }
 
+// The same login finished on the phone: "Använd mobilen i stället" in the
+// approval window (by keyboard: Tab from the PIN field, Enter) switches it
+// to the animated QR code; the code shown in the real window decodes with
+// zbarimg and, scanned by the "phone" (the CLI with the card, looking the
+// order up by the scanned payload), completes the order the page shows.
+func TestBrowserLoginQRFromWindow(t *testing.T) {
+	need(t, "xdotool")
+	d := startXvfb(t)
+	url := identityService(t)
+	rigCard(t)
+	s := newSession(t, d, url)
+	b := startBrowser(t)
+
+	link := b.demoPage(t, url+"/")
+	s.open(link)
+	w := s.waitWindow(loginWindow, 60*time.Second)
+	shots := shotDir(t)
+	s.screenshotRendered(w, filepath.Join(shots, "approval-before-qr.png"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := s.xdotool(ctx, nil, "windowfocus", "--sync", w); err != nil {
+		t.Fatalf("windowfocus: %v %s", err, out)
+	}
+	for _, key := range []string{"Tab", "Return"} {
+		if out, err := s.xdotool(ctx, nil, "key", "--window", w, key); err != nil {
+			t.Fatalf("%s: %v %s", key, err, out)
+		}
+	}
+
+	// The window now shows the QR code: decode what is on the screen.
+	var payload string
+	png := filepath.Join(shots, "qr-window.png")
+	for deadline := time.Now().Add(20 * time.Second); payload == ""; time.Sleep(300 * time.Millisecond) {
+		s.screenshot(w, png)
+		out, err := exec.Command(need(t, "zbarimg"), "--quiet", "--raw", png).Output()
+		if err == nil {
+			payload = strings.TrimSpace(string(out))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no QR code in the window after 20 s (last shot %s)\nlogs:\n%s", png, s.logTail())
+		}
+	}
+	if !strings.HasPrefix(payload, "sithseid.") || strings.Count(payload, ".") != 3 {
+		t.Fatalf("the window's QR code says %q", payload)
+	}
+
+	// The phone scans it and logs in with its card.
+	phone := exec.CommandContext(ctx, s.bin, "login", payload, "--pin-stdin", "--env", "DEMO", "--service", url)
+	phone.Env = append(append([]string{}, s.env...), "SITHSEID_NO_AGENT=1")
+	phone.Stdin = strings.NewReader(testPIN + "\n")
+	if out, err := phone.CombinedOutput(); err != nil {
+		t.Fatalf("the phone's login with the scanned code: %v\n%s", err, out)
+	}
+	hsaid, _ := b.waitLoggedIn(t, 60*time.Second)
+	if hsaid != testpki.DefaultHSAID {
+		t.Fatalf("the page shows HSA-ID %q", hsaid)
+	}
+	// The QR window closes itself on completion.
+	deadline := time.Now().Add(20 * time.Second)
+	for !s.windowGone(w) {
+		if time.Now().After(deadline) {
+			s.screenshot(w, filepath.Join(shots, "qr-after.png"))
+			t.Error("the QR window is still open after the order completed")
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	assertNoPIN(t, s)
+}
+
 // assertNoPIN searches the session's logs for the PIN.
 func assertNoPIN(t *testing.T, s *session) {
 	t.Helper()
@@ -96,4 +166,16 @@ func zbar(t *testing.T, png string) string {
 		t.Fatalf("zbarimg %s: %v", png, err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// shotDir is where a test saves its screenshots: E2E_SHOTS when set (to
+// look at them), else a temporary directory.
+func shotDir(t *testing.T) string {
+	if d := os.Getenv("E2E_SHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
 }

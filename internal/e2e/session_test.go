@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -282,6 +283,45 @@ func (s *session) windowGone(id string) bool {
 		}
 	}
 	return true
+}
+
+// screenshotRendered is screenshot once the window shows more than one
+// colour: a window just mapped is black until its first frame.
+func (s *session) screenshotRendered(id, path string) {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s.screenshot(id, path)
+		if colourful(path) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// colourful reports whether the PNG at path has two or more colours.
+func colourful(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return false
+	}
+	b := img.Bounds()
+	first := img.At(b.Min.X, b.Min.Y)
+	r0, g0, b0, _ := first.RGBA()
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r != r0 || g != g0 || bl != b0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // screenshot saves window id as a PNG (imagemagick's import).
