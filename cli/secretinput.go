@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -28,20 +27,25 @@ type secretSource interface {
 	NewSecret(label, again string) (*cardreader.Secret, error)
 }
 
-// lineSource reads one secret per line from r. Bytes are copied into the
-// Secret and the buffer is zeroed; no string is ever made of them.
+// lineSource reads one secret per line from r. It reads byte by byte,
+// with no buffer of its own that would keep the bytes after the read, and
+// into a slice that never grows (a grown slice leaves a copy behind); the
+// Secret takes the bytes and no string is ever made of them. It reads no
+// further than the line's end, so the next secret is still in r.
 type lineSource struct {
-	r *bufio.Reader
+	r   io.Reader
+	one [1]byte
 }
 
-func newLineSource(r io.Reader) *lineSource { return &lineSource{r: bufio.NewReaderSize(r, 128)} }
+func newLineSource(r io.Reader) *lineSource { return &lineSource{r: r} }
 
 var errNoMoreLines = errors.New("standard input ended before every PIN/PUK was given")
 
 func (s *lineSource) Secret(string) (*cardreader.Secret, error) {
-	buf := make([]byte, 0, 16)
+	defer clear(s.one[:])
+	buf := make([]byte, 0, maxSecretLen+1)
 	for {
-		c, err := s.r.ReadByte()
+		_, err := io.ReadFull(s.r, s.one[:])
 		if err == io.EOF {
 			if len(buf) == 0 {
 				return nil, errNoMoreLines
@@ -52,11 +56,12 @@ func (s *lineSource) Secret(string) (*cardreader.Secret, error) {
 			clear(buf)
 			return nil, fmt.Errorf("reading standard input: %w", err)
 		}
+		c := s.one[0]
 		if c == '\n' {
 			break
 		}
 		if len(buf) >= maxSecretLen {
-			clear(buf)
+			clear(buf[:cap(buf)])
 			return nil, errors.New("a line on standard input is too long for a PIN or PUK")
 		}
 		buf = append(buf, c)
