@@ -37,7 +37,9 @@ var idleMeasured *idleResult
 // "SITHSEID_IDLE=60s go test -run '^$' -bench AgentIdle -benchtime 1x ./cli").
 // Reports CPU seconds, wakeups (voluntary and involuntary context switches
 // of every thread, /proc/PID/task/*/status), APDUs to the card and RSS,
-// as metrics and as BENCH lines on standard output.
+// as metrics and as BENCH lines on standard output. With
+// SITHSEID_BENCH_TRAY=1 under dbus-run-session the agent shows its tray
+// to a fake panel meanwhile (benchTray).
 func BenchmarkAgentIdle(b *testing.B) {
 	if idleMeasured == nil {
 		idleMeasured = measureIdle(b)
@@ -62,6 +64,7 @@ func measureIdle(b *testing.B) *idleResult {
 		idle = d
 	}
 	card := insert(b, 0, testpki.CardSpec{})
+	trayUp := benchTray(b) // SITHSEID_BENCH_TRAY=1: with the tray shown
 	run := b.TempDir()
 	b.Setenv("XDG_RUNTIME_DIR", run)
 	b.Setenv(envMain, "1")
@@ -80,6 +83,9 @@ func measureIdle(b *testing.B) *idleResult {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { stopProcess(info.PID) })
+	if trayUp != nil {
+		trayUp(info.PID)
+	}
 	// Wait until the agent has read the card, then hang up: idle means no
 	// client either.
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)

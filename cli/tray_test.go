@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -425,5 +426,28 @@ func TestAgentWithoutSessionBus(t *testing.T) {
 				t.Fatalf("exit %v:\n%s", agent.err, agent.out.String())
 			}
 		})
+	}
+}
+
+// benchTray: with SITHSEID_BENCH_TRAY=1, the idle benchmark's agent shows
+// its tray on the session bus the benchmark runs under
+// ("dbus-run-session -- env SITHSEID_BENCH_TRAY=1 go test -run '^$'
+// -bench AgentIdle -benchtime 1x ./cli"): a fake panel takes the
+// StatusNotifierWatcher's name before the agent starts. The returned func
+// waits until the agent's item is on the bus; nil without the variable.
+func benchTray(b *testing.B) func(pid int) {
+	if os.Getenv("SITHSEID_BENCH_TRAY") != "1" {
+		return nil
+	}
+	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	if addr == "" {
+		b.Fatal("SITHSEID_BENCH_TRAY=1 needs a session bus: run under dbus-run-session")
+	}
+	host := dbustest.NewHost(b, addr)
+	host.ServeWatcher(b)
+	host.ServeNotifications(b)
+	return func(pid int) {
+		host.WaitFor(b, "the agent's tray item", func() bool { return host.HasName(b, dbustest.ItemName(pid)) })
+		fmt.Printf("BENCH agent_idle_tray 1 bool\n")
 	}
 }
