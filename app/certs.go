@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -171,6 +173,14 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 	}
 	defer pin.Wipe()
 	auth := cardreader.RemoveAuth{PIN: pin, ManagementKey: opts.ManagementKey}
+	if auth.ManagementKey == nil && s.opts.ManagementKeyFile != "" && oc.card.Backend() == cardreader.BackendPIV {
+		key, err := readManagementKeyFile(s.opts.ManagementKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		defer key.Wipe()
+		auth.ManagementKey = key
+	}
 	var removed []string
 	for _, id := range ids {
 		if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
@@ -192,4 +202,67 @@ func (s *Service) cardID(ctx context.Context, c cardreader.Card) string {
 		return ""
 	}
 	return id
+}
+
+// ErrBadManagementKey: a management key that is not 16, 24 or 32 bytes of
+// hex (3DES is 24; AES-128, -192 and -256 are 16, 24 and 32).
+var ErrBadManagementKey = errors.New("a PIV management key is 32, 48 or 64 hex digits")
+
+// ParseManagementKey decodes a PIV management key written in hex (spaces,
+// colons and a trailing newline allowed) into a new Secret, and wipes
+// hexKey. Neither the text nor the key is ever printed.
+func ParseManagementKey(hexKey *cardreader.Secret) (*cardreader.Secret, error) {
+	defer hexKey.Wipe()
+	src := hexKey.Bytes()
+	digits := make([]byte, 0, len(src))
+	defer func() { clear(digits[:cap(digits)]) }()
+	for _, c := range src {
+		switch {
+		case c == ' ' || c == ':' || c == '\n' || c == '\r' || c == '\t':
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+			digits = append(digits, c)
+		default:
+			return nil, ErrBadManagementKey
+		}
+	}
+	switch len(digits) {
+	case 32, 48, 64:
+	default:
+		return nil, ErrBadManagementKey
+	}
+	key := make([]byte, len(digits)/2)
+	if _, err := hex.Decode(key, digits); err != nil {
+		clear(key)
+		return nil, ErrBadManagementKey
+	}
+	return cardreader.NewSecret(key), nil
+}
+
+// readManagementKeyFile reads and parses the policy's management key file.
+// A file others may write is refused: whoever writes it chooses the key
+// that authorises deleting certificates.
+func readManagementKeyFile(path string) (*cardreader.Secret, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("the policy's management key file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("the policy's management key file: %w", err)
+	}
+	if fi.Mode().Perm()&0o022 != 0 || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the policy's management key file %s: writable by others or not a file: %w", path, ErrBadManagementKey)
+	}
+	buf := make([]byte, 256)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		clear(buf)
+		return nil, fmt.Errorf("the policy's management key file: %w", err)
+	}
+	if n == len(buf) {
+		clear(buf)
+		return nil, fmt.Errorf("the policy's management key file %s: too long: %w", path, ErrBadManagementKey)
+	}
+	return ParseManagementKey(cardreader.NewSecret(buf[:n]))
 }

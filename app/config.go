@@ -24,6 +24,7 @@ const (
 	KeyLogLevel               = "logLevel"
 	KeyLanguage               = "language"
 	KeyExpiryWarningDays      = "expiryWarningDays"
+	KeyPIVManagementKeyFile   = "pivManagementKeyFile"
 	// KeyUserMayOverride is the policy's list of keys it sets only as a
 	// default: the user may still change them. It is not a setting itself.
 	KeyUserMayOverride = "userMayOverride"
@@ -94,6 +95,8 @@ type Settings struct {
 	LogLevel               string
 	Language               string
 	ExpiryWarningDays      []int
+	// PIVManagementKeyFile is policy's file of a PIV management key (hex).
+	PIVManagementKeyFile string
 	// Environments holds what policy says of each environment's endpoints.
 	Environments map[string]EnvironmentSettings
 }
@@ -222,6 +225,7 @@ var specs = map[string]keySpec{
 	}},
 	KeyAllowEnvironmentSwitch: {kind: kindBool, def: true, policyOnly: true},
 	KeyPKCS11Module:           {kind: kindString, def: ""},
+	KeyPIVManagementKeyFile:   {kind: kindString, def: "", policyOnly: true, check: checkAbsolute},
 	KeyBackend:                {kind: kindString, def: "auto", check: oneOf("auto", "piv", "pkcs11")}, // as cardreader.OrderBackends takes
 	KeyLogLevel:               {kind: kindString, def: "info", check: oneOf("debug", "info", "warn", "error")},
 	KeyLanguage:               {kind: kindString, def: "", check: oneOf("", "sv", "en")},
@@ -674,6 +678,7 @@ func (c *Config) Effective() Settings {
 		Environment:            c.value(KeyEnvironment).(string),
 		AllowEnvironmentSwitch: c.value(KeyAllowEnvironmentSwitch).(bool),
 		PKCS11Module:           c.value(KeyPKCS11Module).(string),
+		PIVManagementKeyFile:   c.value(KeyPIVManagementKeyFile).(string),
 		Backend:                c.value(KeyBackend).(string),
 		LogLevel:               c.value(KeyLogLevel).(string),
 		Language:               c.value(KeyLanguage).(string),

@@ -49,6 +49,12 @@ type Options struct {
 	// DefaultCardTimeout. A PKCS#11 module can wedge for good when a card
 	// is pulled mid-login: the operation must still end.
 	CardTimeout time.Duration
+	// ManagementKeyFile is a file holding a PIV management key in hex,
+	// named by policy (pivManagementKeyFile) for organisations whose PIV
+	// tokens share one: certificate removal uses it when the caller gives
+	// no key. "" means none: the card's PIN-protected key, then the
+	// default. Read at each removal, never cached or logged.
+	ManagementKeyFile string
 }
 
 // DefaultCardTimeout is the longest one card call may take.

@@ -296,6 +296,9 @@ func (r *runner) service(cf *cardFlags) (*app.Service, func(), error) {
 		Readers:    cardreader.ListReaders,
 		Cache:      cache,
 		Log:        r.Log,
+		// Policy may name a PIV management key shared by the
+		// organisation's tokens; --mgmt-key-stdin still wins.
+		ManagementKeyFile: r.cfg.PIVManagementKeyFile,
 	}
 	if cf.backend == cardreader.PreferPKCS11 {
 		// Reader-less tokens (SoftHSM) only when PKCS#11 is asked for.
@@ -603,7 +606,11 @@ func (r *runner) removeOptions(cf *cardFlags, yes, mgmtStdin bool) (app.RemoveOp
 		return opts, nil, err
 	}
 	if mgmtStdin {
-		key, err := prompt(context.Background(), app.PromptRequest{Kind: app.PromptPIN, Retries: -1})
+		text, err := prompt(context.Background(), app.PromptRequest{Kind: app.PromptPIN, Retries: -1})
+		if err != nil {
+			return opts, nil, err
+		}
+		key, err := app.ParseManagementKey(text) // wipes text
 		if err != nil {
 			return opts, nil, err
 		}

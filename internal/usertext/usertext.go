@@ -112,6 +112,8 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.confirm_login"), c.T("hint.confirm_login"), Confirm
 	case errors.Is(err, app.ErrNothingExpired):
 		return c.T("err.nothing_expired"), "", Confirm
+	case errors.Is(err, app.ErrBadManagementKey):
+		return c.T("err.bad_mgmt_key"), c.T("hint.bad_mgmt_key"), Usage
 	case errors.Is(err, cardreader.ErrManagementKey):
 		return c.T("err.mgmt_key"), c.T("hint.mgmt_key"), Failure
 	case errors.Is(err, app.ErrBadLink):
