@@ -147,6 +147,10 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.cert_not_accepted"), c.T("hint.cert_not_accepted"), Service
 	case errors.As(err, &version):
 		return c.T("err.tls_version"), c.T("hint.tls_version"), Service
+	case errors.As(err, &svc) && svc.Status >= 500:
+		// The service failed (or is in maintenance): not a refusal of
+		// this user, and worth a retry later.
+		return c.T("err.service_failed"), c.T("hint.service_failed"), Service
 	case errors.As(err, &svc):
 		code := svc.Code
 		if code == "" {
@@ -154,7 +158,7 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		}
 		return c.T("err.service", code), "", Service
 	case errors.As(err, &netErr):
-		return c.T("err.network", netErr.Error()), c.T("hint.network"), Service
+		return c.T("err.network", networkReason(err)), c.T("hint.network"), Service
 	case errors.Is(err, os.ErrExist) && errors.As(err, &exists):
 		return c.T("err.export_exists", exists.Path), "", Failure
 	case errors.Is(err, app.ErrAgentRunning):
@@ -193,4 +197,25 @@ func httpStatus(code int) string {
 		return "?"
 	}
 	return "HTTP " + strconv.Itoa(code)
+}
+
+// networkReason is the innermost error of a network failure ("connection
+// refused", "i/o timeout"): the URL and the Go call around it ("Post
+// \"https://…\": dial tcp …") mean nothing to the user and stay in the log.
+func networkReason(err error) string {
+	for {
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			if es := u.Unwrap(); len(es) > 0 {
+				next = es[len(es)-1]
+			}
+		}
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
 }
