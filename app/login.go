@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
@@ -166,6 +167,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			return nil, err
 		}
 	}
+	// The installation's device key, before the card is used: a keyring
+	// that is slow to answer must not hold the card.
+	device := s.deviceKey(ctx)
 	st, err := onCard(s, ctx, oc.card.PINStatus)
 	if err != nil {
 		s.failLogin(oc, err, cancel)
@@ -213,8 +217,15 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		s.failLogin(oc, err, cancel)
 		return nil, fmt.Errorf("signing the challenge: %w", err)
 	}
+	var proof *oob.DeviceProof
+	if device != nil {
+		if proof, err = oob.SignDevice(device, tx.ToBeSigned()); err != nil {
+			s.log.Warn("no device proof for this login", "err", err)
+			proof = nil
+		}
+	}
 	before := sess.client.Stats()
-	done, err := client.Complete(ctx, tx, alg, sig)
+	done, err := client.CompleteWithDevice(ctx, tx, alg, sig, proof)
 	if err != nil {
 		s.failLogin(oc, err, cancel)
 		return nil, fmt.Errorf("completing the login: %w", err)
@@ -520,4 +531,19 @@ func (s *Service) QR(ctx context.Context, link string, env Environment, size int
 		return nil, err
 	}
 	return &QRHandover{Payload: st.Payload, PNG: png, ValidFor: st.ValidFor}, nil
+}
+
+// deviceKey returns the installation's device key (Options.DeviceKey), or
+// nil when there is none: a login without the device proof still works,
+// and the reason is logged.
+func (s *Service) deviceKey(ctx context.Context) *ecdsa.PrivateKey {
+	if s.opts.DeviceKey == nil {
+		return nil
+	}
+	k, err := s.opts.DeviceKey(ctx)
+	if err != nil {
+		s.log.Warn("no device key: the login goes without the device proof", "err", err)
+		return nil
+	}
+	return k
 }

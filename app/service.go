@@ -10,6 +10,7 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,11 @@ type Options struct {
 	// no key. "" means none: the card's PIN-protected key, then the
 	// default. Read at each removal, never cached or logged.
 	ManagementKeyFile string
+	// DeviceKey returns the installation's device key for the identity
+	// service (DeviceKeyStore.DeviceKey: created on first use, kept in the
+	// OS keyring or its 0600 fallback file); each login completion carries
+	// a proof made with it (oob.DeviceProof). nil means no device proof.
+	DeviceKey func(context.Context) (*ecdsa.PrivateKey, error)
 }
 
 // DefaultCardTimeout is the longest one card call may take.

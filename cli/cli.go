@@ -9,6 +9,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sithseid/sithseid/app"
@@ -286,6 +288,17 @@ func (cf *cardFlags) selector() app.Selector {
 
 // service wires the concrete backends: PIV through PC/SC, and PKCS#11
 // with the configured or default module (loaded only when a card needs it).
+// deviceKey is the installation's device key: in the OS keyring, else in
+// the user's configuration directory (mode 0600), created on first login.
+func (r *runner) deviceKey(ctx context.Context) (*ecdsa.PrivateKey, error) {
+	store := &app.DeviceKeyStore{Log: r.Log}
+	if f := r.configOptions().UserFile; f != "" {
+		store.Dir = filepath.Dir(f)
+	}
+	k, _, err := store.DeviceKey(ctx)
+	return k, err
+}
+
 func (r *runner) service(cf *cardFlags) (*app.Service, func(), error) {
 	cache := cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)
 	pivB := piv.New(piv.Options{Cache: cache})
@@ -299,6 +312,7 @@ func (r *runner) service(cf *cardFlags) (*app.Service, func(), error) {
 		// Policy may name a PIV management key shared by the
 		// organisation's tokens; --mgmt-key-stdin still wins.
 		ManagementKeyFile: r.cfg.PIVManagementKeyFile,
+		DeviceKey:         r.deviceKey,
 	}
 	if cf.backend == cardreader.PreferPKCS11 {
 		// Reader-less tokens (SoftHSM) only when PKCS#11 is asked for.

@@ -271,6 +271,17 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, oob.ErrorCodeBadSignature, "challenge signature does not verify with the client certificate's key")
 		return
 	}
+	// The installation's device proof, when sent, must verify: a forged
+	// one fails the order like a bad card signature would.
+	var uhi string
+	if req.Device != nil {
+		if uhi, err = oob.VerifyDevice(req.Device, tbs); err != nil {
+			s.log.Warn("completion refused", "rp", tv.order.rp.name, "orderRef", tv.order.ref, "ip", ip, "err", err)
+			s.orders.fail(tv.tx, oob.HintCertificateErr)
+			writeError(w, http.StatusForbidden, oob.ErrorCodeBadSignature, "device proof does not verify")
+			return
+		}
+	}
 	cd := &oob.CompletionData{
 		User: oob.CompletionUser{
 			HSAID:     leaf.Subject.SerialNumber,
@@ -278,7 +289,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 			GivenName: testpki.GivenName(leaf.Subject),
 			Surname:   testpki.Surname(leaf.Subject),
 		},
-		Device:       oob.CompletionDevice{IPAddress: ip},
+		Device:       oob.CompletionDevice{IPAddress: ip, UHI: uhi},
 		Cert:         oob.CompletionCert{NotBefore: unixMillis(leaf.NotBefore), NotAfter: unixMillis(leaf.NotAfter)},
 		Signature:    req.Signature,
 		OCSPResponse: ocspResp,
@@ -296,7 +307,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request) {
 		refuse(w, e, true)
 		return
 	}
-	s.log.Info("order complete", "rp", v.rp.name, "orderRef", v.ref, "hsaId", cd.User.HSAID, "ip", ip)
+	s.log.Info("order complete", "rp", v.rp.name, "orderRef", v.ref, "hsaId", cd.User.HSAID, "ip", ip, "uhi", uhi)
 	resp := &oob.CompleteResponse{Status: oob.StatusComplete}
 	if v.returnURL != "" {
 		ru := v.returnURL

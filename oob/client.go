@@ -116,6 +116,12 @@ type Completion struct {
 // ErrAlreadyCompleted (another completion won), ErrExpired, *ServiceError
 // with Code certificateErr or badSignature, ErrMalformedReply.
 func (c *Client) Complete(ctx context.Context, tx *Transaction, alg string, sig []byte) (*Completion, error) {
+	return c.CompleteWithDevice(ctx, tx, alg, sig, nil)
+}
+
+// CompleteWithDevice is Complete with the installation's device proof
+// (SignDevice over the same tx.ToBeSigned()); nil sends none.
+func (c *Client) CompleteWithDevice(ctx context.Context, tx *Transaction, alg string, sig []byte, device *DeviceProof) (*Completion, error) {
 	if c.mtls == nil {
 		return nil, fmt.Errorf("completing login: no mutual TLS client configured")
 	}
@@ -123,7 +129,7 @@ func (c *Client) Complete(ctx context.Context, tx *Transaction, alg string, sig 
 	if err != nil {
 		return nil, fmt.Errorf("completing login: %w", err)
 	}
-	req := CompleteRequest{TransactionID: tx.ID, SignatureAlgorithm: alg, Signature: sig}
+	req := CompleteRequest{TransactionID: tx.ID, SignatureAlgorithm: alg, Signature: sig, Device: device}
 	var r CompleteResponse
 	if err := c.e.call(ctx, noRedirects(hc), PathComplete, &req, &r, false); err != nil {
 		return nil, fmt.Errorf("completing login: %w", err)

@@ -248,6 +248,10 @@ type CompletionUser struct {
 type CompletionDevice struct {
 	// IPAddress is the authenticator's address as the service saw it.
 	IPAddress string `json:"ipAddress"`
+	// UHI is the fingerprint of the installation's device key (DeviceUHI)
+	// when the completion carried a device proof that verified; absent
+	// otherwise.
+	UHI string `json:"uhi,omitempty"`
 }
 
 // CompletionCert is the certificate's validity, in Unix milliseconds as
@@ -270,6 +274,9 @@ func (c *CompletionData) validate(w string) error {
 		}
 	}
 	if err := checkIP(w, p+"device.ipAddress", c.Device.IPAddress); err != nil {
+		return err
+	}
+	if err := checkUHI(w, p+"device.uhi", c.Device.UHI); err != nil {
 		return err
 	}
 	nb, err := parseUnixMillis(c.Cert.NotBefore)
@@ -436,6 +443,8 @@ type CompleteRequest struct {
 	SignatureAlgorithm string `json:"signatureAlgorithm"`
 	// Signature is over SHA-256(ToBeSigned(challenge, rp name, text)).
 	Signature Base64 `json:"signature"`
+	// Device is the installation's proof (see DeviceProof); optional.
+	Device *DeviceProof `json:"device,omitempty"`
 }
 
 // Validate implements Message.
@@ -451,6 +460,9 @@ func (m *CompleteRequest) Validate() error {
 	}
 	if len(m.Signature) == 0 || len(m.Signature) > MaxSignatureSize {
 		return &DecodeError{What: w, Field: "signature", Reason: "empty or too long"}
+	}
+	if m.Device != nil {
+		return m.Device.validate(w)
 	}
 	return nil
 }
