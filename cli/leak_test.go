@@ -1,0 +1,260 @@
+package cli_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// envLoggedMain makes the test binary run as sithseid with its log file
+// on (as main does), for the agent of the leak test.
+const envLoggedMain = "SITHSEID_CLI_TEST_LOGGED_MAIN"
+
+func init() {
+	if os.Getenv(envLoggedMain) != "1" {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, cli.Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test", LogToFile: true})
+	stop()
+	os.Exit(code)
+}
+
+// The codes of the leak test: 8 digits each, so that no timestamp, port
+// or counter in a log matches by chance, and none the PIN policy refuses.
+const (
+	leakPIN      = "73914682"
+	leakPUK      = "20583917"
+	leakWrongPIN = "96385274"
+	leakNewPIN   = "58261937"
+	leakNewPIN2  = "41736925"
+	leakNewPIN3  = "62851473"
+)
+
+// TestNoSecretLeaks runs every flow that handles a PIN or PUK (status,
+// PIN change, a wrong PIN, unblock with the PUK, certificate removal,
+// login, a URL handoff) at debug log level, through an agent (its own
+// process, log file on, as in a session) and in-process, then builds a
+// diagnostics archive and makes the agent dump its goroutines (SIGQUIT,
+// the crash output a Go program writes). The PIN, PUK and new PINs, raw,
+// base64 (as the local API frames carry them) or hex, appear in none of:
+// the log files, the runtime, state and config directories, the diag
+// archive's files, any command's stdout/stderr, the agent's stdout/stderr
+// and crash dump.
+func TestNoSecretLeaks(t *testing.T) {
+	p := rig.Require(t)
+	p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), PIN: leakPIN, PUK: leakPUK}, vcard.RunOptions{})
+	s := startIDP(t)
+	root := t.TempDir()
+	dirs := map[string]string{
+		"HOME":            filepath.Join(root, "home"),
+		"XDG_CONFIG_HOME": filepath.Join(root, "config"),
+		"XDG_STATE_HOME":  filepath.Join(root, "state"),
+		"XDG_RUNTIME_DIR": filepath.Join(root, "run"),
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range dirs {
+		t.Setenv(k, v) // app.OpenLog reads XDG_STATE_HOME from the process
+	}
+	var outputs []string // every stdout and stderr seen
+	cliEnv := func(agent bool) map[string]string {
+		env := map[string]string{"LANG": "sv_SE.UTF-8"}
+		for k, v := range dirs {
+			env[k] = v
+		}
+		if !agent {
+			env["SITHSEID_NO_AGENT"] = "1"
+		}
+		return env
+	}
+	run := func(agent bool, stdin string, args ...string) result {
+		t.Helper()
+		var out, errb bytes.Buffer
+		env := cliEnv(agent)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		code := cli.Run(ctx, cli.Env{Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+			Getenv: func(k string) string { return env[k] }, Version: "test", LogToFile: true})
+		r := result{out.String(), errb.String(), code}
+		outputs = append(outputs, r.stdout, r.stderr)
+		return r
+	}
+	if r := run(false, "", "config", "set", "logLevel", "debug"); r.code != 0 {
+		t.Fatalf("config set logLevel debug: %s", r)
+	}
+
+	// The agent, as its own process.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "agent", "--foreground")
+	cmd.Env = append(os.Environ(), envLoggedMain+"=1", "LANG=sv_SE.UTF-8")
+	var agentOut, agentErr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &agentOut, &agentErr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-agentDone
+	})
+	addr := filepath.Join(dirs["XDG_RUNTIME_DIR"], "sithseid", "agent.sock")
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := app.DialAddress(context.Background(), addr); err == nil {
+			_, perr := c.Ping(context.Background())
+			c.Close()
+			if perr == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not answer: %s", agentErr.String())
+		}
+	}
+
+	pin := leakPIN
+	flows := func(agent bool, newPIN, afterPUK string) {
+		t.Helper()
+		where := map[bool]string{true: "agent", false: "in-process"}[agent]
+		want := func(r result, code int, what string) {
+			t.Helper()
+			if r.code != code {
+				t.Fatalf("%s, %s: want exit %d, got %s", where, what, code, r)
+			}
+		}
+		want(run(agent, "", "status", "--json"), 0, "status")
+		want(run(agent, pin+"\n"+newPIN+"\n", "pin", "change", "--pin-stdin"), 0, "PIN change")
+		pin = newPIN
+		want(run(agent, leakWrongPIN+"\n"+leakNewPIN3+"\n", "pin", "change", "--pin-stdin"), cli.ExitWrongPIN, "wrong PIN")
+		want(run(agent, leakPUK+"\n"+afterPUK+"\n", "pin", "unblock", "--pin-stdin"), 0, "unblock")
+		pin = afterPUK
+		want(run(agent, leakWrongPIN+"\n", "cert", "remove", "9c", "--pin-stdin"), cli.ExitWrongPIN, "removal, wrong PIN")
+		o := s.order(t, "Logga in")
+		want(run(agent, pin+"\n", "login", oob.AutoStartURL(o.AutoStartToken, ""), "--pin-stdin", "--env", "DEMO", "--service", s.URL), 0, "login")
+		o = s.order(t, "Logga in")
+		want(run(agent, leakWrongPIN+"\n", "login", oob.AutoStartURL(o.AutoStartToken, ""), "--pin-stdin", "--env", "DEMO", "--service", s.URL), cli.ExitWrongPIN, "login, wrong PIN")
+		want(run(agent, pin+"\n"+leakNewPIN3+"\n", "pin", "unblock", "--pin-stdin"), cli.ExitWrongPUK, "unblock with a PIN for PUK")
+		want(run(agent, leakPUK+"\n"+pin+"\n", "pin", "unblock", "--pin-stdin"), 0, "unblock resetting the counters")
+	}
+	flows(true, leakNewPIN, leakNewPIN2)
+	// A certificate removal that works, through the agent.
+	if r := run(true, pin+"\n", "cert", "remove", "83", "--pin-stdin"); r.code != 0 {
+		t.Fatalf("agent, removal: %s", r)
+	}
+	// A handoff to the agent (the URL handler's path).
+	o := s.order(t, "Logga in")
+	var herr bytes.Buffer
+	henv := cliEnv(true)
+	if code := cli.Handoff(context.Background(), cli.Env{Getenv: func(k string) string { return henv[k] }, Stderr: &herr}, oob.AutoStartURL(o.AutoStartToken, "")); code != cli.ExitOK {
+		t.Fatalf("handoff: exit %d: %s", code, herr.String())
+	}
+	outputs = append(outputs, herr.String())
+	// The same flows in-process (pin is afterPUK from the agent's round).
+	flows(false, leakNewPIN3, leakNewPIN)
+	if r := run(false, pin+"\n", "cert", "remove", "82", "--pin-stdin"); r.code != 0 {
+		t.Fatalf("in-process, removal: %s", r)
+	}
+
+	diagZip := filepath.Join(root, "diag.zip")
+	if r := run(true, "", "diag", "--out", diagZip); r.code != 0 {
+		t.Fatalf("diag: %s", r)
+	}
+
+	// The crash output: SIGQUIT makes the Go runtime dump every goroutine
+	// to stderr and exit.
+	if err := cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-agentDone:
+		agentDone <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent did not exit on SIGQUIT")
+	}
+	if !strings.Contains(agentErr.String(), "goroutine ") {
+		t.Fatalf("no goroutine dump on the agent's stderr:\n%s", agentErr.String())
+	}
+
+	// Everything that was written, by name.
+	haystack := map[string]string{
+		"agent stdout":            agentOut.String(),
+		"agent stderr and dump":   agentErr.String(),
+		"commands' stdout+stderr": strings.Join(outputs, "\n"),
+	}
+	for _, d := range []string{root} {
+		_ = filepath.WalkDir(d, func(path string, de fs.DirEntry, err error) error {
+			if err != nil || !de.Type().IsRegular() || path == diagZip {
+				return nil
+			}
+			b, rerr := os.ReadFile(path)
+			if rerr == nil {
+				haystack[path] = string(b)
+			}
+			return nil
+		})
+	}
+	zr, err := zip.OpenReader(diagZip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		haystack["diag.zip:"+f.Name] = string(b)
+	}
+	zr.Close()
+	logName := filepath.Join(dirs["XDG_STATE_HOME"], "sithseid", "log", app.LogFileName)
+	log := haystack[logName]
+	for _, want := range []string{`"level":"DEBUG"`, "PIN changed", "PIN unblocked", "certificate removed", "login completed"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q: the flows were not logged at debug level\n%s", want, log)
+		}
+	}
+	secrets := []string{leakPIN, leakPUK, leakWrongPIN, leakNewPIN, leakNewPIN2, leakNewPIN3}
+	for name, body := range haystack {
+		for _, sec := range secrets {
+			for enc, needle := range map[string]string{
+				"raw":    sec,
+				"base64": base64.StdEncoding.EncodeToString([]byte(sec)),
+				"hex":    hex.EncodeToString([]byte(sec)),
+			} {
+				if i := strings.Index(body, needle); i >= 0 {
+					t.Errorf("%s holds a test code (%s): …%s…", name, enc, body[max(0, i-80):min(len(body), i+80)])
+				}
+			}
+		}
+	}
+	if os.Getenv("LEAK_DUMP") != "" {
+		t.Log(log)
+	}
+	t.Logf("searched %d files and outputs (%d bytes of log)", len(haystack), len(log))
+}
