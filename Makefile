@@ -1,10 +1,16 @@
 # SITHS eID for the desktop — build, demo and test entry points.
 #
 #   make demo    OS packages, build, the rig (pcscd + a virtual card), the app
-#   make test    OS packages, build, the rig, go vet, every test
+#   make test    OS packages, build, the rig, go vet, every test, the packages
+#   make packages           dist/: the DEB and the signed MSI (scripts/packages)
+#   make check-packages     install, inspect and rebuild them (scripts/check-packages)
 #
 # One build mode and the default Go build cache throughout, so nothing is
-# built twice (a cold Fyne build takes minutes on two cores).
+# built twice (a cold Fyne build takes minutes on two cores). The packages
+# are the one exception, by necessity: the Linux package binary is PIE and
+# -trimpath, the Windows one cross-compiled; each is a second configuration
+# in the same cache (a cold build once, seconds after), and make build and
+# go test stay in the default mode they share.
 
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
@@ -16,7 +22,7 @@ BENCHTIME ?= 1s
 # A clean clone owned by another user (CI) must not fail on VCS stamping.
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build setup rig rig-stop demo test vet bench fuzz clean
+.PHONY: build setup rig rig-stop demo test vet bench fuzz clean packages check-packages
 
 build:
 	mkdir -p bin
@@ -42,6 +48,17 @@ vet:
 
 test: setup build rig vet
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory check-packages
+
+# The DEB and the MSI into dist/; a release sets SITHSEID_SIGN_CERT,
+# SITHSEID_SIGN_KEY (and SITHSEID_SIGN_PASS) to sign with its certificate.
+packages: setup
+	scripts/packages all
+
+# Installs the .deb on this machine (root), inspects the MSI, rebuilds both
+# and compares (docs/admin.md, "Packages").
+check-packages: packages
+	scripts/check-packages
 
 # Benchmarks: every package with a Benchmark function, results printed.
 bench: setup build

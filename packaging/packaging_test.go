@@ -124,8 +124,8 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 	// The GUIDs are what upgrades and uninstalls go by: fixed, distinct.
 	seen := map[string]bool{}
 	for id, c := range cs {
-		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(c.Guid) || seen[c.Guid] {
-			t.Errorf("component %s: GUID %q must be a fixed, unique GUID", id, c.Guid)
+		if !regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`).MatchString(c.Guid) || seen[c.Guid] {
+			t.Errorf("component %s: GUID %q must be a fixed, unique, upper-case GUID", id, c.Guid)
 		}
 		seen[c.Guid] = true
 	}

@@ -1,10 +1,14 @@
 -- Applied by scripts/packages with msibuild after wixl, one query a line:
 -- what wixl 0.101 cannot express in sithseid.wxs.
 --
+-- @UPGRADE_CODE@ and @VERSION@ are filled in by scripts/packages.
+--
 -- A build of the same version (a build between releases) replaces the
--- installed one: VersionMaxInclusive (0x200) on the upgrade row, as WiX's
--- MajorUpgrade AllowSameVersionUpgrades="yes" would set it.
-UPDATE Upgrade SET Attributes=513 WHERE ActionProperty='WIX_UPGRADE_DETECTED'
+-- installed one: VersionMaxInclusive (0x200) with MigrateFeatures (0x1) on
+-- the upgrade row, as WiX's MajorUpgrade AllowSameVersionUpgrades="yes"
+-- sets it. Attributes is part of the Upgrade table's key: delete, insert.
+DELETE FROM Upgrade WHERE ActionProperty='WIX_UPGRADE_DETECTED'
+INSERT INTO Upgrade (UpgradeCode, VersionMin, VersionMax, Language, Attributes, Remove, ActionProperty) VALUES ('{@UPGRADE_CODE@}', '', '@VERSION@', '', 513, '', 'WIX_UPGRADE_DETECTED')
 -- ENV is one of the environments the product knows (Windows Installer
 -- conditional syntax); refused before anything is written.
 INSERT INTO LaunchCondition (Condition, Description) VALUES ('Installed OR ENV="PROD" OR ENV="QA" OR ENV="TEST" OR ENV="DEMO"', 'ENV must be PROD, QA, TEST or DEMO. / ENV måste vara PROD, QA, TEST eller DEMO.')
