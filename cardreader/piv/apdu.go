@@ -435,7 +435,7 @@ func readTLV(b []byte) (tlv, []byte, bool) {
 	i := 1
 	if b[0]&0x1F == 0x1F {
 		for {
-			if i >= len(b) || i > 3 {
+			if i >= len(b) || i >= 3 { // a fourth tag byte: longer than this reader takes
 				return tlv{}, nil, false
 			}
 			tag = tag<<8 | uint32(b[i])
