@@ -218,3 +218,33 @@ func read(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestFyneAppID: one ID everywhere on macOS: the bundle (FyneApp.toml and
+// build.sh), the LaunchAgent label, the managed preferences; and a version
+// scripts/packages can use (Windows Installer takes three numbers).
+func TestFyneAppID(t *testing.T) {
+	toml := read(t, "../FyneApp.toml")
+	field := func(name string) string {
+		m := regexp.MustCompile(`(?m)^\s*` + name + `\s*=\s*"([^"]*)"`).FindStringSubmatch(toml)
+		if m == nil {
+			t.Fatalf("FyneApp.toml: no %s", name)
+		}
+		return m[1]
+	}
+	id := field("ID")
+	if app.LaunchAgentLabel != id+".agent" {
+		t.Errorf("LaunchAgent label %s, want %s.agent", app.LaunchAgentLabel, id)
+	}
+	if app.MacPolicyFile != "/Library/Managed Preferences/"+id+".plist" {
+		t.Errorf("managed preferences %s do not use the ID %s", app.MacPolicyFile, id)
+	}
+	if !strings.Contains(read(t, "macos/build.sh"), "-app-id "+id) {
+		t.Errorf("macos/build.sh does not package with -app-id %s", id)
+	}
+	if v := field("Version"); !regexp.MustCompile(`^\d{1,3}\.\d{1,3}\.\d{1,5}$`).MatchString(v) {
+		t.Errorf("FyneApp.toml Version %q: want MAJOR.MINOR.PATCH (the MSI's ProductVersion)", v)
+	}
+	if field("Name") != "SITHS eID" || field("Icon") != "assets/icons/sithseid.png" {
+		t.Errorf("FyneApp.toml Name %q Icon %q", field("Name"), field("Icon"))
+	}
+}
