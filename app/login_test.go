@@ -33,7 +33,7 @@ type fixture struct {
 	rp   *oob.RPClient
 }
 
-func setup(t *testing.T, spec testpki.CardSpec) *fixture {
+func setup(t testing.TB, spec testpki.CardSpec) *fixture {
 	t.Helper()
 	p := rig.Require(t)
 	waitEmpty(t, p.Reader(0))
@@ -69,7 +69,7 @@ func setup(t *testing.T, spec testpki.CardSpec) *fixture {
 	return &fixture{svc: svc, card: card, env: env, rp: rp}
 }
 
-func waitEmpty(t *testing.T, name string) {
+func waitEmpty(t testing.TB, name string) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		rs, err := cardreader.ListReaders(context.Background())

@@ -1,0 +1,454 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/internal/nginxtest"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/mtls"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// The benchmarks of this file measure once per process whatever b.N is
+// (the figures are medians over fixed repetitions, printed as
+//
+//	BENCH <name> <value> <unit>
+//
+// lines, with the peer measured in the same run and the ratio
+// BENCH <name>_ratio_vs_<peer> <ours/peer> ratio), on the virtual card
+// with the real-card timing profile vcard.ProfileIDPrime. Run all with
+// "make bench", or one alone:
+//
+//	go test -run '^$' -bench BenchmarkCardInsertion -benchtime 1x ./app/
+//
+// docs/performance.md explains every figure.
+
+// benchProfile is the timing profile every card benchmark runs with.
+var benchProfile = vcard.ProfileIDPrime
+
+// benchReps is how many times a timed operation is repeated for its median.
+const benchReps = 5
+
+var benchOnce sync.Map // name → struct{}: each benchmark measures once
+
+// once runs measure the first time name is benchmarked in this process.
+func once(b *testing.B, name string, measure func(b *testing.B)) {
+	b.ReportMetric(0, "ns/op")
+	if _, done := benchOnce.LoadOrStore(name, struct{}{}); done {
+		return
+	}
+	measure(b)
+}
+
+// report prints one BENCH line (not a testing metric: go test's own line
+// would repeat every figure).
+func report(b *testing.B, name string, v float64, unit string) {
+	fmt.Printf("BENCH %s %s %s\n", name, strconv.FormatFloat(v, 'f', 3, 64), unit)
+}
+
+// ratio prints ours/peer as BENCH <name>_ratio_vs_<peer>.
+func ratio(b *testing.B, name, peer string, ours, theirs float64) {
+	if theirs == 0 {
+		return
+	}
+	report(b, name+"_ratio_vs_"+peer, ours/theirs, "ratio")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))]
+}
+
+// benchCard puts a card with the timing profile in reader 0.
+func benchCard(b *testing.B, prov vcard.ProvisionOptions) *rig.Card {
+	p := rig.Require(b)
+	waitEmptyB(b, p.Reader(0))
+	if prov.Dir == "" {
+		prov.Dir = b.TempDir()
+	}
+	return p.InsertCard(b, 0, prov, benchProfile.Apply(vcard.RunOptions{}))
+}
+
+func waitEmptyB(b *testing.B, name string) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		rs, err := cardreader.ListReaders(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		busy := false
+		for _, r := range rs {
+			busy = busy || r.Name == name && r.CardPresent
+		}
+		if !busy {
+			return
+		}
+	}
+	b.Fatalf("reader %q still shows a card", name)
+}
+
+// peer runs an independent client against the rig's pcscd and returns
+// its wall time and the APDUs the card saw. Codes on its command line are
+// the test card's public test values; the output is only shown on failure
+// and never holds them.
+func peer(b *testing.B, card *rig.Card, home string, name string, args ...string) (time.Duration, int64) {
+	b.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		b.Fatalf("%s not installed (scripts/setup installs it): %v", name, err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), rig.Current().Env()...)
+	cmd.Env = append(cmd.Env, "HOME="+home)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	before := card.Server.Stats().APDUs
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s %s: %v\n%s", name, args[0], err, out.String())
+	}
+	return d, card.Server.Stats().APDUs - before
+}
+
+// identityOnInsert is what the agent does when its monitor reports a card:
+// open it, read its identity through the cache.
+func identityOnInsert(b *testing.B, cache *cardreader.IdentityCache, reader string) {
+	ctx := context.Background()
+	c, err := cardreader.Open(ctx, cardreader.Reader{Name: reader, CardPresent: true}, piv.New(piv.Options{Cache: cache}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	id, err := cache.Identity(ctx, c, time.Now())
+	if err != nil || id.HSAID == "" {
+		b.Fatalf("identity: %+v %v", id, err)
+	}
+}
+
+// BenchmarkCardInsertion: card inserted → identity ready (the agent's
+// open and identity read), first insertion (cold cache: certificates read)
+// and repeated (the card seen before), time and APDUs; the peers
+// "pkcs15-tool --list-certificates" and "yubico-piv-tool -a status" on the
+// same card, same run.
+func BenchmarkCardInsertion(b *testing.B) {
+	once(b, "insertion", func(b *testing.B) {
+		card := benchCard(b, vcard.ProvisionOptions{})
+		var first, repeat []time.Duration
+		var firstAPDUs, repeatAPDUs int64
+		for range benchReps {
+			cache := cardreader.NewIdentityCache(8)
+			before, start := card.Server.Stats().APDUs, time.Now()
+			identityOnInsert(b, cache, card.Reader)
+			first = append(first, time.Since(start))
+			firstAPDUs = card.Server.Stats().APDUs - before
+			before, start = card.Server.Stats().APDUs, time.Now()
+			identityOnInsert(b, cache, card.Reader)
+			repeat = append(repeat, time.Since(start))
+			repeatAPDUs = card.Server.Stats().APDUs - before
+		}
+		home := b.TempDir()
+		var p15, ypt []time.Duration
+		var p15APDUs, yptAPDUs int64
+		for range benchReps {
+			d, n := peer(b, card, home, "pkcs15-tool", "--list-certificates", "--reader", "0")
+			p15, p15APDUs = append(p15, d), n
+			d, n = peer(b, card, home, "yubico-piv-tool", "-r", card.Reader, "-a", "status")
+			ypt, yptAPDUs = append(ypt, d), n
+		}
+		f, r := ms(median(first)), ms(median(repeat))
+		report(b, "insertion_first_ms", f, "ms")
+		report(b, "insertion_first_apdus", float64(firstAPDUs), "apdus")
+		report(b, "insertion_repeated_ms", r, "ms")
+		report(b, "insertion_repeated_apdus", float64(repeatAPDUs), "apdus")
+		report(b, "peer_pkcs15tool_list_certificates_ms", ms(median(p15)), "ms")
+		report(b, "peer_pkcs15tool_list_certificates_apdus", float64(p15APDUs), "apdus")
+		report(b, "peer_yubicopivtool_status_ms", ms(median(ypt)), "ms")
+		report(b, "peer_yubicopivtool_status_apdus", float64(yptAPDUs), "apdus")
+		for _, pr := range []struct {
+			name string
+			t    time.Duration
+			n    int64
+		}{{"pkcs15tool", median(p15), p15APDUs}, {"yubicopivtool", median(ypt), yptAPDUs}} {
+			ratio(b, "insertion_first_ms", pr.name, f, ms(pr.t))
+			ratio(b, "insertion_first_apdus", pr.name, float64(firstAPDUs), float64(pr.n))
+			ratio(b, "insertion_repeated_ms", pr.name, r, ms(pr.t))
+			ratio(b, "insertion_repeated_apdus", pr.name, float64(repeatAPDUs), float64(pr.n))
+		}
+	})
+}
+
+// BenchmarkPINChangeUnblock: a PIN change and an unblock through
+// app.Service as the agent runs them (identity cached, prompts scripted),
+// time and APDUs; the peer "yubico-piv-tool -a change-pin" and "-a
+// unblock-pin" on the same card, same run.
+func BenchmarkPINChangeUnblock(b *testing.B) {
+	once(b, "pin", func(b *testing.B) {
+		const pinA, pinB = "246813", "975318"
+		card := benchCard(b, vcard.ProvisionOptions{PIN: pinA})
+		svc := newService(b)
+		ctx := context.Background()
+		if _, err := svc.Status(ctx, app.StatusOptions{}); err != nil { // warm the cache
+			b.Fatal(err)
+		}
+		cur, next := pinA, pinB
+		var change, unblock []time.Duration
+		var changeAPDUs, unblockAPDUs int64
+		for range benchReps {
+			before, start := card.Server.Stats().APDUs, time.Now()
+			if err := svc.ChangePIN(ctx, app.Selector{}, prompts(cur, next, "")); err != nil {
+				b.Fatal(err)
+			}
+			change, changeAPDUs = append(change, time.Since(start)), card.Server.Stats().APDUs-before
+			cur, next = next, cur
+			before, start = card.Server.Stats().APDUs, time.Now()
+			if err := svc.UnblockPIN(ctx, app.Selector{}, prompts("", next, vcard.DefaultPUK)); err != nil {
+				b.Fatal(err)
+			}
+			unblock, unblockAPDUs = append(unblock, time.Since(start)), card.Server.Stats().APDUs-before
+			cur, next = next, cur
+		}
+		home := b.TempDir()
+		var pchange, punblock []time.Duration
+		var pchangeAPDUs, punblockAPDUs int64
+		for range benchReps {
+			d, n := peer(b, card, home, "yubico-piv-tool", "-r", card.Reader, "-a", "change-pin", "-P", cur, "-N", next)
+			pchange, pchangeAPDUs = append(pchange, d), n
+			cur, next = next, cur
+			d, n = peer(b, card, home, "yubico-piv-tool", "-r", card.Reader, "-a", "unblock-pin", "-P", vcard.DefaultPUK, "-N", next)
+			punblock, punblockAPDUs = append(punblock, d), n
+			cur, next = next, cur
+		}
+		if p, u := card.State.PINRetries(); p != 3 || u != 3 {
+			b.Fatalf("tries left %d %d after the benchmark", p, u)
+		}
+		c, u := ms(median(change)), ms(median(unblock))
+		report(b, "pin_change_ms", c, "ms")
+		report(b, "pin_change_apdus", float64(changeAPDUs), "apdus")
+		report(b, "pin_unblock_ms", u, "ms")
+		report(b, "pin_unblock_apdus", float64(unblockAPDUs), "apdus")
+		report(b, "peer_yubicopivtool_change_pin_ms", ms(median(pchange)), "ms")
+		report(b, "peer_yubicopivtool_change_pin_apdus", float64(pchangeAPDUs), "apdus")
+		report(b, "peer_yubicopivtool_unblock_pin_ms", ms(median(punblock)), "ms")
+		report(b, "peer_yubicopivtool_unblock_pin_apdus", float64(punblockAPDUs), "apdus")
+		ratio(b, "pin_change_ms", "yubicopivtool", c, ms(median(pchange)))
+		ratio(b, "pin_change_apdus", "yubicopivtool", float64(changeAPDUs), float64(pchangeAPDUs))
+		ratio(b, "pin_unblock_ms", "yubicopivtool", u, ms(median(punblock)))
+		ratio(b, "pin_unblock_apdus", "yubicopivtool", float64(unblockAPDUs), float64(punblockAPDUs))
+	})
+}
+
+// BenchmarkLoginOwnTime: 50 same-device logins through app.Service against
+// the reference identity service, PIN scripted; p50 and p95 of the app's
+// own time, i.e. the total minus the card's time under the profile (its
+// per-APDU and per-signature delays times the APDUs and signatures the
+// card saw). SITHSEID_LOGINS overrides the count.
+func BenchmarkLoginOwnTime(b *testing.B) {
+	once(b, "login", func(b *testing.B) {
+		f := setup(b, testpki.CardSpec{})
+		_ = f.card.Stop()
+		f.card = benchCard(b, vcard.ProvisionOptions{})
+		svc := newService(b)
+		ctx := context.Background()
+		n := 50
+		if v, err := strconv.Atoi(os.Getenv("SITHSEID_LOGINS")); err == nil && v > 0 {
+			n = v
+		}
+		var total, own []time.Duration
+		var resumed int
+		for i := 0; i < n+1; i++ {
+			o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			st0 := f.card.Server.Stats()
+			start := time.Now()
+			res, err := svc.Login(ctx, app.LoginRequest{Link: oob.AutoStartURL(o.AutoStartToken, ""), Env: f.env, Prompt: pinPrompt(vcard.DefaultPIN)})
+			d := time.Since(start)
+			if err != nil {
+				b.Fatalf("login %d: %v", i, err)
+			}
+			if i == 0 {
+				continue // the first login makes the TLS session the rest resume
+			}
+			if res.TLSResumed {
+				resumed++
+			}
+			st1 := f.card.Server.Stats()
+			card := benchProfile.CardTime(st1.APDUs-st0.APDUs, st1.Signatures-st0.Signatures)
+			total, own = append(total, d), append(own, d-card)
+		}
+		report(b, "login_total_p50_ms", ms(percentile(total, 50)), "ms")
+		report(b, "login_total_p95_ms", ms(percentile(total, 95)), "ms")
+		report(b, "login_own_p50_ms", ms(percentile(own, 50)), "ms")
+		report(b, "login_own_p95_ms", ms(percentile(own, 95)), "ms")
+		report(b, "login_count", float64(len(total)), "count")
+		report(b, "login_tls_resumed", float64(resumed), "count")
+	})
+}
+
+// BenchmarkMTLSHandshake: a mutual-TLS request to nginx (ssl_verify_client
+// on) with the card's HSA-ID authentication key, fresh (a new handshake,
+// the card signs) and resumed (a new connection resuming the session, no
+// signature); the peer is curl with OpenSSL's pkcs11 engine
+// (libengine-pkcs11-openssl) over OpenSC's PKCS#11 module on the same card:
+// one curl process, two transfers on new connections (the second resumes),
+// each transfer's time_total.
+func BenchmarkMTLSHandshake(b *testing.B) {
+	once(b, "mtls", func(b *testing.B) {
+		pki, err := testpki.New(testpki.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts := nginxtest.PKIOptions(b, pki)
+		opts.Protocols = []string{"TLSv1.2", "TLSv1.3"}
+		ngx := nginxtest.Start(b, opts)
+		card := benchCard(b, vcard.ProvisionOptions{})
+		ctx := context.Background()
+		c, err := cardreader.Open(ctx, cardreader.Reader{Name: card.Reader, CardPresent: true}, piv.New(piv.Options{}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		certs, err := c.Certificates(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var leaf *x509.Certificate
+		for _, ct := range certs {
+			if ct.ID == "9a" {
+				leaf = ct.Cert
+			}
+		}
+		signer, err := c.Signer(ctx, "9a", cardreader.NewSecret([]byte(vcard.DefaultPIN)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		chain := []*x509.Certificate{leaf, pki.HSAPersonCA.Cert}
+		cl, err := mtls.NewClient(mtls.Options{Signer: signer, Chain: chain, Roots: pki.Roots()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cl.CloseIdleConnections()
+		fetch := func() {
+			r, err := ngx.Fetch(cl.HTTP)
+			if err != nil || r.Status != 200 {
+				b.Fatalf("fetch: %+v %v", r, err)
+			}
+		}
+		fetch()
+		var fresh, resumed []time.Duration
+		var freshSigs, resumedSigs int64
+		for range benchReps {
+			cl.ForgetSessions()
+			cl.CloseIdleConnections()
+			s0, start := card.Server.Stats().Signatures, time.Now()
+			fetch()
+			fresh, freshSigs = append(fresh, time.Since(start)), card.Server.Stats().Signatures-s0
+			cl.CloseIdleConnections()
+			s0, start = card.Server.Stats().Signatures, time.Now()
+			fetch()
+			resumed, resumedSigs = append(resumed, time.Since(start)), card.Server.Stats().Signatures-s0
+		}
+		fr, rs := ms(median(fresh)), ms(median(resumed))
+		report(b, "mtls_fresh_ms", fr, "ms")
+		report(b, "mtls_fresh_signatures", float64(freshSigs), "count")
+		report(b, "mtls_resumed_ms", rs, "ms")
+		report(b, "mtls_resumed_signatures", float64(resumedSigs), "count")
+
+		pf, pr, pw := curlPeer(b, card, pki, ngx.URL)
+		report(b, "peer_curl_pkcs11_fresh_ms", ms(pf), "ms")
+		report(b, "peer_curl_pkcs11_resumed_ms", ms(pr), "ms")
+		report(b, "peer_curl_pkcs11_process_ms", ms(pw), "ms")
+		ratio(b, "mtls_fresh_ms", "curl", fr, ms(pf))
+		ratio(b, "mtls_resumed_ms", "curl", rs, ms(pr))
+	})
+}
+
+// curlPeer runs curl with the pkcs11 engine benchReps times: two transfers
+// each ("Connection: close" so the second needs a new connection, which
+// curl resumes from its session cache). It returns the medians of the
+// first and second transfer's time_total and of the whole process.
+func curlPeer(b *testing.B, card *rig.Card, pki *testpki.PKI, url string) (fresh, resumed, process time.Duration) {
+	const engine = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
+	const module = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+	for _, f := range []string{engine, module} {
+		if _, err := os.Stat(f); err != nil {
+			b.Fatalf("%s missing (scripts/setup installs libengine-pkcs11-openssl and opensc): %v", f, err)
+		}
+	}
+	dir := b.TempDir()
+	conf := filepath.Join(dir, "openssl.cnf")
+	if err := os.WriteFile(conf, []byte(`openssl_conf = init
+[init]
+engines = engines
+[engines]
+pkcs11 = pkcs11
+[pkcs11]
+engine_id = pkcs11
+dynamic_path = `+engine+`
+MODULE_PATH = `+module+`
+init = 0
+`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	ca := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.Root.Cert.Raw}), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	// OpenSC names the PIV authentication key and certificate by ID 01.
+	key := "pkcs11:id=%01;type=private?pin-value=" + vcard.DefaultPIN
+	cert := "pkcs11:id=%01;type=cert"
+	var fs, rs, ps []time.Duration
+	for range benchReps {
+		cmd := exec.Command("curl", "-sS", "--engine", "pkcs11", "--key-type", "ENG", "--key", key,
+			"--cert-type", "ENG", "--cert", cert, "--cacert", ca, "-H", "Connection: close",
+			"-o", "/dev/null", "-w", "%{http_code} %{time_total}\n", url+"/", url+"/")
+		cmd.Env = append(os.Environ(), rig.Current().Env()...)
+		cmd.Env = append(cmd.Env, "OPENSSL_CONF="+conf, "HOME="+dir)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("curl with the pkcs11 engine: %v\n%s", err, strings.ReplaceAll(errb.String(), vcard.DefaultPIN, "[PIN]"))
+		}
+		ps = append(ps, time.Since(start))
+		lines := strings.Fields(out.String())
+		if len(lines) != 4 || lines[0] != "200" || lines[2] != "200" {
+			b.Fatalf("curl: %q %s", out.String(), errb.String())
+		}
+		for i, dst := range []*[]time.Duration{&fs, &rs} {
+			sec, err := strconv.ParseFloat(lines[2*i+1], 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*dst = append(*dst, time.Duration(sec*float64(time.Second)))
+		}
+	}
+	return median(fs), median(rs), median(ps)
+}
