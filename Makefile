@@ -22,7 +22,7 @@ BENCHTIME ?= 1s
 # A clean clone owned by another user (CI) must not fail on VCS stamping.
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build setup rig rig-stop demo test vet bench fuzz clean packages check-packages
+.PHONY: build setup rig rig-stop demo test vet bench fuzz clean packages check-packages screenshots
 
 build:
 	mkdir -p bin
@@ -59,6 +59,12 @@ packages: setup
 # and compares (docs/admin.md, "Packages").
 check-packages: packages
 	scripts/check-packages
+
+# Screenshots of every window in sv and en (and one at 200 %) into
+# docs/screenshots: real windows under a private Xvfb, a real agent with a
+# virtual card (ui/window_test.go, TestScreenshots).
+screenshots: setup
+	SITHSEID_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./ui/
 
 # Benchmarks: every package with a Benchmark function, results printed.
 bench: setup build
