@@ -30,6 +30,10 @@ const AppID = "io.github.sithseid.desktop"
 // agentStartWait is how long a window waits for an agent it started.
 const agentStartWait = 3 * time.Second
 
+// windowWidth is the windows' width in Fyne units (scaled with
+// FYNE_SCALE): room for a sentence, a form and four buttons.
+const windowWidth = 580
+
 // Env is what the ui process sees of its invocation.
 type Env struct {
 	// Args after "ui": VIEW [--handoff ID] [--lang sv|en] [--card N] [--socket PATH].
@@ -100,7 +104,10 @@ func Run(ctx context.Context, e Env) int {
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("sithseid.png", assets.WindowIcon()))
 	w := a.NewWindow("SITHS eID")
-	env := &views.Env{Cat: cat, Log: e.Log, Card: *card, Close: w.Close, AutoClose: 3 * time.Second}
+	env := &views.Env{Cat: cat, Log: e.Log, Card: *card, Close: w.Close, AutoClose: 3 * time.Second,
+		// The window keeps its width and shrinks to what its contents
+		// need (Fyne never makes a window smaller than their minimum).
+		Fit: func() { w.Resize(fyne.NewSize(windowWidth, 1)) }}
 
 	client, err := connect(ctx, e, *socket, view)
 	var v views.View
@@ -116,7 +123,7 @@ func Run(ctx context.Context, e Env) int {
 	}
 	w.SetTitle(v.Title() + " – SITHS eID")
 	w.SetContent(v.Content())
-	w.Resize(fyne.NewSize(560, 10))
+	w.Resize(fyne.NewSize(windowWidth, 1))
 	w.CenterOnScreen()
 	w.SetOnClosed(v.Stop)
 	go func() {
@@ -173,6 +180,11 @@ func build(ctx context.Context, env *views.Env, e Env, view string, c *app.Agent
 		info := views.AboutInfo{Version: e.Version, Diagnostics: diagnostics(e, cfg)}
 		if cfg != nil {
 			info.Environment = cfg.Effective().Environment
+		}
+		// As for the agent and the CLI, the variable overrides the
+		// configured environment.
+		if env := e.Getenv("SITHSEID_ENV"); env != "" {
+			info.Environment = strings.ToUpper(env)
 		}
 		if c != nil {
 			pctx, cancel := context.WithTimeout(ctx, time.Second)

@@ -72,7 +72,7 @@ func (c *cards) load() {
 }
 
 func (c *cards) apply(st *app.Status, err error) {
-	defer func() { c.loads++ }()
+	defer func() { c.loads++; c.f.fit() }()
 	if err != nil {
 		c.list = nil
 		c.picker.Hide()

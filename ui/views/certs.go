@@ -167,6 +167,21 @@ func usageName(c interface{ T(string, ...any) string }, usage string) string {
 	return usage
 }
 
+// readableName is a distinguished name without the attributes people
+// cannot read (an OID with a hex value, such as surname and given name
+// as 2.5.4.4=#13…), with a space after each comma.
+func readableName(dn string) string {
+	var keep []string
+	for _, part := range strings.Split(dn, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" || (part[0] >= '0' && part[0] <= '9') {
+			continue
+		}
+		keep = append(keep, part)
+	}
+	return strings.Join(keep, ", ")
+}
+
 // commonName digs CN=… out of a subject string.
 func commonName(subject string) string {
 	for _, part := range strings.Split(subject, ",") {
@@ -233,8 +248,8 @@ func (v *CertsView) refreshButtons() {
 	c := v.cat
 	if cs := v.selected(); cs != nil {
 		v.details.SetText(strings.Join([]string{
-			c.T("ui.certs.subject", cs.Subject),
-			c.T("ui.certs.issuer", cs.Issuer),
+			c.T("ui.certs.subject", readableName(cs.Subject)),
+			c.T("ui.certs.issuer", readableName(cs.Issuer)),
 			c.T("ui.certs.validity", date(c, cs.NotBefore), date(c, cs.NotAfter)),
 			c.T("ui.certs.serial", cs.Serial),
 			c.T("ui.certs.sha256", cs.SHA256),

@@ -122,6 +122,9 @@ type Env struct {
 	Close func()
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Fit shrinks the window to its contents after they changed; nil
+	// does nothing (tests).
+	Fit func()
 	// AutoClose is how long a view that finished its job (a completed
 	// login, an expired QR code) stays open; 0 keeps it open.
 	AutoClose time.Duration
@@ -167,8 +170,9 @@ type frame struct {
 	// hint, or a success).
 	notice *widget.Label
 	hint   *widget.Label
-	// root holds the view's content; views swap what it shows.
-	root *fyne.Container
+	// root holds the view's content; views swap what it shows. padded is
+	// root with the theme's margin, the window's content.
+	root, padded *fyne.Container
 }
 
 func newFrame(env *Env) *frame {
@@ -184,11 +188,19 @@ func newFrame(env *Env) *frame {
 	f.hint.Wrapping = fyne.TextWrapWord
 	f.hint.Hide()
 	f.root = container.NewStack()
+	f.padded = container.NewPadded(f.root)
 	f.keys.escape = f.closeWindow
 	return f
 }
 
-func (f *frame) Content() fyne.CanvasObject { return f.root }
+func (f *frame) Content() fyne.CanvasObject { return f.padded }
+
+// fit asks the window to shrink to its contents.
+func (f *frame) fit() {
+	if f.env.Fit != nil {
+		f.env.Fit()
+	}
+}
 
 func (f *frame) Stop() { f.cancel() }
 
@@ -199,6 +211,7 @@ func (f *frame) attach(w fyne.Window) { f.win = w }
 func (f *frame) show(o fyne.CanvasObject) {
 	f.root.Objects = []fyne.CanvasObject{o}
 	f.root.Refresh()
+	f.fit()
 }
 
 // focus gives o the keyboard focus.
@@ -247,6 +260,7 @@ func (f *frame) say(imp widget.Importance, msg, hint string) {
 	} else {
 		f.hint.Show()
 	}
+	f.fit()
 }
 
 // quiet hides the message line.

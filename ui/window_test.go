@@ -1,0 +1,511 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// These tests run "sithseid ui VIEW" as its own process, a real Fyne
+// window under Xvfb, against an agent in the test binary (a private
+// pcscd and a virtual card from internal/rig), and drive it with xdotool.
+func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
+
+// need finds a tool: a test that needs one fails on CI when it is absent
+// (scripts/setup installs them) and skips elsewhere.
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not found (scripts/setup installs it): %v", tool, err)
+			}
+			t.Skipf("%s not found: %v", tool, err)
+		}
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// sithseid builds the product's binary once per test binary (the Go
+// build cache makes it seconds).
+func sithseid(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sithseid-ui-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "sithseid")
+		cmd := exec.Command("go", "build", "-o", binary, ".")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// display is a private X server.
+type display struct {
+	name string
+	env  []string
+}
+
+// startX runs Xvfb on a free display number until the test ends.
+func startX(t *testing.T) *display {
+	t.Helper()
+	need(t, "Xvfb", "xdotool", "import")
+	for n := 90 + os.Getpid()%200; ; n++ {
+		lock := fmt.Sprintf("/tmp/.X%d-lock", n)
+		if _, err := os.Stat(lock); err == nil {
+			continue
+		}
+		cmd := exec.Command("Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1280x900x24", "-nolisten", "tcp")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		d := &display{name: fmt.Sprintf(":%d", n)}
+		ok := false
+		for range 100 {
+			if exec.Command("xdotool", "getdisplaygeometry").Run() == nil || d.ready() {
+				ok = true
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !ok {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if n > 90+os.Getpid()%200+20 {
+				t.Fatalf("Xvfb did not start: %s", stderr.String())
+			}
+			continue
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		d.env = []string{"DISPLAY=" + d.name}
+		return d
+	}
+}
+
+func (d *display) ready() bool {
+	cmd := exec.Command("xdotool", "getdisplaygeometry")
+	cmd.Env = append(os.Environ(), "DISPLAY="+d.name)
+	return cmd.Run() == nil
+}
+
+// search lists the visible windows of the product.
+func (d *display) search() string {
+	cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "SITHS eID")
+	cmd.Env = append(os.Environ(), "DISPLAY="+d.name)
+	out, _ := cmd.Output()
+	return string(out)
+}
+
+// xdo runs xdotool on the display.
+func (d *display) xdo(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+d.name)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// agent is an agent in this process with a fresh virtual card.
+type agent struct {
+	agent  *app.Agent
+	addr   string
+	client *app.AgentClient
+	card   *rig.Card
+	url    string
+	rp     *oob.RPClient
+}
+
+const rpKey = "ui-window-test-relying-party-key-0123"
+
+func startAgent(t *testing.T, spec testpki.CardSpec) *agent {
+	t.Helper()
+	p := rig.Require(t)
+	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
+	srv, err := idp.New(idp.Options{RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = srv.TLSConfig()
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
+	rp, err := oob.NewRPClient(ts.URL, rpKey, hc, oob.RetryPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := cardreader.NewIdentityCache(8)
+	svc, err := app.NewService(app.Options{
+		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
+		Readers:  cardreader.ListReaders,
+		Cache:    cache,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := app.LookupEnvironment(app.EnvDEMO)
+	env.ServiceURL = ts.URL
+	addr := filepath.Join(t.TempDir(), "run", "agent.sock")
+	a, err := app.NewAgent(app.AgentOptions{Service: svc, Address: addr, Environment: env, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := app.DialAddress(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return &agent{agent: a, addr: addr, client: client, card: c, url: ts.URL, rp: rp}
+}
+
+// handOver starts an order and queues its link at the agent.
+func (a *agent) handOver(t *testing.T, text string) (*oob.AuthResponse, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	o, err := a.rp.Auth(ctx, "127.0.0.1", text, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := a.client.Handoff(ctx, oob.AutoStartURL(o.AutoStartToken, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, rec.ID
+}
+
+func (a *agent) pin(t *testing.T) app.SecretStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := a.client.Status(ctx, app.StatusOptions{})
+	if err != nil || len(st.Cards) != 1 {
+		t.Fatalf("status: %v %+v", err, st)
+	}
+	return st.Cards[0].PIN
+}
+
+// window is one "sithseid ui" process.
+type window struct {
+	cmd    *exec.Cmd
+	id     string
+	d      *display
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+// openWindow starts "sithseid ui args..." on d in lang, with a HOME of its
+// own, and waits for its window.
+func openWindow(t *testing.T, d *display, a *agent, lang string, extraEnv []string, args ...string) *window {
+	t.Helper()
+	home := t.TempDir()
+	before := map[string]bool{}
+	for _, id := range strings.Fields(d.search()) {
+		before[id] = true
+	}
+	cmd := exec.Command(sithseid(t), append(append([]string{"ui"}, args...), "--socket", a.addr)...)
+	cmd.Env = append(os.Environ(), d.env...)
+	cmd.Env = append(cmd.Env, "LANG="+lang, "LC_ALL=", "LC_MESSAGES=", "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_STATE_HOME="+filepath.Join(home, ".state"), "XDG_RUNTIME_DIR="+filepath.Join(home, "run"), "SITHSEID_ENV=DEMO")
+	cmd.Env = append(cmd.Env, extraEnv...)
+	w := &window{cmd: cmd, d: d, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = w.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-w.done
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, id := range strings.Fields(d.search()) {
+			if !before[id] {
+				w.id = id
+			}
+		}
+		if w.id != "" {
+			break
+		}
+		select {
+		case err := <-w.done:
+			t.Fatalf("sithseid ui %v exited: %v\n%s", args, err, w.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no window of sithseid ui %v within 30 s\n%s", args, w.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Fyne draws its first frames after mapping: let it settle.
+	time.Sleep(1500 * time.Millisecond)
+	return w
+}
+
+// typeText types into the focused widget of the window.
+func (w *window) typeText(t *testing.T, s string) {
+	t.Helper()
+	w.focus(t)
+	w.d.xdo(t, "type", "--delay", "40", s)
+}
+
+// key presses keys in the window (XTEST, as a keyboard would: there is
+// no window manager, so the window gets the input focus first).
+func (w *window) key(t *testing.T, keys ...string) {
+	t.Helper()
+	w.focus(t)
+	for _, k := range keys {
+		w.d.xdo(t, "key", "--delay", "60", k)
+	}
+}
+
+func (w *window) focus(t *testing.T) {
+	t.Helper()
+	w.d.xdo(t, "windowfocus", "--sync", w.id)
+}
+
+// shot saves the window's picture.
+func (w *window) shot(t *testing.T, path string) {
+	t.Helper()
+	cmd := exec.Command("import", "-window", w.id, path)
+	cmd.Env = append(os.Environ(), "DISPLAY="+w.d.name)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+}
+
+// kill ends the process and waits for it.
+func (w *window) kill() {
+	_ = w.cmd.Process.Kill()
+	err := <-w.done
+	w.done <- err
+}
+
+// waitExit waits for the process to end (its window closed).
+func (w *window) waitExit(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-w.done:
+		if err != nil {
+			t.Fatalf("sithseid ui: %v\n%s", err, w.stderr)
+		}
+		w.done <- nil
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the window did not close\n%s", w.stderr)
+	}
+}
+
+// The PIN change in a real window, by keyboard only: the first field has
+// the focus, Tab moves on, Enter changes, Enter again closes the window
+// and the process exits.
+func TestRealWindowPINChangeByKeyboard(t *testing.T) {
+	d := startX(t)
+	a := startAgent(t, testpki.CardSpec{})
+	events := subscribe(t, a)
+	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "pin")
+	w.typeText(t, a.card.PIN)
+	w.key(t, "Tab")
+	w.typeText(t, "24681357")
+	w.key(t, "Tab")
+	w.typeText(t, "24681357")
+	w.key(t, "Return")
+	waitOperation(t, events, app.MethodPINChange)
+	if st := a.agent.State(); st.LastError != nil {
+		t.Fatalf("the change failed: %+v\n%s", st.LastError, w.stderr)
+	}
+	w.key(t, "Return") // the button is "Stäng" now and has the focus
+	w.waitExit(t)
+	// The card's PIN is the one typed in the window.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := a.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("24681357", "97531864")); err != nil {
+		t.Fatalf("the PIN typed in the window is not the card's: %v", err)
+	}
+}
+
+// subscribe follows the agent's state.
+func subscribe(t *testing.T, a *agent) <-chan app.AgentEvent {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	events, err := a.client.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+// waitOperation waits until the agent has run method and is idle again.
+func waitOperation(t *testing.T, events <-chan app.AgentEvent, method string) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	seen := false
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("subscription ended")
+			}
+			if ev.State == nil {
+				continue
+			}
+			if ev.State.Busy == method {
+				seen = true
+			} else if seen && ev.State.Busy == "" {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the agent ran no %s within 60 s", method)
+		}
+	}
+}
+
+func fixedPrompt(pin, newPIN string) app.Prompt {
+	return func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+		if req.Kind == app.PromptNewPIN {
+			return cardreader.NewSecret([]byte(newPIN)), nil
+		}
+		return cardreader.NewSecret([]byte(pin)), nil
+	}
+}
+
+// Escape closes a window and ends its process.
+func TestRealWindowEscapeCloses(t *testing.T) {
+	d := startX(t)
+	a := startAgent(t, testpki.CardSpec{})
+	w := openWindow(t, d, a, "en_US.UTF-8", nil, "status")
+	w.key(t, "Escape")
+	w.waitExit(t)
+}
+
+// TestScreenshots writes docs/screenshots/<view>-<lang>.png: every view in
+// Swedish and English in a real window, plus one at 200 % (FYNE_SCALE=2).
+// It runs when SITHSEID_SCREENSHOTS names the directory ("make
+// screenshots"); the pictures are committed and looked at.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("SITHSEID_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("SITHSEID_SCREENSHOTS is not set (make screenshots)")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := startX(t)
+	a := startAgent(t, testpki.CardSpec{})
+	langs := map[string]string{"sv": "sv_SE.UTF-8", "en": "en_US.UTF-8"}
+	shoot := func(name, lang string, extra []string, prepare func(w *window), args ...string) {
+		t.Helper()
+		w := openWindow(t, d, a, langs[lang], extra, args...)
+		if prepare != nil {
+			prepare(w)
+		}
+		time.Sleep(1500 * time.Millisecond) // a fetch and a few frames
+		w.shot(t, filepath.Join(dir, name+"-"+lang+".png"))
+		w.kill()
+	}
+	typePINs := func(w *window) {
+		w.typeText(t, a.card.PIN)
+		w.key(t, "Tab")
+		w.typeText(t, "123456")
+	}
+	for _, lang := range []string{"sv", "en"} {
+		shoot("status", lang, nil, nil, "status")
+		shoot("pin", lang, nil, typePINs, "pin")
+		shoot("certs", lang, nil, nil, "certs")
+		shoot("settings", lang, nil, nil, "settings")
+		shoot("about", lang, nil, nil, "about")
+		_, id := a.handOver(t, "Logga in i journalen på Avdelning 12")
+		shoot("login", lang, nil, nil, "login", "--handoff", id)
+		_, id = a.handOver(t, "Logga in i journalen på Avdelning 12")
+		shoot("qr", lang, nil, nil, "qr", "--handoff", id)
+	}
+	shoot("pin-200pct", "sv", []string{"FYNE_SCALE=2"}, typePINs, "pin")
+	// Unblock is for a blocked PIN: three wrong tries first.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for range 3 {
+		_ = a.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("000000", "24681357"))
+	}
+	for _, lang := range []string{"sv", "en"} {
+		shoot("unblock", lang, nil, nil, "unblock")
+	}
+}
+
+// The QR code in the real window decodes (zbarimg, as a phone's camera
+// would) to the order's current animated code: the service's token, a
+// time, and the HMAC of that time under the order's secret.
+func TestRealWindowQRDecodes(t *testing.T) {
+	need(t, "zbarimg")
+	d := startX(t)
+	a := startAgent(t, testpki.CardSpec{})
+	o, id := a.handOver(t, "Logga in med mobilen")
+	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "qr", "--handoff", id)
+	shot := filepath.Join(t.TempDir(), "qr.png")
+	w.shot(t, shot)
+	out, err := exec.Command("zbarimg", "--quiet", "--raw", shot).Output()
+	if err != nil {
+		t.Fatalf("zbarimg found no code in the window: %v", err)
+	}
+	payload := strings.TrimSpace(string(out))
+	parts := strings.Split(payload, ".")
+	if len(parts) != 4 || parts[0] != "sithseid" || parts[1] != o.QRStartToken {
+		t.Fatalf("decoded %q, want sithseid.%s.<t>.<mac>", payload, o.QRStartToken)
+	}
+	var sec int
+	if _, err := fmt.Sscan(parts[2], &sec); err != nil {
+		t.Fatalf("time in %q: %v", payload, err)
+	}
+	if want := oob.QRPayload(o.QRStartToken, o.QRStartSecret, sec); payload != want {
+		t.Fatalf("decoded %q, want %q", payload, want)
+	}
+	w.key(t, "Escape")
+	w.waitExit(t)
+}
