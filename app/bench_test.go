@@ -428,7 +428,7 @@ init = 0
 	for range benchReps {
 		cmd := exec.Command("curl", "-sS", "--engine", "pkcs11", "--key-type", "ENG", "--key", key,
 			"--cert-type", "ENG", "--cert", cert, "--cacert", ca, "-H", "Connection: close",
-			"-o", "/dev/null", "-w", "%{http_code} %{time_total}\n", url+"/", url+"/")
+			"-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} %{time_total}\n", url+"/", url+"/")
 		cmd.Env = append(os.Environ(), rig.Current().Env()...)
 		cmd.Env = append(cmd.Env, "OPENSSL_CONF="+conf, "HOME="+dir)
 		var out, errb bytes.Buffer
@@ -451,4 +451,31 @@ init = 0
 		}
 	}
 	return median(fs), median(rs), median(ps)
+}
+
+// BenchmarkHandoffLatency: the URL handler's path, a sithseid: link handed
+// to a running agent over the local API (dial, handoff, close), p50 and p95
+// over 50 handoffs.
+func BenchmarkHandoffLatency(b *testing.B) {
+	once(b, "handoff", func(b *testing.B) {
+		rig.Require(b)
+		ar := startAgent(b, newService(b), app.Environment{}, filepath.Join(b.TempDir(), "run", "agent.sock"))
+		ctx := context.Background()
+		var ds []time.Duration
+		for i := range 50 {
+			url := oob.AutoStartURL(fmt.Sprintf("0b7a4a8c-5c4e-4d2f-9f1e-2b1f3c4d%04x", i), "")
+			start := time.Now()
+			c, err := app.DialAddress(ctx, ar.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Handoff(ctx, url); err != nil {
+				b.Fatal(err)
+			}
+			c.Close()
+			ds = append(ds, time.Since(start))
+		}
+		report(b, "handoff_p50_ms", ms(percentile(ds, 50)), "ms")
+		report(b, "handoff_p95_ms", ms(percentile(ds, 95)), "ms")
+	})
 }
