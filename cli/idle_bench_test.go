@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,14 +54,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 }
 
 func measureIdle(b *testing.B) *idleResult {
-	idle := 10 * time.Second
-	if v := os.Getenv("SITHSEID_IDLE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			b.Fatalf("SITHSEID_IDLE=%q: want a duration such as 60s", v)
-		}
-		idle = d
-	}
+	idle := idleFromEnv(b)
 	card := insert(b, 0, testpki.CardSpec{})
 	trayUp := benchTray(b) // SITHSEID_BENCH_TRAY=1: with the tray shown
 	run := b.TempDir()
@@ -127,12 +119,12 @@ func measureIdle(b *testing.B) *idleResult {
 		rssMB:   procRSSMB(b, info.PID),
 	}
 	b.StopTimer()
-	fmt.Printf("BENCH agent_idle_seconds %.0f s\n", m.idle.Seconds())
-	fmt.Printf("BENCH agent_idle_cpu_seconds %.3f s\n", m.cpu.Seconds())
-	fmt.Printf("BENCH agent_idle_wakeups %d count\n", m.wakeups)
-	fmt.Printf("BENCH agent_idle_wakeups_per_second %.2f 1/s\n", float64(m.wakeups)/m.idle.Seconds())
-	fmt.Printf("BENCH agent_idle_apdus %d count\n", m.apdus)
-	fmt.Printf("BENCH agent_idle_rss_mb %.1f MB\n", m.rssMB)
+	benchLine("agent_idle_seconds", m.idle.Seconds(), "s")
+	benchLine("agent_idle_cpu_seconds", m.cpu.Seconds(), "s")
+	benchLine("agent_idle_wakeups", float64(m.wakeups), "count")
+	benchLine("agent_idle_wakeups_per_second", float64(m.wakeups)/m.idle.Seconds(), "1/s")
+	benchLine("agent_idle_apdus", float64(m.apdus), "apdus")
+	benchLine("agent_idle_rss_mb", m.rssMB, "MB")
 	return m
 }
 
