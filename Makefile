@@ -18,11 +18,15 @@ SHELL := /usr/bin/env bash
 
 GO       ?= go
 FUZZTIME ?= 30s
-BENCHTIME ?= 1s
+BENCHTIME ?= 20x
+# The agent idle benchmarks' period (make bench); shorter when asked.
+SITHSEID_IDLE ?= 60s
+SOAK_LOGINS ?= 1000
+SOAK_CYCLES ?= 1000
 # A clean clone owned by another user (CI) must not fail on VCS stamping.
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build setup rig rig-stop demo test vet bench fuzz clean packages check-packages screenshots
+.PHONY: build setup rig rig-stop demo test vet bench soak fuzz clean packages check-packages screenshots
 
 build:
 	mkdir -p bin
@@ -66,11 +70,20 @@ check-packages: packages
 screenshots: setup
 	SITHSEID_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./ui/
 
-# Benchmarks: every package with a Benchmark function, results printed.
+# Benchmarks: every package with a Benchmark function, on the virtual card
+# with the IDPrime timing profile, peers measured in the same run; one
+# "BENCH <name> <value> <unit>" line per figure on stdout (scripts/benchlines),
+# the rest on stderr. docs/performance.md explains each figure.
 bench: setup build
 	pkgs=$$( (grep -rl --include='*_test.go' '^func Benchmark' . || true) | xargs -r -n1 dirname | sort -u); \
 	if [[ -z $$pkgs ]]; then echo "no benchmarks yet"; exit 0; fi; \
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime $(BENCHTIME) $$pkgs
+	SITHSEID_IDLE=$(SITHSEID_IDLE) $(GO) test -count=1 -p 1 -timeout 30m -run '^$$' -bench . -benchtime $(BENCHTIME) $$pkgs 2>&1 | scripts/benchlines
+
+# Soak: SOAK_LOGINS logins and SOAK_CYCLES card insert/remove cycles
+# through an agent; fails when goroutines, file descriptors or pcscd's
+# handles grow. Not run by CI (1,000 cycles take ~20 minutes).
+soak: setup build
+	SITHSEID_SOAK=1 SOAK_LOGINS=$(SOAK_LOGINS) SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -count=1 -timeout 120m -run '^TestSoak$$' -v ./app/
 
 # Fuzzing: each Fuzz target for FUZZTIME (go test fuzzes one target at a time).
 fuzz:
