@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,23 +75,23 @@ func BenchmarkVDIHost(b *testing.B) {
 	}
 	time.Sleep(500 * time.Millisecond) // the last identity reads' APDUs
 	apdus0 := card.Server.Stats().APDUs
-	var cpu0, wake0 time.Duration
+	var cpu0 time.Duration
 	var w0 int64
 	for _, pid := range pids {
 		c, w := procTimes(b, pid)
 		cpu0 += c
 		w0 += w
 	}
-	_ = wake0
 	time.Sleep(idle)
 	var cpu1 time.Duration
 	var w1 int64
-	var rss float64
+	var rss, pss float64
 	for _, pid := range pids {
 		c, w := procTimes(b, pid)
 		cpu1 += c
 		w1 += w
 		rss += procRSSMB(b, pid)
+		pss += procPSSMB(b, pid)
 	}
 	apdus := card.Server.Stats().APDUs - apdus0
 	benchLine("vdi_agents", float64(n), "count")
@@ -101,6 +102,30 @@ func BenchmarkVDIHost(b *testing.B) {
 	benchLine("vdi_idle_apdus", float64(apdus), "apdus")
 	benchLine("vdi_rss_mb_total", rss, "MB")
 	benchLine("vdi_rss_mb_per_agent", rss/float64(n), "MB")
+	// RSS counts the binary's shared pages once per process; PSS shares
+	// them out, so its sum is what the host really spends.
+	benchLine("vdi_pss_mb_total", pss, "MB")
+	benchLine("vdi_pss_mb_per_agent", pss/float64(n), "MB")
+}
+
+// procPSSMB is Pss from /proc/PID/smaps_rollup in MiB.
+func procPSSMB(tb testing.TB, pid int) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "smaps_rollup"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			if err != nil {
+				tb.Fatalf("Pss: %v", err)
+			}
+			return kb / 1024
+		}
+	}
+	tb.Fatal("no Pss")
+	return 0
 }
 
 var vdiMeasured bool
