@@ -37,9 +37,14 @@ type faultyIDP struct {
 	closing chan struct{}
 }
 
-func startFaultyIDP(t testing.TB) *faultyIDP {
+func startFaultyIDP(t testing.TB) *faultyIDP { return startFaultyIDPWith(t, idp.Options{}) }
+
+// startFaultyIDPWith is startFaultyIDP with options for the service (the
+// relying party is added).
+func startFaultyIDPWith(t testing.TB, opts idp.Options) *faultyIDP {
 	t.Helper()
-	srv, err := idp.New(idp.Options{RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}}})
+	opts.RelyingParties = append(opts.RelyingParties, idp.RelyingParty{Name: "Journalsystemet Demo", APIKey: rpKey})
+	srv, err := idp.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
