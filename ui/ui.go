@@ -131,6 +131,18 @@ func Run(ctx context.Context, e Env) int {
 		fyne.Do(w.Close)
 	}()
 	v.Start(w)
+	go func() {
+		// Wrapped text knows its height only once laid out at the
+		// window's width: shrink again after the first frames.
+		for _, d := range []time.Duration{200 * time.Millisecond, 800 * time.Millisecond} {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d):
+				fyne.Do(env.Fit)
+			}
+		}
+	}()
 	w.ShowAndRun()
 	v.Stop()
 	return 0

@@ -357,3 +357,17 @@ func TestRealAgentLoginCancelAndQR(t *testing.T) {
 		t.Fatalf("after switching to the phone the order is %+v", c)
 	}
 }
+
+// The status view follows the card out of the reader and back, from the
+// agent's events alone.
+func TestRealAgentStatusFollowsCard(t *testing.T) {
+	r := startAgent(t, "")
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewStatus(env, r.client) })
+	v := vv.(*StatusView)
+	eventually(t, "the card", func() bool { return v.cards.loads > 0 && v.details.Visible() })
+	wantText(t, v.hsaID, testpki.DefaultHSAID)
+	r.card.Pull(t)
+	eventually(t, "the removal", func() bool { return !v.details.Visible() && strings.Contains(v.notice.Text, "Sätt i") })
+	r.card.Reinsert(t)
+	eventually(t, "the card again", func() bool { return v.details.Visible() && v.hsaID.Text == testpki.DefaultHSAID })
+}

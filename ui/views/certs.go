@@ -3,14 +3,17 @@ package views
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sithseid/sithseid/app"
@@ -89,7 +92,10 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 	v.expiredB = v.keys.newButton(c.T("ui.certs.remove_expired"), v.confirmExpired)
 	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
 	v.keys.enter = v.showExport
-	listBox := container.NewGridWrap(fyne.NewSize(520, 180), v.list)
+	// The list takes the window's width and four rows' height.
+	rows := canvas.NewRectangle(color.Transparent)
+	rows.SetMinSize(fyne.NewSize(0, 4*v.list.MinSize().Height+4*theme.Padding()))
+	listBox := container.NewStack(rows, v.list)
 	v.main = container.NewVBox(
 		heading(c.T("ui.certs.title")),
 		form(v.cards.row()),
@@ -133,10 +139,8 @@ func (v *CertsView) Start(w fyne.Window) {
 
 func (v *CertsView) certLine(cs app.CertStatus) string {
 	c := v.cat
+	// The holder's name is the same on every line: the details show it.
 	parts := []string{kindName(c, cs.Kind), usageName(c, cs.Usage)}
-	if cn := commonName(cs.Subject); cn != "" {
-		parts = append(parts, cn)
-	}
 	line := strings.Join(parts, " · ") + " · " + c.T("ui.certs.until", date(c, cs.NotAfter))
 	if cs.Login {
 		line += " · " + c.T("ui.certs.login")
@@ -180,16 +184,6 @@ func readableName(dn string) string {
 		keep = append(keep, part)
 	}
 	return strings.Join(keep, ", ")
-}
-
-// commonName digs CN=… out of a subject string.
-func commonName(subject string) string {
-	for _, part := range strings.Split(subject, ",") {
-		if cn, ok := strings.CutPrefix(strings.TrimSpace(part), "CN="); ok {
-			return cn
-		}
-	}
-	return ""
 }
 
 func (v *CertsView) cardChanged(cs *app.CardStatus, err error) {

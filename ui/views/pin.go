@@ -148,7 +148,11 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 		v.blocked = false
 		v.tries.SetText(triesText(c, cs.PUK.Retries, false))
 		v.tries.Importance = importanceOfTries(cs.PUK.Retries, false)
-		if !cs.PIN.Blocked && !v.done && !v.running {
+		switch {
+		case v.done || v.running:
+		case cs.PIN.Blocked:
+			v.say(widget.WarningImportance, c.T("err.pin_blocked"), "")
+		default:
 			v.say(widget.MediumImportance, c.T("ui.unblock.not_blocked"), "")
 		}
 	case cs.PIN.Blocked:
