@@ -509,3 +509,27 @@ func TestRealWindowQRDecodes(t *testing.T) {
 	w.key(t, "Escape")
 	w.waitExit(t)
 }
+
+// A login approved in the real window: the PIN typed with the keyboard
+// (xdotool) completes the relying party's order with the card.
+func TestRealWindowLoginApproval(t *testing.T) {
+	d := startX(t)
+	a := startAgent(t, testpki.CardSpec{})
+	events := subscribe(t, a)
+	o, id := a.handOver(t, "Logga in i journalen")
+	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "login", "--handoff", id)
+	// The PIN field has the focus once the agent asks for the PIN.
+	w.typeText(t, a.card.PIN)
+	w.key(t, "Return")
+	waitOperation(t, events, app.MethodLogin)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := a.rp.Collect(ctx, o.OrderRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != oob.StatusComplete || c.CompletionData == nil || c.CompletionData.User.HSAID != testpki.DefaultHSAID {
+		t.Fatalf("collect after the window's login: %+v\n%s", c, w.stderr)
+	}
+	w.waitExit(t) // it closes itself a moment after the login
+}
