@@ -1,0 +1,63 @@
+package usertext
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// The typed errors become sentences of their own (never the fallback with
+// the raw error text) in both languages, with the class the CLI's exit
+// code and the windows' behaviour depend on.
+func TestExplain(t *testing.T) {
+	for _, tc := range []struct {
+		err   error
+		class Class
+		sv    string
+		en    string
+	}{
+		{&cardreader.WrongPINError{Retries: 2}, WrongPIN, "2 försök kvar", "2 tries left"},
+		{fmt.Errorf("agent: %w", &cardreader.WrongPINError{Retries: 0}), PINBlocked, "spärrad", "blocked"},
+		{&cardreader.WrongPUKError{Retries: 1}, WrongPUK, "PUK", "PUK"},
+		{cardreader.ErrNoPUK, PUKBlocked, "ID-administratör", "ID administrator"},
+		{&cardreader.PINPolicyError{Reason: cardreader.PINAscending}, PINPolicy, "följd", "run"},
+		{cardreader.ErrCardRemoved, CardRemoved, "togs ut", "removed"},
+		{cardreader.ErrNoReader, NoReader, "kortläsare", "reader"},
+		{fmt.Errorf("x: %w", app.ErrCancelled), Cancelled, "", ""},
+		{context.Canceled, Cancelled, "", ""},
+		{fmt.Errorf("lookup: %w", oob.ErrExpired), Cancelled, "", ""},
+		{app.ErrConfirmLogin, Confirm, "", ""},
+		{&os.PathError{Op: "export", Path: "/tmp/x.pem", Err: os.ErrExist}, Failure, "/tmp/x.pem", "/tmp/x.pem"},
+	} {
+		for _, lang := range []l10n.Lang{l10n.Swedish, l10n.English} {
+			c := l10n.MustLoad(lang)
+			msg, hint, class := Explain(c, tc.err)
+			if class != tc.class {
+				t.Errorf("%v: class %d, want %d", tc.err, class, tc.class)
+			}
+			if msg == c.T("err.generic", tc.err.Error()) || strings.Contains(msg, "err.") || strings.Contains(hint, "hint.") {
+				t.Errorf("%s %v: no sentence of its own: %q / %q", lang, tc.err, msg, hint)
+			}
+			want := tc.sv
+			if lang == l10n.English {
+				want = tc.en
+			}
+			if !strings.Contains(msg+" "+hint, want) {
+				t.Errorf("%s %v: %q / %q, want %q", lang, tc.err, msg, hint, want)
+			}
+		}
+	}
+	// What it does not know it says is unknown, with the text for the log.
+	c := l10n.MustLoad(l10n.English)
+	if msg, _, class := Explain(c, errors.New("strange")); class != Failure || !strings.Contains(msg, "strange") {
+		t.Errorf("unknown error: %q %d", msg, class)
+	}
+}
