@@ -121,6 +121,21 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 		env[0].Name != app.KeyEnvironment || env[0].Type != "string" || env[0].Value != "[ENV]" {
 		t.Errorf("environment value %+v, want HKLM %s %s REG_SZ [ENV]", env, app.WindowsPolicyKey, app.KeyEnvironment)
 	}
+	// An install without ENV= keeps the environment the policy key has:
+	// the search reads the value the component writes.
+	var search struct {
+		Root  string `xml:"Root,attr"`
+		Key   string `xml:"Key,attr"`
+		Name  string `xml:"Name,attr"`
+		Win64 string `xml:"Win64,attr"`
+	}
+	rs := regexp.MustCompile(`<RegistrySearch Id="EnvPrevious"[^>]*/>`).FindString(read(t, "msi/sithseid.wxs"))
+	if err := xml.Unmarshal([]byte(rs), &search); err != nil {
+		t.Fatalf("RegistrySearch EnvPrevious: %v (%q)", err, rs)
+	}
+	if search.Root != "HKLM" || search.Key != app.WindowsPolicyKey || search.Name != app.KeyEnvironment || search.Win64 != "yes" {
+		t.Errorf("RegistrySearch EnvPrevious %+v, want HKLM %s %s (64-bit view)", search, app.WindowsPolicyKey, app.KeyEnvironment)
+	}
 	// The GUIDs are what upgrades and uninstalls go by: fixed, distinct.
 	seen := map[string]bool{}
 	for id, c := range cs {
@@ -136,7 +151,7 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 	if m == nil {
 		t.Fatal("msi/patch.sql does not set SecureCustomProperties")
 	}
-	for _, p := range []string{"ENV", "AUTOSTART", "WIX_UPGRADE_DETECTED"} {
+	for _, p := range []string{"ENV", "ENV_PREVIOUS", "AUTOSTART", "WIX_UPGRADE_DETECTED"} {
 		if !slices.Contains(strings.Split(m[1], ";"), p) {
 			t.Errorf("SecureCustomProperties %q lacks %s", m[1], p)
 		}

@@ -12,8 +12,12 @@ INSERT INTO Upgrade (UpgradeCode, VersionMin, VersionMax, Language, Attributes, 
 -- ENV is one of the environments the product knows (Windows Installer
 -- conditional syntax); refused before anything is written.
 INSERT INTO LaunchCondition (Condition, Description) VALUES ('Installed OR ENV="PROD" OR ENV="QA" OR ENV="TEST" OR ENV="DEMO"', 'ENV must be PROD, QA, TEST or DEMO. / ENV måste vara PROD, QA, TEST eller DEMO.')
+-- The ENV custom actions set a property (type 51), immediately; wixl adds
+-- the NoImpersonate bit (0x800), which means nothing for them.
+UPDATE CustomAction SET Type=51 WHERE Action='EnvFromPrevious'
+UPDATE CustomAction SET Type=51 WHERE Action='EnvDefault'
 -- AUTOSTART=0 leaves out the machine-wide Run entry.
 UPDATE Component SET Condition='AUTOSTART="1"' WHERE Component='Autostart'
 -- Properties given on the msiexec command line reach the elevated
 -- (server-side) install only when listed here; wixl ignores Secure="yes".
-UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENV;AUTOSTART' WHERE Property='SecureCustomProperties'
+UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENV;ENV_PREVIOUS;AUTOSTART' WHERE Property='SecureCustomProperties'
