@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 
 	"fyne.io/systray"
@@ -71,9 +72,12 @@ func (t *Tray) view() View {
 // host at all (Linux without a session bus); when the host may still
 // come (no StatusNotifierWatcher yet), it waits for it without polling.
 // On macOS Run must be called from the main goroutine (systray runs the
-// Cocoa loop there); on Windows from the goroutine that will own the
-// tray's window, which Run keeps locked to its thread.
+// Cocoa loop on the main thread). On Windows the tray's window belongs to
+// the thread that creates it and its messages arrive there, so Run keeps
+// its goroutine on one thread until it returns.
 func (t *Tray) Run(ctx context.Context) (err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := waitForHost(ctx, t.log); err != nil {
 		return err
 	}
