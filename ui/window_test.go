@@ -22,6 +22,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/oob"
@@ -32,17 +33,12 @@ import (
 // pcscd and a virtual card from internal/rig), and drive it with xdotool.
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
 
-// need finds a tool: a test that needs one fails on CI when it is absent
-// (scripts/setup installs them) and skips elsewhere.
+// need finds tools: on CI a missing one fails the test (scripts/setup
+// installs them), on a developer's machine it skips.
 func need(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s not found (scripts/setup installs it): %v", tool, err)
-			}
-			t.Skipf("%s not found: %v", tool, err)
-		}
+		testenv.LookPath(t, tool)
 	}
 }
 

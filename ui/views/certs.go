@@ -195,13 +195,11 @@ func (v *CertsView) cardChanged(cs *app.CardStatus, err error) {
 		v.card.SetText("")
 		v.warn.Hide()
 		v.list.Refresh()
-		v.fail(err)
+		v.loadFail(err)
 		v.refreshButtons()
 		return
 	}
-	if !v.running && v.notice.Importance == widget.DangerImportance {
-		v.quiet() // a stale error; a success message stays
-	}
+	v.loadQuiet()
 	v.card.SetText(cardLine(c, *cs))
 	v.certs = cs.Certificates
 	v.retries, v.blocked = cs.PIN.Retries, cs.PIN.Blocked
@@ -212,7 +210,7 @@ func (v *CertsView) cardChanged(cs *app.CardStatus, err error) {
 		v.warn.Hide()
 	}
 	if len(v.certs) == 0 && err == nil {
-		v.say(widget.MediumImportance, c.T("certs.none"), "")
+		v.loadSay(widget.MediumImportance, c.T("certs.none"), "")
 	}
 	v.list.Refresh()
 	if len(v.certs) > 0 {
@@ -267,6 +265,7 @@ func (v *CertsView) refreshButtons() {
 
 // back returns from a panel to the list.
 func (v *CertsView) back() {
+	v.quiet()
 	v.pin.SetText("")
 	v.pending = nil
 	v.keys.escape = v.closeWindow

@@ -125,13 +125,11 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 	if err != nil {
 		v.card.SetText("")
 		v.tries.SetText("")
-		v.fail(err)
+		v.loadFail(err)
 		v.validate()
 		return
 	}
-	if !v.running && !v.done {
-		v.quiet()
-	}
+	v.loadQuiet()
 	v.card.SetText(cardLine(c, *cs))
 	v.birth = time.Time{}
 	if pn := cs.Holder.PersonalNumber; len(pn) >= 8 {
@@ -140,10 +138,10 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 	switch {
 	case v.unblock && cs.PUK == nil:
 		v.tries.SetText(c.T("ui.no_puk_short"))
-		v.say(widget.WarningImportance, c.T("err.no_puk"), c.T("hint.no_puk"))
+		v.loadSay(widget.WarningImportance, c.T("err.no_puk"), c.T("hint.no_puk"))
 	case v.unblock && cs.PUK.Blocked:
 		v.tries.SetText(c.T("status.blocked"))
-		v.say(widget.DangerImportance, c.T("err.puk_blocked"), c.T("hint.puk_blocked"))
+		v.loadSay(widget.DangerImportance, c.T("err.puk_blocked"), c.T("hint.puk_blocked"))
 	case v.unblock:
 		v.blocked = false
 		v.tries.SetText(triesText(c, cs.PUK.Retries, false))
@@ -151,13 +149,13 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 		switch {
 		case v.done || v.running:
 		case cs.PIN.Blocked:
-			v.say(widget.WarningImportance, c.T("err.pin_blocked"), "")
+			v.loadSay(widget.WarningImportance, c.T("err.pin_blocked"), "")
 		default:
-			v.say(widget.MediumImportance, c.T("ui.unblock.not_blocked"), "")
+			v.loadSay(widget.MediumImportance, c.T("ui.unblock.not_blocked"), "")
 		}
 	case cs.PIN.Blocked:
 		v.tries.SetText(c.T("status.blocked"))
-		v.say(widget.DangerImportance, c.T("err.pin_blocked"), c.T("ui.hint.pin_blocked"))
+		v.loadSay(widget.DangerImportance, c.T("err.pin_blocked"), c.T("ui.hint.pin_blocked"))
 	default:
 		v.blocked = false
 		v.tries.SetText(triesText(c, cs.PIN.Retries, false))

@@ -77,7 +77,7 @@ func (v *StatusView) update(cs *app.CardStatus, err error) {
 			v.say(widget.MediumImportance, c.T("ui.status.insert_card"), c.T("hint.no_card"))
 			return
 		}
-		v.fail(err)
+		v.loadFail(err)
 		return
 	}
 	v.quiet()

@@ -170,6 +170,10 @@ type frame struct {
 	// hint, or a success).
 	notice *widget.Label
 	hint   *widget.Label
+	// fromLoad: the message line says what reading the card found (not
+	// the outcome of the user's last action), so the next reading may
+	// replace it.
+	fromLoad bool
 	// root holds the view's content; views swap what it shows. padded is
 	// root with the theme's margin, the window's content.
 	root, padded *fyne.Container
@@ -249,8 +253,33 @@ func explain(c *l10n.Catalog, err error) (msg, hint string) {
 	return msg, hint
 }
 
+// loadSay shows what reading the card found, unless the message line
+// holds the outcome of the user's last action: a reading right after a
+// failed attempt must not hide why it failed.
+func (f *frame) loadSay(imp widget.Importance, msg, hint string) {
+	if !f.fromLoad && f.notice.Visible() {
+		return
+	}
+	f.say(imp, msg, hint)
+	f.fromLoad = true
+}
+
+// loadFail is fail for errors of reading the card.
+func (f *frame) loadFail(err error) {
+	f.fail(err)
+	f.fromLoad = true
+}
+
+// loadQuiet clears a message that came from reading the card.
+func (f *frame) loadQuiet() {
+	if f.fromLoad {
+		f.quiet()
+	}
+}
+
 // say shows a message line (and a hint under it, when there is one).
 func (f *frame) say(imp widget.Importance, msg, hint string) {
+	f.fromLoad = false
 	f.notice.Importance = imp
 	f.notice.SetText(msg)
 	f.notice.Show()
@@ -265,6 +294,7 @@ func (f *frame) say(imp widget.Importance, msg, hint string) {
 
 // quiet hides the message line.
 func (f *frame) quiet() {
+	f.fromLoad = false
 	f.notice.SetText("")
 	f.notice.Hide()
 	f.hint.SetText("")

@@ -140,7 +140,24 @@ func TestPINChangeWrongPINShowsTriesAndNeverRetries(t *testing.T) {
 		if v.first.Text != "" {
 			t.Error("the wrong PIN stayed in its entry")
 		}
+		// The agent publishes the card's new state after the attempt: the
+		// reading it causes keeps the attempt's outcome on screen.
+		msg := v.notice.Text
+		agentChanged(t, f, v.cards)
+		if v.notice.Text != msg {
+			t.Errorf("%s %v: the reading after the attempt replaced %q with %q", tc.lang, tc.err, msg, v.notice.Text)
+		}
 	}
+}
+
+// agentChanged makes the fake agent publish a changed state and waits
+// for the view's reading of the cards that follows.
+func agentChanged(t *testing.T, f *fakeAgent, c *cards) {
+	t.Helper()
+	loads := c.loads
+	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 100, Cards: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true, ATR: "01"}}}}
+	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 101, Cards: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true, ATR: "02"}}}}
+	eventually(t, "the reading after the agent's change", func() bool { return c.loads > loads })
 }
 
 func TestPINChangeEscapeCloses(t *testing.T) {
