@@ -529,3 +529,45 @@ func TestRealWindowLoginApproval(t *testing.T) {
 	}
 	w.waitExit(t) // it closes itself a moment after the login
 }
+
+// "Använd mobilen i stället" in the real window: Tab from the PIN field
+// to the button and Enter show the order's animated QR code; the code
+// zbarimg reads from the window completes the order on the "phone" (a
+// login with the scanned payload, as the mobile app makes it), and the
+// window then closes itself.
+func TestRealWindowLoginWithPhone(t *testing.T) {
+	need(t, "zbarimg")
+	d := startX(t)
+	a := startAgent(t, testpki.CardSpec{})
+	o, id := a.handOver(t, "Logga in i journalen")
+	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "login", "--handoff", id)
+	w.key(t, "Tab", "Return")
+	var payload string
+	deadline := time.Now().Add(30 * time.Second)
+	for payload == "" {
+		shot := filepath.Join(t.TempDir(), "qr.png")
+		w.shot(t, shot)
+		if out, err := exec.Command("zbarimg", "--quiet", "--raw", shot).Output(); err == nil {
+			payload = strings.TrimSpace(string(out))
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no QR code in the window within 30 s\n%s", w.stderr)
+		}
+	}
+	if !strings.HasPrefix(payload, "sithseid."+o.QRStartToken+".") {
+		t.Fatalf("decoded %q, want the order's code (token %s)", payload, o.QRStartToken)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := a.client.Login(ctx, app.LoginRequest{Link: payload, Prompt: fixedPrompt(a.card.PIN, "")})
+	if err != nil {
+		t.Fatalf("completing the order with the scanned code: %v", err)
+	}
+	if res.HSAID != testpki.DefaultHSAID {
+		t.Fatalf("login %+v", res)
+	}
+	c, err := a.rp.Collect(ctx, o.OrderRef)
+	if err != nil || c.Status != oob.StatusComplete {
+		t.Fatalf("collect: %+v %v", c, err)
+	}
+	w.waitExit(t)
+}
