@@ -25,6 +25,7 @@ const (
 	pcscWResetCard          = 0x80100068
 	pcscWRemovedCard        = 0x80100069
 	pcscEInvalidHandle      = 0x80100003
+	pcscWSecurityViolation  = 0x8010006A
 )
 
 var pcscNames = map[uint32]string{
@@ -48,6 +49,7 @@ var pcscNames = map[uint32]string{
 	pcscWUnpoweredCard:      "SCARD_W_UNPOWERED_CARD",
 	pcscWResetCard:          "SCARD_W_RESET_CARD",
 	pcscWRemovedCard:        "SCARD_W_REMOVED_CARD",
+	pcscWSecurityViolation:  "SCARD_W_SECURITY_VIOLATION",
 }
 
 // pcscSentinels maps a code to what it means for the user.
@@ -61,7 +63,9 @@ var pcscNames = map[uint32]string{
 //     SCARD_E_NO_READERS_AVAILABLE.
 //   - The service went away: SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED and
 //     SCARD_F_COMM_ERROR (pcscd died; the context is dead for good) and
-//     SCARD_E_INVALID_HANDLE (a handle from a context that died with it).
+//     SCARD_E_INVALID_HANDLE (a handle from a context that died with it),
+//     and SCARD_W_SECURITY_VIOLATION (libpcsclite's answer to a call pcscd
+//     died during).
 var pcscSentinels = map[uint32]error{
 	pcscWRemovedCard:        ErrCardRemoved,
 	pcscENoSmartcard:        ErrCardRemoved,
@@ -75,11 +79,16 @@ var pcscSentinels = map[uint32]error{
 	pcscEServiceStopped:     ErrNoService,
 	pcscFCommError:          ErrNoService,
 	pcscEInvalidHandle:      ErrNoService,
-	pcscESharingViolation:   ErrCardBusy,
-	pcscEServerTooBusy:      ErrCardBusy,
-	pcscWUnresponsiveCard:   ErrCardUnresponsive,
-	pcscWUnpoweredCard:      ErrCardUnresponsive,
-	pcscWUnsupportedCard:    ErrUnsupportedCard,
+	// libpcsclite 1.9.9 answers SCardConnect and SCardTransmit with
+	// SCARD_W_SECURITY_VIOLATION when pcscd dies during the call (seen in
+	// app's TestFaultPCSCDKilledMidOperation about one kill in three); the
+	// user must read "the smart card service is not available", not a code.
+	pcscWSecurityViolation: ErrNoService,
+	pcscESharingViolation:  ErrCardBusy,
+	pcscEServerTooBusy:     ErrCardBusy,
+	pcscWUnresponsiveCard:  ErrCardUnresponsive,
+	pcscWUnpoweredCard:     ErrCardUnresponsive,
+	pcscWUnsupportedCard:   ErrUnsupportedCard,
 }
 
 // FromPCSC turns a PC/SC return code into an error: nil for
