@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/internal/dbustest"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
 
@@ -23,9 +24,12 @@ import (
 // read the card, and are left alone for SITHSEID_IDLE (default 10s; "make
 // bench" uses 60s). Reports the total CPU seconds, wakeups and RSS of all
 // agents over the idle period, the APDUs the card received, and the mean
-// RSS per agent. No D-Bus session bus is started: the agent runs without a
-// tray when there is none (its log says so), which is what is measured;
-// the tray's own cost is fyne.io/systray's (FIELD-NOTES: ~0 % and ~7 MB).
+// RSS and PSS per agent. Each session also gets its own D-Bus session bus
+// with a fake panel (a StatusNotifierWatcher and a notification server,
+// internal/dbustest), and the agent shows its tray there before the idle
+// period starts, as in a desktop session; SITHSEID_VDI_TRAY=0 leaves the
+// buses out (agents without a tray). The buses' and panels' own cost is
+// not counted: only the agents'.
 //
 //	SITHSEID_IDLE=60s go test -run '^$' -bench VDIHost -benchtime 1x ./cli
 func BenchmarkVDIHost(b *testing.B) {
@@ -46,7 +50,9 @@ func BenchmarkVDIHost(b *testing.B) {
 	}
 	root := b.TempDir()
 	ctx := context.Background()
+	tray := os.Getenv("SITHSEID_VDI_TRAY") != "0"
 	pids := make([]int, 0, n)
+	hosts := make([]*dbustest.Host, 0, n)
 	for i := range n {
 		home := filepath.Join(root, fmt.Sprintf("user%02d", i))
 		run := filepath.Join(home, "run")
@@ -56,6 +62,16 @@ func BenchmarkVDIHost(b *testing.B) {
 		cmd := exec.Command(exe, "agent", "--foreground")
 		cmd.Env = append(os.Environ(), envMain+"=1", "HOME="+home, "XDG_RUNTIME_DIR="+run,
 			"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+		if tray {
+			bus := dbustest.SessionBus(b)
+			host := dbustest.NewHost(b, bus)
+			host.ServeWatcher(b)
+			host.ServeNotifications(b)
+			hosts = append(hosts, host)
+			cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS="+bus)
+		} else {
+			cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/sithseid-vdi-bus")
+		}
 		var errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &errb, &errb
 		if err := cmd.Start(); err != nil {
@@ -71,6 +87,10 @@ func BenchmarkVDIHost(b *testing.B) {
 		addr := filepath.Join(run, "sithseid", "agent.sock")
 		if err := waitAgentReady(ctx, addr, 60*time.Second); err != nil {
 			b.Fatalf("agent %d: %v\n%s", i, err, errb.String())
+		}
+		if tray {
+			pid := cmd.Process.Pid
+			hosts[i].WaitFor(b, "agent's tray item", func() bool { return hosts[i].HasName(b, dbustest.ItemName(pid)) })
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // the last identity reads' APDUs
@@ -95,6 +115,7 @@ func BenchmarkVDIHost(b *testing.B) {
 	}
 	apdus := card.Server.Stats().APDUs - apdus0
 	benchLine("vdi_agents", float64(n), "count")
+	benchLine("vdi_trays", float64(len(hosts)), "count")
 	benchLine("vdi_idle_seconds", idle.Seconds(), "s")
 	benchLine("vdi_idle_cpu_seconds_total", (cpu1 - cpu0).Seconds(), "s")
 	benchLine("vdi_idle_cpu_percent_of_one_core", 100*(cpu1-cpu0).Seconds()/idle.Seconds(), "percent")
