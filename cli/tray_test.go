@@ -304,6 +304,16 @@ func TestTrayOverDBus(t *testing.T) {
 		}
 	}
 
+	// A left click (Activate) opens the status window; the menu is on the
+	// other button.
+	if call := host.Conn.Object(itemName, "/StatusNotifierItem").Call("org.kde.StatusNotifierItem.Activate", 0, int32(0), int32(0)); call.Err != nil {
+		t.Fatalf("Activate: %v", call.Err)
+	}
+	win.wait(t, "ui status", 1)
+	if isMenu, _ := tc.Prop(t, "ItemIsMenu").Value().(bool); isMenu {
+		t.Error("ItemIsMenu is true: a left click would not open the status window")
+	}
+
 	// A login handed over by the URL handler: the approval window for that
 	// request, a notification, and the QR entry for it.
 	var errb bytes.Buffer
@@ -385,7 +395,7 @@ func TestTrayOverDBus(t *testing.T) {
 	for _, l := range win.launches() {
 		views = append(views, l[2])
 	}
-	if want := []string{"pin", "certs", "pin", "login", "qr"}; !slices.Equal(views, want) {
+	if want := []string{"pin", "certs", "pin", "status", "login", "qr"}; !slices.Equal(views, want) {
 		t.Errorf("windows opened %q, want %q", views, want)
 	}
 
