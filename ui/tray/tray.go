@@ -12,10 +12,10 @@ import (
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 
-// Options configures a Tray. The zero value of every field but Catalog
-// works.
+// Options configures a Tray; the zero value works (a Swedish menu whose
+// clicks go nowhere).
 type Options struct {
-	// Catalog is the language of the menu (required).
+	// Catalog is the language of the menu; nil means Swedish.
 	Catalog *l10n.Catalog
 	// OnAction receives each click, one at a time, on one goroutine of the
 	// tray's. nil drops them.
