@@ -462,3 +462,15 @@ func benchTray(b *testing.B) func(pid int) {
 		fmt.Printf("BENCH agent_idle_tray 1 bool\n")
 	}
 }
+
+// --no-tray: no icon even where a panel waits for one; the agent works.
+func TestAgentNoTrayFlag(t *testing.T) {
+	bus := dbustest.SessionBus(t)
+	host := dbustest.NewHost(t, bus)
+	host.ServeWatcher(t)
+	agent := startAgentProc(t, map[string]string{"DBUS_SESSION_BUS_ADDRESS": bus}, "--no-tray")
+	agent.waitLog(t, "no tray icon: --no-tray")
+	if host.HasName(t, dbustest.ItemName(agent.cmd.Process.Pid)) || len(host.Items()) > 0 {
+		t.Fatalf("a tray item with --no-tray: %v", host.Items())
+	}
+}
