@@ -75,9 +75,10 @@ screenshots: setup
 # "BENCH <name> <value> <unit>" line per figure on stdout (scripts/benchlines),
 # the rest on stderr. docs/performance.md explains each figure.
 bench: setup build
-	pkgs=$$( (grep -rl --include='*_test.go' '^func Benchmark' . || true) | xargs -r -n1 dirname | sort -u); \
+	@pkgs=$$( (grep -rl --include='*_test.go' '^func Benchmark' . || true) | xargs -r -n1 dirname | sort -u); \
 	if [[ -z $$pkgs ]]; then echo "no benchmarks yet"; exit 0; fi; \
-	SITHSEID_IDLE=$(SITHSEID_IDLE) $(GO) test -count=1 -p 1 -timeout 30m -run '^$$' -bench . -benchtime $(BENCHTIME) $$pkgs 2>&1 | scripts/benchlines
+	SITHSEID_IDLE=$(SITHSEID_IDLE) $(GO) test -count=1 -p 1 -timeout 30m -run '^$$' -bench . -benchtime $(BENCHTIME) $$pkgs 2>&1 | scripts/benchlines; \
+	SITHSEID_BENCH_UI=1 $(GO) test -count=1 -run '^TestUIFirstFrame$$' -v ./ui/ 2>&1 | scripts/benchlines
 
 # Soak: SOAK_LOGINS logins and SOAK_CYCLES card insert/remove cycles
 # through an agent; fails when goroutines, file descriptors or pcscd's
