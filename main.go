@@ -3,6 +3,9 @@
 package main
 
 import (
+	// Before Fyne's lang package initialises (see its doc).
+	_ "github.com/sithseid/sithseid/internal/localefix"
+
 	"context"
 	"os"
 	"os/signal"
