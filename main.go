@@ -22,6 +22,7 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	attachParentConsole()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
