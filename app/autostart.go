@@ -222,7 +222,9 @@ func systemdQuote(s string) string {
 // user's session. WantedBy=default.target: the user manager's default
 // target (systemd.special(7)); kardianos/service's multi-user.target never
 // starts in a user session. Restart=on-failure brings it back after a
-// crash, not after "sithseid agent" was stopped on purpose.
+// crash, not after "sithseid agent" was stopped on purpose, and not when
+// another agent already runs in the session (exit 15, cli.ExitAgentRunning:
+// an XDG autostart entry started it first).
 func SystemdUnit(exe string) []byte {
 	return []byte(`[Unit]
 Description=SITHS eID agent (smart card and login, per user session)
@@ -232,6 +234,7 @@ Documentation=https://github.com/sithseid/sithseid
 Type=simple
 ExecStart=` + systemdQuote(exe) + ` agent --foreground
 Restart=on-failure
+RestartPreventExitStatus=15
 RestartSec=5
 
 [Install]

@@ -99,7 +99,7 @@ func TestHandoffStartsAgent(t *testing.T) {
 		var out, errb bytes.Buffer
 		code := cli.Run(ctx, cli.Env{Args: args, Stdout: &out, Stderr: &errb, Getenv: os.Getenv})
 		msg := errb.String() // Swedish or English, by the test's locale
-		if code == cli.ExitOK || !(strings.Contains(msg, "already running") || strings.Contains(msg, "körs redan")) {
+		if code != cli.ExitAgentRunning || !(strings.Contains(msg, "already running") || strings.Contains(msg, "körs redan")) {
 			t.Fatalf("%v with an agent running: exit %d: %s", args, code, errb.String())
 		}
 	}

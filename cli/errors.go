@@ -24,6 +24,11 @@ const (
 	ExitService       = 12
 	ExitUntrusted     = 13
 	ExitLoginCanceled = 14
+	// ExitAgentRunning: "sithseid agent" found this session's agent
+	// already running. The systemd user unit does not restart on it
+	// (RestartPreventExitStatus), so an XDG entry and the unit both
+	// enabled do not retry every few seconds.
+	ExitAgentRunning = 15
 )
 
 // errUsage is a command line the CLI could not make sense of.
@@ -52,20 +57,21 @@ func explain(c *l10n.Catalog, err error) (msg, hint string, code int) {
 
 // exitCodes are the exit codes of the classes of failure.
 var exitCodes = map[usertext.Class]int{
-	usertext.Failure:     ExitFailure,
-	usertext.Usage:       ExitUsage,
-	usertext.NoReader:    ExitNoReader,
-	usertext.NoCard:      ExitNoCard,
-	usertext.WrongPIN:    ExitWrongPIN,
-	usertext.PINBlocked:  ExitPINBlocked,
-	usertext.WrongPUK:    ExitWrongPUK,
-	usertext.PUKBlocked:  ExitPUKBlocked,
-	usertext.PINPolicy:   ExitPINPolicy,
-	usertext.CardRemoved: ExitCardRemoved,
-	usertext.Confirm:     ExitConfirm,
-	usertext.Service:     ExitService,
-	usertext.Untrusted:   ExitUntrusted,
-	usertext.Cancelled:   ExitLoginCanceled,
+	usertext.Failure:      ExitFailure,
+	usertext.Usage:        ExitUsage,
+	usertext.NoReader:     ExitNoReader,
+	usertext.NoCard:       ExitNoCard,
+	usertext.WrongPIN:     ExitWrongPIN,
+	usertext.PINBlocked:   ExitPINBlocked,
+	usertext.WrongPUK:     ExitWrongPUK,
+	usertext.PUKBlocked:   ExitPUKBlocked,
+	usertext.PINPolicy:    ExitPINPolicy,
+	usertext.CardRemoved:  ExitCardRemoved,
+	usertext.Confirm:      ExitConfirm,
+	usertext.Service:      ExitService,
+	usertext.Untrusted:    ExitUntrusted,
+	usertext.Cancelled:    ExitLoginCanceled,
+	usertext.AgentRunning: ExitAgentRunning,
 }
 
 // envError is an environment that is not configured, with its name.

@@ -41,6 +41,7 @@ const (
 	Service
 	Untrusted
 	Cancelled
+	AgentRunning
 )
 
 // EnvironmentNamer is implemented by errors that know which environment
@@ -162,7 +163,7 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 	case errors.Is(err, os.ErrExist) && errors.As(err, &exists):
 		return c.T("err.export_exists", exists.Path), "", Failure
 	case errors.Is(err, app.ErrAgentRunning):
-		return c.T("err.agent_running"), "", Failure
+		return c.T("err.agent_running"), "", AgentRunning
 	case errors.Is(err, app.ErrNoAgent):
 		return c.T("err.no_agent"), c.T("hint.no_agent"), Failure
 	case errors.Is(err, app.ErrHandoffNotFound):
