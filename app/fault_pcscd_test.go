@@ -66,7 +66,6 @@ func typedServiceLoss(err error) bool {
 		errors.Is(err, cardreader.ErrNoReader) || errors.Is(err, cardreader.ErrNoCard)
 }
 
-
 // TestFaultPCSCDKilledMidOperation kills pcscd in the middle of a PIN
 // change (between the PIN prompt and the card call, and with a CHANGE
 // REFERENCE exchange in flight) and of a login through the agent. Each
