@@ -42,7 +42,8 @@ const usage = `usage:
   sithseid-vcard init   --dir D [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
                         [--key rsa2048|p256] [--variant normal|expired|expiring|reserve]
                         [--seed S] [--mgmt-key default|default-aes|HEX|3des:HEX] [--force]
-  sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--latency DUR] [--sign-latency DUR]
+  sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--profile none|idprime-usb]
+                        [--latency DUR] [--sign-latency DUR]
                         [--drop-after N] [--trace FILE]
   sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N
   sithseid-vcard status --dir D [--json]`
@@ -215,8 +216,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&opts.Latency, "latency", 0, "delay added to every APDU")
 	fs.DurationVar(&opts.SignLatency, "sign-latency", 0, "delay added to every signature")
 	fs.IntVar(&opts.DropAfter, "drop-after", 0, "pull the card after N APDUs (0 = never)")
+	profile := fs.String("profile", "", "timing profile: none or idprime-usb (a SITHS card on a USB reader, docs/performance.md); --latency and --sign-latency override it")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *profile != "" {
+		p, ok := vcard.LookupProfile(*profile)
+		if !ok {
+			return usageError{fmt.Sprintf("--profile %q: want none or idprime-usb", *profile)}
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["latency"] {
+			opts.Latency = p.Latency
+		}
+		if !set["sign-latency"] {
+			opts.SignLatency = p.SignLatency
+		}
 	}
 	if err := needDir(*dir); err != nil {
 		return err

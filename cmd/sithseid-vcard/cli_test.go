@@ -60,7 +60,7 @@ func TestInitStatus(t *testing.T) {
 	for _, bad := range [][]string{
 		{}, {"frobnicate"}, {"init"}, {"init", "--dir", dir, "--key", "rsa1024"},
 		{"init", "--dir", dir, "--variant", "odd"}, {"init", "--dir", dir, "--holder", "Cher"},
-		{"run", "--dir", dir, "--drop-after", "-1"}, {"ctl", "--dir", dir},
+		{"run", "--dir", dir, "--drop-after", "-1"}, {"run", "--dir", dir, "--profile", "fast"}, {"ctl", "--dir", dir},
 	} {
 		if _, _, err := runCLI(t, bad...); exitCode(err) != 2 {
 			t.Errorf("%q: %v (exit %d), want a usage error", bad, err, exitCode(err))

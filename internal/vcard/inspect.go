@@ -88,3 +88,16 @@ func (p Profile) Apply(o RunOptions) RunOptions {
 func (p Profile) CardTime(apdus, signatures int64) time.Duration {
 	return time.Duration(apdus)*p.Latency + time.Duration(signatures)*p.SignLatency
 }
+
+// Profiles are the named timing profiles ("sithseid-vcard run --profile").
+var Profiles = []Profile{ProfileNone, ProfileIDPrime}
+
+// LookupProfile finds a profile by name.
+func LookupProfile(name string) (Profile, bool) {
+	for _, p := range Profiles {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
