@@ -79,8 +79,10 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Setenv(k, v) // app.OpenLog reads XDG_STATE_HOME from the process
 	}
 	var outputs []string // every stdout and stderr seen
+	// The agent logs in to the environment of its session: DEMO, at the
+	// test's service. The CLI names the same, so its logins go to the agent.
 	cliEnv := func(agent bool) map[string]string {
-		env := map[string]string{"LANG": "sv_SE.UTF-8"}
+		env := map[string]string{"LANG": "sv_SE.UTF-8", "SITHSEID_ENV": "DEMO", "SITHSEID_SERVICE_URL": s.URL}
 		for k, v := range dirs {
 			env[k] = v
 		}
@@ -111,7 +113,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "agent", "--foreground")
-	cmd.Env = append(os.Environ(), envLoggedMain+"=1", "LANG=sv_SE.UTF-8")
+	cmd.Env = append(os.Environ(), envLoggedMain+"=1", "LANG=sv_SE.UTF-8", "SITHSEID_ENV=DEMO", "SITHSEID_SERVICE_URL="+s.URL)
 	var agentOut, agentErr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &agentOut, &agentErr
 	if err := cmd.Start(); err != nil {
@@ -155,9 +157,12 @@ func TestNoSecretLeaks(t *testing.T) {
 		pin = afterPUK
 		want(run(agent, leakWrongPIN+"\n", "cert", "remove", "9c", "--pin-stdin"), cli.ExitWrongPIN, "removal, wrong PIN")
 		o := s.order(t, "Logga in")
-		want(run(agent, pin+"\n", "login", oob.AutoStartURL(o.AutoStartToken, ""), "--pin-stdin", "--env", "DEMO", "--service", s.URL), 0, "login")
+		want(run(agent, pin+"\n", "login", oob.AutoStartURL(o.AutoStartToken, ""), "--pin-stdin"), 0, "login")
+		if c := s.collect(t, o); c.Status != oob.StatusComplete {
+			t.Fatalf("%s, login: order %+v", where, c)
+		}
 		o = s.order(t, "Logga in")
-		want(run(agent, leakWrongPIN+"\n", "login", oob.AutoStartURL(o.AutoStartToken, ""), "--pin-stdin", "--env", "DEMO", "--service", s.URL), cli.ExitWrongPIN, "login, wrong PIN")
+		want(run(agent, leakWrongPIN+"\n", "login", oob.AutoStartURL(o.AutoStartToken, ""), "--pin-stdin"), cli.ExitWrongPIN, "login, wrong PIN")
 		want(run(agent, pin+"\n"+leakNewPIN3+"\n", "pin", "unblock", "--pin-stdin"), cli.ExitWrongPUK, "unblock with a PIN for PUK")
 		want(run(agent, leakPUK+"\n"+pin+"\n", "pin", "unblock", "--pin-stdin"), 0, "unblock resetting the counters")
 	}
@@ -234,7 +239,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	zr.Close()
 	logName := filepath.Join(dirs["XDG_STATE_HOME"], "sithseid", "log", app.LogFileName)
 	log := haystack[logName]
-	for _, want := range []string{`"level":"DEBUG"`, "PIN changed", "PIN unblocked", "certificate removed", "login completed"} {
+	// "method":"login" is the agent's: the logins went through it too.
+	for _, want := range []string{`"level":"DEBUG"`, "PIN changed", "PIN unblocked", "certificate removed", "login completed", `"method":"login"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %q: the flows were not logged at debug level\n%s", want, log)
 		}
