@@ -371,3 +371,51 @@ func TestRealAgentStatusFollowsCard(t *testing.T) {
 	r.card.Reinsert(t)
 	eventually(t, "the card again", func() bool { return v.details.Visible() && v.hsaID.Text == testpki.DefaultHSAID })
 }
+
+// Two cards inserted: the status view offers a switch by card number,
+// and a view opened for one card (--card) changes that card's PIN only.
+func TestRealAgentTwoCards(t *testing.T) {
+	r := startAgent(t, "")
+	second := rig.Require(t).InsertCard(t, 1, vcard.ProvisionOptions{Dir: t.TempDir(),
+		Spec: testpki.CardSpec{GivenName: "Bertil", Surname: "Berg", HSAID: "SE2321000016-5678"}}, vcard.RunOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var st *app.Status
+	eventually(t, "two cards at the agent", func() bool {
+		var err error
+		st, err = r.client.Status(ctx, app.StatusOptions{})
+		return err == nil && len(st.Cards) == 2
+	})
+	numbers := map[string]string{} // HSA-ID → card number
+	for _, c := range st.Cards {
+		numbers[c.Holder.HSAID] = c.CardNumber
+	}
+	bertil := numbers["SE2321000016-5678"]
+
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewStatus(env, r.client) })
+	sv := vv.(*StatusView)
+	eventually(t, "the cards", func() bool { return sv.cards.loads > 0 && sv.cards.picker.Visible() })
+	if len(sv.cards.picker.Options) != 2 {
+		t.Fatalf("picker offers %v", sv.cards.picker.Options)
+	}
+	sv.cards.picker.SetSelected(bertil)
+	wantText(t, sv.holder, "Bertil Berg")
+	wantText(t, sv.hsaID, "SE2321000016-5678")
+
+	_, vv = open(t, l10n.Swedish, func(env *Env) View { env.Card = bertil; return NewPINChange(env, r.client) })
+	v := vv.(*PINView)
+	eventually(t, "the card", func() bool { return v.cards.loads > 0 })
+	wantText(t, v.card, "Bertil Berg")
+	fill(v, second.PIN, "24681357")
+	key(v.again, fyne.KeyReturn)
+	eventually(t, "the change", func() bool { return v.ops == 1 })
+	wantText(t, v.notice, "PIN-koden är bytt")
+	// Bertil's card has the new PIN; Anna's still the old one.
+	if err := r.client.ChangePIN(ctx, app.Selector{CardNumber: bertil}, fixedPrompt("24681357", "97531864")); err != nil {
+		t.Fatalf("the second card's new PIN: %v", err)
+	}
+	anna := numbers[testpki.DefaultHSAID]
+	if err := r.client.ChangePIN(ctx, app.Selector{CardNumber: anna}, fixedPrompt(r.card.PIN, "97531864")); err != nil {
+		t.Fatalf("the first card's PIN changed too: %v", err)
+	}
+}
