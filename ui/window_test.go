@@ -1,3 +1,5 @@
+//go:build linux
+
 package ui_test
 
 import (
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +35,12 @@ import (
 // window under Xvfb, against an agent in the test binary (a private
 // pcscd and a virtual card from internal/rig), and drive it with xdotool.
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
+
+// dieWithTest makes a child (Xvfb, a window) end with the test binary
+// even when it is killed before its cleanups run.
+func dieWithTest() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
 
 // need finds tools: on CI a missing one fails the test (scripts/setup
 // installs them), on a developer's machine it skips.
@@ -87,6 +96,7 @@ func startX(t *testing.T) *display {
 			continue
 		}
 		cmd := exec.Command("Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1280x900x24", "-nolisten", "tcp")
+		cmd.SysProcAttr = dieWithTest()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -253,6 +263,7 @@ func openWindow(t *testing.T, d *display, a *agent, lang string, extraEnv []stri
 	cmd.Env = append(cmd.Env, extraEnv...)
 	w := &window{cmd: cmd, d: d, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = w.stderr
+	cmd.SysProcAttr = dieWithTest()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
