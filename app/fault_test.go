@@ -226,8 +226,15 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 				took := time.Since(start)
 				hung := rctx.Err() != nil
 				cancel()
+				// The card counts the drop after its reply is on the wire:
+				// an operation that needed the k-th answer may return
+				// first. Wait for the pull (the k-th APDU is always sent:
+				// N was measured on the same path).
+				pulled := false
+				for deadline := time.Now().Add(2 * time.Second); !pulled && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					pulled = card.Server.Stats().Drops > drops
+				}
 				card.Server.SetDropAfter(0)
-				pulled := card.Server.Stats().Drops > drops
 				switch {
 				case hung:
 					t.Errorf("k=%d/%d: no answer within %v (%v)", k, n, faultDeadline, err)
