@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/desktoptest"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testenv"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -34,13 +34,10 @@ import (
 // These tests run "sithseid ui VIEW" as its own process, a real Fyne
 // window under Xvfb, against an agent in the test binary (a private
 // pcscd and a virtual card from internal/rig), and drive it with xdotool.
-func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, rig.Main)) }
 
-// dieWithTest makes a child (Xvfb, a window) end with the test binary
-// even when it is killed before its cleanups run.
-func dieWithTest() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
+// dieWithTest makes a child (Xvfb, a window) end with the test binary.
+func dieWithTest() *syscall.SysProcAttr { return desktoptest.DieWithTest() }
 
 // need finds tools: on CI a missing one fails the test (scripts/setup
 // installs them), on a developer's machine it skips.
@@ -51,34 +48,8 @@ func need(t *testing.T, tools ...string) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// sithseid builds the product's binary once per test binary (the Go
-// build cache makes it seconds).
-func sithseid(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sithseid-ui-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "sithseid")
-		cmd := exec.Command("go", "build", "-o", binary, ".")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
+// sithseid is the product's binary, built once per test binary.
+func sithseid(t *testing.T) string { return desktoptest.Sithseid(t) }
 
 // display is a private X server.
 type display struct {
@@ -86,43 +57,12 @@ type display struct {
 	env  []string
 }
 
-// startX runs Xvfb on a free display number until the test ends.
+// startX runs Xvfb until the test ends.
 func startX(t *testing.T) *display {
 	t.Helper()
 	need(t, "Xvfb", "xdotool", "import")
-	for n := 90 + os.Getpid()%200; ; n++ {
-		lock := fmt.Sprintf("/tmp/.X%d-lock", n)
-		if _, err := os.Stat(lock); err == nil {
-			continue
-		}
-		cmd := exec.Command("Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1280x900x24", "-nolisten", "tcp")
-		cmd.SysProcAttr = dieWithTest()
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		d := &display{name: fmt.Sprintf(":%d", n)}
-		ok := false
-		for range 100 {
-			if exec.Command("xdotool", "getdisplaygeometry").Run() == nil || d.ready() {
-				ok = true
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if !ok {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if n > 90+os.Getpid()%200+20 {
-				t.Fatalf("Xvfb did not start: %s", stderr.String())
-			}
-			continue
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		d.env = []string{"DISPLAY=" + d.name}
-		return d
-	}
+	x := desktoptest.StartXvfb(t)
+	return &display{name: x.Name, env: x.Env()}
 }
 
 func (d *display) ready() bool {

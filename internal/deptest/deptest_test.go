@@ -69,8 +69,8 @@ func TestImportRules(t *testing.T) {
 		},
 		{
 			// Test helpers stay out of what is shipped.
-			[]string{".", "./app/...", "./cli/...", "./cardreader/...", "./mtls/...", "./oob/...", "./ui/tray/..."},
-			[]string{module + "/internal/testpki", module + "/internal/vcard", module + "/internal/rig", module + "/internal/dbustest", module + "/idp"},
+			[]string{".", "./app/...", "./cli/...", "./cardreader/...", "./mtls/...", "./oob/...", "./ui/..."},
+			[]string{module + "/internal/testpki", module + "/internal/vcard", module + "/internal/rig", module + "/internal/dbustest", module + "/internal/desktoptest", module + "/internal/testenv", module + "/idp"},
 		},
 	} {
 		for _, p := range deps(t, rule.patterns...) {

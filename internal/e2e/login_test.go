@@ -23,25 +23,10 @@ const loginWindow = "^(Inloggning med SITHS-kort|Login with SITHS card) – SITH
 // opens it, the agent shows the approval window, the PIN is typed into
 // that real window, and the page shows the card's HSA-ID.
 func TestBrowserLoginSameDevice(t *testing.T) {
-	need(t, "xdotool")
-	d := startXvfb(t)
-	url := identityService(t)
-	card := rigCard(t)
-	_ = card
-	s := newSession(t, d, url)
-	b := startBrowser(t)
-
-	link := b.demoPage(t, url+"/")
-	s.open(link)
-
-	w := s.waitWindow(loginWindow, 60*time.Second)
+	s, b, _, w := openApproval(t, "approval.png")
 	shots := shotDir(t)
-	s.screenshotRendered(w, filepath.Join(shots, "approval.png"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if out, err := s.xdotool(ctx, nil, "windowactivate", "--sync", w); err != nil {
-		t.Logf("windowactivate: %v %s (no window manager: focus by click)", err, out)
-	}
 	if out, err := s.xdotool(ctx, nil, "windowfocus", "--sync", w); err != nil {
 		t.Fatalf("windowfocus: %v %s", err, out)
 	}
@@ -82,18 +67,8 @@ func TestBrowserLoginSameDevice(t *testing.T) {
 // zbarimg and, scanned by the "phone" (the CLI with the card, looking the
 // order up by the scanned payload), completes the order the page shows.
 func TestBrowserLoginQRFromWindow(t *testing.T) {
-	need(t, "xdotool")
-	d := startXvfb(t)
-	url := identityService(t)
-	rigCard(t)
-	s := newSession(t, d, url)
-	b := startBrowser(t)
-
-	link := b.demoPage(t, url+"/")
-	s.open(link)
-	w := s.waitWindow(loginWindow, 60*time.Second)
+	s, b, url, w := openApproval(t, "approval-before-qr.png")
 	shots := shotDir(t)
-	s.screenshotRendered(w, filepath.Join(shots, "approval-before-qr.png"))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if out, err := s.xdotool(ctx, nil, "windowfocus", "--sync", w); err != nil {
@@ -144,6 +119,25 @@ func TestBrowserLoginQRFromWindow(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	assertNoPIN(t, s)
+}
+
+// openApproval is the start both logins share: a session with a card, the
+// identity service and a browser on its demo page; the page's link opened
+// as the OS would; the approval window that the agent opens, waited for and
+// saved as shot. It returns the session, the browser, the service's URL
+// and the window.
+func openApproval(t *testing.T, shot string) (*session, *browser, string, string) {
+	t.Helper()
+	need(t, "xdotool")
+	d := startXvfb(t)
+	url := identityService(t)
+	rigCard(t)
+	s := newSession(t, d, url)
+	b := startBrowser(t)
+	s.open(b.demoPage(t, url+"/"))
+	w := s.waitWindow(loginWindow, 60*time.Second)
+	s.screenshotRendered(w, filepath.Join(shotDir(t), shot))
+	return s, b, url, w
 }
 
 // assertNoPIN searches the session's logs for the PIN.

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -12,28 +11,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/desktoptest"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testenv"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 )
 
-func TestMain(m *testing.M) {
-	code := rig.Main(m)
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, rig.Main)) }
 
 // need finds a tool the test cannot do without: a skip off CI, a failure
 // on CI (testenv).
@@ -42,80 +34,14 @@ func need(t *testing.T, tool string) string {
 	return testenv.LookPath(t, tool)
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binErr    error
-)
+// sithseidBinary is the product's binary, built once per test binary.
+func sithseidBinary(t *testing.T) string { return desktoptest.Sithseid(t) }
 
-// sithseidBinary builds the product's binary once per test binary: the
-// tests run it as the OS would (URL handler, agent, ui process). The Go
-// build cache makes this a link step after "make build".
-func sithseidBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "sithseid-e2e-bin-")
-		if binErr != nil {
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", binDir+"/", ".", "./cmd/sithseid-idp")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return filepath.Join(binDir, "sithseid")
-}
+// display is the test's private X server.
+type display = desktoptest.Display
 
-// display is an Xvfb server of the test's own.
-type display struct {
-	name string // ":N"
-}
-
-// startXvfb runs Xvfb on a free display number (it picks one and reports
-// it on -displayfd) and stops it when t ends.
-func startXvfb(t *testing.T) *display {
-	t.Helper()
-	xvfb := need(t, "Xvfb")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp", "-noreset")
-	cmd.ExtraFiles = []*os.File{w}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	num := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(r).ReadString('\n')
-		r.Close()
-		num <- strings.TrimSpace(line)
-	}()
-	select {
-	case n := <-num:
-		if _, err := strconv.Atoi(n); err != nil {
-			t.Fatalf("Xvfb did not start (%q): %s", n, stderr.String())
-		}
-		return &display{name: ":" + n}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("Xvfb did not report a display: %s", stderr.String())
-	}
-	return nil
-}
+// startXvfb runs a private X server until t ends.
+func startXvfb(t *testing.T) *display { return desktoptest.StartXvfb(t) }
 
 // session is one simulated user session: its own home, configuration and
 // runtime directories (so its own agent socket), the test's X display, the
@@ -144,7 +70,7 @@ func newSession(t *testing.T, d *display, serviceURL string) *session {
 		"XDG_STATE_HOME="+filepath.Join(home, ".local", "state"),
 		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
 		"XDG_RUNTIME_DIR="+run,
-		"DISPLAY="+d.name,
+		"DISPLAY="+d.Name,
 		"LANG=sv_SE.UTF-8",
 		"LC_ALL=",
 		"SITHSEID_ENV=DEMO",
@@ -243,7 +169,7 @@ func (s *session) logTail() string {
 // standard input (text to type goes there, never on its command line).
 func (s *session) xdotool(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
 	c := exec.CommandContext(ctx, "xdotool", args...)
-	c.Env = append(os.Environ(), "DISPLAY="+s.display.name)
+	c.Env = append(os.Environ(), "DISPLAY="+s.display.Name)
 	c.Stdin = stdin
 	out, err := c.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
@@ -330,7 +256,7 @@ func (s *session) screenshot(id, path string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c := exec.CommandContext(ctx, need(s.t, "import"), "-window", id, path)
-	c.Env = append(os.Environ(), "DISPLAY="+s.display.name)
+	c.Env = append(os.Environ(), "DISPLAY="+s.display.Name)
 	if out, err := c.CombinedOutput(); err != nil {
 		s.t.Fatalf("import: %v\n%s", err, out)
 	}
