@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	fyne.io/fyne/v2 v2.7.1
 	fyne.io/systray v1.12.2
+	github.com/chromedp/chromedp v0.23.0
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
 	github.com/go-piv/piv-go/v2 v2.6.0
 	github.com/godbus/dbus/v5 v5.2.2
@@ -20,7 +21,6 @@ require (
 require (
 	github.com/BurntSushi/toml v1.5.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
-	github.com/chromedp/chromedp v0.23.0 // indirect
 	github.com/danieljoos/wincred v1.2.3 // indirect
 	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/fredbi/uri v1.1.1 // indirect
