@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sithseid/sithseid/internal/agenttest"
 	"io"
 	"log/slog"
 	"net"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/oob"
@@ -139,18 +139,7 @@ type agentRig struct {
 	log   *syncBuffer
 }
 
-func newService(t testing.TB) *app.Service {
-	cache := cardreader.NewIdentityCache(8)
-	svc, err := app.NewService(app.Options{
-		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
-		Readers:  cardreader.ListReaders,
-		Cache:    cache,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
+func newService(t testing.TB) *app.Service { return agenttest.PIVService(t) }
 
 // startAgent runs an agent on a socket in a fresh directory until t ends.
 func startAgent(t testing.TB, svc *app.Service, env app.Environment, addr string) *agentRig {
@@ -159,33 +148,17 @@ func startAgent(t testing.TB, svc *app.Service, env app.Environment, addr string
 		addr = filepath.Join(t.TempDir(), "run", "agent.sock")
 	}
 	r := &agentRig{addr: addr, notes: newNotes(), log: &syncBuffer{}}
-	a, err := app.NewAgent(app.AgentOptions{
+	r.agent, _ = agenttest.StartAgent(t, app.AgentOptions{
 		Service:     svc,
 		Environment: env,
 		Address:     addr,
 		Notify:      r.notes.add,
 		Log:         slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	r.agent = a
 	return r
 }
 
-func dial(t testing.TB, addr string) *app.AgentClient {
-	t.Helper()
-	c, err := app.DialAddress(context.Background(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func dial(t testing.TB, addr string) *app.AgentClient { return agenttest.Dial(t, addr) }
 
 // recorder is a client-side prompt that answers from a list and records
 // what it was asked.

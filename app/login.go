@@ -2,8 +2,8 @@ package app
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"

@@ -2,19 +2,14 @@ package app_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
+	"github.com/sithseid/sithseid/internal/agenttest"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -38,34 +33,10 @@ func setup(t testing.TB, spec testpki.CardSpec) *fixture {
 	p := rig.Require(t)
 	waitEmpty(t, p.Reader(0))
 	card := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
-	srv, err := idp.New(idp.Options{RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(srv)
-	ts.TLS = srv.TLSConfig()
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut by pulled cards
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
-	rp, err := oob.NewRPClient(ts.URL, rpKey, hc, oob.RetryPolicy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := app.LookupEnvironment(app.EnvDEMO)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.ServiceURL = ts.URL
-	cache := cardreader.NewIdentityCache(8)
-	svc, err := app.NewService(app.Options{
-		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
-		Readers:  cardreader.ListReaders,
-		Cache:    cache,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey) // handshakes cut by pulled cards: its log is dropped
+	svc := agenttest.PIVService(t)
+	env := agenttest.DemoEnvironment(t, is.URL)
+	rp := is.RP
 	return &fixture{svc: svc, card: card, env: env, rp: rp}
 }
 

@@ -5,12 +5,7 @@ package ui_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +16,8 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/desktoptest"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testenv"
@@ -107,48 +102,10 @@ func startAgent(t *testing.T, spec testpki.CardSpec) *agent {
 	t.Helper()
 	p := rig.Require(t)
 	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
-	srv, err := idp.New(idp.Options{RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(srv)
-	ts.TLS = srv.TLSConfig()
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
-	rp, err := oob.NewRPClient(ts.URL, rpKey, hc, oob.RetryPolicy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache := cardreader.NewIdentityCache(8)
-	svc, err := app.NewService(app.Options{
-		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
-		Readers:  cardreader.ListReaders,
-		Cache:    cache,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, _ := app.LookupEnvironment(app.EnvDEMO)
-	env.ServiceURL = ts.URL
-	addr := filepath.Join(t.TempDir(), "run", "agent.sock")
-	a, err := app.NewAgent(app.AgentOptions{Service: svc, Address: addr, Environment: env, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, err := app.DialAddress(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	return &agent{agent: a, addr: addr, client: client, card: c, url: ts.URL, rp: rp}
+	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
+	env := agenttest.DemoEnvironment(t, is.URL)
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.PIVService(t), Environment: env, Version: "test"})
+	return &agent{agent: a, addr: addr, client: agenttest.Dial(t, addr), card: c, url: is.URL, rp: is.RP}
 }
 
 // handOver starts an order and queues its link at the agent.

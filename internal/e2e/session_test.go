@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/desktoptest"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testenv"
@@ -267,16 +266,7 @@ func (s *session) screenshot(id, path string) {
 // trusts it with nothing added, as in "make demo".
 func identityService(t *testing.T) string {
 	t.Helper()
-	srv, err := idp.New(idp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(srv)
-	ts.TLS = srv.TLSConfig()
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	return ts.URL
+	return agenttest.StartIdentityService(t, idp.Options{}, "e2e-test-relying-party-key-0123456789").URL
 }
 
 // rigCard inserts a fresh virtual SITHS card (PIN 123456, PUK 12345678)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +18,8 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -46,39 +45,8 @@ func startAgent(t *testing.T, serviceURL string) *realAgent {
 	t.Helper()
 	p := rig.Require(t)
 	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: testpki.CardSpec{}}, vcard.RunOptions{})
-	cache := cardreader.NewIdentityCache(8)
-	svc, err := app.NewService(app.Options{
-		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
-		Readers:  cardreader.ListReaders,
-		Cache:    cache,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := app.LookupEnvironment(app.EnvDEMO)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if serviceURL != "" {
-		env.ServiceURL = serviceURL
-	}
-	addr := filepath.Join(t.TempDir(), "run", "agent.sock")
-	a, err := app.NewAgent(app.AgentOptions{Service: svc, Address: addr, Environment: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, err := app.DialAddress(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	return &realAgent{agent: a, client: client, card: c}
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.PIVService(t), Environment: agenttest.DemoEnvironment(t, serviceURL)})
+	return &realAgent{agent: a, client: agenttest.Dial(t, addr), card: c}
 }
 
 // pinStatus asks the agent for the card's PIN state.

@@ -1,0 +1,120 @@
+// Package agenttest builds what tests of the agent and its clients share:
+// the card service on the PIV backend, an agent on a socket of the test's
+// own with a client of it, and the reference identity service with a
+// relying party. Imported by tests only (internal/deptest keeps it out of
+// shipped code).
+package agenttest
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/oob"
+)
+
+// RelyingParty is the relying party's display name in Service.
+const RelyingParty = "Journalsystemet Demo"
+
+// PIVService is an app.Service on the PIV backend and the process's
+// PC/SC readers, with an identity cache.
+func PIVService(tb testing.TB) *app.Service {
+	tb.Helper()
+	cache := cardreader.NewIdentityCache(8)
+	svc, err := app.NewService(app.Options{
+		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
+		Readers:  cardreader.ListReaders,
+		Cache:    cache,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
+}
+
+// StartAgent starts an agent with opts (Address "" = a socket in a fresh
+// directory) until tb ends, and returns it with its address.
+func StartAgent(tb testing.TB, opts app.AgentOptions) (*app.Agent, string) {
+	tb.Helper()
+	if opts.Address == "" {
+		opts.Address = filepath.Join(tb.TempDir(), "run", "agent.sock")
+	}
+	a, err := app.NewAgent(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = a.Close() })
+	return a, opts.Address
+}
+
+// Dial connects a client to the agent at addr until tb ends.
+func Dial(tb testing.TB, addr string) *app.AgentClient {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := app.DialAddress(ctx, addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// IdentityService is the reference identity service (idp) with its default
+// test PKI, whose root is the DEMO environment's trust anchor, served over
+// TLS until tb ends; opts.RelyingParties gets RelyingParty with apiKey.
+type IdentityService struct {
+	URL string
+	IDP *idp.Server
+	// RP is a relying party's client of it, with apiKey.
+	RP *oob.RPClient
+}
+
+// StartIdentityService runs it. Refused handshakes (pulled cards, untrusted
+// clients) are the point of some tests: the server's error log is dropped.
+func StartIdentityService(tb testing.TB, opts idp.Options, apiKey string) *IdentityService {
+	tb.Helper()
+	opts.RelyingParties = append(opts.RelyingParties, idp.RelyingParty{Name: RelyingParty, APIKey: apiKey})
+	srv, err := idp.New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = srv.TLSConfig()
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
+	tb.Cleanup(ts.Close)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
+	rp, err := oob.NewRPClient(ts.URL, apiKey, hc, oob.RetryPolicy{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &IdentityService{URL: ts.URL, IDP: srv, RP: rp}
+}
+
+// DemoEnvironment is the DEMO environment with its service at url ("" =
+// its default address).
+func DemoEnvironment(tb testing.TB, url string) app.Environment {
+	tb.Helper()
+	env, err := app.LookupEnvironment(app.EnvDEMO)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if url != "" {
+		env.ServiceURL = url
+	}
+	return env
+}
