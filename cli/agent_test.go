@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,11 +27,23 @@ import (
 const envMain = "SITHSEID_CLI_TEST_MAIN"
 
 func init() {
-	if os.Getenv(envMain) != "1" {
+	// The test binary as sithseid, in one of three ways: as the URL handler
+	// starts it (envMain), with the log file on as main has it
+	// (envLoggedMain, the leak test), or logging to standard error
+	// (envTrayMain, the tray tests).
+	e := cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test"}
+	switch {
+	case os.Getenv(envMain) == "1":
+	case os.Getenv(envLoggedMain) == "1":
+		e.LogToFile = true
+	case os.Getenv(envTrayMain) == "1":
+		e.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	default:
 		return
 	}
+	e.Args = os.Args[1:]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, cli.Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test"})
+	code := cli.Run(ctx, e)
 	stop()
 	os.Exit(code)
 }

@@ -176,21 +176,24 @@ func procTimes(tb testing.TB, pid int) (time.Duration, int64) {
 }
 
 // procRSSMB is VmRSS from /proc/PID/status in MiB.
-func procRSSMB(tb testing.TB, pid int) float64 {
+func procRSSMB(tb testing.TB, pid int) float64 { return procKBField(tb, pid, "status", "VmRSS") / 1024 }
+
+// procKBField is the "NAME:  N kB" line of /proc/PID/FILE, in kB.
+func procKBField(tb testing.TB, pid int, file, name string) float64 {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), file))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(l, name+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			if err != nil {
-				tb.Fatalf("VmRSS: %v", err)
+				tb.Fatalf("%s: %v", name, err)
 			}
-			return kb / 1024
+			return kb
 		}
 	}
-	tb.Fatal("no VmRSS")
+	tb.Fatalf("no %s in /proc/%d/%s", name, pid, file)
 	return 0
 }

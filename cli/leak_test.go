@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -27,16 +26,6 @@ import (
 // envLoggedMain makes the test binary run as sithseid with its log file
 // on (as main does), for the agent of the leak test.
 const envLoggedMain = "SITHSEID_CLI_TEST_LOGGED_MAIN"
-
-func init() {
-	if os.Getenv(envLoggedMain) != "1" {
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, cli.Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test", LogToFile: true})
-	stop()
-	os.Exit(code)
-}
 
 // The codes of the leak test: 8 digits each, so that no timestamp, port
 // or counter in a log matches by chance, and none the PIN policy refuses.

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,17 +27,6 @@ import (
 // standard error (the tray tests read why the agent has or has not a
 // tray). Like envMain, it is checked before TestMain starts a pcscd.
 const envTrayMain = "SITHSEID_CLI_TEST_TRAY_MAIN"
-
-func init() {
-	if os.Getenv(envTrayMain) != "1" {
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	code := cli.Run(ctx, cli.Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test", Log: log})
-	stop()
-	os.Exit(code)
-}
 
 // syncBuf is an agent's output, read while it writes.
 type syncBuf struct {

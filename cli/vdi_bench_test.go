@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -131,22 +130,7 @@ func BenchmarkVDIHost(b *testing.B) {
 
 // procPSSMB is Pss from /proc/PID/smaps_rollup in MiB.
 func procPSSMB(tb testing.TB, pid int) float64 {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "smaps_rollup"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			if err != nil {
-				tb.Fatalf("Pss: %v", err)
-			}
-			return kb / 1024
-		}
-	}
-	tb.Fatal("no Pss")
-	return 0
+	return procKBField(tb, pid, "smaps_rollup", "Pss") / 1024
 }
 
 var vdiMeasured bool
