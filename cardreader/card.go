@@ -8,8 +8,9 @@ import (
 
 // Backend names, as reported by Card.Backend and in "sithseid status --json".
 const (
-	BackendPIV    = "piv"
-	BackendPKCS11 = "pkcs11"
+	BackendPIV     = "piv"
+	BackendPKCS11  = "pkcs11"
+	BackendIDPrime = "idprime"
 )
 
 // Reader is one PC/SC reader as the monitor last saw it.
@@ -19,9 +20,9 @@ type Reader struct {
 	ATR         []byte // nil when no card is present
 }
 
-// Backend opens the cards of one technology (PIV or PKCS#11).
+// Backend opens the cards of one technology (IDPrime, PIV or PKCS#11).
 type Backend interface {
-	// Name is BackendPIV or BackendPKCS11.
+	// Name is BackendIDPrime, BackendPIV or BackendPKCS11.
 	Name() string
 	// Open returns the card in reader if this backend can serve it, or an
 	// error wrapping ErrUnsupportedCard if it cannot. It may send a few APDUs
@@ -37,7 +38,7 @@ type Backend interface {
 // access to the physical card themselves (two concurrent signatures on one
 // card fail).
 type Card interface {
-	// Backend is BackendPIV or BackendPKCS11.
+	// Backend is BackendIDPrime, BackendPIV or BackendPKCS11.
 	Backend() string
 	// Reader is the PC/SC reader the card sits in ("" when the backend has
 	// no reader, e.g. SoftHSM).
@@ -48,7 +49,10 @@ type Card interface {
 	// Certificates reads every certificate on the card.
 	Certificates(ctx context.Context) ([]Certificate, error)
 
-	// PINStatus reads the PIN's tries left without spending one.
+	// PINStatus reads the identification PIN's tries left without
+	// spending one. PINStatus, VerifyPIN, ChangePIN and UnblockPIN act on
+	// the identification PIN, the one login and mutual TLS use; a card
+	// with a second, signature PIN implements SignaturePINCard too.
 	PINStatus(ctx context.Context) (PINStatus, error)
 	// PUKStatus reads the PUK's tries left without spending one, or returns
 	// ErrNoPUK when the card has no PUK the holder can use.
@@ -73,6 +77,37 @@ type Card interface {
 	// backend can, its key). Refusing to remove the login certificate without
 	// confirmation is the caller's job.
 	RemoveCertificate(ctx context.Context, certID string, auth RemoveAuth) error
+}
+
+// PINRef names one of a card's PINs.
+type PINRef string
+
+// The PINs of a SITHS card. New cards (2024 and later) have only the
+// identification PIN ("legitimeringskod"); older cards may have a second
+// PIN for their signing keys ("underskriftskod").
+const (
+	// PINIdentification unlocks the authentication keys: login and mutual
+	// TLS (IDPrime reference 0x11, PIV 80).
+	PINIdentification PINRef = "identification"
+	// PINSignature unlocks the signing keys of cards that have one
+	// (IDPrime reference 0x83).
+	PINSignature PINRef = "signature"
+)
+
+// SignaturePINCard is implemented by cards that may carry a second,
+// signature PIN (IDPrime). Its methods act on that PIN the way PINStatus,
+// ChangePIN and UnblockPIN act on the identification PIN, and return
+// ErrNoSignaturePIN when this card has none.
+type SignaturePINCard interface {
+	Card
+	// SignaturePINStatus reads the signature PIN's tries left without
+	// spending one.
+	SignaturePINStatus(ctx context.Context) (PINStatus, error)
+	// ChangeSignaturePIN replaces oldPIN with newPIN; no PIN policy.
+	ChangeSignaturePIN(ctx context.Context, oldPIN, newPIN *Secret) error
+	// UnblockSignaturePIN resets the signature PIN's retry counter with
+	// the PUK and sets newPIN.
+	UnblockSignaturePIN(ctx context.Context, puk, newPIN *Secret) error
 }
 
 // PSSCapable is implemented by the signers a Card returns. mtls caps TLS at

@@ -20,12 +20,15 @@
 //
 // # Cards
 //
-// Card is the abstraction over the two backends: cardreader/piv for PIV cards
-// (the virtual SITHS card, YubiKey-style tokens) and cardreader/pkcs11 for
-// every card with a PKCS#11 module (the real SITHS IDPrime cards). A card is
-// opened for one operation and closed again: never held while idle. Open
-// tries backends in order (PIV first, then PKCS#11; OrderBackends applies
-// a preference "auto", "piv" or "pkcs11").
+// Card is the abstraction over three backends: cardreader/idprime speaks
+// the Thales IDPrime applet of real SITHS cards natively (no middleware),
+// cardreader/piv serves PIV cards (YubiKey-style tokens, the virtual PIV
+// card) and cardreader/pkcs11 every card with a PKCS#11 module (Thales SAC,
+// OpenSC), the fallback. A card is opened for one operation and closed
+// again: never held while idle. Open tries backends in order (IDPrime, PIV,
+// then PKCS#11; OrderBackends applies a preference "auto", "idprime", "piv"
+// or "pkcs11"). A card with a second, signature PIN implements
+// SignaturePINCard.
 //
 // # Identity
 //

@@ -22,6 +22,13 @@ var (
 	ErrCertificateNotFound = errors.New("certificate not found")
 	// ErrManagementKey: the PIV management key was refused.
 	ErrManagementKey = errors.New("management key refused")
+	// ErrNoSignaturePIN: the card has no signature PIN (a SITHS card from
+	// 2024 or later has only the identification PIN).
+	ErrNoSignaturePIN = errors.New("card has no signature PIN")
+	// ErrRemovalUnsupported: this backend cannot delete objects on this
+	// card (no public source says how the IDPrime applet deletes one); the
+	// card vendor's PKCS#11 module can.
+	ErrRemovalUnsupported = errors.New("certificate removal not supported by this backend")
 )
 
 // WrongPINError is a rejected PIN with the tries the card says are left.

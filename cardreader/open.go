@@ -8,22 +8,29 @@ import (
 
 // Backend preferences (policy key or --backend flag).
 const (
-	PreferAuto   = "auto"
-	PreferPIV    = BackendPIV
-	PreferPKCS11 = BackendPKCS11
+	PreferAuto    = "auto"
+	PreferIDPrime = BackendIDPrime
+	PreferPIV     = BackendPIV
+	PreferPKCS11  = BackendPKCS11
 )
 
-// ErrUnknownPreference: a backend preference other than auto, piv or pkcs11.
+// Preferences lists every backend preference OrderBackends takes, for
+// configuration checks and help texts.
+var Preferences = []string{PreferAuto, PreferIDPrime, PreferPIV, PreferPKCS11}
+
+// ErrUnknownPreference: a backend preference other than auto, idprime, piv
+// or pkcs11.
 var ErrUnknownPreference = errors.New("unknown backend preference")
 
 // OrderBackends applies a preference to backends, which are in the
-// default order (PIV first, then PKCS#11). "auto" or "" keeps the order;
-// "piv" or "pkcs11" keeps only that backend.
+// default order (IDPrime first, which costs no APDU on a card whose ATR is
+// not an IDPrime's; then PIV; then PKCS#11). "auto" or "" keeps the order;
+// "idprime", "piv" or "pkcs11" keeps only that backend.
 func OrderBackends(preference string, backends []Backend) ([]Backend, error) {
 	switch preference {
 	case "", PreferAuto:
 		return backends, nil
-	case PreferPIV, PreferPKCS11:
+	case PreferIDPrime, PreferPIV, PreferPKCS11:
 		var out []Backend
 		for _, b := range backends {
 			if b.Name() == preference {
@@ -39,7 +46,7 @@ func OrderBackends(preference string, backends []Backend) ([]Backend, error) {
 }
 
 // Open returns the card in reader from the first backend that serves it,
-// trying backends in order (pass PIV first, then PKCS#11, after
+// trying backends in order (pass IDPrime, PIV, then PKCS#11, after
 // OrderBackends). A backend that answers ErrUnsupportedCard passes the card
 // on; an error that no backend can get past (the card or the service is
 // gone) ends the search at once.
