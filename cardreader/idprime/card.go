@@ -1,0 +1,163 @@
+package idprime
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// Card is one IDPrime card. Every method opens the card (shared access in
+// one PC/SC transaction), selects the applet, does one operation and
+// releases the card; after an operation that presented a PIN or the PUK the
+// card is reset on release, which clears the verified PIN (the applet has
+// no logout APDU). Operations are serialised with a mutex per reader,
+// shared by every Card the same Backend opened there.
+type Card struct {
+	reader string
+	opts   Options
+	mu     *sync.Mutex
+	// connect opens a session: PC/SC, or a script in unit tests.
+	connect func(ctx context.Context) (*session, error)
+	// probe looks at the reader after a response without a status word;
+	// nil (unit tests) takes such a response for a removal.
+	probe func(reader string) error
+}
+
+var (
+	_ cardreader.Card             = (*Card)(nil)
+	_ cardreader.SignaturePINCard = (*Card)(nil)
+)
+
+// Backend is cardreader.BackendIDPrime.
+func (c *Card) Backend() string { return cardreader.BackendIDPrime }
+
+// Reader is the PC/SC reader the card is in.
+func (c *Card) Reader() string { return c.reader }
+
+// do runs f in one session with the applet selected: connect, SELECT, f,
+// release (with a reset when f presented a PIN).
+func (c *Card) do(ctx context.Context, f func(s *session) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s, err := c.connect(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.selectApplet()
+	if err == nil {
+		err = f(s)
+	}
+	s.end()
+	if err != nil {
+		return c.mapErr(err)
+	}
+	return nil
+}
+
+// ID is "cardid:" and the 16 bytes of file 0201 in lower-case hex, the
+// value OpenSC reports as the card's serial (idprime_get_serial). Three
+// APDUs: SELECT applet, SELECT 0201, READ BINARY.
+func (c *Card) ID(ctx context.Context) (string, error) {
+	var id string
+	err := c.do(ctx, func(s *session) error {
+		b, err := s.readFile(fidCardID, 64)
+		if err != nil {
+			return err
+		}
+		if allZero(b) {
+			return errors.New("empty card ID")
+		}
+		id = "cardid:" + hex.EncodeToString(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading card ID: %w", err)
+	}
+	return id, nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// maxIndexSize is the largest index file: 255 records.
+const maxIndexSize = 1 + 255*indexRecordLen
+
+// index reads the 0101 index file, once per operation.
+func (s *session) index() ([]indexEntry, error) {
+	b, err := s.readFile(fidIndex, maxIndexSize)
+	if err != nil {
+		return nil, err
+	}
+	return parseIndex(b)
+}
+
+// Certificates reads every certificate file the index lists (kxcNN and
+// kscNN in mscp), raw or compressed, in index order. Certificate.ID is the
+// file's name ("kxc00"): the minidriver's name for the certificate of
+// container 00's key-exchange key ("ksc" for a signature key), stable for
+// as long as the container holds its key, and the same name Thales' own
+// middleware uses; file identifiers are the card's allocation and may
+// change when a certificate is rewritten. An empty file (a removed
+// certificate) is skipped. Cost: SELECT applet, SELECT and READ of the
+// index, then per certificate a SELECT and one READ per 256 bytes.
+func (c *Card) Certificates(ctx context.Context) ([]cardreader.Certificate, error) {
+	var out []cardreader.Certificate
+	err := c.do(ctx, func(s *session) error {
+		entries, err := s.index()
+		if err != nil {
+			return err
+		}
+		for _, f := range certFiles(entries) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b, err := s.readFile(f.FID, maxCertificateSize)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Name, err)
+			}
+			if len(b) == 0 {
+				continue
+			}
+			cert, err := parseCertificate(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Name, err)
+			}
+			out = append(out, cardreader.Certificate{ID: f.Name, Label: certLabel(f), Cert: cert})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading certificates: %w", err)
+	}
+	return out, nil
+}
+
+// certLabel names a certificate file for people and logs.
+func certLabel(f certFile) string {
+	kind := "key exchange"
+	if f.Name[:3] == "ksc" {
+		kind = "signature"
+	}
+	return fmt.Sprintf("Container %02d %s certificate", f.Container, kind)
+}
+
+// RemoveCertificate is not supported: no public source says how the
+// IDPrime applet deletes a file or a key (OpenSC's driver cannot either).
+// Thales SAC's PKCS#11 module can; the returned error wraps
+// cardreader.ErrRemovalUnsupported. No APDU is sent.
+func (c *Card) RemoveCertificate(ctx context.Context, certID string, auth cardreader.RemoveAuth) error {
+	return fmt.Errorf("removing certificate %s: %w", certID, cardreader.ErrRemovalUnsupported)
+}
