@@ -39,7 +39,8 @@ func exitCode(err error) int {
 }
 
 const usage = `usage:
-  sithseid-vcard init   --dir D [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
+  sithseid-vcard init   --dir D [--kind piv|idprime] [--with-signing]
+                        [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
                         [--key rsa2048|p256] [--variant normal|expired|expiring|reserve]
                         [--seed S] [--mgmt-key default|default-aes|HEX|3des:HEX] [--force]
   sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--profile none|idprime-usb]
@@ -99,7 +100,9 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 		key    = fs.String("key", "rsa2048", "key type: rsa2048 or p256")
 		vari   = fs.String("variant", "normal", "certificates: normal, expired, expiring or reserve")
 		serial = fs.Uint("serial", 0, "card serial number (default derived)")
+		kind   = fs.String("kind", string(vcard.KindPIV), "card kind: piv (a PIV card) or idprime (a Thales IDPrime 940, what SITHS cards are)")
 	)
+	fs.BoolVar(&opts.WithSigning, "with-signing", false, "idprime: add the HSA-ID signing key and certificate under the signature PIN (cards since 2024 come without)")
 	fs.StringVar(&opts.Dir, "dir", "", "card state directory")
 	fs.StringVar(&opts.Spec.HSAID, "hsa-id", "", "HSA-ID (default SE2321000016-1234)")
 	fs.StringVar(&opts.Spec.PersonalNumber, "personal-number", "", "personal identity number, 12 digits")
@@ -138,6 +141,20 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("--variant %q: want normal, expired, expiring or reserve", *vari)}
 	}
+	k, err := vcard.ParseKind(*kind)
+	if err != nil {
+		return usageError{fmt.Sprintf("--kind %q: want piv or idprime", *kind)}
+	}
+	opts.Kind = k
+	if opts.WithSigning && k != vcard.KindIDPrime {
+		return usageError{"--with-signing is for --kind idprime (a PIV card always has its signing key)"}
+	}
+	if k == vcard.KindIDPrime && opts.Spec.Key != testpki.RSA2048 {
+		return usageError{"--kind idprime: --key rsa2048 only"}
+	}
+	if k == vcard.KindIDPrime && opts.MgmtKey != "" {
+		return usageError{"--kind idprime: no --mgmt-key (a PIV notion)"}
+	}
 	if *serial > 0xFFFFFFFF {
 		return usageError{"--serial: too large"}
 	}
@@ -153,9 +170,12 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	in := card.Info()
-	fmt.Fprintf(stdout, "card %d for %s (%s) in %s\n", in.Serial, in.Holder, in.HSAID, opts.Dir)
+	fmt.Fprintf(stdout, "%s card %d for %s (%s) in %s\n", in.Kind, in.Serial, in.Holder, in.HSAID, opts.Dir)
 	// Test cards: printing the PIN and PUK is the point of init.
 	fmt.Fprintf(stdout, "PIN %s\nPUK %s\n", vcard.DefaultPIN, vcard.DefaultPUK)
+	if in.HasSignPIN {
+		fmt.Fprintf(stdout, "signature PIN %s\n", vcard.DefaultSignPIN)
+	}
 	return nil
 }
 
@@ -180,10 +200,25 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(in)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "kind\t%s\n", in.Kind)
 	fmt.Fprintf(tw, "holder\t%s\n", in.Holder)
 	fmt.Fprintf(tw, "HSA-ID\t%s\n", in.HSAID)
 	fmt.Fprintf(tw, "serial\t%d\n", in.Serial)
 	fmt.Fprintf(tw, "version\t%s\n", in.Version)
+	if in.Kind == vcard.KindIDPrime {
+		fmt.Fprintf(tw, "card ID\t%s\n", in.CardID)
+		fmt.Fprintf(tw, "PIN (11)\t%d of %d tries left%s\n", in.PINTries, in.PINMax, blocked(in.PINTries))
+		if in.HasSignPIN {
+			fmt.Fprintf(tw, "signature PIN (83)\t%d of %d tries left%s\n", in.SignPINTries, in.SignPINMax, blocked(in.SignPINTries))
+		} else {
+			fmt.Fprintf(tw, "signature PIN (83)\tnone (no signing key)\n")
+		}
+		fmt.Fprintf(tw, "PUK\t%d of %d tries left%s\n", in.PUKTries, in.PUKMax, blocked(in.PUKTries))
+		for _, s := range in.Slots {
+			fmt.Fprintf(tw, "%s\t%s, key %s, PIN %s\t%s\tuntil %s\n", s.Slot, s.Algorithm, s.KeyRef, s.PIN, s.Subject, s.NotAfter)
+		}
+		return tw.Flush()
+	}
 	fmt.Fprintf(tw, "PIN\t%d of %d tries left%s\n", in.PINTries, in.PINMax, blocked(in.PINTries))
 	fmt.Fprintf(tw, "PUK\t%d of %d tries left%s\n", in.PUKTries, in.PUKMax, blocked(in.PUKTries))
 	mk := in.MgmtAlgorithm
@@ -291,7 +326,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}()
 
-	fmt.Fprintf(stderr, "sithseid-vcard: card %d in vpcd %s (control %s)\n", card.Serial(), opts.VPCD, sockPath)
+	fmt.Fprintf(stderr, "sithseid-vcard: %s card %d in vpcd %s (control %s)\n", card.Kind(), card.Serial(), opts.VPCD, sockPath)
 	return srv.Run(ctx)
 }
 

@@ -89,7 +89,7 @@ func runTool(t *testing.T, c *testCard, stdin, name string, args ...string) resu
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(c.pcscd.Env(), "HOME="+c.home)
+	cmd.Env = append(append(c.pcscd.Env(), "HOME="+c.home), c.env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -116,6 +116,44 @@ func runTool(t *testing.T, c *testCard, stdin, name string, args ...string) resu
 // the secret never shows up in the captured output.
 func runToolTTY(t *testing.T, c *testCard, prompt, secret, name string, args ...string) result {
 	t.Helper()
+	answered := 0
+	return runToolTTYWith(t, c, func(out string) (string, bool) {
+		if strings.Count(out, prompt) > answered {
+			answered++
+			return secret, true
+		}
+		return "", false
+	}, name, args...)
+}
+
+// ttyAnswer is a secret to type when its prompt appears.
+type ttyAnswer struct{ prompt, secret string }
+
+// runToolTTYSeq is runToolTTY for a tool that asks several questions in
+// turn (pkcs11-tool --change-pin: the current PIN, the new one, the new
+// one again): each answer is typed once its prompt appears after the
+// previous one.
+func runToolTTYSeq(t *testing.T, c *testCard, answers []ttyAnswer, name string, args ...string) result {
+	t.Helper()
+	next, pos := 0, 0
+	return runToolTTYWith(t, c, func(out string) (string, bool) {
+		if next >= len(answers) {
+			return "", false
+		}
+		i := strings.Index(out[pos:], answers[next].prompt)
+		if i < 0 {
+			return "", false
+		}
+		pos += i + len(answers[next].prompt)
+		next++
+		return answers[next-1].secret, true
+	}, name, args...)
+}
+
+// runToolTTYWith runs name on a pseudo-terminal; after each read of its
+// output, next (given all output so far) says what to type, if anything.
+func runToolTTYWith(t *testing.T, c *testCard, next func(out string) (string, bool), name string, args ...string) result {
+	t.Helper()
 	master, slave, err := openPTY()
 	if err != nil {
 		t.Fatalf("pty: %v", err)
@@ -124,7 +162,7 @@ func runToolTTY(t *testing.T, c *testCard, prompt, secret, name string, args ...
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(c.pcscd.Env(), "HOME="+c.home)
+	cmd.Env = append(append(c.pcscd.Env(), "HOME="+c.home), c.env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
@@ -136,18 +174,21 @@ func runToolTTY(t *testing.T, c *testCard, prompt, secret, name string, args ...
 		mu  sync.Mutex
 		out bytes.Buffer
 	)
-	prompts := make(chan struct{}, 8)
+	prompts := make(chan string, 8)
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
 		buf := make([]byte, 4096)
-		seen := 0
 		for {
 			n, err := master.Read(buf) // ends with EIO once the tool exits
 			mu.Lock()
 			out.Write(buf[:n])
-			for ; seen < strings.Count(out.String(), prompt); seen++ {
-				prompts <- struct{}{}
+			for {
+				secret, ok := next(out.String())
+				if !ok {
+					break
+				}
+				prompts <- secret
 			}
 			mu.Unlock()
 			if err != nil {
@@ -160,7 +201,7 @@ func runToolTTY(t *testing.T, c *testCard, prompt, secret, name string, args ...
 typing:
 	for {
 		select {
-		case <-prompts:
+		case secret := <-prompts:
 			// util_getpass flushes pending input (tcsetattr TCSAFLUSH)
 			// right after it prints the prompt: type once it reads.
 			time.Sleep(200 * time.Millisecond)
@@ -244,7 +285,8 @@ type testCard struct {
 	pcscd *rig.PCSCD
 	*rig.Card
 	want *testpki.Card
-	home string // HOME for the tools (OpenSC's caches)
+	home string   // HOME for the tools (OpenSC's caches)
+	env  []string // more environment for the tools (OPENSC_CONF)
 }
 
 // slot pairs a PIV slot with the OpenSC PKCS#15 object ID of its key and

@@ -32,22 +32,26 @@ const (
 	appMgmt
 )
 
-// Kind tells the server what an APDU was, for its counters and latencies.
-type Kind int
+// opKind tells the server what an APDU was, for its counters and latencies.
+type opKind int
 
 const (
-	KindOther  Kind = iota
-	KindSign        // a private-key operation (GENERAL AUTHENTICATE with a slot key)
-	KindVerify      // a VERIFY that carried a PIN
+	opOther  opKind = iota
+	opSign          // a private-key operation (PIV GENERAL AUTHENTICATE with a slot key, IDPrime PSO CDS)
+	opVerify        // a VERIFY that carried a PIN
 )
 
-// Card is a PIV card application with its state directory. Transmit is safe
-// for concurrent use; a card processes one APDU at a time, like a real one.
+// Card is a virtual card of one Kind (a PIV card application or an
+// IDPrime 940) with its state directory. Transmit is safe for concurrent
+// use; a card processes one APDU at a time, like a real one.
 type Card struct {
 	mu   sync.Mutex
 	dir  string
 	st   *state
 	rand io.Reader
+
+	// idp is the IDPrime applet of a KindIDPrime card; nil on PIV cards.
+	idp *idpApplet
 
 	// Volatile state, cleared on power-off, reset and selecting another
 	// application.
@@ -79,6 +83,11 @@ func Load(dir string) (*Card, error) {
 		return nil, err
 	}
 	c := &Card{dir: dir, st: st, rand: rand.Reader, keys: map[string]any{}}
+	if st.Kind == KindIDPrime {
+		if c.idp, err = newIDPApplet(st); err != nil {
+			return nil, fmt.Errorf("vcard: %w", err)
+		}
+	}
 	for slot, k := range st.Keys {
 		if _, err := parseKey(k); err != nil {
 			return nil, fmt.Errorf("vcard: key in slot %s: %w", slot, err)
@@ -98,7 +107,8 @@ func (c *Card) Serial() uint32 {
 	return c.st.Serial
 }
 
-// PINRetries returns the PIN's and the PUK's tries left.
+// PINRetries returns the PIN's and the PUK's tries left (on an IDPrime
+// card: the identification PIN 11 and the PUK).
 func (c *Card) PINRetries() (pin, puk int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -116,7 +126,7 @@ func (c *Card) PowerOff() {
 	c.app = appNone
 }
 
-// Reset is a warm reset: like a power cycle, the PIV application is the
+// Reset is a warm reset: like a power cycle, the card's application is the
 // default selection again and all security status is lost.
 func (c *Card) Reset() {
 	c.mu.Lock()
@@ -125,7 +135,12 @@ func (c *Card) Reset() {
 }
 
 // ATR is the card's answer to reset.
-func (c *Card) ATR() []byte { return append([]byte(nil), atr...) }
+func (c *Card) ATR() []byte {
+	if c.idp != nil {
+		return append([]byte(nil), idprimeATR...)
+	}
+	return append([]byte(nil), atr...)
+}
 
 // atr: direct convention, T=1 (TD1=80 → TD2=01), historical bytes in
 // compact-TLV (ISO/IEC 7816-4 §8.1.1): card capabilities 73 C0 21 C0 (extended
@@ -149,6 +164,9 @@ func (c *Card) powerOn() {
 }
 
 func (c *Card) clearSession() {
+	if c.idp != nil {
+		c.idp.clearSession()
+	}
 	c.pinVerified, c.pinFresh, c.mgmtAuthed = false, false, false
 	c.witness, c.challenge = nil, nil
 	clear(c.chainData)
@@ -172,7 +190,7 @@ func (c *Card) Transmit(capdu []byte) []byte {
 	return r
 }
 
-func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
+func (c *Card) transmit(capdu []byte) (resp []byte, kind opKind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer func() {
@@ -181,30 +199,33 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 				panic(p)
 			}
 			c.clearSession()
-			resp, kind = sw(swNoPreciseDiagnosis), KindOther
+			resp, kind = sw(swNoPreciseDiagnosis), opOther
 		}
 	}()
+	if c.idp != nil {
+		return c.idpTransmit(capdu)
+	}
 	cmd, ok := parseAPDU(capdu)
 	if !ok {
 		c.chaining, c.chainData, c.pending = false, nil, nil
-		return sw(swWrongLength), KindOther
+		return sw(swWrongLength), opOther
 	}
 	// CLA: only 00 and 10 (chaining); no secure messaging, no logical
 	// channels (SP 800-73-4 Part 2 §3).
 	if cmd.cla&^0x10 != 0 {
-		return sw(swCLANotSupported), KindOther
+		return sw(swCLANotSupported), opOther
 	}
 	if cmd.ins == 0xC0 && !cmd.chained() { // GET RESPONSE
 		if cmd.p1 != 0 || cmd.p2 != 0 {
 			c.pending = nil
-			return sw(swIncorrectP1P2), KindOther
+			return sw(swIncorrectP1P2), opOther
 		}
 		if c.pending == nil {
-			return sw(swConditionsNotMet), KindOther
+			return sw(swConditionsNotMet), opOther
 		}
 		data := c.pending
 		c.pending = nil
-		return c.respond(data, cmd.ne, swOK), KindOther
+		return c.respond(data, cmd.ne, swOK), opOther
 	}
 	c.pending = nil
 
@@ -213,7 +234,7 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 	if c.chaining && head != c.chainIns && cmd.ins != 0xA4 {
 		clear(c.chainData)
 		c.chaining, c.chainData = false, nil
-		return sw(swLastCmdExpected), KindOther
+		return sw(swLastCmdExpected), opOther
 	}
 	if cmd.chained() {
 		if !c.chaining {
@@ -221,10 +242,10 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 		}
 		if len(c.chainData)+len(cmd.data) > maxChain {
 			c.chaining, c.chainData = false, nil
-			return sw(swWrongLength), KindOther
+			return sw(swWrongLength), opOther
 		}
 		c.chainData = append(c.chainData, cmd.data...)
-		return sw(swOK), KindOther
+		return sw(swOK), opOther
 	}
 	if c.chaining {
 		if head == c.chainIns {
@@ -236,10 +257,10 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 
 	if cmd.ins == 0xA4 {
 		data, code := c.selectApp(cmd)
-		return c.respond(data, cmd.ne, code), KindOther
+		return c.respond(data, cmd.ne, code), opOther
 	}
 	if c.app != appPIV {
-		return sw(swINSNotSupported), KindOther
+		return sw(swINSNotSupported), opOther
 	}
 	var data []byte
 	code := swOK
@@ -251,7 +272,7 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 	case 0x20:
 		code = c.verify(cmd)
 		if len(cmd.data) > 0 {
-			kind = KindVerify
+			kind = opVerify
 			c.verifies.Add(1)
 		}
 	case 0x24:
@@ -262,7 +283,7 @@ func (c *Card) transmit(capdu []byte) (resp []byte, kind Kind) {
 		var signed bool
 		data, code, signed = c.generalAuthenticate(cmd)
 		if signed {
-			kind = KindSign
+			kind = opSign
 			c.signatures.Add(1)
 		}
 	case 0x47:

@@ -10,26 +10,34 @@ import (
 // Info is what `sithseid-vcard status` shows: read offline from the state,
 // without spending anything.
 type Info struct {
-	Holder        string     `json:"holder"`
-	HSAID         string     `json:"hsa_id"`
-	Serial        uint32     `json:"serial"`
-	Version       string     `json:"version"`
-	PINTries      int        `json:"pin_tries_left"`
-	PINMax        int        `json:"pin_tries_max"`
-	PUKTries      int        `json:"puk_tries_left"`
-	PUKMax        int        `json:"puk_tries_max"`
-	PINDefault    bool       `json:"pin_default"`
+	Kind       Kind   `json:"kind"`
+	Holder     string `json:"holder"`
+	HSAID      string `json:"hsa_id"`
+	Serial     uint32 `json:"serial"`
+	Version    string `json:"version"`
+	PINTries   int    `json:"pin_tries_left"`
+	PINMax     int    `json:"pin_tries_max"`
+	PUKTries   int    `json:"puk_tries_left"`
+	PUKMax     int    `json:"puk_tries_max"`
+	PINDefault bool   `json:"pin_default"`
+	// The IDPrime signature PIN (83), on cards that have one.
+	HasSignPIN    bool       `json:"has_sign_pin,omitempty"`
+	SignPINTries  int        `json:"sign_pin_tries_left,omitempty"`
+	SignPINMax    int        `json:"sign_pin_tries_max,omitempty"`
+	CardID        string     `json:"card_id,omitempty"` // IDPrime cardid, hex
 	MgmtAlgorithm string     `json:"mgmt_algorithm"`
 	MgmtDefault   bool       `json:"mgmt_default"`
 	MgmtProtected bool       `json:"mgmt_pin_protected"`
 	Slots         []SlotInfo `json:"slots"`
 }
 
-// SlotInfo describes one key slot.
+// SlotInfo describes one key slot (PIV) or key container (IDPrime).
 type SlotInfo struct {
-	Slot        string            `json:"slot"` // "9a"
+	Slot        string            `json:"slot"` // "9a"; on IDPrime the certificate file, "kxc00"
 	Algorithm   string            `json:"algorithm,omitempty"`
 	PINPolicy   string            `json:"pin_policy,omitempty"`
+	KeyRef      string            `json:"key_ref,omitempty"` // IDPrime key reference, "56"
+	PIN         string            `json:"pin,omitempty"`     // IDPrime PIN reference guarding the key: 11 or 83
 	Certificate *x509.Certificate `json:"-"`
 	Subject     string            `json:"subject,omitempty"`
 	NotAfter    string            `json:"not_after,omitempty"`
@@ -40,7 +48,11 @@ func (c *Card) Info() Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.st
+	if c.idp != nil {
+		return c.idprimeInfo()
+	}
 	in := Info{
+		Kind:   KindPIV,
 		Holder: st.Holder, HSAID: st.HSAID, Serial: st.Serial,
 		Version:  versionString(st.Version),
 		PINTries: st.PIN.Tries, PINMax: st.PIN.Max, PUKTries: st.PUK.Tries, PUKMax: st.PUK.Max,
@@ -128,4 +140,28 @@ func policyName(p byte) string {
 		return "always"
 	}
 	return "default"
+}
+
+func (c *Card) idprimeInfo() Info {
+	st := c.st
+	in := Info{
+		Kind: KindIDPrime, Holder: st.Holder, HSAID: st.HSAID, Serial: st.Serial,
+		Version:  idprimeAppletVersion,
+		PINTries: st.PIN.Tries, PINMax: st.PIN.Max, PUKTries: st.PUK.Tries, PUKMax: st.PUK.Max,
+		PINDefault: st.PIN.Default, CardID: fmt.Sprintf("%X", st.IDPrime.CardID),
+	}
+	if st.SignPIN != nil {
+		in.HasSignPIN, in.SignPINTries, in.SignPINMax = true, st.SignPIN.Tries, st.SignPIN.Max
+	}
+	for _, k := range st.IDPrime.Keys {
+		si := SlotInfo{Slot: k.fileName(), Algorithm: "RSA-2048",
+			KeyRef: fmt.Sprintf("%02x", k.keyRef()), PIN: fmt.Sprintf("%02x", k.PINRef)}
+		if cert, err := x509.ParseCertificate(k.Cert); err == nil {
+			si.Certificate = cert
+			si.Subject = "CN=" + cert.Subject.CommonName + ", serialNumber=" + cert.Subject.SerialNumber
+			si.NotAfter = cert.NotAfter.UTC().Format("2006-01-02")
+		}
+		in.Slots = append(in.Slots, si)
+	}
+	return in
 }

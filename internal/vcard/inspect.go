@@ -6,19 +6,59 @@ import "time"
 // going through PC/SC (where every look costs APDUs, and a wrong-PIN probe
 // a try). None of these touch the retry counters.
 
-// PINIs reports whether pin is the card's current PIN. The counter is not
-// touched.
+// PINIs reports whether pin is the card's current PIN (on an IDPrime card
+// the identification PIN 11). The counter is not touched.
 func (c *Card) PINIs(pin []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.st.PIN.matches(padRef(string(pin)))
+	return c.st.PIN.matches(c.pad(pin))
 }
 
 // PUKIs reports whether puk is the card's current PUK.
 func (c *Card) PUKIs(puk []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.st.PUK.matches(padRef(string(puk)))
+	return c.st.PUK.matches(c.pad(puk))
+}
+
+// SignPINIs reports whether pin is the IDPrime card's signature PIN (83);
+// false on cards without one.
+func (c *Card) SignPINIs(pin []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.SignPIN != nil && c.st.SignPIN.matches(c.pad(pin))
+}
+
+// SignPINRetries returns the signature PIN's tries left; ok is false when
+// the card has no signature PIN (PIV cards, IDPrime cards without
+// WithSigning).
+func (c *Card) SignPINRetries() (tries int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.st.SignPIN == nil {
+		return 0, false
+	}
+	return c.st.SignPIN.Tries, true
+}
+
+// CardID is an IDPrime card's cardid file (16 bytes; OpenSC's serial is
+// its hex form), nil on PIV cards.
+func (c *Card) CardID() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.st.IDPrime == nil {
+		return nil
+	}
+	return append([]byte(nil), c.st.IDPrime.CardID...)
+}
+
+// pad is a PIN or PUK in the card's padding: FF to 8 bytes (PIV), 00 to
+// 16 (IDPrime).
+func (c *Card) pad(v []byte) []byte {
+	if c.idp != nil {
+		return padIDP(string(v))
+	}
+	return padRef(string(v))
 }
 
 // HasObject reports whether the data object with BER-TLV tag (0x5FC10A)

@@ -46,7 +46,21 @@ type ProvisionOptions struct {
 	Spec testpki.CardSpec // holder, HSA-ID, personal number, key type, variant
 	PKI  testpki.Options  // seed, now and OCSP URL of the test PKI
 
+	// Kind is the card application: "" or KindPIV, or KindIDPrime (RSA-2048
+	// keys only).
+	Kind Kind
+
 	PIN, PUK string // "" = DefaultPIN, DefaultPUK
+
+	// WithSigning gives an IDPrime card the HSA-ID signing key and
+	// certificate (container 1, "ksc01") under the signature PIN 83. Without
+	// it an IDPrime card is a SITHS card as issued since 2024: the HSA-ID
+	// authentication key and certificate only. PIV cards always hold both
+	// HSA-ID pairs and the personal-number pairs.
+	WithSigning bool
+	// SignPIN is the signature PIN of a WithSigning IDPrime card: "" =
+	// DefaultSignPIN.
+	SignPIN string
 
 	// MgmtKey is the management key: "" = a random AES-192 key stored
 	// PIN-protected on the card (YubiKey style: PRINTED 5FC109 holds
@@ -54,20 +68,26 @@ type ProvisionOptions struct {
 	// "default-3des") = the well-known default key as 3DES, "default-aes"
 	// as AES-192; or hex (16/24/32 bytes = AES-128/192/256), optionally
 	// prefixed "3des:".
-	MgmtKey string
+	MgmtKey string // PIV only
 
 	Serial  uint32  // 0 = derived from the card number
-	Version [3]byte // zero = DefaultVersion
+	Version [3]byte // zero = DefaultVersion; PIV only
 	Force   bool    // overwrite an existing card
 }
 
-// Provision creates a SITHS card from the test PKI in opts.Dir: the HSA-ID
-// pair in 9A/9C, the personal-number pair in 82/83, CHUID, CCC, discovery
-// and key history objects, PIN, PUK and management key. It also writes the
-// PKI's root.pem and cas.pem into the directory for relying parties.
+// Provision creates a SITHS card from the test PKI in opts.Dir. A PIV card
+// gets the HSA-ID pair in 9A/9C, the personal-number pair in 82/83, CHUID,
+// CCC, discovery and key history objects, PIN, PUK and management key; an
+// IDPrime card the HSA-ID authentication key (and with WithSigning the
+// HSA-ID signing key), its cardid, PINs and PUK. It also writes the PKI's
+// root.pem and cas.pem into the directory for relying parties.
 func Provision(opts ProvisionOptions) error {
 	if opts.Dir == "" {
 		return errors.New("vcard: no directory")
+	}
+	kind, err := ParseKind(string(opts.Kind))
+	if err != nil {
+		return err
 	}
 	pin, puk := opts.PIN, opts.PUK
 	if pin == "" {
@@ -91,6 +111,25 @@ func Provision(opts ProvisionOptions) error {
 		return fmt.Errorf("vcard: %w", err)
 	}
 
+	if kind == KindIDPrime && opts.Spec.Key != "" && opts.Spec.Key != testpki.RSA2048 {
+		return fmt.Errorf("vcard: an IDPrime card holds RSA-2048 keys only, not %s", opts.Spec.Key)
+	}
+	if kind == KindIDPrime && (opts.MgmtKey != "" || opts.Version != [3]byte{}) {
+		return errors.New("vcard: an IDPrime card has no PIV management key or version")
+	}
+	if kind == KindPIV && (opts.WithSigning || opts.SignPIN != "") {
+		return errors.New("vcard: a PIV card always holds its signing key under its one PIN")
+	}
+	if kind == KindIDPrime && opts.WithSigning {
+		sp := opts.SignPIN
+		if sp == "" {
+			sp = DefaultSignPIN
+		}
+		if !validIDPPIN(padIDP(sp)) {
+			return errors.New("vcard: the signature PIN must be 6–8 digits")
+		}
+	}
+
 	pki, err := testpki.New(opts.PKI)
 	if err != nil {
 		return fmt.Errorf("vcard: test PKI: %w", err)
@@ -100,8 +139,17 @@ func Provision(opts ProvisionOptions) error {
 		return fmt.Errorf("vcard: issuing card: %w", err)
 	}
 
+	if kind == KindIDPrime {
+		st, err := idprimeState(opts, tc, pin, puk)
+		if err != nil {
+			return err
+		}
+		return writeCard(opts.Dir, pki, st)
+	}
+
 	st := &state{
 		Format:  stateFormat,
+		Kind:    KindPIV,
 		Version: opts.Version,
 		Serial:  opts.Serial,
 		Holder:  strings.TrimSpace(tc.Spec.GivenName + " " + tc.Spec.Surname),
@@ -112,7 +160,7 @@ func Provision(opts ProvisionOptions) error {
 	if st.Version == [3]byte{} {
 		st.Version = DefaultVersion
 	}
-	cardID := sha256.Sum256([]byte("sithseid-vcard card id\x00" + tc.Spec.CardNumber))
+	cardID := cardIDSeed(tc.Spec.CardNumber)
 	if st.Serial == 0 {
 		st.Serial = binary.BigEndian.Uint32(cardID[:4]) & 0x7FFFFFFF
 		if st.Serial == 0 {
@@ -175,16 +223,99 @@ func Provision(opts ProvisionOptions) error {
 	st.Objects[objKey(tagDiscovery)] = discovery()
 	st.Objects[objKey(tagKeyHistory)] = keyHistory(2)
 
+	return writeCard(opts.Dir, pki, st)
+}
+
+// writeCard checks st and writes it with the PKI's CA certificates.
+func writeCard(dir string, pki *testpki.PKI, st *state) error {
 	if err := st.check(); err != nil {
 		return fmt.Errorf("vcard: %w", err)
 	}
-	if err := pki.WriteDir(opts.Dir); err != nil {
+	if err := pki.WriteDir(dir); err != nil {
 		return fmt.Errorf("vcard: writing CA certificates: %w", err)
 	}
-	if err := saveState(opts.Dir, st); err != nil {
+	if err := saveState(dir, st); err != nil {
 		return fmt.Errorf("vcard: writing state: %w", err)
 	}
 	return nil
+}
+
+// cardIDSeed is the per-card value every identifier of a card derives from
+// (PIV serial, CHUID, IDPrime cardid): a hash of its card number, so each
+// card has its own and the same card number gives the same card.
+func cardIDSeed(cardNumber string) [32]byte {
+	return sha256.Sum256([]byte("sithseid-vcard card id\x00" + cardNumber))
+}
+
+// idprimeState is the state of an IDPrime card issued as tc.
+func idprimeState(opts ProvisionOptions, tc *testpki.Card, pin, puk string) (*state, error) {
+	st := &state{
+		Format:  stateFormat,
+		Kind:    KindIDPrime,
+		Version: [3]byte{4, 3, 5},
+		Serial:  opts.Serial,
+		Holder:  strings.TrimSpace(tc.Spec.GivenName + " " + tc.Spec.Surname),
+		HSAID:   tc.Spec.HSAID,
+	}
+	seed := cardIDSeed(tc.Spec.CardNumber)
+	if st.Serial == 0 {
+		st.Serial = binary.BigEndian.Uint32(seed[:4]) & 0x7FFFFFFF
+		if st.Serial == 0 {
+			st.Serial = 1
+		}
+	}
+	set := func(r *refData, v string) error {
+		p := padIDP(v)
+		defer clear(p)
+		if err := r.set(p); err != nil {
+			return err
+		}
+		r.Tries, r.Max = DefaultTries, DefaultTries
+		return nil
+	}
+	if err := set(&st.PIN, pin); err != nil {
+		return nil, err
+	}
+	if err := set(&st.PUK, puk); err != nil {
+		return nil, err
+	}
+	st.PIN.Default, st.PUK.Default = pin == DefaultPIN, puk == DefaultPUK
+	d := &idpState{Label: idprimeTokenLabel}
+	d.CardID = append(append(d.CardID, seed[4:12]...), seed[4:12]...)
+	creds := []struct {
+		cred    testpki.Credential
+		signing bool
+		pinRef  byte
+	}{{tc.HSAAuth, false, refIDPPIN}}
+	if opts.WithSigning {
+		sp := opts.SignPIN
+		if sp == "" {
+			sp = DefaultSignPIN
+		}
+		st.SignPIN = &refData{}
+		if err := set(st.SignPIN, sp); err != nil {
+			return nil, err
+		}
+		st.SignPIN.Default = sp == DefaultSignPIN
+		creds = append(creds, struct {
+			cred    testpki.Credential
+			signing bool
+			pinRef  byte
+		}{tc.HSASign, true, refIDPSignPIN})
+	}
+	for n, c := range creds {
+		k, ok := c.cred.Key.(*rsa.PrivateKey)
+		if !ok || k.N.BitLen() != 2048 {
+			return nil, errors.New("vcard: an IDPrime card holds RSA-2048 keys only")
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return nil, err
+		}
+		d.Keys = append(d.Keys, &idpKey{Container: n, Signing: c.signing, PINRef: c.pinRef, PKCS8: der, Cert: c.cred.Cert.Raw})
+	}
+	st.IDPrime = d
+	return st, nil
 }
 
 // setMgmtKey applies ProvisionOptions.MgmtKey; protected reports a random

@@ -335,12 +335,12 @@ func (s *Server) apdu(capdu []byte) []byte {
 	resp, kind := s.card.transmit(capdu)
 	s.apdus.Add(1)
 	switch kind {
-	case KindSign:
+	case opSign:
 		s.signatures.Add(1)
 		if s.opts.SignLatency > 0 {
 			time.Sleep(s.opts.SignLatency)
 		}
-	case KindVerify:
+	case opVerify:
 		s.verifies.Add(1)
 	}
 	if s.opts.Trace != nil {
@@ -400,6 +400,14 @@ func insName(ins byte) string {
 		return "RESET"
 	case 0xFA:
 		return "SET_RETRIES"
+	case 0xB0:
+		return "READ_BINARY"
+	case 0xCA:
+		return "GET_DATA_CA"
+	case 0x22:
+		return "MSE"
+	case 0x2A:
+		return "PSO"
 	}
 	return "OTHER"
 }

@@ -22,14 +22,25 @@ const stateFormat = 1
 // one JSON file, atomically, after every change. PIN and PUK are kept only as
 // salted PBKDF2 hashes.
 type state struct {
-	Format  int     `json:"format"`
+	Format int `json:"format"`
+	// Kind is the card application; absent (states from before kinds)
+	// means KindPIV.
+	Kind    Kind    `json:"kind,omitempty"`
 	Version [3]byte `json:"version"` // answered to GET VERSION (INS FD)
 	Serial  uint32  `json:"serial"`
 	Holder  string  `json:"holder,omitempty"` // for `status`; not on the card's wire
 	HSAID   string  `json:"hsa_id,omitempty"`
 
+	// PIN is the PIV PIN (80) or the IDPrime identification PIN (11); PUK
+	// the PUK of either.
 	PIN refData `json:"pin"`
 	PUK refData `json:"puk"`
+	// SignPIN is the IDPrime signature PIN (83), on cards with a signing
+	// key only.
+	SignPIN *refData `json:"sign_pin,omitempty"`
+	// IDPrime holds an IDPrime card's keys and certificates; nil on PIV
+	// cards, which keep theirs in Keys and Objects.
+	IDPrime *idpState `json:"idprime,omitempty"`
 
 	MgmtAlg byte   `json:"mgmt_alg"` // 03, 08, 0A or 0C
 	MgmtKey []byte `json:"mgmt_key"`
@@ -96,6 +107,9 @@ func loadState(dir string) (*state, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("vcard: %s: %w", filepath.Join(dir, StateFile), err)
 	}
+	if st.Kind == "" {
+		st.Kind = KindPIV
+	}
 	if st.Format != stateFormat {
 		return nil, fmt.Errorf("vcard: %s: unsupported format %d", filepath.Join(dir, StateFile), st.Format)
 	}
@@ -112,10 +126,24 @@ func loadState(dir string) (*state, error) {
 }
 
 func (st *state) check() error {
-	for _, r := range []*refData{&st.PIN, &st.PUK} {
+	refs := []*refData{&st.PIN, &st.PUK}
+	if st.SignPIN != nil {
+		refs = append(refs, st.SignPIN)
+	}
+	for _, r := range refs {
 		if len(r.Salt) == 0 || len(r.Hash) != 32 || r.Max < 1 || r.Max > 15 || r.Tries < 0 || r.Tries > r.Max {
 			return errors.New("invalid PIN or PUK record")
 		}
+	}
+	switch st.Kind {
+	case KindIDPrime:
+		return st.checkIDPrime()
+	case KindPIV:
+	default:
+		return fmt.Errorf("unknown card kind %q", st.Kind)
+	}
+	if st.IDPrime != nil || st.SignPIN != nil {
+		return errors.New("IDPrime data on a PIV card")
 	}
 	if n, ok := mgmtKeyLen[st.MgmtAlg]; !ok || n != len(st.MgmtKey) {
 		return errors.New("invalid management key")
