@@ -535,3 +535,75 @@ func TestCardPulledMidOperation(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentSigns: signatures from several goroutines on one card are
+// serialised by the card (two at once would interleave their MSE and PSO).
+func TestConcurrentSigns(t *testing.T) {
+	vc, c := insert(t, false)
+	ctx := context.Background()
+	s, err := c.Signer(ctx, "kxc00", secret(vc.PIN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			d := sha256.Sum256([]byte{byte(i)})
+			sig, err := s.Sign(rand.Reader, d[:], crypto.SHA256)
+			if err == nil {
+				err = rsa.VerifyPKCS1v15(s.Public().(*rsa.PublicKey), crypto.SHA256, d[:], sig)
+			}
+			errc <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// BenchmarkOperations reports APDUs and time per operation with the
+// virtual card's own speed and with a SITHS card behind a USB reader
+// (vcard.ProfileIDPrime).
+func BenchmarkOperations(b *testing.B) {
+	for _, prof := range vcard.Profiles {
+		p := rig.Require(b)
+		waitAbsent(b, p.Reader(0))
+		vc := p.InsertCard(b, 0, vcard.ProvisionOptions{Kind: vcard.KindIDPrime}, prof.Apply(vcard.RunOptions{}))
+		ctx := context.Background()
+		ci, err := New(Options{}).Open(ctx, cardreader.Reader{Name: vc.Reader})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := ci.(*Card)
+		s, err := c.Signer(ctx, "kxc00", secret(vc.PIN))
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := sha256.Sum256([]byte("bench"))
+		for _, op := range []struct {
+			name string
+			run  func() error
+		}{
+			{"Open", func() error { _, err := New(Options{}).Open(ctx, cardreader.Reader{Name: vc.Reader}); return err }},
+			{"ID", func() error { _, err := c.ID(ctx); return err }},
+			{"Certificates", func() error { _, err := c.Certificates(ctx); return err }},
+			{"PINStatus", func() error { _, err := c.PINStatus(ctx); return err }},
+			{"Sign", func() error { _, err := s.Sign(rand.Reader, d[:], crypto.SHA256); return err }},
+		} {
+			b.Run(op.name+"/profile="+prof.Name, func(b *testing.B) {
+				before := apdus(vc)
+				for range b.N {
+					if err := op.run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(apdus(vc)-before)/float64(b.N), "APDUs/op")
+			})
+		}
+		if err := vc.Stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

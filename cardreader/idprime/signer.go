@@ -5,13 +5,11 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
-
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/sithseid/sithseid/cardreader"
 )
@@ -256,12 +254,8 @@ func ecdsaDER(raw []byte) ([]byte, error) {
 	if len(raw) == 0 || len(raw)%2 != 0 {
 		return nil, fmt.Errorf("ECDSA signature of %d bytes", len(raw))
 	}
-	r := new(big.Int).SetBytes(raw[:len(raw)/2])
-	s := new(big.Int).SetBytes(raw[len(raw)/2:])
-	var b cryptobyte.Builder
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1BigInt(r)
-		b.AddASN1BigInt(s)
+	return asn1.Marshal(struct{ R, S *big.Int }{
+		new(big.Int).SetBytes(raw[:len(raw)/2]),
+		new(big.Int).SetBytes(raw[len(raw)/2:]),
 	})
-	return b.Bytes()
 }
