@@ -220,7 +220,7 @@ func TestAgentEndToEnd(t *testing.T) {
 
 	// PIN change: both secrets typed on the client's side.
 	rec := &recorder{answers: []string{f.card.PIN, "917354"}}
-	if err := cl.ChangePIN(ctx, app.Selector{}, rec.prompt); err != nil {
+	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
 		t.Fatalf("PIN change: %v", err)
 	}
 	if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPIN || rec.asked[0].Retries != 3 ||
@@ -233,20 +233,20 @@ func TestAgentEndToEnd(t *testing.T) {
 
 	// The old PIN is wrong now: a typed error with the tries left crosses.
 	var wrong *cardreader.WrongPINError
-	err = cl.ChangePIN(ctx, app.Selector{}, (&recorder{answers: []string{f.card.PIN, "864213"}}).prompt)
+	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{answers: []string{f.card.PIN, "864213"}}).prompt)
 	if !errors.As(err, &wrong) || wrong.Retries != 2 {
 		t.Fatalf("old PIN after change: %v", err)
 	}
 	// A prompt cancelled on the client's side cancels the operation.
-	err = cl.ChangePIN(ctx, app.Selector{}, (&recorder{}).prompt)
+	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{}).prompt)
 	if !errors.Is(err, app.ErrCancelled) {
 		t.Fatalf("cancelled prompt: %v", err)
 	}
 	// Block it: the agent raises pinBlocked.
 	for i := 0; i < 2; i++ {
-		_ = cl.ChangePIN(ctx, app.Selector{}, (&recorder{answers: []string{"000001", "864213"}}).prompt)
+		_ = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{answers: []string{"000001", "864213"}}).prompt)
 	}
-	if err := cl.ChangePIN(ctx, app.Selector{}, (&recorder{}).prompt); !errors.Is(err, cardreader.ErrPINBlocked) {
+	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{}).prompt); !errors.Is(err, cardreader.ErrPINBlocked) {
 		t.Fatalf("blocked PIN: %v", err)
 	}
 	ar.notes.wait(t, app.NotifyPINBlocked, 0)
@@ -256,7 +256,7 @@ func TestAgentEndToEnd(t *testing.T) {
 
 	// Unblock with the PUK.
 	rec = &recorder{answers: []string{f.card.PUK, "582913"}}
-	if err := cl.UnblockPIN(ctx, app.Selector{}, rec.prompt); err != nil {
+	if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
 		t.Fatalf("unblock: %v", err)
 	}
 	if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPUK || rec.asked[1].Kind != app.PromptNewPIN {

@@ -222,13 +222,13 @@ func BenchmarkPINChangeUnblock(b *testing.B) {
 		var changeAPDUs, unblockAPDUs int64
 		for range benchReps {
 			before, start := card.Server.Stats().APDUs, time.Now()
-			if err := svc.ChangePIN(ctx, app.Selector{}, prompts(cur, next, "")); err != nil {
+			if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(cur, next, "")); err != nil {
 				b.Fatal(err)
 			}
 			change, changeAPDUs = append(change, time.Since(start)), card.Server.Stats().APDUs-before
 			cur, next = next, cur
 			before, start = card.Server.Stats().APDUs, time.Now()
-			if err := svc.UnblockPIN(ctx, app.Selector{}, prompts("", next, vcard.DefaultPUK)); err != nil {
+			if err := svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts("", next, vcard.DefaultPUK)); err != nil {
 				b.Fatal(err)
 			}
 			unblock, unblockAPDUs = append(unblock, time.Since(start)), card.Server.Stats().APDUs-before

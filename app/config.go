@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
 )
 
 // Configuration keys. docs/admin.md ("Configuration and policy") documents
@@ -226,7 +228,7 @@ var specs = map[string]keySpec{
 	KeyAllowEnvironmentSwitch: {kind: kindBool, def: true, policyOnly: true},
 	KeyPKCS11Module:           {kind: kindString, def: ""},
 	KeyPIVManagementKeyFile:   {kind: kindString, def: "", policyOnly: true, check: checkAbsolute},
-	KeyBackend:                {kind: kindString, def: "auto", check: oneOf("auto", "piv", "pkcs11")}, // as cardreader.OrderBackends takes
+	KeyBackend:                {kind: kindString, def: cardreader.PreferAuto, check: oneOf(cardreader.Preferences...)}, // as cardreader.OrderBackends takes
 	KeyLogLevel:               {kind: kindString, def: "info", check: oneOf("debug", "info", "warn", "error")},
 	KeyLanguage:               {kind: kindString, def: "", check: oneOf("", "sv", "en")},
 	KeyExpiryWarningDays: {kind: kindInts, def: []int{30, 14, 7}, check: func(v any) error {

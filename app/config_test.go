@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
 )
 
 // configDir lays out a policy file, a drop-in dir and a user file in a
@@ -352,5 +354,27 @@ func TestConfigKeysDocumented(t *testing.T) {
 	}
 	if !strings.Contains(doc, "`"+app.KeyUserMayOverride+"`") {
 		t.Errorf("docs/admin.md does not document `%s`", app.KeyUserMayOverride)
+	}
+}
+
+// The backend setting takes every preference cardreader knows (the native
+// IDPrime backend among them) and nothing else, from policy as from the user.
+func TestConfigBackendPreferences(t *testing.T) {
+	for _, pref := range cardreader.Preferences {
+		c := newConfigDir(t)
+		if err := c.load(t).SetUser(app.KeyBackend, pref); err != nil {
+			t.Errorf("backend %q: %v", pref, err)
+			continue
+		}
+		wantValue(t, c.load(t), app.KeyBackend, pref, app.SourceUser)
+		c.policy(t, `{"backend": "`+pref+`"}`)
+		wantValue(t, c.load(t), app.KeyBackend, pref, app.SourcePolicy)
+	}
+	if !slices.Contains(cardreader.Preferences, cardreader.PreferIDPrime) {
+		t.Fatalf("cardreader.Preferences %v lacks idprime", cardreader.Preferences)
+	}
+	c := newConfigDir(t)
+	if err := c.load(t).SetUser(app.KeyBackend, "opensc"); err == nil {
+		t.Error("backend \"opensc\" accepted")
 	}
 }

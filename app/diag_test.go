@@ -91,13 +91,13 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	lg.Debug("login done", "result", res)
 	// A wrong PIN, then a change, then an unblock with the PUK.
 	var wrong *cardreader.WrongPINError
-	if err := svc.ChangePIN(ctx, app.Selector{}, prompts("111111", newPIN, "")); !errors.As(err, &wrong) {
+	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts("111111", newPIN, "")); !errors.As(err, &wrong) {
 		t.Fatalf("wrong PIN: %v", err)
 	}
-	if err := svc.ChangePIN(ctx, app.Selector{}, prompts(pin, newPIN, "")); err != nil {
+	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pin, newPIN, "")); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.UnblockPIN(ctx, app.Selector{}, prompts("", afterPUK, puk)); err != nil {
+	if err := svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts("", afterPUK, puk)); err != nil {
 		t.Fatal(err)
 	}
 	// A status with the personal number unmasked, logged whole: the log's

@@ -85,7 +85,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 	svc := newService(t)
 	ctx := context.Background()
 	pins := [2]string{"246813", "975318"}
-	if err := svc.ChangePIN(ctx, app.Selector{}, prompts(vcard.DefaultPIN, pins[0], "")); err != nil {
+	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(vcard.DefaultPIN, pins[0], "")); err != nil {
 		t.Fatal(err)
 	}
 	cur := 0
@@ -113,7 +113,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 			return prompts(pins[cur], pins[1-cur], "")(ctx, req)
 		}
 		rctx, cancel := context.WithTimeout(ctx, faultDeadline)
-		err := svc.ChangePIN(rctx, app.Selector{}, kill)
+		err := svc.ChangePIN(rctx, app.Selector{}, cardreader.PINIdentification, kill)
 		hung := rctx.Err() != nil
 		cancel()
 		if hung || !typedServiceLoss(err) {
@@ -121,7 +121,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 		}
 		waitServiceBack(t, p, svc, card.Reader)
 		checkCard(t, "after the restart")
-		if err := svc.ChangePIN(ctx, app.Selector{}, prompts(pins[cur], pins[1-cur], "")); err != nil {
+		if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], "")); err != nil {
 			t.Fatalf("the same PIN change after the restart: %v", err)
 		}
 		checkCard(t, "after the change")
@@ -129,7 +129,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 
 	// Measure a PIN change's APDUs, then kill pcscd at each third one.
 	before := card.Server.Stats().APDUs
-	if err := svc.ChangePIN(ctx, app.Selector{}, prompts(pins[cur], pins[1-cur], "")); err != nil {
+	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], "")); err != nil {
 		t.Fatal(err)
 	}
 	checkCard(t, "measuring")
@@ -138,7 +138,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 		t.Run("apdu-"+itoa(k), func(t *testing.T) {
 			killer.arm(k)
 			rctx, cancel := context.WithTimeout(ctx, faultDeadline)
-			err := svc.ChangePIN(rctx, app.Selector{}, prompts(pins[cur], pins[1-cur], ""))
+			err := svc.ChangePIN(rctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], ""))
 			hung := rctx.Err() != nil
 			cancel()
 			killer.left.Store(0)
@@ -161,7 +161,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 				t.Fatalf("k=%d/%d: success reported, PIN unchanged", k, n)
 			}
 			if cur == wasCur {
-				if err := svc.ChangePIN(ctx, app.Selector{}, prompts(pins[cur], pins[1-cur], "")); err != nil {
+				if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], "")); err != nil {
 					t.Fatalf("k=%d/%d: the same change after the restart: %v", k, n, err)
 				}
 				checkCard(t, "after the change")

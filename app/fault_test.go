@@ -59,7 +59,7 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 	// PIN: start from one of two acceptable PINs and alternate.
 	pins := [2]string{"246813", "975318"}
 	cur := 0 // index of the current PIN in pins
-	if err := newService(t).ChangePIN(context.Background(), app.Selector{}, prompts(vcard.DefaultPIN, pins[0], "")); err != nil {
+	if err := newService(t).ChangePIN(context.Background(), app.Selector{}, cardreader.PINIdentification, prompts(vcard.DefaultPIN, pins[0], "")); err != nil {
 		t.Fatal(err)
 	}
 	prompt := func(req app.PromptRequest, oldIdx int) (*cardreader.Secret, error) {
@@ -117,7 +117,7 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 		{
 			name: "pin-change",
 			run: func(ctx context.Context, svc *app.Service) error {
-				return svc.ChangePIN(ctx, app.Selector{}, promptNow())
+				return svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, promptNow())
 			},
 			happened: pinSwapped,
 			undo:     func(context.Context, *app.Service) error { return nil }, // the next round changes it back
@@ -127,7 +127,7 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 			// command, none when the pull came first; never two.
 			name: "pin-change-wrong",
 			run: func(ctx context.Context, svc *app.Service) error {
-				err := svc.ChangePIN(ctx, app.Selector{}, func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+				err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
 					if req.Kind == app.PromptNewPIN {
 						return cardreader.NewSecret([]byte(pins[1-cur])), nil
 					}
@@ -151,7 +151,7 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 			},
 			undo: func(ctx context.Context, svc *app.Service) error {
 				// The PUK restores the counter (and sets the other PIN).
-				if err := svc.UnblockPIN(ctx, app.Selector{}, promptNow()); err != nil {
+				if err := svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, promptNow()); err != nil {
 					return err
 				}
 				cur = 1 - cur
@@ -162,7 +162,7 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 		{
 			name: "unblock",
 			run: func(ctx context.Context, svc *app.Service) error {
-				return svc.UnblockPIN(ctx, app.Selector{}, promptNow())
+				return svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, promptNow())
 			},
 			happened: func() (bool, bool) {
 				did, ok := pinSwapped()

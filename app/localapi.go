@@ -130,7 +130,10 @@ func (f *frame) check(fromClient bool) error {
 
 // wirePrompt is a prompt frame's question.
 type wirePrompt struct {
-	Kind       string         `json:"kind"` // pin, newPin, puk, approve
+	Kind string `json:"kind"` // pin, newPin, puk, approve
+	// PIN is the PIN a pin, newPin or puk prompt is about: identification
+	// or signature.
+	PIN        string         `json:"pin,omitempty"`
 	Retries    int            `json:"retries"`
 	Holder     string         `json:"holder,omitempty"`
 	HSAID      string         `json:"hsaId,omitempty"`
@@ -293,6 +296,9 @@ var wireSentinels = []struct {
 	{"pinBlocked", cardreader.ErrPINBlocked},
 	{"pukBlocked", cardreader.ErrPUKBlocked},
 	{"noPUK", cardreader.ErrNoPUK},
+	{"noSignaturePIN", cardreader.ErrNoSignaturePIN},
+	{"removalUnsupported", cardreader.ErrRemovalUnsupported},
+	{"unknownPIN", ErrUnknownPIN},
 	{"certificateNotFound", cardreader.ErrCertificateNotFound},
 	{"managementKey", cardreader.ErrManagementKey},
 	{"cardBusy", cardreader.ErrCardBusy},
@@ -417,6 +423,13 @@ type statusParams struct {
 
 type selectOnlyParams struct {
 	Select selectParams `json:"select"`
+}
+
+// pinParams are pin.change's and pin.unblock's: the card, and which of its
+// PINs ("identification", the default, or "signature").
+type pinParams struct {
+	Select selectParams      `json:"select"`
+	PIN    cardreader.PINRef `json:"pin,omitempty"`
 }
 
 type certRemoveParams struct {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
 )
 
 // AgentClient is a connection to the running agent. Its methods mirror the
@@ -260,7 +262,12 @@ func (c *AgentClient) answer(ctx context.Context, id uint64, f frame, h callHand
 		ans.Error = toWire(ErrCancelled)
 		return c.write(ans)
 	}
-	s, err := h.prompt(ctx, PromptRequest{Kind: kind, Retries: p.Retries, Holder: p.Holder, HSAID: p.HSAID, CardNumber: p.CardNumber})
+	ref, err := CheckPINRef(cardreader.PINRef(p.PIN))
+	if err != nil {
+		ans.Error = toWire(fmt.Errorf("%w: prompt for %w", ErrProtocol, err))
+		return c.write(ans)
+	}
+	s, err := h.prompt(ctx, PromptRequest{Kind: kind, PIN: ref, Retries: p.Retries, Holder: p.Holder, HSAID: p.HSAID, CardNumber: p.CardNumber})
 	if errors.Is(err, ErrAbandoned) {
 		// Not an answer: the operation is called off, as when ctx ends,
 		// so a login's order stays pending (the user went to the phone).
@@ -303,14 +310,23 @@ func (c *AgentClient) Status(ctx context.Context, opts StatusOptions) (*Status, 
 }
 
 // ChangePIN is Service.ChangePIN run by the agent; prompt answers its
-// questions here.
-func (c *AgentClient) ChangePIN(ctx context.Context, sel Selector, prompt Prompt) error {
-	return c.call(ctx, MethodPINChange, selectOnlyParams{Select: wireSelect(sel)}, nil, callHandlers{prompt: prompt})
+// questions here. Errors about the signature PIN come wrapped in
+// *PINError, as the Service's do.
+func (c *AgentClient) ChangePIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
+	ref, err := CheckPINRef(pin)
+	if err != nil {
+		return err
+	}
+	return pinError(ref, c.call(ctx, MethodPINChange, pinParams{Select: wireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
 }
 
 // UnblockPIN is Service.UnblockPIN run by the agent.
-func (c *AgentClient) UnblockPIN(ctx context.Context, sel Selector, prompt Prompt) error {
-	return c.call(ctx, MethodPINUnblock, selectOnlyParams{Select: wireSelect(sel)}, nil, callHandlers{prompt: prompt})
+func (c *AgentClient) UnblockPIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
+	ref, err := CheckPINRef(pin)
+	if err != nil {
+		return err
+	}
+	return pinError(ref, c.call(ctx, MethodPINUnblock, pinParams{Select: wireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
 }
 
 // RemoveCertificate is Service.RemoveCertificate run by the agent. A

@@ -222,7 +222,7 @@ func (c *serverConn) ask(ctx context.Context, call *serverCall, p wirePrompt) (f
 func (c *serverConn) prompt(call *serverCall) Prompt {
 	return func(ctx context.Context, req PromptRequest) (*cardreader.Secret, error) {
 		f, err := c.ask(ctx, call, wirePrompt{
-			Kind: req.Kind.wire(), Retries: req.Retries,
+			Kind: req.Kind.wire(), PIN: string(req.PIN), Retries: req.Retries,
 			Holder: req.Holder, HSAID: req.HSAID, CardNumber: req.CardNumber,
 		})
 		if err != nil {
@@ -294,19 +294,19 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 		}
 		c.subscribe(ctx, call)
 	case MethodPINChange:
-		var p selectOnlyParams
+		var p pinParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
-		op(func() (any, error) { return nil, a.svc.ChangePIN(ctx, p.Select.selector(), c.prompt(call)) })
+		op(func() (any, error) { return nil, a.svc.ChangePIN(ctx, p.Select.selector(), p.PIN, c.prompt(call)) })
 	case MethodPINUnblock:
-		var p selectOnlyParams
+		var p pinParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
-		op(func() (any, error) { return nil, a.svc.UnblockPIN(ctx, p.Select.selector(), c.prompt(call)) })
+		op(func() (any, error) { return nil, a.svc.UnblockPIN(ctx, p.Select.selector(), p.PIN, c.prompt(call)) })
 	case MethodCertRemove:
 		var p certRemoveParams
 		if err := decode(&p); err != nil {

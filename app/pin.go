@@ -21,7 +21,11 @@ const (
 // PromptRequest is what a prompt shows: what to type, for which card, and
 // how many tries are left before the attempt (shown before, never after).
 type PromptRequest struct {
-	Kind       PromptKind
+	Kind PromptKind
+	// PIN is the PIN the prompt is about: the current one (PromptPIN),
+	// the new one (PromptNewPIN) or the one the PUK unblocks (PromptPUK).
+	// Login and mutual TLS always ask for cardreader.PINIdentification.
+	PIN        cardreader.PINRef
 	Retries    int // -1 when the card does not say
 	Holder     string
 	HSAID      string
@@ -39,9 +43,72 @@ var ErrCancelled = errors.New("cancelled by the user")
 // ErrSamePIN: the new PIN equals the current one.
 var ErrSamePIN = errors.New("the new PIN is the same as the current PIN")
 
+// ErrUnknownPIN: a PIN reference other than cardreader.PINIdentification
+// or cardreader.PINSignature.
+var ErrUnknownPIN = errors.New("unknown PIN reference")
+
+// PINError is a failed operation on a card's signature PIN. It unwraps to
+// the card's error (*cardreader.WrongPINError, cardreader.ErrPINBlocked,
+// cardreader.ErrNoSignaturePIN, …), so callers test it as usual; the PIN
+// lets the ui and the CLI say "underskriftskod" instead of "PIN-kod".
+// Operations on the identification PIN return their errors unwrapped.
+type PINError struct {
+	PIN cardreader.PINRef
+	Err error
+}
+
+func (e *PINError) Error() string { return string(e.PIN) + " PIN: " + e.Err.Error() }
+func (e *PINError) Unwrap() error { return e.Err }
+
+// CheckPINRef returns the PIN ref names, "" meaning the identification PIN,
+// or ErrUnknownPIN.
+func CheckPINRef(ref cardreader.PINRef) (cardreader.PINRef, error) {
+	switch ref {
+	case "", cardreader.PINIdentification:
+		return cardreader.PINIdentification, nil
+	case cardreader.PINSignature:
+		return ref, nil
+	}
+	return "", fmt.Errorf("%q: %w", string(ref), ErrUnknownPIN)
+}
+
+// pinError wraps err as a *PINError when ref is the signature PIN.
+func pinError(ref cardreader.PINRef, err error) error {
+	if err == nil || ref != cardreader.PINSignature {
+		return err
+	}
+	var pe *PINError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &PINError{PIN: ref, Err: err}
+}
+
+// pinOps are the card's operations on one of its PINs.
+type pinOps struct {
+	ref     cardreader.PINRef
+	status  func(context.Context) (cardreader.PINStatus, error)
+	change  func(ctx context.Context, oldPIN, newPIN *cardreader.Secret) error
+	unblock func(ctx context.Context, puk, newPIN *cardreader.Secret) error
+}
+
+// pinOpsOf returns c's operations on the PIN ref (already checked): a
+// card that cannot have a signature PIN has none.
+func pinOpsOf(c cardreader.Card, ref cardreader.PINRef) (pinOps, error) {
+	if ref != cardreader.PINSignature {
+		return pinOps{ref: cardreader.PINIdentification, status: c.PINStatus, change: c.ChangePIN, unblock: c.UnblockPIN}, nil
+	}
+	sc, ok := c.(cardreader.SignaturePINCard)
+	if !ok {
+		return pinOps{}, cardreader.ErrNoSignaturePIN
+	}
+	return pinOps{ref: ref, status: sc.SignaturePINStatus, change: sc.ChangeSignaturePIN, unblock: sc.UnblockSignaturePIN}, nil
+}
+
 func (oc openCard) request(kind PromptKind, retries int) PromptRequest {
 	return PromptRequest{
 		Kind:       kind,
+		PIN:        cardreader.PINIdentification,
 		Retries:    retries,
 		Holder:     oc.identity.Holder.Name,
 		HSAID:      oc.identity.HSAID,
@@ -54,31 +121,51 @@ func (oc openCard) birthDate() time.Time {
 	return d
 }
 
-// ChangePIN changes the PIN of the selected card. It reads the tries left
-// first and refuses a blocked PIN before asking anything; it checks the new
-// PIN against the policy before the current PIN is spent on the card. A
-// wrong current PIN returns *cardreader.WrongPINError with the tries left;
-// nothing is retried.
-func (s *Service) ChangePIN(ctx context.Context, sel Selector, prompt Prompt) error {
+// ChangePIN changes a PIN of the selected card: the identification PIN
+// (pin "" or cardreader.PINIdentification), or the signature PIN
+// (cardreader.PINSignature) of a card that has one, else
+// cardreader.ErrNoSignaturePIN. It reads the tries left first and refuses
+// a blocked PIN before asking anything; it checks the new PIN against the
+// policy before the current PIN is spent on the card. A wrong current PIN
+// returns *cardreader.WrongPINError with the tries left; nothing is
+// retried. Errors about the signature PIN come wrapped in *PINError.
+func (s *Service) ChangePIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
+	ref, err := CheckPINRef(pin)
+	if err != nil {
+		return err
+	}
+	return pinError(ref, s.changePIN(ctx, sel, ref, prompt))
+}
+
+func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	oc, err := s.selectCard(ctx, sel)
 	if err != nil {
 		return err
 	}
-	st, err := onCard(s, ctx, oc.card.PINStatus)
+	ops, err := pinOpsOf(oc.card, ref)
+	if err != nil {
+		return err
+	}
+	st, err := onCard(s, ctx, ops.status)
 	if err != nil {
 		return fmt.Errorf("reading PIN tries left: %w", err)
 	}
 	if st.Blocked {
 		return cardreader.ErrPINBlocked
 	}
-	old, err := prompt(ctx, oc.request(PromptPIN, st.Retries))
+	req := func(kind PromptKind) PromptRequest {
+		r := oc.request(kind, st.Retries)
+		r.PIN = ref
+		return r
+	}
+	old, err := prompt(ctx, req(PromptPIN))
 	if err != nil {
 		return err
 	}
 	defer old.Wipe()
-	newPIN, err := prompt(ctx, oc.request(PromptNewPIN, st.Retries))
+	newPIN, err := prompt(ctx, req(PromptNewPIN))
 	if err != nil {
 		return err
 	}
@@ -90,24 +177,43 @@ func (s *Service) ChangePIN(ctx context.Context, sel Selector, prompt Prompt) er
 		return ErrSamePIN
 	}
 	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, oc.card.ChangePIN(ctx, old, newPIN)
+		return struct{}{}, ops.change(ctx, old, newPIN)
 	}); err != nil {
-		s.log.Info("PIN change failed", "reader", oc.card.Reader(), "err", err)
+		s.log.Info("PIN change failed", "reader", oc.card.Reader(), "pin", ref, "err", err)
 		return err
 	}
-	s.log.Info("PIN changed", "reader", oc.card.Reader(), "card", oc.identity.CardNumber)
+	s.log.Info("PIN changed", "reader", oc.card.Reader(), "card", oc.identity.CardNumber, "pin", ref)
 	return nil
 }
 
-// UnblockPIN resets the PIN of the selected card with its PUK and sets a
-// new PIN. Cards without a PUK return cardreader.ErrNoPUK before asking
-// anything; a blocked PUK returns cardreader.ErrPUKBlocked.
-func (s *Service) UnblockPIN(ctx context.Context, sel Selector, prompt Prompt) error {
+// UnblockPIN resets a PIN of the selected card (chosen as in ChangePIN)
+// with its PUK and sets a new PIN. Cards without a PUK return
+// cardreader.ErrNoPUK before asking anything; a blocked PUK returns
+// cardreader.ErrPUKBlocked.
+func (s *Service) UnblockPIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
+	ref, err := CheckPINRef(pin)
+	if err != nil {
+		return err
+	}
+	return pinError(ref, s.unblockPIN(ctx, sel, ref, prompt))
+}
+
+func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	oc, err := s.selectCard(ctx, sel)
 	if err != nil {
 		return err
+	}
+	ops, err := pinOpsOf(oc.card, ref)
+	if err != nil {
+		return err
+	}
+	if ref == cardreader.PINSignature {
+		// A card without a signature PIN says so before the PUK is asked.
+		if _, err := onCard(s, ctx, ops.status); errors.Is(err, cardreader.ErrNoSignaturePIN) {
+			return err
+		}
 	}
 	st, err := onCard(s, ctx, oc.card.PUKStatus)
 	if err != nil {
@@ -116,7 +222,12 @@ func (s *Service) UnblockPIN(ctx context.Context, sel Selector, prompt Prompt) e
 	if st.Blocked {
 		return cardreader.ErrPUKBlocked
 	}
-	puk, err := prompt(ctx, oc.request(PromptPUK, st.Retries))
+	req := func(kind PromptKind, retries int) PromptRequest {
+		r := oc.request(kind, retries)
+		r.PIN = ref
+		return r
+	}
+	puk, err := prompt(ctx, req(PromptPUK, st.Retries))
 	if err != nil {
 		return err
 	}
@@ -124,7 +235,7 @@ func (s *Service) UnblockPIN(ctx context.Context, sel Selector, prompt Prompt) e
 	if err := cardreader.CheckPUKFormat(puk); err != nil {
 		return err
 	}
-	newPIN, err := prompt(ctx, oc.request(PromptNewPIN, -1))
+	newPIN, err := prompt(ctx, req(PromptNewPIN, -1))
 	if err != nil {
 		return err
 	}
@@ -133,11 +244,11 @@ func (s *Service) UnblockPIN(ctx context.Context, sel Selector, prompt Prompt) e
 		return err
 	}
 	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, oc.card.UnblockPIN(ctx, puk, newPIN)
+		return struct{}{}, ops.unblock(ctx, puk, newPIN)
 	}); err != nil {
-		s.log.Info("PIN unblock failed", "reader", oc.card.Reader(), "err", err)
+		s.log.Info("PIN unblock failed", "reader", oc.card.Reader(), "pin", ref, "err", err)
 		return err
 	}
-	s.log.Info("PIN unblocked", "reader", oc.card.Reader(), "card", oc.identity.CardNumber)
+	s.log.Info("PIN unblocked", "reader", oc.card.Reader(), "card", oc.identity.CardNumber, "pin", ref)
 	return nil
 }

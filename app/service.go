@@ -32,9 +32,11 @@ type TokenLister func(ctx context.Context) ([]cardreader.Card, error)
 // Options configures a Service. The zero value of every optional field
 // works.
 type Options struct {
-	// Backends in their default order: PIV first, then PKCS#11.
+	// Backends in their default order: IDPrime first (native SITHS
+	// cards), then PIV, then PKCS#11 (a vendor module, the fallback).
 	Backends []cardreader.Backend
-	// Preference is "auto" (or ""), "piv" or "pkcs11".
+	// Preference is one of cardreader.Preferences ("auto" or "" keeps
+	// the order; "idprime", "piv" or "pkcs11" keeps only that backend).
 	Preference string
 	// Readers lists the readers. Required.
 	Readers ReaderLister

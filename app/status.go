@@ -43,7 +43,12 @@ type CardStatus struct {
 	Reserve    bool         `json:"reserve,omitempty"`
 	NotBefore  *time.Time   `json:"notBefore,omitempty"`
 	NotAfter   *time.Time   `json:"notAfter,omitempty"`
-	PIN        SecretStatus `json:"pin"`
+	// PIN is the identification PIN ("legitimeringskod"), the one login
+	// and mutual TLS use.
+	PIN SecretStatus `json:"pin"`
+	// SignaturePIN is the signing keys' own PIN ("underskriftskod"), nil
+	// when the card has none (SITHS cards from 2024 have one PIN only).
+	SignaturePIN *SecretStatus `json:"signaturePin,omitempty"`
 	// PUK is nil when the card has no PUK the holder can use (cards from
 	// the 2024 portal get theirs from an ID administrator).
 	PUK          *SecretStatus `json:"puk"`
@@ -95,8 +100,11 @@ type CertStatus struct {
 
 // Warning codes in CardStatus.Warnings. The ui and the CLI phrase them.
 const (
-	WarnPINBlocked          = "pinBlocked"
-	WarnPUKBlocked          = "pukBlocked"
+	WarnPINBlocked = "pinBlocked"
+	WarnPUKBlocked = "pukBlocked"
+	// WarnSignaturePINBlocked: the signature PIN is blocked; login still
+	// works (it uses the identification PIN), signing does not.
+	WarnSignaturePINBlocked = "signaturePinBlocked"
 	WarnCertificateExpired  = "certificateExpired"
 	WarnCertificateExpiring = "certificateExpiring"
 	WarnTooManyCertificates = "tooManyCertificates"
@@ -206,6 +214,20 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 		cs.PIN = SecretStatus{Retries: pin.Retries, Blocked: pin.Blocked}
 		if pin.Blocked {
 			cs.Warnings = append(cs.Warnings, Warning{Code: WarnPINBlocked})
+		}
+	}
+	// The signature PIN is read from the card already open, like the
+	// other tries: no second discovery.
+	if sc, ok := oc.card.(cardreader.SignaturePINCard); ok {
+		switch sig, err := onCard(s, ctx, sc.SignaturePINStatus); {
+		case errors.Is(err, cardreader.ErrNoSignaturePIN):
+		case err != nil:
+			fail(err)
+		default:
+			cs.SignaturePIN = &SecretStatus{Retries: sig.Retries, Blocked: sig.Blocked}
+			if sig.Blocked {
+				cs.Warnings = append(cs.Warnings, Warning{Code: WarnSignaturePINBlocked})
+			}
 		}
 	}
 	switch puk, err := onCard(s, ctx, oc.card.PUKStatus); {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 
@@ -105,8 +106,8 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 // Service, or through the running agent's local API. Both satisfy it.
 type operations interface {
 	Status(context.Context, app.StatusOptions) (*app.Status, error)
-	ChangePIN(context.Context, app.Selector, app.Prompt) error
-	UnblockPIN(context.Context, app.Selector, app.Prompt) error
+	ChangePIN(context.Context, app.Selector, cardreader.PINRef, app.Prompt) error
+	UnblockPIN(context.Context, app.Selector, cardreader.PINRef, app.Prompt) error
 	RemoveCertificate(context.Context, app.Selector, string, app.RemoveOptions, app.Prompt) error
 	RemoveExpired(context.Context, app.Selector, app.RemoveOptions, app.Prompt) ([]string, error)
 	Login(context.Context, app.LoginRequest) (*app.LoginResult, error)

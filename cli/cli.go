@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
@@ -78,7 +79,7 @@ func Run(ctx context.Context, e Env) int {
 	if err == nil || isConfigCommand(args) {
 		err = r.dispatch(ctx, args)
 	}
-	if err == nil {
+	if err == nil || errors.Is(err, errHelp) {
 		return ExitOK
 	}
 	e.Log.Info("command failed", "cmd", commandName(args), "err", err)
@@ -179,7 +180,7 @@ func (r *runner) setting(variable, configured string) string {
 
 func (r *runner) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(r.Stderr, r.cat.T("usage"))
+		fmt.Fprintln(r.Stderr, r.usageText())
 		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
@@ -189,7 +190,7 @@ func (r *runner) dispatch(ctx context.Context, args []string) error {
 			fmt.Fprintln(r.Stdout, r.cat.T("exit_codes"))
 			return nil
 		}
-		fmt.Fprintln(r.Stdout, r.cat.T("usage"))
+		fmt.Fprintln(r.Stdout, r.usageText())
 		return nil
 	case "version", "--version":
 		fmt.Fprintf(r.Stdout, "sithseid %s\n", r.Version)
@@ -239,8 +240,24 @@ func (r *runner) dispatch(ctx context.Context, args []string) error {
 }
 
 func (r *runner) usage() error {
-	fmt.Fprintln(r.Stderr, r.cat.T("usage"))
+	fmt.Fprintln(r.Stderr, r.usageText())
 	return errUsage
+}
+
+// backendChoices lists the values --backend (and the backend setting)
+// takes, from cardreader, so a new backend appears everywhere at once.
+func backendChoices(sep string) string { return strings.Join(cardreader.Preferences, sep) }
+
+// usageText is the general usage.
+func (r *runner) usageText() string { return r.cat.T("usage", backendChoices("|")) }
+
+// commandUsage is a command's own help where it has one ("help.pin_change"
+// for "pin change"), else the general usage.
+func (r *runner) commandUsage(name string) string {
+	if id := "help." + strings.ReplaceAll(name, " ", "_"); r.cat.Has(id) {
+		return r.cat.T(id, backendChoices("|"))
+	}
+	return r.usageText()
 }
 
 // cardFlags are the flags every card command takes.
@@ -252,10 +269,10 @@ type cardFlags struct {
 func (r *runner) flagSet(name string, cf *cardFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(r.Stderr)
-	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.cat.T("usage")) }
+	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.commandUsage(name)) }
 	fs.StringVar(&cf.reader, "reader", "", "exact PC/SC reader name")
 	fs.StringVar(&cf.card, "card", "", "card number")
-	fs.StringVar(&cf.backend, "backend", r.setting("SITHSEID_BACKEND", r.cfg.Backend), "auto, piv or pkcs11")
+	fs.StringVar(&cf.backend, "backend", r.setting("SITHSEID_BACKEND", r.cfg.Backend), backendChoices(", "))
 	fs.StringVar(&cf.module, "pkcs11-module", r.setting("SITHSEID_PKCS11_MODULE", r.cfg.PKCS11Module), "PKCS#11 module path")
 	fs.BoolVar(&cf.pinStdin, "pin-stdin", false, "read PIN/PUK lines from standard input")
 	return fs
@@ -263,7 +280,7 @@ func (r *runner) flagSet(name string, cf *cardFlags) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+		return nil, parseError(err)
 	}
 	// Flags may follow positional arguments too ("cert remove 9c --yes").
 	var pos []string
@@ -271,7 +288,7 @@ func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 	for len(rest) > 0 {
 		pos = append(pos, rest[0])
 		if err := fs.Parse(rest[1:]); err != nil {
-			return nil, errUsage
+			return nil, parseError(err)
 		}
 		rest = fs.Args()
 	}
@@ -280,6 +297,15 @@ func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 		return nil, errUsage
 	}
 	return pos, nil
+}
+
+// parseError: -h or --help asked for the help the flag set has printed
+// (errHelp, a success); anything else is a usage error.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	return errUsage
 }
 
 func (cf *cardFlags) selector() app.Selector {
@@ -360,20 +386,26 @@ func (r *runner) prompt(cf *cardFlags) (app.Prompt, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		switch req.Kind {
-		case app.PromptNewPIN:
+		sign := req.PIN == cardreader.PINSignature
+		switch {
+		case req.Kind == app.PromptNewPIN && sign:
+			return src.NewSecret(r.cat.T("prompt.new_sign_pin"), r.cat.T("prompt.new_sign_pin_again"))
+		case req.Kind == app.PromptNewPIN:
 			return src.NewSecret(r.cat.T("prompt.new_pin"), r.cat.T("prompt.new_pin_again"))
-		case app.PromptPUK:
-			if req.Retries >= 0 {
-				return src.Secret(r.cat.T("prompt.puk_tries", req.Retries))
-			}
+		case req.Kind == app.PromptPUK && sign && req.Retries >= 0:
+			return src.Secret(r.cat.T("prompt.puk_sign_tries", req.Retries))
+		case req.Kind == app.PromptPUK && req.Retries >= 0:
+			return src.Secret(r.cat.T("prompt.puk_tries", req.Retries))
+		case req.Kind == app.PromptPUK:
 			return src.Secret(r.cat.T("prompt.puk"))
-		default:
-			if req.Retries >= 0 {
-				return src.Secret(r.cat.T("prompt.pin_tries", req.Retries))
-			}
-			return src.Secret(r.cat.T("prompt.pin"))
+		case sign && req.Retries >= 0:
+			return src.Secret(r.cat.T("prompt.sign_pin_tries", req.Retries))
+		case sign:
+			return src.Secret(r.cat.T("prompt.sign_pin"))
+		case req.Retries >= 0:
+			return src.Secret(r.cat.T("prompt.pin_tries", req.Retries))
 		}
+		return src.Secret(r.cat.T("prompt.pin"))
 	}, nil
 }
 
@@ -432,9 +464,12 @@ func (r *runner) printStatus(st *app.Status) {
 			where = "PKCS#11"
 		}
 		fmt.Fprintln(w, c.T("status.card", cs.CardNumber, where, cs.Backend))
+		// Rows are gathered first and aligned on the longest label.
+		type line struct{ label, value string }
+		var lines []line
 		row := func(label, value string) {
 			if value != "" {
-				fmt.Fprintf(w, "  %-16s %s\n", label+":", value)
+				lines = append(lines, line{label + ":", value})
 			}
 		}
 		row(c.T("status.holder"), cs.Holder.Name)
@@ -453,7 +488,13 @@ func (r *runner) printStatus(st *app.Status) {
 		if cs.NotBefore != nil && cs.NotAfter != nil {
 			row(c.T("status.valid"), cs.NotBefore.Format("2006-01-02")+" – "+cs.NotAfter.Format("2006-01-02"))
 		}
-		row(c.T("status.pin"), r.tries(cs.PIN))
+		if cs.SignaturePIN != nil {
+			// Two PINs: name each, the identification PIN (login) first.
+			row(c.T("status.id_pin"), r.tries(cs.PIN))
+			row(c.T("status.sign_pin"), r.tries(*cs.SignaturePIN))
+		} else {
+			row(c.T("status.pin"), r.tries(cs.PIN))
+		}
 		if cs.PUK == nil {
 			row(c.T("status.puk"), c.T("status.no_puk"))
 		} else {
@@ -470,6 +511,13 @@ func (r *runner) printStatus(st *app.Status) {
 			certs += " (" + c.T("status.login_cert", login) + ")"
 		}
 		row(c.T("status.certificates"), certs)
+		width := 0
+		for _, l := range lines {
+			width = max(width, utf8.RuneCountInString(l.label))
+		}
+		for _, l := range lines {
+			fmt.Fprintf(w, "  %s%s %s\n", l.label, strings.Repeat(" ", width-utf8.RuneCountInString(l.label)), l.value)
+		}
 		for _, wn := range cs.Warnings {
 			fmt.Fprintln(w, "  ! "+r.warning(wn))
 		}
@@ -570,21 +618,27 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 }
 
 func (r *runner) pinChange(ctx context.Context, args []string) error {
-	return r.pinOperation(ctx, "pin change", args, operations.ChangePIN, "pin.changed")
+	return r.pinOperation(ctx, "pin change", args, operations.ChangePIN, "pin.changed", "pin.sign_changed")
 }
 
 func (r *runner) pinUnblock(ctx context.Context, args []string) error {
-	return r.pinOperation(ctx, "pin unblock", args, operations.UnblockPIN, "pin.unblocked")
+	return r.pinOperation(ctx, "pin unblock", args, operations.UnblockPIN, "pin.unblocked", "pin.sign_unblocked")
 }
 
-// pinOperation runs a PIN change or unblock: flags, prompt, service, op,
-// and the message on success.
+// pinOperation runs a PIN change or unblock on the identification PIN, or
+// with --signature on the signature PIN: flags, prompt, service, op, and
+// the message on success.
 func (r *runner) pinOperation(ctx context.Context, name string, args []string,
-	op func(operations, context.Context, app.Selector, app.Prompt) error, done string) error {
+	op func(operations, context.Context, app.Selector, cardreader.PINRef, app.Prompt) error, done, signDone string) error {
 	var cf cardFlags
 	fs := r.flagSet(name, &cf)
+	signature := fs.Bool("signature", false, "the signature PIN instead of the identification PIN")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	pin := cardreader.PINIdentification
+	if *signature {
+		pin, done = cardreader.PINSignature, signDone
 	}
 	prompt, err := r.prompt(&cf)
 	if err != nil {
@@ -595,7 +649,7 @@ func (r *runner) pinOperation(ctx context.Context, name string, args []string,
 		return err
 	}
 	defer closeSvc()
-	if err := op(svc, ctx, cf.selector(), prompt); err != nil {
+	if err := op(svc, ctx, cf.selector(), pin, prompt); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.Stdout, r.cat.T(done))

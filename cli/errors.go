@@ -34,6 +34,9 @@ const (
 // errUsage is a command line the CLI could not make sense of.
 var errUsage = errors.New("usage")
 
+// errHelp: -h or --help, answered with the command's help (exit 0).
+var errHelp = errors.New("help shown")
+
 // explain turns an error into a sentence, a hint and an exit code, in the
 // user's language. The full error chain goes to the log, never a raw status
 // word to the user. The sentences are internal/usertext's, shared with the

@@ -38,7 +38,8 @@ func TestMessageIDsExist(t *testing.T) {
 		"warn." + app.WarnCertificateExpiring, "warn." + app.WarnTooManyCertificates,
 		"warn." + app.WarnReserveCard, "warn." + app.WarnNoLoginCertificate,
 		"usage." + string(cardreader.UsageAuth), "usage." + string(cardreader.UsageSign),
-		"pin.changed", "pin.unblocked",
+		"pin.changed", "pin.unblocked", "pin.sign_changed", "pin.sign_unblocked",
+		"warn." + app.WarnSignaturePINBlocked, "help.pin_change", "help.pin_unblock",
 		"kind." + string(cardreader.KindHSAID), "kind." + string(cardreader.KindPersonalNumber), "kind." + string(cardreader.KindOther),
 	} {
 		if !sv.Has(k) || !en.Has(k) {

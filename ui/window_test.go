@@ -270,7 +270,7 @@ func TestRealWindowPINChangeByKeyboard(t *testing.T) {
 	// The card's PIN is the one typed in the window.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := a.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("24681357", "97531864")); err != nil {
+	if err := a.client.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, fixedPrompt("24681357", "97531864")); err != nil {
 		t.Fatalf("the PIN typed in the window is not the card's: %v", err)
 	}
 }
@@ -376,7 +376,7 @@ func TestScreenshots(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for range 3 {
-		_ = a.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("000000", "24681357"))
+		_ = a.client.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, fixedPrompt("000000", "24681357"))
 	}
 	for _, lang := range []string{"sv", "en"} {
 		shoot("unblock", lang, nil, nil, "unblock")

@@ -64,9 +64,29 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		exists    *os.PathError
 		namer     EnvironmentNamer
 	)
+	var pinErr *app.PINError
+	signature := errors.As(err, &pinErr) && pinErr.PIN == cardreader.PINSignature
 	switch {
 	case errors.Is(err, app.ErrCancelled), errors.Is(err, context.Canceled):
 		return c.T("err.cancelled"), "", Cancelled
+	case signature && errors.As(err, &wrongPIN):
+		// The signature PIN's own words: its tries and its unblocking are
+		// not the identification PIN's, and login still works.
+		switch wrongPIN.Retries {
+		case 0:
+			return c.T("err.sign_pin_blocked"), c.T("hint.sign_pin_blocked"), PINBlocked
+		case 1:
+			return c.T("err.wrong_sign_pin_last"), "", WrongPIN
+		}
+		return c.T("err.wrong_sign_pin", wrongPIN.Retries), "", WrongPIN
+	case signature && errors.Is(err, cardreader.ErrPINBlocked):
+		return c.T("err.sign_pin_blocked"), c.T("hint.sign_pin_blocked"), PINBlocked
+	case errors.Is(err, cardreader.ErrNoSignaturePIN):
+		return c.T("err.no_sign_pin"), c.T("hint.no_sign_pin"), Usage
+	case errors.Is(err, app.ErrUnknownPIN):
+		return c.T("err.unknown_pin"), "", Usage
+	case errors.Is(err, cardreader.ErrRemovalUnsupported):
+		return c.T("err.removal_unsupported"), c.T("hint.removal_unsupported"), Failure
 	case errors.As(err, &wrongPIN):
 		if wrongPIN.Retries == 0 {
 			return c.T("err.pin_blocked"), c.T("hint.pin_blocked"), PINBlocked

@@ -36,6 +36,15 @@ func TestExplain(t *testing.T) {
 		{fmt.Errorf("lookup: %w", oob.ErrExpired), Cancelled, "", ""},
 		{app.ErrConfirmLogin, Confirm, "", ""},
 		{&os.PathError{Op: "export", Path: "/tmp/x.pem", Err: os.ErrExist}, Failure, "/tmp/x.pem", "/tmp/x.pem"},
+		{fmt.Errorf("x: %w", cardreader.ErrNoSignaturePIN), Usage, "Kortet har ingen underskriftskod.", "This card has no signature PIN."},
+		{fmt.Errorf("removing certificate 01: %w", cardreader.ErrRemovalUnsupported), Failure, "Thales SAC", "Thales SAC"},
+		{fmt.Errorf("removing certificate 01: %w", cardreader.ErrRemovalUnsupported), Failure, "ID-administratör", "ID administrator"},
+		{&app.PINError{PIN: cardreader.PINSignature, Err: &cardreader.WrongPINError{Retries: 2}}, WrongPIN, "Fel underskriftskod. 2 försök kvar.", "Wrong signature PIN. 2 tries left."},
+		{&app.PINError{PIN: cardreader.PINSignature, Err: &cardreader.WrongPINError{Retries: 1}}, WrongPIN, "underskriftskod", "signature PIN"},
+		{&app.PINError{PIN: cardreader.PINSignature, Err: &cardreader.WrongPINError{Retries: 0}}, PINBlocked, "Underskriftskoden är låst", "signature PIN is blocked"},
+		{&app.PINError{PIN: cardreader.PINSignature, Err: cardreader.ErrPINBlocked}, PINBlocked, "pin unblock --signature", "pin unblock --signature"},
+		{&app.PINError{PIN: cardreader.PINSignature, Err: cardreader.ErrPUKBlocked}, PUKBlocked, "PUK-koden", "PUK"},
+		{fmt.Errorf("x: %w", app.ErrUnknownPIN), Usage, "underskriftskoden", "signature PIN"},
 	} {
 		for _, lang := range []l10n.Lang{l10n.Swedish, l10n.English} {
 			c := l10n.MustLoad(lang)

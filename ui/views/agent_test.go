@@ -96,7 +96,7 @@ func TestRealAgentPINChange(t *testing.T) {
 	// The new PIN is the card's now: the old one is wrong.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := r.client.ChangePIN(ctx, app.Selector{}, fixedPrompt(r.card.PIN, "97531864"))
+	err := r.client.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, fixedPrompt(r.card.PIN, "97531864"))
 	var wrong *cardreader.WrongPINError
 	if !errors.As(err, &wrong) {
 		t.Fatalf("the old PIN after the change: %v", err)
@@ -117,7 +117,7 @@ func TestRealAgentUnblock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for range 3 {
-		_ = r.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("000000", "24681357"))
+		_ = r.client.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, fixedPrompt("000000", "24681357"))
 	}
 	if pin, _ := r.pinStatus(t); !pin.Blocked {
 		t.Fatalf("PIN not blocked after 3 wrong tries: %+v", pin)
@@ -140,7 +140,7 @@ func TestRealAgentUnblock(t *testing.T) {
 	if pin, _ := r.pinStatus(t); pin.Blocked || pin.Retries != 3 {
 		t.Fatalf("card after the unblock: %+v", pin)
 	}
-	if err := r.client.ChangePIN(ctx, app.Selector{}, fixedPrompt("24681357", "97531864")); err != nil {
+	if err := r.client.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, fixedPrompt("24681357", "97531864")); err != nil {
 		t.Fatalf("the new PIN does not work: %v", err)
 	}
 }
@@ -379,11 +379,11 @@ func TestRealAgentTwoCards(t *testing.T) {
 	eventually(t, "the change", func() bool { return v.ops == 1 })
 	wantText(t, v.notice, "PIN-koden är bytt")
 	// Bertil's card has the new PIN; Anna's still the old one.
-	if err := r.client.ChangePIN(ctx, app.Selector{CardNumber: bertil}, fixedPrompt("24681357", "97531864")); err != nil {
+	if err := r.client.ChangePIN(ctx, app.Selector{CardNumber: bertil}, cardreader.PINIdentification, fixedPrompt("24681357", "97531864")); err != nil {
 		t.Fatalf("the second card's new PIN: %v", err)
 	}
 	anna := numbers[testpki.DefaultHSAID]
-	if err := r.client.ChangePIN(ctx, app.Selector{CardNumber: anna}, fixedPrompt(r.card.PIN, "97531864")); err != nil {
+	if err := r.client.ChangePIN(ctx, app.Selector{CardNumber: anna}, cardreader.PINIdentification, fixedPrompt(r.card.PIN, "97531864")); err != nil {
 		t.Fatalf("the first card's PIN changed too: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 
@@ -27,6 +28,7 @@ type fakeAgent struct {
 	op      func(answers map[app.PromptKind]string) error
 	answers map[app.PromptKind]string
 	calls   []string
+	pins    []cardreader.PINRef // the PIN of each change or unblock
 	removed []string
 	confirm bool
 	qr      func(n int) (*app.QRHandover, error)
@@ -105,14 +107,28 @@ func (f *fakeAgent) ask(ctx context.Context, prompt app.Prompt, kinds ...app.Pro
 	return nil
 }
 
-func (f *fakeAgent) ChangePIN(ctx context.Context, _ app.Selector, p app.Prompt) error {
+func (f *fakeAgent) ChangePIN(ctx context.Context, _ app.Selector, pin cardreader.PINRef, p app.Prompt) error {
 	f.record("pin.change")
+	f.recordPIN(pin)
 	return f.ask(ctx, p, app.PromptPIN, app.PromptNewPIN)
 }
 
-func (f *fakeAgent) UnblockPIN(ctx context.Context, _ app.Selector, p app.Prompt) error {
+func (f *fakeAgent) UnblockPIN(ctx context.Context, _ app.Selector, pin cardreader.PINRef, p app.Prompt) error {
 	f.record("pin.unblock")
+	f.recordPIN(pin)
 	return f.ask(ctx, p, app.PromptPUK, app.PromptNewPIN)
+}
+
+func (f *fakeAgent) recordPIN(pin cardreader.PINRef) {
+	f.mu.Lock()
+	f.pins = append(f.pins, pin)
+	f.mu.Unlock()
+}
+
+func (f *fakeAgent) PINs() []cardreader.PINRef {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]cardreader.PINRef(nil), f.pins...)
 }
 
 func (f *fakeAgent) RemoveCertificate(ctx context.Context, _ app.Selector, id string, o app.RemoveOptions, p app.Prompt) error {

@@ -18,6 +18,11 @@ import (
 // "Lås upp med PUK-kod" (the PUK, then the new PIN twice). The new PIN is
 // checked against the card's PIN policy as it is typed; the tries left
 // are shown before the attempt; a failed attempt is never retried.
+//
+// A card with a signature PIN ("underskriftskod") besides the
+// identification PIN ("legitimeringskod") gets a choice of the two; the
+// tries and states shown are the chosen PIN's. Cards with one PIN never
+// see the choice.
 type PINView struct {
 	*frame
 	unblock bool
@@ -25,19 +30,23 @@ type PINView struct {
 	unblk   PINUnblocker
 	cards   *cards
 
-	card    *widget.Label // which card
-	tries   *widget.Label // tries left of the PIN (change) or PUK (unblock)
-	first   *entry        // current PIN, or PUK
-	newPIN  *entry
-	again   *entry
-	check   *widget.Label // policy feedback while typing
-	submit  *button
-	cancel  *button
-	form    *fyne.Container
-	running bool
-	done    bool
-	blocked bool // the PIN (change) or PUK (unblock) is blocked, or no PUK
-	birth   time.Time
+	card     *widget.Label // which card
+	which    *choice       // identification or signature PIN (two-PIN cards only)
+	whichRow []fyne.CanvasObject
+	pin      cardreader.PINRef // the chosen PIN
+	last     *app.CardStatus   // the active card as last shown
+	tries    *widget.Label     // tries left of the PIN (change) or PUK (unblock)
+	first    *entry            // current PIN, or PUK
+	newPIN   *entry
+	again    *entry
+	check    *widget.Label // policy feedback while typing
+	submit   *button
+	cancel   *button
+	form     *fyne.Container
+	running  bool
+	done     bool
+	blocked  bool // the PIN (change) or PUK (unblock) is blocked, or no PUK
+	birth    time.Time
 	// ops counts finished operations (tests wait on it).
 	ops int
 }
@@ -67,6 +76,14 @@ func (v *PINView) build(src StatusSource) {
 	c := v.cat
 	v.cards = newCards(v.frame, src, v.cardChanged)
 	v.card = para("")
+	v.pin = cardreader.PINIdentification
+	v.which = v.keys.newChoice([]string{c.T("ui.pin.identification"), c.T("ui.pin.signature")}, nil)
+	v.which.SetSelectedIndex(0)
+	v.which.OnChanged = func(string) { v.pinChosen() }
+	v.whichRow = field(c.T("ui.pin.which"), v.which)
+	for _, o := range v.whichRow {
+		o.Hide()
+	}
 	v.tries = widget.NewLabel("")
 	firstLabel := c.T("ui.pin.current")
 	if v.unblock {
@@ -92,6 +109,7 @@ func (v *PINView) build(src StatusSource) {
 	}
 	v.form = form(
 		v.cards.row(),
+		v.whichRow,
 		field(triesName, v.tries),
 		field(firstLabel, v.first),
 		field(c.T("ui.pin.new"), v.newPIN),
@@ -118,16 +136,58 @@ func (v *PINView) Start(w fyne.Window) {
 	v.focus(v.first)
 }
 
-// cardChanged shows the active card and its tries left.
+// pinChosen follows the choice of PIN.
+func (v *PINView) pinChosen() {
+	ref := cardreader.PINIdentification
+	if v.which.SelectedIndex() == 1 {
+		ref = cardreader.PINSignature
+	}
+	if ref == v.pin {
+		return
+	}
+	v.pin = ref
+	if v.last != nil {
+		v.cardChanged(v.last, nil)
+	}
+}
+
+// showChoice shows the choice of PIN for a card with a signature PIN, and
+// hides it (back on the identification PIN) for any other.
+func (v *PINView) showChoice(cs *app.CardStatus) {
+	two := cs != nil && cs.SignaturePIN != nil
+	for _, o := range v.whichRow {
+		if two {
+			o.Show()
+		} else {
+			o.Hide()
+		}
+	}
+	if !two && v.pin != cardreader.PINIdentification {
+		v.pin = cardreader.PINIdentification
+		v.which.SetSelectedIndex(0)
+	}
+	v.form.Refresh()
+}
+
+// cardChanged shows the active card and the chosen PIN's tries left.
 func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 	c := v.cat
 	v.blocked = true
+	v.last = cs
+	v.showChoice(cs)
 	if err != nil {
 		v.card.SetText("")
 		v.tries.SetText("")
 		v.loadFail(err)
 		v.validate()
 		return
+	}
+	sign := v.pin == cardreader.PINSignature
+	pin := cs.PIN
+	blockedMsg, blockedHint, notBlocked := c.T("err.pin_blocked"), c.T("ui.hint.pin_blocked"), c.T("ui.unblock.not_blocked")
+	if sign {
+		pin = *cs.SignaturePIN
+		blockedMsg, blockedHint, notBlocked = c.T("ui.sign_pin.blocked"), c.T("ui.hint.sign_pin_blocked"), c.T("ui.sign_unblock.not_blocked")
 	}
 	v.loadQuiet()
 	v.card.SetText(cardLine(c, *cs))
@@ -148,18 +208,19 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 		v.tries.Importance = importanceOfTries(cs.PUK.Retries, false)
 		switch {
 		case v.done || v.running:
-		case cs.PIN.Blocked:
-			v.loadSay(widget.WarningImportance, c.T("err.pin_blocked"), "")
+		case pin.Blocked:
+			v.loadSay(widget.WarningImportance, blockedMsg, "")
 		default:
-			v.loadSay(widget.MediumImportance, c.T("ui.unblock.not_blocked"), "")
+			v.loadSay(widget.MediumImportance, notBlocked, "")
 		}
-	case cs.PIN.Blocked:
+	case pin.Blocked:
 		v.tries.SetText(c.T("status.blocked"))
-		v.loadSay(widget.DangerImportance, c.T("err.pin_blocked"), c.T("ui.hint.pin_blocked"))
+		v.tries.Importance = widget.DangerImportance
+		v.loadSay(widget.DangerImportance, blockedMsg, blockedHint)
 	default:
 		v.blocked = false
-		v.tries.SetText(triesText(c, cs.PIN.Retries, false))
-		v.tries.Importance = importanceOfTries(cs.PIN.Retries, false)
+		v.tries.SetText(triesText(c, pin.Retries, false))
+		v.tries.Importance = importanceOfTries(pin.Retries, false)
 	}
 	v.tries.Refresh()
 	v.validate()
@@ -259,6 +320,7 @@ func (v *PINView) run() {
 	v.say(widget.MediumImportance, v.cat.T("ui.working"), "")
 	v.validate()
 	sel := v.cards.selector()
+	ref := v.pin
 	// The entries' own Escape closes the window; while the card works
 	// Escape cancels the operation instead.
 	ctx, cancel := context.WithCancel(v.ctx)
@@ -278,9 +340,9 @@ func (v *PINView) run() {
 		defer newPIN.Wipe()
 		var err error
 		if v.unblock {
-			err = v.unblk.UnblockPIN(ctx, sel, prompt)
+			err = v.unblk.UnblockPIN(ctx, sel, ref, prompt)
 		} else {
-			err = v.change.ChangePIN(ctx, sel, prompt)
+			err = v.change.ChangePIN(ctx, sel, ref, prompt)
 		}
 		v.later(func() { v.finished(err) })
 	}()
@@ -297,8 +359,13 @@ func (v *PINView) finished(err error) {
 	if err == nil {
 		v.done = true
 		msg := c.T("ui.pin.changed")
-		if v.unblock {
+		switch sign := v.pin == cardreader.PINSignature; {
+		case v.unblock && sign:
+			msg = c.T("ui.sign_unblock.done")
+		case v.unblock:
 			msg = c.T("ui.unblock.done")
+		case sign:
+			msg = c.T("ui.sign_pin.changed")
 		}
 		v.say(widget.SuccessImportance, msg, "")
 		v.form.Hide()
@@ -324,7 +391,10 @@ func (v *PINView) finished(err error) {
 		v.tries.SetText(c.T("status.blocked"))
 		v.tries.Importance = widget.DangerImportance
 		v.blocked = true
-		if errors.Is(err, cardreader.ErrPINBlocked) {
+		switch {
+		case errors.Is(err, cardreader.ErrPINBlocked) && v.pin == cardreader.PINSignature:
+			v.hint.SetText(c.T("ui.hint.sign_pin_blocked"))
+		case errors.Is(err, cardreader.ErrPINBlocked):
 			v.hint.SetText(c.T("ui.hint.pin_blocked"))
 		}
 	}
@@ -340,5 +410,10 @@ func (v *PINView) setEditable(on bool) {
 		} else {
 			e.Disable()
 		}
+	}
+	if on {
+		v.which.Enable()
+	} else {
+		v.which.Disable()
 	}
 }

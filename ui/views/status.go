@@ -21,9 +21,13 @@ type StatusView struct {
 	cards *cards
 
 	holder, hsaID, number, valid, pin, puk *widget.Label
-	warnings                               *widget.Label
-	details                                *fyne.Container
-	closeBtn                               *button
+	// signPIN is the signature PIN's row, shown for cards that have one;
+	// pinName then says "Legitimeringskod" instead of "PIN-kod".
+	signPIN, pinName *widget.Label
+	signRow          []fyne.CanvasObject
+	warnings         *widget.Label
+	details          *fyne.Container
+	closeBtn         *button
 }
 
 // NewStatus returns the status view.
@@ -36,12 +40,20 @@ func NewStatus(env *Env, src StatusSource) *StatusView {
 	v.warnings.Importance = widget.WarningImportance
 	v.warnings.Hide()
 	c := v.cat
+	v.signPIN = mk()
+	pinRow := field(c.T("status.pin"), v.pin)
+	v.pinName = pinRow[0].(*widget.Label)
+	v.signRow = field(c.T("status.sign_pin"), v.signPIN)
+	for _, o := range v.signRow {
+		o.Hide()
+	}
 	v.details = form(
 		field(c.T("status.holder"), v.holder),
 		field(c.T("status.hsaid"), v.hsaID),
 		field(c.T("ui.card_number"), v.number),
 		field(c.T("status.valid"), v.valid),
-		field(c.T("status.pin"), v.pin),
+		pinRow,
+		v.signRow,
 		field(c.T("status.puk"), v.puk),
 		v.cards.row())
 	v.details.Hide()
@@ -92,6 +104,20 @@ func (v *StatusView) update(cs *app.CardStatus, err error) {
 	v.pin.SetText(triesText(c, cs.PIN.Retries, cs.PIN.Blocked))
 	v.pin.Importance = importanceOfTries(cs.PIN.Retries, cs.PIN.Blocked)
 	v.pin.Refresh()
+	if sp := cs.SignaturePIN; sp != nil {
+		v.pinName.SetText(c.T("status.id_pin"))
+		v.signPIN.SetText(triesText(c, sp.Retries, sp.Blocked))
+		v.signPIN.Importance = importanceOfTries(sp.Retries, sp.Blocked)
+		v.signPIN.Refresh()
+		for _, o := range v.signRow {
+			o.Show()
+		}
+	} else {
+		v.pinName.SetText(c.T("status.pin"))
+		for _, o := range v.signRow {
+			o.Hide()
+		}
+	}
 	if cs.PUK == nil {
 		v.puk.SetText(c.T("ui.no_puk_short"))
 	} else {
@@ -133,6 +159,8 @@ func warningText(c interface{ T(string, ...any) string }, w app.Warning) string 
 		return c.T("ui.warn.pin_blocked")
 	case app.WarnPUKBlocked:
 		return c.T("err.puk_blocked")
+	case app.WarnSignaturePINBlocked:
+		return c.T("ui.warn.sign_pin_blocked")
 	case app.WarnCertificateExpired:
 		return c.T("ui.warn.expired", w.Days)
 	case app.WarnCertificateExpiring:

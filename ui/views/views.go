@@ -42,6 +42,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/usertext"
 )
@@ -68,16 +69,17 @@ type StatusSource interface {
 	Subscribe(context.Context) (<-chan app.AgentEvent, error)
 }
 
-// PINChanger changes a card's PIN.
+// PINChanger changes a card's identification or signature PIN.
 type PINChanger interface {
 	StatusSource
-	ChangePIN(context.Context, app.Selector, app.Prompt) error
+	ChangePIN(context.Context, app.Selector, cardreader.PINRef, app.Prompt) error
 }
 
-// PINUnblocker unblocks a card's PIN with its PUK.
+// PINUnblocker unblocks a card's identification or signature PIN with its
+// PUK.
 type PINUnblocker interface {
 	StatusSource
-	UnblockPIN(context.Context, app.Selector, app.Prompt) error
+	UnblockPIN(context.Context, app.Selector, cardreader.PINRef, app.Prompt) error
 }
 
 // CertManager lists, exports and removes certificates.
