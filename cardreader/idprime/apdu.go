@@ -47,7 +47,7 @@ const (
 	// OpenSC 0.24+.
 	refSignaturePIN = 0x83
 	// refPUK is the PUK, read for free with an empty VERIFY. Not public:
-	// chosen (docs/../idprime-contract.md). OpenSC has no PUK object for
+	// chosen (the project's IDPrime wire contract). OpenSC has no PUK object for
 	// IDPrime, and no public source names the reference a real 940 uses.
 	refPUK = 0x12
 
