@@ -25,6 +25,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/idprime"
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
 	"github.com/sithseid/sithseid/internal/l10n"
@@ -312,8 +313,9 @@ func (cf *cardFlags) selector() app.Selector {
 	return app.Selector{Reader: cf.reader, CardNumber: strings.ReplaceAll(cf.card, " ", "")}
 }
 
-// service wires the concrete backends: PIV through PC/SC, and PKCS#11
-// with the configured or default module (loaded only when a card needs it).
+// service wires the concrete backends: IDPrime and PIV through PC/SC, and
+// PKCS#11 with the configured or default module (loaded only when a card
+// needs it).
 // deviceKey is the installation's device key: in the OS keyring, else in
 // the user's configuration directory (mode 0600), created on first login.
 func (r *runner) deviceKey(ctx context.Context) (*ecdsa.PrivateKey, error) {
@@ -327,10 +329,15 @@ func (r *runner) deviceKey(ctx context.Context) (*ecdsa.PrivateKey, error) {
 
 func (r *runner) service(cf *cardFlags) (*app.Service, func(), error) {
 	cache := cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)
-	pivB := piv.New(piv.Options{Cache: cache})
 	p11 := pkcs11.New(pkcs11.Options{ModulePath: cf.module})
 	opts := app.Options{
-		Backends:   []cardreader.Backend{pivB, p11},
+		// IDPrime (real SITHS cards, natively), PIV, then PKCS#11 (a
+		// vendor module, the fallback or the policy's choice).
+		Backends: []cardreader.Backend{
+			idprime.New(idprime.Options{Cache: cache}),
+			piv.New(piv.Options{Cache: cache}),
+			p11,
+		},
 		Preference: cf.backend,
 		Readers:    cardreader.ListReaders,
 		Cache:      cache,

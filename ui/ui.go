@@ -18,6 +18,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/assets"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/idprime"
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
 	"github.com/sithseid/sithseid/internal/l10n"
@@ -255,7 +256,7 @@ func diagnostics(e Env, cfg *app.Config) func(context.Context, string) error {
 		p11 := pkcs11.New(pkcs11.Options{ModulePath: s.PKCS11Module})
 		defer p11.Close()
 		svc, err := app.NewService(app.Options{
-			Backends:   []cardreader.Backend{piv.New(piv.Options{Cache: cache}), p11},
+			Backends:   []cardreader.Backend{idprime.New(idprime.Options{Cache: cache}), piv.New(piv.Options{Cache: cache}), p11},
 			Preference: s.Backend,
 			Readers:    cardreader.ListReaders,
 			Cache:      cache,

@@ -1,5 +1,5 @@
 // Package agenttest builds what tests of the agent and its clients share:
-// the card service on the PIV backend, an agent on a socket of the test's
+// the card service on the native backends (IDPrime, PIV), an agent on a socket of the test's
 // own with a client of it, and the reference identity service with a
 // relying party. Imported by tests only (internal/deptest keeps it out of
 // shipped code).
@@ -18,6 +18,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/idprime"
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/oob"
@@ -26,13 +27,16 @@ import (
 // RelyingParty is the relying party's display name in Service.
 const RelyingParty = "Journalsystemet Demo"
 
-// PIVService is an app.Service on the PIV backend and the process's
-// PC/SC readers, with an identity cache.
+// PIVService is an app.Service on the native backends in the product's
+// order, IDPrime then PIV, and the process's PC/SC readers, with an
+// identity cache. (The name is older than the IDPrime backend: a virtual
+// PIV card still goes to PIV, as IDPrime passes on a card whose ATR is not
+// an IDPrime's without an APDU.)
 func PIVService(tb testing.TB) *app.Service {
 	tb.Helper()
 	cache := cardreader.NewIdentityCache(8)
 	svc, err := app.NewService(app.Options{
-		Backends: []cardreader.Backend{piv.New(piv.Options{Cache: cache})},
+		Backends: []cardreader.Backend{idprime.New(idprime.Options{Cache: cache}), piv.New(piv.Options{Cache: cache})},
 		Readers:  cardreader.ListReaders,
 		Cache:    cache,
 	})
