@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"io"
 	"log/slog"
 	"net"
@@ -139,7 +140,7 @@ type agentRig struct {
 	log   *syncBuffer
 }
 
-func newService(t testing.TB) *app.Service { return agenttest.PIVService(t) }
+func newService(t testing.TB) *app.Service { return agenttest.Service(t, cardkind.PIV) }
 
 // startAgent runs an agent on a socket in a fresh directory until t ends.
 func startAgent(t testing.TB, svc *app.Service, env app.Environment, addr string) *agentRig {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"os"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func setup(t testing.TB, spec testpki.CardSpec) *fixture {
 	waitEmpty(t, p.Reader(0))
 	card := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey) // handshakes cut by pulled cards: its log is dropped
-	svc := agenttest.PIVService(t)
+	svc := agenttest.Service(t, cardkind.PIV)
 	env := agenttest.DemoEnvironment(t, is.URL)
 	rp := is.RP
 	return &fixture{svc: svc, card: card, env: env, rp: rp}

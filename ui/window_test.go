@@ -18,6 +18,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/desktoptest"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testenv"
@@ -104,7 +105,7 @@ func startAgent(t *testing.T, spec testpki.CardSpec) *agent {
 	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
 	env := agenttest.DemoEnvironment(t, is.URL)
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.PIVService(t), Environment: env, Version: "test"})
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, cardkind.PIV), Environment: env, Version: "test"})
 	return &agent{agent: a, addr: addr, client: agenttest.Dial(t, addr), card: c, url: is.URL, rp: is.RP}
 }
 

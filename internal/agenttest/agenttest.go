@@ -18,28 +18,20 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/idprime"
-	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/oob"
 )
 
 // RelyingParty is the relying party's display name in Service.
 const RelyingParty = "Journalsystemet Demo"
 
-// PIVService is an app.Service on the native backends in the product's
-// order, IDPrime then PIV, and the process's PC/SC readers, with an
-// identity cache. (The name is older than the IDPrime backend: a virtual
-// PIV card still goes to PIV, as IDPrime passes on a card whose ATR is not
-// an IDPrime's without an APDU.)
-func PIVService(tb testing.TB) *app.Service {
+// Service is an app.Service that reaches kind's card the way the product
+// does (every backend in the product's order, kind's preference, the
+// process's PC/SC readers), with an identity cache.
+func Service(tb testing.TB, kind cardkind.Kind) *app.Service {
 	tb.Helper()
-	cache := cardreader.NewIdentityCache(8)
-	svc, err := app.NewService(app.Options{
-		Backends: []cardreader.Backend{idprime.New(idprime.Options{Cache: cache}), piv.New(piv.Options{Cache: cache})},
-		Readers:  cardreader.ListReaders,
-		Cache:    cache,
-	})
+	svc, err := app.NewService(kind.Options(cardreader.NewIdentityCache(8)))
 	if err != nil {
 		tb.Fatal(err)
 	}

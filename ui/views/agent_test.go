@@ -20,6 +20,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -45,7 +46,7 @@ func startAgent(t *testing.T, serviceURL string) *realAgent {
 	t.Helper()
 	p := rig.Require(t)
 	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: testpki.CardSpec{}}, vcard.RunOptions{})
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.PIVService(t), Environment: agenttest.DemoEnvironment(t, serviceURL)})
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, cardkind.PIV), Environment: agenttest.DemoEnvironment(t, serviceURL)})
 	return &realAgent{agent: a, client: agenttest.Dial(t, addr), card: c}
 }
 
