@@ -110,6 +110,14 @@ type SignaturePINCard interface {
 	UnblockSignaturePIN(ctx context.Context, puk, newPIN *Secret) error
 }
 
+// RemovalSupported reports whether c can remove certificates at all, so a
+// caller can refuse before it asks the holder for a PIN. A card says no by
+// implementing RemovalSupported() bool; every other card can try.
+func RemovalSupported(c Card) bool {
+	r, ok := c.(interface{ RemovalSupported() bool })
+	return !ok || r.RemovalSupported()
+}
+
 // PSSCapable is implemented by the signers a Card returns. mtls caps TLS at
 // 1.2 for RSA keys that cannot sign RSA-PSS.
 type PSSCapable interface {

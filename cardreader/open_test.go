@@ -183,3 +183,16 @@ func TestIdentityCache(t *testing.T) {
 		t.Errorf("card without certificates: %v", err)
 	}
 }
+
+type noRemovalCard struct{ stubCard }
+
+func (noRemovalCard) RemovalSupported() bool { return false }
+
+func TestRemovalSupported(t *testing.T) {
+	if !RemovalSupported(&stubCard{}) {
+		t.Error("a card that says nothing cannot remove")
+	}
+	if RemovalSupported(&noRemovalCard{}) {
+		t.Error("a card that says it cannot remove can")
+	}
+}

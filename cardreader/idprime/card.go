@@ -161,3 +161,7 @@ func certLabel(f certFile) string {
 func (c *Card) RemoveCertificate(ctx context.Context, certID string, auth cardreader.RemoveAuth) error {
 	return fmt.Errorf("removing certificate %s: %w", certID, cardreader.ErrRemovalUnsupported)
 }
+
+// RemovalSupported is false: RemoveCertificate always fails (see there),
+// so callers can say so before they ask the holder for a PIN.
+func (c *Card) RemovalSupported() bool { return false }

@@ -496,6 +496,9 @@ func TestRemoveCertificate(t *testing.T) {
 	if sc.releases != 0 {
 		t.Error("card opened")
 	}
+	if cardreader.RemovalSupported(c) {
+		t.Error("RemovalSupported: true")
+	}
 }
 
 // signerSteps are the APDUs of Signer for kxc00 with keys listed in 0005.
