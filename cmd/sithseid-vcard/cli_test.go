@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -176,5 +178,119 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("condition not reached in 10 s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestInitStatusIDPrime(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "card")
+	out, _, err := runCLI(t, "init", "--dir", dir, "--kind", "idprime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "idprime card ") || strings.Contains(out, "signature PIN") {
+		t.Fatalf("init said:\n%s", out)
+	}
+	out, _, err = runCLI(t, "status", "--dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind                idprime", "PIN (11)            3 of 3 tries left", "signature PIN (83)  none", "kxc00", "key 56, PIN 11"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "ksc01") {
+		t.Fatalf("a 2024 card lists a signing certificate:\n%s", out)
+	}
+	out, _, err = runCLI(t, "init", "--dir", dir, "--kind", "idprime", "--with-signing", "--force")
+	if err != nil || !strings.Contains(out, "signature PIN "+vcard.DefaultSignPIN) {
+		t.Fatalf("init --with-signing: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, "status", "--dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in vcard.Info
+	if err := json.Unmarshal([]byte(out), &in); err != nil || in.Kind != vcard.KindIDPrime || !in.HasSignPIN || in.SignPINTries != 3 || len(in.Slots) != 2 || in.Slots[1].PIN != "83" {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{
+		{"init", "--dir", dir, "--kind", "cac"},
+		{"init", "--dir", dir, "--with-signing"},
+		{"init", "--dir", dir, "--kind", "idprime", "--key", "p256"},
+		{"init", "--dir", dir, "--kind", "idprime", "--mgmt-key", "default"},
+	} {
+		if _, _, err := runCLI(t, bad...); exitCode(err) != 2 {
+			t.Errorf("%q: %v (exit %d), want a usage error", bad, err, exitCode(err))
+		}
+	}
+}
+
+// TestRunIDPrime runs an IDPrime card with the idprime-usb timing profile:
+// OpenSC names it, every APDU takes the profile's latency, and the control
+// socket's stats and drop fault work as for a PIV card.
+func TestRunIDPrime(t *testing.T) {
+	p := rig.New(t)
+	dir := filepath.Join(t.TempDir(), "card")
+	if _, _, err := runCLI(t, "init", "--dir", dir, "--kind", "idprime"); err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join(t.TempDir(), "trace.log")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"run", "--dir", dir, "--vpcd", p.VPCDAddr(0), "--profile", "idprime-usb", "--trace", trace}, io.Discard, &stderr)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("run did not end")
+		}
+	}()
+	stats := func() vcard.Stats {
+		t.Helper()
+		out, _, err := runCLI(t, "ctl", "--dir", dir, "stats", "--json")
+		var st vcard.Stats
+		if err == nil {
+			err = json.Unmarshal([]byte(out), &st)
+		}
+		if err != nil {
+			return vcard.Stats{}
+		}
+		return st
+	}
+	waitFor(t, func() bool { st := stats(); return st.Present && st.PowerOns > 0 })
+	if out := exec(t, p, "opensc-tool", "--reader", "0", "--name"); !strings.Contains(out, "IDPrime") {
+		t.Fatalf("opensc-tool --name: %s", out)
+	}
+	st := stats()
+	if st.APDUs < 3 {
+		t.Fatalf("OpenSC's driver match took %d APDUs", st.APDUs)
+	}
+	b, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var us int
+		if i := strings.Index(line, " us="); i < 0 {
+			t.Fatalf("trace line %q", line)
+		} else if _, err := fmt.Sscan(line[i+4:], &us); err != nil || us < int(vcard.ProfileIDPrime.Latency.Microseconds()) {
+			t.Errorf("APDU faster than the profile: %q", line)
+		}
+	}
+	if _, _, err := runCLI(t, "ctl", "--dir", dir, "drop-after", "1"); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, p, "opensc-tool", "--reader", "0", "--send-apdu", "00CA9F7F2D")
+	waitFor(t, func() bool { st := stats(); return st.Drops == 1 && !st.Present })
+	if !strings.Contains(stderr.String(), "idprime card") {
+		t.Errorf("run said: %s", stderr.String())
 	}
 }

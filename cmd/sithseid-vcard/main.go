@@ -1,11 +1,13 @@
 // Command sithseid-vcard is a virtual SITHS card for tests, benchmarks and
-// the demo: a PIV card (internal/vcard) provisioned from the test PKI and
-// put in a vsmartcard vpcd reader of pcscd.
+// the demo: a PIV card or an IDPrime 940 (internal/vcard) provisioned from
+// the test PKI and put in a vsmartcard vpcd reader of pcscd.
 //
-//	sithseid-vcard init   --dir D [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
+//	sithseid-vcard init   --dir D [--kind piv|idprime] [--with-signing]
+//	                      [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
 //	                      [--key rsa2048|p256] [--variant normal|expired|expiring|reserve]
 //	                      [--seed S] [--mgmt-key default|default-aes|HEX|3des:HEX] [--force]
-//	sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--latency DUR] [--sign-latency DUR]
+//	sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--profile none|idprime-usb]
+//	                      [--latency DUR] [--sign-latency DUR]
 //	                      [--drop-after N] [--trace FILE]
 //	sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N
 //	sithseid-vcard status --dir D [--json]

@@ -98,3 +98,48 @@ func TestInsertCard(t *testing.T) {
 	}
 	waitStates(t, r0+"\tpresent", r1+"\tempty")
 }
+
+// TestInsertIDPrimeCard runs the IDPrime kind through the same rig: its ATR
+// reaches PC/SC clients, its applet answers SELECT, and the drop fault and
+// the counters work as for a PIV card.
+func TestInsertIDPrimeCard(t *testing.T) {
+	p := Require(t)
+	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Kind: vcard.KindIDPrime, WithSigning: true}, vcard.RunOptions{})
+	if c.State.Kind() != vcard.KindIDPrime || c.PIN != vcard.DefaultPIN {
+		t.Fatalf("card %q, PIN %q", c.State.Kind(), c.PIN)
+	}
+	ctx, err := scard.EstablishContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Release()
+	card, err := ctx.Connect(c.Reader, scard.ShareShared, scard.ProtocolAny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := card.Status()
+	if err != nil || !bytes.Equal(st.Atr, c.State.ATR()) {
+		t.Fatalf("ATR through pcscd % X (%v), want % X", st.Atr, err, c.State.ATR())
+	}
+	c.Server.SetDropAfter(1)
+	resp, err := card.Transmit([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0B, 0xA0, 0x00, 0x00, 0x00, 0x18, 0x80, 0x00, 0x00, 0x00, 0x06, 0x62})
+	if err != nil || !bytes.Equal(resp, []byte{0x90, 0x00}) {
+		t.Fatalf("SELECT of the IDPrime applet: % X, %v", resp, err)
+	}
+	card.Disconnect(scard.LeaveCard)
+	if s := c.Server.Stats(); s.APDUs != 1 {
+		t.Errorf("card counted %d APDUs, want 1", s.APDUs)
+	}
+	waitStates(t, p.Reader(0)+"\tempty", p.Reader(1)+"\tempty")
+	if s := c.Server.Stats(); s.Drops != 1 {
+		t.Errorf("drops %d, want 1", s.Drops)
+	}
+	c.Reinsert(t)
+	waitStates(t, p.Reader(0)+"\tpresent", p.Reader(1)+"\tempty")
+	if pin, puk := c.State.PINRetries(); pin != 3 || puk != 3 {
+		t.Errorf("tries %d %d", pin, puk)
+	}
+	if n, ok := c.State.SignPINRetries(); !ok || n != 3 {
+		t.Errorf("signature PIN tries %d %t", n, ok)
+	}
+}

@@ -1,12 +1,14 @@
 package rig
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // repoRoot is the module root, two directories up from this package.
@@ -79,5 +81,49 @@ func TestRigUsage(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage:") {
 		t.Fatalf("scripts/rig bogus: %v %q, want exit 2 and usage", err, out)
+	}
+}
+
+// TestRigStartKind checks scripts/rig start's --kind option: a bad kind or
+// argument is a usage error (exit 2) before the rig touches anything, so
+// no pcscd or card is started and the remembered kind stays as it was.
+func TestRigStartKind(t *testing.T) {
+	rigDir := t.TempDir()
+	kindFile := filepath.Join(rigDir, "kind")
+	if err := os.WriteFile(kindFile, []byte("piv\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"start", "--kind", "yubikey"}, {"start", "--kind=gemalto"}, {"start", "--kind"}, {"start", "now"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hang is a failure
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(t), "scripts/rig"), args...)
+		cmd.Env = append(os.Environ(), "RIG_DIR="+rigDir, "SITHSEID_VCARD_BIN=/nonexistent")
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Errorf("scripts/rig %q: %v %q, want exit 2", args, err, out)
+		}
+		if !strings.Contains(string(out), "idprime") || !strings.Contains(string(out), "piv") {
+			t.Errorf("scripts/rig %q does not name the kinds: %q", args, out)
+		}
+	}
+	if b, err := os.ReadFile(kindFile); err != nil || string(b) != "piv\n" {
+		t.Errorf("the remembered kind changed: %q %v", b, err)
+	}
+	entries, _ := os.ReadDir(rigDir)
+	if len(entries) != 1 {
+		t.Errorf("the rig wrote files on a usage error: %v", entries)
+	}
+	// The default kind is idprime; a remembered one wins; reset keeps it.
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "scripts/rig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(b)
+	for _, want := range []string{"*) echo idprime ;;", `"$vcard_bin" init --dir "$carddir" --kind "$kind"`, "cmd_reset() {\n\tmkdir -p \"$rigdir\"\n\tstop_vcard\n\trm -rf \"$carddir\"\n\tcmd_start\n}"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("scripts/rig lacks %q", want)
+		}
 	}
 }

@@ -1,11 +1,19 @@
-// Package vcard is a virtual SITHS card: a PIV card application (NIST SP
-// 800-73-4) with the YubiKey extensions piv-go needs, its state in a
-// directory, and a Server that puts it in a vsmartcard vpcd reader of pcscd.
+// Package vcard is a virtual SITHS card of one of two kinds, its state in a
+// directory, and a Server that puts it in a vsmartcard vpcd reader of pcscd:
+//
+//   - KindPIV (the default, and every state written before kinds): a PIV
+//     card application (NIST SP 800-73-4) with the YubiKey extensions
+//     piv-go needs.
+//   - KindIDPrime: a Thales IDPrime 940, what real SITHS cards are, as far
+//     as public facts describe one (see "The IDPrime card" below).
+//
+// One Card type serves both: Server, stats, latency profiles, the drop
+// fault and the inspection helpers work the same for either kind.
 //
 // It serves tests, benchmarks and the training demo; it is not shipped to
 // users.
 //
-// # The card
+// # The PIV card
 //
 // Card.Transmit takes one C-APDU and returns the R-APDU. Implemented:
 //
@@ -36,12 +44,53 @@
 // every use. Security status is lost on power-off, reset and selecting
 // another application.
 //
+// # The IDPrime card
+//
+// No public specification of the IDPrime 940 exists. What this card does
+// comes from /work/shared/FIELD-NOTES.md ("IDPrime 940") and from OpenSC's
+// idprime driver (src/libopensc/card-idprime.c, pkcs15-idprime.c), the one
+// independent implementation, and is written down as a wire contract in
+// /work/notes/idprime-contract.md, shared with cardreader/idprime. Public
+// (OpenSC's source): the ATR pattern, the applet AID, the CPLC length and
+// the byte holding the applet generation (V4), the 0101 index format, the
+// cardid/cmapfile/tinfo/0005 files and the minidriver names kxcNN/kscNN in
+// mscp, the compressed certificate form 01 00 <len LE16> <zlib> (the only
+// one OpenSC 0.23 reads), key reference 0x56+n for container n, PIN
+// reference 11 (and 83 on the 940), PIN padding (ASCII digits, 00 to 16
+// bytes), MSE SET 41 B6 with algorithm 42/52/62 (PKCS#1 v1.5 over a
+// SHA-256/384/512 hash), 45/55/65 (PSS), 02 (a DigestInfo), PSO HASH (the
+// card echoes the hash) then PSO COMPUTE DIGITAL SIGNATURE. Chosen (not
+// public, each a named constant): the ATR's variable bytes, the rest of the
+// CPLC, the applet version "4.3.5.D", the token label "SITHS eID", the file
+// layout 0201..0207, the cmapfile GUIDs, the PUK (8 digits, 3 tries, its
+// tries read with an empty VERIFY of reference 12, used only by RESET RETRY
+// COUNTER 00 2C 00 <PIN ref>), and every status word the contract lists for
+// an error.
+//
+// Contents: the HSA-ID authentication key and certificate (container 0,
+// "kxc00", key 56, PIN 11), as on SITHS cards issued since 2024; with
+// ProvisionOptions.WithSigning also the HSA-ID signing key and certificate
+// (container 1, "ksc01", key 57) under the signature PIN 83
+// (DefaultSignPIN). Keys are RSA-2048. The cardid (16 bytes, an 8-byte
+// value twice) is derived from the card number, so every card has its own
+// and OpenSC's file cache never mixes two cards up.
+//
+// Commands: SELECT of the applet (P1 04) and of files (P1 08, and P1 00 as
+// OpenSC selects certificates), READ BINARY, GET DATA 9F7F (CPLC) and DF30
+// (applet version), VERIFY (an empty one reads the tries), CHANGE REFERENCE
+// DATA and RESET RETRY COUNTER for PINs 11 and 83, MSE SET, PSO HASH and
+// PSO CDS, GET RESPONSE. Short APDUs only, CLA 00. Security status is lost
+// on power-off and reset. OpenSC 0.23 (Debian 12) lists the certificates,
+// signs with PKCS#1 v1.5 and PSS, changes and unblocks PIN 11 and reports
+// its tries; it knows no PIN 83, so it cannot sign with the signing key
+// (cmd/sithseid-vcard's conformance tests check all of this).
+//
 // # State
 //
 // Provision writes a card issued by internal/testpki into a directory;
-// Load reads it back. The state (keys, objects, PIN and PUK as salted
-// PBKDF2 hashes with their counters, management key, serial, version) is
-// one JSON file, card.json, written atomically (temporary file, fsync,
+// Load reads it back. The state (kind, keys, objects or IDPrime containers,
+// PINs and PUK as salted PBKDF2 hashes with their counters, management key,
+// serial, version) is one JSON file, card.json, written atomically (temporary file, fsync,
 // rename) after every change. PIN and PUK bytes are never stored, traced
 // or logged.
 //
