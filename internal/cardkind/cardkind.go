@@ -76,7 +76,7 @@ var (
 	PIV = Kind{Name: "piv", Card: vcard.KindPIV, Backend: cardreader.BackendPIV, Preference: cardreader.PreferAuto,
 		Certificates: 4, Login: "9a", PersonalNumber: true, Unblock: true, Remove: true}
 	IDPrime = Kind{Name: "idprime", Card: vcard.KindIDPrime, Backend: cardreader.BackendIDPrime, Preference: cardreader.PreferAuto,
-		Certificates: 1, Login: "kxc00"}
+		Certificates: 1, Login: "kxc00", Unblock: true}
 	IDPrimePKCS11 = Kind{Name: "idprime-pkcs11", Card: vcard.KindIDPrime, Backend: cardreader.BackendPKCS11, Preference: cardreader.PreferPKCS11,
 		Module: OpenSCModule, Certificates: 1, Login: "0001"}
 )
