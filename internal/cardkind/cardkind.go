@@ -58,6 +58,10 @@ type Kind struct {
 	// Remove: the backend can remove a certificate (no public source says
 	// how the IDPrime applet deletes one).
 	Remove bool
+	// Keys are the key types the card can be provisioned with
+	// (testpki.CardSpec.Key), RSA 2048 first: the virtual IDPrime 940
+	// holds RSA keys only.
+	Keys []testpki.KeyType
 }
 
 // OpenSCModule is Debian's OpenSC PKCS#11 module on this architecture.
@@ -74,11 +78,12 @@ var OpenSCModule = func() string {
 // The kinds.
 var (
 	PIV = Kind{Name: "piv", Card: vcard.KindPIV, Backend: cardreader.BackendPIV, Preference: cardreader.PreferAuto,
-		Certificates: 4, Login: "9a", PersonalNumber: true, Unblock: true, Remove: true}
+		Certificates: 4, Login: "9a", PersonalNumber: true, Unblock: true, Remove: true,
+		Keys: []testpki.KeyType{testpki.RSA2048, testpki.P256}}
 	IDPrime = Kind{Name: "idprime", Card: vcard.KindIDPrime, Backend: cardreader.BackendIDPrime, Preference: cardreader.PreferAuto,
-		Certificates: 1, Login: "kxc00", Unblock: true}
+		Certificates: 1, Login: "kxc00", Unblock: true, Keys: []testpki.KeyType{testpki.RSA2048}}
 	IDPrimePKCS11 = Kind{Name: "idprime-pkcs11", Card: vcard.KindIDPrime, Backend: cardreader.BackendPKCS11, Preference: cardreader.PreferPKCS11,
-		Module: OpenSCModule, Certificates: 1, Login: "0001"}
+		Module: OpenSCModule, Certificates: 1, Login: "0001", Keys: []testpki.KeyType{testpki.RSA2048}}
 )
 
 // All is every kind, in the order subtests run.
