@@ -58,6 +58,12 @@ type Kind struct {
 	// Remove: the backend can remove a certificate (no public source says
 	// how the IDPrime applet deletes one).
 	Remove bool
+	// ExactRetries: status reads the PIN's exact tries left in any
+	// process. PKCS#11 has only flags (low, final try, locked) and OpenSC
+	// 0.23 never sets CKF_USER_PIN_COUNT_LOW, so through it a PIN with two
+	// tries left shows three to a process that did not see the wrong PIN
+	// (cardreader/pkcs11's doc).
+	ExactRetries bool
 	// Keys are the key types the card can be provisioned with
 	// (testpki.CardSpec.Key), RSA 2048 first: the virtual IDPrime 940
 	// holds RSA keys only.
@@ -78,10 +84,10 @@ var OpenSCModule = func() string {
 // The kinds.
 var (
 	PIV = Kind{Name: "piv", Card: vcard.KindPIV, Backend: cardreader.BackendPIV, Preference: cardreader.PreferAuto,
-		Certificates: 4, Login: "9a", PersonalNumber: true, Unblock: true, Remove: true,
+		Certificates: 4, Login: "9a", PersonalNumber: true, Unblock: true, Remove: true, ExactRetries: true,
 		Keys: []testpki.KeyType{testpki.RSA2048, testpki.P256}}
 	IDPrime = Kind{Name: "idprime", Card: vcard.KindIDPrime, Backend: cardreader.BackendIDPrime, Preference: cardreader.PreferAuto,
-		Certificates: 1, Login: "kxc00", Unblock: true, Keys: []testpki.KeyType{testpki.RSA2048}}
+		Certificates: 1, Login: "kxc00", Unblock: true, ExactRetries: true, Keys: []testpki.KeyType{testpki.RSA2048}}
 	IDPrimePKCS11 = Kind{Name: "idprime-pkcs11", Card: vcard.KindIDPrime, Backend: cardreader.BackendPKCS11, Preference: cardreader.PreferPKCS11,
 		Module: OpenSCModule, Certificates: 1, Login: "0001", Keys: []testpki.KeyType{testpki.RSA2048}}
 )
