@@ -18,8 +18,10 @@ import (
 
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/nginxtest"
 	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/oob"
 )
 
@@ -104,45 +106,58 @@ func (s *service) login(t *testing.T, stdin, link string, extra ...string) resul
 	return sv(t, stdin, args...)
 }
 
+// A whole out-of-band login on every kind of card: who asks and what for,
+// the PIN, the order complete with the card's HSA-ID, a replay refused.
 func TestLoginEndToEnd(t *testing.T) {
-	insert(t, 0, testpki.CardSpec{})
-	s := startIDP(t)
-	o := s.order(t, "Logga in i journalen på Avdelning 12")
-	link := oob.AutoStartURL(o.AutoStartToken, "")
-	r := s.login(t, "123456\n", link)
-	wantCode(t, r, 0)
-	// Who asks and what for, before the PIN.
-	wantIn(t, r.stderr, "Journalsystemet Demo vill att du loggar in")
-	wantIn(t, r.stderr, "Avdelning 12")
-	wantIn(t, r.stdout, "Inloggad hos Journalsystemet Demo som "+testpki.DefaultHSAID)
-	c := s.collect(t, o)
-	if c.Status != oob.StatusComplete || c.CompletionData == nil || c.CompletionData.User.HSAID != testpki.DefaultHSAID {
-		t.Fatalf("collect: %+v", c)
-	}
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		card := k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
+		s := startIDP(t)
+		o := s.order(t, "Logga in i journalen på Avdelning 12")
+		link := oob.AutoStartURL(o.AutoStartToken, "")
+		signed := card.Server.Stats().Signatures
+		r := s.login(t, "123456\n", link, k.Args()...)
+		wantCode(t, r, 0)
+		// Who asks and what for, before the PIN.
+		wantIn(t, r.stderr, "Journalsystemet Demo vill att du loggar in")
+		wantIn(t, r.stderr, "Avdelning 12")
+		wantIn(t, r.stdout, "Inloggad hos Journalsystemet Demo som "+testpki.DefaultHSAID)
+		c := s.collect(t, o)
+		if c.Status != oob.StatusComplete || c.CompletionData == nil || c.CompletionData.User.HSAID != testpki.DefaultHSAID {
+			t.Fatalf("collect: %+v", c)
+		}
+		if card.Server.Stats().Signatures == signed {
+			t.Fatal("logged in without a signature by the card")
+		}
 
-	// The token is spent: a replay is refused.
-	r = s.login(t, "123456\n", link)
-	wantCode(t, r, cli.ExitLoginCanceled)
-	wantIn(t, r.stderr, "gått ut eller är redan använd")
+		// The token is spent: a replay is refused.
+		r = s.login(t, "123456\n", link, k.Args()...)
+		wantCode(t, r, cli.ExitLoginCanceled)
+		wantIn(t, r.stderr, "gått ut eller är redan använd")
+	})
 }
 
 func TestLoginWrongPINLeavesOrderPending(t *testing.T) {
-	insert(t, 0, testpki.CardSpec{Key: testpki.P256})
-	s := startIDP(t)
-	o := s.order(t, "Logga in")
-	link := oob.AutoStartURL(o.AutoStartToken, "")
-	r := s.login(t, "654321\n", link)
-	wantCode(t, r, cli.ExitWrongPIN)
-	wantIn(t, r.stderr, "2 försök kvar")
-	if c := s.collect(t, o); c.Status != oob.StatusPending {
-		t.Fatalf("after a wrong PIN: %+v", c)
-	}
-	// The prompt showed tries left before the next attempt.
-	r = sithseid(t, "en_US.UTF-8", "123456\n", "login", link, "--pin-stdin", "--env", "DEMO", "--service", s.URL)
-	wantCode(t, r, 0)
-	if c := s.collect(t, o); c.Status != oob.StatusComplete {
-		t.Fatalf("after the right PIN: %+v", c)
-	}
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		card := k.Insert(t, 0, testpki.CardSpec{Key: keyOr(k, testpki.P256)}, vcard.RunOptions{})
+		s := startIDP(t)
+		o := s.order(t, "Logga in")
+		link := oob.AutoStartURL(o.AutoStartToken, "")
+		r := s.login(t, "654321\n", link, k.Args()...)
+		wantCode(t, r, cli.ExitWrongPIN)
+		wantIn(t, r.stderr, "2 försök kvar")
+		if c := s.collect(t, o); c.Status != oob.StatusPending {
+			t.Fatalf("after a wrong PIN: %+v", c)
+		}
+		if pin, _ := card.State.PINRetries(); pin != 2 {
+			t.Fatalf("the card has %d PIN tries left after one wrong", pin)
+		}
+		// The prompt showed tries left before the next attempt.
+		r = sithseid(t, "en_US.UTF-8", "123456\n", append([]string{"login", link, "--pin-stdin", "--env", "DEMO", "--service", s.URL}, k.Args()...)...)
+		wantCode(t, r, 0)
+		if c := s.collect(t, o); c.Status != oob.StatusComplete {
+			t.Fatalf("after the right PIN: %+v", c)
+		}
+	})
 }
 
 func TestLoginBadLinksAndEnvironments(t *testing.T) {
@@ -235,8 +250,11 @@ func TestQRHandover(t *testing.T) {
 	}
 }
 
-// tls-check against real nginx with ssl_verify_client on, for RSA and ECC
-// cards over TLS 1.2 and 1.3; an untrusted server is refused clearly.
+// tls-check against real nginx with ssl_verify_client on, with the login
+// key of every kind of card (RSA, and ECC where the card holds it) over TLS
+// 1.3 and 1.2; an untrusted server is refused clearly, before any PIN. An
+// RSA key in TLS 1.3 signs with RSA-PSS (RFC 8446 §4.2.3; mtls caps a key
+// without PSS at TLS 1.2), so "TLS 1.3" with RSA is PSS on the card.
 func TestTLSCheckNginx(t *testing.T) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
@@ -248,36 +266,47 @@ func TestTLSCheckNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	ngx := nginxtest.Start(t, nginxtest.PKIOptions(t, pki))
-	for _, key := range []testpki.KeyType{testpki.RSA2048, testpki.P256} {
-		t.Run(string(key), func(t *testing.T) {
-			card := insert(t, 0, testpki.CardSpec{Key: key})
-			for _, v := range []struct {
-				flag, proto string
-			}{{"", "TLS 1.3"}, {"--tls12", "TLS 1.2"}} {
-				args := []string{"tls-check", ngx.URL, "--env", "DEMO", "--pin-stdin"}
-				if v.flag != "" {
-					args = append(args, v.flag)
-				}
-				r := en(t, "123456\n", args...)
-				wantCode(t, r, 0)
-				wantIn(t, r.stdout, "200 ")
-				wantIn(t, r.stdout, v.proto)
-				wantIn(t, r.stdout, testpki.DefaultHSAID)
-			}
-			_ = card
-		})
-	}
-	// A server certificate from another PKI: refused before any PIN.
+	// A server certificate from another PKI.
 	other, err := testpki.New(testpki.Options{Seed: "inspecting-proxy"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := nginxtest.Start(t, nginxtest.PKIOptions(t, other))
-	insert(t, 0, testpki.CardSpec{})
-	r := sv(t, "123456\n", "tls-check", bad.URL, "--env", "DEMO", "--pin-stdin")
-	wantCode(t, r, cli.ExitUntrusted)
-	wantIn(t, r.stderr, "utfärdat av CN=SITHS e-id Function CA v1 TEST")
-	if c := onlyCard(t, status(t)); c.PIN.Retries != 3 {
-		t.Fatalf("PIN: %+v", c.PIN)
-	}
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		for _, key := range k.Keys {
+			t.Run(string(key), func(t *testing.T) {
+				card := k.Insert(t, 0, testpki.CardSpec{Key: key}, vcard.RunOptions{})
+				for _, v := range []struct {
+					flag, proto string
+				}{{"", "TLS 1.3"}, {"--tls12", "TLS 1.2"}} {
+					args := []string{"tls-check", ngx.URL, "--env", "DEMO", "--pin-stdin"}
+					if v.flag != "" {
+						args = append(args, v.flag)
+					}
+					signed := card.Server.Stats().Signatures
+					r := kindCLI{k}.en(t, "123456\n", args...)
+					wantCode(t, r, 0)
+					wantIn(t, r.stdout, "200 ")
+					wantIn(t, r.stdout, v.proto)
+					wantIn(t, r.stdout, testpki.DefaultHSAID)
+					if card.Server.Stats().Signatures == signed {
+						t.Fatalf("%s: no signature by the card", v.proto)
+					}
+				}
+			})
+		}
+		// The untrusted server: refused clearly, and the card never signs
+		// for it. (tls-check verifies the PIN before it dials, so the
+		// card does see the PIN; its tries stay.)
+		card := k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
+		r := kindCLI{k}.sv(t, "123456\n", "tls-check", bad.URL, "--env", "DEMO", "--pin-stdin")
+		wantCode(t, r, cli.ExitUntrusted)
+		wantIn(t, r.stderr, "utfärdat av CN=SITHS e-id Function CA v1 TEST")
+		if c := onlyCard(t, kindCLI{k}.status(t)); c.PIN.Retries != 3 {
+			t.Fatalf("PIN: %+v", c.PIN)
+		}
+		if st := card.Server.Stats(); st.Signatures != 0 {
+			t.Fatalf("the card signed for an untrusted server: %+v", st)
+		}
+	})
 }
