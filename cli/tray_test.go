@@ -17,8 +17,10 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/dbustest"
 	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/oob"
 	"github.com/sithseid/sithseid/ui/tray"
 )
@@ -210,17 +212,29 @@ func (w *windows) wait(t *testing.T, args string, n int) int {
 // holder; clicks (found by label) open windows through the launcher, one
 // per view; a login handed over opens the approval window and a
 // notification; the environment menu writes the preference; pulling the
-// card changes menu and icon; Avsluta stops the agent.
+// card changes menu and icon; Avsluta stops the agent. On every kind of
+// card: the menu and the states are the same whichever backend serves it.
 func TestTrayOverDBus(t *testing.T) {
-	card := insert(t, 0, testpki.CardSpec{})
+	cardkind.Run(t, trayOverDBus)
+}
+
+// trayOverDBus is TestTrayOverDBus for one kind of card: the agent is the
+// shipped binary's, told the kind's backend by its environment.
+func trayOverDBus(t *testing.T, k cardkind.Kind) {
+	card := k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
 	bus := dbustest.SessionBus(t)
 	host := dbustest.NewHost(t, bus)
 	host.ServeNotifications(t)
 	win := newWindows(t)
-	agent := startAgentProc(t, map[string]string{
+	env := map[string]string{
 		"DBUS_SESSION_BUS_ADDRESS": bus,
 		app.EnvUICommand:           win.script,
-	})
+	}
+	for _, kv := range k.Env() {
+		name, v, _ := strings.Cut(kv, "=")
+		env[name] = v
+	}
+	agent := startAgentProc(t, env)
 	pid := agent.cmd.Process.Pid
 	itemName := dbustest.ItemName(pid)
 
@@ -251,9 +265,9 @@ func TestTrayOverDBus(t *testing.T) {
 			t.Errorf("%q enabled %v, want %v", label, it.Enabled(), enabled)
 		}
 	}
-	env, _ := m.Find("Miljö: PROD")
+	envMenu, _ := m.Find("Miljö: PROD")
 	var envs []string
-	for _, c := range env.Children {
+	for _, c := range envMenu.Children {
 		envs = append(envs, c.Label())
 		if c.Checked() != (c.Label() == "PROD") {
 			t.Errorf("environment %s checked %v", c.Label(), c.Checked())
@@ -312,6 +326,10 @@ func TestTrayOverDBus(t *testing.T) {
 	c, err := app.DialAddress(context.Background(), agent.addr)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The agent reads the card through the kind's backend.
+	if st, err := c.Status(context.Background(), app.StatusOptions{}); err != nil || len(st.Cards) != 1 || st.Cards[0].Backend != k.Backend {
+		t.Fatalf("the agent's status, want one card via %q: %+v %v", k.Backend, st, err)
 	}
 	sctx, scancel := context.WithCancel(context.Background())
 	events, err := c.Subscribe(sctx)
