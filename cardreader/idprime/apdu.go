@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ebfe/scard"
-
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // Status words (ISO/IEC 7816-4 section 5.1.3, and the IDPrime answers the
@@ -119,59 +118,11 @@ func (s *session) end() { s.release(s.pinSent) }
 // connectPCSC connects to reader (shared, in a transaction), retrying while
 // another program holds the card for up to busy. No APDU is sent.
 func connectPCSC(ctx context.Context, reader string, busy time.Duration) (*session, error) {
-	sc, err := scard.EstablishContext()
+	conn, err := pcsc.Connect(ctx, reader, busy)
 	if err != nil {
-		return nil, scardErr(err)
+		return nil, err
 	}
-	deadline := time.Now().Add(busy)
-	var card *scard.Card
-	for {
-		card, err = sc.Connect(reader, scard.ShareShared, scard.ProtocolAny)
-		if err == nil {
-			if err = card.BeginTransaction(); err == nil {
-				break
-			}
-			_ = card.Disconnect(scard.LeaveCard)
-		}
-		if !errors.Is(scardErr(err), cardreader.ErrCardBusy) || time.Now().After(deadline) {
-			_ = sc.Release()
-			return nil, scardErr(err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = sc.Release()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	s := &session{
-		tx: func(apdu []byte) ([]byte, error) {
-			r, err := card.Transmit(apdu)
-			return r, scardErr(err)
-		},
-		release: func(reset bool) {
-			disp := scard.LeaveCard
-			if reset {
-				disp = scard.ResetCard
-			}
-			_ = card.EndTransaction(disp)
-			_ = card.Disconnect(disp)
-			_ = sc.Release()
-		},
-	}
-	if st, err := card.Status(); err == nil {
-		s.atr = st.Atr
-	}
-	return s, nil
-}
-
-// scardErr maps an ebfe/scard error to a *cardreader.PCSCError.
-func scardErr(err error) error {
-	var se scard.Error
-	if errors.As(err, &se) {
-		return cardreader.FromPCSC(uint32(se))
-	}
-	return err
+	return &session{tx: conn.Transmit, release: conn.Close, atr: conn.ATR}, nil
 }
 
 // raw sends one APDU and splits off the status word.

@@ -7,9 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ebfe/scard"
-
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // Options configure the IDPrime backend. The zero value works.
@@ -119,42 +118,9 @@ func (c *Card) mapErr(err error) error {
 	return fmt.Errorf("%v: %w", err, cardreader.ErrCardUnresponsive)
 }
 
-// probe looks at the reader after a response without a status word (vpcd
-// gives one when a card is pulled in the middle of an exchange): is the
-// service there, the reader, the card? pcscd notices a removal up to
-// 400 ms late, so a card still shown present is watched for up to
-// probeWait; nil means it is still there.
-func probe(reader string) error {
-	sc, err := scard.EstablishContext()
-	if err != nil {
-		return scardErr(err)
-	}
-	defer sc.Release()
-	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
-	deadline := time.Now().Add(probeWait)
-	for {
-		wait := time.Until(deadline)
-		if rs[0].CurrentState == scard.StateUnaware {
-			wait = 0
-		}
-		err := sc.GetStatusChange(rs, max(wait, 0))
-		if err != nil && !errors.Is(err, scard.ErrTimeout) {
-			return scardErr(err)
-		}
-		switch ev := rs[0].EventState; {
-		case ev&(scard.StateUnknown|scard.StateUnavailable) != 0:
-			return cardreader.ErrNoReader
-		case ev&scard.StateEmpty != 0:
-			return cardreader.ErrCardRemoved
-		case ev&scard.StateMute != 0:
-			return cardreader.ErrCardUnresponsive
-		}
-		if time.Now().After(deadline) {
-			return nil
-		}
-		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
-	}
-}
+// probe looks at the reader after a response without a status word
+// (pcsc.Probe), for up to probeWait.
+func probe(reader string) error { return pcsc.Probe(reader, probeWait) }
 
 // probeWait bounds probe: well inside the 2 s in which a pulled card must
 // give a typed error.

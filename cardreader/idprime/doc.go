@@ -1,6 +1,6 @@
 // Package idprime is the cardreader backend for Thales IDPrime cards, the
 // cards SITHS issues (IDPrime 940), speaking the IDPrime applet over PC/SC
-// (github.com/ebfe/scard) with no middleware.
+// (cardreader/pcsc, over github.com/ebfe/scard) with no middleware.
 //
 // # Sources
 //

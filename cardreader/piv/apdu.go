@@ -13,9 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ebfe/scard"
-
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // piv-go has no GET DATA for arbitrary objects (CHUID, key history), no
@@ -81,8 +80,7 @@ func (e *swError) Unwrap() error { return &cardreader.CardError{SW: e.sw} }
 // session is one PC/SC connection to the card inside a transaction, with
 // the PIV application selected.
 type session struct {
-	sc   *scard.Context
-	card *scard.Card
+	conn *pcsc.Conn
 	// shortOnly, shared with the Card, is set once extended lengths were
 	// refused.
 	shortOnly *atomic.Bool
@@ -92,32 +90,11 @@ type session struct {
 // the PIV application. A card held by another program is retried until
 // busy has passed.
 func openSession(ctx context.Context, reader string, busy time.Duration) (*session, error) {
-	sc, err := scard.EstablishContext()
+	conn, err := pcsc.Connect(ctx, reader, busy)
 	if err != nil {
-		return nil, scardErr(err)
+		return nil, err
 	}
-	deadline := time.Now().Add(busy)
-	var card *scard.Card
-	for {
-		card, err = sc.Connect(reader, scard.ShareShared, scard.ProtocolAny)
-		if err == nil {
-			if err = card.BeginTransaction(); err == nil {
-				break
-			}
-			_ = card.Disconnect(scard.LeaveCard)
-		}
-		if !errors.Is(scardErr(err), cardreader.ErrCardBusy) || time.Now().After(deadline) {
-			_ = sc.Release()
-			return nil, scardErr(err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = sc.Release()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	s := &session{sc: sc, card: card}
+	s := &session{conn: conn}
 	if _, err := s.do(0x00, insSelect, 0x04, 0x00, aidPIV); err != nil {
 		s.close(false)
 		var se *swError
@@ -133,15 +110,7 @@ func openSession(ctx context.Context, reader string, busy time.Duration) (*sessi
 // which clears a verified PIN and an authenticated management key for
 // everybody (SP 800-73-4 Part 2 section 3.1.1: security status is lost on
 // reset).
-func (s *session) close(reset bool) {
-	disp := scard.LeaveCard
-	if reset {
-		disp = scard.ResetCard
-	}
-	_ = s.card.EndTransaction(disp)
-	_ = s.card.Disconnect(disp)
-	_ = s.sc.Release()
-}
+func (s *session) close(reset bool) { s.conn.Close(reset) }
 
 // do sends one command (short APDU, chained when data exceeds 255 bytes,
 // Le = 00) and collects 61xx continuations with GET RESPONSE.
@@ -223,9 +192,9 @@ func extendedRefused(err error) bool {
 }
 
 func (s *session) transmit(apdu []byte) ([]byte, uint16, error) {
-	resp, err := s.card.Transmit(apdu)
+	resp, err := s.conn.Transmit(apdu)
 	if err != nil {
-		return nil, 0, scardErr(err)
+		return nil, 0, err
 	}
 	if len(resp) < 2 {
 		return nil, 0, fmt.Errorf("%w (%d bytes)", errShortResponse, len(resp))
@@ -470,13 +439,4 @@ func readTLV(b []byte) (tlv, []byte, bool) {
 		return tlv{}, nil, false
 	}
 	return tlv{tag: tag, value: b[i : i+l]}, b[i+l:], true
-}
-
-// scardErr maps an ebfe/scard error to a *cardreader.PCSCError.
-func scardErr(err error) error {
-	var se scard.Error
-	if errors.As(err, &se) {
-		return cardreader.FromPCSC(uint32(se))
-	}
-	return err
 }

@@ -13,7 +13,7 @@
 // transmit).
 //
 // piv-go cannot read arbitrary data objects, delete objects or report the
-// PUK's tries, so a small APDU layer (apdu.go, over github.com/ebfe/scard,
+// PUK's tries, so a small APDU layer (apdu.go, over cardreader/pcsc,
 // shared access inside a transaction) reads the CHUID (Card.ID), the key
 // history and the certificate objects (extended-length GET DATA, falling
 // back to short APDUs), reads PIN and PUK tries with Yubico's GET METADATA

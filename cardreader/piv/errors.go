@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ebfe/scard"
 	piv "github.com/sithseid/sithseid/cardreader/piv/internal/pivgo"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // secretKind says which secret an operation presented, to turn piv-go's
@@ -60,40 +60,8 @@ func mapErr(err error, kind secretKind, reader string) error {
 
 // probe looks at the reader after an error that carries no PC/SC code or
 // status word (for example an empty response when a card is pulled in the
-// middle of an exchange): is the service there, the reader, the card?
-// pcscd notices a removal up to 400 ms late, so a card still shown present
-// is watched for up to probeWait; nil means it is still there.
-func probe(reader string) error {
-	sc, err := scard.EstablishContext()
-	if err != nil {
-		return scardErr(err)
-	}
-	defer sc.Release()
-	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
-	deadline := time.Now().Add(probeWait)
-	for {
-		wait := time.Until(deadline)
-		if rs[0].CurrentState == scard.StateUnaware {
-			wait = 0
-		}
-		err := sc.GetStatusChange(rs, max(wait, 0))
-		if err != nil && !errors.Is(err, scard.ErrTimeout) {
-			return scardErr(err)
-		}
-		switch ev := rs[0].EventState; {
-		case ev&(scard.StateUnknown|scard.StateUnavailable) != 0:
-			return cardreader.ErrNoReader
-		case ev&scard.StateEmpty != 0:
-			return cardreader.ErrCardRemoved
-		case ev&scard.StateMute != 0:
-			return cardreader.ErrCardUnresponsive
-		}
-		if time.Now().After(deadline) {
-			return nil // still there: the error was not the card leaving
-		}
-		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
-	}
-}
+// middle of an exchange), for up to probeWait: pcsc.Probe.
+func probe(reader string) error { return pcsc.Probe(reader, probeWait) }
 
 // probeWait bounds probe: well inside the 2 s in which a pulled card must
 // give a typed error.
