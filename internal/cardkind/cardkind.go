@@ -64,6 +64,11 @@ type Kind struct {
 	// tries left shows three to a process that did not see the wrong PIN
 	// (cardreader/pkcs11's doc).
 	ExactRetries bool
+	// RemovalRefusedBeforePIN: the backend knows without asking the card
+	// that it cannot remove certificates (cardreader.RemovalSupported is
+	// false), so the app refuses before the PIN prompt. A PKCS#11 module
+	// only finds out at C_DestroyObject, after the login.
+	RemovalRefusedBeforePIN bool
 	// Keys are the key types the card can be provisioned with
 	// (testpki.CardSpec.Key), RSA 2048 first: the virtual IDPrime 940
 	// holds RSA keys only.
@@ -87,7 +92,7 @@ var (
 		Certificates: 4, Login: "9a", PersonalNumber: true, Unblock: true, Remove: true, ExactRetries: true,
 		Keys: []testpki.KeyType{testpki.RSA2048, testpki.P256}}
 	IDPrime = Kind{Name: "idprime", Card: vcard.KindIDPrime, Backend: cardreader.BackendIDPrime, Preference: cardreader.PreferAuto,
-		Certificates: 1, Login: "kxc00", Unblock: true, ExactRetries: true, Keys: []testpki.KeyType{testpki.RSA2048}}
+		Certificates: 1, Login: "kxc00", Unblock: true, ExactRetries: true, RemovalRefusedBeforePIN: true, Keys: []testpki.KeyType{testpki.RSA2048}}
 	IDPrimePKCS11 = Kind{Name: "idprime-pkcs11", Card: vcard.KindIDPrime, Backend: cardreader.BackendPKCS11, Preference: cardreader.PreferPKCS11,
 		Module: OpenSCModule, Certificates: 1, Login: "0001", Keys: []testpki.KeyType{testpki.RSA2048}}
 )
