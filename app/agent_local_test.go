@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
 
@@ -13,7 +14,7 @@ import (
 // once, then each change (newest only when the reader lags), and it closes
 // with the agent.
 func TestAgentStates(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	ar := startAgent(t, f.svc, f.env, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

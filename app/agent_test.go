@@ -140,7 +140,7 @@ type agentRig struct {
 	log   *syncBuffer
 }
 
-func newService(t testing.TB) *app.Service { return agenttest.Service(t, cardkind.PIV) }
+func newService(t testing.TB) *app.Service { return kindService(t, cardkind.PIV) }
 
 // startAgent runs an agent on a socket in a fresh directory until t ends.
 func startAgent(t testing.TB, svc *app.Service, env app.Environment, addr string) *agentRig {
@@ -183,9 +183,13 @@ func (r *recorder) prompt(_ context.Context, req app.PromptRequest) (*cardreader
 
 // Status, PIN change (the prompt answered by the client), a wrong PIN, a
 // blocked PIN, unblock and a login, all through the local API, driven by a
-// client other than the agent.
-func TestAgentEndToEnd(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+// client other than the agent. On every kind of card; where the kind has
+// no PUK (IDPrime through OpenSC) the unblock is refused clearly with no
+// try spent.
+func TestAgentEndToEnd(t *testing.T) { cardkind.Run(t, testAgentEndToEnd) }
+
+func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
+	f := setup(t, k, testpki.CardSpec{})
 	ar := startAgent(t, f.svc, f.env, "")
 	cl := dial(t, ar.addr)
 	ctx := context.Background()
@@ -198,11 +202,12 @@ func TestAgentEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Cards) != 1 || st.Cards[0].Holder.HSAID != testpki.DefaultHSAID || st.Cards[0].PIN.Retries != 3 {
+	if len(st.Cards) != 1 || st.Cards[0].Holder.HSAID != testpki.DefaultHSAID || st.Cards[0].PIN.Retries != 3 ||
+		st.Cards[0].Backend != k.Backend || len(st.Cards[0].Certificates) != k.Certificates {
 		t.Fatalf("status through the agent: %+v", st)
 	}
-	if strings.Contains(st.Cards[0].Holder.PersonalNumber, testpki.DefaultPersonalNumber[8:]) {
-		t.Fatalf("personal number not masked: %q", st.Cards[0].Holder.PersonalNumber)
+	if pn := st.Cards[0].Holder.PersonalNumber; strings.Contains(pn, testpki.DefaultPersonalNumber[8:]) || (pn != "") != k.PersonalNumber {
+		t.Fatalf("personal number %q (the card carries one: %v), want it masked", pn, k.PersonalNumber)
 	}
 
 	dir := t.TempDir()
@@ -257,11 +262,28 @@ func TestAgentEndToEnd(t *testing.T) {
 
 	// Unblock with the PUK.
 	rec = &recorder{answers: []string{f.card.PUK, "582913"}}
-	if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
-		t.Fatalf("unblock: %v", err)
-	}
-	if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPUK || rec.asked[1].Kind != app.PromptNewPIN {
-		t.Fatalf("unblock prompts: %+v", rec.asked)
+	if k.Unblock {
+		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
+			t.Fatalf("unblock: %v", err)
+		}
+		if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPUK || rec.asked[1].Kind != app.PromptNewPIN {
+			t.Fatalf("unblock prompts: %+v", rec.asked)
+		}
+	} else {
+		// No PUK through this backend: the clear refusal crosses the
+		// local API, no PUK try is spent and the PIN stays blocked. The
+		// ID administrator unblocks it (here: the same card through a
+		// kind that can) so that the login below has a PIN.
+		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); !errors.Is(err, cardreader.ErrNoPUK) {
+			t.Fatalf("unblock without a PUK: %v", err)
+		}
+		if pin, puk := f.card.State.PINRetries(); pin != 0 || puk != 3 {
+			t.Fatalf("after the refused unblock: PIN %d PUK %d tries left, want 0 and 3", pin, puk)
+		}
+		admin := unblockingKind(t, k)
+		if err := kindService(t, admin).UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
+			t.Fatalf("unblock through %s: %v", admin.Name, err)
+		}
 	}
 	if pin, _ := f.card.State.PINRetries(); pin != 3 {
 		t.Fatalf("PIN tries after unblock: %d", pin)
@@ -307,6 +329,19 @@ func TestAgentEndToEnd(t *testing.T) {
 	if strings.Contains(ar.log.String(), "582913") || strings.Contains(ar.log.String(), f.card.PUK) {
 		t.Fatal("a PIN or PUK reached the agent's log")
 	}
+}
+
+// unblockingKind is a kind that reaches k's card with a backend that can
+// unblock it: the ID administrator's way for cards whose holder has none.
+func unblockingKind(t *testing.T, k cardkind.Kind) cardkind.Kind {
+	t.Helper()
+	for _, a := range cardkind.All() {
+		if a.Card == k.Card && a.Unblock {
+			return a
+		}
+	}
+	t.Fatalf("no kind unblocks %s cards", k.Card)
+	return k
 }
 
 // A second agent in the same session refuses; a stale socket left by a dead
@@ -444,7 +479,7 @@ func TestAgentRefusesOtherUID(t *testing.T) {
 // once, raises "login requested", and another client completes the login
 // it queued.
 func TestAgentHandoff(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	ar := startAgent(t, f.svc, f.env, "")
 	ctx := context.Background()
 	o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
@@ -506,7 +541,7 @@ func TestAgentHandoff(t *testing.T) {
 // A subscriber sees the card's identity, the expiry warning, and the card
 // pulled and put back.
 func TestAgentSubscribeCardEvents(t *testing.T) {
-	f := setup(t, testpki.CardSpec{Variant: testpki.Expiring})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{Variant: testpki.Expiring})
 	ar := startAgent(t, f.svc, f.env, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -19,6 +19,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/nginxtest"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -271,7 +272,7 @@ func BenchmarkPINChangeUnblock(b *testing.B) {
 // card saw). SITHSEID_LOGINS overrides the count.
 func BenchmarkLoginOwnTime(b *testing.B) {
 	once(b, "login", func(b *testing.B) {
-		f := setup(b, testpki.CardSpec{})
+		f := setup(b, cardkind.PIV, testpki.CardSpec{})
 		_ = f.card.Stop()
 		f.card = benchCard(b, vcard.ProvisionOptions{})
 		svc := newService(b)

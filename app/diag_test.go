@@ -14,6 +14,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/oob"
@@ -45,7 +46,7 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 		newPIN   = "246813"
 		afterPUK = "135792"
 	)
-	f := setup(t, testpki.CardSpec{})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	dir := t.TempDir()
 	c := &configDir{dir: dir, opts: app.ConfigOptions{
 		PolicyFile: filepath.Join(dir, "policy.json"),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/oob"
@@ -144,7 +145,7 @@ func (f *faultyIDP) hang(w http.ResponseWriter, r *http.Request) bool {
 // order completes with the same link (nothing lost), unless the service
 // itself answered that the order is gone.
 func TestFaultIdentityService(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	svc := newService(t)
 	idps := startFaultyIDP(t)
 	env := f.env

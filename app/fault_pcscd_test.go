@@ -10,6 +10,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
@@ -73,7 +74,7 @@ func typedServiceLoss(err error) bool {
 // the new one, and once pcscd is back the same Service (and agent)
 // completes the operation without a restart.
 func TestFaultPCSCDKilledMidOperation(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	p := rig.Require(t)
 	// Replace the fixture's card by one whose APDUs we can count.
 	if err := f.card.Stop(); err != nil {
@@ -217,7 +218,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 // once) and restarted (the agent shows the card again by itself, and the
 // operations work), twice in a row.
 func TestFaultPCSCDKilledIdle(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	p := rig.Require(t)
 	svc := newService(t)
 	ar := startAgent(t, svc, f.env, "")

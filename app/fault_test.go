@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/oob"
@@ -52,14 +54,21 @@ type pulledOp struct {
 // a wrong PIN justifies (every other code presented was right), the card's state is the before or the after state
 // (all or nothing, and success means after), and the same operation then
 // succeeds.
-func TestFaultCardPulledEveryAPDU(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+//
+// On every kind of card. Where a kind cannot unblock (no PUK through
+// OpenSC) or remove certificates, that operation's answer is its clear
+// refusal (ErrNoPUK, ErrRemovalUnsupported) with nothing changed on the
+// card, and a pull during it must still end the same way.
+func TestFaultCardPulledEveryAPDU(t *testing.T) { cardkind.Run(t, testFaultCardPulledEveryAPDU) }
+
+func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
+	f := setup(t, k, testpki.CardSpec{})
 	card := f.card
 	// The card's default PIN (123456) is one the policy refuses as a new
 	// PIN: start from one of two acceptable PINs and alternate.
 	pins := [2]string{"246813", "975318"}
 	cur := 0 // index of the current PIN in pins
-	if err := newService(t).ChangePIN(context.Background(), app.Selector{}, cardreader.PINIdentification, prompts(vcard.DefaultPIN, pins[0], "")); err != nil {
+	if err := f.service(t).ChangePIN(context.Background(), app.Selector{}, cardreader.PINIdentification, prompts(vcard.DefaultPIN, pins[0], "")); err != nil {
 		t.Fatal(err)
 	}
 	prompt := func(req app.PromptRequest, oldIdx int) (*cardreader.Secret, error) {
@@ -88,9 +97,24 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 		}
 		return b, a != b
 	}
-	signCert := card.State.Object(tagSignCert)
-	if signCert == nil {
-		t.Fatal("the card has no certificate in 9C")
+	var signCert []byte
+	if k.Remove {
+		if signCert = card.State.Object(tagSignCert); signCert == nil {
+			t.Fatal("the card has no certificate in 9C")
+		}
+	}
+	// unchanged is the check of an operation the kind refuses: the PIN is
+	// still the current one (the tries are checked after every round).
+	unchanged := func() (bool, bool) { return true, card.State.PINIs([]byte(pins[cur])) }
+	// refused turns the kind's refusal into the operation's success.
+	refused := func(err, want error) error {
+		if errors.Is(err, want) {
+			return nil
+		}
+		if err == nil {
+			return fmt.Errorf("want %v, the operation succeeded", want)
+		}
+		return err
 	}
 	var lastOrder atomic.Pointer[oob.AuthResponse]
 	var lastLink string
@@ -150,35 +174,19 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 				return p == 2, (p == 2 || p == 3) && card.State.PINIs([]byte(pins[cur]))
 			},
 			undo: func(ctx context.Context, svc *app.Service) error {
-				// The PUK restores the counter (and sets the other PIN).
-				if err := svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, promptNow()); err != nil {
+				// The PUK restores the counter (and sets the other PIN);
+				// without a PUK, a change with the right PIN does.
+				op := svc.UnblockPIN
+				if !k.Unblock {
+					op = svc.ChangePIN
+				}
+				if err := op(ctx, app.Selector{}, cardreader.PINIdentification, promptNow()); err != nil {
 					return err
 				}
 				cur = 1 - cur
 				return nil
 			},
 			minPINTries: 2,
-		},
-		{
-			name: "unblock",
-			run: func(ctx context.Context, svc *app.Service) error {
-				return svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, promptNow())
-			},
-			happened: func() (bool, bool) {
-				did, ok := pinSwapped()
-				return did, ok && card.State.PUKIs([]byte(vcard.DefaultPUK))
-			},
-			undo: func(context.Context, *app.Service) error { return nil },
-		},
-		{
-			name: "cert-remove",
-			run: func(ctx context.Context, svc *app.Service) error {
-				return svc.RemoveCertificate(ctx, app.Selector{}, "9c", app.RemoveOptions{}, pinNow())
-			},
-			happened: func() (bool, bool) { return !card.State.HasObject(tagSignCert), true },
-			undo: func(context.Context, *app.Service) error {
-				return card.State.RestoreObject(tagSignCert, signCert)
-			},
 		},
 		{
 			name: "login",
@@ -201,18 +209,62 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 			},
 		},
 	}
+	// Unblock and removal run before the login (the last op), per kind.
+	beforeLogin := func(op pulledOp) { ops = slices.Insert(ops, len(ops)-1, op) }
+	if k.Unblock {
+		beforeLogin(pulledOp{
+			name: "unblock",
+			run: func(ctx context.Context, svc *app.Service) error {
+				return svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, promptNow())
+			},
+			happened: func() (bool, bool) {
+				did, ok := pinSwapped()
+				return did, ok && card.State.PUKIs([]byte(vcard.DefaultPUK))
+			},
+			undo: func(context.Context, *app.Service) error { return nil },
+		})
+	} else {
+		beforeLogin(pulledOp{
+			name: "unblock-refused",
+			run: func(ctx context.Context, svc *app.Service) error {
+				return refused(svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, promptNow()), cardreader.ErrNoPUK)
+			},
+			happened: unchanged,
+		})
+	}
+	if k.Remove {
+		beforeLogin(pulledOp{
+			name: "cert-remove",
+			run: func(ctx context.Context, svc *app.Service) error {
+				return svc.RemoveCertificate(ctx, app.Selector{}, "9c", app.RemoveOptions{}, pinNow())
+			},
+			happened: func() (bool, bool) { return !card.State.HasObject(tagSignCert), true },
+			undo: func(context.Context, *app.Service) error {
+				return card.State.RestoreObject(tagSignCert, signCert)
+			},
+		})
+	} else {
+		// The kind's only certificate is the login one: confirmed.
+		beforeLogin(pulledOp{
+			name: "cert-remove-refused",
+			run: func(ctx context.Context, svc *app.Service) error {
+				return refused(svc.RemoveCertificate(ctx, app.Selector{}, k.Login, app.RemoveOptions{ConfirmLogin: true}, pinNow()), cardreader.ErrRemovalUnsupported)
+			},
+			happened: unchanged,
+		})
+	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
 			ctx := context.Background()
 			before := card.Server.Stats().APDUs
-			if err := op.run(ctx, newService(t)); err != nil {
+			if err := op.run(ctx, f.service(t)); err != nil {
 				t.Fatalf("without a pull: %v", err)
 			}
 			n := int(card.Server.Stats().APDUs - before)
 			if did, ok := op.happened(); !ok || (op.undo != nil && !did) {
 				t.Fatalf("without a pull the card's state is wrong (happened %v, consistent %v)", did, ok)
 			} else if did && op.undo != nil {
-				if err := op.undo(ctx, newService(t)); err != nil {
+				if err := op.undo(ctx, f.service(t)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -222,7 +274,7 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 				card.Server.SetDropAfter(k)
 				rctx, cancel := context.WithTimeout(ctx, faultDeadline)
 				start := time.Now()
-				err := op.run(rctx, newService(t))
+				err := op.run(rctx, f.service(t))
 				took := time.Since(start)
 				hung := rctx.Err() != nil
 				cancel()
@@ -269,16 +321,16 @@ func TestFaultCardPulledEveryAPDU(t *testing.T) {
 				// happened), and the card goes back to the before state.
 				if op.undo != nil && !did || op.undo == nil && err != nil {
 					if op.name == "login" {
-						if rerr := relogin(ctx, f, newService(t), lastLink, pinNow()); rerr != nil {
+						if rerr := relogin(ctx, f, f.service(t), lastLink, pinNow()); rerr != nil {
 							t.Fatalf("k=%d/%d: the login after re-insertion: %v", k, n, rerr)
 						}
-					} else if rerr := op.run(ctx, newService(t)); rerr != nil {
+					} else if rerr := op.run(ctx, f.service(t)); rerr != nil {
 						t.Fatalf("k=%d/%d: the same operation after re-insertion: %v", k, n, rerr)
 					}
 					did, _ = op.happened()
 				}
 				if op.undo != nil && did {
-					if uerr := op.undo(ctx, newService(t)); uerr != nil {
+					if uerr := op.undo(ctx, f.service(t)); uerr != nil {
 						t.Fatalf("k=%d/%d: undo: %v", k, n, uerr)
 					}
 				}

@@ -3,8 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
-	"github.com/sithseid/sithseid/internal/agenttest"
-	"github.com/sithseid/sithseid/internal/cardkind"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -12,6 +11,8 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
@@ -23,22 +24,47 @@ func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
 const rpKey = "app-test-relying-party-key-0123456789"
 
 type fixture struct {
+	kind cardkind.Kind
 	svc  *app.Service
 	card *rig.Card
 	env  app.Environment
 	rp   *oob.RPClient
 }
 
-func setup(t testing.TB, spec testpki.CardSpec) *fixture {
+// setup inserts kind's card issued as spec in reader 0 and starts the
+// reference identity service; svc reaches the card as the product does.
+func setup(t testing.TB, kind cardkind.Kind, spec testpki.CardSpec) *fixture {
 	t.Helper()
-	p := rig.Require(t)
-	waitEmpty(t, p.Reader(0))
-	card := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
+	waitEmpty(t, rig.Require(t).Reader(0))
+	card := kind.Insert(t, 0, spec, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey) // handshakes cut by pulled cards: its log is dropped
-	svc := agenttest.Service(t, cardkind.PIV)
-	env := agenttest.DemoEnvironment(t, is.URL)
-	rp := is.RP
-	return &fixture{svc: svc, card: card, env: env, rp: rp}
+	return &fixture{kind: kind, svc: kindService(t, kind), card: card, env: agenttest.DemoEnvironment(t, is.URL), rp: is.RP}
+}
+
+// service is a fresh Service for the fixture's card (a cold identity
+// cache, as on a first insertion).
+func (f *fixture) service(t testing.TB) *app.Service { return kindService(t, f.kind) }
+
+// kindService is a Service that reaches kind's card as the product does
+// (agenttest.Service), whose backends are closed when t ends. OpenSC,
+// once loaded, keeps its PC/SC connection to a reader whose card went
+// away until it is next asked: the next test's card in that reader would
+// find the PIV backend's exclusive connection refused (a sharing
+// violation) and be served by another backend. Closing the last PKCS#11
+// backend finalises the module and drops that connection.
+func kindService(t testing.TB, kind cardkind.Kind) *app.Service {
+	t.Helper()
+	opts := kind.Options(cardreader.NewIdentityCache(8))
+	for _, b := range opts.Backends {
+		if c, ok := b.(io.Closer); ok {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	svc, err := app.NewService(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 func waitEmpty(t testing.TB, name string) {
@@ -88,9 +114,11 @@ func (f *fixture) login(t *testing.T, pin string) (*oob.AuthResponse, *app.Login
 
 // N logins in one process lifetime cost one card signature for TLS: the
 // first handshake signs, the rest resume. Each login still signs its own
-// challenge with the card.
-func TestLoginsResumeTLS(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+// challenge with the card. On every kind of card.
+func TestLoginsResumeTLS(t *testing.T) { cardkind.Run(t, testLoginsResumeTLS) }
+
+func testLoginsResumeTLS(t *testing.T, k cardkind.Kind) {
+	f := setup(t, k, testpki.CardSpec{})
 	before := f.card.Server.Stats().Signatures
 	const n = 5
 	for i := 0; i < n; i++ {
@@ -122,9 +150,11 @@ func TestLoginsResumeTLS(t *testing.T) {
 
 // The card pulled at each APDU of a login: a typed error, quickly; an order
 // the service had already shown is failed with cardRemoved, never left
-// complete without a signature.
-func TestLoginCardPulled(t *testing.T) {
-	f := setup(t, testpki.CardSpec{})
+// complete without a signature. On every kind of card.
+func TestLoginCardPulled(t *testing.T) { cardkind.Run(t, testLoginCardPulled) }
+
+func testLoginCardPulled(t *testing.T, k cardkind.Kind) {
+	f := setup(t, k, testpki.CardSpec{})
 	var failedClean, completed int
 	for k := 1; k <= 30; k++ {
 		f.card.Server.SetDropAfter(k)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
@@ -98,7 +99,7 @@ func TestSoak(t *testing.T) {
 	}
 	logins := soakCount(t, "SOAK_LOGINS", 1000)
 	cycles := soakCount(t, "SOAK_CYCLES", 1000)
-	f := setup(t, testpki.CardSpec{})
+	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	// A service without the rate limits a soak would hit (20 requests a
 	// second per address by default).
 	idps := startFaultyIDPWith(t, idp.Options{RPRate: 1e6, RPBurst: 1e6, IPRate: 1e6, IPBurst: 1e6})
