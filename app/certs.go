@@ -112,7 +112,9 @@ type RemoveOptions struct {
 
 // RemoveCertificate removes certificate certID from the selected card. It
 // asks for the PIN (PKCS#11 login, or the PIV card's PIN-protected
-// management key) after checking the certificate exists and, for the login
+// management key) after checking the certificate exists, that the card can
+// remove certificates at all (cardreader.RemovalSupported, else
+// cardreader.ErrRemovalUnsupported with no prompt) and, for the login
 // certificate, that removal was confirmed.
 func (s *Service) RemoveCertificate(ctx context.Context, sel Selector, certID string, opts RemoveOptions, prompt Prompt) error {
 	_, err := s.removeCertificates(ctx, sel, func(id cardreader.Identity) ([]string, error) {
@@ -154,6 +156,12 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 	ids, err := pick(oc.identity)
 	if err != nil {
 		return nil, err
+	}
+	// A card that cannot remove certificates at all (an IDPrime card on
+	// the native backend) says so before the holder types a PIN for
+	// nothing, and before asking to confirm the login certificate's end.
+	if !cardreader.RemovalSupported(oc.card) {
+		return nil, fmt.Errorf("removing certificate %s: %w", strings.Join(ids, ", "), cardreader.ErrRemovalUnsupported)
 	}
 	for _, id := range ids {
 		if c, _ := oc.identity.Certificate(id); c.Login && !opts.ConfirmLogin {
