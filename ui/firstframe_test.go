@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
 
@@ -31,7 +32,7 @@ func TestUIFirstFrame(t *testing.T) {
 		t.Skip("benchmark: make bench (SITHSEID_BENCH_UI=1)")
 	}
 	d := startX(t)
-	a := startAgent(t, testpki.CardSpec{})
+	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	bin := sithseid(t)
 	var mapped, framed []time.Duration
 	var rss []float64

@@ -3,9 +3,13 @@
 package ui_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +34,9 @@ import (
 // These tests run "sithseid ui VIEW" as its own process, a real Fyne
 // window under Xvfb, against an agent in the test binary (a private
 // pcscd and a virtual card from internal/rig), and drive it with xdotool.
+// The flows the card takes part in (PIN change, login approval) run on
+// every kind of card (internal/cardkind); the others are about the window
+// itself and use the PIV card.
 func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, rig.Main)) }
 
 // dieWithTest makes a child (Xvfb, a window) end with the test binary.
@@ -99,14 +106,36 @@ type agent struct {
 
 const rpKey = "ui-window-test-relying-party-key-0123"
 
-func startAgent(t *testing.T, spec testpki.CardSpec) *agent {
+// startAgent inserts a fresh card of kind k and starts an agent that
+// reaches it as the product does for that kind.
+func startAgent(t *testing.T, k cardkind.Kind, spec testpki.CardSpec) *agent {
 	t.Helper()
-	p := rig.Require(t)
-	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: spec}, vcard.RunOptions{})
+	c := k.Insert(t, 0, spec, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
 	env := agenttest.DemoEnvironment(t, is.URL)
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, cardkind.PIV), Environment: env, Version: "test"})
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: service(t, k), Environment: env, Version: "test"})
 	return &agent{agent: a, addr: addr, client: agenttest.Dial(t, addr), card: c, url: is.URL, rp: is.RP}
+}
+
+// service is the card service agenttest.Service builds for kind k, its
+// backends closed when t ends: a PKCS#11 module left loaded keeps OpenSC's
+// connection to the reader, so the next subtest's PIV card is busy for
+// piv-go's exclusive open and the card passes to the PKCS#11 backend.
+func service(t *testing.T, k cardkind.Kind) *app.Service {
+	t.Helper()
+	opts := k.Options(cardreader.NewIdentityCache(8))
+	svc, err := app.NewService(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, b := range opts.Backends {
+			if c, ok := b.(io.Closer); ok {
+				_ = c.Close()
+			}
+		}
+	})
+	return svc
 }
 
 // handOver starts an order and queues its link at the agent.
@@ -127,13 +156,28 @@ func (a *agent) handOver(t *testing.T, text string) (*oob.AuthResponse, string) 
 
 func (a *agent) pin(t *testing.T) app.SecretStatus {
 	t.Helper()
+	return a.status(t).PIN
+}
+
+// status is the agent's one card.
+func (a *agent) status(t *testing.T) app.CardStatus {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := a.client.Status(ctx, app.StatusOptions{})
 	if err != nil || len(st.Cards) != 1 {
 		t.Fatalf("status: %v %+v", err, st)
 	}
-	return st.Cards[0].PIN
+	return st.Cards[0]
+}
+
+// wantBackend fails t unless the agent reaches its card through k's
+// backend: the flow just run went through the backend under test.
+func (a *agent) wantBackend(t *testing.T, k cardkind.Kind) {
+	t.Helper()
+	if c := a.status(t); c.Backend != k.Backend {
+		t.Fatalf("the agent reaches the %s card through %q, want %q", k.Name, c.Backend, k.Backend)
+	}
 }
 
 // window is one "sithseid ui" process.
@@ -248,14 +292,21 @@ func (w *window) waitExit(t *testing.T) {
 	}
 }
 
-// The PIN change in a real window, by keyboard only: the first field has
-// the focus, Tab moves on, Enter changes, Enter again closes the window
-// and the process exits.
+// The PIN change in a real window, by keyboard only, on every kind of
+// card: the first field has the focus, Tab moves on, Enter changes, Enter
+// again closes the window and the process exits. (The default cards of
+// every kind have one PIN, so the window shows no choice of PIN.)
 func TestRealWindowPINChangeByKeyboard(t *testing.T) {
 	d := startX(t)
-	a := startAgent(t, testpki.CardSpec{})
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		testRealWindowPINChangeByKeyboard(t, d, k)
+	})
+}
+
+func testRealWindowPINChangeByKeyboard(t *testing.T, d *display, k cardkind.Kind) {
+	a := startAgent(t, k, testpki.CardSpec{})
 	events := subscribe(t, a)
-	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "pin")
+	w := openWindow(t, d, a, "sv_SE.UTF-8", k.Env(), "pin")
 	w.typeText(t, a.card.PIN)
 	w.key(t, "Tab")
 	w.typeText(t, "24681357")
@@ -274,6 +325,7 @@ func TestRealWindowPINChangeByKeyboard(t *testing.T) {
 	if err := a.client.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, fixedPrompt("24681357", "97531864")); err != nil {
 		t.Fatalf("the PIN typed in the window is not the card's: %v", err)
 	}
+	a.wantBackend(t, k)
 }
 
 // subscribe follows the agent's state.
@@ -325,7 +377,7 @@ func fixedPrompt(pin, newPIN string) app.Prompt {
 // Escape closes a window and ends its process.
 func TestRealWindowEscapeCloses(t *testing.T) {
 	d := startX(t)
-	a := startAgent(t, testpki.CardSpec{})
+	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	w := openWindow(t, d, a, "en_US.UTF-8", nil, "status")
 	w.key(t, "Escape")
 	w.waitExit(t)
@@ -344,7 +396,7 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startX(t)
-	a := startAgent(t, testpki.CardSpec{})
+	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	langs := map[string]string{"sv": "sv_SE.UTF-8", "en": "en_US.UTF-8"}
 	shoot := func(name, lang string, extra []string, prepare func(w *window), args ...string) {
 		t.Helper()
@@ -390,7 +442,7 @@ func TestScreenshots(t *testing.T) {
 func TestRealWindowQRDecodes(t *testing.T) {
 	need(t, "zbarimg")
 	d := startX(t)
-	a := startAgent(t, testpki.CardSpec{})
+	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	o, id := a.handOver(t, "Logga in med mobilen")
 	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "qr", "--handoff", id)
 	shot := filepath.Join(t.TempDir(), "qr.png")
@@ -415,15 +467,27 @@ func TestRealWindowQRDecodes(t *testing.T) {
 	w.waitExit(t)
 }
 
-// A login approved in the real window: the PIN typed with the keyboard
-// (xdotool) completes the relying party's order with the card.
+// A login approved in the real window, on every kind of card: the PIN
+// typed with the keyboard (xdotool) completes the relying party's order
+// with the card.
 func TestRealWindowLoginApproval(t *testing.T) {
 	d := startX(t)
-	a := startAgent(t, testpki.CardSpec{})
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		testRealWindowLoginApproval(t, d, k)
+	})
+}
+
+func testRealWindowLoginApproval(t *testing.T, d *display, k cardkind.Kind) {
+	a := startAgent(t, k, testpki.CardSpec{})
 	events := subscribe(t, a)
 	o, id := a.handOver(t, "Logga in i journalen")
-	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "login", "--handoff", id)
-	// The PIN field has the focus once the agent asks for the PIN.
+	// The window reaches the agent through a relay that sees the agent
+	// ask it for the PIN: the PIN field has the focus from then on (Enter
+	// before that is the focused Avbryt's), and how long the card takes
+	// to get there depends on the kind.
+	r := relayPrompts(t, a)
+	w := openWindow(t, d, &r.agent, "sv_SE.UTF-8", k.Env(), "login", "--handoff", id)
+	r.waitPrompt(t, "pin")
 	w.typeText(t, a.card.PIN)
 	w.key(t, "Return")
 	waitOperation(t, events, app.MethodLogin)
@@ -434,9 +498,14 @@ func TestRealWindowLoginApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Status != oob.StatusComplete || c.CompletionData == nil || c.CompletionData.User.HSAID != testpki.DefaultHSAID {
-		t.Fatalf("collect after the window's login: %+v\n%s", c, w.stderr)
+		var last any
+		if e := a.agent.State().LastError; e != nil {
+			last = e.Error
+		}
+		t.Fatalf("collect after the window's login: %+v (the agent's last error: %+v)\n%s", c, last, w.stderr)
 	}
 	w.waitExit(t) // it closes itself a moment after the login
+	a.wantBackend(t, k)
 }
 
 // "Använd mobilen i stället" in the real window: Tab from the PIN field
@@ -447,7 +516,7 @@ func TestRealWindowLoginApproval(t *testing.T) {
 func TestRealWindowLoginWithPhone(t *testing.T) {
 	need(t, "zbarimg")
 	d := startX(t)
-	a := startAgent(t, testpki.CardSpec{})
+	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	o, id := a.handOver(t, "Logga in i journalen")
 	w := openWindow(t, d, a, "sv_SE.UTF-8", nil, "login", "--handoff", id)
 	w.key(t, "Tab", "Return")
@@ -479,4 +548,88 @@ func TestRealWindowLoginWithPhone(t *testing.T) {
 		t.Fatalf("collect: %+v %v", c, err)
 	}
 	w.waitExit(t)
+}
+
+// relayPrompts returns a copy of a whose address is a relay to the agent
+// that passes every frame through unchanged and reports the kind of each
+// prompt frame the agent sends (the local API's frames are lines of JSON;
+// app/localapi.go). The relay reads no secrets: those go the other way.
+func relayPrompts(t *testing.T, a *agent) *promptRelay {
+	t.Helper()
+	addr := filepath.Join(t.TempDir(), "relay.sock")
+	l, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	r := &promptRelay{agent: *a, upstream: a.addr, prompts: make(chan string, 16)}
+	r.addr = addr
+	go func() {
+		for {
+			client, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go r.relay(client)
+		}
+	}()
+	return r
+}
+
+// promptRelay is an agent reached through a relay that reports prompts.
+type promptRelay struct {
+	agent
+	upstream string // the agent's own address
+	prompts  chan string
+}
+
+func (r *promptRelay) relay(client net.Conn) {
+	defer client.Close()
+	up, err := net.Dial("unix", r.upstream)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go func() { _, _ = io.Copy(up, client); up.Close() }()
+	lines := bufio.NewReader(up)
+	for {
+		line, err := lines.ReadBytes('\n')
+		if len(line) > 0 {
+			var f struct {
+				Type   string `json:"type"`
+				Prompt *struct {
+					Kind string `json:"kind"`
+				} `json:"prompt"`
+			}
+			if json.Unmarshal(line, &f) == nil && f.Type == "prompt" && f.Prompt != nil {
+				select {
+				case r.prompts <- f.Prompt.Kind:
+				default:
+				}
+			}
+			if _, err := client.Write(line); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// waitPrompt waits until the agent has asked the window a prompt of kind
+// (app/localapi.go: pin, newPin, puk, approve), skipping others.
+func (r *promptRelay) waitPrompt(t *testing.T, kind string) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case k := <-r.prompts:
+			if k == kind {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the agent asked the window for no %s within 60 s", kind)
+		}
+	}
 }
