@@ -40,14 +40,44 @@ type realAgent struct {
 	card   *rig.Card
 }
 
-// startAgent inserts a fresh card and starts an agent for it, logins going
-// to serviceURL ("" for none) in the DEMO environment.
-func startAgent(t *testing.T, serviceURL string) *realAgent {
+// startAgent inserts a fresh card of kind and starts an agent for it,
+// logins going to serviceURL ("" for none) in the DEMO environment.
+func startAgent(t *testing.T, kind cardkind.Kind, serviceURL string) *realAgent {
 	t.Helper()
-	p := rig.Require(t)
-	c := p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: testpki.CardSpec{}}, vcard.RunOptions{})
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, cardkind.PIV), Environment: agenttest.DemoEnvironment(t, serviceURL)})
+	c := kind.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: kindService(t, kind), Environment: agenttest.DemoEnvironment(t, serviceURL)})
 	return &realAgent{agent: a, client: agenttest.Dial(t, addr), card: c}
+}
+
+// kindService is a Service that reaches kind's card as the product does
+// (agenttest.Service), whose backends are closed when t ends. OpenSC,
+// once loaded, keeps its PC/SC connection to a reader whose card went
+// away until it is next asked: the next test's card in that reader would
+// find the PIV backend's exclusive connection refused (a sharing
+// violation) and be served by another backend. Closing the last PKCS#11
+// backend finalises the module and drops that connection.
+func kindService(t *testing.T, kind cardkind.Kind) *app.Service {
+	t.Helper()
+	opts := kind.Options(cardreader.NewIdentityCache(8))
+	for _, b := range opts.Backends {
+		if c, ok := b.(io.Closer); ok {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	svc, err := app.NewService(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// cardState is what a test checks nothing changed on: the PIN's and the
+// PUK's tries and the certificates, read from the card itself.
+func (r *realAgent) cardState(t *testing.T) (pin, puk int, certs []app.CertStatus) {
+	t.Helper()
+	pin, puk = r.card.State.PINRetries()
+	_, certs = r.pinStatus(t)
+	return pin, puk, certs
 }
 
 // pinStatus asks the agent for the card's PIN state.
@@ -68,8 +98,10 @@ func fill(v *PINView, first, newPIN string) {
 	typeInto(v.again, newPIN)
 }
 
-func TestRealAgentPINChange(t *testing.T) {
-	r := startAgent(t, "")
+func TestRealAgentPINChange(t *testing.T) { cardkind.Run(t, testRealAgentPINChange) }
+
+func testRealAgentPINChange(t *testing.T, k cardkind.Kind) {
+	r := startAgent(t, k, "")
 	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewPINChange(env, r.client) })
 	v := vv.(*PINView)
 	eventually(t, "the card", func() bool { return v.cards.loads > 0 })
@@ -113,8 +145,13 @@ func fixedPrompt(pin, newPIN string) app.Prompt {
 	}
 }
 
-func TestRealAgentUnblock(t *testing.T) {
-	r := startAgent(t, "")
+// On a kind without a PUK (IDPrime through OpenSC) the window says there
+// is none and whom to ask, offers no unblock, and the card stays blocked
+// with its PUK untouched.
+func TestRealAgentUnblock(t *testing.T) { cardkind.Run(t, testRealAgentUnblock) }
+
+func testRealAgentUnblock(t *testing.T, k cardkind.Kind) {
+	r := startAgent(t, k, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for range 3 {
@@ -126,6 +163,20 @@ func TestRealAgentUnblock(t *testing.T) {
 	_, vv := open(t, l10n.English, func(env *Env) View { return NewUnblock(env, r.client) })
 	v := vv.(*PINView)
 	eventually(t, "the card", func() bool { return v.cards.loads > 0 })
+	if !k.Unblock {
+		wantText(t, v.tries, "no PUK on the card")
+		wantText(t, v.notice, "There is no PUK for this card.")
+		wantText(t, v.hint, "ID administrator")
+		fill(v, r.card.PUK, "24681357")
+		if !v.submit.Disabled() {
+			t.Fatal("unblock offered on a card without a PUK")
+		}
+		key(v.again, fyne.KeyReturn)
+		if pin, puk := r.card.State.PINRetries(); pin != 0 || puk != 3 {
+			t.Fatalf("card without a PUK after the unblock window: PIN %d PUK %d tries left, want 0 and 3", pin, puk)
+		}
+		return
+	}
 	wantText(t, v.tries, "3 tries left")
 
 	fill(v, "87654321", "24681357")
@@ -146,14 +197,34 @@ func TestRealAgentUnblock(t *testing.T) {
 	}
 }
 
-func TestRealAgentCertificateRemoval(t *testing.T) {
-	r := startAgent(t, "")
+// On a kind that cannot remove certificates (IDPrime, natively or through
+// OpenSC) the window says so and where to go instead, and the card keeps
+// every certificate and every try.
+func TestRealAgentCertificateRemoval(t *testing.T) { cardkind.Run(t, testRealAgentCertificateRemoval) }
+
+func testRealAgentCertificateRemoval(t *testing.T, k cardkind.Kind) {
+	r := startAgent(t, k, "")
 	_, before := r.pinStatus(t)
 	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewCerts(env, r.client) })
 	v := vv.(*CertsView)
 	eventually(t, "the certificates", func() bool { return v.cards.loads > 0 && len(v.certs) > 0 })
-	if len(v.certs) != len(before) {
-		t.Fatalf("view lists %d certificates, the agent %d", len(v.certs), len(before))
+	if len(v.certs) != len(before) || len(before) != k.Certificates {
+		t.Fatalf("view lists %d certificates, the agent %d, want %d", len(v.certs), len(before), k.Certificates)
+	}
+	if !k.Remove {
+		// The login certificate is the card's only one: confirmed.
+		v.list.Select(0)
+		test.Tap(v.removeB)
+		test.Tap(v.loginCheck)
+		typeInto(v.pin, r.card.PIN)
+		key(v.pin, fyne.KeyReturn)
+		eventually(t, "the refusal", func() bool { return v.ops == 1 })
+		wantText(t, v.notice, "kan inte tas bort av SITHS eID")
+		wantText(t, v.hint, "Thales SAC")
+		if pin, puk, now := r.cardState(t); len(now) != len(before) || pin != 3 || puk != 3 {
+			t.Fatalf("after the refusal: %d certificates (had %d), PIN %d PUK %d tries left", len(now), len(before), pin, puk)
+		}
+		return
 	}
 	// The login certificate needs the extra confirmation; the agent
 	// refuses its removal without one.
@@ -263,9 +334,11 @@ func collect(t *testing.T, rp *oob.RPClient, o *oob.AuthResponse) *oob.CollectRe
 	return c
 }
 
-func TestRealAgentLoginApproval(t *testing.T) {
+func TestRealAgentLoginApproval(t *testing.T) { cardkind.Run(t, testRealAgentLoginApproval) }
+
+func testRealAgentLoginApproval(t *testing.T, k cardkind.Kind) {
 	url, rp := startIDP(t)
-	r := startAgent(t, url)
+	r := startAgent(t, k, url)
 	o, id := handOver(t, r, rp, "Logga in i journalen på Avdelning 12")
 	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewLogin(env, r.client, id) })
 	v := vv.(*LoginView)
@@ -299,7 +372,7 @@ func TestRealAgentLoginApproval(t *testing.T) {
 
 func TestRealAgentLoginCancelAndQR(t *testing.T) {
 	url, rp := startIDP(t)
-	r := startAgent(t, url)
+	r := startAgent(t, cardkind.PIV, url)
 
 	// Avbryt at the PIN cancels the order at the service.
 	o, id := handOver(t, r, rp, "Avbryt mig")
@@ -328,9 +401,11 @@ func TestRealAgentLoginCancelAndQR(t *testing.T) {
 }
 
 // The status view follows the card out of the reader and back, from the
-// agent's events alone.
-func TestRealAgentStatusFollowsCard(t *testing.T) {
-	r := startAgent(t, "")
+// agent's events alone. On every kind of card.
+func TestRealAgentStatusFollowsCard(t *testing.T) { cardkind.Run(t, testRealAgentStatusFollowsCard) }
+
+func testRealAgentStatusFollowsCard(t *testing.T, k cardkind.Kind) {
+	r := startAgent(t, k, "")
 	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewStatus(env, r.client) })
 	v := vv.(*StatusView)
 	eventually(t, "the card", func() bool { return v.cards.loads > 0 && v.details.Visible() })
@@ -344,7 +419,7 @@ func TestRealAgentStatusFollowsCard(t *testing.T) {
 // Two cards inserted: the status view offers a switch by card number,
 // and a view opened for one card (--card) changes that card's PIN only.
 func TestRealAgentTwoCards(t *testing.T) {
-	r := startAgent(t, "")
+	r := startAgent(t, cardkind.PIV, "")
 	second := rig.Require(t).InsertCard(t, 1, vcard.ProvisionOptions{Dir: t.TempDir(),
 		Spec: testpki.CardSpec{GivenName: "Bertil", Surname: "Berg", HSAID: "SE2321000016-5678"}}, vcard.RunOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
