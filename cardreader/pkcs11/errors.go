@@ -29,8 +29,10 @@ var (
 	// ErrRemoveUnsupported: the module does not delete objects on this
 	// token (C_DestroyObject answers CKR_FUNCTION_NOT_SUPPORTED, as OpenSC
 	// 0.23 does in front of a PIV card, CKR_ACTION_PROHIBITED or
-	// CKR_TOKEN_WRITE_PROTECTED).
-	ErrRemoveUnsupported = errors.New("PKCS#11 module cannot delete objects on this token")
+	// CKR_TOKEN_WRITE_PROTECTED, and OpenSC's idprime driver). It wraps
+	// cardreader.ErrRemovalUnsupported, so callers that only know the
+	// cardreader errors name what can remove it.
+	ErrRemoveUnsupported = fmt.Errorf("PKCS#11 module cannot delete objects on this token: %w", cardreader.ErrRemovalUnsupported)
 	// ErrUnblockUnsupported: the module offers no PKCS#11-level unblock for
 	// this token (no SO login, or the SO login is refused, as OpenSC does in
 	// front of a PIV card with CKR_GENERAL_ERROR). It wraps
