@@ -287,8 +287,9 @@ func (s *Server) serve(conn net.Conn) error {
 			reply = s.apdu(msg)
 			clear(msg) // it may have carried a PIN or PUK
 		}
-		// Count the APDU against the drop fault before answering it: once
-		// the client has the answer it may re-arm the fault.
+		// Count the APDU against the drop fault, and record a drop, before
+		// answering it: once the client has the answer it may re-arm the
+		// fault, or look at the stats and find the card still in.
 		drop := n > 1 && s.dropDue()
 		buf = buf[:0]
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(reply)))
@@ -299,11 +300,6 @@ func (s *Server) serve(conn net.Conn) error {
 			return err
 		}
 		if drop {
-			s.powered.Store(false)
-			s.drops.Add(1)
-			s.mu.Lock()
-			s.wantIn = false
-			s.mu.Unlock()
 			return nil
 		}
 	}
@@ -316,7 +312,9 @@ func readErr(err error) error {
 	return err
 }
 
-// dropDue counts an APDU against the drop fault.
+// dropDue counts an APDU against the drop fault. When the fault fires it
+// records the drop at once (the card is out and unpowered), before the
+// last answer goes out.
 func (s *Server) dropDue() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -324,7 +322,13 @@ func (s *Server) dropDue() bool {
 		return false
 	}
 	s.dropAfter--
-	return s.dropAfter == 0
+	if s.dropAfter != 0 {
+		return false
+	}
+	s.wantIn = false
+	s.powered.Store(false)
+	s.drops.Add(1)
+	return true
 }
 
 func (s *Server) apdu(capdu []byte) []byte {
