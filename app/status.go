@@ -101,7 +101,11 @@ type CertStatus struct {
 // Warning codes in CardStatus.Warnings. The ui and the CLI phrase them.
 const (
 	WarnPINBlocked = "pinBlocked"
-	WarnPUKBlocked = "pukBlocked"
+	// WarnPINBlockedNoPUK: the PIN is blocked and the card has no PUK the
+	// holder can use (cards from the 2024 portal): an ID administrator
+	// unblocks it.
+	WarnPINBlockedNoPUK = "pinBlockedNoPUK"
+	WarnPUKBlocked      = "pukBlocked"
 	// WarnSignaturePINBlocked: the signature PIN is blocked; login still
 	// works (it uses the identification PIN), signing does not.
 	WarnSignaturePINBlocked = "signaturePinBlocked"
@@ -208,16 +212,16 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 	for _, c := range id.Certificates {
 		cs.Certificates = append(cs.Certificates, certStatus(c, now, opts.ShowPersonalNumber))
 	}
+	pinBlocked := false
 	if pin, err := onCard(s, ctx, oc.card.PINStatus); err != nil {
 		fail(err)
 	} else {
 		cs.PIN = SecretStatus{Retries: pin.Retries, Blocked: pin.Blocked}
-		if pin.Blocked {
-			cs.Warnings = append(cs.Warnings, Warning{Code: WarnPINBlocked})
-		}
+		pinBlocked = pin.Blocked
 	}
 	// The signature PIN is read from the card already open, like the
 	// other tries: no second discovery.
+	sigBlocked := false
 	if sc, ok := oc.card.(cardreader.SignaturePINCard); ok {
 		switch sig, err := onCard(s, ctx, sc.SignaturePINStatus); {
 		case errors.Is(err, cardreader.ErrNoSignaturePIN):
@@ -225,20 +229,31 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 			fail(err)
 		default:
 			cs.SignaturePIN = &SecretStatus{Retries: sig.Retries, Blocked: sig.Blocked}
-			if sig.Blocked {
-				cs.Warnings = append(cs.Warnings, Warning{Code: WarnSignaturePINBlocked})
-			}
+			sigBlocked = sig.Blocked
 		}
 	}
+	noPUK := false
 	switch puk, err := onCard(s, ctx, oc.card.PUKStatus); {
 	case errors.Is(err, cardreader.ErrNoPUK):
+		noPUK = true
 	case err != nil:
 		fail(err)
 	default:
 		cs.PUK = &SecretStatus{Retries: puk.Retries, Blocked: puk.Blocked}
-		if puk.Blocked {
-			cs.Warnings = append(cs.Warnings, Warning{Code: WarnPUKBlocked})
-		}
+	}
+	// A blocked PIN on a card without a PUK the holder can use is a call
+	// to the ID administrator, not a PUK to type.
+	switch {
+	case pinBlocked && noPUK:
+		cs.Warnings = append(cs.Warnings, Warning{Code: WarnPINBlockedNoPUK})
+	case pinBlocked:
+		cs.Warnings = append(cs.Warnings, Warning{Code: WarnPINBlocked})
+	}
+	if sigBlocked {
+		cs.Warnings = append(cs.Warnings, Warning{Code: WarnSignaturePINBlocked})
+	}
+	if cs.PUK != nil && cs.PUK.Blocked {
+		cs.Warnings = append(cs.Warnings, Warning{Code: WarnPUKBlocked})
 	}
 	cs.Warnings = append(cs.Warnings, identityWarnings(id, now, opts.ExpiryWarning)...)
 	return cs

@@ -5,10 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/rig"
@@ -166,6 +168,14 @@ func TestPINChangeBlockUnblock(t *testing.T) {
 			if pin, puk := card.State.PINRetries(); pin != 0 || puk != 3 {
 				t.Fatalf("after the refused unblock: PIN %d, PUK %d tries left; want 0 and 3", pin, puk)
 			}
+			// Status names the way out there is: the ID administrator,
+			// not a PUK the holder does not have.
+			if ws := onlyCard(t, c11.status(t)).Warnings; !slices.ContainsFunc(ws, func(w app.Warning) bool { return w.Code == app.WarnPINBlockedNoPUK }) ||
+				slices.ContainsFunc(ws, func(w app.Warning) bool { return w.Code == app.WarnPINBlocked }) {
+				t.Errorf("warnings of a blocked card without a PUK: %+v", ws)
+			}
+			r = c11.sv(t, "", "status")
+			wantIn(t, r.stdout, "PIN-koden är låst, och kortet har ingen PUK-kod du kan använda.")
 			return
 		}
 		// With the way out.

@@ -157,6 +157,8 @@ func warningText(c interface{ T(string, ...any) string }, w app.Warning) string 
 	switch w.Code {
 	case app.WarnPINBlocked:
 		return c.T("ui.warn.pin_blocked")
+	case app.WarnPINBlockedNoPUK:
+		return c.T("ui.warn.pin_blocked_no_puk")
 	case app.WarnPUKBlocked:
 		return c.T("err.puk_blocked")
 	case app.WarnSignaturePINBlocked:
