@@ -266,52 +266,64 @@ func BenchmarkPINChangeUnblock(b *testing.B) {
 }
 
 // BenchmarkLoginOwnTime: 50 same-device logins through app.Service against
-// the reference identity service, PIN scripted; p50 and p95 of the app's
-// own time, i.e. the total minus the card's time under the profile (its
-// per-APDU and per-signature delays times the APDUs and signatures the
-// card saw). SITHSEID_LOGINS overrides the count.
+// the reference identity service, PIN scripted, on the PIV card (login_*)
+// and on the IDPrime card through the native backend (idprime_login_*);
+// p50 and p95 of the total and of the app's own time, i.e. the total minus
+// the card's time under the profile (its per-APDU and per-signature delays
+// times the APDUs and signatures the card saw). SITHSEID_LOGINS overrides
+// the count.
 func BenchmarkLoginOwnTime(b *testing.B) {
 	once(b, "login", func(b *testing.B) {
-		f := setup(b, cardkind.PIV, testpki.CardSpec{})
-		_ = f.card.Stop()
-		f.card = benchCard(b, vcard.ProvisionOptions{})
-		svc := newService(b)
-		ctx := context.Background()
-		n := 50
-		if v, err := strconv.Atoi(os.Getenv("SITHSEID_LOGINS")); err == nil && v > 0 {
-			n = v
+		for _, k := range []struct {
+			kind   cardkind.Kind
+			prefix string
+		}{{cardkind.PIV, "login"}, {cardkind.IDPrime, "idprime_login"}} {
+			loginOwnTime(b, k.kind, k.prefix)
 		}
-		var total, own []time.Duration
-		var resumed int
-		for i := 0; i < n+1; i++ {
-			o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
-			if err != nil {
-				b.Fatal(err)
-			}
-			st0 := f.card.Server.Stats()
-			start := time.Now()
-			res, err := svc.Login(ctx, app.LoginRequest{Link: oob.AutoStartURL(o.AutoStartToken, ""), Env: f.env, Prompt: pinPrompt(vcard.DefaultPIN)})
-			d := time.Since(start)
-			if err != nil {
-				b.Fatalf("login %d: %v", i, err)
-			}
-			if i == 0 {
-				continue // the first login makes the TLS session the rest resume
-			}
-			if res.TLSResumed {
-				resumed++
-			}
-			st1 := f.card.Server.Stats()
-			card := benchProfile.CardTime(st1.APDUs-st0.APDUs, st1.Signatures-st0.Signatures)
-			total, own = append(total, d), append(own, d-card)
-		}
-		report(b, "login_total_p50_ms", ms(percentile(total, 50)), "ms")
-		report(b, "login_total_p95_ms", ms(percentile(total, 95)), "ms")
-		report(b, "login_own_p50_ms", ms(percentile(own, 50)), "ms")
-		report(b, "login_own_p95_ms", ms(percentile(own, 95)), "ms")
-		report(b, "login_count", float64(len(total)), "count")
-		report(b, "login_tls_resumed", float64(resumed), "count")
 	})
+}
+
+func loginOwnTime(b *testing.B, kind cardkind.Kind, prefix string) {
+	f := setup(b, kind, testpki.CardSpec{})
+	_ = f.card.Stop()
+	f.card = benchCard(b, kind.Provision(vcard.ProvisionOptions{}))
+	svc := f.service(b)
+	ctx := context.Background()
+	n := 50
+	if v, err := strconv.Atoi(os.Getenv("SITHSEID_LOGINS")); err == nil && v > 0 {
+		n = v
+	}
+	var total, own []time.Duration
+	var resumed int
+	for i := 0; i < n+1; i++ {
+		o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		st0 := f.card.Server.Stats()
+		start := time.Now()
+		res, err := svc.Login(ctx, app.LoginRequest{Link: oob.AutoStartURL(o.AutoStartToken, ""), Env: f.env, Prompt: pinPrompt(vcard.DefaultPIN)})
+		d := time.Since(start)
+		if err != nil {
+			b.Fatalf("%s login %d: %v", kind.Name, i, err)
+		}
+		if i == 0 {
+			continue // the first login makes the TLS session the rest resume
+		}
+		if res.TLSResumed {
+			resumed++
+		}
+		st1 := f.card.Server.Stats()
+		card := benchProfile.CardTime(st1.APDUs-st0.APDUs, st1.Signatures-st0.Signatures)
+		total, own = append(total, d), append(own, d-card)
+	}
+	report(b, prefix+"_total_p50_ms", ms(percentile(total, 50)), "ms")
+	report(b, prefix+"_total_p95_ms", ms(percentile(total, 95)), "ms")
+	report(b, prefix+"_own_p50_ms", ms(percentile(own, 50)), "ms")
+	report(b, prefix+"_own_p95_ms", ms(percentile(own, 95)), "ms")
+	report(b, prefix+"_count", float64(len(total)), "count")
+	report(b, prefix+"_tls_resumed", float64(resumed), "count")
+	_ = f.card.Stop()
 }
 
 // BenchmarkMTLSHandshake: a mutual-TLS request to nginx (ssl_verify_client
@@ -382,7 +394,7 @@ func BenchmarkMTLSHandshake(b *testing.B) {
 		report(b, "mtls_resumed_ms", rs, "ms")
 		report(b, "mtls_resumed_signatures", float64(resumedSigs), "count")
 
-		pf, pr, pw := curlPeer(b, card, pki, ngx.URL)
+		pf, pr, pw, _ := curlPeer(b, card, pki, ngx.URL, "%01")
 		report(b, "peer_curl_pkcs11_fresh_ms", ms(pf), "ms")
 		report(b, "peer_curl_pkcs11_resumed_ms", ms(pr), "ms")
 		report(b, "peer_curl_pkcs11_process_ms", ms(pw), "ms")
@@ -393,9 +405,12 @@ func BenchmarkMTLSHandshake(b *testing.B) {
 
 // curlPeer runs curl with the pkcs11 engine benchReps times: two transfers
 // each ("Connection: close" so the second needs a new connection, which
-// curl resumes from its session cache). It returns the medians of the
-// first and second transfer's time_total and of the whole process.
-func curlPeer(b *testing.B, card *rig.Card, pki *testpki.PKI, url string) (fresh, resumed, process time.Duration) {
+// curl resumes from its session cache), with the key and certificate
+// whose PKCS#11 ID is id (URI-encoded: OpenSC names the PIV authentication
+// key %01, an IDPrime card's first key %00%01). It returns the medians of
+// the first and second transfer's time_total and of the whole process,
+// and the APDUs the card saw in the last process.
+func curlPeer(b *testing.B, card *rig.Card, pki *testpki.PKI, url, id string) (fresh, resumed, process time.Duration, apdus int64) {
 	const engine = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
 	const module = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 	for _, f := range []string{engine, module} {
@@ -422,9 +437,8 @@ init = 0
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.Root.Cert.Raw}), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	// OpenSC names the PIV authentication key and certificate by ID 01.
-	key := "pkcs11:id=%01;type=private?pin-value=" + vcard.DefaultPIN
-	cert := "pkcs11:id=%01;type=cert"
+	key := "pkcs11:id=" + id + ";type=private?pin-value=" + vcard.DefaultPIN
+	cert := "pkcs11:id=" + id + ";type=cert"
 	var fs, rs, ps []time.Duration
 	for range benchReps {
 		cmd := exec.Command("curl", "-sS", "--engine", "pkcs11", "--key-type", "ENG", "--key", key,
@@ -434,11 +448,11 @@ init = 0
 		cmd.Env = append(cmd.Env, "OPENSSL_CONF="+conf, "HOME="+dir)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
-		start := time.Now()
+		before, start := card.Server.Stats().APDUs, time.Now()
 		if err := cmd.Run(); err != nil {
 			b.Fatalf("curl with the pkcs11 engine: %v\n%s", err, strings.ReplaceAll(errb.String(), vcard.DefaultPIN, "[PIN]"))
 		}
-		ps = append(ps, time.Since(start))
+		ps, apdus = append(ps, time.Since(start)), card.Server.Stats().APDUs-before
 		lines := strings.Fields(out.String())
 		if len(lines) != 4 || lines[0] != "200" || lines[2] != "200" {
 			b.Fatalf("curl: %q %s", out.String(), errb.String())
@@ -451,7 +465,7 @@ init = 0
 			*dst = append(*dst, time.Duration(sec*float64(time.Second)))
 		}
 	}
-	return median(fs), median(rs), median(ps)
+	return median(fs), median(rs), median(ps), apdus
 }
 
 // BenchmarkHandoffLatency: the URL handler's path, a sithseid: link handed

@@ -1,0 +1,280 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/cardkind"
+	"github.com/sithseid/sithseid/internal/nginxtest"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/mtls"
+)
+
+// The IDPrime benchmarks: the card SITHS holders carry (the virtual IDPrime
+// 940 under the idprime-usb timing profile), the native backend against
+// OpenSC's idprime driver doing the same work on the same card in the same
+// run. Each figure is named for what it compares; docs/performance.md
+// explains them.
+
+// openscConf writes an opensc.conf with OpenSC's file cache on or off and
+// returns the environment that makes OpenSC's tools and module use it
+// (with a HOME of its own, where the cache lives).
+func openscConf(b *testing.B, caching bool) []string {
+	dir := b.TempDir()
+	conf := filepath.Join(dir, "opensc.conf")
+	if err := os.WriteFile(conf, []byte("app default {\n\tframework pkcs15 {\n\t\tuse_file_caching = "+strconv.FormatBool(caching)+";\n\t}\n}\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return []string{"OPENSC_CONF=" + conf, "HOME=" + dir}
+}
+
+// openscPeer runs an OpenSC tool on card with env and returns its wall
+// time and the APDUs the card saw.
+func openscPeer(b *testing.B, card *rig.Card, env []string, name string, args ...string) (time.Duration, int64) {
+	b.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		b.Fatalf("%s not installed (scripts/setup installs opensc): %v", name, err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(append(os.Environ(), rig.Current().Env()...), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	before, start := card.Server.Stats().APDUs, time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s %s: %v\n%s", name, args[0], err, strings.ReplaceAll(out.String(), vcard.DefaultPIN, "[PIN]"))
+	}
+	return d, card.Server.Stats().APDUs - before
+}
+
+// idprimeBenchCard puts an IDPrime card with the timing profile in reader 0.
+func idprimeBenchCard(b *testing.B, prov vcard.ProvisionOptions) *rig.Card {
+	return benchCard(b, cardkind.IDPrime.Provision(prov))
+}
+
+// BenchmarkIDPrimeInsertion: card inserted → status ready, as the agent
+// does it on an insertion (Service.Status: open, identity, PIN, PUK and
+// signature-PIN tries), with a cold identity cache (first insertion) and a
+// warm one (the card seen before); the peer is "pkcs15-tool
+// --list-certificates" (bind, certificates), with OpenSC's file cache off
+// (cold) and on and filled (cached), on the same card.
+func BenchmarkIDPrimeInsertion(b *testing.B) {
+	once(b, "idprime-insertion", func(b *testing.B) {
+		card := idprimeBenchCard(b, vcard.ProvisionOptions{})
+		ctx := context.Background()
+		var cold, warm []time.Duration
+		var coldAPDUs, warmAPDUs int64
+		for range benchReps {
+			svc := agentService(b, cardkind.IDPrime)
+			before, start := card.Server.Stats().APDUs, time.Now()
+			statusReady(b, ctx, svc)
+			cold, coldAPDUs = append(cold, time.Since(start)), card.Server.Stats().APDUs-before
+			before, start = card.Server.Stats().APDUs, time.Now()
+			statusReady(b, ctx, svc)
+			warm, warmAPDUs = append(warm, time.Since(start)), card.Server.Stats().APDUs-before
+		}
+		var pcold, pcached []time.Duration
+		var pcoldAPDUs, pcachedAPDUs int64
+		cachedEnv := openscConf(b, true)
+		openscPeer(b, card, cachedEnv, "pkcs15-tool", "--list-certificates", "--reader", "0") // fills its cache
+		for range benchReps {
+			d, n := openscPeer(b, card, openscConf(b, false), "pkcs15-tool", "--list-certificates", "--reader", "0")
+			pcold, pcoldAPDUs = append(pcold, d), n
+			d, n = openscPeer(b, card, cachedEnv, "pkcs15-tool", "--list-certificates", "--reader", "0")
+			pcached, pcachedAPDUs = append(pcached, d), n
+		}
+		c, w := ms(median(cold)), ms(median(warm))
+		pc, pw := ms(median(pcold)), ms(median(pcached))
+		report(b, "idprime_insertion_cold_ms", c, "ms")
+		report(b, "idprime_insertion_cold_apdus", float64(coldAPDUs), "apdus")
+		report(b, "idprime_insertion_warm_ms", w, "ms")
+		report(b, "idprime_insertion_warm_apdus", float64(warmAPDUs), "apdus")
+		report(b, "peer_idprime_pkcs15tool_list_certificates_cold_ms", pc, "ms")
+		report(b, "peer_idprime_pkcs15tool_list_certificates_cold_apdus", float64(pcoldAPDUs), "apdus")
+		report(b, "peer_idprime_pkcs15tool_list_certificates_cached_ms", pw, "ms")
+		report(b, "peer_idprime_pkcs15tool_list_certificates_cached_apdus", float64(pcachedAPDUs), "apdus")
+		ratio(b, "idprime_insertion_cold_ms", "pkcs15tool_cold", c, pc)
+		ratio(b, "idprime_insertion_cold_apdus", "pkcs15tool_cold", float64(coldAPDUs), float64(pcoldAPDUs))
+		ratio(b, "idprime_insertion_warm_ms", "pkcs15tool_cached", w, pw)
+		ratio(b, "idprime_insertion_warm_apdus", "pkcs15tool_cached", float64(warmAPDUs), float64(pcachedAPDUs))
+	})
+}
+
+// agentService is the card service the agent builds, for kind.
+func agentService(b *testing.B, kind cardkind.Kind) *app.Service {
+	svc, err := app.NewService(kind.Options(cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc
+}
+
+// statusReady runs Service.Status and checks that it found the card whole.
+func statusReady(b *testing.B, ctx context.Context, svc *app.Service) {
+	st, err := svc.Status(ctx, app.StatusOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(st.Cards) != 1 || st.Cards[0].Holder.HSAID == "" || st.Cards[0].Error != "" || st.Cards[0].PIN.Retries != 3 {
+		b.Fatalf("status: %+v", st.Cards)
+	}
+}
+
+// BenchmarkIDPrimePINChange: a PIN change through app.Service as the agent
+// runs it (card seen before, prompts scripted) on the IDPrime card; the
+// peer is "pkcs11-tool --change-pin" over OpenSC's module on the same card
+// (a whole process: module load, bind, C_SetPIN).
+func BenchmarkIDPrimePINChange(b *testing.B) {
+	once(b, "idprime-pin", func(b *testing.B) {
+		const pinA, pinB = "246813", "975318"
+		card := idprimeBenchCard(b, vcard.ProvisionOptions{PIN: pinA})
+		svc := agentService(b, cardkind.IDPrime)
+		ctx := context.Background()
+		statusReady(b, ctx, svc) // the card seen before, as in the agent
+		cur, next := pinA, pinB
+		var change []time.Duration
+		var changeAPDUs int64
+		for range benchReps {
+			before, start := card.Server.Stats().APDUs, time.Now()
+			if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(cur, next, "")); err != nil {
+				b.Fatal(err)
+			}
+			change, changeAPDUs = append(change, time.Since(start)), card.Server.Stats().APDUs-before
+			cur, next = next, cur
+		}
+		env := openscConf(b, false)
+		var peerChange []time.Duration
+		var peerAPDUs int64
+		for range benchReps {
+			// The test card's public test codes (README), as the PIV
+			// benchmark gives yubico-piv-tool its.
+			d, n := openscPeer(b, card, env, "pkcs11-tool", "--module", cardkind.OpenSCModule, "--slot-index", "0",
+				"--change-pin", "--login", "--pin", cur, "--new-pin", next)
+			peerChange, peerAPDUs = append(peerChange, d), n
+			cur, next = next, cur
+		}
+		if p, _ := card.State.PINRetries(); p != 3 {
+			b.Fatalf("PIN tries left %d after the benchmark", p)
+		}
+		c, pc := ms(median(change)), ms(median(peerChange))
+		report(b, "idprime_pin_change_ms", c, "ms")
+		report(b, "idprime_pin_change_apdus", float64(changeAPDUs), "apdus")
+		report(b, "peer_idprime_pkcs11tool_change_pin_ms", pc, "ms")
+		report(b, "peer_idprime_pkcs11tool_change_pin_apdus", float64(peerAPDUs), "apdus")
+		ratio(b, "idprime_pin_change_ms", "pkcs11tool", c, pc)
+		ratio(b, "idprime_pin_change_apdus", "pkcs11tool", float64(changeAPDUs), float64(peerAPDUs))
+	})
+}
+
+// BenchmarkIDPrimeMTLSHandshake: a mutual-TLS request to nginx with the
+// IDPrime card's login key through the native backend: fresh (a new
+// handshake, the card verifies the PIN and signs) and resumed; and a whole
+// fresh client from scratch (card opened, certificates read, signer made,
+// one request), the work curl's process does. The peer is curl with
+// OpenSSL's pkcs11 engine over OpenSC's module on the same card: its
+// first and second transfer and its whole process.
+func BenchmarkIDPrimeMTLSHandshake(b *testing.B) {
+	once(b, "idprime-mtls", func(b *testing.B) {
+		pki, err := testpki.New(testpki.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts := nginxtest.PKIOptions(b, pki)
+		opts.Protocols = []string{"TLSv1.2", "TLSv1.3"}
+		ngx := nginxtest.Start(b, opts)
+		card := idprimeBenchCard(b, vcard.ProvisionOptions{})
+		ctx := context.Background()
+		newClient := func() (*mtls.Client, int64) {
+			before := card.Server.Stats().APDUs
+			c, err := cardreader.Open(ctx, cardreader.Reader{Name: card.Reader, CardPresent: true, ATR: card.State.ATR()}, cardkind.IDPrime.Backends(nil)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			certs, err := c.Certificates(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var leaf *x509.Certificate
+			for _, ct := range certs {
+				if ct.ID == cardkind.IDPrime.Login {
+					leaf = ct.Cert
+				}
+			}
+			if leaf == nil {
+				b.Fatalf("no login certificate %s among %d", cardkind.IDPrime.Login, len(certs))
+			}
+			signer, err := c.Signer(ctx, cardkind.IDPrime.Login, cardreader.NewSecret([]byte(vcard.DefaultPIN)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			cl, err := mtls.NewClient(mtls.Options{Signer: signer, Chain: []*x509.Certificate{leaf, pki.HSAPersonCA.Cert}, Roots: pki.Roots()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return cl, card.Server.Stats().APDUs - before
+		}
+		fetch := func(cl *mtls.Client) {
+			r, err := ngx.Fetch(cl.HTTP)
+			if err != nil || r.Status != 200 {
+				b.Fatalf("fetch: %+v %v", r, err)
+			}
+		}
+		var whole []time.Duration
+		var wholeAPDUs int64
+		for range benchReps {
+			start, before := time.Now(), card.Server.Stats().APDUs
+			cl, _ := newClient()
+			fetch(cl)
+			whole, wholeAPDUs = append(whole, time.Since(start)), card.Server.Stats().APDUs-before
+			cl.CloseIdleConnections()
+		}
+		cl, _ := newClient()
+		defer cl.CloseIdleConnections()
+		fetch(cl)
+		var fresh, resumed []time.Duration
+		var freshAPDUs, freshSigs, resumedSigs int64
+		for range benchReps {
+			cl.ForgetSessions()
+			cl.CloseIdleConnections()
+			st0, start := card.Server.Stats(), time.Now()
+			fetch(cl)
+			st1 := card.Server.Stats()
+			fresh, freshAPDUs, freshSigs = append(fresh, time.Since(start)), st1.APDUs-st0.APDUs, st1.Signatures-st0.Signatures
+			cl.CloseIdleConnections()
+			s0, start := card.Server.Stats().Signatures, time.Now()
+			fetch(cl)
+			resumed, resumedSigs = append(resumed, time.Since(start)), card.Server.Stats().Signatures-s0
+		}
+		fr, rs, wh := ms(median(fresh)), ms(median(resumed)), ms(median(whole))
+		report(b, "idprime_mtls_fresh_ms", fr, "ms")
+		report(b, "idprime_mtls_fresh_apdus", float64(freshAPDUs), "apdus")
+		report(b, "idprime_mtls_fresh_signatures", float64(freshSigs), "count")
+		report(b, "idprime_mtls_resumed_ms", rs, "ms")
+		report(b, "idprime_mtls_resumed_signatures", float64(resumedSigs), "count")
+		report(b, "idprime_mtls_from_scratch_ms", wh, "ms")
+		report(b, "idprime_mtls_from_scratch_apdus", float64(wholeAPDUs), "apdus")
+
+		pf, pr, pw, papdus := curlPeer(b, card, pki, ngx.URL, "%00%01")
+		report(b, "peer_idprime_curl_pkcs11_fresh_ms", ms(pf), "ms")
+		report(b, "peer_idprime_curl_pkcs11_resumed_ms", ms(pr), "ms")
+		report(b, "peer_idprime_curl_pkcs11_process_ms", ms(pw), "ms")
+		report(b, "peer_idprime_curl_pkcs11_process_apdus", float64(papdus), "apdus")
+		ratio(b, "idprime_mtls_fresh_ms", "curl_fresh_transfer", fr, ms(pf))
+		ratio(b, "idprime_mtls_resumed_ms", "curl_resumed_transfer", rs, ms(pr))
+		ratio(b, "idprime_mtls_from_scratch_ms", "curl_process", wh, ms(pw))
+		ratio(b, "idprime_mtls_from_scratch_apdus", "curl_process", float64(wholeAPDUs), float64(papdus))
+	})
+}
