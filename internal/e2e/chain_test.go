@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
@@ -20,13 +22,14 @@ import (
 // order and its autostart URL; sithseid login URL --pin-stdin completes it
 // with the card; sithseid-idp rp collect shows "complete" with the card's
 // HSA-ID. It also runs main.go's dispatch of a lone sithseid: argument
-// typed in no terminal: the handoff to an agent.
+// typed in no terminal: the handoff to an agent. On every kind of card,
+// told to the binary by its environment alone (k.Env): the login and the
+// agent the handoff starts reach the card through the kind's backend.
 func TestBinaryLoginChain(t *testing.T) {
-	rigCard(t)
 	bin := sithseidBinary(t)
 	idpBin := filepath.Join(filepath.Dir(bin), "sithseid-idp")
 	state := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
 	serve := exec.CommandContext(ctx, idpBin, "serve", "--listen", "127.0.0.1:0", "--state", state)
@@ -52,7 +55,7 @@ func TestBinaryLoginChain(t *testing.T) {
 		}
 	}
 
-	idp := func(args ...string) []byte {
+	idp := func(t *testing.T, args ...string) []byte {
 		t.Helper()
 		c := exec.CommandContext(ctx, idpBin, append(args, "--state", state)...)
 		out, err := c.Output()
@@ -61,6 +64,14 @@ func TestBinaryLoginChain(t *testing.T) {
 		}
 		return out
 	}
+	// One identity service for every kind: each runs an order of its own.
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		testBinaryLoginChain(ctx, t, k, bin, url, func(args ...string) []byte { t.Helper(); return idp(t, args...) })
+	})
+}
+
+func testBinaryLoginChain(ctx context.Context, t *testing.T, k cardkind.Kind, bin, url string, idp func(args ...string) []byte) {
+	rigCard(t, k)
 	var order struct {
 		OrderRef     string `json:"orderRef"`
 		AutoStartURL string `json:"autoStartUrl"`
@@ -73,9 +84,11 @@ func TestBinaryLoginChain(t *testing.T) {
 	}
 
 	home := t.TempDir()
-	env := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config", "XDG_STATE_HOME="+home+"/.state",
-		"LANG=sv_SE.UTF-8", "LC_ALL=", "SITHSEID_NO_AGENT=1")
-	env = append(env, rig.Require(t).Env()...)
+	// The rig's environment first: a later entry wins, and the home and
+	// the backend must.
+	env := append(rig.Require(t).Env(), "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config", "XDG_STATE_HOME="+home+"/.state",
+		"XDG_CACHE_HOME="+home+"/.cache", "LANG=sv_SE.UTF-8", "LC_ALL=", "SITHSEID_NO_AGENT=1")
+	env = append(env, k.Env()...)
 	login := exec.CommandContext(ctx, bin, "login", order.AutoStartURL, "--pin-stdin", "--env", "DEMO", "--service", url)
 	login.Env = env
 	login.Stdin = strings.NewReader(testPIN + "\n")
@@ -138,5 +151,17 @@ func TestBinaryLoginChain(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("status through the handed-off agent lacks the HSA-ID:\n%s", sout)
+	}
+	// The agent itself (its socket: the CLI would answer in-process were
+	// there none) reads the card through the kind's backend: the handoff
+	// passed the environment on to the agent it started.
+	c, err := app.DialAddress(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	as, err := c.Status(ctx, app.StatusOptions{})
+	if err != nil || len(as.Cards) != 1 || as.Cards[0].Backend != k.Backend {
+		t.Fatalf("the handed-off agent's card, want it through %q: %v %+v", k.Backend, err, as)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
 
@@ -16,14 +17,28 @@ import (
 const testPIN = "123456"
 
 // loginWindow matches the approval window's title in Swedish and English.
-const loginWindow = "^(Inloggning med SITHS-kort|Login with SITHS card) – SITHS eID$"
+// Titles are "View – SITHS eID"; the patterns match anything between, as
+// xdotool matches WM_NAME, which Xlib writes in the window process's
+// locale: the session's sv_SE.UTF-8, when the machine has no such locale,
+// loses the en dash there (_NET_WM_NAME keeps it).
+const loginWindow = "^(Inloggning med SITHS-kort|Login with SITHS card) .*SITHS eID$"
 
-// A clinician's same-device login, the whole way: the browser loads the
-// relying party's page, the page's autostart link is opened as the OS
-// opens it, the agent shows the approval window, the PIN is typed into
-// that real window, and the page shows the card's HSA-ID.
+// A clinician's same-device login, the whole way, on every kind of card:
+// the browser loads the relying party's page, the page's autostart link is
+// opened as the OS opens it, the agent shows the approval window, the PIN
+// is typed into that real window, and the page shows the card's HSA-ID.
+// The agent the URL handler started reached the card through the kind's
+// backend, chosen by the session's environment alone.
 func TestBrowserLoginSameDevice(t *testing.T) {
-	s, b, _, w := openApproval(t, "approval.png")
+	need(t, "xdotool")
+	d := startXvfb(t)
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		testBrowserLoginSameDevice(t, d, k)
+	})
+}
+
+func testBrowserLoginSameDevice(t *testing.T, d *display, k cardkind.Kind) {
+	s, b, _, w := openApproval(t, d, k, k.Name+"-approval.png")
 	shots := shotDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -40,7 +55,7 @@ func TestBrowserLoginSameDevice(t *testing.T) {
 
 	hsaid, name := b.waitLoggedIn(t, 60*time.Second)
 	if hsaid != testpki.DefaultHSAID {
-		b.screenshot(t, filepath.Join(shots, "page.png"))
+		b.screenshot(t, filepath.Join(shots, k.Name+"-page.png"))
 		t.Fatalf("the page shows HSA-ID %q, want %q", hsaid, testpki.DefaultHSAID)
 	}
 	if name == "" {
@@ -58,6 +73,9 @@ func TestBrowserLoginSameDevice(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if got := s.agentBackend(); got != k.Backend {
+		t.Errorf("the agent reached the %s card through %q, want %q", k.Name, got, k.Backend)
+	}
 	assertNoPIN(t, s)
 }
 
@@ -66,8 +84,12 @@ func TestBrowserLoginSameDevice(t *testing.T) {
 // to the animated QR code; the code shown in the real window decodes with
 // zbarimg and, scanned by the "phone" (the CLI with the card, looking the
 // order up by the scanned payload), completes the order the page shows.
+// On the PIV card only: the window's QR code is the subject, and the
+// phone's login with the card is the CLI's, which its own tests run on
+// every kind.
 func TestBrowserLoginQRFromWindow(t *testing.T) {
-	s, b, url, w := openApproval(t, "approval-before-qr.png")
+	need(t, "xdotool")
+	s, b, url, w := openApproval(t, startXvfb(t), cardkind.PIV, "approval-before-qr.png")
 	shots := shotDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -121,18 +143,16 @@ func TestBrowserLoginQRFromWindow(t *testing.T) {
 	assertNoPIN(t, s)
 }
 
-// openApproval is the start both logins share: a session with a card, the
-// identity service and a browser on its demo page; the page's link opened
-// as the OS would; the approval window that the agent opens, waited for and
-// saved as shot. It returns the session, the browser, the service's URL
-// and the window.
-func openApproval(t *testing.T, shot string) (*session, *browser, string, string) {
+// openApproval is the start both logins share: a session on d with a card
+// of kind k, the identity service and a browser on its demo page; the
+// page's link opened as the OS would; the approval window that the agent
+// opens, waited for and saved as shot. It returns the session, the
+// browser, the service's URL and the window.
+func openApproval(t *testing.T, d *display, k cardkind.Kind, shot string) (*session, *browser, string, string) {
 	t.Helper()
-	need(t, "xdotool")
-	d := startXvfb(t)
 	url := identityService(t)
-	rigCard(t)
-	s := newSession(t, d, url)
+	rigCard(t, k)
+	s := newSession(t, d, url, k)
 	b := startBrowser(t)
 	s.open(b.demoPage(t, url+"/"))
 	w := s.waitWindow(loginWindow, 60*time.Second)

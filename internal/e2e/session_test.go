@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/desktoptest"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testenv"
@@ -54,7 +56,10 @@ type session struct {
 	logs    string // the product's log directory
 }
 
-func newSession(t *testing.T, d *display, serviceURL string) *session {
+// newSession is a session whose product is told to use kind k's backend
+// the way a user's is (k.Env: every process of the session, the agent the
+// URL handler starts included, inherits it).
+func newSession(t *testing.T, d *display, serviceURL string, k cardkind.Kind) *session {
 	t.Helper()
 	p := rig.Require(t)
 	home := t.TempDir()
@@ -63,7 +68,11 @@ func newSession(t *testing.T, d *display, serviceURL string) *session {
 		t.Fatal(err)
 	}
 	s := &session{t: t, bin: sithseidBinary(t), display: d}
-	s.env = append(os.Environ(),
+	// The rig's environment (this process's, with the pcscd socket) comes
+	// first: a later entry wins, and the session's home, runtime
+	// directory and backend must. (A home of its own also keeps OpenSC's
+	// file cache, were it on, to this session's card.)
+	s.env = append(p.Env(),
 		"HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"XDG_STATE_HOME="+filepath.Join(home, ".local", "state"),
@@ -78,7 +87,7 @@ func newSession(t *testing.T, d *display, serviceURL string) *session {
 		// own test); the windows still open.
 		"DBUS_SESSION_BUS_ADDRESS=",
 	)
-	s.env = append(s.env, p.Env()...)
+	s.env = append(s.env, k.Env()...)
 	s.logs = filepath.Join(home, ".local", "state", "sithseid", "log")
 	t.Cleanup(s.stopAgent)
 	return s
@@ -269,11 +278,43 @@ func identityService(t *testing.T) string {
 	return agenttest.StartIdentityService(t, idp.Options{}, "e2e-test-relying-party-key-0123456789").URL
 }
 
-// rigCard inserts a fresh virtual SITHS card (PIN 123456, PUK 12345678)
-// into the rig's first reader.
-func rigCard(t *testing.T) *rig.Card {
+// rigCard inserts a fresh virtual SITHS card of kind k (PIN 123456) into
+// the rig's first reader.
+func rigCard(t *testing.T, k cardkind.Kind) *rig.Card {
 	t.Helper()
-	return rig.Require(t).InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir(), Spec: testpki.CardSpec{}}, vcard.RunOptions{})
+	return k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
+}
+
+// agentBackend asks the session's agent itself (its socket, not the CLI,
+// which would answer in-process when no agent does) which backend reaches
+// its one card.
+func (s *session) agentBackend() string {
+	s.t.Helper()
+	getenv := func(key string) string {
+		v := ""
+		for _, e := range s.env {
+			if k, val, ok := strings.Cut(e, "="); ok && k == key {
+				v = val
+			}
+		}
+		return v
+	}
+	addr, err := app.AgentAddressEnv(getenv)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := app.DialAddress(ctx, addr)
+	if err != nil {
+		s.t.Fatalf("the session's agent: %v\n%s", err, s.logTail())
+	}
+	defer c.Close()
+	st, err := c.Status(ctx, app.StatusOptions{})
+	if err != nil || len(st.Cards) != 1 {
+		s.t.Fatalf("the agent's status: %v %+v", err, st)
+	}
+	return st.Cards[0].Backend
 }
 
 func killPID(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }

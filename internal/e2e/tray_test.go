@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/dbustest"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
@@ -16,12 +17,19 @@ import (
 // clicked over com.canonical.dbusmenu as a panel does, makes the agent
 // start "sithseid ui pin", whose window appears under Xvfb with that
 // title; a second click while it is open opens no second one; Avsluta
-// stops the agent.
+// stops the agent. On every kind of card: the holder in the menu is read
+// through the kind's backend, the one the session's environment names.
 func TestTrayOpensWindow(t *testing.T) {
 	need(t, "xdotool")
 	d := startXvfb(t)
-	rigCard(t)
-	s := newSession(t, d, identityService(t))
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		testTrayOpensWindow(t, d, k)
+	})
+}
+
+func testTrayOpensWindow(t *testing.T, d *display, k cardkind.Kind) {
+	rigCard(t, k)
+	s := newSession(t, d, identityService(t), k)
 	bus := dbustest.SessionBus(t)
 	s.env = append(s.env, "DBUS_SESSION_BUS_ADDRESS="+bus) // the last entry wins
 	host := dbustest.NewHost(t, bus)
@@ -45,15 +53,18 @@ func TestTrayOpensWindow(t *testing.T) {
 	})
 
 	tc.Click(t, m, "Byt PIN-kod")
-	const pinWindow = "^Byt PIN-kod – SITHS eID$"
+	const pinWindow = "^Byt PIN-kod .*SITHS eID$" // see loginWindow
 	w := s.waitWindow(pinWindow, 60*time.Second)
-	s.screenshotRendered(w, filepath.Join(shotDir(t), "tray-pin.png"))
+	s.screenshotRendered(w, filepath.Join(shotDir(t), k.Name+"-tray-pin.png"))
+	if got := s.agentBackend(); got != k.Backend {
+		t.Errorf("the agent reads the %s card through %q, want %q", k.Name, got, k.Backend)
+	}
 
 	// Clicks are handled in order: once the certificates window is up, the
 	// second PIN click has been dealt with, and it opened nothing.
 	tc.Click(t, m, "Byt PIN-kod")
 	tc.Click(t, m, "Certifikat")
-	s.waitWindow("^Certifikat – SITHS eID$", 60*time.Second)
+	s.waitWindow("^Certifikat .*SITHS eID$", 60*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := s.xdotool(ctx, nil, "search", "--onlyvisible", "--name", pinWindow)
