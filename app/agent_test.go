@@ -140,7 +140,7 @@ type agentRig struct {
 	log   *syncBuffer
 }
 
-func newService(t testing.TB) *app.Service { return kindService(t, cardkind.PIV) }
+func newService(t testing.TB) *app.Service { return agenttest.Service(t, cardkind.PIV) }
 
 // startAgent runs an agent on a socket in a fresh directory until t ends.
 func startAgent(t testing.TB, svc *app.Service, env app.Environment, addr string) *agentRig {
@@ -281,7 +281,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 			t.Fatalf("after the refused unblock: PIN %d PUK %d tries left, want 0 and 3", pin, puk)
 		}
 		admin := unblockingKind(t, k)
-		if err := kindService(t, admin).UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
+		if err := agenttest.Service(t, admin).UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
 			t.Fatalf("unblock through %s: %v", admin.Name, err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/nginxtest"
 	"github.com/sithseid/sithseid/internal/rig"
@@ -78,7 +79,7 @@ func BenchmarkIDPrimeInsertion(b *testing.B) {
 		var cold, warm []time.Duration
 		var coldAPDUs, warmAPDUs int64
 		for range benchReps {
-			svc := agentService(b, cardkind.IDPrime)
+			svc := agenttest.Service(b, cardkind.IDPrime)
 			before, start := card.Server.Stats().APDUs, time.Now()
 			statusReady(b, ctx, svc)
 			cold, coldAPDUs = append(cold, time.Since(start)), card.Server.Stats().APDUs-before
@@ -113,15 +114,6 @@ func BenchmarkIDPrimeInsertion(b *testing.B) {
 	})
 }
 
-// agentService is the card service the agent builds, for kind.
-func agentService(b *testing.B, kind cardkind.Kind) *app.Service {
-	svc, err := app.NewService(kind.Options(cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return svc
-}
-
 // statusReady runs Service.Status and checks that it found the card whole.
 func statusReady(b *testing.B, ctx context.Context, svc *app.Service) {
 	st, err := svc.Status(ctx, app.StatusOptions{})
@@ -141,7 +133,7 @@ func BenchmarkIDPrimePINChange(b *testing.B) {
 	once(b, "idprime-pin", func(b *testing.B) {
 		const pinA, pinB = "246813", "975318"
 		card := idprimeBenchCard(b, vcard.ProvisionOptions{PIN: pinA})
-		svc := agentService(b, cardkind.IDPrime)
+		svc := agenttest.Service(b, cardkind.IDPrime)
 		ctx := context.Background()
 		statusReady(b, ctx, svc) // the card seen before, as in the agent
 		cur, next := pinA, pinB

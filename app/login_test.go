@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"testing"
 	"time"
@@ -38,34 +37,12 @@ func setup(t testing.TB, kind cardkind.Kind, spec testpki.CardSpec) *fixture {
 	waitEmpty(t, rig.Require(t).Reader(0))
 	card := kind.Insert(t, 0, spec, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey) // handshakes cut by pulled cards: its log is dropped
-	return &fixture{kind: kind, svc: kindService(t, kind), card: card, env: agenttest.DemoEnvironment(t, is.URL), rp: is.RP}
+	return &fixture{kind: kind, svc: agenttest.Service(t, kind), card: card, env: agenttest.DemoEnvironment(t, is.URL), rp: is.RP}
 }
 
 // service is a fresh Service for the fixture's card (a cold identity
 // cache, as on a first insertion).
-func (f *fixture) service(t testing.TB) *app.Service { return kindService(t, f.kind) }
-
-// kindService is a Service that reaches kind's card as the product does
-// (agenttest.Service), whose backends are closed when t ends. OpenSC,
-// once loaded, keeps its PC/SC connection to a reader whose card went
-// away until it is next asked: the next test's card in that reader would
-// find the PIV backend's exclusive connection refused (a sharing
-// violation) and be served by another backend. Closing the last PKCS#11
-// backend finalises the module and drops that connection.
-func kindService(t testing.TB, kind cardkind.Kind) *app.Service {
-	t.Helper()
-	opts := kind.Options(cardreader.NewIdentityCache(8))
-	for _, b := range opts.Backends {
-		if c, ok := b.(io.Closer); ok {
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}
-	svc, err := app.NewService(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
+func (f *fixture) service(t testing.TB) *app.Service { return agenttest.Service(t, f.kind) }
 
 func waitEmpty(t testing.TB, name string) {
 	t.Helper()

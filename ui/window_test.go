@@ -113,29 +113,8 @@ func startAgent(t *testing.T, k cardkind.Kind, spec testpki.CardSpec) *agent {
 	c := k.Insert(t, 0, spec, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
 	env := agenttest.DemoEnvironment(t, is.URL)
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: service(t, k), Environment: env, Version: "test"})
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, k), Environment: env, Version: "test"})
 	return &agent{agent: a, addr: addr, client: agenttest.Dial(t, addr), card: c, url: is.URL, rp: is.RP}
-}
-
-// service is the card service agenttest.Service builds for kind k, its
-// backends closed when t ends: a PKCS#11 module left loaded keeps OpenSC's
-// connection to the reader, so the next subtest's PIV card is busy for
-// piv-go's exclusive open and the card passes to the PKCS#11 backend.
-func service(t *testing.T, k cardkind.Kind) *app.Service {
-	t.Helper()
-	opts := k.Options(cardreader.NewIdentityCache(8))
-	svc, err := app.NewService(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, b := range opts.Backends {
-			if c, ok := b.(io.Closer); ok {
-				_ = c.Close()
-			}
-		}
-	})
-	return svc
 }
 
 // handOver starts an order and queues its link at the agent.

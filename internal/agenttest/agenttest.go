@@ -28,10 +28,22 @@ const RelyingParty = "Journalsystemet Demo"
 
 // Service is an app.Service that reaches kind's card the way the product
 // does (every backend in the product's order, kind's preference, the
-// process's PC/SC readers), with an identity cache.
+// process's PC/SC readers), with an identity cache. Its backends are
+// closed when tb ends: OpenSC, once loaded, keeps its PC/SC connection to
+// a reader whose card went away until it is next asked, so the next
+// test's card in that reader would find the PIV backend's exclusive
+// connection refused (a sharing violation) and be served by another
+// backend. Closing the last PKCS#11 backend finalises the module and
+// drops that connection.
 func Service(tb testing.TB, kind cardkind.Kind) *app.Service {
 	tb.Helper()
-	svc, err := app.NewService(kind.Options(cardreader.NewIdentityCache(8)))
+	opts := kind.Options(cardreader.NewIdentityCache(8))
+	for _, b := range opts.Backends {
+		if c, ok := b.(io.Closer); ok {
+			tb.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	svc, err := app.NewService(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

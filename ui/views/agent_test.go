@@ -45,30 +45,8 @@ type realAgent struct {
 func startAgent(t *testing.T, kind cardkind.Kind, serviceURL string) *realAgent {
 	t.Helper()
 	c := kind.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: kindService(t, kind), Environment: agenttest.DemoEnvironment(t, serviceURL)})
+	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, kind), Environment: agenttest.DemoEnvironment(t, serviceURL)})
 	return &realAgent{agent: a, client: agenttest.Dial(t, addr), card: c}
-}
-
-// kindService is a Service that reaches kind's card as the product does
-// (agenttest.Service), whose backends are closed when t ends. OpenSC,
-// once loaded, keeps its PC/SC connection to a reader whose card went
-// away until it is next asked: the next test's card in that reader would
-// find the PIV backend's exclusive connection refused (a sharing
-// violation) and be served by another backend. Closing the last PKCS#11
-// backend finalises the module and drops that connection.
-func kindService(t *testing.T, kind cardkind.Kind) *app.Service {
-	t.Helper()
-	opts := kind.Options(cardreader.NewIdentityCache(8))
-	for _, b := range opts.Backends {
-		if c, ok := b.(io.Closer); ok {
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}
-	svc, err := app.NewService(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
 }
 
 // cardState is what a test checks nothing changed on: the PIN's and the
