@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/autostart"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
@@ -13,10 +14,10 @@ import (
 
 // serviceStatus is "sithseid service status --json".
 type serviceStatus struct {
-	Installed bool                 `json:"installed"`
-	Entries   []app.AutostartEntry `json:"entries"`
-	Running   bool                 `json:"running"`
-	PID       int                  `json:"pid,omitempty"`
+	Installed bool              `json:"installed"`
+	Entries   []autostart.Entry `json:"entries"`
+	Running   bool              `json:"running"`
+	PID       int               `json:"pid,omitempty"`
 }
 
 // service_ runs "sithseid service install|uninstall|status [--json]
@@ -36,12 +37,12 @@ func (r *runner) service_(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args[1:], 0); err != nil {
 		return err
 	}
-	switch app.AutostartMethod(*method) {
-	case app.AutostartAuto, app.AutostartSystemd, app.AutostartXDG, app.AutostartLaunchAgent, app.AutostartRunKey:
+	switch autostart.Method(*method) {
+	case autostart.Auto, autostart.Systemd, autostart.XDG, autostart.LaunchAgent, autostart.RunKey:
 	default:
 		return r.usageService()
 	}
-	o := app.AutostartOptions{Method: app.AutostartMethod(*method), Getenv: r.Getenv}
+	o := autostart.Options{Method: autostart.Method(*method), Getenv: r.Getenv}
 	var err error
 	switch sub {
 	case "install":
@@ -54,10 +55,10 @@ func (r *runner) service_(ctx context.Context, args []string) error {
 		return r.usageService()
 	}
 	switch {
-	case errors.Is(err, app.ErrAutostartMethod):
+	case errors.Is(err, autostart.ErrMethod):
 		fmt.Fprintln(r.Stderr, r.cat.T("err.autostart_method", *method))
 		return errUsage
-	case errors.Is(err, app.ErrNoHome):
+	case errors.Is(err, autostart.ErrNoHome):
 		return errors.New(r.cat.T("err.no_home"))
 	}
 	return err
@@ -68,7 +69,7 @@ func (r *runner) usageService() error {
 	return errUsage
 }
 
-func (r *runner) methodName(m app.AutostartMethod) string {
+func (r *runner) methodName(m autostart.Method) string {
 	return r.cat.T("autostart." + string(m))
 }
 
@@ -78,8 +79,8 @@ func (r *runner) writeJSON(v any) error {
 	return enc.Encode(v)
 }
 
-func (r *runner) serviceInstall(ctx context.Context, o app.AutostartOptions, asJSON bool) error {
-	e, err := app.InstallAutostart(ctx, o)
+func (r *runner) serviceInstall(ctx context.Context, o autostart.Options, asJSON bool) error {
+	e, err := autostart.Install(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -97,14 +98,14 @@ func (r *runner) serviceInstall(ctx context.Context, o app.AutostartOptions, asJ
 	return nil
 }
 
-func (r *runner) serviceUninstall(ctx context.Context, o app.AutostartOptions, asJSON bool) error {
-	removed, err := app.UninstallAutostart(ctx, o)
+func (r *runner) serviceUninstall(ctx context.Context, o autostart.Options, asJSON bool) error {
+	removed, err := autostart.Uninstall(ctx, o)
 	if err != nil {
 		return err
 	}
 	if asJSON {
 		if removed == nil {
-			removed = []app.AutostartEntry{}
+			removed = []autostart.Entry{}
 		}
 		return r.writeJSON(removed)
 	}
@@ -118,14 +119,14 @@ func (r *runner) serviceUninstall(ctx context.Context, o app.AutostartOptions, a
 	return nil
 }
 
-func (r *runner) serviceStatus(ctx context.Context, o app.AutostartOptions, asJSON bool) error {
-	entries, err := app.AutostartState(ctx, o)
+func (r *runner) serviceStatus(ctx context.Context, o autostart.Options, asJSON bool) error {
+	entries, err := autostart.State(ctx, o)
 	if err != nil {
 		return err
 	}
 	st := serviceStatus{Installed: len(entries) > 0, Entries: entries}
 	if st.Entries == nil {
-		st.Entries = []app.AutostartEntry{}
+		st.Entries = []autostart.Entry{}
 	}
 	st.PID, st.Running = r.agentPID(ctx)
 	if asJSON {

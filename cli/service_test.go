@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/sithseid/sithseid/autostart"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,10 +61,10 @@ func (s *serviceEnv) en(t *testing.T, args ...string) result {
 }
 
 func serviceStatusJSON(t *testing.T, r result) (st struct {
-	Installed bool                 `json:"installed"`
-	Entries   []app.AutostartEntry `json:"entries"`
-	Running   bool                 `json:"running"`
-	PID       int                  `json:"pid"`
+	Installed bool              `json:"installed"`
+	Entries   []autostart.Entry `json:"entries"`
+	Running   bool              `json:"running"`
+	PID       int               `json:"pid"`
 }) {
 	t.Helper()
 	wantCode(t, r, cli.ExitOK)
@@ -78,7 +79,7 @@ func serviceStatusJSON(t *testing.T, r result) (st struct {
 // (twice).
 func TestServiceXDG(t *testing.T) {
 	s := newServiceEnv(t)
-	entry := filepath.Join(s.home, ".config", "autostart", app.XDGAutostartName)
+	entry := filepath.Join(s.home, ".config", "autostart", autostart.XDGAutostartName)
 
 	r := s.sv(t, "install", "--method", "xdg")
 	wantCode(t, r, cli.ExitOK)
@@ -114,7 +115,7 @@ func TestServiceXDG(t *testing.T) {
 	wantIn(t, r.stdout, "Autostart was already installed (XDG autostart entry): "+entry)
 
 	st := serviceStatusJSON(t, s.sv(t, "status", "--json"))
-	if !st.Installed || len(st.Entries) != 1 || st.Entries[0].Method != app.AutostartXDG || st.Entries[0].Path != entry || st.Running {
+	if !st.Installed || len(st.Entries) != 1 || st.Entries[0].Method != autostart.XDG || st.Entries[0].Path != entry || st.Running {
 		t.Fatalf("status --json: %+v", st)
 	}
 	r = s.en(t, "status")
@@ -185,14 +186,14 @@ func TestServiceSystemd(t *testing.T) {
 	s := newServiceEnv(t)
 	cfg := t.TempDir()
 	s.env["XDG_CONFIG_HOME"] = cfg
-	unit := filepath.Join(cfg, "systemd", "user", app.SystemdUnitName)
+	unit := filepath.Join(cfg, "systemd", "user", autostart.SystemdUnitName)
 	r := s.en(t, "install", "--method", "systemd", "--json")
 	wantCode(t, r, cli.ExitOK)
-	var e app.AutostartEntry
+	var e autostart.Entry
 	if err := json.Unmarshal([]byte(r.stdout), &e); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	if e.Method != app.AutostartSystemd || e.Path != unit || !e.Changed {
+	if e.Method != autostart.Systemd || e.Path != unit || !e.Changed {
 		t.Fatalf("install: %+v", e)
 	}
 	b, err := os.ReadFile(unit)
@@ -237,7 +238,7 @@ func TestServiceUsage(t *testing.T) {
 	wantCode(t, r, cli.ExitFailure)
 	wantIn(t, r.stderr, "Your home directory is not known")
 	// Method names composed from a prefix.
-	for _, m := range []app.AutostartMethod{app.AutostartSystemd, app.AutostartXDG, app.AutostartLaunchAgent, app.AutostartRunKey} {
+	for _, m := range []autostart.Method{autostart.Systemd, autostart.XDG, autostart.LaunchAgent, autostart.RunKey} {
 		for _, c := range []*l10n.Catalog{l10n.MustLoad(l10n.Swedish), l10n.MustLoad(l10n.English)} {
 			if !c.Has("autostart." + string(m)) {
 				t.Errorf("message autostart.%s missing", m)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"github.com/sithseid/sithseid/autostart"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,23 +48,23 @@ func generated(t *testing.T, path string, want []byte) {
 }
 
 func TestAutostartFilesMatchTheApp(t *testing.T) {
-	generated(t, filepath.Join("linux", app.SystemdUnitName), app.SystemdUnit(debExe))
-	generated(t, filepath.Join("linux", app.XDGAutostartName), app.XDGDesktopEntry(debExe))
-	generated(t, filepath.Join("macos", app.LaunchAgentLabel+".plist"), app.LaunchAgentPlist(macOSExe))
+	generated(t, filepath.Join("linux", autostart.SystemdUnitName), autostart.SystemdUnit(debExe))
+	generated(t, filepath.Join("linux", autostart.XDGAutostartName), autostart.XDGDesktopEntry(debExe))
+	generated(t, filepath.Join("macos", autostart.LaunchAgentLabel+".plist"), autostart.LaunchAgentPlist(macOSExe))
 
 	// The nfpm configuration installs them under the names the app uses.
 	nfpm := read(t, "deb/nfpm.yaml")
 	for _, dst := range []string{
-		"/usr/lib/systemd/user/" + app.SystemdUnitName,
-		"/etc/xdg/autostart/" + app.XDGAutostartName,
+		"/usr/lib/systemd/user/" + autostart.SystemdUnitName,
+		"/etc/xdg/autostart/" + autostart.XDGAutostartName,
 		debExe,
 	} {
 		if !strings.Contains(nfpm, "dst: "+dst+"\n") {
 			t.Errorf("deb/nfpm.yaml does not install %s", dst)
 		}
 	}
-	if !strings.Contains(read(t, "macos/build.sh"), `"$here/`+app.LaunchAgentLabel+`.plist"`) {
-		t.Errorf("macos/build.sh does not install %s.plist", app.LaunchAgentLabel)
+	if !strings.Contains(read(t, "macos/build.sh"), `"$here/`+autostart.LaunchAgentLabel+`.plist"`) {
+		t.Errorf("macos/build.sh does not install %s.plist", autostart.LaunchAgentLabel)
 	}
 }
 
@@ -112,9 +113,9 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 	cs := wxsComponents(t)
 	run := cs["Autostart"].Values
 	if len(run) != 1 || run[0].Root != "HKLM" ||
-		`HKLM\`+run[0].Key != strings.Replace(app.RunKeyPath, `HKCU\`, `HKLM\`, 1) ||
-		run[0].Name != app.RunKeyValue || run[0].Value != app.RunKeyCommand(msiExe) {
-		t.Errorf("Run entry %+v, want HKLM %s value %q = %q", run, app.RunKeyPath, app.RunKeyValue, app.RunKeyCommand(msiExe))
+		`HKLM\`+run[0].Key != strings.Replace(autostart.RunKeyPath, `HKCU\`, `HKLM\`, 1) ||
+		run[0].Name != autostart.RunKeyValue || run[0].Value != autostart.RunKeyCommand(msiExe) {
+		t.Errorf("Run entry %+v, want HKLM %s value %q = %q", run, autostart.RunKeyPath, autostart.RunKeyValue, autostart.RunKeyCommand(msiExe))
 	}
 	env := cs["Environment"].Values
 	if len(env) != 1 || env[0].Root != "HKLM" || env[0].Key != app.WindowsPolicyKey ||
@@ -247,8 +248,8 @@ func TestFyneAppID(t *testing.T) {
 		return m[1]
 	}
 	id := field("ID")
-	if app.LaunchAgentLabel != id+".agent" {
-		t.Errorf("LaunchAgent label %s, want %s.agent", app.LaunchAgentLabel, id)
+	if autostart.LaunchAgentLabel != id+".agent" {
+		t.Errorf("LaunchAgent label %s, want %s.agent", autostart.LaunchAgentLabel, id)
 	}
 	if app.MacPolicyFile != "/Library/Managed Preferences/"+id+".plist" {
 		t.Errorf("managed preferences %s do not use the ID %s", app.MacPolicyFile, id)

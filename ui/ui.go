@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/autostart"
 	"io"
 	"log/slog"
 	"os"
@@ -188,7 +189,7 @@ func build(ctx context.Context, env *views.Env, e Env, view string, c *app.Agent
 	case views.NameQR:
 		return views.NewQR(env, c, handoff)
 	case views.NameSettings:
-		return views.NewSettings(env, preferences(cfg), autostart(e.Getenv))
+		return views.NewSettings(env, preferences(cfg), autostartControls(e.Getenv))
 	case views.NameAbout:
 		info := views.AboutInfo{Version: e.Version, Diagnostics: diagnostics(e, cfg)}
 		if cfg != nil {
@@ -231,12 +232,12 @@ func (b brokenConfig) Locked(string) bool           { return true }
 func (b brokenConfig) SetUser(string, string) error { return b.err }
 func (b brokenConfig) UnsetUser(string) error       { return b.err }
 
-func autostart(getenv func(string) string) views.Autostart {
-	o := app.AutostartOptions{Getenv: getenv}
+func autostartControls(getenv func(string) string) views.Autostart {
+	o := autostart.Options{Getenv: getenv}
 	return views.Autostart{
-		State:     func(ctx context.Context) ([]app.AutostartEntry, error) { return app.AutostartState(ctx, o) },
-		Install:   func(ctx context.Context) (*app.AutostartEntry, error) { return app.InstallAutostart(ctx, o) },
-		Uninstall: func(ctx context.Context) ([]app.AutostartEntry, error) { return app.UninstallAutostart(ctx, o) },
+		State:     func(ctx context.Context) ([]autostart.Entry, error) { return autostart.State(ctx, o) },
+		Install:   func(ctx context.Context) (*autostart.Entry, error) { return autostart.Install(ctx, o) },
+		Uninstall: func(ctx context.Context) ([]autostart.Entry, error) { return autostart.Uninstall(ctx, o) },
 	}
 }
 

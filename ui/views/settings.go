@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/autostart"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -24,9 +25,9 @@ var _ Preferences = (*app.Config)(nil)
 // Autostart starts the agent with the session (app.InstallAutostart and
 // friends, bound to this user's environment by package ui).
 type Autostart struct {
-	State     func(context.Context) ([]app.AutostartEntry, error)
-	Install   func(context.Context) (*app.AutostartEntry, error)
-	Uninstall func(context.Context) ([]app.AutostartEntry, error)
+	State     func(context.Context) ([]autostart.Entry, error)
+	Install   func(context.Context) (*autostart.Entry, error)
+	Uninstall func(context.Context) ([]autostart.Entry, error)
 }
 
 // SettingsView is "Inställningar": language (sv, en or the system's),

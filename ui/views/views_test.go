@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/autostart"
 	"image"
 	"image/png"
 	"strings"
@@ -465,12 +466,12 @@ func TestSettingsSavesLanguageAndAutostart(t *testing.T) {
 	prefs := &fakePrefs{s: app.Settings{Environment: app.EnvPROD}, locked: map[string]bool{app.KeyEnvironment: true}, set: map[string]string{}}
 	var installed bool
 	auto := Autostart{
-		State: func(context.Context) ([]app.AutostartEntry, error) { return nil, nil },
-		Install: func(context.Context) (*app.AutostartEntry, error) {
+		State: func(context.Context) ([]autostart.Entry, error) { return nil, nil },
+		Install: func(context.Context) (*autostart.Entry, error) {
 			installed = true
-			return &app.AutostartEntry{}, nil
+			return &autostart.Entry{}, nil
 		},
-		Uninstall: func(context.Context) ([]app.AutostartEntry, error) { return nil, nil },
+		Uninstall: func(context.Context) ([]autostart.Entry, error) { return nil, nil },
 	}
 	h, vv := open(t, l10n.Swedish, func(env *Env) View { return NewSettings(env, prefs, auto) })
 	v := vv.(*SettingsView)

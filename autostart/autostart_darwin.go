@@ -1,6 +1,6 @@
 //go:build darwin
 
-package app
+package autostart
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 // which launchd loads at the next login (launchd.plist(5)). Install does
 // not bootstrap it into the running session.
 
-func darwinMethod(o AutostartOptions) error {
-	if o.Method != AutostartAuto && o.Method != AutostartLaunchAgent {
-		return fmt.Errorf("%w: %q", ErrAutostartMethod, o.Method)
+func darwinMethod(o Options) error {
+	if o.Method != Auto && o.Method != LaunchAgent {
+		return fmt.Errorf("%w: %q", ErrMethod, o.Method)
 	}
 	return nil
 }
 
-func installAutostart(_ context.Context, o AutostartOptions, exe string) (*AutostartEntry, error) {
+func installAutostart(_ context.Context, o Options, exe string) (*Entry, error) {
 	if err := darwinMethod(o); err != nil {
 		return nil, err
 	}
@@ -30,10 +30,10 @@ func installAutostart(_ context.Context, o AutostartOptions, exe string) (*Autos
 	if err != nil {
 		return nil, err
 	}
-	return &AutostartEntry{Method: AutostartLaunchAgent, Path: p, Command: exe + " agent --foreground", Changed: changed}, nil
+	return &Entry{Method: LaunchAgent, Path: p, Command: exe + " agent --foreground", Changed: changed}, nil
 }
 
-func uninstallAutostart(_ context.Context, o AutostartOptions) ([]AutostartEntry, error) {
+func uninstallAutostart(_ context.Context, o Options) ([]Entry, error) {
 	if err := darwinMethod(o); err != nil {
 		return nil, err
 	}
@@ -45,10 +45,10 @@ func uninstallAutostart(_ context.Context, o AutostartOptions) ([]AutostartEntry
 	if err != nil || !removed {
 		return nil, err
 	}
-	return []AutostartEntry{{Method: AutostartLaunchAgent, Path: p, Changed: true}}, nil
+	return []Entry{{Method: LaunchAgent, Path: p, Changed: true}}, nil
 }
 
-func autostartState(_ context.Context, o AutostartOptions) ([]AutostartEntry, error) {
+func autostartState(_ context.Context, o Options) ([]Entry, error) {
 	p, err := LaunchAgentPath(o.getenv)
 	if err != nil {
 		return nil, err
@@ -56,5 +56,5 @@ func autostartState(_ context.Context, o AutostartOptions) ([]AutostartEntry, er
 	if !exists(p) {
 		return nil, nil
 	}
-	return []AutostartEntry{{Method: AutostartLaunchAgent, Path: p}}, nil
+	return []Entry{{Method: LaunchAgent, Path: p}}, nil
 }

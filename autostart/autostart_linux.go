@@ -1,6 +1,6 @@
 //go:build linux
 
-package app
+package autostart
 
 import (
 	"context"
@@ -31,14 +31,14 @@ var userManagerStates = map[string]bool{
 
 // systemdUserManager reports whether a systemd user manager answers in this
 // session, within the probe timeout.
-func systemdUserManager(ctx context.Context, o AutostartOptions) bool {
+func systemdUserManager(ctx context.Context, o Options) bool {
 	out, _ := systemctl(ctx, o, "is-system-running")
 	return userManagerStates[strings.TrimSpace(out)]
 }
 
 // systemctl runs "systemctl --user ARGS" with the probe timeout and the
 // invocation's session variables.
-func systemctl(ctx context.Context, o AutostartOptions, args ...string) (string, error) {
+func systemctl(ctx context.Context, o Options, args ...string) (string, error) {
 	path, err := lookPath(o, "systemctl")
 	if err != nil {
 		return "", err
@@ -61,7 +61,7 @@ func systemctl(ctx context.Context, o AutostartOptions, args ...string) (string,
 
 // lookPath finds a program on the invocation's PATH (os.Getenv's when
 // the invocation has none).
-func lookPath(o AutostartOptions, name string) (string, error) {
+func lookPath(o Options, name string) (string, error) {
 	path := o.getenv("PATH")
 	if path == "" {
 		return exec.LookPath(name)
@@ -78,22 +78,22 @@ func lookPath(o AutostartOptions, name string) (string, error) {
 	return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
 }
 
-func (o AutostartOptions) linuxMethod(ctx context.Context) (AutostartMethod, error) {
+func (o Options) linuxMethod(ctx context.Context) (Method, error) {
 	switch o.Method {
-	case AutostartSystemd, AutostartXDG:
+	case Systemd, XDG:
 		return o.Method, nil
-	case AutostartAuto:
+	case Auto:
 		if systemdUserManager(ctx, o) {
-			return AutostartSystemd, nil
+			return Systemd, nil
 		}
-		return AutostartXDG, nil
+		return XDG, nil
 	}
-	return "", fmt.Errorf("%w: %q", ErrAutostartMethod, o.Method)
+	return "", fmt.Errorf("%w: %q", ErrMethod, o.Method)
 }
 
 // systemdPaths are the unit and its "wants" link, the one "systemctl
 // --user enable" makes for WantedBy=default.target.
-func systemdPaths(o AutostartOptions) (unit, wants string, err error) {
+func systemdPaths(o Options) (unit, wants string, err error) {
 	dir, err := SystemdUnitDir(o.getenv)
 	if err != nil {
 		return "", "", err
@@ -101,7 +101,7 @@ func systemdPaths(o AutostartOptions) (unit, wants string, err error) {
 	return filepath.Join(dir, SystemdUnitName), filepath.Join(dir, "default.target.wants", SystemdUnitName), nil
 }
 
-func xdgPath(o AutostartOptions) (string, error) {
+func xdgPath(o Options) (string, error) {
 	dir, err := XDGAutostartDir(o.getenv)
 	if err != nil {
 		return "", err
@@ -109,12 +109,12 @@ func xdgPath(o AutostartOptions) (string, error) {
 	return filepath.Join(dir, XDGAutostartName), nil
 }
 
-func installAutostart(ctx context.Context, o AutostartOptions, exe string) (*AutostartEntry, error) {
+func installAutostart(ctx context.Context, o Options, exe string) (*Entry, error) {
 	m, err := o.linuxMethod(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if m == AutostartXDG {
+	if m == XDG {
 		p, err := xdgPath(o)
 		if err != nil {
 			return nil, err
@@ -123,7 +123,7 @@ func installAutostart(ctx context.Context, o AutostartOptions, exe string) (*Aut
 		if err != nil {
 			return nil, err
 		}
-		return &AutostartEntry{Method: m, Path: p, Command: desktopExecQuote(exe) + " agent", Changed: changed}, nil
+		return &Entry{Method: m, Path: p, Command: desktopExecQuote(exe) + " agent", Changed: changed}, nil
 	}
 	unit, wants, err := systemdPaths(o)
 	if err != nil {
@@ -148,7 +148,7 @@ func installAutostart(ctx context.Context, o AutostartOptions, exe string) (*Aut
 		}
 		changed = true
 	}
-	e := &AutostartEntry{Method: m, Path: unit, Extra: []string{wants}, Command: systemdQuote(exe) + " agent --foreground", Changed: changed}
+	e := &Entry{Method: m, Path: unit, Extra: []string{wants}, Command: systemdQuote(exe) + " agent --foreground", Changed: changed}
 	if systemdUserManager(ctx, o) {
 		_, err := systemctl(ctx, o, "daemon-reload")
 		e.Activated = err == nil
@@ -156,9 +156,9 @@ func installAutostart(ctx context.Context, o AutostartOptions, exe string) (*Aut
 	return e, nil
 }
 
-func uninstallAutostart(ctx context.Context, o AutostartOptions) ([]AutostartEntry, error) {
-	var out []AutostartEntry
-	if o.Method == AutostartAuto || o.Method == AutostartSystemd {
+func uninstallAutostart(ctx context.Context, o Options) ([]Entry, error) {
+	var out []Entry
+	if o.Method == Auto || o.Method == Systemd {
 		unit, wants, err := systemdPaths(o)
 		if err != nil {
 			return nil, err
@@ -172,7 +172,7 @@ func uninstallAutostart(ctx context.Context, o AutostartOptions) ([]AutostartEnt
 			return nil, err
 		}
 		if w || u {
-			e := AutostartEntry{Method: AutostartSystemd, Path: unit, Extra: []string{wants}, Changed: true}
+			e := Entry{Method: Systemd, Path: unit, Extra: []string{wants}, Changed: true}
 			if systemdUserManager(ctx, o) {
 				_, err := systemctl(ctx, o, "daemon-reload")
 				e.Activated = err == nil
@@ -180,7 +180,7 @@ func uninstallAutostart(ctx context.Context, o AutostartOptions) ([]AutostartEnt
 			out = append(out, e)
 		}
 	}
-	if o.Method == AutostartAuto || o.Method == AutostartXDG {
+	if o.Method == Auto || o.Method == XDG {
 		p, err := xdgPath(o)
 		if err != nil {
 			return nil, err
@@ -190,23 +190,23 @@ func uninstallAutostart(ctx context.Context, o AutostartOptions) ([]AutostartEnt
 			return nil, err
 		}
 		if removed {
-			out = append(out, AutostartEntry{Method: AutostartXDG, Path: p, Changed: true})
+			out = append(out, Entry{Method: XDG, Path: p, Changed: true})
 		}
 	}
-	if o.Method != AutostartAuto && o.Method != AutostartSystemd && o.Method != AutostartXDG {
-		return nil, fmt.Errorf("%w: %q", ErrAutostartMethod, o.Method)
+	if o.Method != Auto && o.Method != Systemd && o.Method != XDG {
+		return nil, fmt.Errorf("%w: %q", ErrMethod, o.Method)
 	}
 	return out, nil
 }
 
-func autostartState(ctx context.Context, o AutostartOptions) ([]AutostartEntry, error) {
-	var out []AutostartEntry
+func autostartState(ctx context.Context, o Options) ([]Entry, error) {
+	var out []Entry
 	unit, wants, err := systemdPaths(o)
 	if err != nil {
 		return nil, err
 	}
 	if exists(unit) {
-		e := AutostartEntry{Method: AutostartSystemd, Path: unit}
+		e := Entry{Method: Systemd, Path: unit}
 		if exists(wants) {
 			e.Extra = []string{wants}
 		}
@@ -217,7 +217,7 @@ func autostartState(ctx context.Context, o AutostartOptions) ([]AutostartEntry, 
 		return nil, err
 	}
 	if exists(p) {
-		out = append(out, AutostartEntry{Method: AutostartXDG, Path: p})
+		out = append(out, Entry{Method: XDG, Path: p})
 	}
 	return out, nil
 }

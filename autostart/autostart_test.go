@@ -1,4 +1,4 @@
-package app
+package autostart
 
 import (
 	"bytes"
@@ -181,13 +181,13 @@ func TestAutostartXDG(t *testing.T) {
 	home, getenv := autostartEnv(t)
 	ctx := context.Background()
 	exe := "/usr/bin/sithseid"
-	o := AutostartOptions{Method: AutostartXDG, Executable: exe, Getenv: getenv}
-	e, err := InstallAutostart(ctx, o)
+	o := Options{Method: XDG, Executable: exe, Getenv: getenv}
+	e, err := Install(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(home, ".config", "autostart", XDGAutostartName)
-	if e.Method != AutostartXDG || e.Path != p || !e.Changed {
+	if e.Method != XDG || e.Path != p || !e.Changed {
 		t.Fatalf("install: %+v", e)
 	}
 	if got := readFile(t, p); got != string(XDGDesktopEntry(exe)) {
@@ -195,14 +195,14 @@ func TestAutostartXDG(t *testing.T) {
 	}
 	fi, _ := os.Stat(p)
 	before := fi.ModTime()
-	if e, err = InstallAutostart(ctx, o); err != nil || e.Changed {
+	if e, err = Install(ctx, o); err != nil || e.Changed {
 		t.Fatalf("second install: %+v %v", e, err)
 	}
 	if fi, _ = os.Stat(p); !fi.ModTime().Equal(before) {
 		t.Error("second install rewrote the entry")
 	}
-	st, err := AutostartState(ctx, AutostartOptions{Getenv: getenv})
-	if err != nil || len(st) != 1 || st[0].Method != AutostartXDG || st[0].Path != p {
+	st, err := State(ctx, Options{Getenv: getenv})
+	if err != nil || len(st) != 1 || st[0].Method != XDG || st[0].Path != p {
 		t.Fatalf("status: %+v %v", st, err)
 	}
 	// Another program's entry in the same directory stays.
@@ -210,14 +210,14 @@ func TestAutostartXDG(t *testing.T) {
 	if err := os.WriteFile(other, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gone, err := UninstallAutostart(ctx, AutostartOptions{Getenv: getenv})
+	gone, err := Uninstall(ctx, Options{Getenv: getenv})
 	if err != nil || len(gone) != 1 || gone[0].Path != p {
 		t.Fatalf("uninstall: %+v %v", gone, err)
 	}
 	if exists(p) || !exists(other) {
 		t.Fatal("uninstall removed the wrong files")
 	}
-	if gone, err = UninstallAutostart(ctx, AutostartOptions{Getenv: getenv}); err != nil || len(gone) != 0 {
+	if gone, err = Uninstall(ctx, Options{Getenv: getenv}); err != nil || len(gone) != 0 {
 		t.Fatalf("second uninstall: %+v %v", gone, err)
 	}
 
@@ -228,7 +228,7 @@ func TestAutostartXDG(t *testing.T) {
 		}
 		return getenv(k)
 	}
-	if e, err = InstallAutostart(ctx, o); err != nil || e.Path != filepath.Join(cfg, "autostart", XDGAutostartName) {
+	if e, err = Install(ctx, o); err != nil || e.Path != filepath.Join(cfg, "autostart", XDGAutostartName) {
 		t.Fatalf("install with XDG_CONFIG_HOME: %+v %v", e, err)
 	}
 }
@@ -241,8 +241,8 @@ func TestAutostartSystemd(t *testing.T) {
 	}
 	home, getenv := autostartEnv(t)
 	ctx := context.Background()
-	o := AutostartOptions{Method: AutostartSystemd, Executable: "/usr/bin/sithseid", Getenv: getenv}
-	e, err := InstallAutostart(ctx, o)
+	o := Options{Method: Systemd, Executable: "/usr/bin/sithseid", Getenv: getenv}
+	e, err := Install(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,19 +257,19 @@ func TestAutostartSystemd(t *testing.T) {
 	if target, err := os.Readlink(wants); err != nil || target != unit {
 		t.Fatalf("wants link: %q %v", target, err)
 	}
-	if e, err = InstallAutostart(ctx, o); err != nil || e.Changed {
+	if e, err = Install(ctx, o); err != nil || e.Changed {
 		t.Fatalf("second install: %+v %v", e, err)
 	}
 	// A new binary path rewrites the unit.
 	o.Executable = "/opt/sithseid/sithseid"
-	if e, err = InstallAutostart(ctx, o); err != nil || !e.Changed || !strings.Contains(readFile(t, unit), `ExecStart="/opt/sithseid/sithseid" agent --foreground`) {
+	if e, err = Install(ctx, o); err != nil || !e.Changed || !strings.Contains(readFile(t, unit), `ExecStart="/opt/sithseid/sithseid" agent --foreground`) {
 		t.Fatalf("install with a new path: %+v %v", e, err)
 	}
-	st, err := AutostartState(ctx, AutostartOptions{Getenv: getenv})
-	if err != nil || len(st) != 1 || st[0].Method != AutostartSystemd {
+	st, err := State(ctx, Options{Getenv: getenv})
+	if err != nil || len(st) != 1 || st[0].Method != Systemd {
 		t.Fatalf("status: %+v %v", st, err)
 	}
-	gone, err := UninstallAutostart(ctx, AutostartOptions{Method: AutostartSystemd, Getenv: getenv})
+	gone, err := Uninstall(ctx, Options{Method: Systemd, Getenv: getenv})
 	if err != nil || len(gone) != 1 {
 		t.Fatalf("uninstall: %+v %v", gone, err)
 	}
@@ -281,14 +281,14 @@ func TestAutostartSystemd(t *testing.T) {
 func TestAutostartErrors(t *testing.T) {
 	ctx := context.Background()
 	_, getenv := autostartEnv(t)
-	if _, err := InstallAutostart(ctx, AutostartOptions{Method: "upstart", Executable: "/x", Getenv: getenv}); err == nil {
+	if _, err := Install(ctx, Options{Method: "upstart", Executable: "/x", Getenv: getenv}); err == nil {
 		t.Error("unknown method accepted")
 	}
-	if _, err := InstallAutostart(ctx, AutostartOptions{Executable: "relative/sithseid", Getenv: getenv}); err == nil {
+	if _, err := Install(ctx, Options{Executable: "relative/sithseid", Getenv: getenv}); err == nil {
 		t.Error("relative executable accepted")
 	}
 	noHome := func(string) string { return "" }
-	if _, err := AutostartState(ctx, AutostartOptions{Getenv: noHome}); err != ErrNoHome {
+	if _, err := State(ctx, Options{Getenv: noHome}); err != ErrNoHome {
 		t.Errorf("no HOME: %v", err)
 	}
 }
@@ -322,13 +322,13 @@ func TestAutostartProbe(t *testing.T) {
 	for _, c := range []struct {
 		state string
 		delay int
-		want  AutostartMethod
+		want  Method
 	}{
-		{"running", 0, AutostartSystemd},
-		{"degraded", 0, AutostartSystemd},
-		{"offline", 0, AutostartXDG},
-		{"running", 5, AutostartXDG}, // beyond the probe timeout
-		{"", -1, AutostartXDG},       // no systemctl at all
+		{"running", 0, Systemd},
+		{"degraded", 0, Systemd},
+		{"offline", 0, XDG},
+		{"running", 5, XDG}, // beyond the probe timeout
+		{"", -1, XDG},       // no systemctl at all
 	} {
 		home := t.TempDir()
 		path, log := "/nonexistent", ""
@@ -339,7 +339,7 @@ func TestAutostartProbe(t *testing.T) {
 			return map[string]string{"HOME": home, "PATH": path}[k]
 		}
 		start := time.Now()
-		e, err := InstallAutostart(ctx, AutostartOptions{Executable: "/usr/bin/sithseid", Getenv: getenv, ProbeTimeout: time.Second})
+		e, err := Install(ctx, Options{Executable: "/usr/bin/sithseid", Getenv: getenv, ProbeTimeout: time.Second})
 		if err != nil {
 			t.Fatalf("%+v: %v", c, err)
 		}
@@ -349,7 +349,7 @@ func TestAutostartProbe(t *testing.T) {
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("%+v: install took %v", c, d)
 		}
-		if c.want == AutostartSystemd {
+		if c.want == Systemd {
 			calls, _ := os.ReadFile(log)
 			if !e.Activated || !strings.Contains(string(calls), "--user daemon-reload") {
 				t.Errorf("%+v: activated %v, calls %q", c, e.Activated, calls)

@@ -1,4 +1,4 @@
-package app
+package autostart
 
 import (
 	"bytes"
@@ -20,15 +20,15 @@ import (
 // (the MSI sets the machine-wide one).
 
 // AutostartMethod names how the agent is started with the session.
-type AutostartMethod string
+type Method string
 
 // The autostart methods.
 const (
-	AutostartAuto        AutostartMethod = ""            // the platform's best (Linux: probe)
-	AutostartSystemd     AutostartMethod = "systemd"     // Linux systemd user unit
-	AutostartXDG         AutostartMethod = "xdg"         // Linux XDG autostart entry
-	AutostartLaunchAgent AutostartMethod = "launchagent" // macOS LaunchAgent
-	AutostartRunKey      AutostartMethod = "runkey"      // Windows HKCU Run value
+	Auto        Method = ""            // the platform's best (Linux: probe)
+	Systemd     Method = "systemd"     // Linux systemd user unit
+	XDG         Method = "xdg"         // Linux XDG autostart entry
+	LaunchAgent Method = "launchagent" // macOS LaunchAgent
+	RunKey      Method = "runkey"      // Windows HKCU Run value
 )
 
 // Names of what autostart writes.
@@ -46,7 +46,7 @@ const (
 )
 
 // ErrAutostartMethod: the method asked for does not exist on this platform.
-var ErrAutostartMethod = errors.New("autostart method not available on this platform")
+var ErrMethod = errors.New("autostart method not available on this platform")
 
 // ErrNoHome: neither HOME nor (Linux) XDG_CONFIG_HOME says where the
 // user's configuration lives.
@@ -55,9 +55,9 @@ var ErrNoHome = errors.New("no home directory (HOME is not set)")
 // AutostartOptions configures InstallAutostart, UninstallAutostart and
 // AutostartState. Paths come from Getenv (HOME, XDG_CONFIG_HOME) so tests
 // use temporary directories.
-type AutostartOptions struct {
+type Options struct {
 	// Method forces a method; AutostartAuto picks the platform's.
-	Method AutostartMethod
+	Method Method
 	// Executable is the absolute path the entry starts; "" means this
 	// binary (os.Executable, symlinks resolved).
 	Executable string
@@ -68,14 +68,14 @@ type AutostartOptions struct {
 	ProbeTimeout time.Duration
 }
 
-func (o AutostartOptions) getenv(k string) string {
+func (o Options) getenv(k string) string {
 	if o.Getenv == nil {
 		return os.Getenv(k)
 	}
 	return o.Getenv(k)
 }
 
-func (o AutostartOptions) timeout() time.Duration {
+func (o Options) timeout() time.Duration {
 	if o.ProbeTimeout <= 0 {
 		return 3 * time.Second
 	}
@@ -83,7 +83,7 @@ func (o AutostartOptions) timeout() time.Duration {
 }
 
 // executable returns the absolute path to start.
-func (o AutostartOptions) executable() (string, error) {
+func (o Options) executable() (string, error) {
 	exe := o.Executable
 	if exe == "" {
 		var err error
@@ -102,8 +102,8 @@ func (o AutostartOptions) executable() (string, error) {
 
 // AutostartEntry is one installed (or just written or removed) autostart
 // entry.
-type AutostartEntry struct {
-	Method AutostartMethod `json:"method"`
+type Entry struct {
+	Method Method `json:"method"`
 	// Path is the file written, or the registry value on Windows.
 	Path string `json:"path"`
 	// Extra are further files of the entry (the systemd "wants" link).
@@ -315,7 +315,7 @@ func RunKeyCommand(exe string) string { return `"` + exe + `" agent` }
 
 // InstallAutostart installs the agent's autostart for this user. It is
 // idempotent: a second call rewrites nothing that is already right.
-func InstallAutostart(ctx context.Context, o AutostartOptions) (*AutostartEntry, error) {
+func Install(ctx context.Context, o Options) (*Entry, error) {
 	exe, err := o.executable()
 	if err != nil {
 		return nil, err
@@ -326,12 +326,12 @@ func InstallAutostart(ctx context.Context, o AutostartOptions) (*AutostartEntry,
 // UninstallAutostart removes exactly what InstallAutostart wrote (for a
 // forced method that method's entry; else every method of the platform).
 // It does not stop a running agent.
-func UninstallAutostart(ctx context.Context, o AutostartOptions) ([]AutostartEntry, error) {
+func Uninstall(ctx context.Context, o Options) ([]Entry, error) {
 	return uninstallAutostart(ctx, o)
 }
 
 // AutostartState lists the autostart entries installed for this user.
-func AutostartState(ctx context.Context, o AutostartOptions) ([]AutostartEntry, error) {
+func State(ctx context.Context, o Options) ([]Entry, error) {
 	return autostartState(ctx, o)
 }
 

@@ -1,6 +1,6 @@
 //go:build windows
 
-package app
+package autostart
 
 import (
 	"context"
@@ -17,14 +17,14 @@ import (
 
 const runKey = `Software\Microsoft\Windows\CurrentVersion\Run`
 
-func windowsMethod(o AutostartOptions) error {
-	if o.Method != AutostartAuto && o.Method != AutostartRunKey {
-		return fmt.Errorf("%w: %q", ErrAutostartMethod, o.Method)
+func windowsMethod(o Options) error {
+	if o.Method != Auto && o.Method != RunKey {
+		return fmt.Errorf("%w: %q", ErrMethod, o.Method)
 	}
 	return nil
 }
 
-func installAutostart(_ context.Context, o AutostartOptions, exe string) (*AutostartEntry, error) {
+func installAutostart(_ context.Context, o Options, exe string) (*Entry, error) {
 	if err := windowsMethod(o); err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func installAutostart(_ context.Context, o AutostartOptions, exe string) (*Autos
 	}
 	defer k.Close()
 	cmd := RunKeyCommand(exe)
-	e := &AutostartEntry{Method: AutostartRunKey, Path: RunKeyPath + `\` + RunKeyValue, Command: cmd}
+	e := &Entry{Method: RunKey, Path: RunKeyPath + `\` + RunKeyValue, Command: cmd}
 	if old, _, err := k.GetStringValue(RunKeyValue); err == nil && old == cmd {
 		return e, nil
 	}
@@ -45,7 +45,7 @@ func installAutostart(_ context.Context, o AutostartOptions, exe string) (*Autos
 	return e, nil
 }
 
-func uninstallAutostart(_ context.Context, o AutostartOptions) ([]AutostartEntry, error) {
+func uninstallAutostart(_ context.Context, o Options) ([]Entry, error) {
 	if err := windowsMethod(o); err != nil {
 		return nil, err
 	}
@@ -64,10 +64,10 @@ func uninstallAutostart(_ context.Context, o AutostartOptions) ([]AutostartEntry
 	if err != nil {
 		return nil, fmt.Errorf("autostart: %s: %w", RunKeyPath, err)
 	}
-	return []AutostartEntry{{Method: AutostartRunKey, Path: RunKeyPath + `\` + RunKeyValue, Changed: true}}, nil
+	return []Entry{{Method: RunKey, Path: RunKeyPath + `\` + RunKeyValue, Changed: true}}, nil
 }
 
-func autostartState(_ context.Context, _ AutostartOptions) ([]AutostartEntry, error) {
+func autostartState(_ context.Context, _ Options) ([]Entry, error) {
 	k, err := registry.OpenKey(registry.CURRENT_USER, runKey, registry.QUERY_VALUE)
 	if errors.Is(err, registry.ErrNotExist) {
 		return nil, nil
@@ -83,5 +83,5 @@ func autostartState(_ context.Context, _ AutostartOptions) ([]AutostartEntry, er
 	if err != nil {
 		return nil, fmt.Errorf("autostart: %s: %w", RunKeyPath, err)
 	}
-	return []AutostartEntry{{Method: AutostartRunKey, Path: RunKeyPath + `\` + RunKeyValue, Command: cmd}}, nil
+	return []Entry{{Method: RunKey, Path: RunKeyPath + `\` + RunKeyValue, Command: cmd}}, nil
 }
