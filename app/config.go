@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -855,4 +856,19 @@ func (c *Config) EnvironmentNamed(name string) (Environment, error) {
 		return env, fmt.Errorf("%s: %w", env.Name, ErrEnvironmentNotConfigured)
 	}
 	return env, nil
+}
+
+// ParseLogLevel parses debug, info, warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, &ValueError{Key: KeyLogLevel, Value: strconv.Quote(s), Reason: `want "debug", "info", "warn" or "error"`}
 }

@@ -378,3 +378,15 @@ func TestConfigBackendPreferences(t *testing.T) {
 		t.Error("backend \"opensc\" accepted")
 	}
 }
+
+func TestParseLogLevel(t *testing.T) {
+	for _, lv := range []string{"debug", "info", "warn", "error"} {
+		if _, err := app.ParseLogLevel(lv); err != nil {
+			t.Error(err)
+		}
+	}
+	var ve *app.ValueError
+	if _, err := app.ParseLogLevel("trace"); !errors.As(err, &ve) {
+		t.Errorf("trace: %v", err)
+	}
+}

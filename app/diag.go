@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -194,11 +195,10 @@ func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error 
 	if logs == nil {
 		dir, err := opts.LogDir, error(nil)
 		if dir == "" {
-			dir, err = LogDir()
+			dir, err = logfile.Dir()
 		}
 		if err == nil {
-			f := &RotatingFile{path: filepath.Join(dir, LogFileName), maxFiles: DefaultLogFiles}
-			logs = f.Files()
+			logs = logfile.Files(dir)
 		}
 	}
 	if len(logs) == 0 {
@@ -271,7 +271,7 @@ func (d *diagWriter) file(name string, b []byte) {
 		d.err = err
 		return
 	}
-	_, d.err = io.WriteString(fw, MaskPersonalNumbers(string(b)))
+	_, d.err = io.WriteString(fw, logfile.MaskPersonalNumbers(string(b)))
 }
 
 func errString(err error) string {

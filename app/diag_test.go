@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := app.OpenLog(app.LogOptions{Dir: filepath.Join(dir, "log"), Level: level})
+	lg, err := logfile.Open(logfile.Options{Dir: filepath.Join(dir, "log"), Level: level})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 		t.Fatalf("archive: %v %v", fi, err)
 	}
 	files := readZip(t, zipPath)
-	for _, name := range []string{"summary.json", "readers.json", "status.json", "config.json", "environment.json", "pkcs11.json", "logs/" + app.LogFileName} {
+	for _, name := range []string{"summary.json", "readers.json", "status.json", "config.json", "environment.json", "pkcs11.json", "logs/" + logfile.LogFileName} {
 		if _, ok := files[name]; !ok {
 			t.Errorf("archive lacks %s (has %v)", name, keys(files))
 		}
@@ -141,7 +142,7 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	}
 	// The flows really were logged, and the personal number was there to
 	// be masked.
-	log := files["logs/"+app.LogFileName]
+	log := files["logs/"+logfile.LogFileName]
 	for _, want := range []string{`"level":"DEBUG"`, "PIN changed", "PIN unblocked", "19900101-XXXX"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"log/slog"
 	"os"
@@ -65,7 +66,7 @@ func Run(ctx context.Context, e Env) int {
 	}
 	if r.Log == nil && e.LogToFile && !isConfigCommand(e.Args) {
 		level, _ := app.ParseLogLevel(r.cfg.LogLevel)
-		if l, err := app.OpenLog(app.LogOptions{Level: level}); err == nil {
+		if l, err := logfile.Open(logfile.Options{Level: level}); err == nil {
 			defer l.Close()
 			r.Log, r.Env.Log = l.Logger, l.Logger
 		}

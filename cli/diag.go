@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/sithseid/sithseid/logfile"
 	"path/filepath"
 
 	"github.com/sithseid/sithseid/app"
@@ -41,7 +42,7 @@ func (r *runner) diag(ctx context.Context, args []string) error {
 		opts.Problems = append(opts.Problems, "configuration: "+cfgErr.Error())
 	}
 	opts.PKCS11Module = cf.module
-	if dir, err := app.LogDirEnv(r.Getenv); err == nil {
+	if dir, err := logfile.DirEnv(r.Getenv); err == nil {
 		opts.LogDir = dir
 	}
 	svc, done, err := r.service(&cf)

@@ -2,13 +2,13 @@ package cli_test
 
 import (
 	"archive/zip"
+	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 )
@@ -26,7 +26,7 @@ func TestDiagCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A log line written by something that did not mask: diag must.
-	if err := os.WriteFile(filepath.Join(logDir, app.LogFileName), []byte("holder "+testpki.DefaultPersonalNumber+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(logDir, logfile.LogFileName), []byte("holder "+testpki.DefaultPersonalNumber+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"LANG": "en_US.UTF-8", "XDG_CONFIG_HOME": e.home, "XDG_STATE_HOME": state}
@@ -57,7 +57,7 @@ func TestDiagCLI(t *testing.T) {
 	wantIn(t, files["status.json"], `"personalNumber": "19900101-XXXX"`)
 	wantIn(t, files["status.json"], testpki.DefaultHSAID)
 	wantIn(t, files["config.json"], `"source": "policy"`)
-	wantIn(t, files["logs/"+app.LogFileName], "holder 19900101-XXXX")
+	wantIn(t, files["logs/"+logfile.LogFileName], "holder 19900101-XXXX")
 	wantIn(t, files["summary.json"], `"version": "test"`)
 
 	wantCode(t, sithseidEnv(t, env, "diag"), 2) // --out is required

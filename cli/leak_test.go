@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"io/fs"
 	"os"
@@ -226,7 +227,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		haystack["diag.zip:"+f.Name] = string(b)
 	}
 	zr.Close()
-	logName := filepath.Join(dirs["XDG_STATE_HOME"], "sithseid", "log", app.LogFileName)
+	logName := filepath.Join(dirs["XDG_STATE_HOME"], "sithseid", "log", logfile.LogFileName)
 	log := haystack[logName]
 	// "method":"login" is the agent's: the logins went through it too.
 	for _, want := range []string{`"level":"DEBUG"`, "PIN changed", "PIN unblocked", "certificate removed", "login completed", `"method":"login"`} {

@@ -1,12 +1,12 @@
 package cli_test
 
 import (
+	"github.com/sithseid/sithseid/logfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/oob"
 )
@@ -36,7 +36,7 @@ func TestFailedCommandLogsNoArguments(t *testing.T) {
 			t.Fatalf("%v succeeded: %s", args[0], out.String())
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(state, "sithseid", "log", app.LogFileName))
+	data, err := os.ReadFile(filepath.Join(state, "sithseid", "log", logfile.LogFileName))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"log/slog"
 	"os"
@@ -63,7 +64,7 @@ func Run(ctx context.Context, e Env) int {
 	}
 	if e.Log == nil {
 		level, _ := app.ParseLogLevel(settings.LogLevel)
-		if l, err := app.OpenLog(app.LogOptions{Level: level}); err == nil {
+		if l, err := logfile.Open(logfile.Options{Level: level}); err == nil {
 			defer l.Close()
 			e.Log = l.Logger
 		} else {
@@ -250,7 +251,7 @@ func diagnostics(e Env, cfg *app.Config) func(context.Context, string) error {
 			s = cfg.Effective()
 		}
 		opts.PKCS11Module = s.PKCS11Module
-		if dir, err := app.LogDirEnv(e.Getenv); err == nil {
+		if dir, err := logfile.DirEnv(e.Getenv); err == nil {
 			opts.LogDir = dir
 		}
 		cache := cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)

@@ -1,4 +1,4 @@
-package app_test
+package logfile_test
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/logfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sithseid/sithseid/app"
 )
 
 func TestMaskPersonalNumbers(t *testing.T) {
@@ -36,7 +36,7 @@ func TestMaskPersonalNumbers(t *testing.T) {
 		{"card 9752280012345678901", "card 9752280012345678901"},
 		{"", ""},
 	} {
-		if got := app.MaskPersonalNumbers(tc.in); got != tc.want {
+		if got := logfile.MaskPersonalNumbers(tc.in); got != tc.want {
 			t.Errorf("Mask(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
@@ -51,7 +51,7 @@ func (s stringer) String() string { return s.s }
 // with With.
 func TestRedactingHandler(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(app.NewRedactingHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log := slog.New(logfile.NewRedactingHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	const pn = "199001012385"
 	log = log.With("holder", "Anna "+pn)
 	log.Debug("reading card of "+pn,
@@ -81,7 +81,7 @@ func TestRedactingHandler(t *testing.T) {
 func TestRotatingFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "log", "x.log")
-	w, err := app.OpenRotatingFile(path, 1000, 3)
+	w, err := logfile.OpenRotatingFile(path, 1000, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestRotatingFile(t *testing.T) {
 	// Reopening appends.
 	w.Close()
 	before, _ := os.Stat(path)
-	w2, err := app.OpenRotatingFile(path, 1000, 3)
+	w2, err := logfile.OpenRotatingFile(path, 1000, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestRotatingFile(t *testing.T) {
 
 func TestOpenLogLevelAndRedaction(t *testing.T) {
 	dir := t.TempDir()
-	l, err := app.OpenLog(app.LogOptions{Dir: dir, Level: slog.LevelInfo})
+	l, err := logfile.Open(logfile.Options{Dir: dir, Level: slog.LevelInfo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,22 +163,13 @@ func TestOpenLogLevelAndRedaction(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, app.LogFileName))
+	b, err := os.ReadFile(filepath.Join(dir, logfile.LogFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
 	if strings.Contains(s, "hidden") || !strings.Contains(s, "shown at debug") || !strings.Contains(s, "19900101-XXXX") || strings.Contains(s, "2385") {
 		t.Fatalf("log:\n%s", s)
-	}
-	for _, lv := range []string{"debug", "info", "warn", "error"} {
-		if _, err := app.ParseLogLevel(lv); err != nil {
-			t.Error(err)
-		}
-	}
-	var ve *app.ValueError
-	if _, err := app.ParseLogLevel("trace"); !errors.As(err, &ve) {
-		t.Errorf("trace: %v", err)
 	}
 }
 
@@ -187,7 +178,7 @@ func TestLogDir(t *testing.T) {
 		t.Skip("XDG layout")
 	}
 	t.Setenv("XDG_STATE_HOME", "/state")
-	d, err := app.LogDir()
+	d, err := logfile.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +187,7 @@ func TestLogDir(t *testing.T) {
 	}
 	t.Setenv("XDG_STATE_HOME", "")
 	t.Setenv("HOME", "/home/anna")
-	if d, _ := app.LogDir(); d != "/home/anna/.local/state/sithseid/log" {
+	if d, _ := logfile.Dir(); d != "/home/anna/.local/state/sithseid/log" {
 		t.Errorf("LogDir = %s", d)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package logfile
 
 import (
 	"context"
@@ -22,16 +22,16 @@ const (
 	DefaultLogFiles = 5
 )
 
-// LogDir is the user's log directory: $XDG_STATE_HOME/sithseid/log on
+// Dir is the user's log directory: $XDG_STATE_HOME/sithseid/log on
 // Linux (XDG Base Directory Specification 0.8: "state data ... logs"),
 // %LOCALAPPDATA%\sithseid\logs on Windows, ~/Library/Logs/sithseid on
 // macOS.
-func LogDir() (string, error) {
+func Dir() (string, error) {
 	return logDir(runtime.GOOS, os.Getenv)
 }
 
-// LogDirEnv is LogDir with the variables read through getenv.
-func LogDirEnv(getenv func(string) string) (string, error) {
+// DirEnv is Dir with the variables read through getenv.
+func DirEnv(getenv func(string) string) (string, error) {
 	return logDir(runtime.GOOS, getenv)
 }
 
@@ -56,21 +56,6 @@ func logDir(goos string, getenv func(string) string) (string, error) {
 		return "", errors.New("neither XDG_STATE_HOME nor HOME is set")
 	}
 	return filepath.Join(home, ".local", "state", "sithseid", "log"), nil
-}
-
-// ParseLogLevel parses debug, info, warn or error.
-func ParseLogLevel(s string) (slog.Level, error) {
-	switch s {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info", "":
-		return slog.LevelInfo, nil
-	case "warn":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	}
-	return 0, &ValueError{Key: KeyLogLevel, Value: strconv.Quote(s), Reason: `want "debug", "info", "warn" or "error"`}
 }
 
 // RotatingFile is an io.Writer to a log file that rotates by size:
@@ -191,9 +176,9 @@ func (w *RotatingFile) Close() error {
 	return err
 }
 
-// LogOptions configures OpenLog. The zero value logs at info level to
-// LogDir()/sithseid.log.
-type LogOptions struct {
+// Options configures Open. The zero value logs at info level to
+// Dir()/sithseid.log.
+type Options struct {
 	Dir      string     // "" = LogDir()
 	Level    slog.Level // also settable later through the returned Log's Level
 	MaxSize  int64
@@ -208,11 +193,11 @@ type Log struct {
 	File  *RotatingFile
 }
 
-// OpenLog opens the log file and returns the logger.
-func OpenLog(opts LogOptions) (*Log, error) {
+// Open opens the log file and returns the logger.
+func Open(opts Options) (*Log, error) {
 	dir := opts.Dir
 	if dir == "" {
-		d, err := LogDir()
+		d, err := Dir()
 		if err != nil {
 			return nil, err
 		}
@@ -400,3 +385,10 @@ func matchPersonalNumber(s string, i int) (int, bool) {
 }
 
 var _ io.Writer = (*RotatingFile)(nil)
+
+// Files lists the log files present in dir (the current one first), as
+// [RotatingFile.Files] would for the default log there; nothing is opened.
+func Files(dir string) []string {
+	f := &RotatingFile{path: filepath.Join(dir, LogFileName), maxFiles: DefaultLogFiles}
+	return f.Files()
+}
