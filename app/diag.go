@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/atomicfile"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
@@ -233,7 +234,7 @@ func WriteDiagnosticsFile(ctx context.Context, path string, opts DiagOptions) er
 	if err := WriteDiagnostics(ctx, &buf, opts); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 type diagWriter struct {

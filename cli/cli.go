@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/devicekey"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"log/slog"
@@ -320,7 +321,7 @@ func (cf *cardFlags) selector() app.Selector {
 // deviceKey is the installation's device key: in the OS keyring, else in
 // the user's configuration directory (mode 0600), created on first login.
 func (r *runner) deviceKey(ctx context.Context) (*ecdsa.PrivateKey, error) {
-	store := &app.DeviceKeyStore{Log: r.Log}
+	store := &devicekey.Store{Log: r.Log}
 	if f := r.configOptions().UserFile; f != "" {
 		store.Dir = filepath.Dir(f)
 	}

@@ -1,4 +1,4 @@
-package app
+package devicekey
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -31,11 +32,11 @@ const (
 )
 
 // KeySource says where the device key is kept.
-type KeySource string
+type Source string
 
 const (
-	KeyInKeyring KeySource = "keyring"
-	KeyInFile    KeySource = "file"
+	KeyInKeyring Source = "keyring"
+	KeyInFile    Source = "file"
 )
 
 // ErrKeyringTimeout: the keyring did not answer in time (a D-Bus session
@@ -53,7 +54,7 @@ var ErrKeyringTimeout = errors.New("keyring did not answer in time")
 // Every keyring call runs in a goroutine bounded by Timeout: a blocked
 // D-Bus must not hang the agent's start. A call that times out is left to
 // finish (go-keyring cannot be cancelled) and its result is dropped.
-type DeviceKeyStore struct {
+type Store struct {
 	// Dir holds the fallback file; "" means os.UserConfigDir()/sithseid.
 	Dir string
 	// Timeout per keyring call; 0 means DefaultKeyringTimeout.
@@ -65,14 +66,14 @@ type DeviceKeyStore struct {
 	Service, User string
 }
 
-func (s *DeviceKeyStore) log() *slog.Logger {
+func (s *Store) log() *slog.Logger {
 	if s.Log == nil {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Log
 }
 
-func (s *DeviceKeyStore) entry() (string, string) {
+func (s *Store) entry() (string, string) {
 	svc, user := s.Service, s.User
 	if svc == "" {
 		svc = DeviceKeyService
@@ -84,7 +85,7 @@ func (s *DeviceKeyStore) entry() (string, string) {
 }
 
 // FallbackPath is the fallback file.
-func (s *DeviceKeyStore) FallbackPath() (string, error) {
+func (s *Store) FallbackPath() (string, error) {
 	dir := s.Dir
 	if dir == "" {
 		d, err := os.UserConfigDir()
@@ -101,7 +102,7 @@ func (s *DeviceKeyStore) FallbackPath() (string, error) {
 // while the keyring was away: the same installation keeps the same key);
 // else a new key, stored in the keyring, or in the file when the keyring
 // cannot take it.
-func (s *DeviceKeyStore) DeviceKey(ctx context.Context) (*ecdsa.PrivateKey, KeySource, error) {
+func (s *Store) DeviceKey(ctx context.Context) (*ecdsa.PrivateKey, Source, error) {
 	svc, user := s.entry()
 	path, err := s.FallbackPath()
 	if err != nil {
@@ -152,7 +153,7 @@ func (s *DeviceKeyStore) DeviceKey(ctx context.Context) (*ecdsa.PrivateKey, KeyS
 
 // Delete removes the device key from the keyring and the fallback file
 // (a reset; the identity service then sees a new installation).
-func (s *DeviceKeyStore) Delete(ctx context.Context) error {
+func (s *Store) Delete(ctx context.Context) error {
 	svc, user := s.entry()
 	_, kerr := s.call(ctx, func() (string, error) { return "", keyring.Delete(svc, user) })
 	if errors.Is(kerr, keyring.ErrNotFound) {
@@ -168,14 +169,14 @@ func (s *DeviceKeyStore) Delete(ctx context.Context) error {
 	return kerr
 }
 
-func (s *DeviceKeyStore) warnFallback(path string, why error) {
+func (s *Store) warnFallback(path string, why error) {
 	s.log().Warn("no usable OS keyring: the device key is kept in a file instead",
 		"file", path, "keyringErr", why)
 }
 
 // call runs f with the timeout; a call still running when it expires is
 // abandoned.
-func (s *DeviceKeyStore) call(ctx context.Context, f func() (string, error)) (string, error) {
+func (s *Store) call(ctx context.Context, f func() (string, error)) (string, error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = DefaultKeyringTimeout
@@ -252,5 +253,5 @@ func writeDeviceKeyFile(path string, k *ecdsa.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	return atomicfile.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }

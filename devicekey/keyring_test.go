@@ -1,4 +1,4 @@
-package app_test
+package devicekey_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/devicekey"
 	"github.com/sithseid/sithseid/internal/testenv"
 	"log/slog"
 	"net"
@@ -17,8 +18,6 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
-
-	"github.com/sithseid/sithseid/app"
 )
 
 // The real keyring tests run in a child process, this test binary started
@@ -33,7 +32,7 @@ const (
 
 // childReport is what a child prints on its last line.
 type childReport struct {
-	Sources  []app.KeySource
+	Sources  []devicekey.Source
 	SameKey  bool
 	FileMode string
 	Elapsed  time.Duration
@@ -55,7 +54,7 @@ func init() {
 func runKeyringChild(mode, dir string) (rep childReport) {
 	fail := func(format string, args ...any) { rep.Errors = append(rep.Errors, fmt.Sprintf(format, args...)) }
 	var logBuf bytes.Buffer
-	store := &app.DeviceKeyStore{
+	store := &devicekey.Store{
 		Dir:     dir,
 		Service: "SITHS eID test",
 		Timeout: 2 * time.Second,
@@ -94,7 +93,7 @@ func runKeyringChild(mode, dir string) (rep childReport) {
 		fail("second DeviceKey: %v", err)
 		return rep
 	}
-	rep.Sources = []app.KeySource{s1, s2}
+	rep.Sources = []devicekey.Source{s1, s2}
 	rep.SameKey = k1.Equal(k2)
 	rep.Log = logBuf.String()
 	path, _ := store.FallbackPath()
@@ -104,13 +103,13 @@ func runKeyringChild(mode, dir string) (rep childReport) {
 	if mode == "secret-service" {
 		// Read it back with go-keyring directly: it really is in the
 		// Secret Service, not just in our process.
-		if v, err := keyring.Get("SITHS eID test", app.DeviceKeyUser); err != nil || len(v) < 100 {
+		if v, err := keyring.Get("SITHS eID test", devicekey.DeviceKeyUser); err != nil || len(v) < 100 {
 			fail("keyring.Get: %d chars, %v", len(v), err)
 		}
 		if err := store.Delete(ctx); err != nil {
 			fail("Delete: %v", err)
 		}
-		if _, err := keyring.Get("SITHS eID test", app.DeviceKeyUser); !errors.Is(err, keyring.ErrNotFound) {
+		if _, err := keyring.Get("SITHS eID test", devicekey.DeviceKeyUser); !errors.Is(err, keyring.ErrNotFound) {
 			fail("after Delete: %v", err)
 		}
 	}
@@ -166,7 +165,7 @@ func TestDeviceKeySecretService(t *testing.T) {
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c",
 		`eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)"; "$0" -test.run='^$'; rc=$?; kill "$GNOME_KEYRING_PID" 2>/dev/null; exit $rc`, self)
 	rep := runChild(t, "secret-service", cmd)
-	if len(rep.Sources) != 2 || rep.Sources[0] != app.KeyInKeyring || rep.Sources[1] != app.KeyInKeyring || !rep.SameKey {
+	if len(rep.Sources) != 2 || rep.Sources[0] != devicekey.KeyInKeyring || rep.Sources[1] != devicekey.KeyInKeyring || !rep.SameKey {
 		t.Fatalf("sources %v same %v", rep.Sources, rep.SameKey)
 	}
 	if rep.FileMode != "" {
@@ -186,13 +185,13 @@ func TestDeviceKeyNoBus(t *testing.T) {
 	}
 	rep := runChild(t, "nobus", exec.Command(self, "-test.run=^$"),
 		"DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/sithseid-test-bus")
-	if len(rep.Sources) != 2 || rep.Sources[0] != app.KeyInFile || rep.Sources[1] != app.KeyInFile || !rep.SameKey {
+	if len(rep.Sources) != 2 || rep.Sources[0] != devicekey.KeyInFile || rep.Sources[1] != devicekey.KeyInFile || !rep.SameKey {
 		t.Fatalf("sources %v same %v", rep.Sources, rep.SameKey)
 	}
 	if rep.FileMode != "-rw-------" {
 		t.Errorf("fallback file mode %q", rep.FileMode)
 	}
-	if !strings.Contains(rep.Log, "no usable OS keyring") || !strings.Contains(rep.Log, app.DeviceKeyFile) {
+	if !strings.Contains(rep.Log, "no usable OS keyring") || !strings.Contains(rep.Log, devicekey.DeviceKeyFile) {
 		t.Errorf("no clear warning: %s", rep.Log)
 	}
 }
@@ -205,7 +204,7 @@ func TestDeviceKeyHungBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := runChild(t, "hang", exec.Command(self, "-test.run=^$"))
-	if len(rep.Sources) != 2 || rep.Sources[0] != app.KeyInFile || !rep.SameKey {
+	if len(rep.Sources) != 2 || rep.Sources[0] != devicekey.KeyInFile || !rep.SameKey {
 		t.Fatalf("sources %v same %v", rep.Sources, rep.SameKey)
 	}
 	if rep.Elapsed > 2*time.Second {
@@ -222,38 +221,38 @@ func TestDeviceKeyHungBus(t *testing.T) {
 func TestDeviceKeyMock(t *testing.T) {
 	keyring.MockInit()
 	dir := t.TempDir()
-	store := &app.DeviceKeyStore{Dir: dir}
+	store := &devicekey.Store{Dir: dir}
 	ctx := context.Background()
 	k1, src, err := store.DeviceKey(ctx)
-	if err != nil || src != app.KeyInKeyring {
+	if err != nil || src != devicekey.KeyInKeyring {
 		t.Fatalf("%v %v", src, err)
 	}
 	k2, src, err := store.DeviceKey(ctx)
-	if err != nil || src != app.KeyInKeyring || !k1.Equal(k2) {
+	if err != nil || src != devicekey.KeyInKeyring || !k1.Equal(k2) {
 		t.Fatalf("second: %v %v same=%v", src, err, k1.Equal(k2))
 	}
 	if k1.Curve.Params().Name != "P-256" {
 		t.Errorf("curve %s", k1.Curve.Params().Name)
 	}
-	if _, err := os.Stat(filepath.Join(dir, app.DeviceKeyFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, devicekey.DeviceKeyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("fallback file with a working keyring: %v", err)
 	}
 
-	other := &app.DeviceKeyStore{Dir: dir, Service: "other"}
+	other := &devicekey.Store{Dir: dir, Service: "other"}
 	keyring.MockInitWithError(errors.New("org.freedesktop.secrets was not provided"))
 	k3, src, err := other.DeviceKey(ctx)
-	if err != nil || src != app.KeyInFile {
+	if err != nil || src != devicekey.KeyInFile {
 		t.Fatalf("failing keyring: %v %v", src, err)
 	}
 	keyring.MockInit()
 	k4, src, err := other.DeviceKey(ctx)
-	if err != nil || src != app.KeyInFile || !k3.Equal(k4) {
+	if err != nil || src != devicekey.KeyInFile || !k3.Equal(k4) {
 		t.Fatalf("keyring back: %v %v same=%v", src, err, k3.Equal(k4))
 	}
 	if err := other.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, app.DeviceKeyFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, devicekey.DeviceKeyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Delete left the file: %v", err)
 	}
 }
