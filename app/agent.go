@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/environment"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -120,7 +121,7 @@ type AgentOptions struct {
 	// Service runs the card operations.
 	Service *Service
 	// Environment is where logins go.
-	Environment Environment
+	Environment environment.Environment
 	// Notify receives notifications; nil drops them (subscribers still get
 	// them). It is called from the agent's goroutines, one at a time.
 	Notify func(Notification)

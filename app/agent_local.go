@@ -1,5 +1,6 @@
 package app
 
+import "github.com/sithseid/sithseid/environment"
 import "context"
 
 // States returns the agent's state now and after every change, for a
@@ -50,7 +51,7 @@ func (a *Agent) States(ctx context.Context) <-chan AgentState {
 // SetEnvironment makes env the environment of the logins and QR codes
 // that start from now on (the tray's environment menu); a login running
 // keeps the one it started with.
-func (a *Agent) SetEnvironment(env Environment) {
+func (a *Agent) SetEnvironment(env environment.Environment) {
 	a.envMu.Lock()
 	a.opts.Environment = env
 	a.envMu.Unlock()
@@ -58,10 +59,10 @@ func (a *Agent) SetEnvironment(env Environment) {
 }
 
 // Environment is where logins go now.
-func (a *Agent) Environment() Environment {
+func (a *Agent) Environment() environment.Environment {
 	a.envMu.RLock()
 	defer a.envMu.RUnlock()
 	return a.opts.Environment
 }
 
-func (a *Agent) environment() Environment { return a.Environment() }
+func (a *Agent) environment() environment.Environment { return a.Environment() }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"github.com/sithseid/sithseid/environment"
 	"testing"
 	"time"
 
@@ -47,12 +48,12 @@ func TestAgentStates(t *testing.T) {
 	}
 
 	// The environment switches for logins that start afterwards.
-	qa, err := app.LookupEnvironment(app.EnvQA)
+	qa, err := environment.Lookup(environment.QA)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ar.agent.SetEnvironment(qa)
-	if got := ar.agent.Environment().Name; got != app.EnvQA {
+	if got := ar.agent.Environment().Name; got != environment.QA {
 		t.Fatalf("environment %s after SetEnvironment(QA)", got)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"io"
@@ -143,7 +144,7 @@ type agentRig struct {
 func newService(t testing.TB) *app.Service { return agenttest.Service(t, cardkind.PIV) }
 
 // startAgent runs an agent on a socket in a fresh directory until t ends.
-func startAgent(t testing.TB, svc *app.Service, env app.Environment, addr string) *agentRig {
+func startAgent(t testing.TB, svc *app.Service, env environment.Environment, addr string) *agentRig {
 	t.Helper()
 	if addr == "" {
 		addr = filepath.Join(t.TempDir(), "run", "agent.sock")
@@ -349,7 +350,7 @@ func unblockingKind(t *testing.T, k cardkind.Kind) cardkind.Kind {
 func TestAgentOnePerSession(t *testing.T) {
 	rig.Require(t)
 	svc := newService(t)
-	ar := startAgent(t, svc, app.Environment{}, "")
+	ar := startAgent(t, svc, environment.Environment{}, "")
 	second, err := app.NewAgent(app.AgentOptions{Service: svc, Address: ar.addr})
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +387,7 @@ func TestAgentOnePerSession(t *testing.T) {
 	if _, err := os.Stat(ar.addr); err != nil {
 		t.Fatal("no stale socket to test with")
 	}
-	third := startAgent(t, svc, app.Environment{}, ar.addr)
+	third := startAgent(t, svc, environment.Environment{}, ar.addr)
 	if _, err := dial(t, third.addr).Ping(context.Background()); err != nil {
 		t.Fatalf("agent over a stale socket: %v", err)
 	}
@@ -422,7 +423,7 @@ func TestAgentRefusesOtherUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := filepath.Join(base, "run", "agent.sock")
-	ar := startAgent(t, newService(t), app.Environment{}, addr)
+	ar := startAgent(t, newService(t), environment.Environment{}, addr)
 
 	runAs := func(uid uint32) int {
 		cmd := exec.Command(bin)
@@ -617,7 +618,7 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 // on a connection that stays usable.
 func TestLocalAPIStrict(t *testing.T) {
 	rig.Require(t)
-	ar := startAgent(t, newService(t), app.Environment{}, "")
+	ar := startAgent(t, newService(t), environment.Environment{}, "")
 	raw := func(t *testing.T) (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("unix", ar.addr)
 		if err != nil {
@@ -708,7 +709,7 @@ func TestLocalAPIStrict(t *testing.T) {
 // hand the URL over, hang up.
 func BenchmarkHandoff(b *testing.B) {
 	rig.Require(b)
-	ar := startAgent(b, newService(b), app.Environment{}, filepath.Join(b.TempDir(), "run", "agent.sock"))
+	ar := startAgent(b, newService(b), environment.Environment{}, filepath.Join(b.TempDir(), "run", "agent.sock"))
 	url := oob.AutoStartURL("0b7a4a8c-5c4e-4d2f-9f1e-2b1f3c4d5e6f", "")
 	ctx := context.Background()
 	b.ResetTimer()

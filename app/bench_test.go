@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"github.com/sithseid/sithseid/environment"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -474,7 +475,7 @@ init = 0
 func BenchmarkHandoffLatency(b *testing.B) {
 	once(b, "handoff", func(b *testing.B) {
 		rig.Require(b)
-		ar := startAgent(b, newService(b), app.Environment{}, filepath.Join(b.TempDir(), "run", "agent.sock"))
+		ar := startAgent(b, newService(b), environment.Environment{}, filepath.Join(b.TempDir(), "run", "agent.sock"))
 		ctx := context.Background()
 		var ds []time.Duration
 		for i := range 50 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/sithseid/sithseid/environment"
 	"io"
 	"log"
 	"net"
@@ -165,7 +166,7 @@ func TestFaultIdentityService(t *testing.T) {
 
 	cases := []struct {
 		name  string
-		env   app.Environment
+		env   environment.Environment
 		fault func(http.ResponseWriter, *http.Request) bool
 		// want is nil when the login must succeed despite the fault.
 		want     func(error) bool

@@ -44,6 +44,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/environment"
 	"io"
 	"strconv"
 	"time"
@@ -311,8 +312,8 @@ var wireSentinels = []struct {
 	{"badLink", ErrBadLink},
 	{"noLoginCertificate", ErrNoLoginCertificate},
 	{"loginCertificateExpired", ErrLoginCertificateExpired},
-	{"environmentNotConfigured", ErrEnvironmentNotConfigured},
-	{"unknownEnvironment", ErrUnknownEnvironment},
+	{"environmentNotConfigured", environment.ErrNotConfigured},
+	{"unknownEnvironment", environment.ErrUnknown},
 	{"expired", oob.ErrExpired},
 	{"alreadyCompleted", oob.ErrAlreadyCompleted},
 	{"rateLimited", oob.ErrRateLimited},

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/environment"
 	"io"
 	"net/http"
 	"net/url"
@@ -52,7 +53,7 @@ type LoginRequest struct {
 	// payload sithseid.<token>.<t>.<mac> (the phone's path).
 	Link   string
 	Select Selector
-	Env    Environment
+	Env    environment.Environment
 	// Approve shows the relying party's name and text; returning an error
 	// (ErrCancelled) declines and cancels the order. Nil approves, for
 	// callers that showed the text themselves.
@@ -106,7 +107,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, err
 	}
 	// A plain-http loopback redirect is for the local demo service only.
-	if a, ok := key.(oob.AutoStart); ok && req.Env.Name != EnvDEMO && oob.IsLoopbackRedirect(a.Redirect) {
+	if a, ok := key.(oob.AutoStart); ok && req.Env.Name != environment.DEMO && oob.IsLoopbackRedirect(a.Redirect) {
 		return nil, fmt.Errorf("%w: a loopback redirect outside the DEMO environment", ErrBadLink)
 	}
 	base, err := req.Env.Service()
@@ -404,7 +405,7 @@ type TLSCheckReport struct {
 // (*mtls.UntrustedServerError and friends) and cardreader.
 func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckReport, error) {
 	if req.Roots == nil {
-		return nil, fmt.Errorf("tls check: %w", ErrEnvironmentNotConfigured)
+		return nil, fmt.Errorf("tls check: %w", environment.ErrNotConfigured)
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
@@ -495,7 +496,7 @@ type QRHandover struct {
 // QR fetches the order's current QR payload from the service (the
 // qrStartSecret never leaves it) and renders it as a PNG of size pixels.
 // Call it once a second while the code is shown; oob.ErrExpired ends it.
-func (s *Service) QR(ctx context.Context, link string, env Environment, size int) (*QRHandover, error) {
+func (s *Service) QR(ctx context.Context, link string, env environment.Environment, size int) (*QRHandover, error) {
 	key, err := parseLink(link)
 	if err != nil {
 		return nil, err

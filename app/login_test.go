@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/environment"
 	"os"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ type fixture struct {
 	kind cardkind.Kind
 	svc  *app.Service
 	card *rig.Card
-	env  app.Environment
+	env  environment.Environment
 	rp   *oob.RPClient
 }
 

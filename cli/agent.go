@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/environment"
 	"log/slog"
 	"os"
 	"time"
@@ -61,7 +62,7 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 	}
 
 	env, err := r.environment("", "")
-	if err != nil && !errors.Is(err, app.ErrEnvironmentNotConfigured) {
+	if err != nil && !errors.Is(err, environment.ErrNotConfigured) {
 		return err
 	}
 	// An environment without endpoints still runs the agent: card

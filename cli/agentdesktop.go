@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 	"slices"
 	"sync"
 	"time"
@@ -31,7 +33,7 @@ type agentDesktop struct {
 }
 
 // newAgentDesktop wires the desktop side; stop ends the agent.
-func (r *runner) newAgentDesktop(ctx context.Context, env app.Environment, stop context.CancelFunc) *agentDesktop {
+func (r *runner) newAgentDesktop(ctx context.Context, env environment.Environment, stop context.CancelFunc) *agentDesktop {
 	d := &agentDesktop{
 		r:    r,
 		stop: stop,
@@ -144,18 +146,18 @@ func (d *agentDesktop) switchEnvironment(name string) {
 		}
 		d.notes.Show(tray.Message{Summary: cat.T("notify.environment_failed"), Body: msg, Group: "environment"})
 	}
-	cfg, err := app.LoadConfig(withLenientUser(d.r.configOptions()))
+	cfg, err := config.Load(withLenientUser(d.r.configOptions()))
 	if err != nil {
 		fail(err)
 		return
 	}
-	if err := cfg.SetUser(app.KeyEnvironment, name); err != nil {
+	if err := cfg.SetUser(config.KeyEnvironment, name); err != nil {
 		fail(err)
 		return
 	}
 	d.r.cfg, d.r.config_ = cfg.Effective(), cfg
 	env, err := d.r.environment(name, "")
-	if err != nil && !errors.Is(err, app.ErrEnvironmentNotConfigured) {
+	if err != nil && !errors.Is(err, environment.ErrNotConfigured) {
 		fail(err)
 		return
 	}

@@ -16,7 +16,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/devicekey"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"log/slog"
@@ -60,13 +62,13 @@ func Run(ctx context.Context, e Env) int {
 	// The configuration (defaults < policy < user) sets the language, the
 	// backend, the module and the environment; flags and variables of this
 	// invocation come on top where policy allows.
-	cfg, cfgErr := app.LoadConfig(withLenientUser(r.configOptions()))
+	cfg, cfgErr := config.Load(withLenientUser(r.configOptions()))
 	if cfgErr == nil {
 		r.cfg = cfg.Effective()
 		r.config_ = cfg
 	}
 	if r.Log == nil && e.LogToFile && !isConfigCommand(e.Args) {
-		level, _ := app.ParseLogLevel(r.cfg.LogLevel)
+		level, _ := config.ParseLogLevel(r.cfg.LogLevel)
 		if l, err := logfile.Open(logfile.Options{Level: level}); err == nil {
 			defer l.Close()
 			r.Log, r.Env.Log = l.Logger, l.Logger
@@ -155,14 +157,14 @@ func splitLang(args []string, getenv func(string) string, configured string) (l1
 type runner struct {
 	Env
 	cat     *l10n.Catalog
-	cfg     app.Settings // effective configuration (zero when it failed to load)
-	config_ *app.Config  // nil when it failed to load
+	cfg     config.Settings // effective configuration (zero when it failed to load)
+	config_ *config.Config  // nil when it failed to load
 }
 
 // withLenientUser: a broken user file is a warning for every command but
 // "config" itself, so a hand-edited mistake never locks the user out;
 // a broken policy is an error IT must see.
-func withLenientUser(o app.ConfigOptions) app.ConfigOptions {
+func withLenientUser(o config.Options) config.Options {
 	o.LenientUser = true
 	return o
 }
@@ -746,29 +748,29 @@ func (r *runner) removal(ctx context.Context, name string, args []string, positi
 // configuration (PROD by default), and applies --service (the trust anchors
 // stay the environment's). Policy supplies the endpoints of PROD, QA and
 // TEST; where it forbids switching, only its environment is allowed.
-func (r *runner) environment(name, service string) (app.Environment, error) {
+func (r *runner) environment(name, service string) (environment.Environment, error) {
 	if name == "" {
 		name = r.Getenv("SITHSEID_ENV")
 	}
 	configured := r.cfg.Environment
 	if configured == "" {
-		configured = app.EnvPROD
+		configured = environment.PROD
 	}
 	if name == "" {
 		name = configured
 	}
-	var env app.Environment
+	var env environment.Environment
 	var err error
 	if r.config_ != nil {
 		if !strings.EqualFold(name, configured) && !r.config_.CanSwitchEnvironment() {
-			return env, &app.LockedError{Key: app.KeyEnvironment}
+			return env, &config.LockedError{Key: config.KeyEnvironment}
 		}
 		env, err = r.config_.EnvironmentNamed(name)
-		if errors.Is(err, app.ErrEnvironmentNotConfigured) {
-			env, err = app.LookupEnvironment(name)
+		if errors.Is(err, environment.ErrNotConfigured) {
+			env, err = environment.Lookup(name)
 		}
 	} else {
-		env, err = app.LookupEnvironment(name)
+		env, err = environment.Lookup(name)
 	}
 	if err != nil {
 		return env, err
@@ -780,7 +782,7 @@ func (r *runner) environment(name, service string) (app.Environment, error) {
 		env.ServiceURL = service
 	}
 	if env.Placeholder && (env.ServiceURL == "" || len(env.TrustAnchors) == 0) {
-		return env, &envError{name: env.Name, err: app.ErrEnvironmentNotConfigured}
+		return env, &envError{name: env.Name, err: environment.ErrNotConfigured}
 	}
 	return env, nil
 }
@@ -860,7 +862,7 @@ func (r *runner) tlsCheck(ctx context.Context, args []string) error {
 		if len(env.TrustAnchors) > 0 && roots.AppendCertsFromPEM(env.TrustAnchors) {
 			anchors++
 		}
-	case *caFile == "" || name != "" || !errors.Is(err, app.ErrEnvironmentNotConfigured):
+	case *caFile == "" || name != "" || !errors.Is(err, environment.ErrNotConfigured):
 		return err
 	}
 	if *caFile != "" {
@@ -874,7 +876,7 @@ func (r *runner) tlsCheck(ctx context.Context, args []string) error {
 		anchors++
 	}
 	if anchors == 0 {
-		return &envError{name: name, err: app.ErrEnvironmentNotConfigured}
+		return &envError{name: name, err: environment.ErrNotConfigured}
 	}
 	prompt, err := r.prompt(&cf)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/config"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -12,20 +13,19 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 
 // policyOverride replaces the system policy for tests (see
 // config_export_test.go); nil in the product, where the policy is what IT
 // installed and no flag or variable of the user's can replace it.
-var policyOverride *app.ConfigOptions
+var policyOverride *config.Options
 
 // configOptions says where "config" and "diag" read: the system policy,
 // and the user's preferences under XDG_CONFIG_HOME as the invocation sees
 // it (os.UserConfigDir's rule on Linux).
-func (r *runner) configOptions() app.ConfigOptions {
-	var o app.ConfigOptions
+func (r *runner) configOptions() config.Options {
+	var o config.Options
 	if policyOverride != nil {
 		o = *policyOverride
 	}
@@ -39,8 +39,8 @@ func (r *runner) configOptions() app.ConfigOptions {
 	return o
 }
 
-func (r *runner) loadConfig() (*app.Config, error) {
-	cfg, err := app.LoadConfig(r.configOptions())
+func (r *runner) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(r.configOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -118,10 +118,10 @@ func (r *runner) config(_ context.Context, args []string) error {
 // configJSON is "config show --json", a documented interface
 // (docs/admin.md).
 type configJSON struct {
-	Entries       []app.ConfigEntry `json:"entries"`
-	PolicySources []string          `json:"policySources"`
-	UserFile      string            `json:"userFile"`
-	Warnings      []string          `json:"warnings"`
+	Entries       []config.Entry `json:"entries"`
+	PolicySources []string       `json:"policySources"`
+	UserFile      string         `json:"userFile"`
+	Warnings      []string       `json:"warnings"`
 }
 
 func nonNil(s []string) []string {
@@ -131,11 +131,11 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (r *runner) printConfig(cfg *app.Config) {
+func (r *runner) printConfig(cfg *config.Config) {
 	tw := tabwriter.NewWriter(r.Stdout, 0, 4, 2, ' ', 0)
 	for _, e := range cfg.Entries() {
 		src := r.sourceName(e.Source)
-		if e.Locked && e.Source == app.SourcePolicy {
+		if e.Locked && e.Source == config.SourcePolicy {
 			src = r.cat.T("config.source_locked")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Key, formatValue(e.Value), src)
@@ -153,11 +153,11 @@ func (r *runner) printConfig(cfg *app.Config) {
 	}
 }
 
-func (r *runner) sourceName(s app.Source) string {
+func (r *runner) sourceName(s config.Source) string {
 	switch s {
-	case app.SourcePolicy:
+	case config.SourcePolicy:
 		return r.cat.T("config.source_policy")
-	case app.SourceUser:
+	case config.SourceUser:
 		return r.cat.T("config.source_user")
 	}
 	return r.cat.T("config.source_default")
@@ -188,23 +188,23 @@ func formatValue(v any) string {
 // with ExitUsage. ok is false for other errors.
 func explainConfig(c *l10n.Catalog, err error) (msg, hint string, code int, ok bool) {
 	var (
-		locked *app.LockedError
-		value  *app.ValueError
-		file   *app.ConfigFileError
+		locked *config.LockedError
+		value  *config.ValueError
+		file   *config.FileError
 	)
 	switch {
 	case errors.As(err, &locked):
 		switch locked.Reason {
-		case app.LockedPolicyOnly:
+		case config.LockedPolicyOnly:
 			return c.T("err.config_policy_only", locked.Key), c.T("hint.config_locked"), ExitConfirm, true
-		case app.LockedNoSwitch:
+		case config.LockedNoSwitch:
 			return c.T("err.config_no_switch"), c.T("hint.config_locked"), ExitConfirm, true
 		}
 		return c.T("err.config_locked", locked.Key), c.T("hint.config_locked"), ExitConfirm, true
 	case errors.As(err, &file):
 		return c.T("err.config_file", file.Path, file.Err.Error()), c.T("hint.config_file"), ExitFailure, true
-	case errors.Is(err, app.ErrUnknownKey):
-		keys := app.ConfigKeys()
+	case errors.Is(err, config.ErrUnknownKey):
+		keys := config.Keys()
 		sort.Strings(keys)
 		return c.T("err.config_unknown_key"), c.T("hint.config_keys", strings.Join(keys, ", ")), ExitUsage, true
 	case errors.As(err, &value):

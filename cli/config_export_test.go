@@ -2,17 +2,17 @@ package cli
 
 import (
 	"errors"
+	"github.com/sithseid/sithseid/config"
 	"strings"
 	"testing"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 
 // SetPolicyForTest makes the CLI read its system policy from file and dir
 // until restore is called.
 func SetPolicyForTest(file, dir string) (restore func()) {
-	policyOverride = &app.ConfigOptions{PolicyFile: file, PolicyDir: dir}
+	policyOverride = &config.Options{PolicyFile: file, PolicyDir: dir}
 	return func() { policyOverride = nil }
 }
 
@@ -25,12 +25,12 @@ func TestExplainConfig(t *testing.T) {
 		code         int
 		sv, en, hint string
 	}{
-		{&app.LockedError{Key: "logLevel", Reason: app.LockedByPolicy}, ExitConfirm, "logLevel är låst av din organisations policy", "logLevel is locked by your organisation's policy", "IT"},
-		{&app.LockedError{Key: "allowEnvironmentSwitch", Reason: app.LockedPolicyOnly}, ExitConfirm, "kan bara sättas av IT", "can only be set by IT", "IT"},
-		{&app.LockedError{Key: "environment", Reason: app.LockedNoSwitch}, ExitConfirm, "tillåter inte byte av miljö", "does not allow switching environment", "IT"},
-		{errors.Join(errors.New("x"), app.ErrUnknownKey), ExitUsage, "Okänd inställning", "Unknown setting", "expiryWarningDays"},
-		{&app.ValueError{Key: "backend", Value: `"x"`, Reason: "want one of"}, ExitUsage, "Ogiltigt värde för backend", "Invalid value for backend", ""},
-		{&app.ConfigFileError{Path: "/etc/sithseid/policy.json", Err: errors.New("bad")}, ExitFailure, "/etc/sithseid/policy.json", "/etc/sithseid/policy.json", "IT"},
+		{&config.LockedError{Key: "logLevel", Reason: config.LockedByPolicy}, ExitConfirm, "logLevel är låst av din organisations policy", "logLevel is locked by your organisation's policy", "IT"},
+		{&config.LockedError{Key: "allowEnvironmentSwitch", Reason: config.LockedPolicyOnly}, ExitConfirm, "kan bara sättas av IT", "can only be set by IT", "IT"},
+		{&config.LockedError{Key: "environment", Reason: config.LockedNoSwitch}, ExitConfirm, "tillåter inte byte av miljö", "does not allow switching environment", "IT"},
+		{errors.Join(errors.New("x"), config.ErrUnknownKey), ExitUsage, "Okänd inställning", "Unknown setting", "expiryWarningDays"},
+		{&config.ValueError{Key: "backend", Value: `"x"`, Reason: "want one of"}, ExitUsage, "Ogiltigt värde för backend", "Invalid value for backend", ""},
+		{&config.FileError{Path: "/etc/sithseid/policy.json", Err: errors.New("bad")}, ExitFailure, "/etc/sithseid/policy.json", "/etc/sithseid/policy.json", "IT"},
 	} {
 		for _, lc := range []struct {
 			cat  *l10n.Catalog

@@ -2,12 +2,12 @@ package cli_test
 
 import (
 	"encoding/json"
+	"github.com/sithseid/sithseid/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/oob"
@@ -53,14 +53,14 @@ func sithseidEnv(t *testing.T, env map[string]string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-func showJSON(t *testing.T, e *configEnv) map[string]app.ConfigEntry {
+func showJSON(t *testing.T, e *configEnv) map[string]config.Entry {
 	t.Helper()
 	r := e.run(t, "en_US.UTF-8", "config", "show", "--json")
 	wantCode(t, r, 0)
 	var doc struct {
-		Entries       []app.ConfigEntry `json:"entries"`
-		PolicySources []string          `json:"policySources"`
-		UserFile      string            `json:"userFile"`
+		Entries       []config.Entry `json:"entries"`
+		PolicySources []string       `json:"policySources"`
+		UserFile      string         `json:"userFile"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
@@ -68,7 +68,7 @@ func showJSON(t *testing.T, e *configEnv) map[string]app.ConfigEntry {
 	if doc.UserFile != e.userFile() {
 		t.Errorf("userFile %q", doc.UserFile)
 	}
-	out := map[string]app.ConfigEntry{}
+	out := map[string]config.Entry{}
 	for _, en := range doc.Entries {
 		out[en.Key] = en
 	}
@@ -88,16 +88,16 @@ func TestConfigCLI(t *testing.T) {
 	}
 	wantCode(t, e.run(t, "en_US.UTF-8", "config", "set", "language", "en"), 0)
 	got := showJSON(t, e)
-	if d := got["expiryWarningDays"]; d.Source != app.SourceUser || len(d.Value.([]any)) != 2 {
+	if d := got["expiryWarningDays"]; d.Source != config.SourceUser || len(d.Value.([]any)) != 2 {
 		t.Errorf("expiryWarningDays: %+v", d)
 	}
-	if l := got["language"]; l.Source != app.SourceUser || l.Value != "en" || l.Locked {
+	if l := got["language"]; l.Source != config.SourceUser || l.Value != "en" || l.Locked {
 		t.Errorf("language: %+v", l)
 	}
-	if l := got["logLevel"]; l.Source != app.SourcePolicy || l.Value != "warn" || !l.Locked {
+	if l := got["logLevel"]; l.Source != config.SourcePolicy || l.Value != "warn" || !l.Locked {
 		t.Errorf("logLevel: %+v", l)
 	}
-	if b := got["backend"]; b.Source != app.SourceDefault || b.Value != "auto" {
+	if b := got["backend"]; b.Source != config.SourceDefault || b.Value != "auto" {
 		t.Errorf("backend: %+v", b)
 	}
 

@@ -3,10 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/logfile"
 	"path/filepath"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
 )
 
@@ -25,7 +25,7 @@ func (r *runner) diag(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	opts := app.DiagOptions{Version: r.Version, PKCS11Defaults: pkcs11.DefaultModulePaths()}
+	opts := diag.Options{Version: r.Version, PKCS11Defaults: pkcs11.DefaultModulePaths()}
 	// A configuration that does not load is itself a finding: the archive
 	// is still written, with the error in errors.txt.
 	cfg, cfgErr := r.loadConfig()
@@ -56,7 +56,7 @@ func (r *runner) diag(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := app.WriteDiagnosticsFile(ctx, abs, opts); err != nil {
+	if err := diag.WriteFile(ctx, abs, opts); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.Stdout, r.cat.T("diag.written", abs))

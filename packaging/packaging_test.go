@@ -6,14 +6,14 @@ import (
 	"encoding/xml"
 	"flag"
 	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/sithseid/sithseid/app"
 )
 
 var update = flag.Bool("update", false, "rewrite the files generated from the app (linux/sithseid-agent.*, macos/*.agent.plist)")
@@ -118,9 +118,9 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 		t.Errorf("Run entry %+v, want HKLM %s value %q = %q", run, autostart.RunKeyPath, autostart.RunKeyValue, autostart.RunKeyCommand(msiExe))
 	}
 	env := cs["Environment"].Values
-	if len(env) != 1 || env[0].Root != "HKLM" || env[0].Key != app.WindowsPolicyKey ||
-		env[0].Name != app.KeyEnvironment || env[0].Type != "string" || env[0].Value != "[ENV]" {
-		t.Errorf("environment value %+v, want HKLM %s %s REG_SZ [ENV]", env, app.WindowsPolicyKey, app.KeyEnvironment)
+	if len(env) != 1 || env[0].Root != "HKLM" || env[0].Key != config.WindowsPolicyKey ||
+		env[0].Name != config.KeyEnvironment || env[0].Type != "string" || env[0].Value != "[ENV]" {
+		t.Errorf("environment value %+v, want HKLM %s %s REG_SZ [ENV]", env, config.WindowsPolicyKey, config.KeyEnvironment)
 	}
 	// An install without ENV= keeps the environment the policy key has:
 	// the search reads the value the component writes.
@@ -134,8 +134,8 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 	if err := xml.Unmarshal([]byte(rs), &search); err != nil {
 		t.Fatalf("RegistrySearch EnvPrevious: %v (%q)", err, rs)
 	}
-	if search.Root != "HKLM" || search.Key != app.WindowsPolicyKey || search.Name != app.KeyEnvironment || search.Win64 != "yes" {
-		t.Errorf("RegistrySearch EnvPrevious %+v, want HKLM %s %s (64-bit view)", search, app.WindowsPolicyKey, app.KeyEnvironment)
+	if search.Root != "HKLM" || search.Key != config.WindowsPolicyKey || search.Name != config.KeyEnvironment || search.Win64 != "yes" {
+		t.Errorf("RegistrySearch EnvPrevious %+v, want HKLM %s %s (64-bit view)", search, config.WindowsPolicyKey, config.KeyEnvironment)
 	}
 	// The GUIDs are what upgrades and uninstalls go by: fixed, distinct.
 	seen := map[string]bool{}
@@ -158,7 +158,7 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 		}
 	}
 	// The environments ENV accepts are the product's.
-	for _, name := range []string{app.EnvPROD, "QA", "TEST", "DEMO"} {
+	for _, name := range []string{environment.PROD, "QA", "TEST", "DEMO"} {
 		if !strings.Contains(patch, `ENV="`+name+`"`) {
 			t.Errorf("msi/patch.sql: the launch condition does not accept ENV=%s", name)
 		}
@@ -169,7 +169,7 @@ func TestMSIRegistryMatchesTheApp(t *testing.T) {
 // loads without a warning, and the README next to it names every key.
 func TestPolicyExampleLoads(t *testing.T) {
 	dir := t.TempDir()
-	c, err := app.LoadConfig(app.ConfigOptions{
+	c, err := config.Load(config.Options{
 		PolicyFile: "policy/policy.json.example",
 		PolicyDir:  filepath.Join(dir, "none"),
 		UserFile:   filepath.Join(dir, "config.json"),
@@ -180,15 +180,15 @@ func TestPolicyExampleLoads(t *testing.T) {
 	if w := c.Warnings(); len(w) > 0 {
 		t.Errorf("warnings: %q", w)
 	}
-	if !c.Locked(app.KeyEnvironment) || c.Source(app.KeyEnvironment) != app.SourcePolicy {
-		t.Errorf("environment: source %s, locked %v; want policy, locked", c.Source(app.KeyEnvironment), c.Locked(app.KeyEnvironment))
+	if !c.Locked(config.KeyEnvironment) || c.Source(config.KeyEnvironment) != config.SourcePolicy {
+		t.Errorf("environment: source %s, locked %v; want policy, locked", c.Source(config.KeyEnvironment), c.Locked(config.KeyEnvironment))
 	}
 	var raw map[string]any
 	if err := json.Unmarshal([]byte(read(t, "policy/policy.json.example")), &raw); err != nil {
 		t.Fatal(err)
 	}
 	readme := read(t, "policy/README")
-	for _, k := range append(app.ConfigKeys(), app.KeyUserMayOverride) {
+	for _, k := range append(config.Keys(), config.KeyUserMayOverride) {
 		if strings.HasPrefix(k, "environments.") {
 			k = "environments.NAME." + k[strings.LastIndex(k, ".")+1:]
 		}
@@ -251,8 +251,8 @@ func TestFyneAppID(t *testing.T) {
 	if autostart.LaunchAgentLabel != id+".agent" {
 		t.Errorf("LaunchAgent label %s, want %s.agent", autostart.LaunchAgentLabel, id)
 	}
-	if app.MacPolicyFile != "/Library/Managed Preferences/"+id+".plist" {
-		t.Errorf("managed preferences %s do not use the ID %s", app.MacPolicyFile, id)
+	if config.MacPolicyFile != "/Library/Managed Preferences/"+id+".plist" {
+		t.Errorf("managed preferences %s do not use the ID %s", config.MacPolicyFile, id)
 	}
 	if !strings.Contains(read(t, "macos/build.sh"), "-app-id "+id) {
 		t.Errorf("macos/build.sh does not package with -app-id %s", id)

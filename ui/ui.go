@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"log/slog"
@@ -57,13 +59,13 @@ func Run(ctx context.Context, e Env) int {
 	if e.Stderr == nil {
 		e.Stderr = os.Stderr
 	}
-	cfg, cfgErr := app.LoadConfig(app.ConfigOptions{LenientUser: true})
-	var settings app.Settings
+	cfg, cfgErr := config.Load(config.Options{LenientUser: true})
+	var settings config.Settings
 	if cfgErr == nil {
 		settings = cfg.Effective()
 	}
 	if e.Log == nil {
-		level, _ := app.ParseLogLevel(settings.LogLevel)
+		level, _ := config.ParseLogLevel(settings.LogLevel)
 		if l, err := logfile.Open(logfile.Options{Level: level}); err == nil {
 			defer l.Close()
 			e.Log = l.Logger
@@ -177,7 +179,7 @@ func connect(ctx context.Context, e Env, socket, view string) (*app.AgentClient,
 	return c, err
 }
 
-func build(ctx context.Context, env *views.Env, e Env, view string, c *app.AgentClient, cfg *app.Config, handoff string) views.View {
+func build(ctx context.Context, env *views.Env, e Env, view string, c *app.AgentClient, cfg *config.Config, handoff string) views.View {
 	switch view {
 	case views.NamePIN:
 		return views.NewPINChange(env, c)
@@ -215,11 +217,11 @@ func build(ctx context.Context, env *views.Env, e Env, view string, c *app.Agent
 
 // preferences is the loaded configuration, or one with defaults only when
 // it did not load (the view then says so when saving).
-func preferences(cfg *app.Config) views.Preferences {
+func preferences(cfg *config.Config) views.Preferences {
 	if cfg != nil {
 		return cfg
 	}
-	c, err := app.LoadConfig(app.ConfigOptions{NoSystemPolicy: true, LenientUser: true})
+	c, err := config.Load(config.Options{NoSystemPolicy: true, LenientUser: true})
 	if err != nil {
 		return brokenConfig{err}
 	}
@@ -228,7 +230,7 @@ func preferences(cfg *app.Config) views.Preferences {
 
 type brokenConfig struct{ err error }
 
-func (b brokenConfig) Effective() app.Settings      { return app.Settings{} }
+func (b brokenConfig) Effective() config.Settings   { return config.Settings{} }
 func (b brokenConfig) Locked(string) bool           { return true }
 func (b brokenConfig) SetUser(string, string) error { return b.err }
 func (b brokenConfig) UnsetUser(string) error       { return b.err }
@@ -243,10 +245,10 @@ func autostartControls(getenv func(string) string) views.Autostart {
 }
 
 // diagnostics writes the archive as "sithseid diag" does, in this process.
-func diagnostics(e Env, cfg *app.Config) func(context.Context, string) error {
+func diagnostics(e Env, cfg *config.Config) func(context.Context, string) error {
 	return func(ctx context.Context, path string) error {
-		opts := app.DiagOptions{Version: e.Version, Config: cfg, PKCS11Defaults: pkcs11.DefaultModulePaths()}
-		var s app.Settings
+		opts := diag.Options{Version: e.Version, Config: cfg, PKCS11Defaults: pkcs11.DefaultModulePaths()}
+		var s config.Settings
 		if cfg != nil {
 			s = cfg.Effective()
 		}
@@ -269,6 +271,6 @@ func diagnostics(e Env, cfg *app.Config) func(context.Context, string) error {
 		} else {
 			opts.Service = svc
 		}
-		return app.WriteDiagnosticsFile(ctx, path, opts)
+		return diag.WriteFile(ctx, path, opts)
 	}
 }

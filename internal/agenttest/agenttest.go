@@ -8,6 +8,7 @@ package agenttest
 import (
 	"context"
 	"crypto/tls"
+	"github.com/sithseid/sithseid/environment"
 	"io"
 	"log"
 	"net/http"
@@ -115,9 +116,9 @@ func StartIdentityService(tb testing.TB, opts idp.Options, apiKey string) *Ident
 
 // DemoEnvironment is the DEMO environment with its service at url ("" =
 // its default address).
-func DemoEnvironment(tb testing.TB, url string) app.Environment {
+func DemoEnvironment(tb testing.TB, url string) environment.Environment {
 	tb.Helper()
-	env, err := app.LookupEnvironment(app.EnvDEMO)
+	env, err := environment.Lookup(environment.DEMO)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ package usertext
 import (
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/environment"
 	"net"
 	"os"
 	"strconv"
@@ -143,9 +144,9 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.no_login_cert"), "", NoCard
 	case errors.Is(err, app.ErrLoginCertificateExpired):
 		return c.T("err.login_cert_expired"), c.T("hint.login_cert_expired"), NoCard
-	case errors.Is(err, app.ErrUnknownEnvironment):
+	case errors.Is(err, environment.ErrUnknown):
 		return c.T("err.unknown_env"), "", Usage
-	case errors.Is(err, app.ErrEnvironmentNotConfigured):
+	case errors.Is(err, environment.ErrNotConfigured):
 		name := ""
 		if errors.As(err, &namer) {
 			name = namer.EnvironmentName()

@@ -1,6 +1,7 @@
 package tray
 
 import (
+	"github.com/sithseid/sithseid/environment"
 	"strings"
 
 	"github.com/sithseid/sithseid/app"
@@ -25,7 +26,7 @@ const (
 var Icons = []Icon{IconReady, IconBusy, IconExpiring, IconPINBlocked, IconNoCard, IconNoReader, IconServiceDown}
 
 // Environments the menu offers, in order, when policy lets the user switch.
-var Environments = []string{app.EnvPROD, app.EnvQA, app.EnvTEST, app.EnvDEMO}
+var Environments = []string{environment.PROD, environment.QA, environment.TEST, environment.DEMO}
 
 // View is what the tray shows: the agent's published state and the
 // environment logins go to.

@@ -4,23 +4,24 @@ import (
 	"context"
 	"errors"
 	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/sithseid/sithseid/app"
 )
 
 // Preferences are the user's settings over policy: *app.Config.
 type Preferences interface {
-	Effective() app.Settings
+	Effective() config.Settings
 	Locked(key string) bool
 	SetUser(key, value string) error
 	UnsetUser(key string) error
 }
 
-var _ Preferences = (*app.Config)(nil)
+var _ Preferences = (*config.Config)(nil)
 
 // Autostart starts the agent with the session (app.InstallAutostart and
 // friends, bound to this user's environment by package ui).
@@ -48,7 +49,7 @@ type SettingsView struct {
 	ops       int
 }
 
-var envChoices = []string{app.EnvPROD, app.EnvQA, app.EnvTEST, app.EnvDEMO}
+var envChoices = []string{environment.PROD, environment.QA, environment.TEST, environment.DEMO}
 
 // NewSettings returns the settings view.
 func NewSettings(env *Env, prefs Preferences, auto Autostart) *SettingsView {
@@ -112,11 +113,11 @@ func (v *SettingsView) load() {
 	default:
 		v.lang.SetSelectedIndex(0)
 	}
-	if v.prefs.Locked(app.KeyLanguage) {
+	if v.prefs.Locked(config.KeyLanguage) {
 		v.lang.Disable()
 	}
 	v.env.SetSelected(s.Environment)
-	if v.prefs.Locked(app.KeyEnvironment) {
+	if v.prefs.Locked(config.KeyEnvironment) {
 		v.env.Disable()
 		v.envNote.SetText(c.T("ui.settings.env_locked"))
 	} else {
@@ -135,15 +136,15 @@ func (v *SettingsView) save() {
 	s := v.prefs.Effective()
 	langs := []string{"", "sv", "en"}
 	var errs []error
-	if lang := langs[max(0, v.lang.SelectedIndex())]; lang != s.Language && !v.prefs.Locked(app.KeyLanguage) {
+	if lang := langs[max(0, v.lang.SelectedIndex())]; lang != s.Language && !v.prefs.Locked(config.KeyLanguage) {
 		if lang == "" {
-			errs = append(errs, v.prefs.UnsetUser(app.KeyLanguage))
+			errs = append(errs, v.prefs.UnsetUser(config.KeyLanguage))
 		} else {
-			errs = append(errs, v.prefs.SetUser(app.KeyLanguage, lang))
+			errs = append(errs, v.prefs.SetUser(config.KeyLanguage, lang))
 		}
 	}
-	if env := v.env.Selected; env != "" && env != s.Environment && !v.prefs.Locked(app.KeyEnvironment) {
-		errs = append(errs, v.prefs.SetUser(app.KeyEnvironment, env))
+	if env := v.env.Selected; env != "" && env != s.Environment && !v.prefs.Locked(config.KeyEnvironment) {
+		errs = append(errs, v.prefs.SetUser(config.KeyEnvironment, env))
 	}
 	if err := errors.Join(errs...); err != nil {
 		v.fail(err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 	"image"
 	"image/png"
 	"strings"
@@ -463,7 +465,7 @@ func TestLoginSwitchesToQR(t *testing.T) {
 }
 
 func TestSettingsSavesLanguageAndAutostart(t *testing.T) {
-	prefs := &fakePrefs{s: app.Settings{Environment: app.EnvPROD}, locked: map[string]bool{app.KeyEnvironment: true}, set: map[string]string{}}
+	prefs := &fakePrefs{s: config.Settings{Environment: environment.PROD}, locked: map[string]bool{config.KeyEnvironment: true}, set: map[string]string{}}
 	var installed bool
 	auto := Autostart{
 		State: func(context.Context) ([]autostart.Entry, error) { return nil, nil },
@@ -487,22 +489,22 @@ func TestSettingsSavesLanguageAndAutostart(t *testing.T) {
 	test.Tap(v.autostart)
 	key(v.lang, fyne.KeyReturn)
 	eventually(t, "saving", func() bool { return v.ops == 1 })
-	if prefs.set[app.KeyLanguage] != "en" || !installed {
+	if prefs.set[config.KeyLanguage] != "en" || !installed {
 		t.Fatalf("saved %v, autostart installed %v", prefs.set, installed)
 	}
 	wantText(t, v.notice, "sparade")
 }
 
 type fakePrefs struct {
-	s      app.Settings
+	s      config.Settings
 	locked map[string]bool
 	set    map[string]string
 }
 
-func (p *fakePrefs) Effective() app.Settings   { return p.s }
-func (p *fakePrefs) Locked(k string) bool      { return p.locked[k] }
-func (p *fakePrefs) SetUser(k, v string) error { p.set[k] = v; return nil }
-func (p *fakePrefs) UnsetUser(k string) error  { delete(p.set, k); return nil }
+func (p *fakePrefs) Effective() config.Settings { return p.s }
+func (p *fakePrefs) Locked(k string) bool       { return p.locked[k] }
+func (p *fakePrefs) SetUser(k, v string) error  { p.set[k] = v; return nil }
+func (p *fakePrefs) UnsetUser(k string) error   { delete(p.set, k); return nil }
 
 func TestAboutExportsDiagnostics(t *testing.T) {
 	var wrote string

@@ -1,10 +1,12 @@
-package app_test
+package diag_test
 
 import (
 	"archive/zip"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
@@ -21,19 +23,6 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
-// prompts answers each kind of prompt with its own secret.
-func prompts(pin, newPIN, puk string) app.Prompt {
-	return func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
-		switch req.Kind {
-		case app.PromptNewPIN:
-			return cardreader.NewSecret([]byte(newPIN)), nil
-		case app.PromptPUK:
-			return cardreader.NewSecret([]byte(puk)), nil
-		}
-		return cardreader.NewSecret([]byte(pin)), nil
-	}
-}
-
 // Flows that handle the test PIN and PUK run at debug level against a
 // virtual card: a login, a wrong PIN, a PIN change, an unblock with the
 // PUK, a status with the personal number shown. The diagnostics archive
@@ -49,13 +38,13 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	)
 	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	dir := t.TempDir()
-	c := &configDir{dir: dir, opts: app.ConfigOptions{
+	c := &configDir{dir: dir, opts: config.Options{
 		PolicyFile: filepath.Join(dir, "policy.json"),
 		UserFile:   filepath.Join(dir, "user", "config.json"),
 	}}
 	c.policy(t, `{"logLevel": "debug", "environment": "DEMO", "userMayOverride": ["environment"]}`)
 	cfg := c.load(t)
-	level, err := app.ParseLogLevel(cfg.Effective().LogLevel)
+	level, err := config.ParseLogLevel(cfg.Effective().LogLevel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +103,7 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	lg.Debug("status", "status", st, "pn", st.Cards[0].Holder.PersonalNumber)
 
 	zipPath := filepath.Join(dir, "diag.zip")
-	err = app.WriteDiagnosticsFile(ctx, zipPath, app.DiagOptions{
+	err = diag.WriteFile(ctx, zipPath, diag.Options{
 		Version:        "test",
 		Config:         cfg,
 		Service:        svc,
@@ -212,7 +201,7 @@ func TestDiagnosticsScrubAndProblems(t *testing.T) {
 	}
 	var buf strings.Builder
 	w := &writerTo{&buf}
-	err := app.WriteDiagnostics(context.Background(), w, app.DiagOptions{
+	err := diag.Write(context.Background(), w, diag.Options{
 		Readers:  func(context.Context) ([]cardreader.Reader, error) { return nil, cardreader.ErrNoService },
 		LogFiles: []string{logf, filepath.Join(dir, "missing.log")},
 		Problems: []string{"configuration: broken"},
@@ -234,7 +223,7 @@ func TestDiagnosticsScrubAndProblems(t *testing.T) {
 			t.Errorf("errors.txt lacks %q:\n%s", want, e)
 		}
 	}
-	var sum app.DiagSummary
+	var sum diag.Summary
 	if err := json.Unmarshal([]byte(files["summary.json"]), &sum); err != nil {
 		t.Fatal(err)
 	}

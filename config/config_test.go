@@ -1,8 +1,11 @@
-package app_test
+package config_test
 
 import (
 	"encoding/json"
 	"errors"
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 )
 
@@ -19,13 +21,13 @@ import (
 // temporary directory and returns the options that read them.
 type configDir struct {
 	dir  string
-	opts app.ConfigOptions
+	opts config.Options
 }
 
 func newConfigDir(t *testing.T) *configDir {
 	t.Helper()
 	d := t.TempDir()
-	return &configDir{dir: d, opts: app.ConfigOptions{
+	return &configDir{dir: d, opts: config.Options{
 		PolicyFile: filepath.Join(d, "etc", "policy.json"),
 		PolicyDir:  filepath.Join(d, "etc", "policy.d"),
 		UserFile:   filepath.Join(d, "home", "sithseid", "config.json"),
@@ -48,16 +50,16 @@ func (c *configDir) dropIn(t *testing.T, name, content string) {
 }
 func (c *configDir) user(t *testing.T, content string) { c.write(t, c.opts.UserFile, content) }
 
-func (c *configDir) load(t *testing.T) *app.Config {
+func (c *configDir) load(t *testing.T) *config.Config {
 	t.Helper()
-	cfg, err := app.LoadConfig(c.opts)
+	cfg, err := config.Load(c.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-func wantValue(t *testing.T, cfg *app.Config, key string, want any, src app.Source) {
+func wantValue(t *testing.T, cfg *config.Config, key string, want any, src config.Source) {
 	t.Helper()
 	v, s, err := cfg.Value(key)
 	if err != nil {
@@ -72,13 +74,13 @@ func TestConfigDefaults(t *testing.T) {
 	c := newConfigDir(t)
 	cfg := c.load(t)
 	got := cfg.Effective()
-	want := app.Settings{
+	want := config.Settings{
 		Environment:            "PROD",
 		AllowEnvironmentSwitch: true,
 		Backend:                "auto",
 		LogLevel:               "info",
 		ExpiryWarningDays:      []int{30, 14, 7},
-		Environments:           map[string]app.EnvironmentSettings{},
+		Environments:           map[string]config.EnvironmentSettings{},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", got, want)
@@ -86,11 +88,11 @@ func TestConfigDefaults(t *testing.T) {
 	if got.ExpiryWarning() != 30*24*time.Hour {
 		t.Errorf("ExpiryWarning %v", got.ExpiryWarning())
 	}
-	if w := (app.Settings{ExpiryWarningDays: []int{7, 60}}).ExpiryWarning(); w != 60*24*time.Hour {
+	if w := (config.Settings{ExpiryWarningDays: []int{7, 60}}).ExpiryWarning(); w != 60*24*time.Hour {
 		t.Errorf("ExpiryWarning %v", w)
 	}
 	for _, e := range cfg.Entries() {
-		if e.Source != app.SourceDefault {
+		if e.Source != config.SourceDefault {
 			t.Errorf("%s from %s", e.Key, e.Source)
 		}
 	}
@@ -98,10 +100,10 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("sources %v warnings %v", cfg.PolicySources(), cfg.Warnings())
 	}
 	// PROD is a placeholder in this build: unusable until policy completes it.
-	if _, err := cfg.Environment(); !errors.Is(err, app.ErrEnvironmentNotConfigured) {
+	if _, err := cfg.Environment(); !errors.Is(err, environment.ErrNotConfigured) {
 		t.Fatalf("PROD without policy: %v", err)
 	}
-	if env, err := cfg.EnvironmentNamed("demo"); err != nil || env.Name != "DEMO" || env.ServiceURL != app.DemoServiceURL {
+	if env, err := cfg.EnvironmentNamed("demo"); err != nil || env.Name != "DEMO" || env.ServiceURL != environment.DemoServiceURL {
 		t.Fatalf("DEMO: %+v %v", env, err)
 	}
 }
@@ -112,29 +114,29 @@ func TestConfigPolicyLocks(t *testing.T) {
 	c.policy(t, `{"logLevel": "debug", "language": "sv", "userMayOverride": ["language"]}`)
 	c.user(t, `{"logLevel": "error", "language": "en", "backend": "pkcs11"}`)
 	cfg := c.load(t)
-	wantValue(t, cfg, app.KeyLogLevel, "debug", app.SourcePolicy) // locked: user's "error" ignored
-	wantValue(t, cfg, app.KeyLanguage, "en", app.SourceUser)      // policy allows the override
-	wantValue(t, cfg, app.KeyBackend, "pkcs11", app.SourceUser)
-	wantValue(t, cfg, app.KeyExpiryWarningDays, []int{30, 14, 7}, app.SourceDefault)
-	if !cfg.Locked(app.KeyLogLevel) || cfg.Locked(app.KeyLanguage) || cfg.Locked(app.KeyBackend) {
-		t.Errorf("locked: logLevel %v language %v backend %v", cfg.Locked(app.KeyLogLevel), cfg.Locked(app.KeyLanguage), cfg.Locked(app.KeyBackend))
+	wantValue(t, cfg, config.KeyLogLevel, "debug", config.SourcePolicy) // locked: user's "error" ignored
+	wantValue(t, cfg, config.KeyLanguage, "en", config.SourceUser)      // policy allows the override
+	wantValue(t, cfg, config.KeyBackend, "pkcs11", config.SourceUser)
+	wantValue(t, cfg, config.KeyExpiryWarningDays, []int{30, 14, 7}, config.SourceDefault)
+	if !cfg.Locked(config.KeyLogLevel) || cfg.Locked(config.KeyLanguage) || cfg.Locked(config.KeyBackend) {
+		t.Errorf("locked: logLevel %v language %v backend %v", cfg.Locked(config.KeyLogLevel), cfg.Locked(config.KeyLanguage), cfg.Locked(config.KeyBackend))
 	}
 	if w := strings.Join(cfg.Warnings(), "\n"); !strings.Contains(w, `"logLevel" is locked`) {
 		t.Errorf("no warning about the ignored user value: %q", w)
 	}
 
 	before, _ := os.ReadFile(c.opts.UserFile)
-	err := cfg.SetUser(app.KeyLogLevel, "warn")
-	var locked *app.LockedError
-	if !errors.As(err, &locked) || locked.Key != app.KeyLogLevel || locked.Reason != app.LockedByPolicy {
+	err := cfg.SetUser(config.KeyLogLevel, "warn")
+	var locked *config.LockedError
+	if !errors.As(err, &locked) || locked.Key != config.KeyLogLevel || locked.Reason != config.LockedByPolicy {
 		t.Fatalf("SetUser of a locked key: %v", err)
 	}
 	if after, _ := os.ReadFile(c.opts.UserFile); string(after) != string(before) {
 		t.Fatal("a refused SetUser wrote the user file")
 	}
 	// Policy-only keys are refused whatever policy says.
-	for _, k := range []string{app.KeyAllowEnvironmentSwitch, app.EnvironmentKey("PROD", "serviceURL")} {
-		if err := cfg.SetUser(k, "true"); !errors.As(err, &locked) || locked.Reason != app.LockedPolicyOnly {
+	for _, k := range []string{config.KeyAllowEnvironmentSwitch, config.EnvironmentKey("PROD", "serviceURL")} {
+		if err := cfg.SetUser(k, "true"); !errors.As(err, &locked) || locked.Reason != config.LockedPolicyOnly {
 			t.Errorf("SetUser(%s): %v", k, err)
 		}
 	}
@@ -143,14 +145,14 @@ func TestConfigPolicyLocks(t *testing.T) {
 func TestConfigSetUser(t *testing.T) {
 	c := newConfigDir(t)
 	cfg := c.load(t)
-	if err := cfg.SetUser(app.KeyExpiryWarningDays, "7, 60,14"); err != nil {
+	if err := cfg.SetUser(config.KeyExpiryWarningDays, "7, 60,14"); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.SetUser(app.KeyEnvironment, "demo"); err != nil {
+	if err := cfg.SetUser(config.KeyEnvironment, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	wantValue(t, cfg, app.KeyExpiryWarningDays, []int{60, 14, 7}, app.SourceUser)
-	wantValue(t, cfg, app.KeyEnvironment, "DEMO", app.SourceUser)
+	wantValue(t, cfg, config.KeyExpiryWarningDays, []int{60, 14, 7}, config.SourceUser)
+	wantValue(t, cfg, config.KeyEnvironment, "DEMO", config.SourceUser)
 	fi, err := os.Stat(c.opts.UserFile)
 	if err != nil {
 		t.Fatal(err)
@@ -165,32 +167,32 @@ func TestConfigSetUser(t *testing.T) {
 	}
 	// A fresh load sees the same.
 	cfg2 := c.load(t)
-	wantValue(t, cfg2, app.KeyExpiryWarningDays, []int{60, 14, 7}, app.SourceUser)
+	wantValue(t, cfg2, config.KeyExpiryWarningDays, []int{60, 14, 7}, config.SourceUser)
 	if env, err := cfg2.Environment(); err != nil || env.Name != "DEMO" {
 		t.Fatalf("environment: %+v %v", env, err)
 	}
-	if err := cfg2.UnsetUser(app.KeyExpiryWarningDays); err != nil {
+	if err := cfg2.UnsetUser(config.KeyExpiryWarningDays); err != nil {
 		t.Fatal(err)
 	}
-	wantValue(t, c.load(t), app.KeyExpiryWarningDays, []int{30, 14, 7}, app.SourceDefault)
+	wantValue(t, c.load(t), config.KeyExpiryWarningDays, []int{30, 14, 7}, config.SourceDefault)
 
 	// Bad values and keys are refused with typed errors.
-	var ve *app.ValueError
+	var ve *config.ValueError
 	for _, tc := range []struct{ key, val string }{
-		{app.KeyLogLevel, "verbose"},
-		{app.KeyBackend, "opensc"},
-		{app.KeyExpiryWarningDays, "30,soon"},
-		{app.KeyExpiryWarningDays, "0"},
-		{app.KeyLanguage, "de"},
+		{config.KeyLogLevel, "verbose"},
+		{config.KeyBackend, "opensc"},
+		{config.KeyExpiryWarningDays, "30,soon"},
+		{config.KeyExpiryWarningDays, "0"},
+		{config.KeyLanguage, "de"},
 	} {
 		if err := cfg2.SetUser(tc.key, tc.val); !errors.As(err, &ve) {
 			t.Errorf("SetUser(%s, %s): %v", tc.key, tc.val, err)
 		}
 	}
-	if err := cfg2.SetUser(app.KeyEnvironment, "STAGING"); !errors.Is(err, app.ErrUnknownEnvironment) {
+	if err := cfg2.SetUser(config.KeyEnvironment, "STAGING"); !errors.Is(err, environment.ErrUnknown) {
 		t.Errorf("unknown environment: %v", err)
 	}
-	if err := cfg2.SetUser("colour", "blue"); !errors.Is(err, app.ErrUnknownKey) {
+	if err := cfg2.SetUser("colour", "blue"); !errors.Is(err, config.ErrUnknownKey) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
@@ -213,12 +215,12 @@ func TestConfigStrictParsing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newConfigDir(t)
 			c.policy(t, tc.policy)
-			_, err := app.LoadConfig(c.opts)
-			var fe *app.ConfigFileError
+			_, err := config.Load(c.opts)
+			var fe *config.FileError
 			if !errors.As(err, &fe) || fe.Path != c.opts.PolicyFile {
 				t.Fatalf("want a ConfigFileError naming %s, got %v", c.opts.PolicyFile, err)
 			}
-			if tc.unknownEnv != errors.Is(err, app.ErrUnknownEnvironment) {
+			if tc.unknownEnv != errors.Is(err, environment.ErrUnknown) {
 				t.Errorf("unknown environment %v: %v", tc.unknownEnv, err)
 			}
 		})
@@ -226,17 +228,17 @@ func TestConfigStrictParsing(t *testing.T) {
 	// Wrong types in the user's file fail too, naming that file.
 	c := newConfigDir(t)
 	c.user(t, `{"expiryWarningDays": 30}`)
-	var fe *app.ConfigFileError
-	if _, err := app.LoadConfig(c.opts); !errors.As(err, &fe) || fe.Path != c.opts.UserFile {
+	var fe *config.FileError
+	if _, err := config.Load(c.opts); !errors.As(err, &fe) || fe.Path != c.opts.UserFile {
 		t.Fatalf("user file: %v", err)
 	}
 	// LenientUser: the broken user file is a warning and ignored.
 	c.opts.LenientUser = true
-	cfg, err := app.LoadConfig(c.opts)
+	cfg, err := config.Load(c.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantValue(t, cfg, app.KeyExpiryWarningDays, []int{30, 14, 7}, app.SourceDefault)
+	wantValue(t, cfg, config.KeyExpiryWarningDays, []int{30, 14, 7}, config.SourceDefault)
 	if w := strings.Join(cfg.Warnings(), "\n"); !strings.Contains(w, c.opts.UserFile) {
 		t.Errorf("no warning naming the user file: %q", w)
 	}
@@ -249,8 +251,8 @@ func TestConfigStrictParsing(t *testing.T) {
 	if !strings.Contains(w, `unknown key "colour"`) || !strings.Contains(w, `"allowEnvironmentSwitch" may only be set by policy`) {
 		t.Errorf("warnings: %q", w)
 	}
-	wantValue(t, cfg, app.KeyLogLevel, "warn", app.SourcePolicy)
-	wantValue(t, cfg, app.KeyAllowEnvironmentSwitch, true, app.SourceDefault)
+	wantValue(t, cfg, config.KeyLogLevel, "warn", config.SourcePolicy)
+	wantValue(t, cfg, config.KeyAllowEnvironmentSwitch, true, config.SourceDefault)
 }
 
 // Drop-ins merge in lexical order after policy.json; a later file wins key
@@ -262,15 +264,15 @@ func TestConfigDropIns(t *testing.T) {
 	c.dropIn(t, "10-region.json", `{"logLevel": "error", "expiryWarningDays": [21]}`)
 	c.dropIn(t, "README", `not json, not read`)
 	cfg := c.load(t)
-	wantValue(t, cfg, app.KeyLogLevel, "debug", app.SourcePolicy)
-	wantValue(t, cfg, app.KeyBackend, "piv", app.SourcePolicy)
-	wantValue(t, cfg, app.KeyExpiryWarningDays, []int{21}, app.SourcePolicy)
+	wantValue(t, cfg, config.KeyLogLevel, "debug", config.SourcePolicy)
+	wantValue(t, cfg, config.KeyBackend, "piv", config.SourcePolicy)
+	wantValue(t, cfg, config.KeyExpiryWarningDays, []int{21}, config.SourcePolicy)
 	got := cfg.PolicySources()
 	want := []string{c.opts.PolicyFile, filepath.Join(c.opts.PolicyDir, "10-region.json"), filepath.Join(c.opts.PolicyDir, "20-ward.json")}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sources %v", got)
 	}
-	if !cfg.Locked(app.KeyEnvironment) || cfg.CanSwitchEnvironment() {
+	if !cfg.Locked(config.KeyEnvironment) || cfg.CanSwitchEnvironment() {
 		t.Error("environment set by policy is not locked")
 	}
 }
@@ -282,9 +284,9 @@ func TestConfigNoEnvironmentSwitch(t *testing.T) {
 	c.policy(t, `{"allowEnvironmentSwitch": false}`)
 	c.user(t, `{"environment": "DEMO"}`)
 	cfg := c.load(t)
-	wantValue(t, cfg, app.KeyEnvironment, "PROD", app.SourceDefault)
-	var locked *app.LockedError
-	if err := cfg.SetUser(app.KeyEnvironment, "TEST"); !errors.As(err, &locked) || locked.Reason != app.LockedNoSwitch {
+	wantValue(t, cfg, config.KeyEnvironment, "PROD", config.SourceDefault)
+	var locked *config.LockedError
+	if err := cfg.SetUser(config.KeyEnvironment, "TEST"); !errors.As(err, &locked) || locked.Reason != config.LockedNoSwitch {
 		t.Fatalf("switch refused? %v", err)
 	}
 	if cfg.CanSwitchEnvironment() {
@@ -296,7 +298,7 @@ func TestConfigNoEnvironmentSwitch(t *testing.T) {
 // and trust anchors.
 func TestConfigPolicyEnvironment(t *testing.T) {
 	c := newConfigDir(t)
-	demo, err := app.LookupEnvironment(app.EnvDEMO)
+	demo, err := environment.Lookup(environment.DEMO)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,10 +325,10 @@ func TestConfigPolicyEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	// QA has a URL but no anchors: still not configured.
-	if _, err := cfg.EnvironmentNamed("QA"); !errors.Is(err, app.ErrEnvironmentNotConfigured) {
+	if _, err := cfg.EnvironmentNamed("QA"); !errors.Is(err, environment.ErrNotConfigured) {
 		t.Fatalf("QA: %v", err)
 	}
-	wantValue(t, cfg, app.EnvironmentKey("PROD", "serviceURL"), "https://idp.example.se/authenticator", app.SourcePolicy)
+	wantValue(t, cfg, config.EnvironmentKey("PROD", "serviceURL"), "https://idp.example.se/authenticator", config.SourcePolicy)
 	if got := cfg.Effective().Environments["QA"].ServiceURL; got != "https://idp-qa.example.se" {
 		t.Errorf("QA URL %q", got)
 	}
@@ -344,7 +346,7 @@ func TestConfigKeysDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	for _, k := range app.ConfigKeys() {
+	for _, k := range config.Keys() {
 		if strings.HasPrefix(k, "environments.") {
 			k = k[strings.LastIndex(k, ".")+1:]
 		}
@@ -352,8 +354,8 @@ func TestConfigKeysDocumented(t *testing.T) {
 			t.Errorf("docs/admin.md does not document `%s`", k)
 		}
 	}
-	if !strings.Contains(doc, "`"+app.KeyUserMayOverride+"`") {
-		t.Errorf("docs/admin.md does not document `%s`", app.KeyUserMayOverride)
+	if !strings.Contains(doc, "`"+config.KeyUserMayOverride+"`") {
+		t.Errorf("docs/admin.md does not document `%s`", config.KeyUserMayOverride)
 	}
 }
 
@@ -362,31 +364,43 @@ func TestConfigKeysDocumented(t *testing.T) {
 func TestConfigBackendPreferences(t *testing.T) {
 	for _, pref := range cardreader.Preferences {
 		c := newConfigDir(t)
-		if err := c.load(t).SetUser(app.KeyBackend, pref); err != nil {
+		if err := c.load(t).SetUser(config.KeyBackend, pref); err != nil {
 			t.Errorf("backend %q: %v", pref, err)
 			continue
 		}
-		wantValue(t, c.load(t), app.KeyBackend, pref, app.SourceUser)
+		wantValue(t, c.load(t), config.KeyBackend, pref, config.SourceUser)
 		c.policy(t, `{"backend": "`+pref+`"}`)
-		wantValue(t, c.load(t), app.KeyBackend, pref, app.SourcePolicy)
+		wantValue(t, c.load(t), config.KeyBackend, pref, config.SourcePolicy)
 	}
 	if !slices.Contains(cardreader.Preferences, cardreader.PreferIDPrime) {
 		t.Fatalf("cardreader.Preferences %v lacks idprime", cardreader.Preferences)
 	}
 	c := newConfigDir(t)
-	if err := c.load(t).SetUser(app.KeyBackend, "opensc"); err == nil {
+	if err := c.load(t).SetUser(config.KeyBackend, "opensc"); err == nil {
 		t.Error("backend \"opensc\" accepted")
 	}
 }
 
 func TestParseLogLevel(t *testing.T) {
 	for _, lv := range []string{"debug", "info", "warn", "error"} {
-		if _, err := app.ParseLogLevel(lv); err != nil {
+		if _, err := config.ParseLogLevel(lv); err != nil {
 			t.Error(err)
 		}
 	}
-	var ve *app.ValueError
-	if _, err := app.ParseLogLevel("trace"); !errors.As(err, &ve) {
+	var ve *config.ValueError
+	if _, err := config.ParseLogLevel("trace"); !errors.As(err, &ve) {
 		t.Errorf("trace: %v", err)
+	}
+}
+
+func TestDefaultExpiryWarningIsApps(t *testing.T) {
+	if config.DefaultExpiryWarning != app.ExpiryWarning {
+		t.Errorf("config.DefaultExpiryWarning %v, app.ExpiryWarning %v", config.DefaultExpiryWarning, app.ExpiryWarning)
+	}
+}
+
+func TestBackendPreferencesAreCardreaders(t *testing.T) {
+	if !slices.Equal(config.BackendPreferences, cardreader.Preferences) {
+		t.Errorf("config %q, cardreader %q", config.BackendPreferences, cardreader.Preferences)
 	}
 }

@@ -1,4 +1,6 @@
-package app
+// Package environment names the identity-service environments (PROD, QA,
+// TEST, DEMO): their endpoints and trust anchors.
+package environment
 
 import (
 	"crypto/x509"
@@ -28,42 +30,45 @@ type Environment struct {
 
 // Environment names.
 const (
-	EnvPROD = "PROD"
-	EnvQA   = "QA"
-	EnvTEST = "TEST"
-	EnvDEMO = "DEMO"
+	PROD = "PROD"
+	QA   = "QA"
+	TEST = "TEST"
+	DEMO = "DEMO"
 )
+
+// Names is the one list of environments, in menu order.
+var Names = []string{PROD, QA, TEST, DEMO}
 
 // DemoServiceURL is where "sithseid-idp serve" listens by default.
 const DemoServiceURL = "https://127.0.0.1:8443"
 
-// ErrEnvironmentNotConfigured: the environment has no endpoints or trust
+// ErrNotConfigured: the environment has no endpoints or trust
 // anchors in this build and none were given by policy.
-var ErrEnvironmentNotConfigured = errors.New("environment not configured")
+var ErrNotConfigured = errors.New("environment not configured")
 
-// ErrUnknownEnvironment: a name other than PROD, QA, TEST or DEMO.
-var ErrUnknownEnvironment = errors.New("unknown environment")
+// ErrUnknown: a name other than PROD, QA, TEST or DEMO.
+var ErrUnknown = errors.New("unknown environment")
 
-// BuiltinEnvironments returns the environments compiled into the product.
+// Builtin returns the environments compiled into the product.
 // PROD, QA and TEST are placeholders until Inera's endpoints and the SITHS
 // root certificates are added (docs/admin.md says how policy supplies
 // them); DEMO is the local reference service with the test PKI's root.
-func BuiltinEnvironments() map[string]Environment {
+func Builtin() map[string]Environment {
 	demo, err := fs.ReadFile(assets.Trust(), "demo-root.pem")
 	if err != nil {
 		panic(err) // embedded at build time; a test reads it
 	}
 	return map[string]Environment{
-		EnvPROD: {Name: EnvPROD, Placeholder: true},
-		EnvQA:   {Name: EnvQA, Placeholder: true},
-		EnvTEST: {Name: EnvTEST, Placeholder: true},
-		EnvDEMO: {Name: EnvDEMO, ServiceURL: DemoServiceURL, TrustAnchors: demo},
+		PROD: {Name: PROD, Placeholder: true},
+		QA:   {Name: QA, Placeholder: true},
+		TEST: {Name: TEST, Placeholder: true},
+		DEMO: {Name: DEMO, ServiceURL: DemoServiceURL, TrustAnchors: demo},
 	}
 }
 
-// LookupEnvironment returns the built-in environment name (any case).
-func LookupEnvironment(name string) (Environment, error) {
-	envs := BuiltinEnvironments()
+// Lookup returns the built-in environment name (any case).
+func Lookup(name string) (Environment, error) {
+	envs := Builtin()
 	e, ok := envs[strings.ToUpper(name)]
 	if !ok {
 		names := make([]string, 0, len(envs))
@@ -71,7 +76,7 @@ func LookupEnvironment(name string) (Environment, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return Environment{}, fmt.Errorf("%q (want one of %s): %w", name, strings.Join(names, ", "), ErrUnknownEnvironment)
+		return Environment{}, fmt.Errorf("%q (want one of %s): %w", name, strings.Join(names, ", "), ErrUnknown)
 	}
 	return e, nil
 }
@@ -79,7 +84,7 @@ func LookupEnvironment(name string) (Environment, error) {
 // Roots parses the trust anchors.
 func (e Environment) Roots() (*x509.CertPool, error) {
 	if len(e.TrustAnchors) == 0 {
-		return nil, fmt.Errorf("%s: no trust anchors: %w", e.Name, ErrEnvironmentNotConfigured)
+		return nil, fmt.Errorf("%s: no trust anchors: %w", e.Name, ErrNotConfigured)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(e.TrustAnchors) {
@@ -91,7 +96,7 @@ func (e Environment) Roots() (*x509.CertPool, error) {
 // Service returns the environment's service URL, checked.
 func (e Environment) Service() (*url.URL, error) {
 	if e.ServiceURL == "" {
-		return nil, fmt.Errorf("%s: no service URL: %w", e.Name, ErrEnvironmentNotConfigured)
+		return nil, fmt.Errorf("%s: no service URL: %w", e.Name, ErrNotConfigured)
 	}
 	u, err := url.Parse(e.ServiceURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {

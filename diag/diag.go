@@ -1,4 +1,4 @@
-package app
+package diag
 
 import (
 	"archive/zip"
@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/internal/atomicfile"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
@@ -24,15 +26,15 @@ import (
 
 // DiagOptions says what a diagnostics archive collects. Every field is
 // optional: what is missing is left out and said so in errors.txt.
-type DiagOptions struct {
+type Options struct {
 	// Version is the build's version string.
 	Version string
 	// Config is the loaded configuration (effective values with sources).
-	Config *Config
+	Config *config.Config
 	// Service reads the card status (personal numbers masked).
-	Service *Service
+	Service *app.Service
 	// Readers lists readers and ATRs; nil means cardreader.ListReaders.
-	Readers ReaderLister
+	Readers app.ReaderLister
 	// LogFiles are the log files to include, newest first; nil means the
 	// rotated files in LogDir.
 	LogFiles []string
@@ -52,7 +54,7 @@ type DiagOptions struct {
 }
 
 // DiagSummary is summary.json in the archive.
-type DiagSummary struct {
+type Summary struct {
 	Product   string    `json:"product"`
 	Version   string    `json:"version"`
 	Created   time.Time `json:"created"`
@@ -83,7 +85,7 @@ type DiagSummary struct {
 // file is scrubbed before it goes into the archive: anything that looks
 // like a personal number is masked (MaskPersonalNumbers), whatever wrote
 // it.
-func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error {
+func Write(ctx context.Context, w io.Writer, opts Options) error {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -94,7 +96,7 @@ func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error 
 	}
 	zw := zip.NewWriter(w)
 	d := &diagWriter{zw: zw, created: now(), problems: append([]string(nil), opts.Problems...)}
-	sum := DiagSummary{
+	sum := Summary{
 		Product:   "SITHS eID",
 		Version:   opts.Version,
 		Created:   d.created.UTC(),
@@ -138,7 +140,7 @@ func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error 
 	// Card status.
 	if opts.Service != nil {
 		sctx, cancel := context.WithTimeout(ctx, step)
-		st, err := opts.Service.Status(sctx, StatusOptions{})
+		st, err := opts.Service.Status(sctx, app.StatusOptions{})
 		cancel()
 		d.json("status.json", "the cards as 'sithseid status --json' shows them (personal numbers masked)", map[string]any{"status": st, "error": errString(err)}, sum.Files)
 		if err != nil {
@@ -229,9 +231,9 @@ func WriteDiagnostics(ctx context.Context, w io.Writer, opts DiagOptions) error 
 
 // WriteDiagnosticsFile writes the archive to path (mode 0600; an existing
 // file is replaced only once the new archive is complete).
-func WriteDiagnosticsFile(ctx context.Context, path string, opts DiagOptions) error {
+func WriteFile(ctx context.Context, path string, opts Options) error {
 	var buf bytes.Buffer
-	if err := WriteDiagnostics(ctx, &buf, opts); err != nil {
+	if err := Write(ctx, &buf, opts); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(path, buf.Bytes())

@@ -1,10 +1,11 @@
-package app
+package config
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/atomicfile"
 	"log/slog"
 	"os"
@@ -14,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/sithseid/sithseid/cardreader"
 )
 
 // Configuration keys. docs/admin.md ("Configuration and policy") documents
@@ -70,7 +69,7 @@ const (
 
 // ConfigOptions says where LoadConfig reads. The zero value reads the
 // platform's system policy and the user's preferences.
-type ConfigOptions struct {
+type Options struct {
 	// PolicyFile and PolicyDir replace the platform's system policy with a
 	// JSON file and a drop-in directory of *.json files merged in lexical
 	// order (later files win). Empty means the platform's default: on Linux
@@ -105,6 +104,16 @@ type Settings struct {
 	Environments map[string]EnvironmentSettings
 }
 
+// BackendPreferences are the values of the backend key: the same as
+// cardreader.Preferences (a test checks), which this package, built
+// without cgo everywhere, does not import.
+var BackendPreferences = []string{"auto", "idprime", "piv", "pkcs11"}
+
+// DefaultExpiryWarning is ExpiryWarning when no days are set: the same
+// as app.ExpiryWarning (a test checks), which this package, below app,
+// cannot import.
+const DefaultExpiryWarning = 30 * 24 * time.Hour
+
 // ExpiryWarning is how far ahead the first expiry warning comes (the
 // largest of ExpiryWarningDays), for StatusOptions.ExpiryWarning.
 func (s Settings) ExpiryWarning() time.Duration {
@@ -113,7 +122,7 @@ func (s Settings) ExpiryWarning() time.Duration {
 		days = max(days, d)
 	}
 	if days == 0 {
-		return ExpiryWarning
+		return DefaultExpiryWarning
 	}
 	return time.Duration(days) * 24 * time.Hour
 }
@@ -126,7 +135,7 @@ type EnvironmentSettings struct {
 
 // ConfigEntry is one key with its effective value, for "config show" and
 // the diagnostics archive.
-type ConfigEntry struct {
+type Entry struct {
 	Key    string `json:"key"`
 	Value  any    `json:"value"`
 	Source Source `json:"source"`
@@ -176,13 +185,13 @@ func (e *ValueError) Error() string {
 // ConfigFileError is a configuration file (or registry key) that cannot be
 // read or parsed; Err is a *ValueError, ErrUnknownEnvironment or the parse
 // error.
-type ConfigFileError struct {
+type FileError struct {
 	Path string
 	Err  error
 }
 
-func (e *ConfigFileError) Error() string { return e.Path + ": " + e.Err.Error() }
-func (e *ConfigFileError) Unwrap() error { return e.Err }
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
 
 type kind int
 
@@ -217,20 +226,18 @@ func quoteAll(s []string) []string {
 	return out
 }
 
-var envNames = []string{EnvPROD, EnvQA, EnvTEST, EnvDEMO}
-
 // specs is the schema. Environment keys are added by init below.
 var specs = map[string]keySpec{
-	KeyEnvironment: {kind: kindString, def: EnvPROD, check: func(v any) error {
-		if !slices.Contains(envNames, v.(string)) {
-			return fmt.Errorf("want one of PROD, QA, TEST, DEMO: %w", ErrUnknownEnvironment)
+	KeyEnvironment: {kind: kindString, def: environment.PROD, check: func(v any) error {
+		if !slices.Contains(environment.Names, v.(string)) {
+			return fmt.Errorf("want one of PROD, QA, TEST, DEMO: %w", environment.ErrUnknown)
 		}
 		return nil
 	}},
 	KeyAllowEnvironmentSwitch: {kind: kindBool, def: true, policyOnly: true},
 	KeyPKCS11Module:           {kind: kindString, def: ""},
 	KeyPIVManagementKeyFile:   {kind: kindString, def: "", policyOnly: true, check: checkAbsolute},
-	KeyBackend:                {kind: kindString, def: cardreader.PreferAuto, check: oneOf(cardreader.Preferences...)}, // as cardreader.OrderBackends takes
+	KeyBackend:                {kind: kindString, def: "auto", check: oneOf(BackendPreferences...)}, // as cardreader.OrderBackends takes
 	KeyLogLevel:               {kind: kindString, def: "info", check: oneOf("debug", "info", "warn", "error")},
 	KeyLanguage:               {kind: kindString, def: "", check: oneOf("", "sv", "en")},
 	KeyExpiryWarningDays: {kind: kindInts, def: []int{30, 14, 7}, check: func(v any) error {
@@ -244,7 +251,7 @@ var specs = map[string]keySpec{
 }
 
 func init() {
-	for _, e := range envNames {
+	for _, e := range environment.Names {
 		specs[EnvironmentKey(e, envKeyServiceURL)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkHTTPS}
 		specs[EnvironmentKey(e, envKeyTrustAnchorsFile)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkAbsolute}
 	}
@@ -255,7 +262,7 @@ func checkHTTPS(v any) error {
 	if s == "" {
 		return nil
 	}
-	if _, err := (Environment{Name: "x", ServiceURL: s}).Service(); err != nil {
+	if _, err := (environment.Environment{Name: "x", ServiceURL: s}).Service(); err != nil {
 		return errors.New("want an https URL")
 	}
 	return nil
@@ -269,7 +276,7 @@ func checkAbsolute(v any) error {
 }
 
 // ConfigKeys lists every configuration key, sorted.
-func ConfigKeys() []string {
+func Keys() []string {
 	keys := make([]string, 0, len(specs))
 	for k := range specs {
 		keys = append(keys, k)
@@ -305,7 +312,7 @@ type Config struct {
 // its allowed set, or an unknown environment fails the load with a
 // *ConfigFileError naming the file: a policy that says something the
 // product does not understand is better refused than half applied.
-func LoadConfig(opts ConfigOptions) (*Config, error) {
+func Load(opts Options) (*Config, error) {
 	c := &Config{policy: layer{}, user: layer{}, userFile: opts.UserFile}
 	if !opts.NoSystemPolicy {
 		if opts.PolicyFile != "" || opts.PolicyDir != "" {
@@ -317,7 +324,7 @@ func LoadConfig(opts ConfigOptions) (*Config, error) {
 		}
 	}
 	if c.userFile == "" {
-		f, err := DefaultUserConfigFile()
+		f, err := DefaultUserFile()
 		if err != nil {
 			return nil, err
 		}
@@ -344,17 +351,17 @@ func (c *Config) readUserFile() error {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
 	case err != nil:
-		return &ConfigFileError{Path: c.userFile, Err: err}
+		return &FileError{Path: c.userFile, Err: err}
 	}
 	raw, err := decodeJSONObject(b)
 	if err != nil {
-		return &ConfigFileError{Path: c.userFile, Err: err}
+		return &FileError{Path: c.userFile, Err: err}
 	}
 	return c.merge(c.user, raw, c.userFile, false)
 }
 
 // DefaultUserConfigFile is os.UserConfigDir()/sithseid/config.json.
-func DefaultUserConfigFile() (string, error) {
+func DefaultUserFile() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", fmt.Errorf("finding the user's configuration directory: %w", err)
@@ -372,7 +379,7 @@ func (c *Config) readPolicyFiles(file, dir string) error {
 	if dir != "" {
 		m, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
-			return &ConfigFileError{Path: dir, Err: err}
+			return &FileError{Path: dir, Err: err}
 		}
 		sort.Strings(m) // lexical order: 10-site.json before 20-ward.json
 		files = append(files, m...)
@@ -383,11 +390,11 @@ func (c *Config) readPolicyFiles(file, dir string) error {
 			continue
 		}
 		if err != nil {
-			return &ConfigFileError{Path: f, Err: err}
+			return &FileError{Path: f, Err: err}
 		}
 		raw, err := decodeJSONObject(b)
 		if err != nil {
-			return &ConfigFileError{Path: f, Err: err}
+			return &FileError{Path: f, Err: err}
 		}
 		if err := c.mergePolicy(raw, f); err != nil {
 			return err
@@ -433,15 +440,15 @@ func (c *Config) merge(l layer, raw map[string]any, from string, policy bool) er
 		case k == "environments":
 			envs, ok := v.(map[string]any)
 			if !ok {
-				return &ConfigFileError{Path: from, Err: &ValueError{Key: k, Value: short(v), Reason: "want an object of environments"}}
+				return &FileError{Path: from, Err: &ValueError{Key: k, Value: short(v), Reason: "want an object of environments"}}
 			}
 			for name, ev := range envs {
-				if !slices.Contains(envNames, name) {
-					return &ConfigFileError{Path: from, Err: fmt.Errorf("environments: %q (want one of PROD, QA, TEST, DEMO): %w", name, ErrUnknownEnvironment)}
+				if !slices.Contains(environment.Names, name) {
+					return &FileError{Path: from, Err: fmt.Errorf("environments: %q (want one of PROD, QA, TEST, DEMO): %w", name, environment.ErrUnknown)}
 				}
 				fields, ok := ev.(map[string]any)
 				if !ok {
-					return &ConfigFileError{Path: from, Err: &ValueError{Key: "environments." + name, Value: short(ev), Reason: "want an object"}}
+					return &FileError{Path: from, Err: &ValueError{Key: "environments." + name, Value: short(ev), Reason: "want an object"}}
 				}
 				for f, fv := range fields {
 					if err := c.put(l, EnvironmentKey(name, f), fv, from, policy); err != nil {
@@ -452,7 +459,7 @@ func (c *Config) merge(l layer, raw map[string]any, from string, policy bool) er
 		case k == KeyUserMayOverride && policy:
 			list, err := coerce(KeyUserMayOverride, keySpec{kind: kindStrings}, v)
 			if err != nil {
-				return &ConfigFileError{Path: from, Err: err}
+				return &FileError{Path: from, Err: err}
 			}
 			for _, key := range list.([]string) {
 				if _, ok := specs[key]; !ok {
@@ -481,7 +488,7 @@ func (c *Config) put(l layer, key string, v any, from string, policy bool) error
 	}
 	val, err := coerce(key, spec, v)
 	if err != nil {
-		return &ConfigFileError{Path: from, Err: err}
+		return &FileError{Path: from, Err: err}
 	}
 	l[key] = val
 	return nil
@@ -592,8 +599,8 @@ func coerce(key string, spec keySpec, v any) (any, error) {
 	if spec.check != nil {
 		if err := spec.check(out); err != nil {
 			ve := &ValueError{Key: key, Value: short(v), Reason: err.Error()}
-			if errors.Is(err, ErrUnknownEnvironment) {
-				return nil, fmt.Errorf("%w: %w", ve, ErrUnknownEnvironment)
+			if errors.Is(err, environment.ErrUnknown) {
+				return nil, fmt.Errorf("%w: %w", ve, environment.ErrUnknown)
 			}
 			return nil, ve
 		}
@@ -689,7 +696,7 @@ func (c *Config) Effective() Settings {
 		ExpiryWarningDays:      slices.Clone(c.value(KeyExpiryWarningDays).([]int)),
 		Environments:           map[string]EnvironmentSettings{},
 	}
-	for _, e := range envNames {
+	for _, e := range environment.Names {
 		es := EnvironmentSettings{
 			ServiceURL:       c.value(EnvironmentKey(e, envKeyServiceURL)).(string),
 			TrustAnchorsFile: c.value(EnvironmentKey(e, envKeyTrustAnchorsFile)).(string),
@@ -702,11 +709,11 @@ func (c *Config) Effective() Settings {
 }
 
 // Entries lists every key with its effective value and source, sorted.
-func (c *Config) Entries() []ConfigEntry {
-	var out []ConfigEntry
-	for _, k := range ConfigKeys() {
+func (c *Config) Entries() []Entry {
+	var out []Entry
+	for _, k := range Keys() {
 		v, src := c.lookup(k)
-		out = append(out, ConfigEntry{Key: k, Value: v, Source: src, Locked: c.Locked(k)})
+		out = append(out, Entry{Key: k, Value: v, Source: src, Locked: c.Locked(k)})
 	}
 	return out
 }
@@ -790,14 +797,14 @@ func (c *Config) CanSwitchEnvironment() bool { return !c.Locked(KeyEnvironment) 
 // Environment resolves the effective environment: the built-in one, with
 // the service URL and trust anchors policy gives it. A placeholder
 // environment policy does not complete returns ErrEnvironmentNotConfigured.
-func (c *Config) Environment() (Environment, error) {
+func (c *Config) Environment() (environment.Environment, error) {
 	return c.EnvironmentNamed(c.value(KeyEnvironment).(string))
 }
 
 // EnvironmentNamed resolves the environment name (any case) as Environment
 // does, whether or not it is the effective one.
-func (c *Config) EnvironmentNamed(name string) (Environment, error) {
-	env, err := LookupEnvironment(name)
+func (c *Config) EnvironmentNamed(name string) (environment.Environment, error) {
+	env, err := environment.Lookup(name)
 	if err != nil {
 		return env, err
 	}
@@ -819,7 +826,7 @@ func (c *Config) EnvironmentNamed(name string) (Environment, error) {
 		env.Placeholder = false
 	}
 	if env.Placeholder {
-		return env, fmt.Errorf("%s: %w", env.Name, ErrEnvironmentNotConfigured)
+		return env, fmt.Errorf("%s: %w", env.Name, environment.ErrNotConfigured)
 	}
 	return env, nil
 }

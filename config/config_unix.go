@@ -1,6 +1,6 @@
 //go:build !windows && !darwin
 
-package app
+package config
 
 // readSystemPolicy reads /etc/sithseid/policy.json, then the drop-ins in
 // /etc/sithseid/policy.d/*.json in lexical order (a later file wins key by

@@ -1,10 +1,11 @@
 //go:build windows
 
-package app
+package config
 
 import (
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/environment"
 	"strings"
 
 	"golang.org/x/sys/windows/registry"
@@ -21,26 +22,26 @@ func (c *Config) readSystemPolicy() error {
 		return nil
 	}
 	if err != nil {
-		return &ConfigFileError{Path: where, Err: err}
+		return &FileError{Path: where, Err: err}
 	}
 	defer k.Close()
 	raw, err := readRegistryValues(k)
 	if err != nil {
-		return &ConfigFileError{Path: where, Err: err}
+		return &FileError{Path: where, Err: err}
 	}
 	envs := map[string]any{}
-	for _, name := range envNames {
+	for _, name := range environment.Names {
 		ek, err := registry.OpenKey(k, `Environments\`+name, registry.READ)
 		if errors.Is(err, registry.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return &ConfigFileError{Path: where + `\Environments\` + name, Err: err}
+			return &FileError{Path: where + `\Environments\` + name, Err: err}
 		}
 		vals, err := readRegistryValues(ek)
 		ek.Close()
 		if err != nil {
-			return &ConfigFileError{Path: where + `\Environments\` + name, Err: err}
+			return &FileError{Path: where + `\Environments\` + name, Err: err}
 		}
 		envs[name] = vals
 	}
@@ -103,7 +104,7 @@ func readRegistryValues(k registry.Key) (map[string]any, error) {
 // trustAnchorsFile); other names come back unchanged (and are warned about
 // as unknown).
 func canonicalKey(name string) string {
-	for _, k := range append(ConfigKeys(), KeyUserMayOverride, envKeyServiceURL, envKeyTrustAnchorsFile) {
+	for _, k := range append(Keys(), KeyUserMayOverride, envKeyServiceURL, envKeyTrustAnchorsFile) {
 		if strings.EqualFold(k, name) {
 			return k
 		}

@@ -1,6 +1,6 @@
 //go:build darwin
 
-package app
+package config
 
 import (
 	"errors"
@@ -16,11 +16,11 @@ func (c *Config) readSystemPolicy() error {
 		return nil
 	}
 	if err != nil {
-		return &ConfigFileError{Path: MacPolicyFile, Err: err}
+		return &FileError{Path: MacPolicyFile, Err: err}
 	}
 	raw, err := decodePlist(b)
 	if err != nil {
-		return &ConfigFileError{Path: MacPolicyFile, Err: err}
+		return &FileError{Path: MacPolicyFile, Err: err}
 	}
 	return c.mergePolicy(raw, MacPolicyFile)
 }
