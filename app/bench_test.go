@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -481,7 +483,7 @@ func BenchmarkHandoffLatency(b *testing.B) {
 		for i := range 50 {
 			url := oob.AutoStartURL(fmt.Sprintf("0b7a4a8c-5c4e-4d2f-9f1e-2b1f3c4d%04x", i), "")
 			start := time.Now()
-			c, err := app.DialAddress(ctx, ar.addr)
+			c, err := localapi.DialAddress(ctx, ar.addr)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -495,3 +497,5 @@ func BenchmarkHandoffLatency(b *testing.B) {
 		report(b, "handoff_p95_ms", ms(percentile(ds, 95)), "ms")
 	})
 }
+
+func newService(t testing.TB) *app.Service { return agenttest.Service(t, cardkind.PIV) }

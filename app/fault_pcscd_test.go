@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/localapi"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -229,7 +231,7 @@ func TestFaultPCSCDKilledIdle(t *testing.T) {
 		if err := p.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		waitAgent(t, ar.agent, "service down", func(s app.AgentState) bool { return s.ServiceDown && s.Card == nil })
+		waitAgent(t, ar.agent, "service down", func(s localapi.State) bool { return s.ServiceDown && s.Card == nil })
 		rctx, cancel := context.WithTimeout(ctx, faultDeadline)
 		_, err := cl.Status(rctx, app.StatusOptions{})
 		hung := rctx.Err() != nil
@@ -251,12 +253,12 @@ func TestFaultPCSCDKilledIdle(t *testing.T) {
 	}
 }
 
-func waitAgentCard(t *testing.T, a *app.Agent) {
+func waitAgentCard(t *testing.T, a *agent.Agent) {
 	t.Helper()
-	waitAgent(t, a, "the card read", func(s app.AgentState) bool { return !s.ServiceDown && s.Card != nil && s.Busy == "" })
+	waitAgent(t, a, "the card read", func(s localapi.State) bool { return !s.ServiceDown && s.Card != nil && s.Busy == "" })
 }
 
-func waitAgent(t *testing.T, a *app.Agent, what string, ok func(app.AgentState) bool) {
+func waitAgent(t *testing.T, a *agent.Agent, what string, ok func(localapi.State) bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !ok(a.State()) {

@@ -72,6 +72,13 @@ type LoginResult struct {
 	TLSResumed bool
 }
 
+// CheckLink reports whether link is a login link (a sithseid: URL or a QR
+// payload) without acting on it: ErrBadLink if not.
+func CheckLink(link string) error {
+	_, err := parseLink(link)
+	return err
+}
+
 // parseLink turns a link into an oob lookup key.
 func parseLink(link string) (oob.LookupKey, error) {
 	switch {

@@ -72,8 +72,8 @@ func CheckPINRef(ref cardreader.PINRef) (cardreader.PINRef, error) {
 	return "", fmt.Errorf("%q: %w", string(ref), ErrUnknownPIN)
 }
 
-// pinError wraps err as a *PINError when ref is the signature PIN.
-func pinError(ref cardreader.PINRef, err error) error {
+// WrapPINError wraps err as a *PINError when ref is the signature PIN.
+func WrapPINError(ref cardreader.PINRef, err error) error {
 	if err == nil || ref != cardreader.PINSignature {
 		return err
 	}
@@ -134,7 +134,7 @@ func (s *Service) ChangePIN(ctx context.Context, sel Selector, pin cardreader.PI
 	if err != nil {
 		return err
 	}
-	return pinError(ref, s.changePIN(ctx, sel, ref, prompt))
+	return WrapPINError(ref, s.changePIN(ctx, sel, ref, prompt))
 }
 
 func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {
@@ -195,7 +195,7 @@ func (s *Service) UnblockPIN(ctx context.Context, sel Selector, pin cardreader.P
 	if err != nil {
 		return err
 	}
-	return pinError(ref, s.unblockPIN(ctx, sel, ref, prompt))
+	return WrapPINError(ref, s.unblockPIN(ctx, sel, ref, prompt))
 }
 
 func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -134,7 +135,7 @@ func TestSoak(t *testing.T) {
 	start = time.Now()
 	for i := 1; i <= cycles; i++ {
 		f.card.Pull(t)
-		waitAgent(t, ar.agent, "the card gone", func(s app.AgentState) bool { return s.Card == nil })
+		waitAgent(t, ar.agent, "the card gone", func(s localapi.State) bool { return s.Card == nil })
 		f.card.Reinsert(t)
 		waitAgentCard(t, ar.agent)
 		if i%every == 0 || i == cycles {

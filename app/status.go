@@ -64,6 +64,10 @@ type CardStatus struct {
 // Err is the error behind CardStatus.Error, for errors.Is/As.
 func (c *CardStatus) Err() error { return c.err }
 
+// SetErr sets the error behind CardStatus.Error, for a status that crossed
+// the local API (where only the message travels).
+func (c *CardStatus) SetErr(err error) { c.err = err }
+
 // HolderStatus is the card holder.
 type HolderStatus struct {
 	Name      string `json:"name"`
@@ -274,7 +278,7 @@ func identityWarnings(id cardreader.Identity, now time.Time, ahead time.Duration
 		ws = append(ws, Warning{Code: WarnCertificateExpired, CertID: c.ID, Days: int(now.Sub(c.NotAfter).Hours() / 24)})
 	}
 	for _, c := range id.ExpiringWithin(now, ahead) {
-		ws = append(ws, Warning{Code: WarnCertificateExpiring, CertID: c.ID, Days: daysLeft(now, c.NotAfter)})
+		ws = append(ws, Warning{Code: WarnCertificateExpiring, CertID: c.ID, Days: DaysLeft(now, c.NotAfter)})
 	}
 	if id.TooManyCertificates() {
 		ws = append(ws, Warning{Code: WarnTooManyCertificates, Days: len(id.Certificates)})
@@ -285,9 +289,9 @@ func identityWarnings(id cardreader.Identity, now time.Time, ahead time.Duration
 	return ws
 }
 
-// daysLeft rounds up, so a certificate ending in 30 hours has "2 days" left
+// DaysLeft rounds up, so a certificate ending in 30 hours has "2 days" left
 // and one ending later today has 1.
-func daysLeft(now, end time.Time) int {
+func DaysLeft(now, end time.Time) int {
 	d := end.Sub(now)
 	if d <= 0 {
 		return 0

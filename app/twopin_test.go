@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/agent"
 	"io"
 	"slices"
 	"sync"
@@ -395,7 +396,7 @@ func eachWay(t *testing.T, hasSign bool, f func(t *testing.T, card *stubCard, op
 	t.Run("local API", func(t *testing.T) {
 		card := newStubCard(t, stubCredentials(t), hasSign)
 		svc, _ := stubService(t, card)
-		_, addr := agenttest.StartAgent(t, app.AgentOptions{Service: svc, Environment: agenttest.DemoEnvironment(t, "")})
+		_, addr := agenttest.StartAgent(t, agent.Options{Service: svc, Environment: agenttest.DemoEnvironment(t, "")})
 		f(t, card, agenttest.Dial(t, addr))
 	})
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"os"
 	"time"
@@ -34,14 +36,14 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 	addr := *socket
 	if addr == "" {
 		var err error
-		if addr, err = app.AgentAddressEnv(r.Getenv); err != nil {
+		if addr, err = localapi.AgentAddressEnv(r.Getenv); err != nil {
 			return err
 		}
 	}
 	if !*foreground {
-		if c, err := app.DialAddress(ctx, addr); err == nil {
+		if c, err := localapi.DialAddress(ctx, addr); err == nil {
 			c.Close()
-			return fmt.Errorf("%w (%s)", app.ErrAgentRunning, addr)
+			return fmt.Errorf("%w (%s)", localapi.ErrAgentRunning, addr)
 		}
 		exe, err := os.Executable()
 		if err != nil {
@@ -57,7 +59,7 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 		if *noTray {
 			child = append(child, "--no-tray")
 		}
-		_, err = app.SpawnAgent(ctx, exe, child, addr, agentStartWait)
+		_, err = agent.Spawn(ctx, exe, child, addr, agentStartWait)
 		return err
 	}
 
@@ -76,7 +78,7 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	desk := r.newAgentDesktop(runCtx, env, stop)
-	a, err := app.NewAgent(app.AgentOptions{
+	a, err := agent.New(agent.Options{
 		Service:     svc,
 		Environment: env,
 		// The warning days come from the configuration (policy or user).
@@ -116,23 +118,23 @@ type operations interface {
 
 var (
 	_ operations = (*app.Service)(nil)
-	_ operations = (*app.AgentClient)(nil)
+	_ operations = (*localapi.Client)(nil)
 )
 
 // viaAgent returns a client of this session's agent, or nil when none
 // answers, SITHSEID_NO_AGENT=1 is set, or the command names a backend or
 // module (the agent has its own): the caller then runs in-process.
-func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *app.AgentClient {
+func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *localapi.Client {
 	if r.Getenv("SITHSEID_NO_AGENT") == "1" || cf.backend != r.setting("SITHSEID_BACKEND", r.cfg.Backend) || cf.module != r.setting("SITHSEID_PKCS11_MODULE", r.cfg.PKCS11Module) {
 		return nil
 	}
-	addr, err := app.AgentAddressEnv(r.Getenv)
+	addr, err := localapi.AgentAddressEnv(r.Getenv)
 	if err != nil {
 		return nil
 	}
 	dctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	c, err := app.DialAddress(dctx, addr)
+	c, err := localapi.DialAddress(dctx, addr)
 	if err != nil {
 		return nil
 	}
@@ -194,20 +196,20 @@ func Handoff(ctx context.Context, e Env, url string) int {
 }
 
 func handoff(ctx context.Context, e Env, url string) error {
-	addr, err := app.AgentAddressEnv(e.Getenv)
+	addr, err := localapi.AgentAddressEnv(e.Getenv)
 	if err != nil {
 		return err
 	}
-	c, err := app.DialAddress(ctx, addr)
-	if errors.Is(err, app.ErrNoAgent) {
+	c, err := localapi.DialAddress(ctx, addr)
+	if errors.Is(err, localapi.ErrNoAgent) {
 		exe, xerr := os.Executable()
 		if xerr != nil {
 			return xerr
 		}
-		if _, err := app.SpawnAgent(ctx, exe, []string{"agent", "--foreground", "--socket", addr}, addr, agentStartWait); err != nil {
+		if _, err := agent.Spawn(ctx, exe, []string{"agent", "--foreground", "--socket", addr}, addr, agentStartWait); err != nil {
 			return err
 		}
-		c, err = app.DialAddress(ctx, addr)
+		c, err = localapi.DialAddress(ctx, addr)
 	}
 	if err != nil {
 		return err

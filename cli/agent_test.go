@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -67,7 +67,7 @@ func TestHandoffStartsAgent(t *testing.T) {
 		t.Fatalf("handoff with no agent: exit %d: %s", code, stderr.String())
 	}
 	t.Logf("handoff starting an agent took %v", time.Since(start))
-	c, err := app.DialAddress(ctx, addr)
+	c, err := localapi.DialAddress(ctx, addr)
 	if err != nil {
 		t.Fatalf("no agent after the handoff: %v", err)
 	}
@@ -130,7 +130,7 @@ func TestHandoffStartsAgent(t *testing.T) {
 			t.Fatalf("socket still there 5 s after SIGTERM (%v)", serr)
 		}
 	}
-	if _, err := app.DialAddress(ctx, addr); !errors.Is(err, app.ErrNoAgent) {
+	if _, err := localapi.DialAddress(ctx, addr); !errors.Is(err, localapi.ErrNoAgent) {
 		t.Fatalf("dial after SIGTERM: %v", err)
 	}
 
@@ -139,7 +139,7 @@ func TestHandoffStartsAgent(t *testing.T) {
 	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
 		t.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
 	}
-	c2, err := app.DialAddress(ctx, addr)
+	c2, err := localapi.DialAddress(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestAgentIdle(t *testing.T) {
 	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
 		t.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
 	}
-	c, err := app.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
+	c, err := localapi.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

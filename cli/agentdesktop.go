@@ -3,13 +3,14 @@ package cli
 import (
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/ui/tray"
 )
 
@@ -19,17 +20,17 @@ import (
 // drives it from its own state in-process, never over the socket.
 type agentDesktop struct {
 	r        *runner
-	agent    *app.Agent
-	launcher *app.ViewLauncher
+	agent    *agent.Agent
+	launcher *agent.ViewLauncher
 	notes    *tray.Notifier
-	throttle app.NotifyThrottle
+	throttle agent.NotifyThrottle
 	tray     *tray.Tray
 	stop     context.CancelFunc // ends the agent (the tray's Quit)
 
 	mu        sync.Mutex
 	env       string
 	canSwitch bool
-	state     app.AgentState
+	state     localapi.State
 }
 
 // newAgentDesktop wires the desktop side; stop ends the agent.
@@ -38,8 +39,8 @@ func (r *runner) newAgentDesktop(ctx context.Context, env environment.Environmen
 		r:    r,
 		stop: stop,
 		env:  env.Name,
-		launcher: app.NewViewLauncher(app.LauncherOptions{
-			Executable: r.Getenv(app.EnvUICommand),
+		launcher: agent.NewViewLauncher(agent.LauncherOptions{
+			Executable: r.Getenv(agent.EnvUICommand),
 			Log:        r.Log,
 		}),
 		notes:     tray.NewNotifier(ctx, r.Log),
@@ -53,12 +54,12 @@ func (r *runner) newAgentDesktop(ctx context.Context, env environment.Environmen
 // and for a login request handed over by the URL handler the approval
 // window. The agent raises loginRequested only for such requests, so no
 // window ever opens unasked.
-func (d *agentDesktop) notify(n app.Notification) {
-	if n.Kind == app.NotifyLoginRequested && n.Handoff != "" {
+func (d *agentDesktop) notify(n localapi.Notification) {
+	if n.Kind == localapi.NotifyLoginRequested && n.Handoff != "" {
 		id := n.Handoff
 		// One approval window at a time; the next request's opens when it
 		// closes, if the request is still queued then.
-		_ = d.launcher.Enqueue(func() bool { return d.pending(id) }, app.ViewLogin, "--handoff", id)
+		_ = d.launcher.Enqueue(func() bool { return d.pending(id) }, agent.ViewLogin, "--handoff", id)
 	}
 	if !d.throttle.Allow(n, time.Now()) {
 		d.r.Log.Info("desktop notification held back (rate limit)", "kind", n.Kind)
@@ -70,7 +71,7 @@ func (d *agentDesktop) notify(n app.Notification) {
 }
 
 func (d *agentDesktop) pending(id string) bool {
-	return slices.ContainsFunc(d.agent.Handoffs(), func(h app.PendingHandoff) bool { return h.ID == id })
+	return slices.ContainsFunc(d.agent.Handoffs(), func(h localapi.PendingHandoff) bool { return h.ID == id })
 }
 
 // run shows the tray until ctx ends (the agent stops, or Quit). Without a
@@ -109,26 +110,26 @@ func (d *agentDesktop) act(a tray.Action) {
 	var err error
 	switch a.Kind {
 	case tray.ActionStatus:
-		err = d.launcher.Open(app.ViewStatus)
+		err = d.launcher.Open(agent.ViewStatus)
 	case tray.ActionQR:
-		err = d.launcher.Open(app.ViewQR, "--handoff", a.Handoff)
+		err = d.launcher.Open(agent.ViewQR, "--handoff", a.Handoff)
 	case tray.ActionPINChange:
-		err = d.launcher.Open(app.ViewPIN)
+		err = d.launcher.Open(agent.ViewPIN)
 	case tray.ActionPINUnblock:
-		err = d.launcher.Open(app.ViewUnblock)
+		err = d.launcher.Open(agent.ViewUnblock)
 	case tray.ActionCerts:
-		err = d.launcher.Open(app.ViewCerts)
+		err = d.launcher.Open(agent.ViewCerts)
 	case tray.ActionSettings:
-		err = d.launcher.Open(app.ViewSettings)
+		err = d.launcher.Open(agent.ViewSettings)
 	case tray.ActionAbout:
-		err = d.launcher.Open(app.ViewAbout)
+		err = d.launcher.Open(agent.ViewAbout)
 	case tray.ActionEnvironment:
 		d.switchEnvironment(a.Environment)
 	case tray.ActionQuit:
 		d.r.Log.Info("quit from the tray")
 		d.stop()
 	}
-	if err != nil && !errors.Is(err, app.ErrViewOpen) {
+	if err != nil && !errors.Is(err, agent.ErrViewOpen) {
 		d.r.Log.Warn("tray action failed", "action", a.Kind, "err", err)
 	}
 }

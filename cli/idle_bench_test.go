@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
@@ -65,7 +65,7 @@ func measureIdle(b *testing.B) *idleResult {
 	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
 		b.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
 	}
-	c, err := app.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
+	c, err := localapi.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
 	if err != nil {
 		b.Fatal(err)
 	}

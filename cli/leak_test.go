@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"io/fs"
@@ -17,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/vcard"
@@ -117,7 +117,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	})
 	addr := filepath.Join(dirs["XDG_RUNTIME_DIR"], "sithseid", "agent.sock")
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := app.DialAddress(context.Background(), addr); err == nil {
+		if c, err := localapi.DialAddress(context.Background(), addr); err == nil {
 			_, perr := c.Ping(context.Background())
 			c.Close()
 			if perr == nil {

@@ -7,9 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/localapi"
 	"time"
-
-	"github.com/sithseid/sithseid/app"
 )
 
 // serviceStatus is "sithseid service status --json".
@@ -149,13 +148,13 @@ func (r *runner) serviceStatus(ctx context.Context, o autostart.Options, asJSON 
 // agentPID asks this session's agent (the invocation's XDG_RUNTIME_DIR)
 // for its process id.
 func (r *runner) agentPID(ctx context.Context) (int, bool) {
-	addr, err := app.AgentAddressEnv(r.Getenv)
+	addr, err := localapi.AgentAddressEnv(r.Getenv)
 	if err != nil {
 		return 0, false
 	}
 	dctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	c, err := app.DialAddress(dctx, addr)
+	c, err := localapi.DialAddress(dctx, addr)
 	if err != nil {
 		return 0, false
 	}

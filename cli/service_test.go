@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
@@ -158,7 +158,7 @@ func startAgent(t *testing.T, run string) int {
 	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
 		t.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
 	}
-	c, err := app.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
+	c, err := localapi.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,7 +115,7 @@ func startAgentProc(t *testing.T, env map[string]string, args ...string) *agentP
 	// Up when it answers on its socket.
 	ctx := context.Background()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := app.DialAddress(ctx, p.addr); err == nil {
+		if c, err := localapi.DialAddress(ctx, p.addr); err == nil {
 			_, err = c.Ping(ctx)
 			c.Close()
 			if err == nil {
@@ -228,7 +230,7 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	win := newWindows(t)
 	env := map[string]string{
 		"DBUS_SESSION_BUS_ADDRESS": bus,
-		app.EnvUICommand:           win.script,
+		agent.EnvUICommand:         win.script,
 	}
 	for _, kv := range k.Env() {
 		name, v, _ := strings.Cut(kv, "=")
@@ -323,7 +325,7 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	if code := cli.Handoff(context.Background(), cli.Env{Getenv: func(k string) string { return henv[k] }, Stderr: &errb}, url); code != cli.ExitOK {
 		t.Fatalf("handoff: exit %d: %s", code, errb.String())
 	}
-	c, err := app.DialAddress(context.Background(), agent.addr)
+	c, err := localapi.DialAddress(context.Background(), agent.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/dbustest"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
@@ -140,7 +140,7 @@ var vdiMeasured bool
 func waitAgentReady(ctx context.Context, addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		c, err := app.DialAddress(ctx, addr)
+		c, err := localapi.DialAddress(ctx, addr)
 		if err == nil {
 			sctx, cancel := context.WithTimeout(ctx, time.Until(deadline))
 			events, serr := c.Subscribe(sctx)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/localapi"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,7 +28,7 @@ func TestCommandsThroughAgent(t *testing.T) {
 	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
 		card := k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
 		runtime := filepath.Join(t.TempDir(), "run")
-		addr, err := app.AgentAddressEnv(func(k string) string {
+		addr, err := localapi.AgentAddressEnv(func(k string) string {
 			if k == "XDG_RUNTIME_DIR" {
 				return runtime
 			}
@@ -35,7 +37,7 @@ func TestCommandsThroughAgent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, _ := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, k), Address: addr})
+		a, _ := agenttest.StartAgent(t, agent.Options{Service: agenttest.Service(t, k), Address: addr})
 
 		env := map[string]string{"LANG": "sv_SE.UTF-8", "XDG_RUNTIME_DIR": runtime}
 		for _, kv := range k.Env() {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/autostart"
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/diag"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"log/slog"
@@ -155,31 +157,31 @@ func Run(ctx context.Context, e Env) int {
 
 // connect reaches this session's agent, starting one when none answers
 // (as the URL handler does). The settings and about views work without.
-func connect(ctx context.Context, e Env, socket, view string) (*app.AgentClient, error) {
+func connect(ctx context.Context, e Env, socket, view string) (*localapi.Client, error) {
 	addr := socket
 	if addr == "" {
 		var err error
-		if addr, err = app.AgentAddressEnv(e.Getenv); err != nil {
+		if addr, err = localapi.AgentAddressEnv(e.Getenv); err != nil {
 			return nil, err
 		}
 	}
 	dctx, cancel := context.WithTimeout(ctx, agentStartWait)
 	defer cancel()
-	c, err := app.DialAddress(dctx, addr)
-	if errors.Is(err, app.ErrNoAgent) && view != views.NameSettings && view != views.NameAbout {
+	c, err := localapi.DialAddress(dctx, addr)
+	if errors.Is(err, localapi.ErrNoAgent) && view != views.NameSettings && view != views.NameAbout {
 		exe, xerr := os.Executable()
 		if xerr != nil {
 			return nil, xerr
 		}
-		if _, err := app.SpawnAgent(ctx, exe, []string{"agent", "--foreground", "--socket", addr}, addr, agentStartWait); err != nil {
+		if _, err := agent.Spawn(ctx, exe, []string{"agent", "--foreground", "--socket", addr}, addr, agentStartWait); err != nil {
 			return nil, err
 		}
-		c, err = app.DialAddress(dctx, addr)
+		c, err = localapi.DialAddress(dctx, addr)
 	}
 	return c, err
 }
 
-func build(ctx context.Context, env *views.Env, e Env, view string, c *app.AgentClient, cfg *config.Config, handoff string) views.View {
+func build(ctx context.Context, env *views.Env, e Env, view string, c *localapi.Client, cfg *config.Config, handoff string) views.View {
 	switch view {
 	case views.NamePIN:
 		return views.NewPINChange(env, c)

@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/localapi"
 	"io"
 	"net"
 	"os"
@@ -94,11 +96,11 @@ func (d *display) xdo(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// agent is an agent in this process with a fresh virtual card.
-type agent struct {
-	agent  *app.Agent
+// testAgent is an agent in this process with a fresh virtual card.
+type testAgent struct {
+	agent  *agent.Agent
 	addr   string
-	client *app.AgentClient
+	client *localapi.Client
 	card   *rig.Card
 	url    string
 	rp     *oob.RPClient
@@ -108,17 +110,17 @@ const rpKey = "ui-window-test-relying-party-key-0123"
 
 // startAgent inserts a fresh card of kind k and starts an agent that
 // reaches it as the product does for that kind.
-func startAgent(t *testing.T, k cardkind.Kind, spec testpki.CardSpec) *agent {
+func startAgent(t *testing.T, k cardkind.Kind, spec testpki.CardSpec) *testAgent {
 	t.Helper()
 	c := k.Insert(t, 0, spec, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
 	env := agenttest.DemoEnvironment(t, is.URL)
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, k), Environment: env, Version: "test"})
-	return &agent{agent: a, addr: addr, client: agenttest.Dial(t, addr), card: c, url: is.URL, rp: is.RP}
+	a, addr := agenttest.StartAgent(t, agent.Options{Service: agenttest.Service(t, k), Environment: env, Version: "test"})
+	return &testAgent{agent: a, addr: addr, client: agenttest.Dial(t, addr), card: c, url: is.URL, rp: is.RP}
 }
 
 // handOver starts an order and queues its link at the agent.
-func (a *agent) handOver(t *testing.T, text string) (*oob.AuthResponse, string) {
+func (a *testAgent) handOver(t *testing.T, text string) (*oob.AuthResponse, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -133,13 +135,13 @@ func (a *agent) handOver(t *testing.T, text string) (*oob.AuthResponse, string) 
 	return o, rec.ID
 }
 
-func (a *agent) pin(t *testing.T) app.SecretStatus {
+func (a *testAgent) pin(t *testing.T) app.SecretStatus {
 	t.Helper()
 	return a.status(t).PIN
 }
 
 // status is the agent's one card.
-func (a *agent) status(t *testing.T) app.CardStatus {
+func (a *testAgent) status(t *testing.T) app.CardStatus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -152,7 +154,7 @@ func (a *agent) status(t *testing.T) app.CardStatus {
 
 // wantBackend fails t unless the agent reaches its card through k's
 // backend: the flow just run went through the backend under test.
-func (a *agent) wantBackend(t *testing.T, k cardkind.Kind) {
+func (a *testAgent) wantBackend(t *testing.T, k cardkind.Kind) {
 	t.Helper()
 	if c := a.status(t); c.Backend != k.Backend {
 		t.Fatalf("the agent reaches the %s card through %q, want %q", k.Name, c.Backend, k.Backend)
@@ -170,7 +172,7 @@ type window struct {
 
 // openWindow starts "sithseid ui args..." on d in lang, with a HOME of its
 // own, and waits for its window.
-func openWindow(t *testing.T, d *display, a *agent, lang string, extraEnv []string, args ...string) *window {
+func openWindow(t *testing.T, d *display, a *testAgent, lang string, extraEnv []string, args ...string) *window {
 	t.Helper()
 	home := t.TempDir()
 	before := map[string]bool{}
@@ -292,7 +294,7 @@ func testRealWindowPINChangeByKeyboard(t *testing.T, d *display, k cardkind.Kind
 	w.key(t, "Tab")
 	w.typeText(t, "24681357")
 	w.key(t, "Return")
-	waitOperation(t, events, app.MethodPINChange)
+	waitOperation(t, events, localapi.MethodPINChange)
 	if st := a.agent.State(); st.LastError != nil {
 		t.Fatalf("the change failed: %+v\n%s", st.LastError, w.stderr)
 	}
@@ -308,7 +310,7 @@ func testRealWindowPINChangeByKeyboard(t *testing.T, d *display, k cardkind.Kind
 }
 
 // subscribe follows the agent's state.
-func subscribe(t *testing.T, a *agent) <-chan app.AgentEvent {
+func subscribe(t *testing.T, a *testAgent) <-chan localapi.Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -320,7 +322,7 @@ func subscribe(t *testing.T, a *agent) <-chan app.AgentEvent {
 }
 
 // waitOperation waits until the agent has run method and is idle again.
-func waitOperation(t *testing.T, events <-chan app.AgentEvent, method string) {
+func waitOperation(t *testing.T, events <-chan localapi.Event, method string) {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	seen := false
@@ -465,11 +467,11 @@ func testRealWindowLoginApproval(t *testing.T, d *display, k cardkind.Kind) {
 	// before that is the focused Avbryt's), and how long the card takes
 	// to get there depends on the kind.
 	r := relayPrompts(t, a)
-	w := openWindow(t, d, &r.agent, "sv_SE.UTF-8", k.Env(), "login", "--handoff", id)
+	w := openWindow(t, d, &r.testAgent, "sv_SE.UTF-8", k.Env(), "login", "--handoff", id)
 	r.waitPrompt(t, "pin")
 	w.typeText(t, a.card.PIN)
 	w.key(t, "Return")
-	waitOperation(t, events, app.MethodLogin)
+	waitOperation(t, events, localapi.MethodLogin)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := a.rp.Collect(ctx, o.OrderRef)
@@ -533,7 +535,7 @@ func TestRealWindowLoginWithPhone(t *testing.T) {
 // that passes every frame through unchanged and reports the kind of each
 // prompt frame the agent sends (the local API's frames are lines of JSON;
 // app/localapi.go). The relay reads no secrets: those go the other way.
-func relayPrompts(t *testing.T, a *agent) *promptRelay {
+func relayPrompts(t *testing.T, a *testAgent) *promptRelay {
 	t.Helper()
 	addr := filepath.Join(t.TempDir(), "relay.sock")
 	l, err := net.Listen("unix", addr)
@@ -541,7 +543,7 @@ func relayPrompts(t *testing.T, a *agent) *promptRelay {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	r := &promptRelay{agent: *a, upstream: a.addr, prompts: make(chan string, 16)}
+	r := &promptRelay{testAgent: *a, upstream: a.addr, prompts: make(chan string, 16)}
 	r.addr = addr
 	go func() {
 		for {
@@ -557,7 +559,7 @@ func relayPrompts(t *testing.T, a *agent) *promptRelay {
 
 // promptRelay is an agent reached through a relay that reports prompts.
 type promptRelay struct {
-	agent
+	testAgent
 	upstream string // the agent's own address
 	prompts  chan string
 }

@@ -8,7 +8,9 @@ package agenttest
 import (
 	"context"
 	"crypto/tls"
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"io"
 	"log"
 	"net/http"
@@ -53,12 +55,12 @@ func Service(tb testing.TB, kind cardkind.Kind) *app.Service {
 
 // StartAgent starts an agent with opts (Address "" = a socket in a fresh
 // directory) until tb ends, and returns it with its address.
-func StartAgent(tb testing.TB, opts app.AgentOptions) (*app.Agent, string) {
+func StartAgent(tb testing.TB, opts agent.Options) (*agent.Agent, string) {
 	tb.Helper()
 	if opts.Address == "" {
 		opts.Address = filepath.Join(tb.TempDir(), "run", "agent.sock")
 	}
-	a, err := app.NewAgent(opts)
+	a, err := agent.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -70,11 +72,11 @@ func StartAgent(tb testing.TB, opts app.AgentOptions) (*app.Agent, string) {
 }
 
 // Dial connects a client to the agent at addr until tb ends.
-func Dial(tb testing.TB, addr string) *app.AgentClient {
+func Dial(tb testing.TB, addr string) *localapi.Client {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := app.DialAddress(ctx, addr)
+	c, err := localapi.DialAddress(ctx, addr)
 	if err != nil {
 		tb.Fatal(err)
 	}

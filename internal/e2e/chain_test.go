@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,7 +156,7 @@ func testBinaryLoginChain(ctx context.Context, t *testing.T, k cardkind.Kind, bi
 	// The agent itself (its socket: the CLI would answer in-process were
 	// there none) reads the card through the kind's backend: the handoff
 	// passed the environment on to the agent it started.
-	c, err := app.DialAddress(ctx, sock)
+	c, err := localapi.DialAddress(ctx, sock)
 	if err != nil {
 		t.Fatal(err)
 	}

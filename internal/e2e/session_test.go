@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sithseid/sithseid/localapi"
 	"image/png"
 	"io"
 	"os"
@@ -299,13 +300,13 @@ func (s *session) agentBackend() string {
 		}
 		return v
 	}
-	addr, err := app.AgentAddressEnv(getenv)
+	addr, err := localapi.AgentAddressEnv(getenv)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := app.DialAddress(ctx, addr)
+	c, err := localapi.DialAddress(ctx, addr)
 	if err != nil {
 		s.t.Fatalf("the session's agent: %v\n%s", err, s.logTail())
 	}

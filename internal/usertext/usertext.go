@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"net"
 	"os"
 	"strconv"
@@ -183,13 +184,13 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.network", networkReason(err)), c.T("hint.network"), Service
 	case errors.Is(err, os.ErrExist) && errors.As(err, &exists):
 		return c.T("err.export_exists", exists.Path), "", Failure
-	case errors.Is(err, app.ErrAgentRunning):
+	case errors.Is(err, localapi.ErrAgentRunning):
 		return c.T("err.agent_running"), "", AgentRunning
-	case errors.Is(err, app.ErrNoAgent):
+	case errors.Is(err, localapi.ErrNoAgent):
 		return c.T("err.no_agent"), c.T("hint.no_agent"), Failure
-	case errors.Is(err, app.ErrHandoffNotFound):
+	case errors.Is(err, localapi.ErrHandoffNotFound):
 		return c.T("err.expired"), c.T("hint.expired"), Cancelled
-	case errors.Is(err, app.ErrPeerRefused):
+	case errors.Is(err, localapi.ErrPeerRefused):
 		return c.T("err.peer_refused"), "", Failure
 	}
 	return c.T("err.generic", err.Error()), "", Failure

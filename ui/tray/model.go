@@ -2,6 +2,7 @@ package tray
 
 import (
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"strings"
 
 	"github.com/sithseid/sithseid/app"
@@ -31,7 +32,7 @@ var Environments = []string{environment.PROD, environment.QA, environment.TEST, 
 // View is what the tray shows: the agent's published state and the
 // environment logins go to.
 type View struct {
-	State app.AgentState
+	State localapi.State
 	// Environment is the active environment's name (PROD, QA, TEST, DEMO).
 	Environment string
 	// CanSwitch: policy lets the user pick another environment; the Miljö
@@ -150,7 +151,7 @@ func action(label string, enabled bool) Item {
 // gives the menu's first line when no card can be shown. The order is the
 // order of what matters most: a dead service hides everything else, a
 // running operation shows while it runs, then what the card says.
-func describe(st app.AgentState, cat *l10n.Catalog) (state string, icon Icon, headline string) {
+func describe(st localapi.State, cat *l10n.Catalog) (state string, icon Icon, headline string) {
 	present := false
 	for _, r := range st.Readers {
 		present = present || r.CardPresent

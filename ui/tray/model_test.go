@@ -1,6 +1,7 @@
 package tray
 
 import (
+	"github.com/sithseid/sithseid/localapi"
 	"strings"
 	"testing"
 
@@ -17,8 +18,8 @@ func reader(present bool) []app.ReaderStatus {
 	return []app.ReaderStatus{{Name: "Virtual PCD 00 00", CardPresent: present}}
 }
 
-func card(mod func(*app.CardSummary)) *app.CardSummary {
-	c := &app.CardSummary{
+func card(mod func(*localapi.CardSummary)) *localapi.CardSummary {
+	c := &localapi.CardSummary{
 		Reader:     "Virtual PCD 00 00",
 		CardNumber: "9752269000000123",
 		Holder:     app.HolderStatus{Name: "Anna Andersson", HSAID: "SE2321000016-1234"},
@@ -36,32 +37,32 @@ func card(mod func(*app.CardSummary)) *app.CardSummary {
 func TestBuildStates(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		st       app.AgentState
+		st       localapi.State
 		icon     Icon
 		tooltip  string // Swedish
 		holder   string
 		hsaid    string // "" means hidden
 		pin, puk bool   // enabled
 	}{
-		{"no reader", app.AgentState{}, IconNoReader, "SITHS eID: ingen kortläsare", "Ingen kortläsare", "", false, false},
-		{"no card", app.AgentState{Readers: reader(false)}, IconNoCard, "SITHS eID: inget kort i läsaren", "Inget kort", "", false, false},
-		{"unreadable", app.AgentState{Readers: reader(true)}, IconNoCard, "SITHS eID: kortet kunde inte läsas", "Kortet kunde inte läsas", "", false, false},
-		{"ready", app.AgentState{Readers: reader(true), Card: card(nil), Cards: 1}, IconReady,
+		{"no reader", localapi.State{}, IconNoReader, "SITHS eID: ingen kortläsare", "Ingen kortläsare", "", false, false},
+		{"no card", localapi.State{Readers: reader(false)}, IconNoCard, "SITHS eID: inget kort i läsaren", "Inget kort", "", false, false},
+		{"unreadable", localapi.State{Readers: reader(true)}, IconNoCard, "SITHS eID: kortet kunde inte läsas", "Kortet kunde inte läsas", "", false, false},
+		{"ready", localapi.State{Readers: reader(true), Card: card(nil), Cards: 1}, IconReady,
 			"SITHS eID: kortet är klart att använda", "Anna Andersson", "SE2321000016-1234", true, true},
-		{"two cards", app.AgentState{Readers: reader(true), Card: card(nil), Cards: 2}, IconReady,
+		{"two cards", localapi.State{Readers: reader(true), Card: card(nil), Cards: 2}, IconReady,
 			"SITHS eID: kortet är klart att använda", "Anna Andersson (2 kort)", "SE2321000016-1234", true, true},
-		{"pin blocked", app.AgentState{Readers: reader(true), Cards: 1, Card: card(func(c *app.CardSummary) {
+		{"pin blocked", localapi.State{Readers: reader(true), Cards: 1, Card: card(func(c *localapi.CardSummary) {
 			c.PIN = app.SecretStatus{Retries: 0, Blocked: true}
 		})}, IconPINBlocked, "SITHS eID: PIN-koden är låst", "Anna Andersson", "SE2321000016-1234", false, true},
-		{"expiring", app.AgentState{Readers: reader(true), Cards: 1, Card: card(func(c *app.CardSummary) {
+		{"expiring", localapi.State{Readers: reader(true), Cards: 1, Card: card(func(c *localapi.CardSummary) {
 			c.Warnings = []app.Warning{{Code: app.WarnCertificateExpiring, CertID: "9c", Days: 14}, {Code: app.WarnCertificateExpiring, CertID: "9a", Days: 9}}
 		})}, IconExpiring, "SITHS eID: ett certifikat går ut om 9 dagar", "Anna Andersson", "SE2321000016-1234", true, true},
-		{"only an old expired pair", app.AgentState{Readers: reader(true), Cards: 1, Card: card(func(c *app.CardSummary) {
+		{"only an old expired pair", localapi.State{Readers: reader(true), Cards: 1, Card: card(func(c *localapi.CardSummary) {
 			c.Warnings = []app.Warning{{Code: app.WarnCertificateExpired, CertID: "82", Days: 400}}
 		})}, IconReady, "SITHS eID: kortet är klart att använda", "Anna Andersson", "SE2321000016-1234", true, true},
-		{"busy", app.AgentState{Readers: reader(true), Card: card(nil), Cards: 1, Busy: "pin.change"}, IconBusy,
+		{"busy", localapi.State{Readers: reader(true), Card: card(nil), Cards: 1, Busy: "pin.change"}, IconBusy,
 			"SITHS eID: arbetar med kortet …", "Anna Andersson", "SE2321000016-1234", true, true},
-		{"service down", app.AgentState{ServiceDown: true}, IconServiceDown,
+		{"service down", localapi.State{ServiceDown: true}, IconServiceDown,
 			"SITHS eID: smartkortstjänsten svarar inte", "Smartkortstjänsten svarar inte", "", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,11 +88,11 @@ func TestBuildStates(t *testing.T) {
 
 // The QR entry is for a pending login request, the newest.
 func TestBuildQR(t *testing.T) {
-	st := app.AgentState{Readers: reader(true), Card: card(nil), Cards: 1}
+	st := localapi.State{Readers: reader(true), Card: card(nil), Cards: 1}
 	if m := Build(View{State: st}, sv); m.QR.Enabled || m.Handoff != "" {
 		t.Fatalf("QR without a pending login: %+v %q", m.QR, m.Handoff)
 	}
-	st.Handoffs = []app.PendingHandoff{{ID: "old"}, {ID: "new"}}
+	st.Handoffs = []localapi.PendingHandoff{{ID: "old"}, {ID: "new"}}
 	m := Build(View{State: st}, sv)
 	if !m.QR.Enabled || m.Handoff != "new" || m.QR.Label != "Logga in med mobilen (QR)" {
 		t.Fatalf("QR with two pending: %+v %q", m.QR, m.Handoff)
@@ -131,7 +132,7 @@ func TestBuildEnvironments(t *testing.T) {
 // Swedish first; English when the language is English; every label
 // translated (no message ID shows).
 func TestBuildLanguages(t *testing.T) {
-	st := app.AgentState{Readers: reader(true), Card: card(nil), Cards: 1, Handoffs: []app.PendingHandoff{{ID: "h"}}}
+	st := localapi.State{Readers: reader(true), Card: card(nil), Cards: 1, Handoffs: []localapi.PendingHandoff{{ID: "h"}}}
 	want := map[*l10n.Catalog][]string{
 		sv: {"Logga in med mobilen (QR)", "Byt PIN-kod", "Lås upp med PUK-kod", "Certifikat", "Miljö: DEMO", "Inställningar", "Om SITHS eID / Diagnostik", "Avsluta"},
 		en: {"Log in with the mobile app (QR)", "Change PIN", "Unblock with PUK", "Certificates", "Environment: DEMO", "Settings", "About SITHS eID / Diagnostics", "Quit"},
@@ -157,12 +158,12 @@ func TestBuildLanguages(t *testing.T) {
 // and carries what the user needs (reader, card, days) — never a PIN.
 func TestPhrase(t *testing.T) {
 	for _, cat := range []*l10n.Catalog{sv, en} {
-		for _, n := range []app.Notification{
-			{Kind: app.NotifyCardInserted, Reader: "Virtual PCD 00 00"},
-			{Kind: app.NotifyCardRemoved, Reader: "Virtual PCD 00 00"},
-			{Kind: app.NotifyPINBlocked, CardNumber: "9752269000000123"},
-			{Kind: app.NotifyCertificateExpiring, CardNumber: "9752269000000123", Days: 7},
-			{Kind: app.NotifyLoginRequested, Handoff: "abc"},
+		for _, n := range []localapi.Notification{
+			{Kind: localapi.NotifyCardInserted, Reader: "Virtual PCD 00 00"},
+			{Kind: localapi.NotifyCardRemoved, Reader: "Virtual PCD 00 00"},
+			{Kind: localapi.NotifyPINBlocked, CardNumber: "9752269000000123"},
+			{Kind: localapi.NotifyCertificateExpiring, CardNumber: "9752269000000123", Days: 7},
+			{Kind: localapi.NotifyLoginRequested, Handoff: "abc"},
 		} {
 			m, ok := Phrase(n, cat)
 			if !ok || m.Summary == "" || m.Body == "" {
@@ -178,15 +179,15 @@ func TestPhrase(t *testing.T) {
 					t.Errorf("%s %s: %q lacks %q", cat.Lang, n.Kind, text, want)
 				}
 			}
-			if n.Kind == app.NotifyCertificateExpiring && !strings.Contains(text, "7") {
+			if n.Kind == localapi.NotifyCertificateExpiring && !strings.Contains(text, "7") {
 				t.Errorf("%s: days missing from %q", cat.Lang, text)
 			}
-			if n.Kind == app.NotifyPINBlocked && !m.Urgent {
+			if n.Kind == localapi.NotifyPINBlocked && !m.Urgent {
 				t.Errorf("a blocked PIN is urgent")
 			}
 		}
 	}
-	if _, ok := Phrase(app.Notification{Kind: "somethingElse"}, sv); ok {
+	if _, ok := Phrase(localapi.Notification{Kind: "somethingElse"}, sv); ok {
 		t.Error("an unknown kind is phrased")
 	}
 }

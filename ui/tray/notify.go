@@ -2,9 +2,9 @@ package tray
 
 import (
 	"context"
+	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 
@@ -21,17 +21,17 @@ type Message struct {
 // Phrase words an agent notification; ok is false for a kind it does not
 // show. It carries the holder and card number, never a secret (the agent's
 // notifications hold none).
-func Phrase(n app.Notification, cat *l10n.Catalog) (Message, bool) {
+func Phrase(n localapi.Notification, cat *l10n.Catalog) (Message, bool) {
 	switch n.Kind {
-	case app.NotifyCardInserted:
+	case localapi.NotifyCardInserted:
 		return Message{Summary: cat.T("notify.card_inserted"), Body: cat.T("notify.reader", n.Reader), Group: "card"}, true
-	case app.NotifyCardRemoved:
+	case localapi.NotifyCardRemoved:
 		return Message{Summary: cat.T("notify.card_removed"), Body: cat.T("notify.reader", n.Reader), Group: "card"}, true
-	case app.NotifyPINBlocked:
+	case localapi.NotifyPINBlocked:
 		return Message{Summary: cat.T("notify.pin_blocked"), Body: cat.T("notify.pin_blocked_body", n.CardNumber), Urgent: true, Group: "pin"}, true
-	case app.NotifyCertificateExpiring:
+	case localapi.NotifyCertificateExpiring:
 		return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body", n.CardNumber, n.Days), Group: "cert"}, true
-	case app.NotifyLoginRequested:
+	case localapi.NotifyLoginRequested:
 		return Message{Summary: cat.T("notify.login_requested"), Body: cat.T("notify.login_requested_body"), Group: "login"}, true
 	}
 	return Message{}, false

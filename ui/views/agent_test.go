@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/localapi"
 	"io"
 	"log"
 	"net/http"
@@ -35,8 +37,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
 
 type realAgent struct {
-	agent  *app.Agent
-	client *app.AgentClient
+	agent  *agent.Agent
+	client *localapi.Client
 	card   *rig.Card
 }
 
@@ -45,7 +47,7 @@ type realAgent struct {
 func startAgent(t *testing.T, kind cardkind.Kind, serviceURL string) *realAgent {
 	t.Helper()
 	c := kind.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
-	a, addr := agenttest.StartAgent(t, app.AgentOptions{Service: agenttest.Service(t, kind), Environment: agenttest.DemoEnvironment(t, serviceURL)})
+	a, addr := agenttest.StartAgent(t, agent.Options{Service: agenttest.Service(t, kind), Environment: agenttest.DemoEnvironment(t, serviceURL)})
 	return &realAgent{agent: a, client: agenttest.Dial(t, addr), card: c}
 }
 

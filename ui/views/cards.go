@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"github.com/sithseid/sithseid/localapi"
 	"slices"
 
 	"fyne.io/fyne/v2"
@@ -153,7 +154,7 @@ func (c *cards) watch() {
 // fingerprint is what of a state the cards depend on (not its sequence
 // number, busy flag or handoffs): a status call publishes a state too,
 // which must not trigger another load.
-func fingerprint(st *app.AgentState) string {
+func fingerprint(st *localapi.State) string {
 	s := fmt.Sprintf("down=%v cards=%d", st.ServiceDown, st.Cards)
 	for _, r := range st.Readers {
 		s += fmt.Sprintf("|%s %v %s %v %v", r.Name, r.CardPresent, r.ATR, r.Unsupported, r.Busy)

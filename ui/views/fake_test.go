@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"github.com/sithseid/sithseid/localapi"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +23,7 @@ type fakeAgent struct {
 	mu     sync.Mutex
 	status *app.Status
 	err    error // from Status
-	events chan app.AgentEvent
+	events chan localapi.Event
 	// op answers ChangePIN, UnblockPIN, removals and logins after the
 	// prompts; nil means success.
 	op      func(answers map[app.PromptKind]string) error
@@ -39,7 +40,7 @@ type fakeAgent struct {
 func newFake(cards ...app.CardStatus) *fakeAgent {
 	return &fakeAgent{
 		status: &app.Status{Readers: []app.ReaderStatus{{Name: "Virtual PCD 00 00", CardPresent: len(cards) > 0}}, Cards: cards},
-		events: make(chan app.AgentEvent, 16),
+		events: make(chan localapi.Event, 16),
 	}
 }
 
@@ -66,8 +67,8 @@ func (f *fakeAgent) Status(context.Context, app.StatusOptions) (*app.Status, err
 	return &st, nil
 }
 
-func (f *fakeAgent) Subscribe(ctx context.Context) (<-chan app.AgentEvent, error) {
-	out := make(chan app.AgentEvent)
+func (f *fakeAgent) Subscribe(ctx context.Context) (<-chan localapi.Event, error) {
+	out := make(chan localapi.Event)
 	go func() {
 		defer close(out)
 		for {

@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"errors"
+	"github.com/sithseid/sithseid/localapi"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -152,7 +153,7 @@ func (v *LoginView) prompt(ctx context.Context, req app.PromptRequest) (*cardrea
 	case <-ctx.Done():
 		// The window closed or went to the phone: not a decline, so the
 		// order stays pending.
-		return nil, app.ErrAbandoned
+		return nil, localapi.ErrAbandoned
 	}
 }
 
@@ -205,7 +206,7 @@ func (v *LoginView) decline() {
 // the QR code for the phone in the same window.
 func (v *LoginView) useMobile() {
 	if v.answer != nil {
-		v.answer <- promptAnswer{err: app.ErrAbandoned}
+		v.answer <- promptAnswer{err: localapi.ErrAbandoned}
 	}
 	if v.cancelOp != nil {
 		v.cancelOp()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/localapi"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -104,7 +105,7 @@ func (v *QRView) Stop() {
 
 // ended: the order is over (completed, expired, or no longer queued).
 func ended(err error) bool {
-	return errors.Is(err, oob.ErrExpired) || errors.Is(err, oob.ErrAlreadyCompleted) || errors.Is(err, app.ErrHandoffNotFound)
+	return errors.Is(err, oob.ErrExpired) || errors.Is(err, oob.ErrAlreadyCompleted) || errors.Is(err, localapi.ErrHandoffNotFound)
 }
 
 func (v *QRView) apply(h *app.QRHandover, err error) {

@@ -32,6 +32,7 @@ package views
 
 import (
 	"context"
+	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ var Names = []string{NameStatus, NamePIN, NameUnblock, NameCerts, NameLogin, Nam
 // StatusSource is what the status view and the card pickers read.
 type StatusSource interface {
 	Status(context.Context, app.StatusOptions) (*app.Status, error)
-	Subscribe(context.Context) (<-chan app.AgentEvent, error)
+	Subscribe(context.Context) (<-chan localapi.Event, error)
 }
 
 // PINChanger changes a card's identification or signature PIN.
@@ -109,7 +110,7 @@ type Agent interface {
 	LoginApprover
 }
 
-var _ Agent = (*app.AgentClient)(nil)
+var _ Agent = (*localapi.Client)(nil)
 
 // Env is what every view gets from the process.
 type Env struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/sithseid/sithseid/autostart"
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"image"
 	"image/png"
 	"strings"
@@ -158,8 +159,8 @@ func TestPINChangeWrongPINShowsTriesAndNeverRetries(t *testing.T) {
 func agentChanged(t *testing.T, f *fakeAgent, c *cards) {
 	t.Helper()
 	loads := c.loads
-	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 100, Cards: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true, ATR: "01"}}}}
-	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 101, Cards: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true, ATR: "02"}}}}
+	f.events <- localapi.Event{State: &localapi.State{Seq: 100, Cards: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true, ATR: "01"}}}}
+	f.events <- localapi.Event{State: &localapi.State{Seq: 101, Cards: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true, ATR: "02"}}}}
 	eventually(t, "the reading after the agent's change", func() bool { return c.loads > loads })
 }
 
@@ -235,12 +236,12 @@ func TestStatusFollowsAgentEvents(t *testing.T) {
 	eventually(t, "the first load", func() bool { return v.cards.loads == 1 })
 	wantText(t, v.notice, "Sätt i ditt SITHS-kort")
 	// The agent says a card went in: the view reads the cards again.
-	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: false}}}}
+	f.events <- localapi.Event{State: &localapi.State{Seq: 1, Readers: []app.ReaderStatus{{Name: "r", CardPresent: false}}}}
 	f.mu.Lock()
 	f.status.Cards = []app.CardStatus{card("1001", 2), card("2002", 3)}
 	f.status.Cards[1].Holder.Name = "Bertil Berg"
 	f.mu.Unlock()
-	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 2, Cards: 2, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true}}}}
+	f.events <- localapi.Event{State: &localapi.State{Seq: 2, Cards: 2, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true}}}}
 	eventually(t, "the card", func() bool { return v.cards.loads == 2 })
 	wantText(t, v.holder, "Anna Andersson")
 	wantText(t, v.hsaID, "SE2321000016-1234")
@@ -260,8 +261,8 @@ func TestStatusFollowsAgentEvents(t *testing.T) {
 	// A state that only bumps the sequence (a status call publishes one)
 	// does not read the cards again.
 	loads := v.cards.loads
-	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 3, Cards: 2, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true}}}}
-	f.events <- app.AgentEvent{State: &app.AgentState{Seq: 4, Cards: 2, Readers: []app.ReaderStatus{{Name: "r", CardPresent: false}}}}
+	f.events <- localapi.Event{State: &localapi.State{Seq: 3, Cards: 2, Readers: []app.ReaderStatus{{Name: "r", CardPresent: true}}}}
+	f.events <- localapi.Event{State: &localapi.State{Seq: 4, Cards: 2, Readers: []app.ReaderStatus{{Name: "r", CardPresent: false}}}}
 	eventually(t, "the removal", func() bool { return v.cards.loads == loads+1 })
 }
 
@@ -453,7 +454,7 @@ func TestLoginSwitchesToQR(t *testing.T) {
 	v := vv.(*LoginView)
 	eventually(t, "the PIN prompt", func() bool { return v.pinRow.Visible() })
 	test.Tap(v.mobileB)
-	if err := <-ended; !errors.Is(err, app.ErrAbandoned) {
+	if err := <-ended; !errors.Is(err, localapi.ErrAbandoned) {
 		t.Fatalf("switching to the phone answered the prompt with %v, want ErrAbandoned (ErrCancelled would decline the order)", err)
 	}
 	eventually(t, "the first code", func() bool { return v.qr.fetches >= 1 })

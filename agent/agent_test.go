@@ -1,4 +1,4 @@
-package app_test
+package agent_test
 
 import (
 	"bufio"
@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/cardkind"
+	"github.com/sithseid/sithseid/localapi"
 	"io"
 	"log/slog"
 	"net"
@@ -48,7 +50,7 @@ func init() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := app.DialAddress(ctx, addr)
+	c, err := localapi.DialAddress(ctx, addr)
 	if err != nil {
 		if errors.Is(err, syscall.EACCES) {
 			os.Exit(peerDialDenied)
@@ -66,13 +68,13 @@ func init() {
 // notes collects notifications.
 type notes struct {
 	mu   sync.Mutex
-	list []app.Notification
+	list []localapi.Notification
 	ch   chan struct{}
 }
 
 func newNotes() *notes { return &notes{ch: make(chan struct{}, 1)} }
 
-func (n *notes) add(x app.Notification) {
+func (n *notes) add(x localapi.Notification) {
 	n.mu.Lock()
 	n.list = append(n.list, x)
 	n.mu.Unlock()
@@ -83,7 +85,7 @@ func (n *notes) add(x app.Notification) {
 }
 
 // wait returns the first notification of kind after index from.
-func (n *notes) wait(t *testing.T, kind app.NotificationKind, from int) (app.Notification, int) {
+func (n *notes) wait(t *testing.T, kind localapi.NotificationKind, from int) (localapi.Notification, int) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -104,7 +106,7 @@ func (n *notes) wait(t *testing.T, kind app.NotificationKind, from int) (app.Not
 	}
 }
 
-func (n *notes) count(kind app.NotificationKind) int {
+func (n *notes) count(kind localapi.NotificationKind) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	c := 0
@@ -135,7 +137,7 @@ func (s *syncBuffer) String() string {
 }
 
 type agentRig struct {
-	agent *app.Agent
+	agent *agent.Agent
 	addr  string
 	notes *notes
 	log   *syncBuffer
@@ -150,7 +152,7 @@ func startAgent(t testing.TB, svc *app.Service, env environment.Environment, add
 		addr = filepath.Join(t.TempDir(), "run", "agent.sock")
 	}
 	r := &agentRig{addr: addr, notes: newNotes(), log: &syncBuffer{}}
-	r.agent, _ = agenttest.StartAgent(t, app.AgentOptions{
+	r.agent, _ = agenttest.StartAgent(t, agent.Options{
 		Service:     svc,
 		Environment: env,
 		Address:     addr,
@@ -160,7 +162,7 @@ func startAgent(t testing.TB, svc *app.Service, env environment.Environment, add
 	return r
 }
 
-func dial(t testing.TB, addr string) *app.AgentClient { return agenttest.Dial(t, addr) }
+func dial(t testing.TB, addr string) *localapi.Client { return agenttest.Dial(t, addr) }
 
 // recorder is a client-side prompt that answers from a list and records
 // what it was asked.
@@ -256,7 +258,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{}).prompt); !errors.Is(err, cardreader.ErrPINBlocked) {
 		t.Fatalf("blocked PIN: %v", err)
 	}
-	ar.notes.wait(t, app.NotifyPINBlocked, 0)
+	ar.notes.wait(t, localapi.NotifyPINBlocked, 0)
 	if le := ar.agent.State().LastError; le == nil || le.Error.Code != "pinBlocked" {
 		t.Fatalf("last error: %+v", le)
 	}
@@ -351,12 +353,12 @@ func TestAgentOnePerSession(t *testing.T) {
 	rig.Require(t)
 	svc := newService(t)
 	ar := startAgent(t, svc, environment.Environment{}, "")
-	second, err := app.NewAgent(app.AgentOptions{Service: svc, Address: ar.addr})
+	second, err := agent.New(agent.Options{Service: svc, Address: ar.addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = second.Start(context.Background())
-	if !errors.Is(err, app.ErrAgentRunning) || !strings.Contains(err.Error(), "pid") {
+	if !errors.Is(err, localapi.ErrAgentRunning) || !strings.Contains(err.Error(), "pid") {
 		t.Fatalf("second agent: %v", err)
 	}
 	if _, err := dial(t, ar.addr).Ping(context.Background()); err != nil {
@@ -373,7 +375,7 @@ func TestAgentOnePerSession(t *testing.T) {
 	if _, err := os.Stat(ar.addr); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket after Close: %v", err)
 	}
-	if _, err := app.DialAddress(context.Background(), ar.addr); !errors.Is(err, app.ErrNoAgent) {
+	if _, err := localapi.DialAddress(context.Background(), ar.addr); !errors.Is(err, localapi.ErrNoAgent) {
 		t.Fatalf("dial with no agent: %v", err)
 	}
 
@@ -500,7 +502,7 @@ func TestAgentHandoff(t *testing.T) {
 	if rec.ID == "" || rec.Queued != 1 {
 		t.Fatalf("receipt %+v", rec)
 	}
-	n, _ := ar.notes.wait(t, app.NotifyLoginRequested, 0)
+	n, _ := ar.notes.wait(t, localapi.NotifyLoginRequested, 0)
 	if n.Handoff != rec.ID {
 		t.Fatalf("notification %+v for receipt %+v", n, rec)
 	}
@@ -531,7 +533,7 @@ func TestAgentHandoff(t *testing.T) {
 	if c, err := f.rp.Collect(ctx, o.OrderRef); err != nil || c.Status != oob.StatusComplete {
 		t.Fatalf("order: %+v %v", c, err)
 	}
-	if _, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: pinPrompt(f.card.PIN)}); !errors.Is(err, app.ErrHandoffNotFound) {
+	if _, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: pinPrompt(f.card.PIN)}); !errors.Is(err, localapi.ErrHandoffNotFound) {
 		t.Fatalf("second login of one handoff: %v", err)
 	}
 	if hs := ar.agent.State().Handoffs; len(hs) != 0 {
@@ -555,7 +557,7 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 		t.Fatalf("first event %+v", first)
 	}
 	// waitFor reads events until ok says so.
-	waitFor := func(what string, ok func(app.AgentEvent) bool) {
+	waitFor := func(what string, ok func(localapi.Event) bool) {
 		t.Helper()
 		deadline := time.After(10 * time.Second)
 		for {
@@ -572,30 +574,30 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 			}
 		}
 	}
-	hasCard := func(ev app.AgentEvent) bool {
+	hasCard := func(ev localapi.Event) bool {
 		return ev.State != nil && ev.State.Card != nil && ev.State.Card.Holder.HSAID == testpki.DefaultHSAID
 	}
 	if !hasCard(first) {
 		waitFor("the card's identity", hasCard)
 	}
-	exp, _ := ar.notes.wait(t, app.NotifyCertificateExpiring, 0)
+	exp, _ := ar.notes.wait(t, localapi.NotifyCertificateExpiring, 0)
 	if exp.Days < 10 || exp.Days > 11 || exp.HSAID != testpki.DefaultHSAID {
 		t.Fatalf("expiry notification %+v", exp)
 	}
 	// Once per threshold: more refreshes raise no more warnings.
-	before := ar.notes.count(app.NotifyCertificateExpiring)
+	before := ar.notes.count(localapi.NotifyCertificateExpiring)
 	if _, err := dial(t, ar.addr).Status(ctx, app.StatusOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := ar.notes.count(app.NotifyCertificateExpiring); got != before {
+	if got := ar.notes.count(localapi.NotifyCertificateExpiring); got != before {
 		t.Fatalf("expiry warnings repeated: %d then %d", before, got)
 	}
 
 	f.card.Pull(t)
-	waitFor("cardRemoved", func(ev app.AgentEvent) bool {
-		return ev.Notification != nil && ev.Notification.Kind == app.NotifyCardRemoved && ev.Notification.Reader == f.card.Reader
+	waitFor("cardRemoved", func(ev localapi.Event) bool {
+		return ev.Notification != nil && ev.Notification.Kind == localapi.NotifyCardRemoved && ev.Notification.Reader == f.card.Reader
 	})
-	waitFor("a state without the card", func(ev app.AgentEvent) bool {
+	waitFor("a state without the card", func(ev localapi.Event) bool {
 		if ev.State == nil || ev.State.Card != nil {
 			return false
 		}
@@ -607,8 +609,8 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 		return false
 	})
 	f.card.Reinsert(t)
-	waitFor("cardInserted", func(ev app.AgentEvent) bool {
-		return ev.Notification != nil && ev.Notification.Kind == app.NotifyCardInserted && ev.Notification.Reader == f.card.Reader
+	waitFor("cardInserted", func(ev localapi.Event) bool {
+		return ev.Notification != nil && ev.Notification.Kind == localapi.NotifyCardInserted && ev.Notification.Reader == f.card.Reader
 	})
 	waitFor("the card back", hasCard)
 }
@@ -629,10 +631,10 @@ func TestLocalAPIStrict(t *testing.T) {
 		return c, bufio.NewReader(c)
 	}
 	type reply struct {
-		Type  string          `json:"type"`
-		ID    uint64          `json:"id"`
-		Error *app.WireError  `json:"error"`
-		Res   json.RawMessage `json:"result"`
+		Type  string              `json:"type"`
+		ID    uint64              `json:"id"`
+		Error *localapi.WireError `json:"error"`
+		Res   json.RawMessage     `json:"result"`
 	}
 	read := func(t *testing.T, r *bufio.Reader) reply {
 		t.Helper()
@@ -686,7 +688,7 @@ func TestLocalAPIStrict(t *testing.T) {
 	})
 	t.Run("too large", func(t *testing.T) {
 		c, r := raw(t)
-		go c.Write(bytes.Repeat([]byte("x"), app.MaxFrameSize+4096))
+		go c.Write(bytes.Repeat([]byte("x"), localapi.MaxFrameSize+4096))
 		if rp := read(t, r); rp.Error == nil || rp.Error.Code != "protocol" {
 			t.Fatalf("reply %+v", rp)
 		}
@@ -714,7 +716,7 @@ func BenchmarkHandoff(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c, err := app.DialAddress(ctx, ar.addr)
+		c, err := localapi.DialAddress(ctx, ar.addr)
 		if err != nil {
 			b.Fatal(err)
 		}

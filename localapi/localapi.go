@@ -1,4 +1,4 @@
-package app
+package localapi
 
 // The local API: how the agent's clients (the ui process, the CLI, the URL
 // handler) reach it.
@@ -44,6 +44,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/environment"
 	"io"
 	"strconv"
@@ -58,16 +59,16 @@ import (
 const MaxFrameSize = 256 << 10
 
 // protocolErrorID is the id of the reply to a frame that broke the rules.
-const protocolErrorID = ^uint64(0)
+const ProtocolErrorID = ^uint64(0)
 
 // Frame types.
 const (
-	frameCall   = "call"
-	frameReply  = "reply"
-	framePrompt = "prompt"
-	frameAnswer = "answer"
-	frameCancel = "cancel"
-	frameEvent  = "event"
+	FrameCall   = "call"
+	FrameReply  = "reply"
+	FramePrompt = "prompt"
+	FrameAnswer = "answer"
+	FrameCancel = "cancel"
+	FrameEvent  = "event"
 )
 
 // Methods of the local API.
@@ -86,7 +87,7 @@ const (
 )
 
 // frame is one message of the local API, in either direction.
-type frame struct {
+type Frame struct {
 	Type     string          `json:"type"`
 	ID       uint64          `json:"id,omitempty"`
 	Seq      uint64          `json:"seq,omitempty"`
@@ -94,33 +95,33 @@ type frame struct {
 	Params   json.RawMessage `json:"params,omitempty"`
 	Result   json.RawMessage `json:"result,omitempty"`
 	Error    *WireError      `json:"error,omitempty"`
-	Prompt   *wirePrompt     `json:"prompt,omitempty"`
+	Prompt   *WirePrompt     `json:"prompt,omitempty"`
 	Secret   []byte          `json:"secret,omitempty"`
 	Approved bool            `json:"approved,omitempty"`
 }
 
-// wipe zeroes the secret a frame carries.
-func (f *frame) wipe() {
+// Wipe zeroes the secret a frame carries.
+func (f *Frame) Wipe() {
 	clear(f.Secret)
 	f.Secret = nil
 }
 
 // check refuses frames whose fields do not belong to their type, so that a
 // confused or hostile peer is stopped at the first frame.
-func (f *frame) check(fromClient bool) error {
+func (f *Frame) check(fromClient bool) error {
 	ok := false
 	switch f.Type {
-	case frameCall:
+	case FrameCall:
 		ok = fromClient && f.ID != 0 && f.Method != "" && f.Result == nil && f.Error == nil && f.Prompt == nil && f.Secret == nil && f.Seq == 0
-	case frameAnswer:
+	case FrameAnswer:
 		ok = fromClient && f.ID != 0 && f.Seq != 0 && f.Method == "" && f.Params == nil && f.Result == nil && f.Prompt == nil
-	case frameCancel:
+	case FrameCancel:
 		ok = fromClient && f.ID != 0 && f.Method == "" && f.Params == nil && f.Result == nil && f.Error == nil && f.Prompt == nil && f.Secret == nil
-	case frameReply:
+	case FrameReply:
 		ok = !fromClient && f.ID != 0 && f.Prompt == nil && f.Secret == nil
-	case framePrompt:
+	case FramePrompt:
 		ok = !fromClient && f.ID != 0 && f.Seq != 0 && f.Prompt != nil && f.Secret == nil
-	case frameEvent:
+	case FrameEvent:
 		ok = !fromClient && f.ID != 0 && f.Result != nil && f.Secret == nil
 	}
 	if !ok {
@@ -130,25 +131,25 @@ func (f *frame) check(fromClient bool) error {
 }
 
 // wirePrompt is a prompt frame's question.
-type wirePrompt struct {
+type WirePrompt struct {
 	Kind string `json:"kind"` // pin, newPin, puk, approve
 	// PIN is the PIN a pin, newPin or puk prompt is about: identification
 	// or signature.
-	PIN        string         `json:"pin,omitempty"`
-	Retries    int            `json:"retries"`
-	Holder     string         `json:"holder,omitempty"`
-	HSAID      string         `json:"hsaId,omitempty"`
-	CardNumber string         `json:"cardNumber,omitempty"`
-	Approval   *LoginApproval `json:"approval,omitempty"`
+	PIN        string             `json:"pin,omitempty"`
+	Retries    int                `json:"retries"`
+	Holder     string             `json:"holder,omitempty"`
+	HSAID      string             `json:"hsaId,omitempty"`
+	CardNumber string             `json:"cardNumber,omitempty"`
+	Approval   *app.LoginApproval `json:"approval,omitempty"`
 }
 
-const promptApprove = "approve"
+const PromptApprove = "approve"
 
-var promptKinds = map[PromptKind]string{PromptPIN: "pin", PromptNewPIN: "newPin", PromptPUK: "puk"}
+var promptKinds = map[app.PromptKind]string{app.PromptPIN: "pin", app.PromptNewPIN: "newPin", app.PromptPUK: "puk"}
 
-func (k PromptKind) wire() string { return promptKinds[k] }
+func PromptKindToWire(k app.PromptKind) string { return promptKinds[k] }
 
-func promptKindFromWire(s string) (PromptKind, bool) {
+func PromptKindFromWire(s string) (app.PromptKind, bool) {
 	for k, v := range promptKinds {
 		if v == s {
 			return k, true
@@ -172,23 +173,23 @@ var ErrNoAgent = errors.New("no agent running")
 var ErrPeerRefused = errors.New("local API connection from another user refused")
 
 // errUnknownMethod: a call named no method of the local API.
-var errUnknownMethod = errors.New("unknown method")
+var ErrUnknownMethod = errors.New("unknown method")
 
 // lineReader reads newline-delimited frames of at most MaxFrameSize into a
 // buffer it owns, so that the bytes of a frame carrying a secret can be
 // wiped (bufio.Reader would keep them in its buffer).
-type lineReader struct {
+type LineReader struct {
 	r   io.Reader
 	buf []byte
 	n   int // valid bytes in buf
 }
 
-func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{r: r, buf: make([]byte, 4096)}
+func NewLineReader(r io.Reader) *LineReader {
+	return &LineReader{r: r, buf: make([]byte, 4096)}
 }
 
 // next returns the next line without its newline; the caller wipes it.
-func (l *lineReader) next() ([]byte, error) {
+func (l *LineReader) next() ([]byte, error) {
 	scanned := 0
 	for {
 		if i := bytes.IndexByte(l.buf[scanned:l.n], '\n'); i >= 0 {
@@ -219,12 +220,12 @@ func (l *lineReader) next() ([]byte, error) {
 	}
 }
 
-// wipe zeroes what is buffered.
-func (l *lineReader) wipe() { clear(l.buf) }
+// Wipe zeroes what is buffered.
+func (l *LineReader) Wipe() { clear(l.buf) }
 
 // decodeStrict decodes exactly one JSON value into v, refusing unknown
 // fields and trailing data.
-func decodeStrict(data []byte, v any) error {
+func DecodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -240,27 +241,27 @@ func decodeStrict(data []byte, v any) error {
 }
 
 // readFrame reads and strictly decodes one frame, wiping its raw bytes.
-func readFrame(l *lineReader, fromClient bool) (frame, error) {
+func ReadFrame(l *LineReader, fromClient bool) (Frame, error) {
 	line, err := l.next()
 	if err != nil {
-		return frame{}, err
+		return Frame{}, err
 	}
 	defer clear(line)
-	var f frame
-	if err := decodeStrict(line, &f); err != nil {
-		f.wipe()
-		return frame{}, err
+	var f Frame
+	if err := DecodeStrict(line, &f); err != nil {
+		f.Wipe()
+		return Frame{}, err
 	}
 	if err := f.check(fromClient); err != nil {
-		f.wipe()
-		return frame{}, err
+		f.Wipe()
+		return Frame{}, err
 	}
 	return f, nil
 }
 
 // encodeFrame marshals f with its newline. The caller wipes the result when
 // f carries a secret.
-func encodeFrame(f *frame) ([]byte, error) {
+func EncodeFrame(f *Frame) ([]byte, error) {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return nil, err
@@ -299,19 +300,19 @@ var wireSentinels = []struct {
 	{"noPUK", cardreader.ErrNoPUK},
 	{"noSignaturePIN", cardreader.ErrNoSignaturePIN},
 	{"removalUnsupported", cardreader.ErrRemovalUnsupported},
-	{"unknownPIN", ErrUnknownPIN},
+	{"unknownPIN", app.ErrUnknownPIN},
 	{"certificateNotFound", cardreader.ErrCertificateNotFound},
 	{"managementKey", cardreader.ErrManagementKey},
 	{"cardBusy", cardreader.ErrCardBusy},
 	{"cardUnresponsive", cardreader.ErrCardUnresponsive},
 	{"ambiguousCard", cardreader.ErrAmbiguousCard},
-	{"cancelled", ErrCancelled},
-	{"samePIN", ErrSamePIN},
-	{"confirmLogin", ErrConfirmLogin},
-	{"nothingExpired", ErrNothingExpired},
-	{"badLink", ErrBadLink},
-	{"noLoginCertificate", ErrNoLoginCertificate},
-	{"loginCertificateExpired", ErrLoginCertificateExpired},
+	{"cancelled", app.ErrCancelled},
+	{"samePIN", app.ErrSamePIN},
+	{"confirmLogin", app.ErrConfirmLogin},
+	{"nothingExpired", app.ErrNothingExpired},
+	{"badLink", app.ErrBadLink},
+	{"noLoginCertificate", app.ErrNoLoginCertificate},
+	{"loginCertificateExpired", app.ErrLoginCertificateExpired},
 	{"environmentNotConfigured", environment.ErrNotConfigured},
 	{"unknownEnvironment", environment.ErrUnknown},
 	{"expired", oob.ErrExpired},
@@ -319,13 +320,13 @@ var wireSentinels = []struct {
 	{"rateLimited", oob.ErrRateLimited},
 	{"malformedReply", oob.ErrMalformedReply},
 	{"protocol", ErrProtocol},
-	{"unknownMethod", errUnknownMethod},
+	{"unknownMethod", ErrUnknownMethod},
 	{"handoffNotFound", ErrHandoffNotFound},
 	{"timeout", context.DeadlineExceeded},
 }
 
 // toWire turns an error into its wire form.
-func toWire(err error) *WireError {
+func ToWire(err error) *WireError {
 	if err == nil {
 		return nil
 	}
@@ -378,7 +379,7 @@ func (e *AgentError) Error() string {
 func (e *AgentError) Unwrap() error { return e.err }
 
 // fromWire turns a wire error back into a Go error.
-func fromWire(we *WireError) error {
+func FromWire(we *WireError) error {
 	if we == nil {
 		return nil
 	}
@@ -403,44 +404,44 @@ func fromWire(we *WireError) error {
 
 // Parameters and results of the methods.
 
-type selectParams struct {
+type SelectParams struct {
 	Reader     string `json:"reader,omitempty"`
 	CardNumber string `json:"cardNumber,omitempty"`
 }
 
-func (p selectParams) selector() Selector {
-	return Selector{Reader: p.Reader, CardNumber: p.CardNumber}
+func (p SelectParams) Selector() app.Selector {
+	return app.Selector{Reader: p.Reader, CardNumber: p.CardNumber}
 }
 
-func wireSelect(s Selector) selectParams {
-	return selectParams{Reader: s.Reader, CardNumber: s.CardNumber}
+func WireSelect(s app.Selector) SelectParams {
+	return SelectParams{Reader: s.Reader, CardNumber: s.CardNumber}
 }
 
-type statusParams struct {
-	Select             selectParams `json:"select"`
+type StatusParams struct {
+	Select             SelectParams `json:"select"`
 	ShowPersonalNumber bool         `json:"showPersonalNumber,omitempty"`
 	ExpiryWarningNs    int64        `json:"expiryWarningNs,omitempty"`
 }
 
-type selectOnlyParams struct {
-	Select selectParams `json:"select"`
+type SelectOnlyParams struct {
+	Select SelectParams `json:"select"`
 }
 
 // pinParams are pin.change's and pin.unblock's: the card, and which of its
 // PINs ("identification", the default, or "signature").
-type pinParams struct {
-	Select selectParams      `json:"select"`
+type PINParams struct {
+	Select SelectParams      `json:"select"`
 	PIN    cardreader.PINRef `json:"pin,omitempty"`
 }
 
-type certRemoveParams struct {
-	Select       selectParams `json:"select"`
+type CertRemoveParams struct {
+	Select       SelectParams `json:"select"`
 	CertID       string       `json:"certId,omitempty"`
 	ConfirmLogin bool         `json:"confirmLogin,omitempty"`
 }
 
-type loginParams struct {
-	Select selectParams `json:"select"`
+type LoginParams struct {
+	Select SelectParams `json:"select"`
 	// Link or Handoff (the id of a queued handoff) names the order.
 	Link    string `json:"link,omitempty"`
 	Handoff string `json:"handoff,omitempty"`
@@ -448,17 +449,17 @@ type loginParams struct {
 	Approve bool `json:"approve,omitempty"`
 }
 
-type handoffParams struct {
+type HandoffParams struct {
 	URL string `json:"url"`
 }
 
-type exportParams struct {
-	Select selectParams `json:"select"`
+type ExportParams struct {
+	Select SelectParams `json:"select"`
 	Dir    string       `json:"dir"`
 	Format string       `json:"format,omitempty"`
 }
 
-type qrParams struct {
+type QRParams struct {
 	Link    string `json:"link,omitempty"`
 	Handoff string `json:"handoff,omitempty"`
 	Size    int    `json:"size,omitempty"`
@@ -477,10 +478,18 @@ type AgentInfo struct {
 	Started string `json:"started"`
 }
 
-type removedResult struct {
+type RemovedResult struct {
 	Removed []string `json:"removed"`
 }
 
-func nsDuration(ns int64) time.Duration { return time.Duration(ns) }
+func NSDuration(ns int64) time.Duration { return time.Duration(ns) }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// Listener is the per-OS listener of the local API: Accept returns
+// connections whose peer is the agent's own user, or an error wrapping
+// ErrPeerRefused (the connection already closed) for any other.
+type Listener interface {
+	Accept() (io.ReadWriteCloser, error)
+	Close() error
+}

@@ -1,5 +1,6 @@
-package app
+package agent
 
+import "github.com/sithseid/sithseid/localapi"
 import "github.com/sithseid/sithseid/environment"
 import "context"
 
@@ -7,9 +8,9 @@ import "context"
 // consumer in this process (the tray). Only the newest state waits in the
 // channel: a slow reader skips intermediate ones and never holds the
 // agent up. The channel closes when ctx ends or the agent stops.
-func (a *Agent) States(ctx context.Context) <-chan AgentState {
-	out := make(chan AgentState, 1)
-	s := &subscriber{ch: make(chan AgentEvent, 64), overflow: make(chan struct{})}
+func (a *Agent) States(ctx context.Context) <-chan localapi.State {
+	out := make(chan localapi.State, 1)
+	s := &subscriber{ch: make(chan localapi.Event, 64), overflow: make(chan struct{})}
 	a.mu.Lock()
 	st := a.snapshotLocked()
 	a.subs[s] = struct{}{}

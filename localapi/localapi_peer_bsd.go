@@ -1,6 +1,6 @@
 //go:build darwin || freebsd
 
-package app
+package localapi
 
 import "golang.org/x/sys/unix"
 

@@ -1,6 +1,6 @@
 //go:build unix
 
-package app
+package localapi
 
 import (
 	"context"
@@ -59,7 +59,7 @@ func socketDir(addr string) error {
 // listenAgent takes addr for this agent. A lock file beside the socket
 // serialises two agents starting at once; the socket itself is the lock
 // that lasts: a live agent answers on it.
-func listenAgent(ctx context.Context, addr string) (localListener, error) {
+func Listen(ctx context.Context, addr string) (Listener, error) {
 	if err := socketDir(addr); err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func listenAgent(ctx context.Context, addr string) (localListener, error) {
 
 	if _, err := os.Lstat(addr); err == nil {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		info, perr := pingAddress(pctx, addr)
+		info, perr := PingAddress(pctx, addr)
 		cancel()
 		switch {
 		case perr == nil:
@@ -136,7 +136,7 @@ func (l *unixListener) Accept() (io.ReadWriteCloser, error) {
 
 // dialAgent connects to the agent at addr; a missing or dead socket is
 // ErrNoAgent.
-func dialAgent(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
+func DialConn(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", addr)
 	if err != nil {
@@ -147,7 +147,3 @@ func dialAgent(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
 	}
 	return c, nil
 }
-
-// detached makes a spawned agent its own session leader, so the terminal or
-// browser that started the URL handler does not take it down on exit.
-func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }

@@ -1,7 +1,8 @@
-package app_test
+package agent_test
 
 import (
 	"errors"
+	"github.com/sithseid/sithseid/agent"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sithseid/sithseid/app"
 )
 
 // fakeWindows records launches; each "window" runs until closed.
@@ -72,17 +71,17 @@ func (f *fakeWindows) none(t *testing.T) {
 // the first window closes; other views open beside it.
 func TestViewLauncherOnePerView(t *testing.T) {
 	f := newFakeWindows()
-	l := app.NewViewLauncher(app.LauncherOptions{Executable: "/opt/sithseid/sithseid", Start: f.start})
-	if err := l.Open(app.ViewPIN); err != nil {
+	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: "/opt/sithseid/sithseid", Start: f.start})
+	if err := l.Open(agent.ViewPIN); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.next(t); got != "ui pin" {
 		t.Fatalf("launched %q", got)
 	}
-	if err := l.Open(app.ViewPIN); !errors.Is(err, app.ErrViewOpen) {
+	if err := l.Open(agent.ViewPIN); !errors.Is(err, agent.ErrViewOpen) {
 		t.Fatalf("second Open of an open view: %v", err)
 	}
-	if err := l.Open(app.ViewCerts); err != nil {
+	if err := l.Open(agent.ViewCerts); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.next(t); got != "ui certs" {
@@ -90,8 +89,8 @@ func TestViewLauncherOnePerView(t *testing.T) {
 	}
 	f.none(t)
 	f.close(t, "ui pin")
-	waitUntil(t, "the pin window counted closed", func() bool { return !l.Running(app.ViewPIN) })
-	if err := l.Open(app.ViewPIN); err != nil {
+	waitUntil(t, "the pin window counted closed", func() bool { return !l.Running(agent.ViewPIN) })
+	if err := l.Open(agent.ViewPIN); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.next(t); got != "ui pin" {
@@ -106,11 +105,11 @@ func TestViewLauncherOnePerView(t *testing.T) {
 // skipping requests no longer wanted.
 func TestViewLauncherQueue(t *testing.T) {
 	f := newFakeWindows()
-	l := app.NewViewLauncher(app.LauncherOptions{Start: f.start})
+	l := agent.NewViewLauncher(agent.LauncherOptions{Start: f.start})
 	gone := map[string]bool{"b": true}
 	wanted := func(id string) func() bool { return func() bool { return !gone[id] } }
 	for _, id := range []string{"a", "b", "c"} {
-		if err := l.Enqueue(wanted(id), app.ViewLogin, "--handoff", id); err != nil {
+		if err := l.Enqueue(wanted(id), agent.ViewLogin, "--handoff", id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,7 +122,7 @@ func TestViewLauncherQueue(t *testing.T) {
 		t.Fatalf("after a closed: %q (b is gone and must be skipped)", got)
 	}
 	f.close(t, "ui login --handoff c")
-	waitUntil(t, "no login window", func() bool { return !l.Running(app.ViewLogin) })
+	waitUntil(t, "no login window", func() bool { return !l.Running(agent.ViewLogin) })
 	f.none(t)
 }
 
@@ -142,8 +141,8 @@ func TestViewLauncherDetached(t *testing.T) {
 	if _, err := exec.LookPath("ps"); err != nil {
 		t.Skip("no ps")
 	}
-	l := app.NewViewLauncher(app.LauncherOptions{Executable: script})
-	if err := l.Open(app.ViewStatus); err != nil {
+	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: script})
+	if err := l.Open(agent.ViewStatus); err != nil {
 		t.Fatal(err)
 	}
 	var line string
@@ -156,7 +155,7 @@ func TestViewLauncherDetached(t *testing.T) {
 	if !slices.Equal(f[:2], []string{"ui", "status"}) || strings.TrimPrefix(f[2], "sid=") != strings.TrimPrefix(f[3], "pid=") {
 		t.Fatalf("window process saw %q: want \"ui status\" in a session of its own", line)
 	}
-	waitUntil(t, "the exited window to be reaped", func() bool { return !l.Running(app.ViewStatus) })
+	waitUntil(t, "the exited window to be reaped", func() bool { return !l.Running(agent.ViewStatus) })
 	pid := strings.TrimPrefix(f[3], "pid=")
 	if _, err := os.Stat("/proc/" + pid); err == nil {
 		if b, _ := os.ReadFile("/proc/" + pid + "/stat"); strings.Contains(string(b), ") Z ") {

@@ -1,6 +1,6 @@
 //go:build windows
 
-package app
+package localapi
 
 // The local API on Windows: a named pipe per user and session.
 //
@@ -24,7 +24,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -111,7 +110,7 @@ func createPipe(name string, sa *windows.SecurityAttributes, first bool) (window
 
 // listenAgent creates the session's pipe. If it exists, an agent (or a
 // squatter) holds it: ErrAgentRunning either way.
-func listenAgent(ctx context.Context, addr string) (localListener, error) {
+func Listen(ctx context.Context, addr string) (Listener, error) {
 	sid, err := currentSID()
 	if err != nil {
 		return nil, err
@@ -126,7 +125,7 @@ func listenAgent(ctx context.Context, addr string) (localListener, error) {
 	if err != nil {
 		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			info, perr := pingAddress(pctx, addr)
+			info, perr := PingAddress(pctx, addr)
 			cancel()
 			if perr == nil {
 				return nil, fmt.Errorf("%w (pid %d, %s)", ErrAgentRunning, info.PID, addr)
@@ -203,7 +202,7 @@ func (l *pipeListener) Accept() (io.ReadWriteCloser, error) {
 
 // dialAgent opens the session's pipe and checks that its server runs as
 // this user in this session.
-func dialAgent(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
+func DialConn(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
 	n, err := windows.UTF16PtrFromString(addr)
 	if err != nil {
 		return nil, err
@@ -235,10 +234,4 @@ func dialAgent(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
 			return nil, fmt.Errorf("connecting to the agent: %w", err)
 		}
 	}
-}
-
-// detached starts a spawned agent without a console and outside the
-// starter's process group.
-func detached() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP | windows.DETACHED_PROCESS, HideWindow: true}
 }

@@ -1,4 +1,4 @@
-package app
+package agent
 
 import (
 	"context"
@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -31,100 +33,16 @@ const MaxHandoffs = 8
 // about three minutes at the identity service.
 const HandoffLifetime = 5 * time.Minute
 
-// ErrHandoffNotFound: a login named a handoff that is not (or no longer)
-// queued.
-var ErrHandoffNotFound = errors.New("login request not found (expired or already taken)")
-
-// NotificationKind says what a notification is about.
-type NotificationKind string
-
-// Notification kinds.
-const (
-	NotifyCardInserted        NotificationKind = "cardInserted"
-	NotifyCardRemoved         NotificationKind = "cardRemoved"
-	NotifyPINBlocked          NotificationKind = "pinBlocked"
-	NotifyCertificateExpiring NotificationKind = "certificateExpiring"
-	NotifyLoginRequested      NotificationKind = "loginRequested"
-)
-
-// Notification is something the agent tells the user about (the tray shows
-// it as a desktop notification). It carries data, never sentences.
-type Notification struct {
-	Kind       NotificationKind `json:"kind"`
-	Reader     string           `json:"reader,omitempty"`
-	CardNumber string           `json:"cardNumber,omitempty"`
-	Holder     string           `json:"holder,omitempty"`
-	HSAID      string           `json:"hsaId,omitempty"`
-	// CertID and Days: the certificate expiring and the days it has left.
-	CertID string `json:"certId,omitempty"`
-	Days   int    `json:"days,omitempty"`
-	// Handoff is the id of the queued login request.
-	Handoff string    `json:"handoff,omitempty"`
-	At      time.Time `json:"at"`
-}
-
-// CardSummary is the active card as the agent publishes it: who it says
-// the holder is and what needs attention. Personal numbers are masked.
-type CardSummary struct {
-	Reader     string        `json:"reader"`
-	Backend    string        `json:"backend"`
-	CardNumber string        `json:"cardNumber"`
-	Holder     HolderStatus  `json:"holder"`
-	NotAfter   *time.Time    `json:"notAfter,omitempty"`
-	PIN        SecretStatus  `json:"pin"`
-	PUK        *SecretStatus `json:"puk"`
-	Warnings   []Warning     `json:"warnings"`
-	Error      string        `json:"error,omitempty"`
-}
-
-// PendingHandoff is a queued login request.
-type PendingHandoff struct {
-	ID       string    `json:"id"`
-	Received time.Time `json:"received"`
-}
-
-// OperationError is the last failed operation, for the tray's menu.
-type OperationError struct {
-	Method string     `json:"method"`
-	Error  *WireError `json:"error"`
-	At     time.Time  `json:"at"`
-}
-
-// AgentState is what the agent publishes to its subscribers on every
-// change.
-type AgentState struct {
-	// Seq grows with every change.
-	Seq     uint64         `json:"seq"`
-	Readers []ReaderStatus `json:"readers"`
-	// Card is the active card: the only one present, else the first.
-	Card *CardSummary `json:"card,omitempty"`
-	// Cards counts the cards the agent could read.
-	Cards int `json:"cards"`
-	// Busy names the operation running ("" when idle).
-	Busy      string           `json:"busy,omitempty"`
-	LastError *OperationError  `json:"lastError,omitempty"`
-	Handoffs  []PendingHandoff `json:"handoffs"`
-	// ServiceDown is set while the smart card service is unreachable.
-	ServiceDown bool `json:"serviceDown,omitempty"`
-}
-
-// AgentEvent is one frame of a subscription: a new state or a
-// notification.
-type AgentEvent struct {
-	State        *AgentState   `json:"state,omitempty"`
-	Notification *Notification `json:"notification,omitempty"`
-}
-
 // AgentOptions configures an Agent. Service is required; the zero value of
 // every other field works.
-type AgentOptions struct {
+type Options struct {
 	// Service runs the card operations.
-	Service *Service
+	Service *app.Service
 	// Environment is where logins go.
 	Environment environment.Environment
 	// Notify receives notifications; nil drops them (subscribers still get
 	// them). It is called from the agent's goroutines, one at a time.
-	Notify func(Notification)
+	Notify func(localapi.Notification)
 	// ExpiryWarningDays: warn when a certificate has at most this many days
 	// left (once per threshold and certificate); nil means
 	// DefaultExpiryWarningDays.
@@ -148,13 +66,13 @@ type AgentOptions struct {
 // raises notifications. While nothing happens it blocks in PC/SC and in
 // Accept: no timers, no polling.
 type Agent struct {
-	opts    AgentOptions
-	svc     *Service
+	opts    Options
+	svc     *app.Service
 	log     *slog.Logger
 	started time.Time
 
 	mu       sync.Mutex
-	state    AgentState
+	state    localapi.State
 	subs     map[*subscriber]struct{}
 	handoffs []pendingHandoff
 	// inflight are handoffs a login has taken and is running: their QR
@@ -169,7 +87,7 @@ type Agent struct {
 	envMu sync.RWMutex // guards opts.Environment (SetEnvironment)
 
 	refresh chan struct{}
-	ln      localListener
+	ln      localapi.Listener
 	monitor *cardreader.Monitor
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -179,12 +97,12 @@ type Agent struct {
 }
 
 type pendingHandoff struct {
-	PendingHandoff
+	localapi.PendingHandoff
 	link string
 }
 
 // NewAgent checks opts and returns an Agent; Start runs it.
-func NewAgent(opts AgentOptions) (*Agent, error) {
+func New(opts Options) (*Agent, error) {
 	if opts.Service == nil {
 		return nil, errors.New("app: AgentOptions.Service is required")
 	}
@@ -204,8 +122,8 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	a.state.Readers = []ReaderStatus{}
-	a.state.Handoffs = []PendingHandoff{}
+	a.state.Readers = []app.ReaderStatus{}
+	a.state.Handoffs = []localapi.PendingHandoff{}
 	return a, nil
 }
 
@@ -224,11 +142,11 @@ func (a *Agent) Start(ctx context.Context) error {
 	addr := a.opts.Address
 	if addr == "" {
 		var err error
-		if addr, err = AgentAddress(); err != nil {
+		if addr, err = localapi.AgentAddress(); err != nil {
 			return err
 		}
 	}
-	ln, err := listenAgent(ctx, addr)
+	ln, err := localapi.Listen(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -277,13 +195,13 @@ func (a *Agent) Close() error {
 }
 
 // State returns the published state now.
-func (a *Agent) State() AgentState {
+func (a *Agent) State() localapi.State {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.snapshotLocked()
 }
 
-func (a *Agent) snapshotLocked() AgentState {
+func (a *Agent) snapshotLocked() localapi.State {
 	st := a.state
 	st.Readers = slices.Clone(st.Readers)
 	st.Handoffs = slices.Clone(st.Handoffs)
@@ -300,17 +218,17 @@ func (a *Agent) publishLocked() {
 	a.state.Seq++
 	st := a.snapshotLocked()
 	for s := range a.subs {
-		s.send(AgentEvent{State: &st})
+		s.send(localapi.Event{State: &st})
 	}
 }
 
 // notify raises n to the injected Notify and to subscribers.
-func (a *Agent) notify(n Notification) {
+func (a *Agent) notify(n localapi.Notification) {
 	n.At = a.now()
 	a.mu.Lock()
 	for s := range a.subs {
 		nn := n
-		s.send(AgentEvent{Notification: &nn})
+		s.send(localapi.Event{Notification: &nn})
 	}
 	a.mu.Unlock()
 	a.log.Info("notification", "kind", n.Kind, "reader", n.Reader, "card", n.CardNumber, "cert", n.CertID, "days", n.Days)
@@ -337,12 +255,12 @@ func (a *Agent) watch(ctx context.Context) {
 		a.mu.Unlock()
 		switch ev.Kind {
 		case cardreader.CardInserted:
-			a.notify(Notification{Kind: NotifyCardInserted, Reader: ev.Reader.Name})
+			a.notify(localapi.Notification{Kind: localapi.NotifyCardInserted, Reader: ev.Reader.Name})
 			a.kick()
 		case cardreader.CardRemoved, cardreader.ReaderRemoved:
 			a.svc.CardRemoved(ev.Reader.Name)
 			if ev.Kind == cardreader.CardRemoved {
-				a.notify(Notification{Kind: NotifyCardRemoved, Reader: ev.Reader.Name})
+				a.notify(localapi.Notification{Kind: localapi.NotifyCardRemoved, Reader: ev.Reader.Name})
 			}
 			a.kick()
 		case cardreader.ServiceLost:
@@ -352,14 +270,14 @@ func (a *Agent) watch(ctx context.Context) {
 }
 
 // readersLocked is the monitor's view of the readers in the Status form.
-func (a *Agent) readersLocked() []ReaderStatus {
-	prev := map[string]ReaderStatus{}
+func (a *Agent) readersLocked() []app.ReaderStatus {
+	prev := map[string]app.ReaderStatus{}
 	for _, r := range a.state.Readers {
 		prev[r.Name] = r
 	}
-	var out []ReaderStatus
+	var out []app.ReaderStatus
 	for _, r := range a.monitor.Readers() {
-		rs := ReaderStatus{Name: r.Name, CardPresent: r.CardPresent}
+		rs := app.ReaderStatus{Name: r.Name, CardPresent: r.CardPresent}
 		if r.CardPresent {
 			rs.ATR = hex.EncodeToString(r.ATR)
 			if p, ok := prev[r.Name]; ok && p.CardPresent {
@@ -369,7 +287,7 @@ func (a *Agent) readersLocked() []ReaderStatus {
 		out = append(out, rs)
 	}
 	if out == nil {
-		out = []ReaderStatus{}
+		out = []app.ReaderStatus{}
 	}
 	return out
 }
@@ -393,7 +311,7 @@ func (a *Agent) refresher(ctx context.Context) {
 			return
 		case <-a.refresh:
 		}
-		st, err := a.svc.Status(ctx, StatusOptions{})
+		st, err := a.svc.Status(ctx, app.StatusOptions{})
 		if ctx.Err() != nil {
 			return
 		}
@@ -406,10 +324,10 @@ func (a *Agent) refresher(ctx context.Context) {
 }
 
 // apply publishes a fresh Status and raises what it warrants.
-func (a *Agent) apply(st *Status) {
-	var notes []Notification
+func (a *Agent) apply(st *app.Status) {
+	var notes []localapi.Notification
 	a.mu.Lock()
-	unsupported := map[string]ReaderStatus{}
+	unsupported := map[string]app.ReaderStatus{}
 	for _, r := range st.Readers {
 		unsupported[r.Name] = r
 	}
@@ -422,18 +340,18 @@ func (a *Agent) apply(st *Status) {
 	a.state.Card = nil
 	if len(st.Cards) > 0 {
 		cs := st.Cards[0]
-		a.state.Card = &CardSummary{
+		a.state.Card = &localapi.CardSummary{
 			Reader: cs.Reader, Backend: cs.Backend, CardNumber: cs.CardNumber, Holder: cs.Holder,
 			NotAfter: cs.NotAfter, PIN: cs.PIN, PUK: cs.PUK, Warnings: cs.Warnings, Error: cs.Error,
 		}
 	}
 	now := a.now()
 	for _, cs := range st.Cards {
-		base := Notification{Reader: cs.Reader, CardNumber: cs.CardNumber, Holder: cs.Holder.Name, HSAID: cs.Holder.HSAID}
+		base := localapi.Notification{Reader: cs.Reader, CardNumber: cs.CardNumber, Holder: cs.Holder.Name, HSAID: cs.Holder.HSAID}
 		key := "pin|" + cs.CardNumber
 		if cs.PIN.Blocked && !a.warned[key] {
 			n := base
-			n.Kind = NotifyPINBlocked
+			n.Kind = localapi.NotifyPINBlocked
 			notes = append(notes, n)
 		}
 		a.warned[key] = cs.PIN.Blocked
@@ -441,7 +359,7 @@ func (a *Agent) apply(st *Status) {
 			if c.Expired {
 				continue
 			}
-			left := daysLeft(now, c.NotAfter)
+			left := app.DaysLeft(now, c.NotAfter)
 			th, ok := expiryThreshold(a.opts.ExpiryWarningDays, left)
 			if !ok {
 				continue
@@ -452,7 +370,7 @@ func (a *Agent) apply(st *Status) {
 			}
 			a.warned[key] = true
 			n := base
-			n.Kind, n.CertID, n.Days = NotifyCertificateExpiring, c.ID, left
+			n.Kind, n.CertID, n.Days = localapi.NotifyCertificateExpiring, c.ID, left
 			notes = append(notes, n)
 		}
 	}
@@ -494,7 +412,7 @@ func (a *Agent) begin(method string) func(error) {
 			a.state.Busy = a.busy[0]
 		}
 		if err != nil {
-			a.state.LastError = &OperationError{Method: method, Error: toWire(err), At: a.now()}
+			a.state.LastError = &localapi.OperationError{Method: method, Error: localapi.ToWire(err), At: a.now()}
 		}
 		a.publishLocked()
 		a.mu.Unlock()
@@ -503,13 +421,13 @@ func (a *Agent) begin(method string) func(error) {
 }
 
 // queueHandoff validates and queues a login request from the URL handler.
-func (a *Agent) queueHandoff(link string) (HandoffReceipt, error) {
-	if _, err := parseLink(link); err != nil {
-		return HandoffReceipt{}, err
+func (a *Agent) queueHandoff(link string) (localapi.HandoffReceipt, error) {
+	if err := app.CheckLink(link); err != nil {
+		return localapi.HandoffReceipt{}, err
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	h := pendingHandoff{PendingHandoff: PendingHandoff{ID: hex.EncodeToString(b[:]), Received: a.now()}, link: link}
+	h := pendingHandoff{PendingHandoff: localapi.PendingHandoff{ID: hex.EncodeToString(b[:]), Received: a.now()}, link: link}
 	a.mu.Lock()
 	a.expireHandoffsLocked()
 	if len(a.handoffs) >= MaxHandoffs {
@@ -520,8 +438,8 @@ func (a *Agent) queueHandoff(link string) (HandoffReceipt, error) {
 	n := len(a.handoffs)
 	a.publishLocked()
 	a.mu.Unlock()
-	a.notify(Notification{Kind: NotifyLoginRequested, Handoff: h.ID})
-	return HandoffReceipt{ID: h.ID, Queued: n}, nil
+	a.notify(localapi.Notification{Kind: localapi.NotifyLoginRequested, Handoff: h.ID})
+	return localapi.HandoffReceipt{ID: h.ID, Queued: n}, nil
 }
 
 // takeHandoff removes and returns the queued link id names.
@@ -538,7 +456,7 @@ func (a *Agent) takeHandoff(id string) (string, error) {
 			return h.link, nil
 		}
 	}
-	return "", ErrHandoffNotFound
+	return "", localapi.ErrHandoffNotFound
 }
 
 // settleHandoff ends a login that took handoff id. A wrong PIN leaves the
@@ -556,7 +474,7 @@ func (a *Agent) settleHandoff(id string, err error) {
 		return
 	}
 	delete(a.inflight, id)
-	pending := (errors.As(err, &wrong) && wrong.Retries > 0) || (errors.Is(err, context.Canceled) && !errors.Is(err, ErrCancelled))
+	pending := (errors.As(err, &wrong) && wrong.Retries > 0) || (errors.Is(err, context.Canceled) && !errors.Is(err, app.ErrCancelled))
 	if pending && a.now().Sub(h.Received) <= HandoffLifetime {
 		a.handoffs = append(a.handoffs, h)
 		a.syncHandoffsLocked()
@@ -578,7 +496,7 @@ func (a *Agent) peekHandoff(id string) (string, error) {
 	if h, ok := a.inflight[id]; ok {
 		return h.link, nil
 	}
-	return "", ErrHandoffNotFound
+	return "", localapi.ErrHandoffNotFound
 }
 
 // expireHandoffsLocked drops handoffs past their lifetime; it runs when the
@@ -591,14 +509,14 @@ func (a *Agent) expireHandoffsLocked() {
 }
 
 func (a *Agent) syncHandoffsLocked() {
-	a.state.Handoffs = make([]PendingHandoff, len(a.handoffs))
+	a.state.Handoffs = make([]localapi.PendingHandoff, len(a.handoffs))
 	for i, h := range a.handoffs {
 		a.state.Handoffs[i] = h.PendingHandoff
 	}
 }
 
 // Handoffs returns the queued login requests, oldest first.
-func (a *Agent) Handoffs() []PendingHandoff {
+func (a *Agent) Handoffs() []localapi.PendingHandoff {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.expireHandoffsLocked()
@@ -609,8 +527,8 @@ func (a *Agent) Handoffs() []PendingHandoff {
 }
 
 func methodList() string {
-	return strings.Join([]string{MethodPing, MethodStatus, MethodSubscribe, MethodPINChange, MethodPINUnblock,
-		MethodCertRemove, MethodRemoveExpired, MethodExport, MethodLogin, MethodQR, MethodHandoff}, ", ")
+	return strings.Join([]string{localapi.MethodPing, localapi.MethodStatus, localapi.MethodSubscribe, localapi.MethodPINChange, localapi.MethodPINUnblock,
+		localapi.MethodCertRemove, localapi.MethodRemoveExpired, localapi.MethodExport, localapi.MethodLogin, localapi.MethodQR, localapi.MethodHandoff}, ", ")
 }
 
 // SpawnAgent starts exe with args as a detached agent process (a session of
@@ -618,17 +536,17 @@ func methodList() string {
 // agent to answer at addr; whichever agent answers (the new one, or one that
 // won a race to start) is reported. The URL handler uses it when no agent
 // runs.
-func SpawnAgent(ctx context.Context, exe string, args []string, addr string, wait time.Duration) (AgentInfo, error) {
+func Spawn(ctx context.Context, exe string, args []string, addr string, wait time.Duration) (localapi.AgentInfo, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return AgentInfo{}, err
+		return localapi.AgentInfo{}, err
 	}
 	defer null.Close()
 	cmd := exec.Command(exe, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
-		return AgentInfo{}, fmt.Errorf("starting the agent: %w", err)
+		return localapi.AgentInfo{}, fmt.Errorf("starting the agent: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }() // reaps it if this process outlives it
@@ -636,20 +554,20 @@ func SpawnAgent(ctx context.Context, exe string, args []string, addr string, wai
 	defer cancel()
 	for {
 		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		info, err := pingAddress(pctx, addr)
+		info, err := localapi.PingAddress(pctx, addr)
 		pcancel()
 		if err == nil {
 			return info, nil
 		}
 		select {
 		case <-ctx.Done():
-			return AgentInfo{}, fmt.Errorf("the agent did not answer within %v: %w", wait, err)
+			return localapi.AgentInfo{}, fmt.Errorf("the agent did not answer within %v: %w", wait, err)
 		case werr := <-exited:
 			// It may have lost a race to another agent: ask once more.
-			if info, err := pingAddress(ctx, addr); err == nil {
+			if info, err := localapi.PingAddress(ctx, addr); err == nil {
 				return info, nil
 			}
-			return AgentInfo{}, fmt.Errorf("the agent exited at start (%v): %w", werr, ErrNoAgent)
+			return localapi.AgentInfo{}, fmt.Errorf("the agent exited at start (%v): %w", werr, localapi.ErrNoAgent)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -1,12 +1,12 @@
-package app_test
+package agent_test
 
 import (
 	"context"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 )
@@ -20,7 +20,7 @@ func TestAgentStates(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	states := ar.agent.States(ctx)
-	wait := func(what string, ok func(app.AgentState) bool) app.AgentState {
+	wait := func(what string, ok func(localapi.State) bool) localapi.State {
 		t.Helper()
 		deadline := time.After(10 * time.Second)
 		for {
@@ -37,12 +37,12 @@ func TestAgentStates(t *testing.T) {
 			}
 		}
 	}
-	st := wait("the card", func(st app.AgentState) bool { return st.Card != nil })
+	st := wait("the card", func(st localapi.State) bool { return st.Card != nil })
 	if st.Card.Holder.HSAID != testpki.DefaultHSAID {
 		t.Fatalf("card %+v", st.Card)
 	}
 	f.card.Pull(t)
-	gone := wait("the card gone", func(st app.AgentState) bool { return st.Card == nil })
+	gone := wait("the card gone", func(st localapi.State) bool { return st.Card == nil })
 	if gone.Seq <= st.Seq {
 		t.Fatalf("seq %d after %d", gone.Seq, st.Seq)
 	}

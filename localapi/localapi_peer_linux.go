@@ -1,4 +1,4 @@
-package app
+package localapi
 
 import "golang.org/x/sys/unix"
 

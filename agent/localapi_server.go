@@ -1,10 +1,12 @@
-package app
+package agent
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/localapi"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,21 +16,13 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 )
 
-// localListener is the per-OS listener of the local API: Accept returns
-// connections whose peer is the agent's own user, or an error wrapping
-// ErrPeerRefused (the connection already closed) for any other.
-type localListener interface {
-	Accept() (io.ReadWriteCloser, error)
-	Close() error
-}
-
 // serve accepts local API connections until the listener closes.
 func (a *Agent) serve(ctx context.Context) {
 	defer a.wg.Done()
 	for {
 		rwc, err := a.ln.Accept()
 		if err != nil {
-			if errors.Is(err, ErrPeerRefused) {
+			if errors.Is(err, localapi.ErrPeerRefused) {
 				a.log.Warn("local API connection refused", "err", err)
 				continue
 			}
@@ -76,7 +70,7 @@ type serverConn struct {
 type serverCall struct {
 	id      uint64
 	cancel  context.CancelFunc
-	answers chan frame
+	answers chan localapi.Frame
 	seq     uint64
 }
 
@@ -88,30 +82,30 @@ func (c *serverConn) close() {
 }
 
 func (c *serverConn) run() {
-	lr := newLineReader(c.rwc)
+	lr := localapi.NewLineReader(c.rwc)
 	defer func() {
 		c.close()
 		c.wg.Wait()
-		lr.wipe()
+		lr.Wipe()
 	}()
 	for {
-		f, err := readFrame(lr, true)
+		f, err := localapi.ReadFrame(lr, true)
 		if err != nil {
-			if errors.Is(err, ErrProtocol) {
+			if errors.Is(err, localapi.ErrProtocol) {
 				// Say why before hanging up; the frame itself is not logged.
 				c.a.log.Warn("local API client broke the protocol", "err", err)
-				_ = c.write(&frame{Type: frameReply, ID: protocolErrorID, Error: toWire(err)})
+				_ = c.write(&localapi.Frame{Type: localapi.FrameReply, ID: localapi.ProtocolErrorID, Error: localapi.ToWire(err)})
 			}
 			return
 		}
 		switch f.Type {
-		case frameCall:
+		case localapi.FrameCall:
 			c.mu.Lock()
 			_, dup := c.calls[f.ID]
 			var call *serverCall
 			if !dup {
 				ctx, cancel := context.WithCancel(c.ctx)
-				call = &serverCall{id: f.ID, cancel: cancel, answers: make(chan frame, 1)}
+				call = &serverCall{id: f.ID, cancel: cancel, answers: make(chan localapi.Frame, 1)}
 				c.calls[f.ID] = call
 				c.wg.Add(1)
 				go func() {
@@ -121,23 +115,23 @@ func (c *serverConn) run() {
 			}
 			c.mu.Unlock()
 			if dup {
-				_ = c.write(&frame{Type: frameReply, ID: f.ID, Error: toWire(fmt.Errorf("%w: id %d in use", ErrProtocol, f.ID))})
+				_ = c.write(&localapi.Frame{Type: localapi.FrameReply, ID: f.ID, Error: localapi.ToWire(fmt.Errorf("%w: id %d in use", localapi.ErrProtocol, f.ID))})
 				return
 			}
-		case frameAnswer:
+		case localapi.FrameAnswer:
 			c.mu.Lock()
 			call := c.calls[f.ID]
 			c.mu.Unlock()
 			if call == nil {
-				f.wipe()
+				f.Wipe()
 				continue
 			}
 			select {
 			case call.answers <- f:
 			default:
-				f.wipe() // nothing asked for it
+				f.Wipe() // nothing asked for it
 			}
-		case frameCancel:
+		case localapi.FrameCancel:
 			c.mu.Lock()
 			if call := c.calls[f.ID]; call != nil {
 				call.cancel()
@@ -147,8 +141,8 @@ func (c *serverConn) run() {
 	}
 }
 
-func (c *serverConn) write(f *frame) error {
-	b, err := encodeFrame(f)
+func (c *serverConn) write(f *localapi.Frame) error {
+	b, err := localapi.EncodeFrame(f)
 	if err != nil {
 		return err
 	}
@@ -159,11 +153,11 @@ func (c *serverConn) write(f *frame) error {
 }
 
 func (c *serverConn) reply(call *serverCall, result any, err error) {
-	f := &frame{Type: frameReply, ID: call.id, Error: toWire(err)}
+	f := &localapi.Frame{Type: localapi.FrameReply, ID: call.id, Error: localapi.ToWire(err)}
 	if err == nil && result != nil {
 		b, merr := json.Marshal(result)
 		if merr != nil {
-			f.Error = toWire(merr)
+			f.Error = localapi.ToWire(merr)
 		} else {
 			f.Result = b
 		}
@@ -181,7 +175,7 @@ func (c *serverConn) endCall(call *serverCall) {
 	for {
 		select {
 		case f := <-call.answers:
-			f.wipe()
+			f.Wipe()
 		default:
 			return
 		}
@@ -190,26 +184,26 @@ func (c *serverConn) endCall(call *serverCall) {
 
 // ask sends a prompt frame to the client that started call and waits for
 // its answer.
-func (c *serverConn) ask(ctx context.Context, call *serverCall, p wirePrompt) (frame, error) {
+func (c *serverConn) ask(ctx context.Context, call *serverCall, p localapi.WirePrompt) (localapi.Frame, error) {
 	c.mu.Lock()
 	call.seq++
 	seq := call.seq
 	c.mu.Unlock()
-	if err := c.write(&frame{Type: framePrompt, ID: call.id, Seq: seq, Prompt: &p}); err != nil {
-		return frame{}, fmt.Errorf("asking the client: %w", err)
+	if err := c.write(&localapi.Frame{Type: localapi.FramePrompt, ID: call.id, Seq: seq, Prompt: &p}); err != nil {
+		return localapi.Frame{}, fmt.Errorf("asking the client: %w", err)
 	}
 	for {
 		select {
 		case <-ctx.Done():
-			return frame{}, ctx.Err()
+			return localapi.Frame{}, ctx.Err()
 		case f := <-call.answers:
 			if f.Seq != seq {
-				f.wipe()
+				f.Wipe()
 				continue
 			}
 			if f.Error != nil {
-				f.wipe()
-				return frame{}, fromWire(f.Error)
+				f.Wipe()
+				return localapi.Frame{}, localapi.FromWire(f.Error)
 			}
 			return f, nil
 		}
@@ -219,10 +213,10 @@ func (c *serverConn) ask(ctx context.Context, call *serverCall, p wirePrompt) (f
 // prompt is the Prompt the Service sees for an operation started on this
 // connection: the question crosses to the client, the secret comes back and
 // belongs to the operation, which wipes it.
-func (c *serverConn) prompt(call *serverCall) Prompt {
-	return func(ctx context.Context, req PromptRequest) (*cardreader.Secret, error) {
-		f, err := c.ask(ctx, call, wirePrompt{
-			Kind: req.Kind.wire(), PIN: string(req.PIN), Retries: req.Retries,
+func (c *serverConn) prompt(call *serverCall) app.Prompt {
+	return func(ctx context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+		f, err := c.ask(ctx, call, localapi.WirePrompt{
+			Kind: localapi.PromptKindToWire(req.Kind), PIN: string(req.PIN), Retries: req.Retries,
 			Holder: req.Holder, HSAID: req.HSAID, CardNumber: req.CardNumber,
 		})
 		if err != nil {
@@ -233,30 +227,30 @@ func (c *serverConn) prompt(call *serverCall) Prompt {
 	}
 }
 
-func (c *serverConn) approve(call *serverCall) func(context.Context, LoginApproval) error {
-	return func(ctx context.Context, la LoginApproval) error {
-		f, err := c.ask(ctx, call, wirePrompt{Kind: promptApprove, Retries: -1,
+func (c *serverConn) approve(call *serverCall) func(context.Context, app.LoginApproval) error {
+	return func(ctx context.Context, la app.LoginApproval) error {
+		f, err := c.ask(ctx, call, localapi.WirePrompt{Kind: localapi.PromptApprove, Retries: -1,
 			Holder: la.Holder, HSAID: la.HSAID, CardNumber: la.CardNumber, Approval: &la})
 		if err != nil {
 			return err
 		}
-		f.wipe()
+		f.Wipe()
 		if !f.Approved {
-			return ErrCancelled
+			return app.ErrCancelled
 		}
 		return nil
 	}
 }
 
 // handle runs one call and replies.
-func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
+func (c *serverConn) handle(ctx context.Context, call *serverCall, f localapi.Frame) {
 	defer c.endCall(call)
 	a := c.a
 	params := f.Params
 	if params == nil {
 		params = json.RawMessage("{}")
 	}
-	decode := func(v any) error { return decodeStrict(params, v) }
+	decode := func(v any) error { return localapi.DecodeStrict(params, v) }
 	op := func(run func() (any, error)) {
 		end := a.begin(f.Method)
 		res, err := run()
@@ -267,70 +261,70 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 		c.reply(call, res, err)
 	}
 	switch f.Method {
-	case MethodPing:
+	case localapi.MethodPing:
 		var p struct{}
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
-		c.reply(call, AgentInfo{PID: os.Getpid(), Version: a.opts.Version, Started: a.started.Format(time.RFC3339)}, nil)
-	case MethodStatus:
-		var p statusParams
+		c.reply(call, localapi.AgentInfo{PID: os.Getpid(), Version: a.opts.Version, Started: a.started.Format(time.RFC3339)}, nil)
+	case localapi.MethodStatus:
+		var p localapi.StatusParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
-		st, err := a.svc.Status(ctx, StatusOptions{Select: p.Select.selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: nsDuration(p.ExpiryWarningNs)})
+		st, err := a.svc.Status(ctx, app.StatusOptions{Select: p.Select.Selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: localapi.NSDuration(p.ExpiryWarningNs)})
 		// A full, masked status is the freshest state there is: publish it.
-		if err == nil && p.Select == (selectParams{}) && !p.ShowPersonalNumber {
+		if err == nil && p.Select == (localapi.SelectParams{}) && !p.ShowPersonalNumber {
 			a.apply(st)
 		}
 		c.reply(call, st, err)
-	case MethodSubscribe:
+	case localapi.MethodSubscribe:
 		var p struct{}
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
 		c.subscribe(ctx, call)
-	case MethodPINChange:
-		var p pinParams
+	case localapi.MethodPINChange:
+		var p localapi.PINParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
-		op(func() (any, error) { return nil, a.svc.ChangePIN(ctx, p.Select.selector(), p.PIN, c.prompt(call)) })
-	case MethodPINUnblock:
-		var p pinParams
+		op(func() (any, error) { return nil, a.svc.ChangePIN(ctx, p.Select.Selector(), p.PIN, c.prompt(call)) })
+	case localapi.MethodPINUnblock:
+		var p localapi.PINParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
-		op(func() (any, error) { return nil, a.svc.UnblockPIN(ctx, p.Select.selector(), p.PIN, c.prompt(call)) })
-	case MethodCertRemove:
-		var p certRemoveParams
+		op(func() (any, error) { return nil, a.svc.UnblockPIN(ctx, p.Select.Selector(), p.PIN, c.prompt(call)) })
+	case localapi.MethodCertRemove:
+		var p localapi.CertRemoveParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
 		op(func() (any, error) {
-			return nil, a.svc.RemoveCertificate(ctx, p.Select.selector(), p.CertID, RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
+			return nil, a.svc.RemoveCertificate(ctx, p.Select.Selector(), p.CertID, app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
 		})
-	case MethodRemoveExpired:
-		var p certRemoveParams
+	case localapi.MethodRemoveExpired:
+		var p localapi.CertRemoveParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
 		op(func() (any, error) {
-			ids, err := a.svc.RemoveExpired(ctx, p.Select.selector(), RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
+			ids, err := a.svc.RemoveExpired(ctx, p.Select.Selector(), app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
 			if ids == nil {
 				ids = []string{}
 			}
-			return removedResult{Removed: ids}, err
+			return localapi.RemovedResult{Removed: ids}, err
 		})
-	case MethodLogin:
-		var p loginParams
+	case localapi.MethodLogin:
+		var p localapi.LoginParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
@@ -343,7 +337,7 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 					return nil, err
 				}
 			}
-			req := LoginRequest{Link: link, Select: p.Select.selector(), Env: a.environment(), Prompt: c.prompt(call)}
+			req := app.LoginRequest{Link: link, Select: p.Select.Selector(), Env: a.environment(), Prompt: c.prompt(call)}
 			if p.Approve {
 				req.Approve = c.approve(call)
 			}
@@ -353,25 +347,25 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 			}
 			return res, err
 		})
-	case MethodExport:
-		var p exportParams
+	case localapi.MethodExport:
+		var p localapi.ExportParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
 		}
 		if !filepath.IsAbs(p.Dir) {
-			c.reply(call, nil, fmt.Errorf("%w: export directory %q is not absolute", ErrProtocol, p.Dir))
+			c.reply(call, nil, fmt.Errorf("%w: export directory %q is not absolute", localapi.ErrProtocol, p.Dir))
 			return
 		}
 		op(func() (any, error) {
-			files, err := a.svc.Export(ctx, p.Select.selector(), p.Dir, ExportFormat(p.Format))
+			files, err := a.svc.Export(ctx, p.Select.Selector(), p.Dir, app.ExportFormat(p.Format))
 			if files == nil {
-				files = []ExportedFile{}
+				files = []app.ExportedFile{}
 			}
 			return files, err
 		})
-	case MethodQR:
-		var p qrParams
+	case localapi.MethodQR:
+		var p localapi.QRParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
@@ -390,8 +384,8 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 		}
 		h, err := a.svc.QR(ctx, link, a.environment(), size)
 		c.reply(call, h, err)
-	case MethodHandoff:
-		var p handoffParams
+	case localapi.MethodHandoff:
+		var p localapi.HandoffParams
 		if err := decode(&p); err != nil {
 			c.reply(call, nil, err)
 			return
@@ -399,20 +393,20 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f frame) {
 		rec, err := a.queueHandoff(p.URL)
 		c.reply(call, rec, err)
 	default:
-		c.reply(call, nil, fmt.Errorf("%q (want one of %s): %w", f.Method, methodList(), errUnknownMethod))
+		c.reply(call, nil, fmt.Errorf("%q (want one of %s): %w", f.Method, methodList(), localapi.ErrUnknownMethod))
 	}
 }
 
 // subscriber is one subscription: a bounded queue drained by its own
 // goroutine, so a slow client never stalls the agent.
 type subscriber struct {
-	ch chan AgentEvent
+	ch chan localapi.Event
 	// overflow is closed when the client fell behind; it is then dropped.
 	overflow chan struct{}
 	once     sync.Once
 }
 
-func (s *subscriber) send(ev AgentEvent) {
+func (s *subscriber) send(ev localapi.Event) {
 	select {
 	case s.ch <- ev:
 	default:
@@ -424,7 +418,7 @@ func (s *subscriber) send(ev AgentEvent) {
 // the call is cancelled or the connection ends.
 func (c *serverConn) subscribe(ctx context.Context, call *serverCall) {
 	a := c.a
-	s := &subscriber{ch: make(chan AgentEvent, 64), overflow: make(chan struct{})}
+	s := &subscriber{ch: make(chan localapi.Event, 64), overflow: make(chan struct{})}
 	a.mu.Lock()
 	st := a.snapshotLocked()
 	a.subs[s] = struct{}{}
@@ -434,8 +428,8 @@ func (c *serverConn) subscribe(ctx context.Context, call *serverCall) {
 		delete(a.subs, s)
 		a.mu.Unlock()
 	}()
-	b, _ := json.Marshal(AgentEvent{State: &st})
-	if err := c.write(&frame{Type: frameEvent, ID: call.id, Result: b}); err != nil {
+	b, _ := json.Marshal(localapi.Event{State: &st})
+	if err := c.write(&localapi.Frame{Type: localapi.FrameEvent, ID: call.id, Result: b}); err != nil {
 		c.close()
 		return
 	}
@@ -453,7 +447,7 @@ func (c *serverConn) subscribe(ctx context.Context, call *serverCall) {
 			if err != nil {
 				continue
 			}
-			if err := c.write(&frame{Type: frameEvent, ID: call.id, Result: b}); err != nil {
+			if err := c.write(&localapi.Frame{Type: localapi.FrameEvent, ID: call.id, Result: b}); err != nil {
 				c.close()
 				return
 			}

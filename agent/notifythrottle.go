@@ -1,6 +1,7 @@
-package app
+package agent
 
 import (
+	"github.com/sithseid/sithseid/localapi"
 	"strconv"
 	"sync"
 	"time"
@@ -26,8 +27,8 @@ type NotifyThrottle struct {
 
 // Allow reports whether n may be shown at now, and counts it if so. A
 // login request is always allowed: the user is waiting for it.
-func (t *NotifyThrottle) Allow(n Notification, now time.Time) bool {
-	if n.Kind == NotifyLoginRequested {
+func (t *NotifyThrottle) Allow(n localapi.Notification, now time.Time) bool {
+	if n.Kind == localapi.NotifyLoginRequested {
 		return true
 	}
 	repeat, burst, window := t.Repeat, t.Burst, t.Window

@@ -1,10 +1,11 @@
-package app
+package localapi
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/app"
 	"io"
 	"path/filepath"
 	"sync"
@@ -17,13 +18,13 @@ import (
 // Service's; PIN prompts are answered by the Prompt each method takes, on
 // the caller's side (a dialog in the ui, the terminal in the CLI). Methods
 // may be called concurrently; the agent runs card operations one at a time.
-type AgentClient struct {
+type Client struct {
 	rwc io.ReadWriteCloser
 	wmu sync.Mutex
 
 	mu     sync.Mutex
 	nextID uint64
-	calls  map[uint64]chan frame
+	calls  map[uint64]chan Frame
 	err    error // why the connection ended
 	done   chan struct{}
 	once   sync.Once
@@ -42,7 +43,7 @@ var ErrRemoteManagementKey = errors.New("a management key cannot be passed to th
 
 // Dial connects to this session's agent. With no agent running it returns
 // an error wrapping ErrNoAgent.
-func Dial(ctx context.Context) (*AgentClient, error) {
+func Dial(ctx context.Context) (*Client, error) {
 	addr, err := AgentAddress()
 	if err != nil {
 		return nil, err
@@ -52,18 +53,18 @@ func Dial(ctx context.Context) (*AgentClient, error) {
 
 // DialAddress connects to the agent at addr (a socket path; on Windows a
 // pipe name).
-func DialAddress(ctx context.Context, addr string) (*AgentClient, error) {
-	rwc, err := dialAgent(ctx, addr)
+func DialAddress(ctx context.Context, addr string) (*Client, error) {
+	rwc, err := DialConn(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &AgentClient{rwc: rwc, calls: map[uint64]chan frame{}, done: make(chan struct{})}
+	c := &Client{rwc: rwc, calls: map[uint64]chan Frame{}, done: make(chan struct{})}
 	go c.readLoop()
 	return c, nil
 }
 
 // pingAddress reports whether an agent answers at addr.
-func pingAddress(ctx context.Context, addr string) (AgentInfo, error) {
+func PingAddress(ctx context.Context, addr string) (AgentInfo, error) {
 	c, err := DialAddress(ctx, addr)
 	if err != nil {
 		return AgentInfo{}, err
@@ -73,14 +74,14 @@ func pingAddress(ctx context.Context, addr string) (AgentInfo, error) {
 }
 
 // Close ends the connection; operations in flight fail.
-func (c *AgentClient) Close() error {
+func (c *Client) Close() error {
 	c.shutdown(errClosed)
 	return nil
 }
 
 var errClosed = errors.New("connection to the agent closed")
 
-func (c *AgentClient) shutdown(err error) {
+func (c *Client) shutdown(err error) {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.err = err
@@ -90,11 +91,11 @@ func (c *AgentClient) shutdown(err error) {
 	})
 }
 
-func (c *AgentClient) readLoop() {
-	lr := newLineReader(c.rwc)
-	defer lr.wipe()
+func (c *Client) readLoop() {
+	lr := NewLineReader(c.rwc)
+	defer lr.Wipe()
 	for {
-		f, err := readFrame(lr, false)
+		f, err := ReadFrame(lr, false)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errClosed
@@ -106,9 +107,9 @@ func (c *AgentClient) readLoop() {
 		ch := c.calls[f.ID]
 		c.mu.Unlock()
 		if ch == nil {
-			if f.Type == frameReply && f.Error != nil {
+			if f.Type == FrameReply && f.Error != nil {
 				// The agent hung up on a protocol error not tied to a call.
-				c.shutdown(fromWire(f.Error))
+				c.shutdown(FromWire(f.Error))
 				return
 			}
 			continue
@@ -121,8 +122,8 @@ func (c *AgentClient) readLoop() {
 	}
 }
 
-func (c *AgentClient) write(f *frame) error {
-	b, err := encodeFrame(f)
+func (c *Client) write(f *Frame) error {
+	b, err := EncodeFrame(f)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (c *AgentClient) write(f *frame) error {
 	return nil
 }
 
-func (c *AgentClient) connErr() error {
+func (c *Client) connErr() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err == nil {
@@ -152,19 +153,19 @@ func (c *AgentClient) connErr() error {
 
 // callHandlers answer the agent's prompts during a call.
 type callHandlers struct {
-	prompt  Prompt
-	approve func(context.Context, LoginApproval) error
-	event   func(AgentEvent) bool // false stops a subscription
+	prompt  app.Prompt
+	approve func(context.Context, app.LoginApproval) error
+	event   func(Event) bool // false stops a subscription
 }
 
 // call runs one method: it sends the call frame, answers prompts, and
 // decodes the reply into result.
-func (c *AgentClient) call(ctx context.Context, method string, params, result any, h callHandlers) error {
+func (c *Client) call(ctx context.Context, method string, params, result any, h callHandlers) error {
 	p, err := json.Marshal(params)
 	if err != nil {
 		return err
 	}
-	ch := make(chan frame, 64)
+	ch := make(chan Frame, 64)
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
@@ -175,7 +176,7 @@ func (c *AgentClient) call(ctx context.Context, method string, params, result an
 		delete(c.calls, id)
 		c.mu.Unlock()
 	}()
-	if err := c.write(&frame{Type: frameCall, ID: id, Method: method, Params: p}); err != nil {
+	if err := c.write(&Frame{Type: FrameCall, ID: id, Method: method, Params: p}); err != nil {
 		return err
 	}
 	cancelled := false
@@ -185,13 +186,13 @@ func (c *AgentClient) call(ctx context.Context, method string, params, result an
 			select {
 			case <-ctx.Done():
 				cancelled = true
-				_ = c.write(&frame{Type: frameCancel, ID: id})
+				_ = c.write(&Frame{Type: FrameCancel, ID: id})
 				grace = time.After(2 * time.Second)
 				continue
 			default:
 			}
 		}
-		var f frame
+		var f Frame
 		select {
 		case f = <-ch:
 		case <-c.done:
@@ -209,9 +210,9 @@ func (c *AgentClient) call(ctx context.Context, method string, params, result an
 			}
 		}
 		switch f.Type {
-		case frameReply:
+		case FrameReply:
 			if f.Error != nil {
-				return fromWire(f.Error)
+				return FromWire(f.Error)
 			}
 			if result != nil && f.Result != nil {
 				if err := json.Unmarshal(f.Result, result); err != nil {
@@ -219,18 +220,18 @@ func (c *AgentClient) call(ctx context.Context, method string, params, result an
 				}
 			}
 			return nil
-		case framePrompt:
+		case FramePrompt:
 			if err := c.answer(ctx, id, f, h); err != nil {
 				return err
 			}
-		case frameEvent:
-			var ev AgentEvent
+		case FrameEvent:
+			var ev Event
 			if h.event == nil || json.Unmarshal(f.Result, &ev) != nil {
 				continue
 			}
 			if !h.event(ev) && !cancelled {
 				cancelled = true
-				_ = c.write(&frame{Type: frameCancel, ID: id})
+				_ = c.write(&Frame{Type: FrameCancel, ID: id})
 				grace = time.After(2 * time.Second)
 			}
 		}
@@ -239,42 +240,42 @@ func (c *AgentClient) call(ctx context.Context, method string, params, result an
 
 // answer asks the caller's user what a prompt frame asks and sends the
 // answer: the secret, an approval, or why not.
-func (c *AgentClient) answer(ctx context.Context, id uint64, f frame, h callHandlers) error {
-	ans := &frame{Type: frameAnswer, ID: id, Seq: f.Seq}
+func (c *Client) answer(ctx context.Context, id uint64, f Frame, h callHandlers) error {
+	ans := &Frame{Type: FrameAnswer, ID: id, Seq: f.Seq}
 	p := f.Prompt
-	if p.Kind == promptApprove {
+	if p.Kind == PromptApprove {
 		switch {
 		case h.approve == nil:
 			ans.Approved = true // the caller showed the text itself
 		case p.Approval == nil:
-			ans.Error = toWire(fmt.Errorf("%w: approval prompt without approval", ErrProtocol))
+			ans.Error = ToWire(fmt.Errorf("%w: approval prompt without approval", ErrProtocol))
 		default:
 			if err := h.approve(ctx, *p.Approval); err != nil {
-				ans.Error = toWire(err)
+				ans.Error = ToWire(err)
 			} else {
 				ans.Approved = true
 			}
 		}
 		return c.write(ans)
 	}
-	kind, ok := promptKindFromWire(p.Kind)
+	kind, ok := PromptKindFromWire(p.Kind)
 	if !ok || h.prompt == nil {
-		ans.Error = toWire(ErrCancelled)
+		ans.Error = ToWire(app.ErrCancelled)
 		return c.write(ans)
 	}
-	ref, err := CheckPINRef(cardreader.PINRef(p.PIN))
+	ref, err := app.CheckPINRef(cardreader.PINRef(p.PIN))
 	if err != nil {
-		ans.Error = toWire(fmt.Errorf("%w: prompt for %w", ErrProtocol, err))
+		ans.Error = ToWire(fmt.Errorf("%w: prompt for %w", ErrProtocol, err))
 		return c.write(ans)
 	}
-	s, err := h.prompt(ctx, PromptRequest{Kind: kind, PIN: ref, Retries: p.Retries, Holder: p.Holder, HSAID: p.HSAID, CardNumber: p.CardNumber})
+	s, err := h.prompt(ctx, app.PromptRequest{Kind: kind, PIN: ref, Retries: p.Retries, Holder: p.Holder, HSAID: p.HSAID, CardNumber: p.CardNumber})
 	if errors.Is(err, ErrAbandoned) {
 		// Not an answer: the operation is called off, as when ctx ends,
 		// so a login's order stays pending (the user went to the phone).
-		return c.write(&frame{Type: frameCancel, ID: id})
+		return c.write(&Frame{Type: FrameCancel, ID: id})
 	}
 	if err != nil {
-		ans.Error = toWire(err)
+		ans.Error = ToWire(err)
 		return c.write(ans)
 	}
 	defer s.Wipe()
@@ -285,17 +286,17 @@ func (c *AgentClient) answer(ctx context.Context, id uint64, f frame, h callHand
 }
 
 // Ping asks the agent who it is.
-func (c *AgentClient) Ping(ctx context.Context) (AgentInfo, error) {
+func (c *Client) Ping(ctx context.Context) (AgentInfo, error) {
 	var info AgentInfo
 	err := c.call(ctx, MethodPing, struct{}{}, &info, callHandlers{})
 	return info, err
 }
 
 // Status is Service.Status run by the agent.
-func (c *AgentClient) Status(ctx context.Context, opts StatusOptions) (*Status, error) {
-	var st Status
-	err := c.call(ctx, MethodStatus, statusParams{
-		Select: wireSelect(opts.Select), ShowPersonalNumber: opts.ShowPersonalNumber,
+func (c *Client) Status(ctx context.Context, opts app.StatusOptions) (*app.Status, error) {
+	var st app.Status
+	err := c.call(ctx, MethodStatus, StatusParams{
+		Select: WireSelect(opts.Select), ShowPersonalNumber: opts.ShowPersonalNumber,
 		ExpiryWarningNs: int64(opts.ExpiryWarning),
 	}, &st, callHandlers{})
 	if err != nil {
@@ -303,7 +304,7 @@ func (c *AgentClient) Status(ctx context.Context, opts StatusOptions) (*Status, 
 	}
 	for i := range st.Cards {
 		if cs := &st.Cards[i]; cs.Error != "" {
-			cs.err = &AgentError{Code: "failed", Message: cs.Error}
+			cs.SetErr(&AgentError{Code: "failed", Message: cs.Error})
 		}
 	}
 	return &st, nil
@@ -312,40 +313,40 @@ func (c *AgentClient) Status(ctx context.Context, opts StatusOptions) (*Status, 
 // ChangePIN is Service.ChangePIN run by the agent; prompt answers its
 // questions here. Errors about the signature PIN come wrapped in
 // *PINError, as the Service's do.
-func (c *AgentClient) ChangePIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
-	ref, err := CheckPINRef(pin)
+func (c *Client) ChangePIN(ctx context.Context, sel app.Selector, pin cardreader.PINRef, prompt app.Prompt) error {
+	ref, err := app.CheckPINRef(pin)
 	if err != nil {
 		return err
 	}
-	return pinError(ref, c.call(ctx, MethodPINChange, pinParams{Select: wireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
+	return app.WrapPINError(ref, c.call(ctx, MethodPINChange, PINParams{Select: WireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
 }
 
 // UnblockPIN is Service.UnblockPIN run by the agent.
-func (c *AgentClient) UnblockPIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
-	ref, err := CheckPINRef(pin)
+func (c *Client) UnblockPIN(ctx context.Context, sel app.Selector, pin cardreader.PINRef, prompt app.Prompt) error {
+	ref, err := app.CheckPINRef(pin)
 	if err != nil {
 		return err
 	}
-	return pinError(ref, c.call(ctx, MethodPINUnblock, pinParams{Select: wireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
+	return app.WrapPINError(ref, c.call(ctx, MethodPINUnblock, PINParams{Select: WireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
 }
 
 // RemoveCertificate is Service.RemoveCertificate run by the agent. A
 // management key in opts is refused (ErrRemoteManagementKey).
-func (c *AgentClient) RemoveCertificate(ctx context.Context, sel Selector, certID string, opts RemoveOptions, prompt Prompt) error {
+func (c *Client) RemoveCertificate(ctx context.Context, sel app.Selector, certID string, opts app.RemoveOptions, prompt app.Prompt) error {
 	if opts.ManagementKey != nil {
 		return ErrRemoteManagementKey
 	}
-	return c.call(ctx, MethodCertRemove, certRemoveParams{Select: wireSelect(sel), CertID: certID, ConfirmLogin: opts.ConfirmLogin},
+	return c.call(ctx, MethodCertRemove, CertRemoveParams{Select: WireSelect(sel), CertID: certID, ConfirmLogin: opts.ConfirmLogin},
 		nil, callHandlers{prompt: prompt})
 }
 
 // RemoveExpired is Service.RemoveExpired run by the agent.
-func (c *AgentClient) RemoveExpired(ctx context.Context, sel Selector, opts RemoveOptions, prompt Prompt) ([]string, error) {
+func (c *Client) RemoveExpired(ctx context.Context, sel app.Selector, opts app.RemoveOptions, prompt app.Prompt) ([]string, error) {
 	if opts.ManagementKey != nil {
 		return nil, ErrRemoteManagementKey
 	}
-	var res removedResult
-	err := c.call(ctx, MethodRemoveExpired, certRemoveParams{Select: wireSelect(sel), ConfirmLogin: opts.ConfirmLogin},
+	var res RemovedResult
+	err := c.call(ctx, MethodRemoveExpired, CertRemoveParams{Select: WireSelect(sel), ConfirmLogin: opts.ConfirmLogin},
 		&res, callHandlers{prompt: prompt})
 	return res.Removed, err
 }
@@ -353,19 +354,19 @@ func (c *AgentClient) RemoveExpired(ctx context.Context, sel Selector, opts Remo
 // Login is Service.Login run by the agent, in the agent's environment
 // (req.Env is not used: the agent's configuration decides where logins go).
 // req.Approve, when set, is asked before the PIN.
-func (c *AgentClient) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
-	return c.login(ctx, loginParams{Link: req.Link}, req)
+func (c *Client) Login(ctx context.Context, req app.LoginRequest) (*app.LoginResult, error) {
+	return c.login(ctx, LoginParams{Link: req.Link}, req)
 }
 
 // LoginHandoff runs the login the URL handler queued under id.
-func (c *AgentClient) LoginHandoff(ctx context.Context, id string, req LoginRequest) (*LoginResult, error) {
-	return c.login(ctx, loginParams{Handoff: id}, req)
+func (c *Client) LoginHandoff(ctx context.Context, id string, req app.LoginRequest) (*app.LoginResult, error) {
+	return c.login(ctx, LoginParams{Handoff: id}, req)
 }
 
-func (c *AgentClient) login(ctx context.Context, p loginParams, req LoginRequest) (*LoginResult, error) {
-	p.Select = wireSelect(req.Select)
+func (c *Client) login(ctx context.Context, p LoginParams, req app.LoginRequest) (*app.LoginResult, error) {
+	p.Select = WireSelect(req.Select)
 	p.Approve = req.Approve != nil
-	var res LoginResult
+	var res app.LoginResult
 	if err := c.call(ctx, MethodLogin, p, &res, callHandlers{prompt: req.Prompt, approve: req.Approve}); err != nil {
 		return nil, err
 	}
@@ -374,29 +375,29 @@ func (c *AgentClient) login(ctx context.Context, p loginParams, req LoginRequest
 
 // Export is Service.Export run by the agent: the agent (the same user)
 // writes the files into dir, made absolute here.
-func (c *AgentClient) Export(ctx context.Context, sel Selector, dir string, format ExportFormat) ([]ExportedFile, error) {
+func (c *Client) Export(ctx context.Context, sel app.Selector, dir string, format app.ExportFormat) ([]app.ExportedFile, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	var files []ExportedFile
-	err = c.call(ctx, MethodExport, exportParams{Select: wireSelect(sel), Dir: abs, Format: string(format)}, &files, callHandlers{})
+	var files []app.ExportedFile
+	err = c.call(ctx, MethodExport, ExportParams{Select: WireSelect(sel), Dir: abs, Format: string(format)}, &files, callHandlers{})
 	return files, err
 }
 
 // QR is Service.QR run by the agent, in the agent's environment.
-func (c *AgentClient) QR(ctx context.Context, link string, size int) (*QRHandover, error) {
-	return c.qr(ctx, qrParams{Link: link, Size: size})
+func (c *Client) QR(ctx context.Context, link string, size int) (*app.QRHandover, error) {
+	return c.qr(ctx, QRParams{Link: link, Size: size})
 }
 
 // QRHandoff is QR for the order the URL handler queued under id; the
 // handoff stays queued.
-func (c *AgentClient) QRHandoff(ctx context.Context, id string, size int) (*QRHandover, error) {
-	return c.qr(ctx, qrParams{Handoff: id, Size: size})
+func (c *Client) QRHandoff(ctx context.Context, id string, size int) (*app.QRHandover, error) {
+	return c.qr(ctx, QRParams{Handoff: id, Size: size})
 }
 
-func (c *AgentClient) qr(ctx context.Context, p qrParams) (*QRHandover, error) {
-	var h QRHandover
+func (c *Client) qr(ctx context.Context, p QRParams) (*app.QRHandover, error) {
+	var h app.QRHandover
 	if err := c.call(ctx, MethodQR, p, &h, callHandlers{}); err != nil {
 		return nil, err
 	}
@@ -404,9 +405,9 @@ func (c *AgentClient) qr(ctx context.Context, p qrParams) (*QRHandover, error) {
 }
 
 // Handoff queues a sithseid: login URL at the agent and returns at once.
-func (c *AgentClient) Handoff(ctx context.Context, url string) (HandoffReceipt, error) {
+func (c *Client) Handoff(ctx context.Context, url string) (HandoffReceipt, error) {
 	var rec HandoffReceipt
-	err := c.call(ctx, MethodHandoff, handoffParams{URL: url}, &rec, callHandlers{})
+	err := c.call(ctx, MethodHandoff, HandoffParams{URL: url}, &rec, callHandlers{})
 	return rec, err
 }
 
@@ -414,13 +415,13 @@ func (c *AgentClient) Handoff(ctx context.Context, url string) (HandoffReceipt, 
 // now, then every change, until ctx is done or the connection ends; the
 // channel is closed then. A client that falls behind by more than 64
 // events is disconnected by the agent.
-func (c *AgentClient) Subscribe(ctx context.Context) (<-chan AgentEvent, error) {
-	out := make(chan AgentEvent, 64)
+func (c *Client) Subscribe(ctx context.Context) (<-chan Event, error) {
+	out := make(chan Event, 64)
 	first := make(chan error, 1)
 	go func() {
 		defer close(out)
 		started := false
-		err := c.call(ctx, MethodSubscribe, struct{}{}, nil, callHandlers{event: func(ev AgentEvent) bool {
+		err := c.call(ctx, MethodSubscribe, struct{}{}, nil, callHandlers{event: func(ev Event) bool {
 			if !started {
 				started = true
 				first <- nil

@@ -1,0 +1,91 @@
+package localapi
+
+import (
+	"errors"
+	"github.com/sithseid/sithseid/app"
+	"time"
+)
+
+// ErrHandoffNotFound: a login named a handoff that is not (or no longer)
+// queued.
+var ErrHandoffNotFound = errors.New("login request not found (expired or already taken)")
+
+// NotificationKind says what a notification is about.
+type NotificationKind string
+
+// Notification kinds.
+const (
+	NotifyCardInserted        NotificationKind = "cardInserted"
+	NotifyCardRemoved         NotificationKind = "cardRemoved"
+	NotifyPINBlocked          NotificationKind = "pinBlocked"
+	NotifyCertificateExpiring NotificationKind = "certificateExpiring"
+	NotifyLoginRequested      NotificationKind = "loginRequested"
+)
+
+// Notification is something the agent tells the user about (the tray shows
+// it as a desktop notification). It carries data, never sentences.
+type Notification struct {
+	Kind       NotificationKind `json:"kind"`
+	Reader     string           `json:"reader,omitempty"`
+	CardNumber string           `json:"cardNumber,omitempty"`
+	Holder     string           `json:"holder,omitempty"`
+	HSAID      string           `json:"hsaId,omitempty"`
+	// CertID and Days: the certificate expiring and the days it has left.
+	CertID string `json:"certId,omitempty"`
+	Days   int    `json:"days,omitempty"`
+	// Handoff is the id of the queued login request.
+	Handoff string    `json:"handoff,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// CardSummary is the active card as the agent publishes it: who it says
+// the holder is and what needs attention. Personal numbers are masked.
+type CardSummary struct {
+	Reader     string            `json:"reader"`
+	Backend    string            `json:"backend"`
+	CardNumber string            `json:"cardNumber"`
+	Holder     app.HolderStatus  `json:"holder"`
+	NotAfter   *time.Time        `json:"notAfter,omitempty"`
+	PIN        app.SecretStatus  `json:"pin"`
+	PUK        *app.SecretStatus `json:"puk"`
+	Warnings   []app.Warning     `json:"warnings"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// PendingHandoff is a queued login request.
+type PendingHandoff struct {
+	ID       string    `json:"id"`
+	Received time.Time `json:"received"`
+}
+
+// OperationError is the last failed operation, for the tray's menu.
+type OperationError struct {
+	Method string     `json:"method"`
+	Error  *WireError `json:"error"`
+	At     time.Time  `json:"at"`
+}
+
+// AgentState is what the agent publishes to its subscribers on every
+// change.
+type State struct {
+	// Seq grows with every change.
+	Seq     uint64             `json:"seq"`
+	Readers []app.ReaderStatus `json:"readers"`
+	// Card is the active card: the only one present, else the first.
+	Card *CardSummary `json:"card,omitempty"`
+	// Cards counts the cards the agent could read.
+	Cards int `json:"cards"`
+	// Busy names the operation running ("" when idle).
+	Busy      string           `json:"busy,omitempty"`
+	LastError *OperationError  `json:"lastError,omitempty"`
+	Handoffs  []PendingHandoff `json:"handoffs"`
+	// ServiceDown is set while the smart card service is unreachable.
+	ServiceDown bool `json:"serviceDown,omitempty"`
+}
+
+// AgentEvent is one frame of a subscription: a new state or a
+// notification.
+type Event struct {
+	State        *State        `json:"state,omitempty"`
+	Notification *Notification `json:"notification,omitempty"`
+}
