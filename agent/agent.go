@@ -6,9 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -18,7 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // DefaultExpiryWarningDays are the days before a certificate's end at which

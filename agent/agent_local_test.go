@@ -2,13 +2,13 @@ package agent_test
 
 import (
 	"context"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/localapi"
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // States gives the tray the agent's state in-process: the current one at

@@ -6,11 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/internal/agenttest"
-	"github.com/sithseid/sithseid/internal/cardkind"
-	"github.com/sithseid/sithseid/localapi"
 	"io"
 	"log/slog"
 	"net"
@@ -23,10 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
 

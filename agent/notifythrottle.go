@@ -1,10 +1,11 @@
 package agent
 
 import (
-	"github.com/sithseid/sithseid/localapi"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // NotifyThrottle keeps desktop notifications rare enough to be read: the

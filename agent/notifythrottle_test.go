@@ -1,10 +1,11 @@
 package agent_test
 
 import (
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/localapi"
 	"testing"
 	"time"
+
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 func TestNotifyThrottle(t *testing.T) {

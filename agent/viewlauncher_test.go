@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"errors"
-	"github.com/sithseid/sithseid/agent"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sithseid/sithseid/agent"
 )
 
 // fakeWindows records launches; each "window" runs until closed.

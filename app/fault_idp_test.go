@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/sithseid/sithseid/environment"
 	"io"
 	"log"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"

@@ -3,19 +3,19 @@ package app_test
 import (
 	"context"
 	"errors"
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/localapi"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -3,13 +3,13 @@ package app_test
 import (
 	"context"
 	"errors"
-	"github.com/sithseid/sithseid/environment"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/cardkind"

@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // agentStartWait is how long the URL handler and "sithseid agent" wait for

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -17,6 +16,7 @@ import (
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -3,14 +3,14 @@ package cli
 import (
 	"context"
 	"errors"
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/localapi"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/ui/tray"
 )
 

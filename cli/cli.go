@@ -16,10 +16,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/devicekey"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"log/slog"
 	"os"
@@ -32,7 +28,11 @@ import (
 	"github.com/sithseid/sithseid/cardreader/idprime"
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/devicekey"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/logfile"
 )
 
 // Env is what a CLI invocation sees of its process.

@@ -2,10 +2,10 @@ package cli
 
 import (
 	"errors"
-	"github.com/sithseid/sithseid/config"
 	"strings"
 	"testing"
 
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/internal/l10n"
 )
 

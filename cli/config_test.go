@@ -2,13 +2,13 @@ package cli_test
 
 import (
 	"encoding/json"
-	"github.com/sithseid/sithseid/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/oob"
 )

@@ -3,11 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/sithseid/sithseid/diag"
-	"github.com/sithseid/sithseid/logfile"
 	"path/filepath"
 
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
+	"github.com/sithseid/sithseid/diag"
+	"github.com/sithseid/sithseid/logfile"
 )
 
 // diag runs "diag --out FILE.zip": the archive helpdesk asks for (see

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"archive/zip"
-	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/logfile"
 )
 
 // "sithseid diag" with a card inserted: the archive has the reader, the

@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // idleResult is one measurement of the agent at rest.

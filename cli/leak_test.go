@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"github.com/sithseid/sithseid/localapi"
-	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"io/fs"
 	"os"
@@ -21,6 +19,8 @@ import (
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/localapi"
+	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -1,13 +1,13 @@
 package cli_test
 
 import (
-	"github.com/sithseid/sithseid/logfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
+
 	"github.com/sithseid/sithseid/autostart"
 	"github.com/sithseid/sithseid/localapi"
-	"time"
 )
 
 // serviceStatus is "sithseid service status --json".

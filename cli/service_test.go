@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/sithseid/sithseid/autostart"
-	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/autostart"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // serviceEnv is a temporary HOME and runtime directory for "sithseid

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/dbustest"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 	"github.com/sithseid/sithseid/ui/tray"
 )

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/sithseid/sithseid/localapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/sithseid/sithseid/internal/dbustest"
 	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // BenchmarkVDIHost: a VDI host's view, SITHSEID_VDI_AGENTS (default 50)

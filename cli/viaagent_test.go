@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/localapi"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // With an agent in the session, the CLI is its client: the PIN prompt is

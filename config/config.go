@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/atomicfile"
 )
 
 // Configuration keys. docs/admin.md ("Configuration and policy") documents

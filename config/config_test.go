@@ -3,9 +3,6 @@ package config_test
 import (
 	"encoding/json"
 	"errors"
-	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/environment"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 )
 
 // configDir lays out a policy file, a drop-in dir and a user file in a

@@ -5,10 +5,11 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/environment"
 	"strings"
 
 	"golang.org/x/sys/windows/registry"
+
+	"github.com/sithseid/sithseid/environment"
 )
 
 // readSystemPolicy reads HKLM\Software\Policies\SITHS eID, where Group

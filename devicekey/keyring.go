@@ -10,13 +10,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/sithseid/sithseid/internal/atomicfile"
 )
 
 // Keyring entry of the device key: service and user as the OS keyring

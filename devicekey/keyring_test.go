@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/devicekey"
-	"github.com/sithseid/sithseid/internal/testenv"
 	"log/slog"
 	"net"
 	"os"
@@ -18,6 +16,9 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/sithseid/sithseid/devicekey"
+	"github.com/sithseid/sithseid/internal/testenv"
 )
 
 // The real keyring tests run in a child process, this test binary started

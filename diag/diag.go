@@ -9,10 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/internal/atomicfile"
-	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,7 +17,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/internal/atomicfile"
+	"github.com/sithseid/sithseid/logfile"
 )
 
 // DiagOptions says what a diagnostics archive collects. Every field is

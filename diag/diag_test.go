@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/diag"
-	"github.com/sithseid/sithseid/logfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,9 +14,12 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/piv"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -2,7 +2,6 @@ package diag_test
 
 import (
 	"context"
-	"github.com/sithseid/sithseid/environment"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/cardkind"

@@ -2,8 +2,9 @@ package localapi
 
 import (
 	"errors"
-	"github.com/sithseid/sithseid/app"
 	"time"
+
+	"github.com/sithseid/sithseid/app"
 )
 
 // ErrHandoffNotFound: a login named a handoff that is not (or no longer)

@@ -44,13 +44,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/environment"
 	"io"
 	"strconv"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/app"
 	"io"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 )
 

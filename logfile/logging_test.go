@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/logfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sithseid/sithseid/logfile"
 )
 
 func TestMaskPersonalNumbers(t *testing.T) {

@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
-	"github.com/sithseid/sithseid/autostart"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/environment"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 )
 
 var update = flag.Bool("update", false, "rewrite the files generated from the app (linux/sithseid-agent.*, macos/*.agent.plist)")

@@ -8,9 +8,6 @@ package agenttest
 import (
 	"context"
 	"crypto/tls"
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/localapi"
 	"io"
 	"log"
 	"net/http"
@@ -19,10 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/cardkind"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
 

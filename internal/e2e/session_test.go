@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/sithseid/sithseid/localapi"
 	"image/png"
 	"io"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testenv"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, rig.Main)) }

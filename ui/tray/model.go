@@ -1,12 +1,12 @@
 package tray
 
 import (
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/localapi"
 	"strings"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // Icon names a tray icon: one per state the agent can be in. The names are

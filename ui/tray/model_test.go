@@ -1,12 +1,12 @@
 package tray
 
 import (
-	"github.com/sithseid/sithseid/localapi"
 	"strings"
 	"testing"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 var (

@@ -2,10 +2,10 @@ package tray
 
 import (
 	"context"
-	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // Message is one desktop notification as the user reads it.

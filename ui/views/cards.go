@@ -2,7 +2,6 @@ package views
 
 import (
 	"fmt"
-	"github.com/sithseid/sithseid/localapi"
 	"slices"
 
 	"fyne.io/fyne/v2"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // cards is the inserted cards as the agent reports them, the one the view

@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"github.com/sithseid/sithseid/localapi"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // fakeAgent answers the views' calls from fields the test sets. Its card

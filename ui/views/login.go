@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"errors"
-	"github.com/sithseid/sithseid/localapi"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // LoginView approves a login the browser handed over: who asks and what

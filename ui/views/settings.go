@@ -3,13 +3,14 @@ package views
 import (
 	"context"
 	"errors"
-	"github.com/sithseid/sithseid/autostart"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/environment"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/sithseid/sithseid/autostart"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 )
 
 // Preferences are the user's settings over policy: *app.Config.

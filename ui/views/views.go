@@ -32,7 +32,6 @@ package views
 
 import (
 	"context"
-	"github.com/sithseid/sithseid/localapi"
 	"log/slog"
 	"strings"
 	"time"
@@ -46,6 +45,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/usertext"
+	"github.com/sithseid/sithseid/localapi"
 )
 
 // Names of the views: "sithseid ui VIEW" takes them, and the tray starts

@@ -5,10 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/autostart"
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/localapi"
 	"image"
 	"image/png"
 	"strings"
@@ -19,8 +15,12 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/autostart"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
 
