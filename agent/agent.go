@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -48,7 +49,7 @@ type Options struct {
 	// DefaultExpiryWarningDays.
 	ExpiryWarningDays []int
 	// Address is the local API's socket path (Windows: pipe name); ""
-	// means AgentAddress().
+	// means localapi.Address(os.Getenv).
 	Address string
 	// Monitor options for the PC/SC monitor.
 	Monitor cardreader.MonitorOptions
@@ -87,7 +88,7 @@ type Agent struct {
 	envMu sync.RWMutex // guards opts.Environment (SetEnvironment)
 
 	refresh chan struct{}
-	ln      localapi.Listener
+	ln      net.Listener
 	monitor *cardreader.Monitor
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -142,7 +143,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	addr := a.opts.Address
 	if addr == "" {
 		var err error
-		if addr, err = localapi.AgentAddress(); err != nil {
+		if addr, err = localapi.Address(os.Getenv); err != nil {
 			return err
 		}
 	}

@@ -36,7 +36,7 @@ func (r *runner) agent(ctx context.Context, args []string) error {
 	addr := *socket
 	if addr == "" {
 		var err error
-		if addr, err = localapi.AgentAddressEnv(r.Getenv); err != nil {
+		if addr, err = localapi.Address(r.Getenv); err != nil {
 			return err
 		}
 	}
@@ -128,7 +128,7 @@ func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *localapi.Client {
 	if r.Getenv("SITHSEID_NO_AGENT") == "1" || cf.backend != r.setting("SITHSEID_BACKEND", r.cfg.Backend) || cf.module != r.setting("SITHSEID_PKCS11_MODULE", r.cfg.PKCS11Module) {
 		return nil
 	}
-	addr, err := localapi.AgentAddressEnv(r.Getenv)
+	addr, err := localapi.Address(r.Getenv)
 	if err != nil {
 		return nil
 	}
@@ -196,7 +196,7 @@ func Handoff(ctx context.Context, e Env, url string) int {
 }
 
 func handoff(ctx context.Context, e Env, url string) error {
-	addr, err := localapi.AgentAddressEnv(e.Getenv)
+	addr, err := localapi.Address(e.Getenv)
 	if err != nil {
 		return err
 	}

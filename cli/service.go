@@ -149,7 +149,7 @@ func (r *runner) serviceStatus(ctx context.Context, o autostart.Options, asJSON 
 // agentPID asks this session's agent (the invocation's XDG_RUNTIME_DIR)
 // for its process id.
 func (r *runner) agentPID(ctx context.Context) (int, bool) {
-	addr, err := localapi.AgentAddressEnv(r.Getenv)
+	addr, err := localapi.Address(r.Getenv)
 	if err != nil {
 		return 0, false
 	}

@@ -28,7 +28,7 @@ func TestCommandsThroughAgent(t *testing.T) {
 	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
 		card := k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
 		runtime := filepath.Join(t.TempDir(), "run")
-		addr, err := localapi.AgentAddressEnv(func(k string) string {
+		addr, err := localapi.Address(func(k string) string {
 			if k == "XDG_RUNTIME_DIR" {
 				return runtime
 			}

@@ -45,12 +45,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/localsocket"
 	"github.com/sithseid/sithseid/oob"
 )
 
@@ -170,7 +172,7 @@ var ErrAgentRunning = errors.New("an agent is already running in this session")
 var ErrNoAgent = errors.New("no agent running")
 
 // ErrPeerRefused: a local API connection came from another user.
-var ErrPeerRefused = errors.New("local API connection from another user refused")
+var ErrPeerRefused = localsocket.ErrPeerRefused
 
 // errUnknownMethod: a call named no method of the local API.
 var ErrUnknownMethod = errors.New("unknown method")
@@ -486,10 +488,25 @@ func NSDuration(ns int64) time.Duration { return time.Duration(ns) }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
-// Listener is the per-OS listener of the local API: Accept returns
-// connections whose peer is the agent's own user, or an error wrapping
-// ErrPeerRefused (the connection already closed) for any other.
-type Listener interface {
-	Accept() (io.ReadWriteCloser, error)
-	Close() error
+// Listen takes this session's local API address for an agent
+// (localsocket.Listen). Where an agent answers already it returns an error
+// wrapping ErrAgentRunning; a stale socket is replaced; something that
+// accepts connections but does not answer as an agent is left alone.
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	return localsocket.Listen(addr, func(addr string) error {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		info, err := PingAddress(pctx, addr)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%w (pid %d, %s)", ErrAgentRunning, info.PID, addr)
+		case !errors.Is(err, ErrNoAgent):
+			return fmt.Errorf("%w (%s does not answer: %v)", ErrAgentRunning, addr, err)
+		}
+		return nil
+	})
 }
+
+// Address is this session's local API address (localsocket.Path), the
+// environment read through getenv.
+func Address(getenv func(string) string) (string, error) { return localsocket.Path(getenv) }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/localsocket"
 )
 
 // AgentClient is a connection to the running agent. Its methods mirror the
@@ -44,7 +46,7 @@ var ErrRemoteManagementKey = errors.New("a management key cannot be passed to th
 // Dial connects to this session's agent. With no agent running it returns
 // an error wrapping ErrNoAgent.
 func Dial(ctx context.Context) (*Client, error) {
-	addr, err := AgentAddress()
+	addr, err := Address(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +56,10 @@ func Dial(ctx context.Context) (*Client, error) {
 // DialAddress connects to the agent at addr (a socket path; on Windows a
 // pipe name).
 func DialAddress(ctx context.Context, addr string) (*Client, error) {
-	rwc, err := DialConn(ctx, addr)
+	rwc, err := localsocket.Dial(ctx, addr)
+	if errors.Is(err, localsocket.ErrNotListening) {
+		return nil, fmt.Errorf("%w: %w", ErrNoAgent, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func connect(ctx context.Context, e Env, socket, view string) (*localapi.Client,
 	addr := socket
 	if addr == "" {
 		var err error
-		if addr, err = localapi.AgentAddressEnv(e.Getenv); err != nil {
+		if addr, err = localapi.Address(e.Getenv); err != nil {
 			return nil, err
 		}
 	}

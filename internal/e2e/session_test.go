@@ -300,7 +300,7 @@ func (s *session) agentBackend() string {
 		}
 		return v
 	}
-	addr, err := localapi.AgentAddressEnv(getenv)
+	addr, err := localapi.Address(getenv)
 	if err != nil {
 		s.t.Fatal(err)
 	}

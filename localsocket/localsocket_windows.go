@@ -1,6 +1,6 @@
 //go:build windows
 
-package localapi
+package localsocket
 
 // The local API on Windows: a named pipe per user and session.
 //
@@ -20,7 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -30,12 +30,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// AgentAddress is the local API's pipe for this user and session.
-func AgentAddress() (string, error) { return AgentAddressEnv(os.Getenv) }
-
-// AgentAddressEnv is AgentAddress; the environment plays no part on
-// Windows.
-func AgentAddressEnv(func(string) string) (string, error) {
+// Path is the local API's pipe for this user and session; the
+// environment plays no part on Windows.
+func Path(func(string) string) (string, error) {
 	sid, err := currentSID()
 	if err != nil {
 		return "", err
@@ -108,9 +105,10 @@ func createPipe(name string, sa *windows.SecurityAttributes, first bool) (window
 	return windows.CreateNamedPipe(n, flags, mode, windows.PIPE_UNLIMITED_INSTANCES, 64<<10, 64<<10, 0, sa)
 }
 
-// listenAgent creates the session's pipe. If it exists, an agent (or a
-// squatter) holds it: ErrAgentRunning either way.
-func Listen(ctx context.Context, addr string) (Listener, error) {
+// Listen creates the session's pipe. If it exists, a listener (or a
+// squatter) holds it: inUse says which error to return, ErrInUse if it
+// says nothing.
+func Listen(addr string, inUse InUse) (net.Listener, error) {
 	sid, err := currentSID()
 	if err != nil {
 		return nil, err
@@ -124,13 +122,10 @@ func Listen(ctx context.Context, addr string) (Listener, error) {
 	h, err := createPipe(addr, sa, true)
 	if err != nil {
 		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			info, perr := PingAddress(pctx, addr)
-			cancel()
-			if perr == nil {
-				return nil, fmt.Errorf("%w (pid %d, %s)", ErrAgentRunning, info.PID, addr)
+			if err := inUse(addr); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("%w (%s exists but does not answer: %v)", ErrAgentRunning, addr, perr)
+			return nil, fmt.Errorf("%w (%s)", ErrInUse, addr)
 		}
 		return nil, fmt.Errorf("local API pipe: %w", err)
 	}
@@ -150,7 +145,7 @@ func (l *pipeListener) Close() error {
 
 // Accept waits for a client on the waiting instance, makes the next
 // instance, and checks the client's user and session.
-func (l *pipeListener) Accept() (io.ReadWriteCloser, error) {
+func (l *pipeListener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -197,12 +192,12 @@ func (l *pipeListener) Accept() (io.ReadWriteCloser, error) {
 	}
 	// Go 1.25 and later run I/O on overlapped handles through the
 	// completion port behind os.File.
-	return os.NewFile(uintptr(h), l.name), nil
+	return &pipeConn{File: os.NewFile(uintptr(h), l.name), addr: pipeAddr(l.name)}, nil
 }
 
-// dialAgent opens the session's pipe and checks that its server runs as
-// this user in this session.
-func DialConn(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
+// Dial opens the session's pipe and checks that its server runs as this
+// user in this session; no pipe is ErrNotListening.
+func Dial(ctx context.Context, addr string) (net.Conn, error) {
 	n, err := windows.UTF16PtrFromString(addr)
 	if err != nil {
 		return nil, err
@@ -221,9 +216,9 @@ func DialConn(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
 				windows.CloseHandle(h)
 				return nil, fmt.Errorf("the pipe %s is served by another user (pid %d, %v)", addr, pid, err)
 			}
-			return os.NewFile(uintptr(h), addr), nil
+			return &pipeConn{File: os.NewFile(uintptr(h), addr), addr: pipeAddr(addr)}, nil
 		case errors.Is(err, windows.ERROR_FILE_NOT_FOUND):
-			return nil, fmt.Errorf("%w: %w", ErrNoAgent, err)
+			return nil, fmt.Errorf("%w: %w", ErrNotListening, err)
 		case errors.Is(err, windows.ERROR_PIPE_BUSY):
 			select {
 			case <-ctx.Done():
@@ -235,3 +230,21 @@ func DialConn(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
 		}
 	}
 }
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr(l.name) }
+
+// pipeAddr is a pipe's name as a net.Addr.
+type pipeAddr string
+
+func (a pipeAddr) Network() string { return "pipe" }
+func (a pipeAddr) String() string  { return string(a) }
+
+// pipeConn is a pipe instance as a net.Conn: the file does the I/O and
+// the deadlines (overlapped handles go through the runtime's poller).
+type pipeConn struct {
+	*os.File
+	addr pipeAddr
+}
+
+func (c *pipeConn) LocalAddr() net.Addr  { return c.addr }
+func (c *pipeConn) RemoteAddr() net.Addr { return c.addr }

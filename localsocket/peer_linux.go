@@ -1,4 +1,4 @@
-package localapi
+package localsocket
 
 import "golang.org/x/sys/unix"
 

@@ -1,29 +1,24 @@
 //go:build unix
 
-package localapi
+package localsocket
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// AgentAddress is the local API's socket for this user:
-// $XDG_RUNTIME_DIR/sithseid/agent.sock, else
+// Path is the local API's socket for this user, the environment read
+// through getenv: $XDG_RUNTIME_DIR/sithseid/agent.sock, else
 // os.TempDir()/sithseid-$UID/agent.sock.
-func AgentAddress() (string, error) { return AgentAddressEnv(os.Getenv) }
-
-// AgentAddressEnv is AgentAddress with the environment read through getenv.
-func AgentAddressEnv(getenv func(string) string) (string, error) {
+func Path(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "sithseid", "agent.sock"), nil
 	}
@@ -56,10 +51,11 @@ func socketDir(addr string) error {
 	return nil
 }
 
-// listenAgent takes addr for this agent. A lock file beside the socket
-// serialises two agents starting at once; the socket itself is the lock
-// that lasts: a live agent answers on it.
-func Listen(ctx context.Context, addr string) (Listener, error) {
+// Listen takes addr. A lock file beside the socket serialises two
+// listeners starting at once; the socket itself is the lock that lasts: a
+// live listener answers on it. When something is at addr, inUse decides:
+// nil means stale (it is replaced), an error is returned as is.
+func Listen(addr string, inUse InUse) (net.Listener, error) {
 	if err := socketDir(addr); err != nil {
 		return nil, err
 	}
@@ -74,16 +70,8 @@ func Listen(ctx context.Context, addr string) (Listener, error) {
 	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
 
 	if _, err := os.Lstat(addr); err == nil {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		info, perr := PingAddress(pctx, addr)
-		cancel()
-		switch {
-		case perr == nil:
-			return nil, fmt.Errorf("%w (pid %d, %s)", ErrAgentRunning, info.PID, addr)
-		case !errors.Is(perr, ErrNoAgent):
-			// Something accepts connections there but does not answer as
-			// an agent: leave it alone.
-			return nil, fmt.Errorf("%w (%s does not answer: %v)", ErrAgentRunning, addr, perr)
+		if err := inUse(addr); err != nil {
+			return nil, err
 		}
 		if err := os.Remove(addr); err != nil {
 			return nil, fmt.Errorf("removing the stale socket: %w", err)
@@ -99,17 +87,15 @@ func Listen(ctx context.Context, addr string) (Listener, error) {
 		ln.Close()
 		return nil, fmt.Errorf("local API: %w", err)
 	}
-	return &unixListener{ln: ln}, nil
+	return &unixListener{ln}, nil
 }
 
-type unixListener struct{ ln *net.UnixListener }
-
-func (l *unixListener) Close() error { return l.ln.Close() }
+type unixListener struct{ *net.UnixListener }
 
 // Accept checks every peer's uid: the socket's mode is a first fence, the
 // kernel's word on who connected is the second.
-func (l *unixListener) Accept() (io.ReadWriteCloser, error) {
-	c, err := l.ln.AcceptUnix()
+func (l *unixListener) Accept() (net.Conn, error) {
+	c, err := l.AcceptUnix()
 	if err != nil {
 		return nil, err
 	}
@@ -134,16 +120,15 @@ func (l *unixListener) Accept() (io.ReadWriteCloser, error) {
 	return c, nil
 }
 
-// dialAgent connects to the agent at addr; a missing or dead socket is
-// ErrNoAgent.
-func DialConn(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
+// Dial connects to addr; a missing or dead socket is ErrNotListening.
+func Dial(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", addr)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%w: %w", ErrNoAgent, err)
+			return nil, fmt.Errorf("%w: %w", ErrNotListening, err)
 		}
-		return nil, fmt.Errorf("connecting to the agent: %w", err)
+		return nil, fmt.Errorf("connecting to the local socket: %w", err)
 	}
 	return c, nil
 }

@@ -1,6 +1,6 @@
 //go:build darwin || freebsd
 
-package localapi
+package localsocket
 
 import "golang.org/x/sys/unix"
 
