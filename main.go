@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/ui"
 )
@@ -39,9 +40,10 @@ func run(ctx context.Context, args []string) int {
 		}
 		args = []string{"login", args[0]}
 	}
-	// The windows: a Fyne process of their own, so that the agent and the
-	// CLI never load the GL driver.
-	if len(args) > 0 && args[0] == "ui" {
+	switch {
+	case len(args) > 0 && args[0] == "agent": // the resident role
+		return agent.Run(ctx, agent.Env{Args: args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Version: version, LogToFile: true})
+	case len(args) > 0 && args[0] == "ui": // the windows: a Fyne process of their own
 		return ui.Run(ctx, ui.Env{Args: args[1:], Stderr: os.Stderr, Version: version})
 	}
 	return cli.Run(ctx, cli.Env{

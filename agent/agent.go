@@ -9,10 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +58,9 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Diagnostics writes the diagnostics archive to path (the local API's
+	// diag, for the About window); nil refuses it.
+	Diagnostics func(ctx context.Context, path string) error
 }
 
 // Agent is the resident per-session process's core: it owns a Service and a
@@ -525,51 +526,4 @@ func (a *Agent) Handoffs() []localapi.PendingHandoff {
 	out := slices.Clone(a.state.Handoffs)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Received.Before(out[j].Received) })
 	return out
-}
-
-func methodList() string {
-	return strings.Join([]string{localapi.MethodPing, localapi.MethodStatus, localapi.MethodSubscribe, localapi.MethodPINChange, localapi.MethodPINUnblock,
-		localapi.MethodCertRemove, localapi.MethodRemoveExpired, localapi.MethodExport, localapi.MethodLogin, localapi.MethodQR, localapi.MethodHandoff}, ", ")
-}
-
-// SpawnAgent starts exe with args as a detached agent process (a session of
-// its own, standard streams on the null device) and waits up to wait for an
-// agent to answer at addr; whichever agent answers (the new one, or one that
-// won a race to start) is reported. The URL handler uses it when no agent
-// runs.
-func Spawn(ctx context.Context, exe string, args []string, addr string, wait time.Duration) (localapi.AgentInfo, error) {
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return localapi.AgentInfo{}, err
-	}
-	defer null.Close()
-	cmd := exec.Command(exe, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.SysProcAttr = detached()
-	if err := cmd.Start(); err != nil {
-		return localapi.AgentInfo{}, fmt.Errorf("starting the agent: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }() // reaps it if this process outlives it
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		info, err := localapi.PingAddress(pctx, addr)
-		pcancel()
-		if err == nil {
-			return info, nil
-		}
-		select {
-		case <-ctx.Done():
-			return localapi.AgentInfo{}, fmt.Errorf("the agent did not answer within %v: %w", wait, err)
-		case werr := <-exited:
-			// It may have lost a race to another agent: ask once more.
-			if info, err := localapi.PingAddress(ctx, addr); err == nil {
-				return info, nil
-			}
-			return localapi.AgentInfo{}, fmt.Errorf("the agent exited at start (%v): %w", werr, localapi.ErrNoAgent)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }

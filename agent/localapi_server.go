@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,140 +243,121 @@ func (c *serverConn) approve(call *serverCall) func(context.Context, app.LoginAp
 	}
 }
 
-// handle runs one call and replies.
-func (c *serverConn) handle(ctx context.Context, call *serverCall, f localapi.Frame) {
-	defer c.endCall(call)
-	a := c.a
-	params := f.Params
-	if params == nil {
-		params = json.RawMessage("{}")
-	}
-	decode := func(v any) error { return localapi.DecodeStrict(params, v) }
-	op := func(run func() (any, error)) {
-		end := a.begin(f.Method)
-		res, err := run()
-		end(err)
+// exchange is what a method's handler has of its call: the agent, the
+// connection (to ask the caller for a PIN or an approval) and the call.
+type exchange struct {
+	a    *Agent
+	c    *serverConn
+	call *serverCall
+}
+
+func (x exchange) prompt() app.Prompt { return x.c.prompt(x.call) }
+
+// handler is one method of the local API on the agent's side.
+type handler struct {
+	name string
+	// op marks a card operation: counted in the state, its failure logged.
+	op bool
+	// stream marks a method that replies itself (subscribe).
+	stream bool
+	// decode decodes the params strictly and returns the call to run.
+	decode func(json.RawMessage) (func(context.Context, exchange) (any, error), error)
+}
+
+// method makes the handler of m: one generic decode of m's params, then f.
+func method[P, R any](m localapi.Method[P, R], f func(context.Context, exchange, P) (R, error)) handler {
+	return handler{name: m.Name, decode: func(raw json.RawMessage) (func(context.Context, exchange) (any, error), error) {
+		p, err := m.Decode(raw)
 		if err != nil {
-			a.log.Info("operation failed", "method", f.Method, "err", err)
+			return nil, err
 		}
-		c.reply(call, res, err)
-	}
-	switch f.Method {
-	case localapi.MethodPing:
-		var p struct{}
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
+		return func(ctx context.Context, x exchange) (any, error) {
+			r, err := f(ctx, x, p)
+			return m.Result(r), err
+		}, nil
+	}}
+}
+
+// cardOp marks h as a card operation.
+func cardOp(h handler) handler { h.op = true; return h }
+
+// handlers is the local API as the agent serves it: one entry per method
+// of localapi's table.
+var handlers = []handler{
+	method(localapi.MethodPing, func(_ context.Context, x exchange, _ localapi.None) (localapi.AgentInfo, error) {
+		return localapi.AgentInfo{PID: os.Getpid(), Version: x.a.opts.Version, Started: x.a.started.Format(time.RFC3339)}, nil
+	}),
+	method(localapi.MethodStatus, func(ctx context.Context, x exchange, p localapi.StatusParams) (app.Status, error) {
+		st, err := x.a.svc.Status(ctx, app.StatusOptions{Select: p.Select.Selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: localapi.NSDuration(p.ExpiryWarningNs)})
+		if err != nil {
+			return app.Status{}, err
 		}
-		c.reply(call, localapi.AgentInfo{PID: os.Getpid(), Version: a.opts.Version, Started: a.started.Format(time.RFC3339)}, nil)
-	case localapi.MethodStatus:
-		var p localapi.StatusParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
-		}
-		st, err := a.svc.Status(ctx, app.StatusOptions{Select: p.Select.Selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: localapi.NSDuration(p.ExpiryWarningNs)})
 		// A full, masked status is the freshest state there is: publish it.
-		if err == nil && p.Select == (localapi.SelectParams{}) && !p.ShowPersonalNumber {
-			a.apply(st)
+		if p.Select == (localapi.SelectParams{}) && !p.ShowPersonalNumber {
+			x.a.apply(st)
 		}
-		c.reply(call, st, err)
-	case localapi.MethodSubscribe:
-		var p struct{}
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
-		}
-		c.subscribe(ctx, call)
-	case localapi.MethodPINChange:
-		var p localapi.PINParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
-		}
-		op(func() (any, error) { return nil, a.svc.ChangePIN(ctx, p.Select.Selector(), p.PIN, c.prompt(call)) })
-	case localapi.MethodPINUnblock:
-		var p localapi.PINParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
-		}
-		op(func() (any, error) { return nil, a.svc.UnblockPIN(ctx, p.Select.Selector(), p.PIN, c.prompt(call)) })
-	case localapi.MethodCertRemove:
-		var p localapi.CertRemoveParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
-		}
-		op(func() (any, error) {
-			return nil, a.svc.RemoveCertificate(ctx, p.Select.Selector(), p.CertID, app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
+		return *st, nil
+	}),
+	func() handler {
+		h := method(localapi.MethodSubscribe, func(ctx context.Context, x exchange, _ localapi.None) (localapi.None, error) {
+			x.c.subscribe(ctx, x.call)
+			return localapi.None{}, nil
 		})
-	case localapi.MethodRemoveExpired:
-		var p localapi.CertRemoveParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
+		h.stream = true
+		return h
+	}(),
+	cardOp(method(localapi.MethodPINChange, func(ctx context.Context, x exchange, p localapi.PINParams) (localapi.None, error) {
+		return localapi.None{}, x.a.svc.ChangePIN(ctx, p.Select.Selector(), p.PIN, x.prompt())
+	})),
+	cardOp(method(localapi.MethodPINUnblock, func(ctx context.Context, x exchange, p localapi.PINParams) (localapi.None, error) {
+		return localapi.None{}, x.a.svc.UnblockPIN(ctx, p.Select.Selector(), p.PIN, x.prompt())
+	})),
+	cardOp(method(localapi.MethodCertRemove, func(ctx context.Context, x exchange, p localapi.CertRemoveParams) (localapi.None, error) {
+		return localapi.None{}, x.a.svc.RemoveCertificate(ctx, p.Select.Selector(), p.CertID, app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, x.prompt())
+	})),
+	cardOp(method(localapi.MethodRemoveExpired, func(ctx context.Context, x exchange, p localapi.CertRemoveParams) (localapi.RemovedResult, error) {
+		ids, err := x.a.svc.RemoveExpired(ctx, p.Select.Selector(), app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, x.prompt())
+		if ids == nil {
+			ids = []string{}
 		}
-		op(func() (any, error) {
-			ids, err := a.svc.RemoveExpired(ctx, p.Select.Selector(), app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, c.prompt(call))
-			if ids == nil {
-				ids = []string{}
+		return localapi.RemovedResult{Removed: ids}, err
+	})),
+	cardOp(method(localapi.MethodLogin, func(ctx context.Context, x exchange, p localapi.LoginParams) (app.LoginResult, error) {
+		a := x.a
+		link := p.Link
+		if p.Handoff != "" {
+			var err error
+			if link, err = a.takeHandoff(p.Handoff); err != nil {
+				return app.LoginResult{}, err
 			}
-			return localapi.RemovedResult{Removed: ids}, err
-		})
-	case localapi.MethodLogin:
-		var p localapi.LoginParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
 		}
-		op(func() (any, error) {
-			link := p.Link
-			if p.Handoff != "" {
-				var err error
-				if link, err = a.takeHandoff(p.Handoff); err != nil {
-					return nil, err
-				}
-			}
-			req := app.LoginRequest{Link: link, Select: p.Select.Selector(), Env: a.environment(), Prompt: c.prompt(call)}
-			if p.Approve {
-				req.Approve = c.approve(call)
-			}
-			res, err := a.svc.Login(ctx, req)
-			if p.Handoff != "" {
-				a.settleHandoff(p.Handoff, err)
-			}
-			return res, err
-		})
-	case localapi.MethodExport:
-		var p localapi.ExportParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
+		req := app.LoginRequest{Link: link, Select: p.Select.Selector(), Env: a.environment(), Prompt: x.prompt()}
+		if p.Approve {
+			req.Approve = x.c.approve(x.call)
 		}
-		if !filepath.IsAbs(p.Dir) {
-			c.reply(call, nil, fmt.Errorf("%w: export directory %q is not absolute", localapi.ErrProtocol, p.Dir))
-			return
+		res, err := a.svc.Login(ctx, req)
+		if p.Handoff != "" {
+			a.settleHandoff(p.Handoff, err)
 		}
-		op(func() (any, error) {
-			files, err := a.svc.Export(ctx, p.Select.Selector(), p.Dir, app.ExportFormat(p.Format))
-			if files == nil {
-				files = []app.ExportedFile{}
-			}
-			return files, err
-		})
-	case localapi.MethodQR:
-		var p localapi.QRParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
+		if err != nil {
+			return app.LoginResult{}, err
 		}
+		return *res, nil
+	})),
+	cardOp(method(localapi.MethodExport, func(ctx context.Context, x exchange, p localapi.ExportParams) ([]app.ExportedFile, error) {
+		files, err := x.a.svc.Export(ctx, p.Select.Selector(), p.Dir, app.ExportFormat(p.Format))
+		if files == nil {
+			files = []app.ExportedFile{}
+		}
+		return files, err
+	})),
+	method(localapi.MethodQR, func(ctx context.Context, x exchange, p localapi.QRParams) (app.QRHandover, error) {
+		a := x.a
 		link := p.Link
 		if p.Handoff != "" {
 			var err error
 			if link, err = a.peekHandoff(p.Handoff); err != nil {
-				c.reply(call, nil, err)
-				return
+				return app.QRHandover{}, err
 			}
 		}
 		size := p.Size
@@ -383,17 +365,89 @@ func (c *serverConn) handle(ctx context.Context, call *serverCall, f localapi.Fr
 			size = 320
 		}
 		h, err := a.svc.QR(ctx, link, a.environment(), size)
-		c.reply(call, h, err)
-	case localapi.MethodHandoff:
-		var p localapi.HandoffParams
-		if err := decode(&p); err != nil {
-			c.reply(call, nil, err)
-			return
+		if err != nil {
+			return app.QRHandover{}, err
 		}
-		rec, err := a.queueHandoff(p.URL)
-		c.reply(call, rec, err)
-	default:
+		return *h, nil
+	}),
+	method(localapi.MethodHandoff, func(_ context.Context, x exchange, p localapi.HandoffParams) (localapi.HandoffReceipt, error) {
+		return x.a.queueHandoff(p.URL)
+	}),
+	method(localapi.MethodDiagnostics, func(ctx context.Context, x exchange, p localapi.DiagnosticsParams) (localapi.None, error) {
+		if x.a.opts.Diagnostics == nil {
+			return localapi.None{}, fmt.Errorf("%q: %w", localapi.MethodDiagnostics.Name, localapi.ErrUnknownMethod)
+		}
+		if !filepath.IsAbs(p.Path) {
+			return localapi.None{}, fmt.Errorf("%w: diagnostics path %q is not absolute", localapi.ErrProtocol, p.Path)
+		}
+		return localapi.None{}, x.a.opts.Diagnostics(ctx, p.Path)
+	}),
+}
+
+// handlerNamed finds a method's handler.
+func handlerNamed(name string) (handler, bool) {
+	for _, h := range handlers {
+		if h.name == name {
+			return h, true
+		}
+	}
+	return handler{}, false
+}
+
+// methodList names the methods, for an unknown method's error.
+func methodList() string {
+	names := make([]string, len(handlers))
+	for i, h := range handlers {
+		names[i] = h.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkParams refuses params that are valid JSON but not usable, before the
+// call runs (an export directory must be absolute).
+func checkParams(method string, raw json.RawMessage) error {
+	if method != localapi.MethodExport.Name {
+		return nil
+	}
+	p, _ := localapi.MethodExport.Decode(raw)
+	if !filepath.IsAbs(p.Dir) {
+		return fmt.Errorf("%w: export directory %q is not absolute", localapi.ErrProtocol, p.Dir)
+	}
+	return nil
+}
+
+// handle runs one call and replies.
+func (c *serverConn) handle(ctx context.Context, call *serverCall, f localapi.Frame) {
+	defer c.endCall(call)
+	a := c.a
+	h, ok := handlerNamed(f.Method)
+	if !ok {
 		c.reply(call, nil, fmt.Errorf("%q (want one of %s): %w", f.Method, methodList(), localapi.ErrUnknownMethod))
+		return
+	}
+	run, err := h.decode(f.Params)
+	if err == nil {
+		err = checkParams(h.name, f.Params)
+	}
+	if err != nil {
+		c.reply(call, nil, err)
+		return
+	}
+	x := exchange{a: a, c: c, call: call}
+	switch {
+	case h.stream:
+		_, _ = run(ctx, x)
+	case h.op:
+		end := a.begin(f.Method)
+		res, err := run(ctx, x)
+		end(err)
+		if err != nil {
+			a.log.Info("operation failed", "method", f.Method, "err", err)
+		}
+		c.reply(call, res, err)
+	default:
+		res, err := run(ctx, x)
+		c.reply(call, res, err)
 	}
 }
 

@@ -7,18 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-)
 
-// Window views the agent opens: "sithseid ui VIEW" (see ui/views).
-const (
-	ViewStatus   = "status"
-	ViewPIN      = "pin"
-	ViewUnblock  = "unblock"
-	ViewCerts    = "certs"
-	ViewLogin    = "login"
-	ViewQR       = "qr"
-	ViewSettings = "settings"
-	ViewAbout    = "about"
+	"github.com/sithseid/sithseid/internal/detach"
 )
 
 // EnvUICommand names the program the agent runs for its windows instead
@@ -173,7 +163,7 @@ func startDetached(exe string, args []string) (func() error, error) {
 	defer null.Close()
 	cmd := exec.Command(exe, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.SysProcAttr = detached()
+	cmd.SysProcAttr = detach.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/ui/viewname"
 )
 
 // fakeWindows records launches; each "window" runs until closed.
@@ -73,16 +74,16 @@ func (f *fakeWindows) none(t *testing.T) {
 func TestViewLauncherOnePerView(t *testing.T) {
 	f := newFakeWindows()
 	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: "/opt/sithseid/sithseid", Start: f.start})
-	if err := l.Open(agent.ViewPIN); err != nil {
+	if err := l.Open(viewname.PIN); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.next(t); got != "ui pin" {
 		t.Fatalf("launched %q", got)
 	}
-	if err := l.Open(agent.ViewPIN); !errors.Is(err, agent.ErrViewOpen) {
+	if err := l.Open(viewname.PIN); !errors.Is(err, agent.ErrViewOpen) {
 		t.Fatalf("second Open of an open view: %v", err)
 	}
-	if err := l.Open(agent.ViewCerts); err != nil {
+	if err := l.Open(viewname.Certs); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.next(t); got != "ui certs" {
@@ -90,8 +91,8 @@ func TestViewLauncherOnePerView(t *testing.T) {
 	}
 	f.none(t)
 	f.close(t, "ui pin")
-	waitUntil(t, "the pin window counted closed", func() bool { return !l.Running(agent.ViewPIN) })
-	if err := l.Open(agent.ViewPIN); err != nil {
+	waitUntil(t, "the pin window counted closed", func() bool { return !l.Running(viewname.PIN) })
+	if err := l.Open(viewname.PIN); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.next(t); got != "ui pin" {
@@ -110,7 +111,7 @@ func TestViewLauncherQueue(t *testing.T) {
 	gone := map[string]bool{"b": true}
 	wanted := func(id string) func() bool { return func() bool { return !gone[id] } }
 	for _, id := range []string{"a", "b", "c"} {
-		if err := l.Enqueue(wanted(id), agent.ViewLogin, "--handoff", id); err != nil {
+		if err := l.Enqueue(wanted(id), viewname.Login, "--handoff", id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,7 +124,7 @@ func TestViewLauncherQueue(t *testing.T) {
 		t.Fatalf("after a closed: %q (b is gone and must be skipped)", got)
 	}
 	f.close(t, "ui login --handoff c")
-	waitUntil(t, "no login window", func() bool { return !l.Running(agent.ViewLogin) })
+	waitUntil(t, "no login window", func() bool { return !l.Running(viewname.Login) })
 	f.none(t)
 }
 
@@ -143,7 +144,7 @@ func TestViewLauncherDetached(t *testing.T) {
 		t.Skip("no ps")
 	}
 	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: script})
-	if err := l.Open(agent.ViewStatus); err != nil {
+	if err := l.Open(viewname.Status); err != nil {
 		t.Fatal(err)
 	}
 	var line string
@@ -156,7 +157,7 @@ func TestViewLauncherDetached(t *testing.T) {
 	if !slices.Equal(f[:2], []string{"ui", "status"}) || strings.TrimPrefix(f[2], "sid=") != strings.TrimPrefix(f[3], "pid=") {
 		t.Fatalf("window process saw %q: want \"ui status\" in a session of its own", line)
 	}
-	waitUntil(t, "the exited window to be reaped", func() bool { return !l.Running(agent.ViewStatus) })
+	waitUntil(t, "the exited window to be reaped", func() bool { return !l.Running(viewname.Status) })
 	pid := strings.TrimPrefix(f[3], "pid=")
 	if _, err := os.Stat("/proc/" + pid); err == nil {
 		if b, _ := os.ReadFile("/proc/" + pid + "/stat"); strings.Contains(string(b), ") Z ") {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/rig"
 	"github.com/sithseid/sithseid/internal/testpki"
@@ -43,9 +44,18 @@ func init() {
 	}
 	e.Args = os.Args[1:]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, e)
+	code := sithseidMain(ctx, e)
 	stop()
 	os.Exit(code)
+}
+
+// sithseidMain is main's choice of role for the test binary acting as
+// sithseid: "agent" is the agent role's, the rest the CLI's.
+func sithseidMain(ctx context.Context, e cli.Env) int {
+	if len(e.Args) > 0 && e.Args[0] == "agent" {
+		return agent.Run(ctx, agent.Env{Args: e.Args[1:], Stdout: e.Stdout, Stderr: e.Stderr, Getenv: e.Getenv, Version: e.Version, Log: e.Log, LogToFile: e.LogToFile})
+	}
+	return cli.Run(ctx, e)
 }
 
 // The URL handler with no agent running starts one (this binary, "agent
@@ -110,7 +120,7 @@ func TestHandoffStartsAgent(t *testing.T) {
 	// A second agent refuses, in the foreground and detached.
 	for _, args := range [][]string{{"agent", "--foreground"}, {"agent"}} {
 		var out, errb bytes.Buffer
-		code := cli.Run(ctx, cli.Env{Args: args, Stdout: &out, Stderr: &errb, Getenv: os.Getenv})
+		code := sithseidMain(ctx, cli.Env{Args: args, Stdout: &out, Stderr: &errb, Getenv: os.Getenv})
 		msg := errb.String() // Swedish or English, by the test's locale
 		if code != cli.ExitAgentRunning || !(strings.Contains(msg, "already running") || strings.Contains(msg, "körs redan")) {
 			t.Fatalf("%v with an agent running: exit %d: %s", args, code, errb.String())
@@ -136,7 +146,7 @@ func TestHandoffStartsAgent(t *testing.T) {
 
 	// "sithseid agent" (detached) starts one again and returns.
 	var errb bytes.Buffer
-	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
+	if code := sithseidMain(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
 		t.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
 	}
 	c2, err := localapi.DialAddress(ctx, addr)
@@ -175,7 +185,7 @@ func TestAgentIdle(t *testing.T) {
 	t.Setenv(envMain, "1")
 	ctx := context.Background()
 	var errb bytes.Buffer
-	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
+	if code := sithseidMain(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
 		t.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
 	}
 	c, err := localapi.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))

@@ -9,7 +9,6 @@ package cli
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -19,20 +18,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/backends"
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/idprime"
-	"github.com/sithseid/sithseid/cardreader/piv"
-	"github.com/sithseid/sithseid/cardreader/pkcs11"
 	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/devicekey"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
-	"github.com/sithseid/sithseid/logfile"
+	"github.com/sithseid/sithseid/startup"
 )
 
 // Env is what a CLI invocation sees of its process.
@@ -55,32 +50,17 @@ type Env struct {
 // Run runs one command and returns its exit code, having printed what the
 // user needs to read.
 func Run(ctx context.Context, e Env) int {
-	if e.Getenv == nil {
-		e.Getenv = os.Getenv
-	}
-	r := &runner{Env: e}
-	// The configuration (defaults < policy < user) sets the language, the
-	// backend, the module and the environment; flags and variables of this
-	// invocation come on top where policy allows.
-	cfg, cfgErr := config.Load(withLenientUser(r.configOptions()))
-	if cfgErr == nil {
-		r.cfg = cfg.Effective()
-		r.config_ = cfg
-	}
-	if r.Log == nil && e.LogToFile && !isConfigCommand(e.Args) {
-		level, _ := config.ParseLogLevel(r.cfg.LogLevel)
-		if l, err := logfile.Open(logfile.Options{Level: level}); err == nil {
-			defer l.Close()
-			r.Log, r.Env.Log = l.Logger, l.Logger
-		}
-	}
-	if r.Log == nil {
-		r.Log = slog.New(slog.DiscardHandler)
-	}
-	e.Log = r.Log
-	lang, args := splitLang(e.Args, e.Getenv, r.cfg.Language)
-	r.cat = l10n.MustLoad(lang)
-	err := cfgErr
+	// One start-up path (internal to every role): the configuration
+	// (defaults < policy < user) sets the language, the backend, the
+	// module and the environment; variables and flags of this invocation
+	// come on top where policy allows. "config" runs without the log file.
+	s := startup.Start(startup.Env{Getenv: e.Getenv, Log: e.Log, LogToFile: e.LogToFile && !isConfigCommand(e.Args)})
+	defer s.Close()
+	e.Getenv, e.Log = s.Getenv, s.Log
+	r := &runner{Env: e, s: s, cfg: s.Settings, config_: s.Config}
+	langFlag, args := splitLang(e.Args)
+	r.cat = s.Catalog(langFlag)
+	err := s.ConfigErr
 	if err == nil || isConfigCommand(args) {
 		err = r.dispatch(ctx, args)
 	}
@@ -131,56 +111,37 @@ func isWord(s string) bool {
 	return s[0] != '-'
 }
 
-// splitLang takes a --lang flag from anywhere in args, then SITHSEID_LANG,
-// then the configured language, then the locale.
-func splitLang(args []string, getenv func(string) string, configured string) (l10n.Lang, []string) {
-	override := getenv("SITHSEID_LANG")
-	if override == "" {
-		override = configured
-	}
-	var rest []string
+// splitLang takes a --lang flag from anywhere in args (the language then
+// follows startup.Session.Lang: the flag, SITHSEID_LANG, the
+// configuration, the locale).
+func splitLang(args []string) (flag string, rest []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--lang" && i+1 < len(args):
-			override = args[i+1]
+			flag = args[i+1]
 			i++
 		case strings.HasPrefix(a, "--lang="):
-			override = strings.TrimPrefix(a, "--lang=")
+			flag = strings.TrimPrefix(a, "--lang=")
 		default:
 			rest = append(rest, a)
 		}
 	}
-	return l10n.Detect(override, getenv), rest
+	return flag, rest
 }
 
 type runner struct {
 	Env
+	s       *startup.Session
 	cat     *l10n.Catalog
 	cfg     config.Settings // effective configuration (zero when it failed to load)
 	config_ *config.Config  // nil when it failed to load
-}
-
-// withLenientUser: a broken user file is a warning for every command but
-// "config" itself, so a hand-edited mistake never locks the user out;
-// a broken policy is an error IT must see.
-func withLenientUser(o config.Options) config.Options {
-	o.LenientUser = true
-	return o
 }
 
 // isConfigCommand: "config", "help" and "version" run even when the
 // configuration does not load, to show or mend it.
 func isConfigCommand(args []string) bool {
 	return len(args) > 0 && (args[0] == "config" || args[0] == "help" || args[0] == "version" || args[0] == "--version")
-}
-
-// setting returns the variable's value, else the configured one.
-func (r *runner) setting(variable, configured string) string {
-	if v := r.Getenv(variable); v != "" {
-		return v
-	}
-	return configured
 }
 
 func (r *runner) dispatch(ctx context.Context, args []string) error {
@@ -232,8 +193,6 @@ func (r *runner) dispatch(ctx context.Context, args []string) error {
 		return r.tlsCheck(ctx, rest)
 	case "qr":
 		return r.qr(ctx, rest)
-	case "agent":
-		return r.agent(ctx, rest)
 	case "diag":
 		return r.diag(ctx, rest)
 	case "config":
@@ -277,8 +236,8 @@ func (r *runner) flagSet(name string, cf *cardFlags) *flag.FlagSet {
 	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.commandUsage(name)) }
 	fs.StringVar(&cf.reader, "reader", "", "exact PC/SC reader name")
 	fs.StringVar(&cf.card, "card", "", "card number")
-	fs.StringVar(&cf.backend, "backend", r.setting("SITHSEID_BACKEND", r.cfg.Backend), backendChoices(", "))
-	fs.StringVar(&cf.module, "pkcs11-module", r.setting("SITHSEID_PKCS11_MODULE", r.cfg.PKCS11Module), "PKCS#11 module path")
+	fs.StringVar(&cf.backend, "backend", r.s.Backend(""), backendChoices(", "))
+	fs.StringVar(&cf.module, "pkcs11-module", r.s.PKCS11Module(""), "PKCS#11 module path")
 	fs.BoolVar(&cf.pinStdin, "pin-stdin", false, "read PIN/PUK lines from standard input")
 	return fs
 }
@@ -317,63 +276,18 @@ func (cf *cardFlags) selector() app.Selector {
 	return app.Selector{Reader: cf.reader, CardNumber: strings.ReplaceAll(cf.card, " ", "")}
 }
 
-// service wires the concrete backends: IDPrime and PIV through PC/SC, and
-// PKCS#11 with the configured or default module (loaded only when a card
-// needs it).
-// deviceKey is the installation's device key: in the OS keyring, else in
-// the user's configuration directory (mode 0600), created on first login.
-func (r *runner) deviceKey(ctx context.Context) (*ecdsa.PrivateKey, error) {
-	store := &devicekey.Store{Log: r.Log}
-	if f := r.configOptions().UserFile; f != "" {
-		store.Dir = filepath.Dir(f)
-	}
-	k, _, err := store.DeviceKey(ctx)
-	return k, err
-}
-
+// service is the in-process Service with the invocation's backend and
+// module (package backends).
 func (r *runner) service(cf *cardFlags) (*app.Service, func(), error) {
-	cache := cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)
-	p11 := pkcs11.New(pkcs11.Options{ModulePath: cf.module})
-	opts := app.Options{
-		// IDPrime (real SITHS cards, natively), PIV, then PKCS#11 (a
-		// vendor module, the fallback or the policy's choice).
-		Backends: []cardreader.Backend{
-			idprime.New(idprime.Options{Cache: cache}),
-			piv.New(piv.Options{Cache: cache}),
-			p11,
-		},
-		Preference: cf.backend,
-		Readers:    cardreader.ListReaders,
-		Cache:      cache,
-		Log:        r.Log,
+	return backends.Service(backends.Options{
+		Preference:   cf.backend,
+		PKCS11Module: cf.module,
 		// Policy may name a PIV management key shared by the
 		// organisation's tokens; --mgmt-key-stdin still wins.
 		ManagementKeyFile: r.cfg.PIVManagementKeyFile,
-		DeviceKey:         r.deviceKey,
-	}
-	if cf.backend == cardreader.PreferPKCS11 {
-		// Reader-less tokens (SoftHSM) only when PKCS#11 is asked for.
-		opts.Tokens = func(ctx context.Context) ([]cardreader.Card, error) {
-			cards, err := p11.Cards(ctx)
-			out := make([]cardreader.Card, len(cards))
-			for i, c := range cards {
-				out[i] = c
-			}
-			return out, err
-		}
-		opts.Readers = func(ctx context.Context) ([]cardreader.Reader, error) {
-			rs, err := cardreader.ListReaders(ctx)
-			if err != nil && (errors.Is(err, cardreader.ErrNoService) || errors.Is(err, cardreader.ErrNoReader)) {
-				return nil, nil // a token without PC/SC is still a card
-			}
-			return rs, err
-		}
-	}
-	svc, err := app.NewService(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return svc, func() { _ = p11.Close() }, nil
+		Log:               r.Log,
+		DeviceKey:         r.s.DeviceKey,
+	})
 }
 
 // prompt returns the app.Prompt for this invocation: lines from standard
@@ -744,47 +658,10 @@ func (r *runner) removal(ctx context.Context, name string, args []string, positi
 	return err
 }
 
-// environment picks the environment from --env, SITHSEID_ENV, or the
-// configuration (PROD by default), and applies --service (the trust anchors
-// stay the environment's). Policy supplies the endpoints of PROD, QA and
-// TEST; where it forbids switching, only its environment is allowed.
+// environment is the invocation's environment (startup.Session.Environment:
+// --env, SITHSEID_ENV, the configuration; --service, SITHSEID_SERVICE_URL).
 func (r *runner) environment(name, service string) (environment.Environment, error) {
-	if name == "" {
-		name = r.Getenv("SITHSEID_ENV")
-	}
-	configured := r.cfg.Environment
-	if configured == "" {
-		configured = environment.PROD
-	}
-	if name == "" {
-		name = configured
-	}
-	var env environment.Environment
-	var err error
-	if r.config_ != nil {
-		if !strings.EqualFold(name, configured) && !r.config_.CanSwitchEnvironment() {
-			return env, &config.LockedError{Key: config.KeyEnvironment}
-		}
-		env, err = r.config_.EnvironmentNamed(name)
-		if errors.Is(err, environment.ErrNotConfigured) {
-			env, err = environment.Lookup(name)
-		}
-	} else {
-		env, err = environment.Lookup(name)
-	}
-	if err != nil {
-		return env, err
-	}
-	if service == "" {
-		service = r.Getenv("SITHSEID_SERVICE_URL")
-	}
-	if service != "" {
-		env.ServiceURL = service
-	}
-	if env.Placeholder && (env.ServiceURL == "" || len(env.TrustAnchors) == 0) {
-		return env, &envError{name: env.Name, err: environment.ErrNotConfigured}
-	}
-	return env, nil
+	return r.s.Environment(name, service)
 }
 
 func (r *runner) login(ctx context.Context, args []string) error {
@@ -876,7 +753,7 @@ func (r *runner) tlsCheck(ctx context.Context, args []string) error {
 		anchors++
 	}
 	if anchors == 0 {
-		return &envError{name: name, err: environment.ErrNotConfigured}
+		return &environment.NotConfiguredError{Name: name}
 	}
 	prompt, err := r.prompt(&cf)
 	if err != nil {

@@ -2,42 +2,19 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"path/filepath"
-	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/startup"
 )
 
-// policyOverride replaces the system policy for tests (see
-// config_export_test.go); nil in the product, where the policy is what IT
-// installed and no flag or variable of the user's can replace it.
-var policyOverride *config.Options
-
-// configOptions says where "config" and "diag" read: the system policy,
-// and the user's preferences under XDG_CONFIG_HOME as the invocation sees
-// it (os.UserConfigDir's rule on Linux).
-func (r *runner) configOptions() config.Options {
-	var o config.Options
-	if policyOverride != nil {
-		o = *policyOverride
-	}
-	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
-		if x := r.Getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
-			o.UserFile = filepath.Join(x, "sithseid", "config.json")
-		} else if h := r.Getenv("HOME"); h != "" && o.UserFile == "" {
-			o.UserFile = filepath.Join(h, ".config", "sithseid", "config.json")
-		}
-	}
-	return o
-}
+// configOptions says where "config" and "diag" read
+// (startup.ConfigOptions).
+func (r *runner) configOptions() config.Options { return startup.ConfigOptions(r.Getenv) }
 
 func (r *runner) loadConfig() (*config.Config, error) {
 	cfg, err := config.Load(r.configOptions())
@@ -181,34 +158,4 @@ func formatValue(v any) string {
 		return strings.Join(s, ",")
 	}
 	return fmt.Sprint(v)
-}
-
-// explainConfig is explain's part for configuration errors: a locked key
-// exits with ExitConfirm (11, "refused, nothing done"), a bad key or value
-// with ExitUsage. ok is false for other errors.
-func explainConfig(c *l10n.Catalog, err error) (msg, hint string, code int, ok bool) {
-	var (
-		locked *config.LockedError
-		value  *config.ValueError
-		file   *config.FileError
-	)
-	switch {
-	case errors.As(err, &locked):
-		switch locked.Reason {
-		case config.LockedPolicyOnly:
-			return c.T("err.config_policy_only", locked.Key), c.T("hint.config_locked"), ExitConfirm, true
-		case config.LockedNoSwitch:
-			return c.T("err.config_no_switch"), c.T("hint.config_locked"), ExitConfirm, true
-		}
-		return c.T("err.config_locked", locked.Key), c.T("hint.config_locked"), ExitConfirm, true
-	case errors.As(err, &file):
-		return c.T("err.config_file", file.Path, file.Err.Error()), c.T("hint.config_file"), ExitFailure, true
-	case errors.Is(err, config.ErrUnknownKey):
-		keys := config.Keys()
-		sort.Strings(keys)
-		return c.T("err.config_unknown_key"), c.T("hint.config_keys", strings.Join(keys, ", ")), ExitUsage, true
-	case errors.As(err, &value):
-		return c.T("err.config_value", value.Key, value.Reason), "", ExitUsage, true
-	}
-	return "", "", 0, false
 }

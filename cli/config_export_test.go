@@ -1,48 +1,7 @@
 package cli
 
-import (
-	"errors"
-	"strings"
-	"testing"
+import "github.com/sithseid/sithseid/startup"
 
-	"github.com/sithseid/sithseid/config"
-	"github.com/sithseid/sithseid/internal/l10n"
-)
-
-// SetPolicyForTest makes the CLI read its system policy from file and dir
-// until restore is called.
-func SetPolicyForTest(file, dir string) (restore func()) {
-	policyOverride = &config.Options{PolicyFile: file, PolicyDir: dir}
-	return func() { policyOverride = nil }
-}
-
-// Configuration errors become a sentence in each language and their exit
-// code: a locked key 11, a bad key or value 2.
-func TestExplainConfig(t *testing.T) {
-	sv, en := l10n.MustLoad(l10n.Swedish), l10n.MustLoad(l10n.English)
-	for _, tc := range []struct {
-		err          error
-		code         int
-		sv, en, hint string
-	}{
-		{&config.LockedError{Key: "logLevel", Reason: config.LockedByPolicy}, ExitConfirm, "logLevel är låst av din organisations policy", "logLevel is locked by your organisation's policy", "IT"},
-		{&config.LockedError{Key: "allowEnvironmentSwitch", Reason: config.LockedPolicyOnly}, ExitConfirm, "kan bara sättas av IT", "can only be set by IT", "IT"},
-		{&config.LockedError{Key: "environment", Reason: config.LockedNoSwitch}, ExitConfirm, "tillåter inte byte av miljö", "does not allow switching environment", "IT"},
-		{errors.Join(errors.New("x"), config.ErrUnknownKey), ExitUsage, "Okänd inställning", "Unknown setting", "expiryWarningDays"},
-		{&config.ValueError{Key: "backend", Value: `"x"`, Reason: "want one of"}, ExitUsage, "Ogiltigt värde för backend", "Invalid value for backend", ""},
-		{&config.FileError{Path: "/etc/sithseid/policy.json", Err: errors.New("bad")}, ExitFailure, "/etc/sithseid/policy.json", "/etc/sithseid/policy.json", "IT"},
-	} {
-		for _, lc := range []struct {
-			cat  *l10n.Catalog
-			want string
-		}{{sv, tc.sv}, {en, tc.en}} {
-			msg, hint, code, ok := explainConfig(lc.cat, tc.err)
-			if !ok || code != tc.code || !strings.Contains(msg, lc.want) || !strings.Contains(hint, tc.hint) {
-				t.Errorf("%v (%s): %q %q %d %v", tc.err, lc.cat.Lang, msg, hint, code, ok)
-			}
-		}
-	}
-	if _, _, _, ok := explainConfig(en, errors.New("other")); ok {
-		t.Error("explainConfig claims an unrelated error")
-	}
-}
+// SetPolicyForTest makes the CLI (every role: startup) read its system
+// policy from file and dir until restore is called.
+func SetPolicyForTest(file, dir string) (restore func()) { return startup.SetPolicyForTest(file, dir) }

@@ -62,7 +62,7 @@ func measureIdle(b *testing.B) *idleResult {
 	b.Setenv(envMain, "1")
 	ctx := context.Background()
 	var errb bytes.Buffer
-	if code := cli.Run(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
+	if code := sithseidMain(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
 		b.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
 	}
 	c, err := localapi.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))

@@ -3,7 +3,6 @@ package cli_test
 import (
 	"context"
 	"crypto/tls"
-	"github.com/sithseid/sithseid/internal/testenv"
 	"io"
 	"log"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/nginxtest"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/oob"

@@ -34,9 +34,9 @@ package localapi
 // secret (base64). The agent holds the secret only for that operation and
 // wipes it, and wipes the frame's bytes; frames are never logged.
 //
-// Methods: ping, status, subscribe, pin.change, pin.unblock, cert.remove,
-// cert.removeExpired, cert.export, login, qr, handoff. TLSCheck (a helpdesk
-// tool with its own trust anchors) runs in-process only.
+// Methods: the table in methods.go, each defined once (name, params
+// type, result type). TLSCheck (a helpdesk tool with its own trust
+// anchors) runs in-process only.
 
 import (
 	"bytes"
@@ -71,21 +71,6 @@ const (
 	FrameAnswer = "answer"
 	FrameCancel = "cancel"
 	FrameEvent  = "event"
-)
-
-// Methods of the local API.
-const (
-	MethodPing          = "ping"
-	MethodStatus        = "status"
-	MethodSubscribe     = "subscribe"
-	MethodPINChange     = "pin.change"
-	MethodPINUnblock    = "pin.unblock"
-	MethodCertRemove    = "cert.remove"
-	MethodRemoveExpired = "cert.removeExpired"
-	MethodLogin         = "login"
-	MethodHandoff       = "handoff"
-	MethodExport        = "cert.export"
-	MethodQR            = "qr"
 )
 
 // frame is one message of the local API, in either direction.

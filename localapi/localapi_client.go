@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sithseid/sithseid/internal/detach"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -156,16 +158,9 @@ func (c *Client) connErr() error {
 	return c.err
 }
 
-// callHandlers answer the agent's prompts during a call.
-type callHandlers struct {
-	prompt  app.Prompt
-	approve func(context.Context, app.LoginApproval) error
-	event   func(Event) bool // false stops a subscription
-}
-
 // call runs one method: it sends the call frame, answers prompts, and
 // decodes the reply into result.
-func (c *Client) call(ctx context.Context, method string, params, result any, h callHandlers) error {
+func (c *Client) call(ctx context.Context, method string, params, result any, h Handlers) error {
 	p, err := json.Marshal(params)
 	if err != nil {
 		return err
@@ -231,10 +226,10 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 			}
 		case FrameEvent:
 			var ev Event
-			if h.event == nil || json.Unmarshal(f.Result, &ev) != nil {
+			if h.Event == nil || json.Unmarshal(f.Result, &ev) != nil {
 				continue
 			}
-			if !h.event(ev) && !cancelled {
+			if !h.Event(ev) && !cancelled {
 				cancelled = true
 				_ = c.write(&Frame{Type: FrameCancel, ID: id})
 				grace = time.After(2 * time.Second)
@@ -245,17 +240,17 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 
 // answer asks the caller's user what a prompt frame asks and sends the
 // answer: the secret, an approval, or why not.
-func (c *Client) answer(ctx context.Context, id uint64, f Frame, h callHandlers) error {
+func (c *Client) answer(ctx context.Context, id uint64, f Frame, h Handlers) error {
 	ans := &Frame{Type: FrameAnswer, ID: id, Seq: f.Seq}
 	p := f.Prompt
 	if p.Kind == PromptApprove {
 		switch {
-		case h.approve == nil:
+		case h.Approve == nil:
 			ans.Approved = true // the caller showed the text itself
 		case p.Approval == nil:
 			ans.Error = ToWire(fmt.Errorf("%w: approval prompt without approval", ErrProtocol))
 		default:
-			if err := h.approve(ctx, *p.Approval); err != nil {
+			if err := h.Approve(ctx, *p.Approval); err != nil {
 				ans.Error = ToWire(err)
 			} else {
 				ans.Approved = true
@@ -264,7 +259,7 @@ func (c *Client) answer(ctx context.Context, id uint64, f Frame, h callHandlers)
 		return c.write(ans)
 	}
 	kind, ok := PromptKindFromWire(p.Kind)
-	if !ok || h.prompt == nil {
+	if !ok || h.Prompt == nil {
 		ans.Error = ToWire(app.ErrCancelled)
 		return c.write(ans)
 	}
@@ -273,7 +268,7 @@ func (c *Client) answer(ctx context.Context, id uint64, f Frame, h callHandlers)
 		ans.Error = ToWire(fmt.Errorf("%w: prompt for %w", ErrProtocol, err))
 		return c.write(ans)
 	}
-	s, err := h.prompt(ctx, app.PromptRequest{Kind: kind, PIN: ref, Retries: p.Retries, Holder: p.Holder, HSAID: p.HSAID, CardNumber: p.CardNumber})
+	s, err := h.Prompt(ctx, app.PromptRequest{Kind: kind, PIN: ref, Retries: p.Retries, Holder: p.Holder, HSAID: p.HSAID, CardNumber: p.CardNumber})
 	if errors.Is(err, ErrAbandoned) {
 		// Not an answer: the operation is called off, as when ctx ends,
 		// so a login's order stays pending (the user went to the phone).
@@ -292,18 +287,15 @@ func (c *Client) answer(ctx context.Context, id uint64, f Frame, h callHandlers)
 
 // Ping asks the agent who it is.
 func (c *Client) Ping(ctx context.Context) (AgentInfo, error) {
-	var info AgentInfo
-	err := c.call(ctx, MethodPing, struct{}{}, &info, callHandlers{})
-	return info, err
+	return Call(ctx, c, MethodPing, None{}, Handlers{})
 }
 
 // Status is Service.Status run by the agent.
 func (c *Client) Status(ctx context.Context, opts app.StatusOptions) (*app.Status, error) {
-	var st app.Status
-	err := c.call(ctx, MethodStatus, StatusParams{
+	st, err := Call(ctx, c, MethodStatus, StatusParams{
 		Select: WireSelect(opts.Select), ShowPersonalNumber: opts.ShowPersonalNumber,
 		ExpiryWarningNs: int64(opts.ExpiryWarning),
-	}, &st, callHandlers{})
+	}, Handlers{})
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +315,8 @@ func (c *Client) ChangePIN(ctx context.Context, sel app.Selector, pin cardreader
 	if err != nil {
 		return err
 	}
-	return app.WrapPINError(ref, c.call(ctx, MethodPINChange, PINParams{Select: WireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
+	_, err = Call(ctx, c, MethodPINChange, PINParams{Select: WireSelect(sel), PIN: ref}, Handlers{Prompt: prompt})
+	return app.WrapPINError(ref, err)
 }
 
 // UnblockPIN is Service.UnblockPIN run by the agent.
@@ -332,7 +325,8 @@ func (c *Client) UnblockPIN(ctx context.Context, sel app.Selector, pin cardreade
 	if err != nil {
 		return err
 	}
-	return app.WrapPINError(ref, c.call(ctx, MethodPINUnblock, PINParams{Select: WireSelect(sel), PIN: ref}, nil, callHandlers{prompt: prompt}))
+	_, err = Call(ctx, c, MethodPINUnblock, PINParams{Select: WireSelect(sel), PIN: ref}, Handlers{Prompt: prompt})
+	return app.WrapPINError(ref, err)
 }
 
 // RemoveCertificate is Service.RemoveCertificate run by the agent. A
@@ -341,8 +335,8 @@ func (c *Client) RemoveCertificate(ctx context.Context, sel app.Selector, certID
 	if opts.ManagementKey != nil {
 		return ErrRemoteManagementKey
 	}
-	return c.call(ctx, MethodCertRemove, CertRemoveParams{Select: WireSelect(sel), CertID: certID, ConfirmLogin: opts.ConfirmLogin},
-		nil, callHandlers{prompt: prompt})
+	_, err := Call(ctx, c, MethodCertRemove, CertRemoveParams{Select: WireSelect(sel), CertID: certID, ConfirmLogin: opts.ConfirmLogin}, Handlers{Prompt: prompt})
+	return err
 }
 
 // RemoveExpired is Service.RemoveExpired run by the agent.
@@ -350,9 +344,7 @@ func (c *Client) RemoveExpired(ctx context.Context, sel app.Selector, opts app.R
 	if opts.ManagementKey != nil {
 		return nil, ErrRemoteManagementKey
 	}
-	var res RemovedResult
-	err := c.call(ctx, MethodRemoveExpired, CertRemoveParams{Select: WireSelect(sel), ConfirmLogin: opts.ConfirmLogin},
-		&res, callHandlers{prompt: prompt})
+	res, err := Call(ctx, c, MethodRemoveExpired, CertRemoveParams{Select: WireSelect(sel), ConfirmLogin: opts.ConfirmLogin}, Handlers{Prompt: prompt})
 	return res.Removed, err
 }
 
@@ -371,8 +363,8 @@ func (c *Client) LoginHandoff(ctx context.Context, id string, req app.LoginReque
 func (c *Client) login(ctx context.Context, p LoginParams, req app.LoginRequest) (*app.LoginResult, error) {
 	p.Select = WireSelect(req.Select)
 	p.Approve = req.Approve != nil
-	var res app.LoginResult
-	if err := c.call(ctx, MethodLogin, p, &res, callHandlers{prompt: req.Prompt, approve: req.Approve}); err != nil {
+	res, err := Call(ctx, c, MethodLogin, p, Handlers{Prompt: req.Prompt, Approve: req.Approve})
+	if err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -385,9 +377,7 @@ func (c *Client) Export(ctx context.Context, sel app.Selector, dir string, forma
 	if err != nil {
 		return nil, err
 	}
-	var files []app.ExportedFile
-	err = c.call(ctx, MethodExport, ExportParams{Select: WireSelect(sel), Dir: abs, Format: string(format)}, &files, callHandlers{})
-	return files, err
+	return Call(ctx, c, MethodExport, ExportParams{Select: WireSelect(sel), Dir: abs, Format: string(format)}, Handlers{})
 }
 
 // QR is Service.QR run by the agent, in the agent's environment.
@@ -402,18 +392,27 @@ func (c *Client) QRHandoff(ctx context.Context, id string, size int) (*app.QRHan
 }
 
 func (c *Client) qr(ctx context.Context, p QRParams) (*app.QRHandover, error) {
-	var h app.QRHandover
-	if err := c.call(ctx, MethodQR, p, &h, callHandlers{}); err != nil {
+	h, err := Call(ctx, c, MethodQR, p, Handlers{})
+	if err != nil {
 		return nil, err
 	}
 	return &h, nil
 }
 
+// Diagnostics has the agent write the diagnostics archive ("sithseid
+// diag") to path, made absolute here: the agent reads the cards.
+func (c *Client) Diagnostics(ctx context.Context, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	_, err = Call(ctx, c, MethodDiagnostics, DiagnosticsParams{Path: abs}, Handlers{})
+	return err
+}
+
 // Handoff queues a sithseid: login URL at the agent and returns at once.
 func (c *Client) Handoff(ctx context.Context, url string) (HandoffReceipt, error) {
-	var rec HandoffReceipt
-	err := c.call(ctx, MethodHandoff, HandoffParams{URL: url}, &rec, callHandlers{})
-	return rec, err
+	return Call(ctx, c, MethodHandoff, HandoffParams{URL: url}, Handlers{})
 }
 
 // Subscribe streams the agent's state and notifications: first the state
@@ -426,7 +425,7 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan Event, error) {
 	go func() {
 		defer close(out)
 		started := false
-		err := c.call(ctx, MethodSubscribe, struct{}{}, nil, callHandlers{event: func(ev Event) bool {
+		_, err := Call(ctx, c, MethodSubscribe, None{}, Handlers{Event: func(ev Event) bool {
 			if !started {
 				started = true
 				first <- nil
@@ -453,5 +452,46 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan Event, error) {
 		return out, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// Start starts exe with args as a detached agent process (a session of
+// its own, standard streams on the null device) and waits up to wait for an
+// agent to answer at addr; whichever agent answers (the new one, or one that
+// won a race to start) is reported. Roles start the agent through startup.Session.Connect.
+func Start(ctx context.Context, exe string, args []string, addr string, wait time.Duration) (AgentInfo, error) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return AgentInfo{}, err
+	}
+	defer null.Close()
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.SysProcAttr = detach.SysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return AgentInfo{}, fmt.Errorf("starting the agent: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }() // reaps it if this process outlives it
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		info, err := PingAddress(pctx, addr)
+		pcancel()
+		if err == nil {
+			return info, nil
+		}
+		select {
+		case <-ctx.Done():
+			return AgentInfo{}, fmt.Errorf("the agent did not answer within %v: %w", wait, err)
+		case werr := <-exited:
+			// It may have lost a race to another agent: ask once more.
+			if info, err := PingAddress(ctx, addr); err == nil {
+				return info, nil
+			}
+			return AgentInfo{}, fmt.Errorf("the agent exited at start (%v): %w", werr, ErrNoAgent)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -15,19 +15,15 @@ import (
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
-	"github.com/sithseid/sithseid/agent"
-	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/assets"
 	"github.com/sithseid/sithseid/autostart"
-	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/idprime"
-	"github.com/sithseid/sithseid/cardreader/piv"
-	"github.com/sithseid/sithseid/cardreader/pkcs11"
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/diag"
-	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
+	"github.com/sithseid/sithseid/startup"
+	"github.com/sithseid/sithseid/ui/viewname"
 	"github.com/sithseid/sithseid/ui/views"
 )
 
@@ -55,26 +51,12 @@ type Env struct {
 // Run shows the window of one view until it is closed and returns the
 // process's exit code: 0, or 2 for a command line it cannot use.
 func Run(ctx context.Context, e Env) int {
-	if e.Getenv == nil {
-		e.Getenv = os.Getenv
-	}
 	if e.Stderr == nil {
 		e.Stderr = os.Stderr
 	}
-	cfg, cfgErr := config.Load(config.Options{LenientUser: true})
-	var settings config.Settings
-	if cfgErr == nil {
-		settings = cfg.Effective()
-	}
-	if e.Log == nil {
-		level, _ := config.ParseLogLevel(settings.LogLevel)
-		if l, err := logfile.Open(logfile.Options{Level: level}); err == nil {
-			defer l.Close()
-			e.Log = l.Logger
-		} else {
-			e.Log = slog.New(slog.DiscardHandler)
-		}
-	}
+	s := start(e)
+	defer s.Close()
+	e.Getenv, e.Log = s.Getenv, s.Log
 	fs := flag.NewFlagSet("ui", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	handoff := fs.String("handoff", "", "the queued login request (login, qr)")
@@ -90,22 +72,15 @@ func Run(ctx context.Context, e Env) int {
 		view = "?"
 	}
 	if view == "" {
-		view = views.NameStatus
+		view = viewname.Status
 	}
-	override := *lang
-	if override == "" {
-		override = e.Getenv("SITHSEID_LANG")
-	}
-	if override == "" {
-		override = settings.Language
-	}
-	cat := l10n.MustLoad(l10n.Detect(override, e.Getenv))
-	if !slices.Contains(views.Names, view) || ((view == views.NameLogin || view == views.NameQR) && *handoff == "") {
-		fmt.Fprintln(e.Stderr, cat.T("ui.usage", strings.Join(views.Names, ", ")))
+	cat := s.Catalog(*lang)
+	if !slices.Contains(viewname.All, view) || ((view == viewname.Login || view == viewname.QR) && *handoff == "") {
+		fmt.Fprintln(e.Stderr, cat.T("ui.usage", strings.Join(viewname.All, ", ")))
 		return 2
 	}
-	if cfgErr != nil {
-		e.Log.Info("configuration", "err", cfgErr)
+	if s.ConfigErr != nil {
+		e.Log.Info("configuration", "err", s.ConfigErr)
 	}
 
 	a := fyneapp.NewWithID(AppID)
@@ -116,14 +91,20 @@ func Run(ctx context.Context, e Env) int {
 		// need (Fyne never makes a window smaller than their minimum).
 		Fit: func() { w.Resize(fyne.NewSize(windowWidth, 1)) }}
 
-	client, err := connect(ctx, e, *socket, view)
+	addr, err := s.AgentAddress(*socket)
+	var client *localapi.Client
+	if err == nil {
+		// The settings and about views work without an agent; the others
+		// start one when none answers (as the URL handler does).
+		client, err = s.Connect(ctx, addr, view != viewname.Settings && view != viewname.About)
+	}
 	var v views.View
 	switch {
-	case err != nil && view != views.NameSettings && view != views.NameAbout:
+	case err != nil && view != viewname.Settings && view != viewname.About:
 		e.Log.Info("no agent", "err", err)
 		v = views.NewUnavailable(env, err)
 	default:
-		v = build(ctx, env, e, view, client, cfg, *handoff)
+		v = build(ctx, env, e, s, view, client, addr, *handoff)
 	}
 	if client != nil {
 		defer client.Close()
@@ -155,56 +136,28 @@ func Run(ctx context.Context, e Env) int {
 	return 0
 }
 
-// connect reaches this session's agent, starting one when none answers
-// (as the URL handler does). The settings and about views work without.
-func connect(ctx context.Context, e Env, socket, view string) (*localapi.Client, error) {
-	addr := socket
-	if addr == "" {
-		var err error
-		if addr, err = localapi.Address(e.Getenv); err != nil {
-			return nil, err
-		}
-	}
-	dctx, cancel := context.WithTimeout(ctx, agentStartWait)
-	defer cancel()
-	c, err := localapi.DialAddress(dctx, addr)
-	if errors.Is(err, localapi.ErrNoAgent) && view != views.NameSettings && view != views.NameAbout {
-		exe, xerr := os.Executable()
-		if xerr != nil {
-			return nil, xerr
-		}
-		if _, err := agent.Spawn(ctx, exe, []string{"agent", "--foreground", "--socket", addr}, addr, agentStartWait); err != nil {
-			return nil, err
-		}
-		c, err = localapi.DialAddress(dctx, addr)
-	}
-	return c, err
+// start is the ui process's start-up: every role's (package startup),
+// with the log file unless the caller gave a logger.
+func start(e Env) *startup.Session {
+	return startup.Start(startup.Env{Getenv: e.Getenv, Log: e.Log, LogToFile: e.Log == nil})
 }
 
-func build(ctx context.Context, env *views.Env, e Env, view string, c *localapi.Client, cfg *config.Config, handoff string) views.View {
+func build(ctx context.Context, env *views.Env, e Env, s *startup.Session, view string, c *localapi.Client, addr, handoff string) views.View {
 	switch view {
-	case views.NamePIN:
+	case viewname.PIN:
 		return views.NewPINChange(env, c)
-	case views.NameUnblock:
+	case viewname.Unblock:
 		return views.NewUnblock(env, c)
-	case views.NameCerts:
+	case viewname.Certs:
 		return views.NewCerts(env, c)
-	case views.NameLogin:
+	case viewname.Login:
 		return views.NewLogin(env, c, handoff)
-	case views.NameQR:
+	case viewname.QR:
 		return views.NewQR(env, c, handoff)
-	case views.NameSettings:
-		return views.NewSettings(env, preferences(cfg), autostartControls(e.Getenv))
-	case views.NameAbout:
-		info := views.AboutInfo{Version: e.Version, Diagnostics: diagnostics(e, cfg)}
-		if cfg != nil {
-			info.Environment = cfg.Effective().Environment
-		}
-		// As for the agent and the CLI, the variable overrides the
-		// configured environment.
-		if env := e.Getenv("SITHSEID_ENV"); env != "" {
-			info.Environment = strings.ToUpper(env)
-		}
+	case viewname.Settings:
+		return views.NewSettings(env, preferences(s.Config), autostartControls(e.Getenv))
+	case viewname.About:
+		info := views.AboutInfo{Version: e.Version, Environment: environmentName(s), Diagnostics: diagnostics(e, s, c, addr)}
 		if c != nil {
 			pctx, cancel := context.WithTimeout(ctx, time.Second)
 			if ai, err := c.Ping(pctx); err == nil {
@@ -215,6 +168,21 @@ func build(ctx context.Context, env *views.Env, e Env, view string, c *localapi.
 		return views.NewAbout(env, info)
 	}
 	return views.NewStatus(env, c)
+}
+
+// environmentName is the environment this process runs in, resolved as the
+// agent and the CLI resolve it (SITHSEID_ENV over the configuration where
+// policy allows switching; an environment not set up is still named).
+func environmentName(s *startup.Session) string {
+	env, err := s.Environment("", "")
+	if err != nil && !errors.Is(err, environment.ErrNotConfigured) {
+		s.Log.Info("environment", "err", err)
+		if s.Settings.Environment != "" {
+			return s.Settings.Environment
+		}
+		return environment.PROD
+	}
+	return env.Name
 }
 
 // preferences is the loaded configuration, or one with defaults only when
@@ -246,33 +214,40 @@ func autostartControls(getenv func(string) string) views.Autostart {
 	}
 }
 
-// diagnostics writes the archive as "sithseid diag" does, in this process.
-func diagnostics(e Env, cfg *config.Config) func(context.Context, string) error {
+// diagnostics writes the archive as "sithseid diag" does. The agent owns
+// the cards, so the agent writes it (started if none runs); without one,
+// this process writes what it can: configuration, readers, logs.
+func diagnostics(e Env, s *startup.Session, c *localapi.Client, addr string) func(context.Context, string) error {
 	return func(ctx context.Context, path string) error {
-		opts := diag.Options{Version: e.Version, Config: cfg, PKCS11Defaults: pkcs11.DefaultModulePaths()}
-		var s config.Settings
-		if cfg != nil {
-			s = cfg.Effective()
+		client := c
+		if client == nil {
+			var err error
+			if client, err = s.Connect(ctx, addr, true); err == nil {
+				defer client.Close()
+			}
 		}
-		opts.PKCS11Module = s.PKCS11Module
-		if dir, err := logfile.DirEnv(e.Getenv); err == nil {
-			opts.LogDir = dir
+		if client != nil {
+			err := client.Diagnostics(ctx, path)
+			if err == nil || !errors.Is(err, localapi.ErrUnknownMethod) {
+				return err
+			}
 		}
-		cache := cardreader.NewIdentityCache(cardreader.DefaultIdentityCacheSize)
-		p11 := pkcs11.New(pkcs11.Options{ModulePath: s.PKCS11Module})
-		defer p11.Close()
-		svc, err := app.NewService(app.Options{
-			Backends:   []cardreader.Backend{idprime.New(idprime.Options{Cache: cache}), piv.New(piv.Options{Cache: cache}), p11},
-			Preference: s.Backend,
-			Readers:    cardreader.ListReaders,
-			Cache:      cache,
-			Log:        e.Log,
-		})
-		if err != nil {
-			opts.Problems = append(opts.Problems, "card service: "+err.Error())
-		} else {
-			opts.Service = svc
-		}
+		opts := diagnosticsOptions(e, s)
+		opts.Problems = append(opts.Problems, "card service: no agent answered")
 		return diag.WriteFile(ctx, path, opts)
 	}
+}
+
+// diagnosticsOptions are the archive's options in this process: the
+// module the invocation names (SITHSEID_PKCS11_MODULE over the
+// configuration), no card service.
+func diagnosticsOptions(e Env, s *startup.Session) diag.Options {
+	opts := diag.Options{Version: e.Version, Config: s.Config, PKCS11Module: s.PKCS11Module("")}
+	if dir, err := logfile.DirEnv(s.Getenv); err == nil {
+		opts.LogDir = dir
+	}
+	if s.ConfigErr != nil {
+		opts.Problems = append(opts.Problems, "configuration: "+s.ConfigErr.Error())
+	}
+	return opts
 }

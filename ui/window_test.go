@@ -294,7 +294,7 @@ func testRealWindowPINChangeByKeyboard(t *testing.T, d *display, k cardkind.Kind
 	w.key(t, "Tab")
 	w.typeText(t, "24681357")
 	w.key(t, "Return")
-	waitOperation(t, events, localapi.MethodPINChange)
+	waitOperation(t, events, localapi.MethodPINChange.Name)
 	if st := a.agent.State(); st.LastError != nil {
 		t.Fatalf("the change failed: %+v\n%s", st.LastError, w.stderr)
 	}
@@ -471,7 +471,7 @@ func testRealWindowLoginApproval(t *testing.T, d *display, k cardkind.Kind) {
 	r.waitPrompt(t, "pin")
 	w.typeText(t, a.card.PIN)
 	w.key(t, "Return")
-	waitOperation(t, events, localapi.MethodLogin)
+	waitOperation(t, events, localapi.MethodLogin.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := a.rp.Collect(ctx, o.OrderRef)

@@ -48,22 +48,6 @@ import (
 	"github.com/sithseid/sithseid/localapi"
 )
 
-// Names of the views: "sithseid ui VIEW" takes them, and the tray starts
-// them. They are a contract with the agent's tray: keep them.
-const (
-	NameStatus   = "status"
-	NamePIN      = "pin"
-	NameUnblock  = "unblock"
-	NameCerts    = "certs"
-	NameLogin    = "login"
-	NameQR       = "qr"
-	NameSettings = "settings"
-	NameAbout    = "about"
-)
-
-// Names lists the views in menu order.
-var Names = []string{NameStatus, NamePIN, NameUnblock, NameCerts, NameLogin, NameQR, NameSettings, NameAbout}
-
 // StatusSource is what the status view and the card pickers read.
 type StatusSource interface {
 	Status(context.Context, app.StatusOptions) (*app.Status, error)

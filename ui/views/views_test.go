@@ -22,6 +22,7 @@ import (
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
+	"github.com/sithseid/sithseid/ui/viewname"
 )
 
 func TestPINChangeValidationWhileTyping(t *testing.T) {
@@ -538,18 +539,18 @@ func TestViewsSpeakTheirLanguage(t *testing.T) {
 			return nil, ctx.Err()
 		}
 		mks := map[string]func(*Env) View{
-			NameStatus:  func(e *Env) View { return NewStatus(e, f) },
-			NamePIN:     func(e *Env) View { return NewPINChange(e, f) },
-			NameUnblock: func(e *Env) View { return NewUnblock(e, f) },
-			NameCerts:   func(e *Env) View { return NewCerts(e, f) },
-			NameLogin:   func(e *Env) View { return NewLogin(e, f, "h") },
-			NameQR:      func(e *Env) View { return NewQR(e, f, "h") },
-			NameSettings: func(e *Env) View {
+			viewname.Status:  func(e *Env) View { return NewStatus(e, f) },
+			viewname.PIN:     func(e *Env) View { return NewPINChange(e, f) },
+			viewname.Unblock: func(e *Env) View { return NewUnblock(e, f) },
+			viewname.Certs:   func(e *Env) View { return NewCerts(e, f) },
+			viewname.Login:   func(e *Env) View { return NewLogin(e, f, "h") },
+			viewname.QR:      func(e *Env) View { return NewQR(e, f, "h") },
+			viewname.Settings: func(e *Env) View {
 				return NewSettings(e, &fakePrefs{set: map[string]string{}, locked: map[string]bool{}}, Autostart{})
 			},
-			NameAbout: func(e *Env) View { return NewAbout(e, AboutInfo{Version: "1"}) },
+			viewname.About: func(e *Env) View { return NewAbout(e, AboutInfo{Version: "1"}) },
 		}
-		for _, name := range Names {
+		for _, name := range viewname.All {
 			_, v := open(t, lang, mks[name])
 			eventually(t, name+" loaded", func() bool {
 				return !strings.Contains(visibleText(v.Content()), "Läser kortet") && !strings.Contains(visibleText(v.Content()), "Reading the card")

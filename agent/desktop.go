@@ -1,17 +1,21 @@
-package cli
+package agent
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/exitcode"
+	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/localapi"
+	"github.com/sithseid/sithseid/startup"
 	"github.com/sithseid/sithseid/ui/tray"
+	"github.com/sithseid/sithseid/ui/viewname"
 )
 
 // agentDesktop is the agent's side of the user's desktop: the tray icon,
@@ -19,11 +23,13 @@ import (
 // this same executable, or $SITHSEID_UI_COMMAND in tests). The agent
 // drives it from its own state in-process, never over the socket.
 type agentDesktop struct {
-	r        *runner
-	agent    *agent.Agent
-	launcher *agent.ViewLauncher
+	s        *startup.Session
+	cat      *l10n.Catalog
+	log      *slog.Logger
+	agent    *Agent
+	launcher *ViewLauncher
 	notes    *tray.Notifier
-	throttle agent.NotifyThrottle
+	throttle NotifyThrottle
 	tray     *tray.Tray
 	stop     context.CancelFunc // ends the agent (the tray's Quit)
 
@@ -34,19 +40,21 @@ type agentDesktop struct {
 }
 
 // newAgentDesktop wires the desktop side; stop ends the agent.
-func (r *runner) newAgentDesktop(ctx context.Context, env environment.Environment, stop context.CancelFunc) *agentDesktop {
+func newAgentDesktop(ctx context.Context, s *startup.Session, cat *l10n.Catalog, env environment.Environment, stop context.CancelFunc) *agentDesktop {
 	d := &agentDesktop{
-		r:    r,
+		s:    s,
+		cat:  cat,
+		log:  s.Log,
 		stop: stop,
 		env:  env.Name,
-		launcher: agent.NewViewLauncher(agent.LauncherOptions{
-			Executable: r.Getenv(agent.EnvUICommand),
-			Log:        r.Log,
+		launcher: NewViewLauncher(LauncherOptions{
+			Executable: s.Getenv(EnvUICommand),
+			Log:        s.Log,
 		}),
-		notes:     tray.NewNotifier(ctx, r.Log),
-		canSwitch: r.config_ != nil && r.config_.CanSwitchEnvironment(),
+		notes:     tray.NewNotifier(ctx, s.Log),
+		canSwitch: s.Config != nil && s.Config.CanSwitchEnvironment(),
 	}
-	d.tray = tray.New(tray.Options{Catalog: r.cat, OnAction: d.act, Log: r.Log})
+	d.tray = tray.New(tray.Options{Catalog: cat, OnAction: d.act, Log: s.Log})
 	return d
 }
 
@@ -59,13 +67,13 @@ func (d *agentDesktop) notify(n localapi.Notification) {
 		id := n.Handoff
 		// One approval window at a time; the next request's opens when it
 		// closes, if the request is still queued then.
-		_ = d.launcher.Enqueue(func() bool { return d.pending(id) }, agent.ViewLogin, "--handoff", id)
+		_ = d.launcher.Enqueue(func() bool { return d.pending(id) }, viewname.Login, "--handoff", id)
 	}
 	if !d.throttle.Allow(n, time.Now()) {
-		d.r.Log.Info("desktop notification held back (rate limit)", "kind", n.Kind)
+		d.log.Info("desktop notification held back (rate limit)", "kind", n.Kind)
 		return
 	}
-	if m, ok := tray.Phrase(n, d.r.cat); ok {
+	if m, ok := tray.Phrase(n, d.cat); ok {
 		d.notes.Show(m)
 	}
 }
@@ -80,7 +88,7 @@ func (d *agentDesktop) pending(id string) bool {
 // windows.
 func (d *agentDesktop) run(ctx context.Context, withTray bool) {
 	if !withTray {
-		d.r.Log.Info("no tray icon: --no-tray")
+		d.log.Info("no tray icon: --no-tray")
 		<-ctx.Done()
 		return
 	}
@@ -93,7 +101,7 @@ func (d *agentDesktop) run(ctx context.Context, withTray bool) {
 		}
 	}()
 	if err := d.tray.Run(ctx); err != nil {
-		d.r.Log.Info("no tray icon; the agent runs without one", "reason", err)
+		d.log.Info("no tray icon; the agent runs without one", "reason", err)
 		<-ctx.Done()
 	}
 }
@@ -110,27 +118,27 @@ func (d *agentDesktop) act(a tray.Action) {
 	var err error
 	switch a.Kind {
 	case tray.ActionStatus:
-		err = d.launcher.Open(agent.ViewStatus)
+		err = d.launcher.Open(viewname.Status)
 	case tray.ActionQR:
-		err = d.launcher.Open(agent.ViewQR, "--handoff", a.Handoff)
+		err = d.launcher.Open(viewname.QR, "--handoff", a.Handoff)
 	case tray.ActionPINChange:
-		err = d.launcher.Open(agent.ViewPIN)
+		err = d.launcher.Open(viewname.PIN)
 	case tray.ActionPINUnblock:
-		err = d.launcher.Open(agent.ViewUnblock)
+		err = d.launcher.Open(viewname.Unblock)
 	case tray.ActionCerts:
-		err = d.launcher.Open(agent.ViewCerts)
+		err = d.launcher.Open(viewname.Certs)
 	case tray.ActionSettings:
-		err = d.launcher.Open(agent.ViewSettings)
+		err = d.launcher.Open(viewname.Settings)
 	case tray.ActionAbout:
-		err = d.launcher.Open(agent.ViewAbout)
+		err = d.launcher.Open(viewname.About)
 	case tray.ActionEnvironment:
 		d.switchEnvironment(a.Environment)
 	case tray.ActionQuit:
-		d.r.Log.Info("quit from the tray")
+		d.log.Info("quit from the tray")
 		d.stop()
 	}
-	if err != nil && !errors.Is(err, agent.ErrViewOpen) {
-		d.r.Log.Warn("tray action failed", "action", a.Kind, "err", err)
+	if err != nil && !errors.Is(err, ErrViewOpen) {
+		d.log.Warn("tray action failed", "action", a.Kind, "err", err)
 	}
 }
 
@@ -138,16 +146,18 @@ func (d *agentDesktop) act(a tray.Action) {
 // (policy may refuse it) and applies it to the running agent: logins and
 // QR codes that start afterwards go there, no restart needed.
 func (d *agentDesktop) switchEnvironment(name string) {
-	cat := d.r.cat
+	cat := d.cat
 	fail := func(err error) {
-		d.r.Log.Warn("switching environment", "environment", name, "err", err)
-		msg, hint, _ := explain(cat, err)
+		d.log.Warn("switching environment", "environment", name, "err", err)
+		msg, hint, _ := exitcode.Explain(cat, err)
 		if hint != "" {
 			msg += " " + hint
 		}
 		d.notes.Show(tray.Message{Summary: cat.T("notify.environment_failed"), Body: msg, Group: "environment"})
 	}
-	cfg, err := config.Load(withLenientUser(d.r.configOptions()))
+	o := startup.ConfigOptions(d.s.Getenv)
+	o.LenientUser = true
+	cfg, err := config.Load(o)
 	if err != nil {
 		fail(err)
 		return
@@ -156,8 +166,8 @@ func (d *agentDesktop) switchEnvironment(name string) {
 		fail(err)
 		return
 	}
-	d.r.cfg, d.r.config_ = cfg.Effective(), cfg
-	env, err := d.r.environment(name, "")
+	d.s.Config, d.s.Settings = cfg, cfg.Effective()
+	env, err := d.s.Environment(name, "")
 	if err != nil && !errors.Is(err, environment.ErrNotConfigured) {
 		fail(err)
 		return

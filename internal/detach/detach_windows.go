@@ -1,6 +1,6 @@
 //go:build windows
 
-package agent
+package detach
 
 import (
 	"syscall"
@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// detached starts a spawned agent without a console and outside the
+// SysProcAttr starts a spawned agent without a console and outside the
 // starter's process group.
-func detached() *syscall.SysProcAttr {
+func SysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP | windows.DETACHED_PROCESS, HideWindow: true}
 }
