@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,13 +33,11 @@ func (r *runner) config(_ context.Context, args []string) error {
 		return r.usage()
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("config "+sub, flag.ContinueOnError)
-	fs.SetOutput(r.Stderr)
-	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.cat.T("config.usage")) }
+	fs := r.newFlagSet("config " + sub)
 	switch sub {
 	case "show":
 		asJSON := fs.Bool("json", false, "JSON output")
-		if _, err := parse(fs, rest, 0); err != nil {
+		if _, err := r.parse(fs, rest, 0); err != nil {
 			return err
 		}
 		cfg, err := r.loadConfig()
@@ -58,7 +55,7 @@ func (r *runner) config(_ context.Context, args []string) error {
 		r.printConfig(cfg)
 		return nil
 	case "set":
-		pos, err := parse(fs, rest, 2)
+		pos, err := r.parse(fs, rest, 2)
 		if err != nil {
 			return err
 		}
@@ -73,7 +70,7 @@ func (r *runner) config(_ context.Context, args []string) error {
 		fmt.Fprintln(r.Stdout, r.cat.T("config.set", pos[0], formatValue(v)))
 		return nil
 	case "unset":
-		pos, err := parse(fs, rest, 1)
+		pos, err := r.parse(fs, rest, 1)
 		if err != nil {
 			return err
 		}

@@ -16,9 +16,8 @@ import (
 func (r *runner) diag(ctx context.Context, args []string) error {
 	var cf cardFlags
 	fs := r.flagSet("diag", &cf)
-	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.cat.T("diag.usage")) }
 	out := fs.String("out", "", "archive to write (.zip)")
-	if _, err := parse(fs, args, 0); err != nil {
+	if _, err := r.parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *out == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"time"
 
@@ -29,12 +28,10 @@ func (r *runner) service_(ctx context.Context, args []string) error {
 		return r.usageService()
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("service", flag.ContinueOnError)
-	fs.SetOutput(r.Stderr)
-	fs.Usage = func() { fmt.Fprintln(r.Stderr, r.cat.T("usage.service")) }
+	fs := r.newFlagSet("service")
 	method := fs.String("method", "", "systemd, xdg, launchagent or runkey (default: the platform's)")
 	asJSON := fs.Bool("json", false, "JSON output")
-	if _, err := parse(fs, args[1:], 0); err != nil {
+	if _, err := r.parse(fs, args[1:], 0); err != nil {
 		return err
 	}
 	switch autostart.Method(*method) {

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sithseid/sithseid/app"
+)
+
+func (r *runner) status(ctx context.Context, args []string) error {
+	var cf cardFlags
+	fs := r.flagSet("status", &cf)
+	asJSON := fs.Bool("json", false, "JSON output")
+	showPN := fs.Bool("show-personal-number", false, "show personal numbers unmasked")
+	if _, err := r.parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, done, err := r.operations(ctx, &cf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	st, err := svc.Status(ctx, app.StatusOptions{Select: cf.selector(), ShowPersonalNumber: *showPN, ExpiryWarning: r.cfg.ExpiryWarning()})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(r.Stdout, st)
+	}
+	r.printStatus(st)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (r *runner) printStatus(st *app.Status) {
+	c, w := r.cat, r.Stdout
+	if len(st.Readers) == 0 && len(st.Cards) == 0 {
+		fmt.Fprintln(w, c.T("status.no_readers"))
+		return
+	}
+	for _, rd := range st.Readers {
+		state := c.T("status.reader_empty")
+		switch {
+		case rd.Busy:
+			state = c.T("status.reader_busy")
+		case rd.Unsupported:
+			state = c.T("status.reader_unsupported")
+		case rd.CardPresent:
+			state = c.T("status.reader_card")
+		}
+		fmt.Fprintln(w, c.T("status.reader", rd.Name, state))
+	}
+	for _, cs := range st.Cards {
+		fmt.Fprintln(w)
+		where := cs.Reader
+		if where == "" {
+			where = "PKCS#11"
+		}
+		fmt.Fprintln(w, c.T("status.card", cs.CardNumber, where, cs.Backend))
+		// Rows are gathered first and aligned on the longest label.
+		type line struct{ label, value string }
+		var lines []line
+		row := func(label, value string) {
+			if value != "" {
+				lines = append(lines, line{label + ":", value})
+			}
+		}
+		row(c.T("status.holder"), cs.Holder.Name)
+		row(c.T("status.hsaid"), cs.Holder.HSAID)
+		row(c.T("status.personal_number"), cs.Holder.PersonalNumber)
+		if cs.Issuer != "" {
+			iss := cs.Issuer
+			if cs.LoA > 0 {
+				iss += fmt.Sprintf(" (LoA %d)", cs.LoA)
+			}
+			if cs.Reserve {
+				iss += ", " + c.T("status.reserve")
+			}
+			row(c.T("status.issuer"), iss)
+		}
+		if cs.NotBefore != nil && cs.NotAfter != nil {
+			row(c.T("status.valid"), cs.NotBefore.Format("2006-01-02")+" – "+cs.NotAfter.Format("2006-01-02"))
+		}
+		if cs.SignaturePIN != nil {
+			// Two PINs: name each, the identification PIN (login) first.
+			row(c.T("status.id_pin"), r.tries(cs.PIN))
+			row(c.T("status.sign_pin"), r.tries(*cs.SignaturePIN))
+		} else {
+			row(c.T("status.pin"), r.tries(cs.PIN))
+		}
+		if cs.PUK == nil {
+			row(c.T("status.puk"), c.T("status.no_puk"))
+		} else {
+			row(c.T("status.puk"), r.tries(*cs.PUK))
+		}
+		login := ""
+		for _, ct := range cs.Certificates {
+			if ct.Login {
+				login = ct.ID
+			}
+		}
+		certs := fmt.Sprint(len(cs.Certificates))
+		if login != "" {
+			certs += " (" + c.T("status.login_cert", login) + ")"
+		}
+		row(c.T("status.certificates"), certs)
+		width := 0
+		for _, l := range lines {
+			width = max(width, utf8.RuneCountInString(l.label))
+		}
+		for _, l := range lines {
+			fmt.Fprintf(w, "  %s%s %s\n", l.label, strings.Repeat(" ", width-utf8.RuneCountInString(l.label)), l.value)
+		}
+		for _, wn := range cs.Warnings {
+			fmt.Fprintln(w, "  ! "+r.warning(wn))
+		}
+		if cs.Error != "" {
+			msg, _, _ := explain(c, cs.Err())
+			fmt.Fprintln(w, "  ! "+c.T("status.error", msg))
+		}
+	}
+}
+
+func (r *runner) tries(s app.SecretStatus) string {
+	switch {
+	case s.Blocked:
+		return r.cat.T("status.blocked")
+	case s.Retries < 0:
+		return r.cat.T("status.tries_unknown")
+	}
+	return r.cat.T("status.tries", s.Retries)
+}
+
+func (r *runner) warning(w app.Warning) string {
+	switch w.Code {
+	case app.WarnCertificateExpired:
+		return r.cat.T("warn."+w.Code, w.CertID)
+	case app.WarnCertificateExpiring:
+		return r.cat.T("warn."+w.Code, w.CertID, w.Days)
+	case app.WarnTooManyCertificates:
+		return r.cat.T("warn."+w.Code, w.Days)
+	}
+	return r.cat.T("warn." + w.Code)
+}
