@@ -140,13 +140,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err != nil {
 		return nil, err
 	}
-	var sess *loginSession // set once the card's signer exists
-	client, err := oob.NewClient(base.String(), plain.HTTP, func(context.Context) (*http.Client, error) {
-		if sess == nil {
-			return nil, errNoOperation
-		}
-		return sess.client.HTTP, nil
-	}, oob.RetryPolicy{})
+	client, err := oob.NewClient(base.String(), plain.HTTP, oob.RetryPolicy{})
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +208,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		s.failLogin(oc, err, cancel)
 		return nil, err
 	}
-	if sess, err = s.loginSession(oc, login, signer, req.Env.Name, base, roots); err != nil {
+	sess, err := s.loginSession(oc, login, signer, req.Env.Name, base, roots)
+	if err != nil {
 		return nil, err
 	}
 	sess.signer.set(signer)
@@ -233,7 +228,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 	}
 	before := sess.client.Stats()
-	done, err := client.CompleteWithDevice(ctx, tx, alg, sig, proof)
+	// The completion goes over mutual TLS with the card's key: the client
+	// the session holds, now that the signer exists.
+	done, err := client.WithMTLS(sess.client.HTTP).CompleteWithDevice(ctx, tx, alg, sig, proof)
 	if err != nil {
 		s.failLogin(oc, err, cancel)
 		return nil, fmt.Errorf("completing the login: %w", err)
@@ -524,9 +521,7 @@ func (s *Service) QR(ctx context.Context, link string, env environment.Environme
 	if err != nil {
 		return nil, err
 	}
-	client, err := oob.NewClient(base.String(), plain.HTTP, func(context.Context) (*http.Client, error) {
-		return nil, errNoOperation
-	}, oob.RetryPolicy{})
+	client, err := oob.NewClient(base.String(), plain.HTTP, oob.RetryPolicy{})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package oob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -17,21 +18,32 @@ import (
 type Client struct {
 	e     endpoint
 	plain *http.Client
-	mtls  func(ctx context.Context) (*http.Client, error)
+	mtls  *http.Client
 }
 
+// ErrNoMTLS: a completion on a client without a mutual-TLS client
+// (WithMTLS).
+var ErrNoMTLS = errors.New("no mutual TLS client")
+
 // NewClient returns a client for the identity service at baseURL (https).
-// plain serves lookup, qr and cancel over server-authenticated TLS; mtls is
-// called for each completion and returns a client that authenticates with
-// the card's HSA-ID authentication certificate (it may prompt for the PIN,
-// hence the context). retry bounds retries of idempotent calls; its zero
-// value is sensible.
-func NewClient(baseURL string, plain *http.Client, mtls func(ctx context.Context) (*http.Client, error), retry RetryPolicy) (*Client, error) {
+// plain serves lookup, qr and cancel over server-authenticated TLS. retry
+// bounds retries of idempotent calls; its zero value is sensible.
+// Completions need WithMTLS.
+func NewClient(baseURL string, plain *http.Client, retry RetryPolicy) (*Client, error) {
 	u, err := parseBaseURL(baseURL)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{e: endpoint{base: u, retry: retry}, plain: noRedirects(plain), mtls: mtls}, nil
+	return &Client{e: endpoint{base: u, retry: retry}, plain: noRedirects(plain)}, nil
+}
+
+// WithMTLS returns a copy of c that completes logins over mtls: a client
+// that authenticates with the card's HSA-ID authentication certificate
+// (package mtls), made once the card's signer exists.
+func (c *Client) WithMTLS(mtls *http.Client) *Client {
+	d := *c
+	d.mtls = noRedirects(mtls)
+	return &d
 }
 
 // LookupKey is what an order is looked up by: an AutoStart (same device) or
@@ -123,15 +135,11 @@ func (c *Client) Complete(ctx context.Context, tx *Transaction, alg string, sig 
 // (SignDevice over the same tx.ToBeSigned()); nil sends none.
 func (c *Client) CompleteWithDevice(ctx context.Context, tx *Transaction, alg string, sig []byte, device *DeviceProof) (*Completion, error) {
 	if c.mtls == nil {
-		return nil, fmt.Errorf("completing login: no mutual TLS client configured")
-	}
-	hc, err := c.mtls(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("completing login: %w", err)
+		return nil, fmt.Errorf("completing login: %w", ErrNoMTLS)
 	}
 	req := CompleteRequest{TransactionID: tx.ID, SignatureAlgorithm: alg, Signature: sig, Device: device}
 	var r CompleteResponse
-	if err := c.e.call(ctx, noRedirects(hc), PathComplete, &req, &r, false); err != nil {
+	if err := c.e.call(ctx, c.mtls, PathComplete, &req, &r, false); err != nil {
 		return nil, fmt.Errorf("completing login: %w", err)
 	}
 	var done Completion

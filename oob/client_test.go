@@ -91,13 +91,11 @@ func (f *fakeService) mtlsClient() *http.Client {
 }
 
 func (f *fakeService) client(retry RetryPolicy) *Client {
-	c, err := NewClient(f.srv.URL, f.srv.Client(), func(context.Context) (*http.Client, error) {
-		return f.mtlsClient(), nil
-	}, retry)
+	c, err := NewClient(f.srv.URL, f.srv.Client(), retry)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return c
+	return c.WithMTLS(f.mtlsClient())
 }
 
 func writeJSON(w http.ResponseWriter, status int, m Message) {
@@ -201,14 +199,14 @@ func TestClientSameDeviceLogin(t *testing.T) {
 
 	// Without a client certificate (the plain client) complete fails: so
 	// the test above proves Complete used the mTLS client.
-	plainOnly, _ := NewClient(f.srv.URL, f.srv.Client(), func(context.Context) (*http.Client, error) { return f.srv.Client(), nil }, RetryPolicy{})
+	plain, _ := NewClient(f.srv.URL, f.srv.Client(), RetryPolicy{})
+	plainOnly := plain.WithMTLS(f.srv.Client())
 	if _, err := plainOnly.Complete(ctx, tx, alg, sig); !isCode(err, ErrorCodeCertificateErr) {
 		t.Errorf("complete without client certificate: %v", err)
 	}
-	mtlsErr := errors.New("PIN prompt cancelled")
-	noCard, _ := NewClient(f.srv.URL, f.srv.Client(), func(context.Context) (*http.Client, error) { return nil, mtlsErr }, RetryPolicy{})
-	if _, err := noCard.Complete(ctx, tx, alg, sig); !errors.Is(err, mtlsErr) {
-		t.Errorf("mtls factory error: %v", err)
+	// Without one (no card signer yet) it does not try.
+	if _, err := plain.Complete(ctx, tx, alg, sig); !errors.Is(err, ErrNoMTLS) {
+		t.Errorf("complete without a mutual-TLS client: %v", err)
 	}
 }
 
@@ -488,7 +486,7 @@ func TestClientUntrustedServer(t *testing.T) {
 	f.handle(PathLookup, lookupOK(t, LookupRequest{AutoStartToken: tok}))
 	// A client with the system roots (not the pinned test root) refuses the
 	// server, as it would a TLS-inspecting proxy.
-	c, _ := NewClient(f.srv.URL, &http.Client{}, nil, RetryPolicy{})
+	c, _ := NewClient(f.srv.URL, &http.Client{}, RetryPolicy{})
 	_, err := c.Lookup(context.Background(), AutoStart{Token: tok})
 	var uae x509.UnknownAuthorityError
 	if !errors.As(err, &uae) {
@@ -501,7 +499,7 @@ func TestClientUntrustedServer(t *testing.T) {
 
 func TestNewClientBaseURL(t *testing.T) {
 	for _, u := range []string{"http://idp.example", "idp.example", "https://", "https://u:p@idp.example", "https://idp.example/?x=1", "https://idp.example/#f"} {
-		if _, err := NewClient(u, nil, nil, RetryPolicy{}); err == nil {
+		if _, err := NewClient(u, nil, RetryPolicy{}); err == nil {
 			t.Errorf("NewClient(%q) accepted", u)
 		}
 		if _, err := NewRPClient(u, "key", nil, RetryPolicy{}); err == nil {

@@ -463,7 +463,7 @@ func authnLookup(ctx context.Context, args []string, stdout io.Writer) error {
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
 	}
-	c, err := oob.NewClient(serverURL, plain, nil, oob.RetryPolicy{MaxRetries: -1})
+	c, err := oob.NewClient(serverURL, plain, oob.RetryPolicy{MaxRetries: -1})
 	if err != nil {
 		return err
 	}

@@ -98,10 +98,11 @@ func authenticator(t *testing.T, dir, url string, cred testpki.Credential) *oob.
 	plain := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	tc := cred.TLSCertificate()
 	mtls := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{tc}}}}
-	c, err := oob.NewClient(url, plain, func(context.Context) (*http.Client, error) { return mtls, nil }, oob.RetryPolicy{})
+	c, err := oob.NewClient(url, plain, oob.RetryPolicy{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	c = c.WithMTLS(mtls)
 	return c
 }
 
