@@ -1,0 +1,65 @@
+package deptest
+
+import (
+	"strings"
+	"testing"
+)
+
+// The packages above app (docs/architecture.md, "Packages"): one per job,
+// thin role entry points, and app with the use cases only.
+var (
+	shipped = []string{".", "./app/...", "./agent/...", "./cli/...", "./ui/...", "./startup/...", "./backends/...",
+		"./localapi/...", "./localsocket/...", "./config/...", "./environment/...", "./autostart/...", "./logfile/...",
+		"./devicekey/...", "./diag/...", "./cardreader/...", "./mtls/...", "./oob/...",
+		"./internal/exitcode/...", "./internal/detach/...", "./internal/atomicfile/...", "./internal/l10n/...", "./internal/usertext/..."}
+	testRigs = []string{module + "/internal/testpki", module + "/internal/vcard", module + "/internal/rig", module + "/internal/dbustest",
+		module + "/internal/desktoptest", module + "/internal/agenttest", module + "/internal/cardkind", module + "/internal/testenv",
+		module + "/internal/nginxtest", module + "/internal/e2e", module + "/idp"}
+	glDriver = []string{"fyne.io/fyne/v2/app", "fyne.io/fyne/v2/internal/driver/glfw", "github.com/go-gl/"}
+	backends = []string{module + "/cardreader/idprime", module + "/cardreader/piv", module + "/cardreader/pkcs11", module + "/backends"}
+)
+
+func forbidden(d, f string) bool {
+	return d == f || strings.HasPrefix(d, f+"/") || (strings.HasSuffix(f, "/") && strings.HasPrefix(d, f))
+}
+
+func TestRoleImportRules(t *testing.T) {
+	for _, rule := range []struct {
+		why       string
+		patterns  []string
+		forbidden []string
+	}{
+		{"the CLI is no window and no tray: the agent and the windows are roles of their own",
+			[]string{"./cli/..."}, []string{module + "/ui", module + "/agent", "fyne.io/"}},
+		{"the agent owns every card operation: the windows ask it through the local API",
+			[]string{"./ui/..."}, backends},
+		{"app holds the use cases: nothing of the roles, the local API or the configuration above it",
+			[]string{"./app/..."}, []string{module + "/agent", module + "/localapi", module + "/localsocket", module + "/startup",
+				module + "/backends", module + "/config", module + "/diag", module + "/autostart", module + "/logfile",
+				module + "/devicekey", module + "/cli", module + "/ui", module + "/internal/exitcode"}},
+		{"the local API's client is usable on its own: no agent, no backends, no Fyne",
+			[]string{"./localapi/..."}, append([]string{module + "/agent", module + "/cli", module + "/ui", module + "/startup", "fyne.io/"}, backends...)},
+		{"configuration, environments, autostart, log file, device key and the socket build without cgo on every OS",
+			[]string{"./config/...", "./environment/...", "./autostart/...", "./logfile/...", "./devicekey/...", "./localsocket/..."},
+			[]string{module + "/app", module + "/cardreader", module + "/agent", module + "/localapi", module + "/cli", module + "/ui", "fyne.io/", "github.com/ebfe/scard"}},
+		{"the resident agent and the shared start-up never load the GL driver",
+			[]string{"./agent/...", "./startup/...", "./backends/...", "./localapi/...", "./diag/..."}, glDriver},
+		{"the agent is reached through the local API, never imported by the other roles' start-up",
+			[]string{"./startup/...", "./backends/..."}, []string{module + "/agent", module + "/cli", module + "/ui"}},
+		{"the leaf libraries know nothing above them",
+			[]string{"./cardreader/...", "./mtls/...", "./oob/..."},
+			[]string{module + "/agent", module + "/localapi", module + "/localsocket", module + "/startup", module + "/backends",
+				module + "/config", module + "/environment", module + "/diag", module + "/autostart", module + "/logfile", module + "/devicekey"}},
+		{"shipped packages import no test rig", shipped, testRigs},
+	} {
+		for _, p := range deps(t, rule.patterns...) {
+			for _, d := range p.Deps {
+				for _, f := range rule.forbidden {
+					if forbidden(d, f) {
+						t.Errorf("%s imports %s: %s", p.ImportPath, d, rule.why)
+					}
+				}
+			}
+		}
+	}
+}
