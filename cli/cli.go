@@ -32,7 +32,7 @@ type Env struct {
 	// Log receives the full error chains (nil: discarded, unless
 	// LogToFile).
 	Log *slog.Logger
-	// LogToFile opens the product's log file (app.OpenLog) at the
+	// LogToFile opens the product's log file (logfile.Open, through startup) at the
 	// configured level when Log is nil: main sets it, tests do not.
 	LogToFile bool
 }

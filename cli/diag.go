@@ -11,7 +11,7 @@ import (
 )
 
 // diag runs "diag --out FILE.zip": the archive helpdesk asks for (see
-// app.WriteDiagnostics for what it holds; never a PIN or PUK, personal
+// diag.Write for what it holds; never a PIN or PUK, personal
 // numbers masked).
 func (r *runner) diag(ctx context.Context, args []string) error {
 	var cf cardFlags

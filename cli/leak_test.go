@@ -66,7 +66,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		}
 	}
 	for k, v := range dirs {
-		t.Setenv(k, v) // app.OpenLog reads XDG_STATE_HOME from the process
+		t.Setenv(k, v) // logfile reads XDG_STATE_HOME from the process
 	}
 	var outputs []string // every stdout and stderr seen
 	// The agent logs in to the environment of its session: DEMO, at the

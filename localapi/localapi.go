@@ -11,7 +11,7 @@ package localapi
 // every connection (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS and the
 // BSDs) and refuses, and logs, any other uid. On Windows a named pipe per
 // user and session, \\.\pipe\sithseid-agent-<SID>-<session>, whose ACL
-// admits only the user (see localapi_windows.go; untested here).
+// admits only the user (see localsocket/localsocket_windows.go; untested here).
 //
 // # Frames
 //

@@ -4,9 +4,9 @@ package localsocket
 
 // The local API on Windows: a named pipe per user and session.
 //
-// UNTESTED: this file is compiled and vetted (GOOS=windows go vet ./app)
+// UNTESTED: this file is compiled and vetted (GOOS=windows go vet ./localsocket)
 // but has never run; the project's test machines are Linux. Before relying
-// on it, run the app package's agent tests on Windows.
+// on it, run the agent package's tests on Windows.
 //
 // The pipe is \\.\pipe\sithseid-agent-<user SID>-<session id>. Its DACL
 // (protected, no inheritance) grants access to the user's SID only; remote

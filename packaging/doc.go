@@ -2,10 +2,10 @@
 // linux/), the MSI (msi/), the macOS recipe (macos/) and the policy
 // examples (policy/). It has no code the product runs. Its tests check
 // that the files shipped agree with what the app writes and reads: the
-// systemd user unit and XDG autostart entry against app.SystemdUnit and
-// app.XDGDesktopEntry, the LaunchAgent against app.LaunchAgentPlist, the
-// MSI's registry keys and value names against app.WindowsPolicyKey and
-// app.RunKeyValue, the policy example against the configuration parser.
+// systemd user unit and XDG autostart entry against autostart.SystemdUnit and
+// autostart.XDGDesktopEntry, the LaunchAgent against autostart.LaunchAgentPlist, the
+// MSI's registry keys and value names against config.WindowsPolicyKey and
+// autostart.RunKeyValue, the policy example against the configuration parser.
 //
 // scripts/packages builds the packages; scripts/check-packages installs
 // and inspects them with the real tools (make check-packages).

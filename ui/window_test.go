@@ -534,7 +534,7 @@ func TestRealWindowLoginWithPhone(t *testing.T) {
 // relayPrompts returns a copy of a whose address is a relay to the agent
 // that passes every frame through unchanged and reports the kind of each
 // prompt frame the agent sends (the local API's frames are lines of JSON;
-// app/localapi.go). The relay reads no secrets: those go the other way.
+// localapi/localapi.go). The relay reads no secrets: those go the other way.
 func relayPrompts(t *testing.T, a *testAgent) *promptRelay {
 	t.Helper()
 	addr := filepath.Join(t.TempDir(), "relay.sock")
@@ -599,7 +599,7 @@ func (r *promptRelay) relay(client net.Conn) {
 }
 
 // waitPrompt waits until the agent has asked the window a prompt of kind
-// (app/localapi.go: pin, newPin, puk, approve), skipping others.
+// (localapi/localapi.go: pin, newPin, puk, approve), skipping others.
 func (r *promptRelay) waitPrompt(t *testing.T, kind string) {
 	t.Helper()
 	deadline := time.After(60 * time.Second)

@@ -5,7 +5,7 @@
 //
 // # What it does
 //
-// It renders what the agent publishes (app.AgentState, as a View) and
+// It renders what the agent publishes (localapi.State, as a View) and
 // forwards clicks as Actions; it decides nothing else. Build maps a View to
 // a Menu (icon, tooltip, entries): that mapping is the whole of the tray's
 // behaviour and is tested on its own. The systray binding (Tray) applies a

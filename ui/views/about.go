@@ -17,8 +17,8 @@ type AboutInfo struct {
 	Environment string
 	// AgentVersion is the running agent's version ("" when unknown).
 	AgentVersion string
-	// Diagnostics writes the diagnostics archive (app.WriteDiagnosticsFile
-	// with this process's configuration) to path.
+	// Diagnostics writes the diagnostics archive (by the agent, else
+	// diag.WriteFile with this process's configuration) to path.
 	Diagnostics func(ctx context.Context, path string) error
 }
 

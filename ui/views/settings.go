@@ -13,7 +13,7 @@ import (
 	"github.com/sithseid/sithseid/environment"
 )
 
-// Preferences are the user's settings over policy: *app.Config.
+// Preferences are the user's settings over policy: *config.Config.
 type Preferences interface {
 	Effective() config.Settings
 	Locked(key string) bool
@@ -23,7 +23,7 @@ type Preferences interface {
 
 var _ Preferences = (*config.Config)(nil)
 
-// Autostart starts the agent with the session (app.InstallAutostart and
+// Autostart starts the agent with the session (autostart.Install and
 // friends, bound to this user's environment by package ui).
 type Autostart struct {
 	State     func(context.Context) ([]autostart.Entry, error)

@@ -2,7 +2,7 @@
 // status, PIN change, unblock, certificates, login approval, QR code,
 // settings and about. It renders what the agent says and forwards clicks
 // to it; every card operation runs in the agent, reached through the
-// narrow interfaces below (an *app.AgentClient satisfies them all, and
+// narrow interfaces below (an *localapi.Client satisfies them all, and
 // tests pass fakes or a real agent).
 //
 // # No driver here
@@ -86,7 +86,7 @@ type QRSource interface {
 	QRHandoff(context.Context, string, int) (*app.QRHandover, error)
 }
 
-// Agent is every operation the views use: what *app.AgentClient offers.
+// Agent is every operation the views use: what *localapi.Client offers.
 type Agent interface {
 	PINChanger
 	PINUnblocker
