@@ -16,7 +16,7 @@ import (
 // with the agent.
 func TestAgentStates(t *testing.T) {
 	f := setup(t, cardkind.PIV, testpki.CardSpec{})
-	ar := startAgent(t, f.svc, f.env, "")
+	ar := startAgent(t, f.Svc, f.Env, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	states := ar.agent.States(ctx)
@@ -41,7 +41,7 @@ func TestAgentStates(t *testing.T) {
 	if st.Card.Holder.HSAID != testpki.DefaultHSAID {
 		t.Fatalf("card %+v", st.Card)
 	}
-	f.card.Pull(t)
+	f.Card.Pull(t)
 	gone := wait("the card gone", func(st localapi.State) bool { return st.Card == nil })
 	if gone.Seq <= st.Seq {
 		t.Fatalf("seq %d after %d", gone.Seq, st.Seq)

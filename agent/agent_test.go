@@ -193,7 +193,7 @@ func TestAgentEndToEnd(t *testing.T) { cardkind.Run(t, testAgentEndToEnd) }
 
 func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	f := setup(t, k, testpki.CardSpec{})
-	ar := startAgent(t, f.svc, f.env, "")
+	ar := startAgent(t, f.Svc, f.Env, "")
 	cl := dial(t, ar.addr)
 	ctx := context.Background()
 
@@ -228,7 +228,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	}
 
 	// PIN change: both secrets typed on the client's side.
-	rec := &recorder{answers: []string{f.card.PIN, "917354"}}
+	rec := &recorder{answers: []string{f.Card.PIN, "917354"}}
 	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
 		t.Fatalf("PIN change: %v", err)
 	}
@@ -236,13 +236,13 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 		rec.asked[0].Holder != testpki.DefaultGivenName+" "+testpki.DefaultSurname || rec.asked[1].Kind != app.PromptNewPIN {
 		t.Fatalf("prompts seen by the client: %+v", rec.asked)
 	}
-	if pin, _ := f.card.State.PINRetries(); pin != 3 {
+	if pin, _ := f.Card.State.PINRetries(); pin != 3 {
 		t.Fatalf("PIN tries after a change: %d", pin)
 	}
 
 	// The old PIN is wrong now: a typed error with the tries left crosses.
 	var wrong *cardreader.WrongPINError
-	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{answers: []string{f.card.PIN, "864213"}}).prompt)
+	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{answers: []string{f.Card.PIN, "864213"}}).prompt)
 	if !errors.As(err, &wrong) || wrong.Retries != 2 {
 		t.Fatalf("old PIN after change: %v", err)
 	}
@@ -264,7 +264,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	}
 
 	// Unblock with the PUK.
-	rec = &recorder{answers: []string{f.card.PUK, "582913"}}
+	rec = &recorder{answers: []string{f.Card.PUK, "582913"}}
 	if k.Unblock {
 		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
 			t.Fatalf("unblock: %v", err)
@@ -280,7 +280,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); !errors.Is(err, cardreader.ErrNoPUK) {
 			t.Fatalf("unblock without a PUK: %v", err)
 		}
-		if pin, puk := f.card.State.PINRetries(); pin != 0 || puk != 3 {
+		if pin, puk := f.Card.State.PINRetries(); pin != 0 || puk != 3 {
 			t.Fatalf("after the refused unblock: PIN %d PUK %d tries left, want 0 and 3", pin, puk)
 		}
 		admin := unblockingKind(t, k)
@@ -288,12 +288,12 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 			t.Fatalf("unblock through %s: %v", admin.Name, err)
 		}
 	}
-	if pin, _ := f.card.State.PINRetries(); pin != 3 {
+	if pin, _ := f.Card.State.PINRetries(); pin != 3 {
 		t.Fatalf("PIN tries after unblock: %d", pin)
 	}
 
 	// A login driven by this client: approval and PIN on the client's side.
-	o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	o, err := f.RP.Auth(ctx, "127.0.0.1", "Logga in", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,12 +309,12 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	if res.HSAID != testpki.DefaultHSAID || shown.RelyingParty != "Journalsystemet Demo" || shown.HSAID != testpki.DefaultHSAID {
 		t.Fatalf("login result %+v, approval %+v", res, shown)
 	}
-	c, err := f.rp.Collect(ctx, o.OrderRef)
+	c, err := f.RP.Collect(ctx, o.OrderRef)
 	if err != nil || c.Status != oob.StatusComplete {
 		t.Fatalf("order after login: %+v %v", c, err)
 	}
 	// A declined approval cancels the order and spends no PIN try.
-	o2, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	o2, err := f.RP.Auth(ctx, "127.0.0.1", "Logga in", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,10 +326,10 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	if !errors.Is(err, app.ErrCancelled) {
 		t.Fatalf("declined login: %v", err)
 	}
-	if c, _ := f.rp.Collect(ctx, o2.OrderRef); c == nil || c.Status != oob.StatusFailed {
+	if c, _ := f.RP.Collect(ctx, o2.OrderRef); c == nil || c.Status != oob.StatusFailed {
 		t.Fatalf("declined order: %+v", c)
 	}
-	if strings.Contains(ar.log.String(), "582913") || strings.Contains(ar.log.String(), f.card.PUK) {
+	if strings.Contains(ar.log.String(), "582913") || strings.Contains(ar.log.String(), f.Card.PUK) {
 		t.Fatal("a PIN or PUK reached the agent's log")
 	}
 }
@@ -483,9 +483,9 @@ func TestAgentRefusesOtherUID(t *testing.T) {
 // it queued.
 func TestAgentHandoff(t *testing.T) {
 	f := setup(t, cardkind.PIV, testpki.CardSpec{})
-	ar := startAgent(t, f.svc, f.env, "")
+	ar := startAgent(t, f.Svc, f.Env, "")
 	ctx := context.Background()
-	o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	o, err := f.RP.Auth(ctx, "127.0.0.1", "Logga in", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,17 +523,17 @@ func TestAgentHandoff(t *testing.T) {
 	if !strings.HasPrefix(qr.Payload, oob.QRPrefix+".") || !bytes.HasPrefix(qr.PNG, []byte("\x89PNG")) {
 		t.Fatalf("QR %q, %d PNG bytes", qr.Payload, len(qr.PNG))
 	}
-	res, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: pinPrompt(f.card.PIN)})
+	res, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: agenttest.PINPrompt(f.Card.PIN)})
 	if err != nil {
 		t.Fatalf("login of the handoff: %v", err)
 	}
 	if res.HSAID != testpki.DefaultHSAID {
 		t.Fatalf("login: %+v", res)
 	}
-	if c, err := f.rp.Collect(ctx, o.OrderRef); err != nil || c.Status != oob.StatusComplete {
+	if c, err := f.RP.Collect(ctx, o.OrderRef); err != nil || c.Status != oob.StatusComplete {
 		t.Fatalf("order: %+v %v", c, err)
 	}
-	if _, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: pinPrompt(f.card.PIN)}); !errors.Is(err, localapi.ErrHandoffNotFound) {
+	if _, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: agenttest.PINPrompt(f.Card.PIN)}); !errors.Is(err, localapi.ErrHandoffNotFound) {
 		t.Fatalf("second login of one handoff: %v", err)
 	}
 	if hs := ar.agent.State().Handoffs; len(hs) != 0 {
@@ -545,7 +545,7 @@ func TestAgentHandoff(t *testing.T) {
 // pulled and put back.
 func TestAgentSubscribeCardEvents(t *testing.T) {
 	f := setup(t, cardkind.PIV, testpki.CardSpec{Variant: testpki.Expiring})
-	ar := startAgent(t, f.svc, f.env, "")
+	ar := startAgent(t, f.Svc, f.Env, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events, err := dial(t, ar.addr).Subscribe(ctx)
@@ -593,24 +593,24 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 		t.Fatalf("expiry warnings repeated: %d then %d", before, got)
 	}
 
-	f.card.Pull(t)
+	f.Card.Pull(t)
 	waitFor("cardRemoved", func(ev localapi.Event) bool {
-		return ev.Notification != nil && ev.Notification.Kind == localapi.NotifyCardRemoved && ev.Notification.Reader == f.card.Reader
+		return ev.Notification != nil && ev.Notification.Kind == localapi.NotifyCardRemoved && ev.Notification.Reader == f.Card.Reader
 	})
 	waitFor("a state without the card", func(ev localapi.Event) bool {
 		if ev.State == nil || ev.State.Card != nil {
 			return false
 		}
 		for _, r := range ev.State.Readers {
-			if r.Name == f.card.Reader {
+			if r.Name == f.Card.Reader {
 				return !r.CardPresent
 			}
 		}
 		return false
 	})
-	f.card.Reinsert(t)
+	f.Card.Reinsert(t)
 	waitFor("cardInserted", func(ev localapi.Event) bool {
-		return ev.Notification != nil && ev.Notification.Kind == localapi.NotifyCardInserted && ev.Notification.Reader == f.card.Reader
+		return ev.Notification != nil && ev.Notification.Kind == localapi.NotifyCardInserted && ev.Notification.Reader == f.Card.Reader
 	})
 	waitFor("the card back", hasCard)
 }

@@ -45,31 +45,9 @@ func setup(t testing.TB, kind cardkind.Kind, spec testpki.CardSpec) *fixture {
 // cache, as on a first insertion).
 func (f *fixture) service(t testing.TB) *app.Service { return agenttest.Service(t, f.kind) }
 
-func waitEmpty(t testing.TB, name string) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		rs, err := cardreader.ListReaders(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		busy := false
-		for _, r := range rs {
-			busy = busy || (r.Name == name && r.CardPresent)
-		}
-		if !busy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reader %q still shows a card", name)
-		}
-	}
-}
+func waitEmpty(t testing.TB, name string) { t.Helper(); agenttest.WaitEmpty(t, name) }
 
-func pinPrompt(pin string) app.Prompt {
-	return func(context.Context, app.PromptRequest) (*cardreader.Secret, error) {
-		return cardreader.NewSecret([]byte(pin)), nil
-	}
-}
+func pinPrompt(pin string) app.Prompt { return agenttest.PINPrompt(pin) }
 
 func (f *fixture) login(t *testing.T, pin string) (*oob.AuthResponse, *app.LoginResult, error) {
 	t.Helper()

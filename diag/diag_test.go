@@ -16,6 +16,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/diag"
+	"github.com/sithseid/sithseid/internal/agenttest"
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
@@ -66,14 +67,14 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	ctx := context.Background()
 
 	// A login with the PIN.
-	o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+	o, err := f.RP.Auth(ctx, "127.0.0.1", "Logga in", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := svc.Login(ctx, app.LoginRequest{
 		Link:    oob.AutoStartURL(o.AutoStartToken, ""),
-		Env:     f.env,
-		Prompt:  prompts(pin, "", ""),
+		Env:     f.Env,
+		Prompt:  agenttest.Prompts(pin, "", ""),
 		Approve: func(context.Context, app.LoginApproval) error { return nil },
 	})
 	if err != nil {
@@ -82,13 +83,13 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	lg.Debug("login done", "result", res)
 	// A wrong PIN, then a change, then an unblock with the PUK.
 	var wrong *cardreader.WrongPINError
-	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts("111111", newPIN, "")); !errors.As(err, &wrong) {
+	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, agenttest.Prompts("111111", newPIN, "")); !errors.As(err, &wrong) {
 		t.Fatalf("wrong PIN: %v", err)
 	}
-	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pin, newPIN, "")); err != nil {
+	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, agenttest.Prompts(pin, newPIN, "")); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts("", afterPUK, puk)); err != nil {
+	if err := svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, agenttest.Prompts("", afterPUK, puk)); err != nil {
 		t.Fatal(err)
 	}
 	// A status with the personal number unmasked, logged whole: the log's
@@ -146,7 +147,7 @@ func TestDiagnosticsHoldNoSecrets(t *testing.T) {
 	if len(status.Status.Cards) != 1 || status.Status.Cards[0].Holder.PersonalNumber != "19900101-XXXX" || status.Status.Cards[0].Holder.HSAID != testpki.DefaultHSAID {
 		t.Errorf("status.json: %s", files["status.json"])
 	}
-	if !strings.Contains(files["readers.json"], f.card.Reader) || !strings.Contains(files["readers.json"], `"atr": "3b`) {
+	if !strings.Contains(files["readers.json"], f.Card.Reader) || !strings.Contains(files["readers.json"], `"atr": "3b`) {
 		t.Errorf("readers.json: %s", files["readers.json"])
 	}
 	for _, want := range []string{`"key": "logLevel"`, `"source": "policy"`, `"locked": true`} {

@@ -22,6 +22,9 @@ import (
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/cardkind"
+	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
@@ -128,4 +131,66 @@ func DemoEnvironment(tb testing.TB, url string) environment.Environment {
 		env.ServiceURL = url
 	}
 	return env
+}
+
+// Fixture is a card of a kind in reader 0, a Service that reaches it as
+// the product does, and the reference identity service in DEMO.
+type Fixture struct {
+	Kind cardkind.Kind
+	Svc  *app.Service
+	Card *rig.Card
+	Env  environment.Environment
+	RP   *oob.RPClient
+}
+
+// Setup inserts kind's card issued as spec in reader 0 (once the reader
+// shows no card) and starts the reference identity service with a relying
+// party of apiKey.
+func Setup(tb testing.TB, kind cardkind.Kind, spec testpki.CardSpec, apiKey string) *Fixture {
+	tb.Helper()
+	WaitEmpty(tb, rig.Require(tb).Reader(0))
+	card := kind.Insert(tb, 0, spec, vcard.RunOptions{})
+	is := StartIdentityService(tb, idp.Options{}, apiKey)
+	return &Fixture{Kind: kind, Svc: Service(tb, kind), Card: card, Env: DemoEnvironment(tb, is.URL), RP: is.RP}
+}
+
+// WaitEmpty waits (5 s at most) until reader name shows no card.
+func WaitEmpty(tb testing.TB, name string) {
+	tb.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rs, err := cardreader.ListReaders(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		busy := false
+		for _, r := range rs {
+			busy = busy || (r.Name == name && r.CardPresent)
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("reader %q still shows a card", name)
+		}
+	}
+}
+
+// PINPrompt answers every prompt with pin.
+func PINPrompt(pin string) app.Prompt {
+	return func(context.Context, app.PromptRequest) (*cardreader.Secret, error) {
+		return cardreader.NewSecret([]byte(pin)), nil
+	}
+}
+
+// Prompts answers each kind of prompt with its own secret.
+func Prompts(pin, newPIN, puk string) app.Prompt {
+	return func(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
+		switch req.Kind {
+		case app.PromptNewPIN:
+			return cardreader.NewSecret([]byte(newPIN)), nil
+		case app.PromptPUK:
+			return cardreader.NewSecret([]byte(puk)), nil
+		}
+		return cardreader.NewSecret([]byte(pin)), nil
+	}
 }
