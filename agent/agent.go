@@ -93,7 +93,6 @@ type Agent struct {
 	monitor *cardreader.Monitor
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	conns   sync.Map // *serverConn
 	done    chan struct{}
 	closeMu sync.Once
 }
@@ -181,10 +180,6 @@ func (a *Agent) Close() error {
 		if a.ln != nil {
 			_ = a.ln.Close()
 		}
-		a.conns.Range(func(k, _ any) bool {
-			k.(*serverConn).close()
-			return true
-		})
 		if a.monitor != nil {
 			_ = a.monitor.Close()
 		}

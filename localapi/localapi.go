@@ -61,20 +61,20 @@ import (
 const MaxFrameSize = 256 << 10
 
 // protocolErrorID is the id of the reply to a frame that broke the rules.
-const ProtocolErrorID = ^uint64(0)
+const protocolErrorID = ^uint64(0)
 
-// Frame types.
+// frame types.
 const (
-	FrameCall   = "call"
-	FrameReply  = "reply"
-	FramePrompt = "prompt"
-	FrameAnswer = "answer"
-	FrameCancel = "cancel"
-	FrameEvent  = "event"
+	frameCall   = "call"
+	frameReply  = "reply"
+	framePrompt = "prompt"
+	frameAnswer = "answer"
+	frameCancel = "cancel"
+	frameEvent  = "event"
 )
 
 // frame is one message of the local API, in either direction.
-type Frame struct {
+type frame struct {
 	Type     string          `json:"type"`
 	ID       uint64          `json:"id,omitempty"`
 	Seq      uint64          `json:"seq,omitempty"`
@@ -82,33 +82,33 @@ type Frame struct {
 	Params   json.RawMessage `json:"params,omitempty"`
 	Result   json.RawMessage `json:"result,omitempty"`
 	Error    *WireError      `json:"error,omitempty"`
-	Prompt   *WirePrompt     `json:"prompt,omitempty"`
+	Prompt   *wirePrompt     `json:"prompt,omitempty"`
 	Secret   []byte          `json:"secret,omitempty"`
 	Approved bool            `json:"approved,omitempty"`
 }
 
-// Wipe zeroes the secret a frame carries.
-func (f *Frame) Wipe() {
+// wipe zeroes the secret a frame carries.
+func (f *frame) wipe() {
 	clear(f.Secret)
 	f.Secret = nil
 }
 
 // check refuses frames whose fields do not belong to their type, so that a
 // confused or hostile peer is stopped at the first frame.
-func (f *Frame) check(fromClient bool) error {
+func (f *frame) check(fromClient bool) error {
 	ok := false
 	switch f.Type {
-	case FrameCall:
+	case frameCall:
 		ok = fromClient && f.ID != 0 && f.Method != "" && f.Result == nil && f.Error == nil && f.Prompt == nil && f.Secret == nil && f.Seq == 0
-	case FrameAnswer:
+	case frameAnswer:
 		ok = fromClient && f.ID != 0 && f.Seq != 0 && f.Method == "" && f.Params == nil && f.Result == nil && f.Prompt == nil
-	case FrameCancel:
+	case frameCancel:
 		ok = fromClient && f.ID != 0 && f.Method == "" && f.Params == nil && f.Result == nil && f.Error == nil && f.Prompt == nil && f.Secret == nil
-	case FrameReply:
+	case frameReply:
 		ok = !fromClient && f.ID != 0 && f.Prompt == nil && f.Secret == nil
-	case FramePrompt:
+	case framePrompt:
 		ok = !fromClient && f.ID != 0 && f.Seq != 0 && f.Prompt != nil && f.Secret == nil
-	case FrameEvent:
+	case frameEvent:
 		ok = !fromClient && f.ID != 0 && f.Result != nil && f.Secret == nil
 	}
 	if !ok {
@@ -118,7 +118,7 @@ func (f *Frame) check(fromClient bool) error {
 }
 
 // wirePrompt is a prompt frame's question.
-type WirePrompt struct {
+type wirePrompt struct {
 	Kind string `json:"kind"` // pin, newPin, puk, approve
 	// PIN is the PIN a pin, newPin or puk prompt is about: identification
 	// or signature.
@@ -130,13 +130,13 @@ type WirePrompt struct {
 	Approval   *app.LoginApproval `json:"approval,omitempty"`
 }
 
-const PromptApprove = "approve"
+const promptApprove = "approve"
 
 var promptKinds = map[app.PromptKind]string{app.PromptPIN: "pin", app.PromptNewPIN: "newPin", app.PromptPUK: "puk"}
 
-func PromptKindToWire(k app.PromptKind) string { return promptKinds[k] }
+func promptKindToWire(k app.PromptKind) string { return promptKinds[k] }
 
-func PromptKindFromWire(s string) (app.PromptKind, bool) {
+func promptKindFromWire(s string) (app.PromptKind, bool) {
 	for k, v := range promptKinds {
 		if v == s {
 			return k, true
@@ -165,18 +165,18 @@ var ErrUnknownMethod = errors.New("unknown method")
 // lineReader reads newline-delimited frames of at most MaxFrameSize into a
 // buffer it owns, so that the bytes of a frame carrying a secret can be
 // wiped (bufio.Reader would keep them in its buffer).
-type LineReader struct {
+type lineReader struct {
 	r   io.Reader
 	buf []byte
 	n   int // valid bytes in buf
 }
 
-func NewLineReader(r io.Reader) *LineReader {
-	return &LineReader{r: r, buf: make([]byte, 4096)}
+func newLineReader(r io.Reader) *lineReader {
+	return &lineReader{r: r, buf: make([]byte, 4096)}
 }
 
 // next returns the next line without its newline; the caller wipes it.
-func (l *LineReader) next() ([]byte, error) {
+func (l *lineReader) next() ([]byte, error) {
 	scanned := 0
 	for {
 		if i := bytes.IndexByte(l.buf[scanned:l.n], '\n'); i >= 0 {
@@ -207,12 +207,12 @@ func (l *LineReader) next() ([]byte, error) {
 	}
 }
 
-// Wipe zeroes what is buffered.
-func (l *LineReader) Wipe() { clear(l.buf) }
+// wipe zeroes what is buffered.
+func (l *lineReader) wipe() { clear(l.buf) }
 
 // decodeStrict decodes exactly one JSON value into v, refusing unknown
 // fields and trailing data.
-func DecodeStrict(data []byte, v any) error {
+func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -228,27 +228,27 @@ func DecodeStrict(data []byte, v any) error {
 }
 
 // readFrame reads and strictly decodes one frame, wiping its raw bytes.
-func ReadFrame(l *LineReader, fromClient bool) (Frame, error) {
+func readFrame(l *lineReader, fromClient bool) (frame, error) {
 	line, err := l.next()
 	if err != nil {
-		return Frame{}, err
+		return frame{}, err
 	}
 	defer clear(line)
-	var f Frame
-	if err := DecodeStrict(line, &f); err != nil {
-		f.Wipe()
-		return Frame{}, err
+	var f frame
+	if err := decodeStrict(line, &f); err != nil {
+		f.wipe()
+		return frame{}, err
 	}
 	if err := f.check(fromClient); err != nil {
-		f.Wipe()
-		return Frame{}, err
+		f.wipe()
+		return frame{}, err
 	}
 	return f, nil
 }
 
 // encodeFrame marshals f with its newline. The caller wipes the result when
 // f carries a secret.
-func EncodeFrame(f *Frame) ([]byte, error) {
+func encodeFrame(f *frame) ([]byte, error) {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return nil, err
@@ -366,7 +366,7 @@ func (e *AgentError) Error() string {
 func (e *AgentError) Unwrap() error { return e.err }
 
 // fromWire turns a wire error back into a Go error.
-func FromWire(we *WireError) error {
+func fromWire(we *WireError) error {
 	if we == nil {
 		return nil
 	}
@@ -400,7 +400,7 @@ func (p SelectParams) Selector() app.Selector {
 	return app.Selector{Reader: p.Reader, CardNumber: p.CardNumber}
 }
 
-func WireSelect(s app.Selector) SelectParams {
+func wireSelect(s app.Selector) SelectParams {
 	return SelectParams{Reader: s.Reader, CardNumber: s.CardNumber}
 }
 
@@ -410,7 +410,7 @@ type StatusParams struct {
 	ExpiryWarningNs    int64        `json:"expiryWarningNs,omitempty"`
 }
 
-type SelectOnlyParams struct {
+type selectOnlyParams struct {
 	Select SelectParams `json:"select"`
 }
 
@@ -469,7 +469,7 @@ type RemovedResult struct {
 	Removed []string `json:"removed"`
 }
 
-func NSDuration(ns int64) time.Duration { return time.Duration(ns) }
+func nsDuration(ns int64) time.Duration { return time.Duration(ns) }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
@@ -481,7 +481,7 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	return localsocket.Listen(addr, func(addr string) error {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		info, err := PingAddress(pctx, addr)
+		info, err := pingAddress(pctx, addr)
 		switch {
 		case err == nil:
 			return fmt.Errorf("%w (pid %d, %s)", ErrAgentRunning, info.PID, addr)

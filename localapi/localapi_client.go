@@ -28,7 +28,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	nextID uint64
-	calls  map[uint64]chan Frame
+	calls  map[uint64]chan frame
 	err    error // why the connection ended
 	done   chan struct{}
 	once   sync.Once
@@ -65,13 +65,13 @@ func DialAddress(ctx context.Context, addr string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{rwc: rwc, calls: map[uint64]chan Frame{}, done: make(chan struct{})}
+	c := &Client{rwc: rwc, calls: map[uint64]chan frame{}, done: make(chan struct{})}
 	go c.readLoop()
 	return c, nil
 }
 
 // pingAddress reports whether an agent answers at addr.
-func PingAddress(ctx context.Context, addr string) (AgentInfo, error) {
+func pingAddress(ctx context.Context, addr string) (AgentInfo, error) {
 	c, err := DialAddress(ctx, addr)
 	if err != nil {
 		return AgentInfo{}, err
@@ -99,10 +99,10 @@ func (c *Client) shutdown(err error) {
 }
 
 func (c *Client) readLoop() {
-	lr := NewLineReader(c.rwc)
-	defer lr.Wipe()
+	lr := newLineReader(c.rwc)
+	defer lr.wipe()
 	for {
-		f, err := ReadFrame(lr, false)
+		f, err := readFrame(lr, false)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errClosed
@@ -114,9 +114,9 @@ func (c *Client) readLoop() {
 		ch := c.calls[f.ID]
 		c.mu.Unlock()
 		if ch == nil {
-			if f.Type == FrameReply && f.Error != nil {
+			if f.Type == frameReply && f.Error != nil {
 				// The agent hung up on a protocol error not tied to a call.
-				c.shutdown(FromWire(f.Error))
+				c.shutdown(fromWire(f.Error))
 				return
 			}
 			continue
@@ -129,8 +129,8 @@ func (c *Client) readLoop() {
 	}
 }
 
-func (c *Client) write(f *Frame) error {
-	b, err := EncodeFrame(f)
+func (c *Client) write(f *frame) error {
+	b, err := encodeFrame(f)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 	if err != nil {
 		return err
 	}
-	ch := make(chan Frame, 64)
+	ch := make(chan frame, 64)
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
@@ -176,7 +176,7 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 		delete(c.calls, id)
 		c.mu.Unlock()
 	}()
-	if err := c.write(&Frame{Type: FrameCall, ID: id, Method: method, Params: p}); err != nil {
+	if err := c.write(&frame{Type: frameCall, ID: id, Method: method, Params: p}); err != nil {
 		return err
 	}
 	cancelled := false
@@ -186,13 +186,13 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 			select {
 			case <-ctx.Done():
 				cancelled = true
-				_ = c.write(&Frame{Type: FrameCancel, ID: id})
+				_ = c.write(&frame{Type: frameCancel, ID: id})
 				grace = time.After(2 * time.Second)
 				continue
 			default:
 			}
 		}
-		var f Frame
+		var f frame
 		select {
 		case f = <-ch:
 		case <-c.done:
@@ -210,9 +210,9 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 			}
 		}
 		switch f.Type {
-		case FrameReply:
+		case frameReply:
 			if f.Error != nil {
-				return FromWire(f.Error)
+				return fromWire(f.Error)
 			}
 			if result != nil && f.Result != nil {
 				if err := json.Unmarshal(f.Result, result); err != nil {
@@ -220,18 +220,18 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 				}
 			}
 			return nil
-		case FramePrompt:
+		case framePrompt:
 			if err := c.answer(ctx, id, f, h); err != nil {
 				return err
 			}
-		case FrameEvent:
+		case frameEvent:
 			var ev Event
 			if h.Event == nil || json.Unmarshal(f.Result, &ev) != nil {
 				continue
 			}
 			if !h.Event(ev) && !cancelled {
 				cancelled = true
-				_ = c.write(&Frame{Type: FrameCancel, ID: id})
+				_ = c.write(&frame{Type: frameCancel, ID: id})
 				grace = time.After(2 * time.Second)
 			}
 		}
@@ -240,10 +240,10 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 
 // answer asks the caller's user what a prompt frame asks and sends the
 // answer: the secret, an approval, or why not.
-func (c *Client) answer(ctx context.Context, id uint64, f Frame, h Handlers) error {
-	ans := &Frame{Type: FrameAnswer, ID: id, Seq: f.Seq}
+func (c *Client) answer(ctx context.Context, id uint64, f frame, h Handlers) error {
+	ans := &frame{Type: frameAnswer, ID: id, Seq: f.Seq}
 	p := f.Prompt
-	if p.Kind == PromptApprove {
+	if p.Kind == promptApprove {
 		switch {
 		case h.Approve == nil:
 			ans.Approved = true // the caller showed the text itself
@@ -258,7 +258,7 @@ func (c *Client) answer(ctx context.Context, id uint64, f Frame, h Handlers) err
 		}
 		return c.write(ans)
 	}
-	kind, ok := PromptKindFromWire(p.Kind)
+	kind, ok := promptKindFromWire(p.Kind)
 	if !ok || h.Prompt == nil {
 		ans.Error = ToWire(app.ErrCancelled)
 		return c.write(ans)
@@ -272,7 +272,7 @@ func (c *Client) answer(ctx context.Context, id uint64, f Frame, h Handlers) err
 	if errors.Is(err, ErrAbandoned) {
 		// Not an answer: the operation is called off, as when ctx ends,
 		// so a login's order stays pending (the user went to the phone).
-		return c.write(&Frame{Type: FrameCancel, ID: id})
+		return c.write(&frame{Type: frameCancel, ID: id})
 	}
 	if err != nil {
 		ans.Error = ToWire(err)
@@ -293,7 +293,7 @@ func (c *Client) Ping(ctx context.Context) (AgentInfo, error) {
 // Status is Service.Status run by the agent.
 func (c *Client) Status(ctx context.Context, opts app.StatusOptions) (*app.Status, error) {
 	st, err := Call(ctx, c, MethodStatus, StatusParams{
-		Select: WireSelect(opts.Select), ShowPersonalNumber: opts.ShowPersonalNumber,
+		Select: wireSelect(opts.Select), ShowPersonalNumber: opts.ShowPersonalNumber,
 		ExpiryWarningNs: int64(opts.ExpiryWarning),
 	}, Handlers{})
 	if err != nil {
@@ -315,7 +315,7 @@ func (c *Client) ChangePIN(ctx context.Context, sel app.Selector, pin cardreader
 	if err != nil {
 		return err
 	}
-	_, err = Call(ctx, c, MethodPINChange, PINParams{Select: WireSelect(sel), PIN: ref}, Handlers{Prompt: prompt})
+	_, err = Call(ctx, c, MethodPINChange, PINParams{Select: wireSelect(sel), PIN: ref}, Handlers{Prompt: prompt})
 	return app.WrapPINError(ref, err)
 }
 
@@ -325,7 +325,7 @@ func (c *Client) UnblockPIN(ctx context.Context, sel app.Selector, pin cardreade
 	if err != nil {
 		return err
 	}
-	_, err = Call(ctx, c, MethodPINUnblock, PINParams{Select: WireSelect(sel), PIN: ref}, Handlers{Prompt: prompt})
+	_, err = Call(ctx, c, MethodPINUnblock, PINParams{Select: wireSelect(sel), PIN: ref}, Handlers{Prompt: prompt})
 	return app.WrapPINError(ref, err)
 }
 
@@ -335,7 +335,7 @@ func (c *Client) RemoveCertificate(ctx context.Context, sel app.Selector, certID
 	if opts.ManagementKey != nil {
 		return ErrRemoteManagementKey
 	}
-	_, err := Call(ctx, c, MethodCertRemove, CertRemoveParams{Select: WireSelect(sel), CertID: certID, ConfirmLogin: opts.ConfirmLogin}, Handlers{Prompt: prompt})
+	_, err := Call(ctx, c, MethodCertRemove, CertRemoveParams{Select: wireSelect(sel), CertID: certID, ConfirmLogin: opts.ConfirmLogin}, Handlers{Prompt: prompt})
 	return err
 }
 
@@ -344,7 +344,7 @@ func (c *Client) RemoveExpired(ctx context.Context, sel app.Selector, opts app.R
 	if opts.ManagementKey != nil {
 		return nil, ErrRemoteManagementKey
 	}
-	res, err := Call(ctx, c, MethodRemoveExpired, CertRemoveParams{Select: WireSelect(sel), ConfirmLogin: opts.ConfirmLogin}, Handlers{Prompt: prompt})
+	res, err := Call(ctx, c, MethodRemoveExpired, CertRemoveParams{Select: wireSelect(sel), ConfirmLogin: opts.ConfirmLogin}, Handlers{Prompt: prompt})
 	return res.Removed, err
 }
 
@@ -361,7 +361,7 @@ func (c *Client) LoginHandoff(ctx context.Context, id string, req app.LoginReque
 }
 
 func (c *Client) login(ctx context.Context, p LoginParams, req app.LoginRequest) (*app.LoginResult, error) {
-	p.Select = WireSelect(req.Select)
+	p.Select = wireSelect(req.Select)
 	p.Approve = req.Approve != nil
 	res, err := Call(ctx, c, MethodLogin, p, Handlers{Prompt: req.Prompt, Approve: req.Approve})
 	if err != nil {
@@ -377,7 +377,7 @@ func (c *Client) Export(ctx context.Context, sel app.Selector, dir string, forma
 	if err != nil {
 		return nil, err
 	}
-	return Call(ctx, c, MethodExport, ExportParams{Select: WireSelect(sel), Dir: abs, Format: string(format)}, Handlers{})
+	return Call(ctx, c, MethodExport, ExportParams{Select: wireSelect(sel), Dir: abs, Format: string(format)}, Handlers{})
 }
 
 // QR is Service.QR run by the agent, in the agent's environment.
@@ -477,7 +477,7 @@ func Start(ctx context.Context, exe string, args []string, addr string, wait tim
 	defer cancel()
 	for {
 		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		info, err := PingAddress(pctx, addr)
+		info, err := pingAddress(pctx, addr)
 		pcancel()
 		if err == nil {
 			return info, nil
@@ -487,7 +487,7 @@ func Start(ctx context.Context, exe string, args []string, addr string, wait tim
 			return AgentInfo{}, fmt.Errorf("the agent did not answer within %v: %w", wait, err)
 		case werr := <-exited:
 			// It may have lost a race to another agent: ask once more.
-			if info, err := PingAddress(ctx, addr); err == nil {
+			if info, err := pingAddress(ctx, addr); err == nil {
 				return info, nil
 			}
 			return AgentInfo{}, fmt.Errorf("the agent exited at start (%v): %w", werr, ErrNoAgent)

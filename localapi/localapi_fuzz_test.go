@@ -34,9 +34,9 @@ func FuzzLocalAPIFrames(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l := NewLineReader(bytes.NewReader(data))
+		l := newLineReader(bytes.NewReader(data))
 		for i := 0; i < 64; i++ {
-			fr, err := ReadFrame(l, true)
+			fr, err := readFrame(l, true)
 			if err != nil {
 				if !errors.Is(err, ErrProtocol) && !errors.Is(err, io.EOF) {
 					t.Fatalf("frame %d refused with %v, not ErrProtocol", i, err)
@@ -49,17 +49,17 @@ func FuzzLocalAPIFrames(f *testing.F) {
 			if err := fr.check(true); err != nil {
 				t.Fatalf("readFrame returned a frame check refuses: %v", err)
 			}
-			if fr.Type == FrameCall {
+			if fr.Type == frameCall {
 				decodeParams(t, fr)
 			}
-			b, err := EncodeFrame(&fr)
+			b, err := encodeFrame(&fr)
 			if err != nil {
 				if errors.Is(err, ErrProtocol) {
 					continue // re-encoding grew past MaxFrameSize (escapes)
 				}
 				t.Fatal(err)
 			}
-			again, err := ReadFrame(NewLineReader(bytes.NewReader(b)), true)
+			again, err := readFrame(newLineReader(bytes.NewReader(b)), true)
 			if err != nil {
 				t.Fatalf("re-encoded frame %s refused: %v", b, err)
 			}
@@ -72,7 +72,7 @@ func FuzzLocalAPIFrames(f *testing.F) {
 
 // normal re-marshals the raw JSON fields, which a round trip may re-space
 // and re-escape (json.Marshal writes & as \u0026).
-func normal(f Frame) Frame {
+func normal(f frame) frame {
 	if len(f.Secret) == 0 {
 		f.Secret = nil // "secret":"" decodes to an empty slice, omitted on the way out
 	}
@@ -90,19 +90,19 @@ func normal(f Frame) Frame {
 
 // decodeParams decodes a call's params as the server would for its
 // method; it must fail cleanly or succeed, never panic.
-func decodeParams(t *testing.T, fr Frame) {
+func decodeParams(t *testing.T, fr frame) {
 	params := fr.Params
 	if params == nil {
 		params = json.RawMessage("{}")
 	}
-	for _, v := range []any{&struct{}{}, &StatusParams{}, &SelectOnlyParams{}, &CertRemoveParams{}, &LoginParams{}, &HandoffParams{}, &ExportParams{}, &QRParams{}} {
-		if err := DecodeStrict(params, v); err != nil && !errors.Is(err, ErrProtocol) {
+	for _, v := range []any{&struct{}{}, &StatusParams{}, &selectOnlyParams{}, &CertRemoveParams{}, &LoginParams{}, &HandoffParams{}, &ExportParams{}, &QRParams{}} {
+		if err := decodeStrict(params, v); err != nil && !errors.Is(err, ErrProtocol) {
 			t.Fatalf("params refused with %v, not ErrProtocol", err)
 		}
 	}
 	var sp StatusParams
-	if DecodeStrict(params, &sp) == nil {
+	if decodeStrict(params, &sp) == nil {
 		_ = sp.Select.Selector()
-		_ = NSDuration(sp.ExpiryWarningNs)
+		_ = nsDuration(sp.ExpiryWarningNs)
 	}
 }

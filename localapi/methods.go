@@ -3,6 +3,8 @@ package localapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 
 	"github.com/sithseid/sithseid/app"
 )
@@ -33,14 +35,20 @@ var (
 )
 
 // Decode decodes a call's params strictly: unknown fields and trailing
-// data are a protocol error. Absent params are {}.
+// data are a protocol error, and so are params their type's check refuses
+// (a relative path). Absent params are {}.
 func (m Method[P, R]) Decode(raw json.RawMessage) (P, error) {
 	var p P
 	if raw == nil {
 		raw = json.RawMessage("{}")
 	}
-	err := DecodeStrict(raw, &p)
-	return p, err
+	if err := decodeStrict(raw, &p); err != nil {
+		return p, err
+	}
+	if c, ok := any(p).(interface{ check() error }); ok {
+		return p, c.check()
+	}
+	return p, nil
 }
 
 // Result is what the agent replies for r: nothing for None.
@@ -72,4 +80,20 @@ func Call[P, R any](ctx context.Context, c *Client, m Method[P, R], p P, h Handl
 // path; the agent runs as the same user).
 type DiagnosticsParams struct {
 	Path string `json:"path"`
+}
+
+// The agent writes into these paths: they must be absolute (the client
+// makes them so).
+func (p ExportParams) check() error {
+	if !filepath.IsAbs(p.Dir) {
+		return fmt.Errorf("%w: export directory %q is not absolute", ErrProtocol, p.Dir)
+	}
+	return nil
+}
+
+func (p DiagnosticsParams) check() error {
+	if !filepath.IsAbs(p.Path) {
+		return fmt.Errorf("%w: diagnostics path %q is not absolute", ErrProtocol, p.Path)
+	}
+	return nil
 }
