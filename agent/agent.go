@@ -1,3 +1,7 @@
+// Package agent is the resident role, one per user session: the Agent
+// (card state, PC/SC monitor, login handoffs, notifications) serving the
+// local API, the windows it opens, the tray, and agent.Run, the entry point
+// of "sithseid agent". It owns every card operation of the session.
 package agent
 
 import (

@@ -1,3 +1,6 @@
+// Package autostart starts the agent with the user's session, per user and
+// per OS: a systemd user unit or an XDG autostart entry, a LaunchAgent, the
+// Run key.
 package autostart
 
 import (

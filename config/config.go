@@ -1,3 +1,6 @@
+// Package config is the configuration: built-in defaults, the system
+// policy (JSON files, the Windows registry, a macOS managed plist) and the
+// user's preferences, with policy locks.
 package config
 
 import (

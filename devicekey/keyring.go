@@ -1,3 +1,5 @@
+// Package devicekey keeps the installation's device key: in the OS keyring,
+// else in a file of mode 0600 in the user's configuration directory.
 package devicekey
 
 import (

@@ -1,3 +1,6 @@
+// Package diag writes the diagnostics archive helpdesk asks for: versions,
+// readers, card status, configuration and logs; never a PIN or PUK,
+// personal numbers masked.
 package diag
 
 import (

@@ -1,3 +1,6 @@
+// Package localapi is the local API between the agent and its clients (the
+// ui process, the CLI, the URL handler): the wire types, the table of
+// methods, the Client and the Server. The transport is localsocket's.
 package localapi
 
 // The local API: how the agent's clients (the ui process, the CLI, the URL

@@ -1,3 +1,5 @@
+// Package logfile is the product's log: a size-rotated file per user, in
+// JSON, with personal numbers and secrets redacted.
 package logfile
 
 import (
