@@ -1,6 +1,8 @@
-// Package app holds the use cases and state of SITHS eID: the card and
-// login operations, their serialisation, environments, and (with the agent)
-// the local API, configuration, logging and diagnostics.
+// Package app holds the use cases of SITHS eID and their domain types: the
+// Service with the card and login operations and their serialisation,
+// status, PINs, certificates, logins and QR handovers. The roles above it
+// (agent, cli, ui), the local API, configuration, logging and diagnostics
+// are packages of their own (docs/architecture.md).
 //
 // Its API speaks the domain (cards, holders, orders), never Fyne or PC/SC
 // types, so that the tray, the windows and the CLI are thin clients of it.
