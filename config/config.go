@@ -234,7 +234,7 @@ func quoteAll(s []string) []string {
 var specs = map[string]keySpec{
 	KeyEnvironment: {kind: kindString, def: environment.PROD, check: func(v any) error {
 		if !slices.Contains(environment.Names, v.(string)) {
-			return fmt.Errorf("want one of PROD, QA, TEST, DEMO: %w", environment.ErrUnknown)
+			return fmt.Errorf("want one of %s: %w", strings.Join(environment.Names, ", "), environment.ErrUnknown)
 		}
 		return nil
 	}},
@@ -448,7 +448,7 @@ func (c *Config) merge(l layer, raw map[string]any, from string, policy bool) er
 			}
 			for name, ev := range envs {
 				if !slices.Contains(environment.Names, name) {
-					return &FileError{Path: from, Err: fmt.Errorf("environments: %q (want one of PROD, QA, TEST, DEMO): %w", name, environment.ErrUnknown)}
+					return &FileError{Path: from, Err: fmt.Errorf("environments: %q (want one of %s): %w", name, strings.Join(environment.Names, ", "), environment.ErrUnknown)}
 				}
 				fields, ok := ev.(map[string]any)
 				if !ok {

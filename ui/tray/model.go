@@ -26,8 +26,9 @@ const (
 // Icons lists every icon, for tests and the generator.
 var Icons = []Icon{IconReady, IconBusy, IconExpiring, IconPINBlocked, IconNoCard, IconNoReader, IconServiceDown}
 
-// Environments the menu offers, in order, when policy lets the user switch.
-var Environments = []string{environment.PROD, environment.QA, environment.TEST, environment.DEMO}
+// Environments the menu offers, in order, when policy lets the user switch:
+// every environment (environment.Names, the one list).
+var Environments = environment.Names
 
 // View is what the tray shows: the agent's published state and the
 // environment logins go to.

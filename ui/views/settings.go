@@ -49,7 +49,7 @@ type SettingsView struct {
 	ops       int
 }
 
-var envChoices = []string{environment.PROD, environment.QA, environment.TEST, environment.DEMO}
+var envChoices = environment.Names
 
 // NewSettings returns the settings view.
 func NewSettings(env *Env, prefs Preferences, auto Autostart) *SettingsView {
