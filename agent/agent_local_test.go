@@ -19,7 +19,7 @@ func TestAgentStates(t *testing.T) {
 	ar := startAgent(t, f.Svc, f.Env, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	states := ar.agent.States(ctx)
+	states := ar.Agent.States(ctx)
 	wait := func(what string, ok func(localapi.State) bool) localapi.State {
 		t.Helper()
 		deadline := time.After(10 * time.Second)
@@ -52,12 +52,12 @@ func TestAgentStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar.agent.SetEnvironment(qa)
-	if got := ar.agent.Environment().Name; got != environment.QA {
+	ar.Agent.SetEnvironment(qa)
+	if got := ar.Agent.Environment().Name; got != environment.QA {
 		t.Fatalf("environment %s after SetEnvironment(QA)", got)
 	}
 
-	_ = ar.agent.Close()
+	_ = ar.Agent.Close()
 	for range states { // drains and ends
 	}
 }

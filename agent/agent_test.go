@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -65,124 +63,17 @@ func init() {
 	os.Exit(peerAnswered)
 }
 
-// notes collects notifications.
-type notes struct {
-	mu   sync.Mutex
-	list []localapi.Notification
-	ch   chan struct{}
-}
+// The agent rig is agenttest's.
+type recorder = agenttest.Recorder
 
-func newNotes() *notes { return &notes{ch: make(chan struct{}, 1)} }
-
-func (n *notes) add(x localapi.Notification) {
-	n.mu.Lock()
-	n.list = append(n.list, x)
-	n.mu.Unlock()
-	select {
-	case n.ch <- struct{}{}:
-	default:
-	}
-}
-
-// wait returns the first notification of kind after index from.
-func (n *notes) wait(t *testing.T, kind localapi.NotificationKind, from int) (localapi.Notification, int) {
+func startAgent(t testing.TB, svc *app.Service, env environment.Environment, addr string) *agenttest.Rig {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		n.mu.Lock()
-		for i := from; i < len(n.list); i++ {
-			if n.list[i].Kind == kind {
-				x := n.list[i]
-				n.mu.Unlock()
-				return x, i + 1
-			}
-		}
-		n.mu.Unlock()
-		select {
-		case <-n.ch:
-		case <-deadline:
-			t.Fatalf("no %s notification within 10 s", kind)
-		}
-	}
-}
-
-func (n *notes) count(kind localapi.NotificationKind) int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := 0
-	for _, x := range n.list {
-		if x.Kind == kind {
-			c++
-		}
-	}
-	return c
-}
-
-// syncBuffer is a log destination tests read while the agent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type agentRig struct {
-	agent *agent.Agent
-	addr  string
-	notes *notes
-	log   *syncBuffer
-}
-
-func newService(t testing.TB) *app.Service { return agenttest.Service(t, cardkind.PIV) }
-
-// startAgent runs an agent on a socket in a fresh directory until t ends.
-func startAgent(t testing.TB, svc *app.Service, env environment.Environment, addr string) *agentRig {
-	t.Helper()
-	if addr == "" {
-		addr = filepath.Join(t.TempDir(), "run", "agent.sock")
-	}
-	r := &agentRig{addr: addr, notes: newNotes(), log: &syncBuffer{}}
-	r.agent, _ = agenttest.StartAgent(t, agent.Options{
-		Service:     svc,
-		Environment: env,
-		Address:     addr,
-		Notify:      r.notes.add,
-		Log:         slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	return r
+	return agenttest.StartRig(t, svc, env, addr)
 }
 
 func dial(t testing.TB, addr string) *localapi.Client { return agenttest.Dial(t, addr) }
 
-// recorder is a client-side prompt that answers from a list and records
-// what it was asked.
-type recorder struct {
-	mu      sync.Mutex
-	asked   []app.PromptRequest
-	answers []string
-}
-
-func (r *recorder) prompt(_ context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.asked = append(r.asked, req)
-	if len(r.answers) == 0 {
-		return nil, app.ErrCancelled
-	}
-	a := r.answers[0]
-	r.answers = r.answers[1:]
-	return cardreader.NewSecret([]byte(a)), nil
-}
+func newService(t testing.TB) *app.Service { return agenttest.Service(t, cardkind.PIV) }
 
 // Status, PIN change (the prompt answered by the client), a wrong PIN, a
 // blocked PIN, unblock and a login, all through the local API, driven by a
@@ -194,7 +85,7 @@ func TestAgentEndToEnd(t *testing.T) { cardkind.Run(t, testAgentEndToEnd) }
 func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	f := setup(t, k, testpki.CardSpec{})
 	ar := startAgent(t, f.Svc, f.Env, "")
-	cl := dial(t, ar.addr)
+	cl := dial(t, ar.Addr)
 	ctx := context.Background()
 
 	info, err := cl.Ping(ctx)
@@ -228,13 +119,13 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	}
 
 	// PIN change: both secrets typed on the client's side.
-	rec := &recorder{answers: []string{f.Card.PIN, "917354"}}
-	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
+	rec := &recorder{Answers: []string{f.Card.PIN, "917354"}}
+	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.Prompt); err != nil {
 		t.Fatalf("PIN change: %v", err)
 	}
-	if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPIN || rec.asked[0].Retries != 3 ||
-		rec.asked[0].Holder != testpki.DefaultGivenName+" "+testpki.DefaultSurname || rec.asked[1].Kind != app.PromptNewPIN {
-		t.Fatalf("prompts seen by the client: %+v", rec.asked)
+	if len(rec.Asked) != 2 || rec.Asked[0].Kind != app.PromptPIN || rec.Asked[0].Retries != 3 ||
+		rec.Asked[0].Holder != testpki.DefaultGivenName+" "+testpki.DefaultSurname || rec.Asked[1].Kind != app.PromptNewPIN {
+		t.Fatalf("prompts seen by the client: %+v", rec.Asked)
 	}
 	if pin, _ := f.Card.State.PINRetries(); pin != 3 {
 		t.Fatalf("PIN tries after a change: %d", pin)
@@ -242,49 +133,49 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 
 	// The old PIN is wrong now: a typed error with the tries left crosses.
 	var wrong *cardreader.WrongPINError
-	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{answers: []string{f.Card.PIN, "864213"}}).prompt)
+	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{Answers: []string{f.Card.PIN, "864213"}}).Prompt)
 	if !errors.As(err, &wrong) || wrong.Retries != 2 {
 		t.Fatalf("old PIN after change: %v", err)
 	}
 	// A prompt cancelled on the client's side cancels the operation.
-	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{}).prompt)
+	err = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{}).Prompt)
 	if !errors.Is(err, app.ErrCancelled) {
 		t.Fatalf("cancelled prompt: %v", err)
 	}
 	// Block it: the agent raises pinBlocked.
 	for i := 0; i < 2; i++ {
-		_ = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{answers: []string{"000001", "864213"}}).prompt)
+		_ = cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{Answers: []string{"000001", "864213"}}).Prompt)
 	}
-	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{}).prompt); !errors.Is(err, cardreader.ErrPINBlocked) {
+	if err := cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{}).Prompt); !errors.Is(err, cardreader.ErrPINBlocked) {
 		t.Fatalf("blocked PIN: %v", err)
 	}
-	ar.notes.wait(t, localapi.NotifyPINBlocked, 0)
-	if le := ar.agent.State().LastError; le == nil || le.Error.Code != "pinBlocked" {
+	ar.Notes.Wait(t, localapi.NotifyPINBlocked, 0)
+	if le := ar.Agent.State().LastError; le == nil || le.Error.Code != "pinBlocked" {
 		t.Fatalf("last error: %+v", le)
 	}
 
 	// Unblock with the PUK.
-	rec = &recorder{answers: []string{f.Card.PUK, "582913"}}
+	rec = &recorder{Answers: []string{f.Card.PUK, "582913"}}
 	if k.Unblock {
-		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
+		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.Prompt); err != nil {
 			t.Fatalf("unblock: %v", err)
 		}
-		if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPUK || rec.asked[1].Kind != app.PromptNewPIN {
-			t.Fatalf("unblock prompts: %+v", rec.asked)
+		if len(rec.Asked) != 2 || rec.Asked[0].Kind != app.PromptPUK || rec.Asked[1].Kind != app.PromptNewPIN {
+			t.Fatalf("unblock prompts: %+v", rec.Asked)
 		}
 	} else {
 		// No PUK through this backend: the clear refusal crosses the
 		// local API, no PUK try is spent and the PIN stays blocked. The
 		// ID administrator unblocks it (here: the same card through a
 		// kind that can) so that the login below has a PIN.
-		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); !errors.Is(err, cardreader.ErrNoPUK) {
+		if err := cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.Prompt); !errors.Is(err, cardreader.ErrNoPUK) {
 			t.Fatalf("unblock without a PUK: %v", err)
 		}
 		if pin, puk := f.Card.State.PINRetries(); pin != 0 || puk != 3 {
 			t.Fatalf("after the refused unblock: PIN %d PUK %d tries left, want 0 and 3", pin, puk)
 		}
 		admin := unblockingKind(t, k)
-		if err := agenttest.Service(t, admin).UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.prompt); err != nil {
+		if err := agenttest.Service(t, admin).UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, rec.Prompt); err != nil {
 			t.Fatalf("unblock through %s: %v", admin.Name, err)
 		}
 	}
@@ -300,7 +191,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	var shown app.LoginApproval
 	res, err := cl.Login(ctx, app.LoginRequest{
 		Link:    oob.AutoStartURL(o.AutoStartToken, ""),
-		Prompt:  (&recorder{answers: []string{"582913"}}).prompt,
+		Prompt:  (&recorder{Answers: []string{"582913"}}).Prompt,
 		Approve: func(_ context.Context, a app.LoginApproval) error { shown = a; return nil },
 	})
 	if err != nil {
@@ -320,7 +211,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	}
 	_, err = cl.Login(ctx, app.LoginRequest{
 		Link:    oob.AutoStartURL(o2.AutoStartToken, ""),
-		Prompt:  (&recorder{answers: []string{"582913"}}).prompt,
+		Prompt:  (&recorder{Answers: []string{"582913"}}).Prompt,
 		Approve: func(context.Context, app.LoginApproval) error { return app.ErrCancelled },
 	})
 	if !errors.Is(err, app.ErrCancelled) {
@@ -329,7 +220,7 @@ func testAgentEndToEnd(t *testing.T, k cardkind.Kind) {
 	if c, _ := f.RP.Collect(ctx, o2.OrderRef); c == nil || c.Status != oob.StatusFailed {
 		t.Fatalf("declined order: %+v", c)
 	}
-	if strings.Contains(ar.log.String(), "582913") || strings.Contains(ar.log.String(), f.Card.PUK) {
+	if strings.Contains(ar.Log.String(), "582913") || strings.Contains(ar.Log.String(), f.Card.PUK) {
 		t.Fatal("a PIN or PUK reached the agent's log")
 	}
 }
@@ -353,7 +244,7 @@ func TestAgentOnePerSession(t *testing.T) {
 	rig.Require(t)
 	svc := newService(t)
 	ar := startAgent(t, svc, environment.Environment{}, "")
-	second, err := agent.New(agent.Options{Service: svc, Address: ar.addr})
+	second, err := agent.New(agent.Options{Service: svc, Address: ar.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,36 +252,36 @@ func TestAgentOnePerSession(t *testing.T) {
 	if !errors.Is(err, localapi.ErrAgentRunning) || !strings.Contains(err.Error(), "pid") {
 		t.Fatalf("second agent: %v", err)
 	}
-	if _, err := dial(t, ar.addr).Ping(context.Background()); err != nil {
+	if _, err := dial(t, ar.Addr).Ping(context.Background()); err != nil {
 		t.Fatalf("first agent after the refusal: %v", err)
 	}
-	fi, err := os.Stat(ar.addr)
+	fi, err := os.Stat(ar.Addr)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket: %v %v", fi, err)
 	}
-	if di, _ := os.Stat(filepath.Dir(ar.addr)); di.Mode().Perm() != 0o700 {
+	if di, _ := os.Stat(filepath.Dir(ar.Addr)); di.Mode().Perm() != 0o700 {
 		t.Fatalf("socket directory mode %v", di.Mode())
 	}
-	ar.agent.Close()
-	if _, err := os.Stat(ar.addr); !errors.Is(err, os.ErrNotExist) {
+	ar.Agent.Close()
+	if _, err := os.Stat(ar.Addr); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket after Close: %v", err)
 	}
-	if _, err := localapi.DialAddress(context.Background(), ar.addr); !errors.Is(err, localapi.ErrNoAgent) {
+	if _, err := localapi.DialAddress(context.Background(), ar.Addr); !errors.Is(err, localapi.ErrNoAgent) {
 		t.Fatalf("dial with no agent: %v", err)
 	}
 
 	// A stale socket: bound, then its process gone without removing it.
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ar.addr, Net: "unix"})
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ar.Addr, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln.SetUnlinkOnClose(false)
 	ln.Close()
-	if _, err := os.Stat(ar.addr); err != nil {
+	if _, err := os.Stat(ar.Addr); err != nil {
 		t.Fatal("no stale socket to test with")
 	}
-	third := startAgent(t, svc, environment.Environment{}, ar.addr)
-	if _, err := dial(t, third.addr).Ping(context.Background()); err != nil {
+	third := startAgent(t, svc, environment.Environment{}, ar.Addr)
+	if _, err := dial(t, third.Addr).Ping(context.Background()); err != nil {
 		t.Fatalf("agent over a stale socket: %v", err)
 	}
 }
@@ -464,10 +355,10 @@ func TestAgentRefusesOtherUID(t *testing.T) {
 	}
 	// The client sees the hang-up as the agent closes; the agent's log line
 	// may follow it by a moment.
-	log := ar.log.String()
+	log := ar.Log.String()
 	for deadline := time.Now().Add(5 * time.Second); !(strings.Contains(log, "refused") && strings.Contains(log, "uid 65534")) && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
-		log = ar.log.String()
+		log = ar.Log.String()
 	}
 	if !strings.Contains(log, "refused") || !strings.Contains(log, "uid 65534") {
 		t.Fatalf("refusal not logged:\n%s", log)
@@ -490,7 +381,7 @@ func TestAgentHandoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := oob.AutoStartURL(o.AutoStartToken, "")
-	handler := dial(t, ar.addr)
+	handler := dial(t, ar.Addr)
 	start := time.Now()
 	rec, err := handler.Handoff(ctx, url)
 	if err != nil {
@@ -502,11 +393,11 @@ func TestAgentHandoff(t *testing.T) {
 	if rec.ID == "" || rec.Queued != 1 {
 		t.Fatalf("receipt %+v", rec)
 	}
-	n, _ := ar.notes.wait(t, localapi.NotifyLoginRequested, 0)
+	n, _ := ar.Notes.Wait(t, localapi.NotifyLoginRequested, 0)
 	if n.Handoff != rec.ID {
 		t.Fatalf("notification %+v for receipt %+v", n, rec)
 	}
-	if hs := ar.agent.State().Handoffs; len(hs) != 1 || hs[0].ID != rec.ID {
+	if hs := ar.Agent.State().Handoffs; len(hs) != 1 || hs[0].ID != rec.ID {
 		t.Fatalf("queued: %+v", hs)
 	}
 	if _, err := handler.Handoff(ctx, "https://example.com/"); !errors.Is(err, app.ErrBadLink) {
@@ -514,7 +405,7 @@ func TestAgentHandoff(t *testing.T) {
 	}
 	handler.Close()
 
-	ui := dial(t, ar.addr)
+	ui := dial(t, ar.Addr)
 	// The ui may offer the phone instead: the QR code of the queued order.
 	qr, err := ui.QRHandoff(ctx, rec.ID, 200)
 	if err != nil {
@@ -536,7 +427,7 @@ func TestAgentHandoff(t *testing.T) {
 	if _, err := ui.LoginHandoff(ctx, rec.ID, app.LoginRequest{Prompt: agenttest.PINPrompt(f.Card.PIN)}); !errors.Is(err, localapi.ErrHandoffNotFound) {
 		t.Fatalf("second login of one handoff: %v", err)
 	}
-	if hs := ar.agent.State().Handoffs; len(hs) != 0 {
+	if hs := ar.Agent.State().Handoffs; len(hs) != 0 {
 		t.Fatalf("queue after the login: %+v", hs)
 	}
 }
@@ -548,7 +439,7 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 	ar := startAgent(t, f.Svc, f.Env, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events, err := dial(t, ar.addr).Subscribe(ctx)
+	events, err := dial(t, ar.Addr).Subscribe(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,16 +471,16 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 	if !hasCard(first) {
 		waitFor("the card's identity", hasCard)
 	}
-	exp, _ := ar.notes.wait(t, localapi.NotifyCertificateExpiring, 0)
+	exp, _ := ar.Notes.Wait(t, localapi.NotifyCertificateExpiring, 0)
 	if exp.Days < 10 || exp.Days > 11 || exp.HSAID != testpki.DefaultHSAID {
 		t.Fatalf("expiry notification %+v", exp)
 	}
 	// Once per threshold: more refreshes raise no more warnings.
-	before := ar.notes.count(localapi.NotifyCertificateExpiring)
-	if _, err := dial(t, ar.addr).Status(ctx, app.StatusOptions{}); err != nil {
+	before := ar.Notes.Count(localapi.NotifyCertificateExpiring)
+	if _, err := dial(t, ar.Addr).Status(ctx, app.StatusOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := ar.notes.count(localapi.NotifyCertificateExpiring); got != before {
+	if got := ar.Notes.Count(localapi.NotifyCertificateExpiring); got != before {
 		t.Fatalf("expiry warnings repeated: %d then %d", before, got)
 	}
 
@@ -622,7 +513,7 @@ func TestLocalAPIStrict(t *testing.T) {
 	rig.Require(t)
 	ar := startAgent(t, newService(t), environment.Environment{}, "")
 	raw := func(t *testing.T) (net.Conn, *bufio.Reader) {
-		c, err := net.Dial("unix", ar.addr)
+		c, err := net.Dial("unix", ar.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -716,7 +607,7 @@ func BenchmarkHandoff(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c, err := localapi.DialAddress(ctx, ar.addr)
+		c, err := localapi.DialAddress(ctx, ar.Addr)
 		if err != nil {
 			b.Fatal(err)
 		}

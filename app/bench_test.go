@@ -483,7 +483,7 @@ func BenchmarkHandoffLatency(b *testing.B) {
 		for i := range 50 {
 			url := oob.AutoStartURL(fmt.Sprintf("0b7a4a8c-5c4e-4d2f-9f1e-2b1f3c4d%04x", i), "")
 			start := time.Now()
-			c, err := localapi.DialAddress(ctx, ar.addr)
+			c, err := localapi.DialAddress(ctx, ar.Addr)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -174,8 +174,8 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 
 	t.Run("agent-login", func(t *testing.T) {
 		ar := startAgent(t, svc, f.env, "")
-		cl := dial(t, ar.addr)
-		waitAgentCard(t, ar.agent)
+		cl := dial(t, ar.Addr)
+		waitAgentCard(t, ar.Agent)
 		o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
 		if err != nil {
 			t.Fatal(err)
@@ -194,7 +194,7 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 			t.Errorf("login through the agent with pcscd killed: %v (hung %v)", err, hung)
 		}
 		waitServiceBack(t, p, svc, card.Reader)
-		waitAgentCard(t, ar.agent)
+		waitAgentCard(t, ar.Agent)
 		checkCard(t, "after the restart")
 		if _, err := cl.Login(ctx, app.LoginRequest{Link: link, Prompt: pinPrompt(pins[cur])}); err != nil {
 			// The pull may have failed the order: a new one must work.
@@ -224,14 +224,14 @@ func TestFaultPCSCDKilledIdle(t *testing.T) {
 	p := rig.Require(t)
 	svc := newService(t)
 	ar := startAgent(t, svc, f.env, "")
-	cl := dial(t, ar.addr)
+	cl := dial(t, ar.Addr)
 	ctx := context.Background()
-	waitAgentCard(t, ar.agent)
+	waitAgentCard(t, ar.Agent)
 	for round := 1; round <= 2; round++ {
 		if err := p.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		waitAgent(t, ar.agent, "service down", func(s localapi.State) bool { return s.ServiceDown && s.Card == nil })
+		waitAgent(t, ar.Agent, "service down", func(s localapi.State) bool { return s.ServiceDown && s.Card == nil })
 		rctx, cancel := context.WithTimeout(ctx, faultDeadline)
 		_, err := cl.Status(rctx, app.StatusOptions{})
 		hung := rctx.Err() != nil
@@ -242,7 +242,7 @@ func TestFaultPCSCDKilledIdle(t *testing.T) {
 		if err := p.Restart(); err != nil {
 			t.Fatal(err)
 		}
-		waitAgentCard(t, ar.agent)
+		waitAgentCard(t, ar.Agent)
 		st, err := cl.Status(ctx, app.StatusOptions{})
 		if err != nil || len(st.Cards) != 1 || st.Cards[0].PIN.Retries != 3 {
 			t.Fatalf("round %d: status after the restart: %+v %v", round, st, err)

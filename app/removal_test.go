@@ -38,13 +38,13 @@ func TestRemovalUnsupported(t *testing.T) {
 				return err
 			}},
 		} {
-			rec := &recorder{answers: []string{f.card.PIN}}
-			err := tc.remove(rec.prompt)
+			rec := &recorder{Answers: []string{f.card.PIN}}
+			err := tc.remove(rec.Prompt)
 			if !errors.Is(err, cardreader.ErrRemovalUnsupported) {
 				t.Errorf("%s: %v, want ErrRemovalUnsupported", tc.name, err)
 			}
-			if asked := len(rec.asked) != 0; asked == k.RemovalRefusedBeforePIN {
-				t.Errorf("%s: PIN prompts %+v (refused before the prompt: %v)", tc.name, rec.asked, k.RemovalRefusedBeforePIN)
+			if asked := len(rec.Asked) != 0; asked == k.RemovalRefusedBeforePIN {
+				t.Errorf("%s: PIN prompts %+v (refused before the prompt: %v)", tc.name, rec.Asked, k.RemovalRefusedBeforePIN)
 			}
 			st, err := f.service(t).Status(ctx, app.StatusOptions{})
 			if err != nil || len(st.Cards) != 1 {

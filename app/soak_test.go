@@ -108,9 +108,9 @@ func TestSoak(t *testing.T) {
 	f.env.ServiceURL = idps.URL
 	svc := newService(t)
 	ar := startAgent(t, svc, f.env, "")
-	cl := dial(t, ar.addr)
+	cl := dial(t, ar.Addr)
 	ctx := context.Background()
-	waitAgentCard(t, ar.agent)
+	waitAgentCard(t, ar.Agent)
 
 	every := max(1, logins/10)
 	samples := []soakSample{sampleSoak(t, 0)}
@@ -135,9 +135,9 @@ func TestSoak(t *testing.T) {
 	start = time.Now()
 	for i := 1; i <= cycles; i++ {
 		f.card.Pull(t)
-		waitAgent(t, ar.agent, "the card gone", func(s localapi.State) bool { return s.Card == nil })
+		waitAgent(t, ar.Agent, "the card gone", func(s localapi.State) bool { return s.Card == nil })
 		f.card.Reinsert(t)
-		waitAgentCard(t, ar.agent)
+		waitAgentCard(t, ar.Agent)
 		if i%every == 0 || i == cycles {
 			samples = append(samples, sampleSoak(t, i))
 		}

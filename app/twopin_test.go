@@ -407,37 +407,37 @@ func eachWay(t *testing.T, hasSign bool, f func(t *testing.T, card *stubCard, op
 func TestPINChoiceDispatch(t *testing.T) {
 	eachWay(t, true, func(t *testing.T, card *stubCard, ops pinOps) {
 		ctx := context.Background()
-		rec := &recorder{answers: []string{"975318", "13572468"}}
-		if err := ops.ChangePIN(ctx, app.Selector{}, cardreader.PINSignature, rec.prompt); err != nil {
+		rec := &recorder{Answers: []string{"975318", "13572468"}}
+		if err := ops.ChangePIN(ctx, app.Selector{}, cardreader.PINSignature, rec.Prompt); err != nil {
 			t.Fatalf("change signature PIN: %v", err)
 		}
 		if card.signPIN != "13572468" || card.pin != "246813" || card.count("ChangePIN") != 0 || card.count("ChangeSignaturePIN") != 1 {
 			t.Fatalf("after a signature PIN change: calls %v", card.calls)
 		}
-		if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPIN || rec.asked[1].Kind != app.PromptNewPIN {
-			t.Fatalf("prompts %+v", rec.asked)
+		if len(rec.Asked) != 2 || rec.Asked[0].Kind != app.PromptPIN || rec.Asked[1].Kind != app.PromptNewPIN {
+			t.Fatalf("prompts %+v", rec.Asked)
 		}
-		for _, req := range rec.asked {
+		for _, req := range rec.Asked {
 			if req.PIN != cardreader.PINSignature || req.Retries != 3 {
 				t.Errorf("prompt %+v, want the signature PIN's with its 3 tries", req)
 			}
 		}
 
-		rec = &recorder{answers: []string{"12345678", "86427531"}}
-		if err := ops.UnblockPIN(ctx, app.Selector{}, cardreader.PINSignature, rec.prompt); err != nil {
+		rec = &recorder{Answers: []string{"12345678", "86427531"}}
+		if err := ops.UnblockPIN(ctx, app.Selector{}, cardreader.PINSignature, rec.Prompt); err != nil {
 			t.Fatalf("unblock signature PIN: %v", err)
 		}
 		if card.signPIN != "86427531" || card.pin != "246813" || card.count("UnblockPIN") != 0 || card.count("UnblockSignaturePIN") != 1 {
 			t.Fatalf("after a signature PIN unblock: calls %v", card.calls)
 		}
-		if len(rec.asked) != 2 || rec.asked[0].Kind != app.PromptPUK || rec.asked[0].PIN != cardreader.PINSignature {
-			t.Fatalf("prompts %+v", rec.asked)
+		if len(rec.Asked) != 2 || rec.Asked[0].Kind != app.PromptPUK || rec.Asked[0].PIN != cardreader.PINSignature {
+			t.Fatalf("prompts %+v", rec.Asked)
 		}
 
 		for _, ref := range []cardreader.PINRef{"", cardreader.PINIdentification} {
 			before := card.touchedSignaturePIN(false)
-			rec = &recorder{answers: []string{card.pin, "31415926"}}
-			if err := ops.ChangePIN(ctx, app.Selector{}, ref, rec.prompt); err != nil {
+			rec = &recorder{Answers: []string{card.pin, "31415926"}}
+			if err := ops.ChangePIN(ctx, app.Selector{}, ref, rec.Prompt); err != nil {
 				t.Fatalf("change %q: %v", ref, err)
 			}
 			if card.pin != "31415926" || card.signPIN != "86427531" {
@@ -446,7 +446,7 @@ func TestPINChoiceDispatch(t *testing.T) {
 			if got := card.touchedSignaturePIN(false); len(got) != len(before) {
 				t.Errorf("change %q touched the signature PIN: %v", ref, got[len(before):])
 			}
-			for _, req := range rec.asked {
+			for _, req := range rec.Asked {
 				if req.PIN != cardreader.PINIdentification {
 					t.Errorf("change %q: prompt %+v", ref, req)
 				}
@@ -463,7 +463,7 @@ func TestPINChoiceDispatch(t *testing.T) {
 func TestPINChoiceErrors(t *testing.T) {
 	eachWay(t, true, func(t *testing.T, card *stubCard, ops pinOps) {
 		ctx := context.Background()
-		err := ops.ChangePIN(ctx, app.Selector{}, cardreader.PINSignature, (&recorder{answers: []string{"000000", "13572468"}}).prompt)
+		err := ops.ChangePIN(ctx, app.Selector{}, cardreader.PINSignature, (&recorder{Answers: []string{"000000", "13572468"}}).Prompt)
 		var wrong *cardreader.WrongPINError
 		var pe *app.PINError
 		if !errors.As(err, &wrong) || wrong.Retries != 2 || !errors.As(err, &pe) || pe.PIN != cardreader.PINSignature {
@@ -474,19 +474,19 @@ func TestPINChoiceErrors(t *testing.T) {
 		}
 		card.signLeft = 0
 		rec := &recorder{}
-		err = ops.ChangePIN(ctx, app.Selector{}, cardreader.PINSignature, rec.prompt)
-		if !errors.Is(err, cardreader.ErrPINBlocked) || !errors.As(err, &pe) || pe.PIN != cardreader.PINSignature || len(rec.asked) != 0 {
-			t.Fatalf("blocked signature PIN: %v, asked %+v", err, rec.asked)
+		err = ops.ChangePIN(ctx, app.Selector{}, cardreader.PINSignature, rec.Prompt)
+		if !errors.Is(err, cardreader.ErrPINBlocked) || !errors.As(err, &pe) || pe.PIN != cardreader.PINSignature || len(rec.Asked) != 0 {
+			t.Fatalf("blocked signature PIN: %v, asked %+v", err, rec.Asked)
 		}
 		// The identification PIN is unaffected and its errors unwrapped.
-		err = ops.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{answers: []string{"000000", "13572468"}}).prompt)
+		err = ops.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{Answers: []string{"000000", "13572468"}}).Prompt)
 		if !errors.As(err, &wrong) || wrong.Retries != 2 || errors.As(err, &pe) {
 			t.Fatalf("wrong identification PIN: %v", err)
 		}
-		if err := ops.ChangePIN(ctx, app.Selector{}, "admin", (&recorder{}).prompt); !errors.Is(err, app.ErrUnknownPIN) {
+		if err := ops.ChangePIN(ctx, app.Selector{}, "admin", (&recorder{}).Prompt); !errors.Is(err, app.ErrUnknownPIN) {
 			t.Errorf("unknown PIN: %v", err)
 		}
-		err = ops.RemoveCertificate(ctx, app.Selector{}, "02", app.RemoveOptions{}, (&recorder{answers: []string{"246813"}}).prompt)
+		err = ops.RemoveCertificate(ctx, app.Selector{}, "02", app.RemoveOptions{}, (&recorder{Answers: []string{"246813"}}).Prompt)
 		if !errors.Is(err, cardreader.ErrRemovalUnsupported) {
 			t.Errorf("removal: %v", err)
 		}
@@ -496,10 +496,10 @@ func TestPINChoiceErrors(t *testing.T) {
 		for name, op := range map[string]func(context.Context, app.Selector, cardreader.PINRef, app.Prompt) error{
 			"change": ops.ChangePIN, "unblock": ops.UnblockPIN,
 		} {
-			rec := &recorder{answers: []string{"12345678", "13572468"}}
-			err := op(ctx, app.Selector{}, cardreader.PINSignature, rec.prompt)
-			if !errors.Is(err, cardreader.ErrNoSignaturePIN) || len(rec.asked) != 0 {
-				t.Errorf("%s on a one-PIN card: %v, asked %+v", name, err, rec.asked)
+			rec := &recorder{Answers: []string{"12345678", "13572468"}}
+			err := op(ctx, app.Selector{}, cardreader.PINSignature, rec.Prompt)
+			if !errors.Is(err, cardreader.ErrNoSignaturePIN) || len(rec.Asked) != 0 {
+				t.Errorf("%s on a one-PIN card: %v, asked %+v", name, err, rec.Asked)
 			}
 		}
 		if card.pukLeft != 3 || card.pinLeft != 3 {
@@ -522,11 +522,11 @@ func TestLoginTwoPINCardUsesIdentificationPIN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{answers: []string{card.pin}}
+	rec := &recorder{Answers: []string{card.pin}}
 	res, err := svc.Login(context.Background(), app.LoginRequest{
 		Link:    oob.AutoStartURL(o.AutoStartToken, ""),
 		Env:     agenttest.DemoEnvironment(t, is.URL),
-		Prompt:  rec.prompt,
+		Prompt:  rec.Prompt,
 		Approve: func(context.Context, app.LoginApproval) error { return nil },
 	})
 	if err != nil {
@@ -541,7 +541,7 @@ func TestLoginTwoPINCardUsesIdentificationPIN(t *testing.T) {
 	if len(card.signerPINs) == 0 || slices.ContainsFunc(card.signerPINs, func(s string) bool { return s != "identification" }) {
 		t.Errorf("signers were given %v, want the identification PIN only", card.signerPINs)
 	}
-	for _, req := range rec.asked {
+	for _, req := range rec.Asked {
 		if req.PIN != cardreader.PINIdentification {
 			t.Errorf("login prompt %+v asks for another PIN", req)
 		}
