@@ -116,11 +116,6 @@ func Start(e Env) *Session {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	if s.Config != nil {
-		for _, w := range s.Config.Warnings() {
-			s.Log.Warn("configuration", "warning", w)
-		}
-	}
 	return s
 }
 
