@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // PUKMode says whether the token's Security Officer PIN is the holder's PUK.
@@ -181,6 +182,11 @@ func (b *Backend) open(ctx context.Context, m *module, reader cardreader.Reader)
 			return nil, fmt.Errorf("opening %q: %w", reader.Name, err)
 		}
 		return c, nil
+	}
+	// No token: a card the module does not know, or one pulled while the
+	// module was looking (PC/SC tells which).
+	if perr := pcsc.Probe(reader.Name, probeWait); perr != nil {
+		return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, perr)
 	}
 	return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, cardreader.ErrUnsupportedCard)
 }
