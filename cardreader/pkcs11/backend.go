@@ -2,6 +2,7 @@ package pkcs11
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -183,10 +184,13 @@ func (b *Backend) open(ctx context.Context, m *module, reader cardreader.Reader)
 		}
 		return c, nil
 	}
-	// No token: a card the module does not know, or one pulled while the
-	// module was looking (PC/SC tells which).
-	if perr := pcsc.Probe(reader.Name, probeWait); perr != nil {
-		return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, perr)
+	// No token where the caller saw a card: a card the module does not
+	// know, or one pulled while the module was looking. PC/SC tells which,
+	// at once (the module saw the slot empty only after pcscd did).
+	if reader.CardPresent {
+		if perr := pcsc.Probe(reader.Name, 0); errors.Is(perr, cardreader.ErrCardRemoved) {
+			return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, perr)
+		}
 	}
 	return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, cardreader.ErrUnsupportedCard)
 }
