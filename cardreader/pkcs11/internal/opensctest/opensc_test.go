@@ -22,7 +22,7 @@ import (
 )
 
 // openSCPath is Debian's OpenSC module (package opensc).
-const openSCPath = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+var openSCPath = testenv.OpenSCModule
 
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
 
