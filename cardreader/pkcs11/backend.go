@@ -184,11 +184,12 @@ func (b *Backend) open(ctx context.Context, m *module, reader cardreader.Reader)
 		}
 		return c, nil
 	}
-	// No token where the caller saw a card: a card the module does not
-	// know, or one pulled while the module was looking. PC/SC tells which,
-	// at once (the module saw the slot empty only after pcscd did).
+	// No token where the caller saw a card: OpenSC shows a token even for a
+	// card it cannot read (uninitialised), so this is a card pulled while
+	// the module was looking, or one it has not noticed yet. PC/SC tells
+	// which, once pcscd (which polls every 400 ms) has caught up.
 	if reader.CardPresent {
-		if perr := pcsc.Probe(reader.Name, 0); errors.Is(perr, cardreader.ErrCardRemoved) {
+		if perr := pcsc.Probe(reader.Name, probeWait); errors.Is(perr, cardreader.ErrCardRemoved) {
 			return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, perr)
 		}
 	}
