@@ -24,6 +24,7 @@ import (
 	"github.com/sithseid/sithseid/internal/cardkind"
 	"github.com/sithseid/sithseid/internal/nginxtest"
 	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testenv"
 	"github.com/sithseid/sithseid/internal/testpki"
 	"github.com/sithseid/sithseid/internal/vcard"
 	"github.com/sithseid/sithseid/localapi"
@@ -415,7 +416,7 @@ func BenchmarkMTLSHandshake(b *testing.B) {
 // and the APDUs the card saw in the last process.
 func curlPeer(b *testing.B, card *rig.Card, pki *testpki.PKI, url, id string) (fresh, resumed, process time.Duration, apdus int64) {
 	const engine = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
-	const module = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+	module := testenv.OpenSCModule
 	for _, f := range []string{engine, module} {
 		if _, err := os.Stat(f); err != nil {
 			b.Fatalf("%s missing (scripts/setup installs libengine-pkcs11-openssl and opensc): %v", f, err)

@@ -17,10 +17,12 @@ import (
 	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
-// piv-go has no GET DATA for arbitrary objects (CHUID, key history), no
-// delete, and does not parse the PUK's retries out of GET METADATA. This
-// file is a small APDU layer over PC/SC for those, used in its own short
-// transaction, never at the same time as piv-go on one card.
+// The APDU layer: one PC/SC connection to the card (cardreader/pcsc,
+// shared access inside a transaction) with the PIV application selected,
+// the commands the backend sends, and the BER-TLV reader for their
+// answers. Every operation of the backend runs in one such session; the
+// commands that carry a PIN, a PUK or the management key are in secret.go,
+// signing in sign.go.
 
 // Status words (ISO/IEC 7816-4 section 5.1.3; SP 800-73-4 Part 2 Table 6).
 const (
@@ -36,30 +38,34 @@ const (
 
 // Instructions.
 const (
-	insSelect       = 0xA4
-	insGetData      = 0xCB
-	insPutData      = 0xDB
-	insVerify       = 0x20
-	insGeneralAuth  = 0x87
-	insGetResponse  = 0xC0
-	insGetSerial    = 0xF8 // Yubico extension
-	insGetMetadata  = 0xF7 // Yubico extension
-	refPIN          = 0x80
-	refPUK          = 0x81
-	refManagement   = 0x9B
-	algTripleDES    = 0x03
-	algAES128       = 0x08
-	algAES192       = 0x0A
-	algAES256       = 0x0C
-	objCHUID        = 0x5FC102
-	objKeyHistory   = 0x5FC10C
-	tagCHUIDGUID    = 0x34
-	tagCHUIDFASCN   = 0x30
-	tagOnCardCerts  = 0xC1
-	tagDataObject   = 0x53
-	tagCertificate  = 0x70
-	tagCertInfo     = 0x71
-	certInfoGzipped = 0x01
+	insSelect          = 0xA4
+	insGetData         = 0xCB
+	insPutData         = 0xDB
+	insVerify          = 0x20
+	insGeneralAuth     = 0x87
+	insGetResponse     = 0xC0
+	insGetSerial       = 0xF8 // Yubico extension
+	insGetMetadata     = 0xF7 // Yubico extension
+	insGetVersion      = 0xFD // Yubico extension
+	insChangeReference = 0x24
+	insResetRetry      = 0x2C
+	objPrinted         = 0x5FC109 // Yubico: the PIN-protected management key
+	refPIN             = 0x80
+	refPUK             = 0x81
+	refManagement      = 0x9B
+	algTripleDES       = 0x03
+	algAES128          = 0x08
+	algAES192          = 0x0A
+	algAES256          = 0x0C
+	objCHUID           = 0x5FC102
+	objKeyHistory      = 0x5FC10C
+	tagCHUIDGUID       = 0x34
+	tagCHUIDFASCN      = 0x30
+	tagOnCardCerts     = 0xC1
+	tagDataObject      = 0x53
+	tagCertificate     = 0x70
+	tagCertInfo        = 0x71
+	certInfoGzipped    = 0x01
 )
 
 // aidPIV is the PIV application identifier, right-truncated as SP 800-73-4
@@ -81,6 +87,9 @@ func (e *swError) Unwrap() error { return &cardreader.CardError{SW: e.sw} }
 // the PIV application selected.
 type session struct {
 	conn *pcsc.Conn
+	// tx sends one APDU: conn.Transmit, or a stand-in in tests that check
+	// what a command carried and that its buffer was wiped.
+	tx func(apdu []byte) ([]byte, error)
 	// shortOnly, shared with the Card, is set once extended lengths were
 	// refused.
 	shortOnly *atomic.Bool
@@ -94,7 +103,7 @@ func openSession(ctx context.Context, reader string, busy time.Duration) (*sessi
 	if err != nil {
 		return nil, err
 	}
-	s := &session{conn: conn}
+	s := &session{conn: conn, tx: conn.Transmit}
 	if _, err := s.do(0x00, insSelect, 0x04, 0x00, aidPIV); err != nil {
 		s.close(false)
 		var se *swError
@@ -110,7 +119,11 @@ func openSession(ctx context.Context, reader string, busy time.Duration) (*sessi
 // which clears a verified PIN and an authenticated management key for
 // everybody (SP 800-73-4 Part 2 section 3.1.1: security status is lost on
 // reset).
-func (s *session) close(reset bool) { s.conn.Close(reset) }
+func (s *session) close(reset bool) {
+	if s.conn != nil {
+		s.conn.Close(reset)
+	}
+}
 
 // do sends one command (short APDU, chained when data exceeds 255 bytes,
 // Le = 00) and collects 61xx continuations with GET RESPONSE.
@@ -192,7 +205,7 @@ func extendedRefused(err error) bool {
 }
 
 func (s *session) transmit(apdu []byte) ([]byte, uint16, error) {
-	resp, err := s.conn.Transmit(apdu)
+	resp, err := s.tx(apdu)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -362,7 +375,8 @@ func authErr(err error) error {
 	return err
 }
 
-// dynamicAuthItem finds item tag of n bytes in a 7C template.
+// dynamicAuthItem finds item tag of n bytes (any length if n < 0) in a 7C
+// template.
 func dynamicAuthItem(resp []byte, tag uint32, n int) ([]byte, bool) {
 	t, _, ok := readTLV(resp)
 	if !ok || t.tag != 0x7C {
@@ -373,7 +387,7 @@ func dynamicAuthItem(resp []byte, tag uint32, n int) ([]byte, bool) {
 		if v, rest, ok = readTLV(rest); !ok {
 			return nil, false
 		}
-		if v.tag == tag && len(v.value) == n {
+		if v.tag == tag && (n < 0 || len(v.value) == n) {
 			return v.value, true
 		}
 	}

@@ -12,34 +12,36 @@ import (
 	"strconv"
 	"strings"
 
-	piv "github.com/sithseid/sithseid/cardreader/piv/internal/pivgo"
+	"github.com/go-piv/piv-go/v2/piv"
 
 	"github.com/sithseid/sithseid/cardreader"
 )
 
-// slotInfo is a PIV key reference with its certificate object (SP 800-73-4
-// Part 1 Table 3 and section 3.3.2, retired key management 82–95).
+// slotInfo is a PIV key reference with its certificate object (piv-go's
+// slots: SP 800-73-4 Part 1 Table 3 and section 3.3.2, retired key
+// management 82–95) and the name SP 800-73-4 gives it.
 type slotInfo struct {
-	key    byte
-	object uint32
-	label  string
+	piv.Slot
+	label string
 }
 
 var primarySlots = []slotInfo{
-	{0x9A, 0x5FC105, "PIV Authentication"},
-	{0x9C, 0x5FC10A, "Digital Signature"},
-	{0x9D, 0x5FC10B, "Key Management"},
-	{0x9E, 0x5FC101, "Card Authentication"},
+	{piv.SlotAuthentication, "PIV Authentication"},
+	{piv.SlotSignature, "Digital Signature"},
+	{piv.SlotKeyManagement, "Key Management"},
+	{piv.SlotCardAuthentication, "Card Authentication"},
 }
 
+// retiredSlot is retired key management slot i (0–19: 82–95).
 func retiredSlot(i int) slotInfo {
-	return slotInfo{byte(0x82 + i), uint32(0x5FC10D + i), "Retired Key Management " + strconv.Itoa(i+1)}
+	s, _ := piv.RetiredKeyManagementSlot(uint32(0x82 + i))
+	return slotInfo{s, "Retired Key Management " + strconv.Itoa(i+1)}
 }
 
 // slotByID parses a certificate ID ("9a", "82") into its slot.
 func slotByID(id string) (slotInfo, bool) {
 	for _, s := range primarySlots {
-		if id == hex.EncodeToString([]byte{s.key}) {
+		if id == hex.EncodeToString([]byte{byte(s.Key)}) {
 			return s, true
 		}
 	}
@@ -153,18 +155,18 @@ func (s *session) certificates(ctx context.Context) ([]cardreader.Certificate, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		obj, err := s.getData(sl.object)
+		obj, err := s.getData(sl.Object)
 		if err != nil {
-			return nil, fmt.Errorf("slot %02x: %w", sl.key, err)
+			return nil, fmt.Errorf("slot %02x: %w", sl.Key, err)
 		}
 		if len(obj) == 0 {
 			continue // absent or deleted
 		}
 		cert, err := parseCertObject(obj)
 		if err != nil {
-			return nil, fmt.Errorf("slot %02x: %w", sl.key, err)
+			return nil, fmt.Errorf("slot %02x: %w", sl.Key, err)
 		}
-		out = append(out, cardreader.Certificate{ID: fmt.Sprintf("%02x", sl.key), Label: sl.label, Cert: cert})
+		out = append(out, cardreader.Certificate{ID: fmt.Sprintf("%02x", sl.Key), Label: sl.label, Cert: cert})
 	}
 	return out, nil
 }
@@ -265,24 +267,27 @@ func lengthReason(n int) cardreader.PINPolicyReason {
 	return cardreader.PINTooLong
 }
 
-// withPIN opens the card with piv-go, refuses a blocked PIN without
-// spending anything, runs f, closes and resets the card.
-func (c *Card) withPIN(ctx context.Context, f func(yk *piv.YubiKey) error) error {
-	yk, err := c.openYubiKey(ctx)
+// withPIN opens a session, refuses a blocked PIN without spending a try
+// (GET METADATA or an empty VERIFY: neither spends one), runs f, and closes
+// with a card reset, so that no other program finds the PIN verified (SP
+// 800-73-4 Part 2 section 3.1.1: a reset clears the security status).
+func (c *Card) withPIN(ctx context.Context, f func(s *session) error) error {
+	s, err := c.session(ctx)
 	if err != nil {
 		return err
 	}
-	// Retries before anything else: piv-go's Retries fails once the PIN is
-	// verified (FIELD-NOTES), and a blocked PIN must not be tried.
-	n, rerr := yk.Retries()
-	if rerr == nil && n == 0 {
-		yk.Close()
+	n, err := s.pinRetries()
+	if err != nil && sw(err) == 0 {
+		s.close(false)
+		return c.mapSessionErr(err)
+	}
+	if n == 0 {
+		s.close(false)
 		return cardreader.ErrPINBlocked
 	}
-	err = f(yk)
-	yk.Close()
-	c.resetCard()
-	return err
+	err = f(s)
+	s.close(true)
+	return c.mapSessionErr(err)
 }
 
 // VerifyPIN checks pin (VERIFY, SP 800-73-4 Part 2 section 3.2.1).
@@ -292,9 +297,7 @@ func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.withPIN(ctx, func(yk *piv.YubiKey) error {
-		return mapErr(yk.VerifyPINBytes(pin.Bytes()), pinSecret, c.reader)
-	})
+	err := c.withPIN(ctx, func(s *session) error { return s.verifyPIN(pin) })
 	if err != nil {
 		return fmt.Errorf("verifying PIN: %w", err)
 	}
@@ -312,9 +315,7 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.withPIN(ctx, func(yk *piv.YubiKey) error {
-		return mapErr(yk.SetPINBytes(oldPIN.Bytes(), newPIN.Bytes()), pinSecret, c.reader)
-	})
+	err := c.withPIN(ctx, func(s *session) error { return s.changePIN(oldPIN, newPIN) })
 	if err != nil {
 		return fmt.Errorf("changing PIN: %w", err)
 	}
@@ -324,7 +325,7 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 // UnblockPIN sets a new PIN with the PUK (RESET RETRY COUNTER, SP 800-73-4
 // Part 2 section 3.2.3). A blocked PUK is refused without trying it.
 func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) error {
-	if puk.Len() == 0 || puk.Len() > 8 {
+	if puk.Len() == 0 || puk.Len() > pinBlockLen {
 		return &cardreader.PINPolicyError{Reason: cardreader.PUKWrongLength}
 	}
 	if err := checkPINFormat(newPIN); err != nil {
@@ -332,50 +333,57 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, err := c.pukStatus(ctx)
+	s, err := c.session(ctx)
 	if err != nil {
 		return fmt.Errorf("unblocking PIN: %w", err)
 	}
-	if st.Blocked {
+	n, _, err := s.retries(refPUK)
+	if err != nil {
+		s.close(false)
+		return fmt.Errorf("unblocking PIN: reading PUK tries: %w", c.mapSessionErr(err))
+	}
+	if n == 0 {
+		s.close(false)
 		return fmt.Errorf("unblocking PIN: %w", cardreader.ErrPUKBlocked)
 	}
-	yk, err := c.openYubiKey(ctx)
+	err = s.unblockPIN(puk, newPIN)
+	s.close(true)
 	if err != nil {
-		return fmt.Errorf("unblocking PIN: %w", err)
-	}
-	err = mapErr(yk.UnblockBytes(puk.Bytes(), newPIN.Bytes()), pukSecret, c.reader)
-	yk.Close()
-	c.resetCard()
-	if err != nil {
-		return fmt.Errorf("unblocking PIN: %w", err)
+		return fmt.Errorf("unblocking PIN: %w", c.mapSessionErr(err))
 	}
 	return nil
 }
 
 // RemoveCertificate deletes the certificate in slot certID: PUT DATA of an
 // empty object after authenticating with the management key (auth's, else
-// the PIN-protected one stored on the card, read with auth.PIN through
-// piv-go's Metadata, else the default key). The slot's private key stays:
-// PIV has no command to delete a key. The card's cached identity is
-// forgotten.
+// the PIN-protected one stored on the card, read after VERIFY with
+// auth.PIN, else piv-go's default key), in one session that ends with a
+// card reset. The slot's private key stays: PIV has no command to delete a
+// key. The card's cached identity is forgotten.
 func (c *Card) RemoveCertificate(ctx context.Context, certID string, auth cardreader.RemoveAuth) error {
 	slot, ok := slotByID(certID)
 	if !ok {
 		return fmt.Errorf("removing certificate %q: %w", certID, cardreader.ErrCertificateNotFound)
 	}
+	if auth.ManagementKey.Empty() && !auth.PIN.Empty() {
+		if err := checkPINFormat(auth.PIN); err != nil {
+			return err
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key, err := c.managementKey(ctx, auth)
-	if err != nil {
-		return fmt.Errorf("removing certificate %s: %w", certID, err)
-	}
-	defer clear(key)
 	s, err := c.session(ctx)
 	if err != nil {
 		return fmt.Errorf("removing certificate %s: %w", certID, err)
 	}
-	// Reset on close: the management key must not stay authenticated.
+	// Reset on close: the PIN and the management key must not stay
+	// verified.
 	defer s.close(true)
+	key, err := s.managementKey(auth)
+	if err != nil {
+		return fmt.Errorf("removing certificate %s: %w", certID, c.mapSessionErr(err))
+	}
+	defer clear(key)
 	if err := s.removeCertificate(slot, key); err != nil {
 		return fmt.Errorf("removing certificate %s: %w", certID, c.mapSessionErr(err))
 	}
@@ -388,7 +396,7 @@ func (c *Card) RemoveCertificate(ctx context.Context, certID string, auth cardre
 }
 
 func (s *session) removeCertificate(slot slotInfo, key []byte) error {
-	obj, err := s.getData(slot.object)
+	obj, err := s.getData(slot.Object)
 	if err != nil {
 		return err
 	}
@@ -398,30 +406,28 @@ func (s *session) removeCertificate(slot slotInfo, key []byte) error {
 	if err := s.authenticateManagement(key); err != nil {
 		return err
 	}
-	return s.deleteData(slot.object)
+	return s.deleteData(slot.Object)
 }
 
 // managementKey returns a copy of the key to use; the caller clears it.
-func (c *Card) managementKey(ctx context.Context, auth cardreader.RemoveAuth) ([]byte, error) {
+// With auth.PIN it verifies the PIN (a blocked one is not tried) and reads
+// the PIN-protected key, which needs the PIN verified in the same session.
+func (s *session) managementKey(auth cardreader.RemoveAuth) ([]byte, error) {
 	if !auth.ManagementKey.Empty() {
 		return bytes.Clone(auth.ManagementKey.Bytes()), nil
 	}
 	if !auth.PIN.Empty() {
-		if err := checkPINFormat(auth.PIN); err != nil {
+		n, err := s.pinRetries()
+		if err != nil && sw(err) == 0 {
 			return nil, err
 		}
-		var key []byte
-		err := c.withPIN(ctx, func(yk *piv.YubiKey) error {
-			m, err := yk.MetadataBytes(auth.PIN.Bytes())
-			if err != nil {
-				return mapErr(err, pinSecret, c.reader)
-			}
-			if m.ManagementKey != nil {
-				key = bytes.Clone(*m.ManagementKey)
-				clear(*m.ManagementKey)
-			}
-			return nil
-		})
+		if n == 0 {
+			return nil, cardreader.ErrPINBlocked
+		}
+		if err := s.verifyPIN(auth.PIN); err != nil {
+			return nil, fmt.Errorf("reading the PIN-protected management key: %w", err)
+		}
+		key, err := s.protectedManagementKey()
 		if err != nil {
 			return nil, fmt.Errorf("reading the PIN-protected management key: %w", err)
 		}

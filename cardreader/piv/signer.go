@@ -3,21 +3,20 @@ package piv
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
-
-	piv "github.com/sithseid/sithseid/cardreader/piv/internal/pivgo"
 
 	"github.com/sithseid/sithseid/cardreader"
 )
 
 // Signer returns a crypto.Signer for the key in slot certID. The public key
 // comes from the slot's certificate. Each Sign opens the card, verifies pin,
-// signs (GENERAL AUTHENTICATE, SP 800-73-4 Part 2 section 3.2.4), closes and
-// resets the card. Signs on one Card are serialised by the card's mutex.
+// signs (GENERAL AUTHENTICATE, SP 800-73-4 Part 2 section 3.2.4) in the same
+// session, closes and resets the card. Signs on one Card are serialised by
+// the card's mutex.
 func (c *Card) Signer(ctx context.Context, certID string, pin *cardreader.Secret) (crypto.Signer, error) {
 	slot, ok := slotByID(certID)
 	if !ok {
@@ -32,7 +31,7 @@ func (c *Card) Signer(ctx context.Context, certID string, pin *cardreader.Secret
 	if err != nil {
 		return nil, err
 	}
-	obj, err := s.getData(slot.object)
+	obj, err := s.getData(slot.Object)
 	s.close(false)
 	if err != nil {
 		return nil, fmt.Errorf("signer for %s: %w", certID, c.mapSessionErr(err))
@@ -44,20 +43,19 @@ func (c *Card) Signer(ctx context.Context, certID string, pin *cardreader.Secret
 	if err != nil {
 		return nil, fmt.Errorf("signer for %s: %w", certID, err)
 	}
-	switch cert.PublicKey.(type) {
-	case *rsa.PublicKey, *ecdsa.PublicKey:
-	default:
+	alg, ok := keyAlgorithm(cert.PublicKey)
+	if !ok {
 		return nil, fmt.Errorf("signer for %s: key type %T: %w", certID, cert.PublicKey, cardreader.ErrUnsupportedCard)
 	}
-	pivSlot := piv.Slot{Key: uint32(slot.key), Object: slot.object}
-	return &signer{card: c, slot: pivSlot, pub: cert.PublicKey, pin: pin, ctx: context.WithoutCancel(ctx)}, nil
+	return &signer{card: c, slot: slot, alg: alg, pub: cert.PublicKey, pin: pin, ctx: context.WithoutCancel(ctx)}, nil
 }
 
 // signer signs with one slot's key. It holds the caller's pin, which the
 // caller wipes when the operation is over.
 type signer struct {
 	card *Card
-	slot piv.Slot
+	slot slotInfo
+	alg  byte
 	pub  crypto.PublicKey
 	pin  *cardreader.Secret
 	ctx  context.Context
@@ -67,39 +65,41 @@ var _ cardreader.PSSCapable = (*signer)(nil)
 
 func (s *signer) Public() crypto.PublicKey { return s.pub }
 
-// SupportsPSS is true for RSA keys: the card does raw RSA and piv-go pads
-// PSS on the host.
+// SupportsPSS is true for RSA keys: the card does raw RSA and the PSS
+// encoding is made on the host.
 func (s *signer) SupportsPSS() bool {
 	_, ok := s.pub.(*rsa.PublicKey)
 	return ok
 }
 
-// Sign signs digest. For RSA, opts may be *rsa.PSSOptions (PSS) or a hash
-// (PKCS#1 v1.5); for ECDSA the result is ASN.1 DER.
-func (s *signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+// Sign signs digest. For RSA, opts may be *rsa.PSSOptions (PSS, the salt
+// read from rnd) or a hash (PKCS#1 v1.5); for ECDSA the result is ASN.1
+// DER. The PIN is verified right before the signature in the same session,
+// whatever the slot's PIN policy.
+func (s *signer) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	if s.pin.Empty() {
 		return nil, errors.New("signing: the PIN was wiped: the signer is no longer usable")
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	input, err := signInput(rnd, s.pub, digest, opts)
+	if err != nil {
+		return nil, fmt.Errorf("signing with slot %02x: %w", s.slot.Key, err)
 	}
 	c := s.card
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var sig []byte
-	err := c.withPIN(s.ctx, func(yk *piv.YubiKey) error {
-		// PINPolicyAlways: verify the PIN right before signing, whatever the
-		// slot's policy, and skip piv-go's GET METADATA for the policy.
-		priv, err := yk.PrivateKey(s.slot, s.pub, piv.KeyAuth{PINBytes: s.pin.Bytes(), PINPolicy: piv.PINPolicyAlways})
-		if err != nil {
-			return mapErr(err, pinSecret, c.reader)
+	err = c.withPIN(s.ctx, func(ss *session) error {
+		if err := ss.verifyPIN(s.pin); err != nil {
+			return err
 		}
-		signer, ok := priv.(crypto.Signer)
-		if !ok {
-			return fmt.Errorf("key %T cannot sign", priv)
-		}
-		sig, err = signer.Sign(rand, digest, opts)
-		return mapErr(err, pinSecret, c.reader)
+		sig, err = ss.sign(s.alg, byte(s.slot.Key), input)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("signing with slot %s: %w", s.slot, err)
+		return nil, fmt.Errorf("signing with slot %02x: %w", s.slot.Key, err)
 	}
 	return sig, nil
 }

@@ -2,6 +2,7 @@ package pkcs11
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // PUKMode says whether the token's Security Officer PIN is the holder's PUK.
@@ -181,6 +183,15 @@ func (b *Backend) open(ctx context.Context, m *module, reader cardreader.Reader)
 			return nil, fmt.Errorf("opening %q: %w", reader.Name, err)
 		}
 		return c, nil
+	}
+	// No token where the caller saw a card: OpenSC shows a token even for a
+	// card it cannot read (uninitialised), so this is a card pulled while
+	// the module was looking, or one it has not noticed yet. PC/SC tells
+	// which, once pcscd (which polls every 400 ms) has caught up.
+	if reader.CardPresent {
+		if perr := pcsc.Probe(reader.Name, probeWait); errors.Is(perr, cardreader.ErrCardRemoved) {
+			return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, perr)
+		}
 	}
 	return nil, fmt.Errorf("opening %q: no PKCS#11 token in this reader: %w", reader.Name, cardreader.ErrUnsupportedCard)
 }

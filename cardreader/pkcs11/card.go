@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/miekg/pkcs11"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // Token names the token a Card was opened on.
@@ -164,6 +166,13 @@ func (c *Card) session(ctx context.Context, rw bool, fn func(pkcs11.SessionHandl
 	// Closing the last session also ends any login (PKCS#11 v2.40 §5.6
 	// C_CloseSession); the error of a session on a removed token is moot.
 	_ = c.mod.ctx.CloseSession(sh)
+	if errors.Is(err, cardreader.ErrCertificateNotFound) {
+		// An object that was listed a moment ago may be missing only
+		// because the card went with it.
+		if perr := c.pulled(); perr != nil {
+			return fmt.Errorf("%w (%w)", perr, err)
+		}
+	}
 	return c.removed(err)
 }
 
@@ -182,8 +191,42 @@ func (c *Card) removed(err error) error {
 	if serr != nil || si.Flags&pkcs11.CKF_TOKEN_PRESENT == 0 {
 		return fmt.Errorf("%w (%w)", cardreader.ErrCardRemoved, err)
 	}
+	// The module may still show the token (OpenSC answers a card pulled
+	// mid-APDU with CKR_GENERAL_ERROR before pcscd, which polls every
+	// 400 ms, has noticed): ask PC/SC itself, waiting out that lag.
+	if deviceRV(rv(err)) {
+		if perr := c.pulled(); perr != nil {
+			return fmt.Errorf("%w (%w)", perr, err)
+		}
+	}
 	return err
 }
+
+// pulled asks PC/SC whether the card has left its reader (ErrCardRemoved,
+// or ErrNoReader, ErrNoService), waiting out pcscd's lag; nil means it is
+// still there, or the slot is not a PC/SC reader. A module may answer a
+// card pulled in the middle of a read with a short or empty object list
+// and no error at all.
+func (c *Card) pulled() error {
+	if c.reader == "" {
+		return nil
+	}
+	return pcsc.Probe(c.reader, probeWait)
+}
+
+// deviceRV are the return values with which modules report a card that
+// stopped answering, which may be a card pulled in the middle of an APDU.
+func deviceRV(r uint) bool {
+	switch r {
+	case pkcs11.CKR_GENERAL_ERROR, pkcs11.CKR_DEVICE_ERROR, pkcs11.CKR_FUNCTION_FAILED:
+		return true
+	}
+	return false
+}
+
+// probeWait bounds the PC/SC probe after a device error: well inside the
+// 2 s in which a pulled card must give a typed error.
+const probeWait = time.Second
 
 // pinString views a secret as a string without copying it to the Go heap:
 // miekg/pkcs11 takes PINs as strings and copies them into C memory for the
@@ -236,6 +279,11 @@ func (c *Card) Certificates(ctx context.Context) ([]cardreader.Certificate, erro
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading certificates: %w", err)
+	}
+	if len(certs) == 0 {
+		if perr := c.pulled(); perr != nil {
+			return nil, fmt.Errorf("reading certificates: none listed: %w", perr)
+		}
 	}
 	slices.SortStableFunc(certs, func(a, b cardreader.Certificate) int { return strings.Compare(a.ID, b.ID) })
 	return certs, nil

@@ -23,7 +23,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,22 +37,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openscModule is OpenSC's PKCS#11 module where Debian puts it on this
-// machine's architecture.
-var openscModule = func() string {
-	for _, p := range []string{
-		"/usr/lib/" + multiarch[runtime.GOARCH] + "/opensc-pkcs11.so",
-		"/usr/lib/opensc-pkcs11.so",
-		"/usr/lib64/opensc-pkcs11.so",
-	} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return "/usr/lib/" + multiarch[runtime.GOARCH] + "/opensc-pkcs11.so"
-}()
-
-var multiarch = map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+// openscModule is OpenSC's PKCS#11 module where Debian puts it.
+var openscModule = testenv.OpenSCModule
 
 // toolTimeout bounds every tool run: a hang is a failure, not a stuck suite.
 const toolTimeout = 60 * time.Second

@@ -36,11 +36,10 @@ const RelyingParty = "Journalsystemet Demo"
 // does (every backend in the product's order, kind's preference, the
 // process's PC/SC readers), with an identity cache. Its backends are
 // closed when tb ends: OpenSC, once loaded, keeps its PC/SC connection to
-// a reader whose card went away until it is next asked, so the next
-// test's card in that reader would find the PIV backend's exclusive
-// connection refused (a sharing violation) and be served by another
-// backend. Closing the last PKCS#11 backend finalises the module and
-// drops that connection.
+// a reader whose card went away until it is next asked, and the next
+// test's card in that reader could be held up by it or served by the
+// PKCS#11 backend instead of its own. Closing the last PKCS#11 backend
+// finalises the module and drops that connection.
 func Service(tb testing.TB, kind cardkind.Kind) *app.Service {
 	tb.Helper()
 	opts := kind.Options(cardreader.NewIdentityCache(8))

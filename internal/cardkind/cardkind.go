@@ -15,7 +15,6 @@ package cardkind
 
 import (
 	"os"
-	"runtime"
 	"testing"
 
 	"github.com/sithseid/sithseid/app"
@@ -75,16 +74,8 @@ type Kind struct {
 	Keys []testpki.KeyType
 }
 
-// OpenSCModule is Debian's OpenSC PKCS#11 module on this architecture.
-var OpenSCModule = func() string {
-	arch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
-	for _, p := range []string{"/usr/lib/" + arch + "/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return "/usr/lib/" + arch + "/opensc-pkcs11.so"
-}()
+// OpenSCModule is Debian's OpenSC PKCS#11 module (testenv.OpenSCModule).
+var OpenSCModule = testenv.OpenSCModule
 
 // The kinds.
 var (

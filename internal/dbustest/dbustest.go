@@ -337,7 +337,16 @@ func NewTray(t testing.TB, addr string, pid int) *Tray {
 	if err := c.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, c.name).Store(&has); err != nil || !has {
 		t.Fatalf("%s not on the bus (%v)", c.name, err)
 	}
-	v, err := c.conn.Object(c.name, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
+	// The item takes its bus name before it exports its object: until
+	// then the Properties interface is missing. Wait for the object.
+	var v dbus.Variant
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		v, err = c.conn.Object(c.name, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("reading the item's Menu property: %v", err)
 	}

@@ -4,8 +4,8 @@
 // # Why
 //
 // go test runs packages in parallel. Tests that share one pcscd and one card
-// interfere: piv-go opens cards exclusively and PIN counters are shared
-// state. So every test binary that touches cards starts its own pcscd, on its
+// interfere: a card serves one transaction at a time and PIN counters are
+// shared state. So every test binary that touches cards starts its own pcscd, on its
 // own Unix socket, with its own pair of vpcd TCP ports.
 //
 // # How

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 )
 
@@ -42,3 +43,16 @@ func Stat(tb testing.TB, path, what string) {
 		Missing(tb, "%s not installed (%s): scripts/setup installs it", what, path)
 	}
 }
+
+// OpenSCModule is the path of Debian's OpenSC PKCS#11 module on this
+// machine's architecture (scripts/setup installs opensc): the peer and the
+// fallback middleware the tests run against.
+var OpenSCModule = func() string {
+	arch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
+	for _, p := range []string{"/usr/lib/" + arch + "/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "/usr/lib/" + arch + "/opensc-pkcs11.so"
+}()

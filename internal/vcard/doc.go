@@ -109,9 +109,8 @@
 // Remove, Insert and SetDropAfter emulate pulling the card; a pulled card
 // stays out at least RunOptions.MinRemoved, so pcscd (which polls vpcd
 // every 400 ms) always sees the removal. WaitReady returns once pcscd has
-// powered the card up: open it with PC/SC only then. (piv-go v2.6.0's Open
-// leaks its exclusive handle when SELECT fails, which locks the reader for
-// the rest of the process: SCARD_E_SHARING_VIOLATION.)
+// powered the card up: open it with PC/SC only then (a client that opens it
+// sooner may reach the card pcscd still thinks is there).
 //
 // Measured through pcscd with piv-go (BenchmarkAPDURoundTrip, 2 cores): a
 // median of ~0.1 ms per APDU with TCP_QUICKACK, ~44 ms without.

@@ -294,14 +294,8 @@ func (c *Card) idpChange(cmd command) int {
 	if code := c.checkRef(r, old); code != swOK {
 		return code
 	}
-	saved := *r
-	if err := r.set(nw); err != nil {
-		return swMemoryFailure
-	}
-	r.Default = false
-	if err := c.save(); err != nil {
-		*r = saved
-		return swMemoryFailure
+	if code := c.replaceRef(r, nw, false); code != swOK {
+		return code
 	}
 	*verified = true
 	return swOK
@@ -328,16 +322,7 @@ func (c *Card) idpUnblock(cmd command) int {
 	if code := c.checkRef(&c.st.PUK, puk); code != swOK {
 		return code
 	}
-	saved := *r
-	if err := r.set(nw); err != nil {
-		return swMemoryFailure
-	}
-	r.Tries, r.Default = r.Max, false
-	if err := c.save(); err != nil {
-		*r = saved
-		return swMemoryFailure
-	}
-	return swOK
+	return c.replaceRef(r, nw, true)
 }
 
 // mse is MANAGE SECURITY ENVIRONMENT SET for signing (41 B6): 80 algorithm

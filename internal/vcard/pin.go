@@ -137,14 +137,8 @@ func (c *Card) changeReference(cmd command) int {
 	if code := c.checkRef(r, old); code != swOK {
 		return code
 	}
-	saved := *r
-	if err := r.set(nw); err != nil {
-		return swMemoryFailure
-	}
-	r.Default = false
-	if err := c.save(); err != nil {
-		*r = saved
-		return swMemoryFailure
+	if code := c.replaceRef(r, nw, false); code != swOK {
+		return code
 	}
 	if cmd.p2 == refPIN {
 		c.pinVerified, c.pinFresh = true, true
@@ -170,14 +164,23 @@ func (c *Card) resetRetryCounter(cmd command) int {
 	if code := c.checkRef(&c.st.PUK, puk); code != swOK {
 		return code
 	}
-	pin := &c.st.PIN
-	saved := *pin
-	if err := pin.set(nw); err != nil {
+	return c.replaceRef(&c.st.PIN, nw, true)
+}
+
+// replaceRef sets r to the new value nw (padded), all tries back when
+// refill (an unblock), and writes the state; a failed write leaves r as it
+// was.
+func (c *Card) replaceRef(r *refData, nw []byte, refill bool) int {
+	saved := *r
+	if err := r.set(nw); err != nil {
 		return swMemoryFailure
 	}
-	pin.Tries, pin.Default = pin.Max, false
+	r.Default = false
+	if refill {
+		r.Tries = r.Max
+	}
 	if err := c.save(); err != nil {
-		*pin = saved
+		*r = saved
 		return swMemoryFailure
 	}
 	return swOK

@@ -103,8 +103,7 @@ func (s *Server) Stats() Stats {
 
 // WaitReady waits until the card is in the reader and pcscd has powered
 // it up since it entered, i.e. until pcscd knows this card. Clients that
-// open the card sooner may reach the card pcscd still thinks is there; with
-// piv-go v2.6.0 a failed SELECT in Open then leaks an exclusive handle.
+// open the card sooner may reach the card pcscd still thinks is there.
 func (s *Server) WaitReady(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()

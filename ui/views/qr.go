@@ -113,11 +113,12 @@ func (v *QRView) apply(h *app.QRHandover, err error) {
 	c := v.cat
 	if err != nil {
 		if ended(err) {
-			v.ended = true
 			v.img.Resource = nil
 			v.img.Hide()
 			v.countdown.SetText("")
 			v.say(widget.MediumImportance, c.T("ui.qr.ended"), c.T("ui.qr.ended_hint"))
+			// Last: whoever waits for the end finds what it says.
+			v.ended = true
 			if d := v.env.AutoClose; d > 0 {
 				time.AfterFunc(d, func() { v.later(v.closeWindow) })
 			}
