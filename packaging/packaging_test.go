@@ -265,3 +265,35 @@ func TestFyneAppID(t *testing.T) {
 		t.Errorf("FyneApp.toml Name %q Icon %q", field("Name"), field("Icon"))
 	}
 }
+
+// The project is Apache-2.0: the LICENSE at the root, and every package
+// says so in the place its ecosystem reads (the DEB's copyright file in
+// Debian's machine-readable format and nfpm's license field, the MSI's
+// summary comments, the exe's version resource).
+func TestLicence(t *testing.T) {
+	licence, err := os.ReadFile("../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(licence, []byte("Apache License")) || !bytes.Contains(licence, []byte("Version 2.0, January 2004")) {
+		t.Error("LICENSE is not the Apache License 2.0")
+	}
+	for _, c := range []struct{ file, want string }{
+		{"deb/copyright", "\nLicense: Apache-2.0\n"},
+		{"deb/copyright", "/usr/share/common-licenses/Apache-2.0"},
+		{"deb/nfpm.yaml", "\nlicense: Apache-2.0\n"},
+		{"msi/sithseid.wxs", `Comments="Apache-2.0 licensed`},
+		{"windows/sithseid.rc", "Licensed under the Apache License 2.0"},
+	} {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), c.want) {
+			t.Errorf("%s does not say %q", c.file, c.want)
+		}
+		if strings.Contains(string(b), "all-rights-reserved") {
+			t.Errorf("%s still says all-rights-reserved", c.file)
+		}
+	}
+}
