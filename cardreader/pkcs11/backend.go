@@ -162,7 +162,13 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 	if reader.Name == "" {
 		return nil, fmt.Errorf("opening a reader with no name: %w", cardreader.ErrUnsupportedCard)
 	}
-	return bounded(ctx, func() (cardreader.Card, error) { return b.open(ctx, m, reader) })
+	if err := m.begin(); err != nil {
+		return nil, err
+	}
+	return bounded(ctx, func() (cardreader.Card, error) {
+		defer m.end()
+		return b.open(ctx, m, reader)
+	})
 }
 
 func (b *Backend) open(ctx context.Context, m *module, reader cardreader.Reader) (cardreader.Card, error) {
@@ -217,7 +223,13 @@ func (b *Backend) Cards(ctx context.Context) ([]*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bounded(ctx, func() ([]*Card, error) { return b.cards(ctx, m) })
+	if err := m.begin(); err != nil {
+		return nil, err
+	}
+	return bounded(ctx, func() ([]*Card, error) {
+		defer m.end()
+		return b.cards(ctx, m)
+	})
 }
 
 func (b *Backend) cards(ctx context.Context, m *module) ([]*Card, error) {

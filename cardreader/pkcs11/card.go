@@ -115,10 +115,16 @@ func (c *Card) do1(ctx context.Context, rw bool, fn func(pkcs11.SessionHandle) e
 		wipe()
 		return err
 	}
+	if err := c.mod.begin(); err != nil {
+		unlock()
+		wipe()
+		return err
+	}
 	done := make(chan error, 1)
 	go func() {
 		defer unlock()
 		defer wipe()
+		defer c.mod.end()
 		done <- c.session(ctx, rw, fn)
 	}()
 	select {

@@ -37,6 +37,14 @@ type module struct {
 
 	slotsMu sync.Mutex
 	slots   map[uint]chan struct{}
+
+	// calls counts the module calls in progress, abandoned ones included
+	// (see Card.do); idle is closed when the count falls to zero.
+	callsMu sync.Mutex
+	calls   int
+	idle    chan struct{}
+	// closing: release has begun finalising; no new call may start.
+	closing bool
 	// wrong counts the wrong user PINs seen per "slot/serial" since the
 	// last good one (see pinStatusFromFlags).
 	wrong map[string]int
@@ -156,8 +164,15 @@ func (m *module) release() error {
 	if !m.ownsInit {
 		return nil
 	}
-	// C_Finalize waits for calls in progress; one that never returns (see
-	// Card.do) must not hang Close as well.
+	// C_Finalize under a call still running in another thread is undefined
+	// (OpenSC crashes in C_GetSlotList): wait for the calls in progress,
+	// abandoned ones included, and leave a module that stays busy
+	// initialised rather than pull it from under them.
+	select {
+	case <-m.closeCalls():
+	case <-time.After(finalizeTimeout):
+		return fmt.Errorf("pkcs11 module %s: still busy after %v: left initialised", m.path, finalizeTimeout)
+	}
 	done := make(chan error, 1)
 	go func() { done <- m.ctx.Finalize() }()
 	select {
@@ -170,6 +185,44 @@ func (m *module) release() error {
 
 // finalizeTimeout bounds Close when the module is stuck in a call.
 const finalizeTimeout = 5 * time.Second
+
+// begin and end bracket every stretch of module calls, so that release
+// never finalises the module under one.
+func (m *module) begin() error {
+	m.callsMu.Lock()
+	defer m.callsMu.Unlock()
+	if m.closing {
+		return ErrClosed
+	}
+	if m.calls == 0 {
+		m.idle = make(chan struct{})
+	}
+	m.calls++
+	return nil
+}
+
+func (m *module) end() {
+	m.callsMu.Lock()
+	defer m.callsMu.Unlock()
+	m.calls--
+	if m.calls == 0 {
+		close(m.idle)
+	}
+}
+
+// closeCalls refuses new calls from now on and returns a channel that is
+// closed once no module call is in progress.
+func (m *module) closeCalls() <-chan struct{} {
+	m.callsMu.Lock()
+	defer m.callsMu.Unlock()
+	m.closing = true
+	if m.calls == 0 {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return m.idle
+}
 
 // isOpenSC reports whether the module is OpenSC's (C_GetInfo
 // manufacturerID "OpenSC Project").

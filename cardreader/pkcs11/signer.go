@@ -63,7 +63,11 @@ func (c *Card) signer(ctx context.Context, certID string, pin *cardreader.Secret
 	}
 	switch s.pub.(type) {
 	case *rsa.PublicKey:
+		if err := c.mod.begin(); err != nil {
+			return nil, fmt.Errorf("signer for %q: %w", certID, err)
+		}
 		mechs, err := c.mod.ctx.GetMechanismList(c.slot)
+		c.mod.end()
 		if err != nil {
 			return nil, fmt.Errorf("signer for %q: listing mechanisms: %w", certID, c.removed(mapErr(err)))
 		}

@@ -443,3 +443,35 @@ func TestOpenSCAbandonedSign(t *testing.T) {
 		t.Errorf("PINStatus ran after %v, while the abandoned sign still held the slot", waited)
 	}
 }
+
+// Closing the backend while an abandoned signature is still in the module
+// waits for it, and a card of the closed backend is refused before it
+// reaches the module: a call into a finalised OpenSC crashed the process
+// (a SIGSEGV in C_GetSlotList at a test's cleanup).
+func TestOpenSCCloseWaitsForAbandonedCall(t *testing.T) {
+	e := newEnv(t, pkcs11.Options{}, vcard.RunOptions{SignLatency: 1500 * time.Millisecond})
+	card := e.waitCard(t)
+	pin := secret(vcard.DefaultPIN)
+	defer pin.Wipe()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	s, err := card.Signer(ctx, "01", pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("closed under"))
+	start := time.Now()
+	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Sign = %v, want DeadlineExceeded", err)
+	}
+	if err := e.b.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if took := time.Since(start); took < 1200*time.Millisecond {
+		t.Errorf("Close returned after %v, before the abandoned signature could have ended", took)
+	}
+	// The card the closed backend opened refuses further work cleanly.
+	if _, err := card.PINStatus(context.Background()); !errors.Is(err, pkcs11.ErrClosed) {
+		t.Errorf("PINStatus after Close = %v, want ErrClosed", err)
+	}
+}
