@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/internal/cardkind"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/localapi"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/environment"
-	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/localapi"
 )
 

@@ -17,9 +17,9 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/idp"
-	"github.com/sithseid/sithseid/internal/cardkind"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/oob"
 )
 

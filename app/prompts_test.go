@@ -2,7 +2,7 @@ package app_test
 
 import (
 	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/internal/agenttest"
+	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 )
 
 // prompts answers each kind of prompt with its own secret.

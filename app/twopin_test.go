@@ -21,8 +21,8 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/idp"
-	"github.com/sithseid/sithseid/internal/agenttest"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/agenttest"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 

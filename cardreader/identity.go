@@ -15,7 +15,7 @@ import (
 )
 
 // OIDs of the certificate profile this package reads. They are the test
-// profile's (internal/testpki, under the documentation arc 1.3.6.1.4.1.32473
+// profile's (internal/testkit/testpki, under the documentation arc 1.3.6.1.4.1.32473
 // of RFC 5612; a test asserts that they agree): real SITHS certificates use
 // Inera's arcs, to be configured here when known. cardreader does not import
 // testpki outside tests.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
 // FuzzIdentityFromDER reads a SITHS identity from arbitrary DER, as the

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
 )
 
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 

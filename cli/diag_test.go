@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/logfile"
 )
 

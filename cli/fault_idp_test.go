@@ -13,7 +13,7 @@ import (
 
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/idp"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -11,10 +11,10 @@ import (
 	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/agenttest"
-	"github.com/sithseid/sithseid/internal/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/agenttest"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/l10n"
-	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/usertext"
 	"github.com/sithseid/sithseid/oob"
 )

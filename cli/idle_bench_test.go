@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/localapi"
 )
 

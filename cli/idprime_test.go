@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // insertIDPrime puts a virtual IDPrime 940 (a SITHS card) into reader 0,

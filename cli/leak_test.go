@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/oob"

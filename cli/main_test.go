@@ -14,14 +14,14 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/cardkind"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // The CLI tests run cli.Run in-process against a private pcscd and virtual
-// cards (internal/rig): the real PC/SC stack, piv-go and OpenSC, no fakes.
+// cards (internal/testkit/rig): the real PC/SC stack, piv-go and OpenSC, no fakes.
 // Tests in this package share one pcscd and run one after another.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sithseid-cli-opensc-")

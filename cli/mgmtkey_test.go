@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // orgKey is an organisation's AES-192 management key shared by its PIV

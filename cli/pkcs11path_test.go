@@ -7,10 +7,10 @@ import (
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/cardkind"
-	"github.com/sithseid/sithseid/internal/nginxtest"
-	"github.com/sithseid/sithseid/internal/testenv"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/nginxtest"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 

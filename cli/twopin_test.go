@@ -6,7 +6,7 @@ import (
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
 // "pin change --help" and "pin unblock -h" explain --signature in both

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/dbustest"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/dbustest"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/localapi"
 )
 
@@ -25,7 +25,7 @@ import (
 // agents over the idle period, the APDUs the card received, and the mean
 // RSS and PSS per agent. Each session also gets its own D-Bus session bus
 // with a fake panel (a StatusNotifierWatcher and a notification server,
-// internal/dbustest), and the agent shows its tray there before the idle
+// internal/testkit/dbustest), and the agent shows its tray there before the idle
 // period starts, as in a desktop session; SITHSEID_VDI_TRAY=0 leaves the
 // buses out (agents without a tray). The buses' and panels' own cost is
 // not counted: only the agents'.

@@ -18,7 +18,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/sithseid/sithseid/devicekey"
-	"github.com/sithseid/sithseid/internal/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // The real keyring tests run in a child process, this test binary started

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 

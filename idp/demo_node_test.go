@@ -3,7 +3,7 @@ package idp
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/sithseid/sithseid/internal/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"net/http"
 	"os"
 	"os/exec"

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 

@@ -21,7 +21,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
 // OCSP responder for the issuing CAs of the test PKI (RFC 6960). It answers

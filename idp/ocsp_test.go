@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
 func (f *fixture) ocspPost(req []byte) []byte {

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/oob"
 )
 

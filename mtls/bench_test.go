@@ -3,7 +3,7 @@ package mtls_test
 import (
 	"testing"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
 // BenchmarkHandshake compares a full handshake (the card signs) with a

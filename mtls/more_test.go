@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/mtls"
 )
 

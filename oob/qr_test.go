@@ -3,7 +3,7 @@ package oob
 import (
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/internal/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"

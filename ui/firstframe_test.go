@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/cardkind"
-	"github.com/sithseid/sithseid/internal/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
 // TestUIFirstFrame (make bench; skipped unless SITHSEID_BENCH_UI=1): the

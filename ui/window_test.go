@@ -22,22 +22,22 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/idp"
-	"github.com/sithseid/sithseid/internal/agenttest"
-	"github.com/sithseid/sithseid/internal/cardkind"
-	"github.com/sithseid/sithseid/internal/desktoptest"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testenv"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/agenttest"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/desktoptest"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
 
 // These tests run "sithseid ui VIEW" as its own process, a real Fyne
 // window under Xvfb, against an agent in the test binary (a private
-// pcscd and a virtual card from internal/rig), and drive it with xdotool.
+// pcscd and a virtual card from internal/testkit/rig), and drive it with xdotool.
 // The flows the card takes part in (PIN change, login approval) run on
-// every kind of card (internal/cardkind); the others are about the window
+// every kind of card (internal/testkit/cardkind); the others are about the window
 // itself and use the PIV card.
 func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, rig.Main)) }
 

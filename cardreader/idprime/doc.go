@@ -31,7 +31,7 @@
 //     the same hash, salt = hash length), 44 ECDSA.
 //
 // Not public, chosen here (the project's IDPrime wire contract, shared with
-// the virtual card in internal/vcard); each is one named constant:
+// the virtual card in internal/testkit/vcard); each is one named constant:
 //
 //   - The PUK's reference, refPUK = 0x12, read for free with an empty VERIFY
 //     (OpenSC has no PUK object for IDPrime). A card without it answers

@@ -15,13 +15,13 @@ import (
 	"github.com/ebfe/scard"
 
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // Tests against the real PC/SC stack: a private pcscd and the virtual
-// IDPrime card (internal/vcard), which implements the same wire contract
+// IDPrime card (internal/testkit/vcard), which implements the same wire contract
 // and is checked by OpenSC on its own side.
 
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
-	"github.com/sithseid/sithseid/internal/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // The native backend and OpenSC's idprime driver (through its PKCS#11

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // identityOnInsert is what the agent does when the monitor reports a card:

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }

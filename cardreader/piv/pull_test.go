@@ -12,8 +12,8 @@ import (
 	"github.com/ebfe/scard"
 
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // TestCardPulledMidOperation pulls the card after each APDU of each

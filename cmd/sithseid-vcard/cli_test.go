@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 func runCLI(t *testing.T, args ...string) (string, string, error) {

@@ -1,6 +1,6 @@
 // Conformance of the virtual card with independent PC/SC clients: OpenSC
 // (pkcs15-tool, pkcs11-tool with opensc-pkcs11.so), yubico-piv-tool and
-// openssl. Each test runs its own pcscd and card (internal/rig), so the
+// openssl. Each test runs its own pcscd and card (internal/testkit/rig), so the
 // tests run in parallel and never share PIN counters.
 //
 // PINs and PUKs go to the tools on standard input (yubico-piv-tool's
@@ -18,7 +18,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/sithseid/sithseid/internal/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,9 +31,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"golang.org/x/sys/unix"
 )
 

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/sithseid/sithseid/internal/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	osexec "os/exec"
 	"testing"
 
-	"github.com/sithseid/sithseid/internal/rig"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
 )
 
 // exec runs a PC/SC client against p and returns its combined output.

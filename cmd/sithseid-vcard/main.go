@@ -1,5 +1,5 @@
 // Command sithseid-vcard is a virtual SITHS card for tests, benchmarks and
-// the demo: a PIV card or an IDPrime 940 (internal/vcard) provisioned from
+// the demo: a PIV card or an IDPrime 940 (internal/testkit/vcard) provisioned from
 // the test PKI and put in a vsmartcard vpcd reader of pcscd.
 //
 //	sithseid-vcard init   --dir D [--kind piv|idprime] [--with-signing]

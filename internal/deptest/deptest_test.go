@@ -70,7 +70,7 @@ func TestImportRules(t *testing.T) {
 		{
 			// Test helpers stay out of what is shipped.
 			[]string{".", "./app/...", "./cli/...", "./cardreader/...", "./mtls/...", "./oob/...", "./ui/..."},
-			[]string{module + "/internal/testpki", module + "/internal/vcard", module + "/internal/rig", module + "/internal/dbustest", module + "/internal/desktoptest", module + "/internal/agenttest", module + "/internal/cardkind", module + "/internal/testenv", module + "/idp"},
+			[]string{module + "/internal/testkit/", module + "/idp"},
 		},
 	} {
 		for _, p := range deps(t, rule.patterns...) {

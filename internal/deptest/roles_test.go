@@ -11,10 +11,10 @@ var (
 	shipped = []string{".", "./app/...", "./agent/...", "./cli/...", "./ui/...", "./startup/...", "./backends/...",
 		"./localapi/...", "./localsocket/...", "./config/...", "./environment/...", "./autostart/...", "./logfile/...",
 		"./devicekey/...", "./diag/...", "./cardreader/...", "./mtls/...", "./oob/...",
-		"./internal/exitcode/...", "./internal/detach/...", "./internal/atomicfile/...", "./internal/l10n/...", "./internal/usertext/..."}
-	testRigs = []string{module + "/internal/testpki", module + "/internal/vcard", module + "/internal/rig", module + "/internal/dbustest",
-		module + "/internal/desktoptest", module + "/internal/agenttest", module + "/internal/cardkind", module + "/internal/testenv",
-		module + "/internal/nginxtest", module + "/internal/e2e", module + "/idp"}
+		"./internal/exitcode/...", "./internal/detach/...", "./internal/atomicfile/...", "./internal/l10n/...", "./internal/localefix/...", "./internal/usertext/..."}
+	// testRigs: every test rig lives under internal/testkit (and the
+	// reference identity service, idp, serves tests and the demo).
+	testRigs = []string{module + "/internal/testkit/", module + "/idp"}
 	glDriver = []string{"fyne.io/fyne/v2/app", "fyne.io/fyne/v2/internal/driver/glfw", "github.com/go-gl/"}
 	backends = []string{module + "/cardreader/idprime", module + "/cardreader/piv", module + "/cardreader/pkcs11", module + "/backends"}
 )

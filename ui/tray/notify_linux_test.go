@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/dbustest"
+	"github.com/sithseid/sithseid/internal/testkit/dbustest"
 )
 
 type logBuf struct {

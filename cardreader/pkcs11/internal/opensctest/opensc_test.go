@@ -8,7 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
-	"github.com/sithseid/sithseid/internal/testenv"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,9 +16,9 @@ import (
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
-	"github.com/sithseid/sithseid/internal/rig"
-	"github.com/sithseid/sithseid/internal/testpki"
-	"github.com/sithseid/sithseid/internal/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // openSCPath is Debian's OpenSC module (package opensc).
