@@ -51,9 +51,13 @@ type CardStatus struct {
 	SignaturePIN *SecretStatus `json:"signaturePin,omitempty"`
 	// PUK is nil when the card has no PUK the holder can use (cards from
 	// the 2024 portal get theirs from an ID administrator).
-	PUK          *SecretStatus `json:"puk"`
-	Certificates []CertStatus  `json:"certificates"`
-	Warnings     []Warning     `json:"warnings"`
+	PUK *SecretStatus `json:"puk"`
+	// RemovalUnsupported: certificates on this card cannot be removed
+	// through this backend (the native IDPrime backend); say so before
+	// anyone types a PIN for it.
+	RemovalUnsupported bool         `json:"removalUnsupported,omitempty"`
+	Certificates       []CertStatus `json:"certificates"`
+	Warnings           []Warning    `json:"warnings"`
 	// Error is set when the card was found but could not be read fully;
 	// the fields above hold what could be read.
 	Error string `json:"error,omitempty"`
@@ -199,7 +203,9 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 		Holder:       holderStatus(id, opts.ShowPersonalNumber),
 		Certificates: []CertStatus{},
 		Warnings:     []Warning{},
-		PIN:          SecretStatus{Retries: -1},
+		// What the card says of itself: no APDU.
+		RemovalUnsupported: !cardreader.RemovalSupported(oc.card),
+		PIN:                SecretStatus{Retries: -1},
 	}
 	if !id.NotAfter.IsZero() {
 		nb, na := id.NotBefore, id.NotAfter

@@ -44,6 +44,10 @@ func TestStatusJSON(t *testing.T) {
 		if c.Reader != card.Reader || c.Backend != k.Backend {
 			t.Errorf("card in %q via %q, want %q", c.Reader, c.Backend, k.Backend)
 		}
+		// A card that cannot remove certificates says so up front.
+		if c.RemovalUnsupported != k.RemovalRefusedBeforePIN {
+			t.Errorf("removalUnsupported %v, want %v", c.RemovalUnsupported, k.RemovalRefusedBeforePIN)
+		}
 		if c.CardNumber == "" || c.Holder.Name != "Anna Svensson" || c.Holder.HSAID != testpki.DefaultHSAID {
 			t.Errorf("identity: %+v", c)
 		}

@@ -20,9 +20,9 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
-	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
@@ -190,6 +190,25 @@ func testRealAgentCertificateRemoval(t *testing.T, k cardkind.Kind) {
 	eventually(t, "the certificates", func() bool { return v.cards.loads > 0 && len(v.certs) > 0 })
 	if len(v.certs) != len(before) || len(before) != k.Certificates {
 		t.Fatalf("view lists %d certificates, the agent %d, want %d", len(v.certs), len(before), k.Certificates)
+	}
+	if k.RemovalRefusedBeforePIN {
+		// The card says it cannot remove: the window says so at once,
+		// where to go instead, and offers no removal (no PIN asked).
+		v.list.Select(0)
+		wantText(t, v.notice, "kan inte tas bort av SITHS eID")
+		wantText(t, v.hint, "Thales SAC")
+		if !v.removeB.Disabled() || !v.expiredB.Disabled() {
+			t.Fatal("removal offered for a card that cannot remove")
+		}
+		test.Tap(v.removeB)
+		v.confirmRemove() // Enter or a shortcut reaching it all the same
+		if v.pending != nil || v.ops != 0 {
+			t.Fatal("a disabled Remove asked for a PIN or called the agent")
+		}
+		if pin, puk, now := r.cardState(t); len(now) != len(before) || pin != 3 || puk != 3 {
+			t.Fatalf("%d certificates (had %d), PIN %d PUK %d tries left", len(now), len(before), pin, puk)
+		}
+		return
 	}
 	if !k.Remove {
 		// The login certificate is the card's only one: confirmed.

@@ -33,19 +33,22 @@ type CertsView struct {
 	agent CertManager
 	cards *cards
 
-	certs    []app.CertStatus
-	sel      int // index into certs, -1 for none
-	retries  int
-	blocked  bool
-	card     *widget.Label
-	warn     *widget.Label
-	list     *list
-	details  *widget.Label
-	exportB  *button
-	removeB  *button
-	expiredB *button
-	closeB   *button
-	main     fyne.CanvasObject
+	certs   []app.CertStatus
+	sel     int // index into certs, -1 for none
+	retries int
+	blocked bool
+	// noRemoval: the card's certificates cannot be removed here (the
+	// native IDPrime backend); said once, and no PIN is asked for it.
+	noRemoval bool
+	card      *widget.Label
+	warn      *widget.Label
+	list      *list
+	details   *widget.Label
+	exportB   *button
+	removeB   *button
+	expiredB  *button
+	closeB    *button
+	main      fyne.CanvasObject
 
 	// The confirmation panel.
 	confirmText *widget.Label
@@ -203,14 +206,18 @@ func (v *CertsView) cardChanged(cs *app.CardStatus, err error) {
 	v.card.SetText(cardLine(c, *cs))
 	v.certs = cs.Certificates
 	v.retries, v.blocked = cs.PIN.Retries, cs.PIN.Blocked
+	v.noRemoval = cs.RemovalUnsupported
 	if len(v.certs) > maxCertificates {
 		v.warn.SetText(c.T("ui.warn.too_many", len(v.certs)))
 		v.warn.Show()
 	} else {
 		v.warn.Hide()
 	}
-	if len(v.certs) == 0 && err == nil {
+	switch {
+	case len(v.certs) == 0:
 		v.loadSay(widget.MediumImportance, c.T("certs.none"), "")
+	case v.noRemoval:
+		v.loadSay(widget.MediumImportance, c.T("err.removal_unsupported"), c.T("hint.removal_unsupported"))
 	}
 	v.list.Refresh()
 	if len(v.certs) > 0 {
@@ -259,8 +266,8 @@ func (v *CertsView) refreshButtons() {
 		}
 	}
 	enable(v.exportB, len(v.certs) > 0)
-	enable(v.removeB, v.selected() != nil && !v.blocked)
-	enable(v.expiredB, len(v.expired()) > 0 && !v.blocked)
+	enable(v.removeB, v.selected() != nil && !v.blocked && !v.noRemoval)
+	enable(v.expiredB, len(v.expired()) > 0 && !v.blocked && !v.noRemoval)
 }
 
 // back returns from a panel to the list.
@@ -278,7 +285,7 @@ func (v *CertsView) back() {
 // confirmRemove asks before removing the chosen certificate.
 func (v *CertsView) confirmRemove() {
 	cs := v.selected()
-	if cs == nil || v.running {
+	if cs == nil || v.running || v.noRemoval {
 		return
 	}
 	id := cs.ID
@@ -291,7 +298,7 @@ func (v *CertsView) confirmRemove() {
 // confirmExpired asks before removing every expired certificate.
 func (v *CertsView) confirmExpired() {
 	exp := v.expired()
-	if len(exp) == 0 || v.running {
+	if len(exp) == 0 || v.running || v.noRemoval {
 		return
 	}
 	login := false
