@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +15,8 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
-	"github.com/sithseid/sithseid/internal/testkit/nginxtest"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
-	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
-	"github.com/sithseid/sithseid/mtls"
 )
 
 // The IDPrime benchmarks: the card SITHS holders carry (the virtual IDPrime
@@ -180,76 +176,20 @@ func BenchmarkIDPrimePINChange(b *testing.B) {
 // first and second transfer and its whole process.
 func BenchmarkIDPrimeMTLSHandshake(b *testing.B) {
 	once(b, "idprime-mtls", func(b *testing.B) {
-		pki, err := testpki.New(testpki.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		opts := nginxtest.PKIOptions(b, pki)
-		opts.Protocols = []string{"TLSv1.2", "TLSv1.3"}
-		ngx := nginxtest.Start(b, opts)
-		card := idprimeBenchCard(b, vcard.ProvisionOptions{})
-		ctx := context.Background()
-		newClient := func() (*mtls.Client, int64) {
-			before := card.Server.Stats().APDUs
-			c, err := cardreader.Open(ctx, cardreader.Reader{Name: card.Reader, CardPresent: true, ATR: card.State.ATR()}, cardkind.IDPrime.Backends(nil)...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			certs, err := c.Certificates(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var leaf *x509.Certificate
-			for _, ct := range certs {
-				if ct.ID == cardkind.IDPrime.Login {
-					leaf = ct.Cert
-				}
-			}
-			if leaf == nil {
-				b.Fatalf("no login certificate %s among %d", cardkind.IDPrime.Login, len(certs))
-			}
-			signer, err := c.Signer(ctx, cardkind.IDPrime.Login, cardreader.NewSecret([]byte(vcard.DefaultPIN)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			cl, err := mtls.NewClient(mtls.Options{Signer: signer, Chain: []*x509.Certificate{leaf, pki.HSAPersonCA.Cert}, Roots: pki.Roots()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return cl, card.Server.Stats().APDUs - before
-		}
-		fetch := func(cl *mtls.Client) {
-			r, err := ngx.Fetch(cl.HTTP)
-			if err != nil || r.Status != 200 {
-				b.Fatalf("fetch: %+v %v", r, err)
-			}
-		}
+		r := startMTLSBench(b, cardkind.IDPrime)
 		var whole []time.Duration
 		var wholeAPDUs int64
 		for range benchReps {
-			start, before := time.Now(), card.Server.Stats().APDUs
-			cl, _ := newClient()
-			fetch(cl)
-			whole, wholeAPDUs = append(whole, time.Since(start)), card.Server.Stats().APDUs-before
+			start, before := time.Now(), r.card.Server.Stats().APDUs
+			cl, _ := r.client()
+			r.fetch(cl)
+			whole, wholeAPDUs = append(whole, time.Since(start)), r.card.Server.Stats().APDUs-before
 			cl.CloseIdleConnections()
 		}
-		cl, _ := newClient()
+		cl, _ := r.client()
 		defer cl.CloseIdleConnections()
-		fetch(cl)
-		var fresh, resumed []time.Duration
-		var freshAPDUs, freshSigs, resumedSigs int64
-		for range benchReps {
-			cl.ForgetSessions()
-			cl.CloseIdleConnections()
-			st0, start := card.Server.Stats(), time.Now()
-			fetch(cl)
-			st1 := card.Server.Stats()
-			fresh, freshAPDUs, freshSigs = append(fresh, time.Since(start)), st1.APDUs-st0.APDUs, st1.Signatures-st0.Signatures
-			cl.CloseIdleConnections()
-			s0, start := card.Server.Stats().Signatures, time.Now()
-			fetch(cl)
-			resumed, resumedSigs = append(resumed, time.Since(start)), card.Server.Stats().Signatures-s0
-		}
+		h := r.handshakes(cl)
+		fresh, resumed, freshAPDUs, freshSigs, resumedSigs := h.fresh, h.resumed, h.freshAPDUs, h.freshSigs, h.resumedSigs
 		fr, rs, wh := ms(median(fresh)), ms(median(resumed)), ms(median(whole))
 		report(b, "idprime_mtls_fresh_ms", fr, "ms")
 		report(b, "idprime_mtls_fresh_apdus", float64(freshAPDUs), "apdus")
@@ -259,7 +199,7 @@ func BenchmarkIDPrimeMTLSHandshake(b *testing.B) {
 		report(b, "idprime_mtls_from_scratch_ms", wh, "ms")
 		report(b, "idprime_mtls_from_scratch_apdus", float64(wholeAPDUs), "apdus")
 
-		pf, pr, pw, papdus := curlPeer(b, card, pki, ngx.URL, "%00%01")
+		pf, pr, pw, papdus := curlPeer(b, r.card, r.pki, r.ngx.URL, "%00%01")
 		report(b, "peer_idprime_curl_pkcs11_fresh_ms", ms(pf), "ms")
 		report(b, "peer_idprime_curl_pkcs11_resumed_ms", ms(pr), "ms")
 		report(b, "peer_idprime_curl_pkcs11_process_ms", ms(pw), "ms")

@@ -339,72 +339,110 @@ func loginOwnTime(b *testing.B, kind cardkind.Kind, prefix string) {
 // each transfer's time_total.
 func BenchmarkMTLSHandshake(b *testing.B) {
 	once(b, "mtls", func(b *testing.B) {
-		pki, err := testpki.New(testpki.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		opts := nginxtest.PKIOptions(b, pki)
-		opts.Protocols = []string{"TLSv1.2", "TLSv1.3"}
-		ngx := nginxtest.Start(b, opts)
-		card := benchCard(b, vcard.ProvisionOptions{})
-		ctx := context.Background()
-		c, err := cardreader.Open(ctx, cardreader.Reader{Name: card.Reader, CardPresent: true}, piv.New(piv.Options{}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		certs, err := c.Certificates(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var leaf *x509.Certificate
-		for _, ct := range certs {
-			if ct.ID == "9a" {
-				leaf = ct.Cert
-			}
-		}
-		signer, err := c.Signer(ctx, "9a", cardreader.NewSecret([]byte(vcard.DefaultPIN)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		chain := []*x509.Certificate{leaf, pki.HSAPersonCA.Cert}
-		cl, err := mtls.NewClient(mtls.Options{Signer: signer, Chain: chain, Roots: pki.Roots()})
-		if err != nil {
-			b.Fatal(err)
-		}
+		r := startMTLSBench(b, cardkind.PIV)
+		cl, _ := r.client()
 		defer cl.CloseIdleConnections()
-		fetch := func() {
-			r, err := ngx.Fetch(cl.HTTP)
-			if err != nil || r.Status != 200 {
-				b.Fatalf("fetch: %+v %v", r, err)
-			}
-		}
-		fetch()
-		var fresh, resumed []time.Duration
-		var freshSigs, resumedSigs int64
-		for range benchReps {
-			cl.ForgetSessions()
-			cl.CloseIdleConnections()
-			s0, start := card.Server.Stats().Signatures, time.Now()
-			fetch()
-			fresh, freshSigs = append(fresh, time.Since(start)), card.Server.Stats().Signatures-s0
-			cl.CloseIdleConnections()
-			s0, start = card.Server.Stats().Signatures, time.Now()
-			fetch()
-			resumed, resumedSigs = append(resumed, time.Since(start)), card.Server.Stats().Signatures-s0
-		}
-		fr, rs := ms(median(fresh)), ms(median(resumed))
+		h := r.handshakes(cl)
+		fr, rs := ms(median(h.fresh)), ms(median(h.resumed))
 		report(b, "mtls_fresh_ms", fr, "ms")
-		report(b, "mtls_fresh_signatures", float64(freshSigs), "count")
+		report(b, "mtls_fresh_signatures", float64(h.freshSigs), "count")
 		report(b, "mtls_resumed_ms", rs, "ms")
-		report(b, "mtls_resumed_signatures", float64(resumedSigs), "count")
+		report(b, "mtls_resumed_signatures", float64(h.resumedSigs), "count")
 
-		pf, pr, pw, _ := curlPeer(b, card, pki, ngx.URL, "%01")
+		pf, pr, pw, _ := curlPeer(b, r.card, r.pki, r.ngx.URL, "%01")
 		report(b, "peer_curl_pkcs11_fresh_ms", ms(pf), "ms")
 		report(b, "peer_curl_pkcs11_resumed_ms", ms(pr), "ms")
 		report(b, "peer_curl_pkcs11_process_ms", ms(pw), "ms")
 		ratio(b, "mtls_fresh_ms", "curl", fr, ms(pf))
 		ratio(b, "mtls_resumed_ms", "curl", rs, ms(pr))
 	})
+}
+
+// mtlsBench is nginx with ssl_verify_client (TLS 1.2 and 1.3) and a card
+// of one kind with the timing profile, for the mutual-TLS benchmarks.
+type mtlsBench struct {
+	b    *testing.B
+	kind cardkind.Kind
+	pki  *testpki.PKI
+	ngx  *nginxtest.Server
+	card *rig.Card
+}
+
+func startMTLSBench(b *testing.B, kind cardkind.Kind) *mtlsBench {
+	pki, err := testpki.New(testpki.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := nginxtest.PKIOptions(b, pki)
+	opts.Protocols = []string{"TLSv1.2", "TLSv1.3"}
+	return &mtlsBench{b: b, kind: kind, pki: pki, ngx: nginxtest.Start(b, opts), card: benchCard(b, kind.Provision(vcard.ProvisionOptions{}))}
+}
+
+// client does what a fresh client does from scratch: open the card, read
+// its certificates, make the signer of the login key and a mutual-TLS
+// client with it. It returns the client and the APDUs that took.
+func (r *mtlsBench) client() (*mtls.Client, int64) {
+	b, ctx := r.b, context.Background()
+	before := r.card.Server.Stats().APDUs
+	c, err := cardreader.Open(ctx, cardreader.Reader{Name: r.card.Reader, CardPresent: true, ATR: r.card.State.ATR()}, r.kind.Backends(nil)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	certs, err := c.Certificates(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var leaf *x509.Certificate
+	for _, ct := range certs {
+		if ct.ID == r.kind.Login {
+			leaf = ct.Cert
+		}
+	}
+	if leaf == nil {
+		b.Fatalf("no login certificate %s among %d", r.kind.Login, len(certs))
+	}
+	signer, err := c.Signer(ctx, r.kind.Login, cardreader.NewSecret([]byte(vcard.DefaultPIN)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, err := mtls.NewClient(mtls.Options{Signer: signer, Chain: []*x509.Certificate{leaf, r.pki.HSAPersonCA.Cert}, Roots: r.pki.Roots()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cl, r.card.Server.Stats().APDUs - before
+}
+
+// fetch is one GET through cl that nginx must answer 200.
+func (r *mtlsBench) fetch(cl *mtls.Client) {
+	res, err := r.ngx.Fetch(cl.HTTP)
+	if err != nil || res.Status != 200 {
+		r.b.Fatalf("fetch: %+v %v", res, err)
+	}
+}
+
+// handshakeTimes are benchReps fresh handshakes (the session forgotten: the
+// card signs) and as many resumed ones (a new connection resuming it).
+type handshakeTimes struct {
+	fresh, resumed                     []time.Duration
+	freshAPDUs, freshSigs, resumedSigs int64
+}
+
+func (r *mtlsBench) handshakes(cl *mtls.Client) handshakeTimes {
+	var h handshakeTimes
+	r.fetch(cl) // a session to resume from the first round on
+	for range benchReps {
+		cl.ForgetSessions()
+		cl.CloseIdleConnections()
+		st0, start := r.card.Server.Stats(), time.Now()
+		r.fetch(cl)
+		st1 := r.card.Server.Stats()
+		h.fresh, h.freshAPDUs, h.freshSigs = append(h.fresh, time.Since(start)), st1.APDUs-st0.APDUs, st1.Signatures-st0.Signatures
+		cl.CloseIdleConnections()
+		s0, start := r.card.Server.Stats().Signatures, time.Now()
+		r.fetch(cl)
+		h.resumed, h.resumedSigs = append(h.resumed, time.Since(start)), r.card.Server.Stats().Signatures-s0
+	}
+	return h
 }
 
 // curlPeer runs curl with the pkcs11 engine benchReps times: two transfers
