@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebfe/scard"
-
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
@@ -32,7 +30,7 @@ func insert(t testing.TB, withSigning bool) (*rig.Card, *Card) {
 	p := rig.Require(t)
 	// A card put in before pcscd noticed the last one leave is never
 	// powered up.
-	waitAbsent(t, p.Reader(0))
+	rig.WaitAbsent(t, p.Reader(0))
 	vc := p.InsertCard(t, 0, vcard.ProvisionOptions{Kind: vcard.KindIDPrime, WithSigning: withSigning}, vcard.RunOptions{})
 	c, err := New(Options{}).Open(context.Background(), cardreader.Reader{Name: vc.Reader, CardPresent: true})
 	if err != nil {
@@ -42,28 +40,6 @@ func insert(t testing.TB, withSigning bool) (*rig.Card, *Card) {
 }
 
 func apdus(vc *rig.Card) int64 { return vc.Server.Stats().APDUs }
-
-// waitAbsent waits until PC/SC reports reader empty.
-func waitAbsent(t testing.TB, reader string) {
-	t.Helper()
-	sc, err := scard.EstablishContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Release()
-	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := sc.GetStatusChange(rs, time.Until(deadline)); err != nil {
-			t.Fatalf("waiting for %s to be empty: %v", reader, err)
-		}
-		if rs[0].EventState&scard.StateEmpty != 0 {
-			return
-		}
-		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
-	}
-	t.Fatalf("%s still shows a card", reader)
-}
 
 func TestIdentity(t *testing.T) {
 	vc, c := insert(t, true)
@@ -386,7 +362,7 @@ func TestSignaturePIN(t *testing.T) {
 // whether the caller passes the ATR or not.
 func TestPIVCardUnsupported(t *testing.T) {
 	p := rig.Require(t)
-	waitAbsent(t, p.Reader(0))
+	rig.WaitAbsent(t, p.Reader(0))
 	vc := p.InsertCard(t, 0, vcard.ProvisionOptions{}, vcard.RunOptions{})
 	for _, atr := range [][]byte{nil, vc.State.ATR()} {
 		before := apdus(vc)
@@ -489,49 +465,24 @@ func TestCardPulledMidOperation(t *testing.T) {
 	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
-			before := apdus(vc)
-			if err := op.run(context.Background()); err != nil {
-				t.Fatalf("without a pull: %v", err)
-			}
-			need := int(apdus(vc) - before)
-			for k := 1; k < need; k++ {
-				if testing.Short() && k != 1 && k != need/2 && k != need-1 {
-					continue
-				}
-				drops := vc.Server.Stats().Drops
-				vc.Server.SetDropAfter(k)
-				start := time.Now()
-				errc := make(chan error, 1)
-				go func() { errc <- op.run(context.Background()) }()
-				var err error
-				select {
-				case err = <-errc:
-				case <-time.After(10 * time.Second):
-					t.Fatalf("pulled after APDU %d/%d: hung", k, need)
-				}
-				took := time.Since(start)
-				vc.Server.SetDropAfter(0)
-				if vc.Server.Stats().Drops == drops {
-					t.Fatalf("pull after APDU %d/%d did not happen", k, need)
-				}
-				if took > 2*time.Second {
-					t.Errorf("pulled after APDU %d/%d: error after %v", k, need, took)
-				}
-				if !errors.Is(err, cardreader.ErrCardRemoved) {
-					t.Errorf("pulled after APDU %d/%d: %v, want ErrCardRemoved", k, need, err)
-				}
-				waitAbsent(t, vc.Reader)
-				vc.Reinsert(t)
-				p, u := vc.State.PINRetries()
-				s, _ := vc.State.SignPINRetries()
-				if p < 2 || u < 2 || s < 2 {
-					t.Fatalf("pulled after APDU %d/%d: PIN %d PUK %d signature PIN %d tries left", k, need, p, u, s)
-				}
-				if p != 3 || u != 3 || s != 3 {
-					t.Logf("pulled after APDU %d/%d: PIN %d PUK %d signature PIN %d (one in flight)", k, need, p, u, s)
-				}
-				t.Logf("pulled after APDU %d/%d: %v in %v", k, need, err, took.Round(time.Millisecond))
-			}
+			vc.PullEveryAPDU(t, op.run, func(k, n int) bool { return !testing.Short() || k == 1 || k == n/2 || k == n-1 },
+				func(t *testing.T, k, n int, err error, took time.Duration) {
+					if took > 2*time.Second {
+						t.Errorf("pulled after APDU %d/%d: error after %v", k, n, took)
+					}
+					if !errors.Is(err, cardreader.ErrCardRemoved) {
+						t.Errorf("pulled after APDU %d/%d: %v, want ErrCardRemoved", k, n, err)
+					}
+					p, u := vc.State.PINRetries()
+					s, _ := vc.State.SignPINRetries()
+					if p < 2 || u < 2 || s < 2 {
+						t.Fatalf("pulled after APDU %d/%d: PIN %d PUK %d signature PIN %d tries left", k, n, p, u, s)
+					}
+					if p != 3 || u != 3 || s != 3 {
+						t.Logf("pulled after APDU %d/%d: PIN %d PUK %d signature PIN %d (one in flight)", k, n, p, u, s)
+					}
+					t.Logf("pulled after APDU %d/%d: %v in %v", k, n, err, took.Round(time.Millisecond))
+				})
 		})
 	}
 }
@@ -569,7 +520,7 @@ func TestConcurrentSigns(t *testing.T) {
 func BenchmarkOperations(b *testing.B) {
 	for _, prof := range vcard.Profiles {
 		p := rig.Require(b)
-		waitAbsent(b, p.Reader(0))
+		rig.WaitAbsent(b, p.Reader(0))
 		vc := p.InsertCard(b, 0, vcard.ProvisionOptions{Kind: vcard.KindIDPrime}, prof.Apply(vcard.RunOptions{}))
 		ctx := context.Background()
 		ci, err := New(Options{}).Open(ctx, cardreader.Reader{Name: vc.Reader})

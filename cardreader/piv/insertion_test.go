@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
@@ -39,7 +40,7 @@ func TestInsertionCost(t *testing.T) {
 	}
 
 	vc.Pull(t)
-	waitAbsent(t, vc.Reader)
+	rig.WaitAbsent(t, vc.Reader)
 	vc.Reinsert(t)
 
 	before, start = apdus(vc), time.Now()

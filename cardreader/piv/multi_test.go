@@ -19,8 +19,8 @@ import (
 // by its card number, and both cards sign at the same time.
 func TestTwoCards(t *testing.T) {
 	p := rig.Require(t)
-	waitAbsent(t, p.Reader(0))
-	waitAbsent(t, p.Reader(1))
+	rig.WaitAbsent(t, p.Reader(0))
+	rig.WaitAbsent(t, p.Reader(1))
 	specs := []testpki.CardSpec{
 		{GivenName: "Anna", HSAID: "SE2321000016-A001"},
 		{GivenName: "Bertil", HSAID: "SE2321000016-B002", PersonalNumber: "197212240019", Key: testpki.P256},

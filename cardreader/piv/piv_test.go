@@ -31,7 +31,7 @@ func insert(t testing.TB, prov vcard.ProvisionOptions, run vcard.RunOptions, opt
 	p := rig.Require(t)
 	// The previous test's card may have left a moment ago: a card put in
 	// before pcscd noticed the last one leave is never powered up.
-	waitAbsent(t, p.Reader(0))
+	rig.WaitAbsent(t, p.Reader(0))
 	vc := p.InsertCard(t, 0, prov, run)
 	c, err := New(opts).Open(context.Background(), cardreader.Reader{Name: vc.Reader, CardPresent: true})
 	if err != nil {
@@ -113,7 +113,7 @@ func TestReadCard(t *testing.T) {
 
 func TestOpenNotPIV(t *testing.T) {
 	p := rig.Require(t)
-	waitAbsent(t, p.Reader(1))
+	rig.WaitAbsent(t, p.Reader(1))
 	_, err := New(Options{}).Open(context.Background(), cardreader.Reader{Name: p.Reader(1)})
 	if !errors.Is(err, cardreader.ErrCardRemoved) && !errors.Is(err, cardreader.ErrNoCard) {
 		t.Errorf("empty reader: %v", err)

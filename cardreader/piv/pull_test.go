@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebfe/scard"
-
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
@@ -57,74 +55,21 @@ func TestCardPulledMidOperation(t *testing.T) {
 	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
-			before := apdus(vc)
-			if err := op.run(context.Background()); err != nil {
-				t.Fatalf("without a pull: %v", err)
-			}
-			need := int(apdus(vc) - before)
-			ks := make([]int, 0, need)
-			for k := 1; k < need; k++ {
-				if testing.Short() && k != 1 && k != need/2 {
-					continue
-				}
-				ks = append(ks, k)
-			}
-			for _, k := range ks {
-				drops := vc.Server.Stats().Drops
-				vc.Server.SetDropAfter(k)
-				start := time.Now()
-				errc := make(chan error, 1)
-				go func() { errc <- op.run(context.Background()) }()
-				var err error
-				select {
-				case err = <-errc:
-				case <-time.After(10 * time.Second):
-					t.Fatalf("pulled after APDU %d/%d: hung", k, need)
-				}
-				took := time.Since(start)
-				vc.Server.SetDropAfter(0)
-				if vc.Server.Stats().Drops == drops {
-					t.Fatalf("pull after APDU %d/%d did not happen", k, need)
-				}
-				if took > 2*time.Second {
-					t.Errorf("pulled after APDU %d/%d: error after %v", k, need, took)
-				}
-				if !errors.Is(err, cardreader.ErrCardRemoved) {
-					t.Errorf("pulled after APDU %d/%d: %v, want ErrCardRemoved", k, need, err)
-				}
-				// Let pcscd see the card gone before it comes back: a card
-				// back before pcscd noticed is a removal it never saw.
-				waitAbsent(t, vc.Reader)
-				vc.Reinsert(t)
-				if p, u := vc.State.PINRetries(); p != 3 || u != 3 {
-					t.Fatalf("pulled after APDU %d/%d: PIN %d PUK %d tries left, want 3 3", k, need, p, u)
-				}
-				t.Logf("pulled after APDU %d/%d: %v in %v", k, need, err, took.Round(time.Millisecond))
-			}
+			vc.PullEveryAPDU(t, op.run, func(k, n int) bool { return !testing.Short() || k == 1 || k == n/2 },
+				func(t *testing.T, k, n int, err error, took time.Duration) {
+					if took > 2*time.Second {
+						t.Errorf("pulled after APDU %d/%d: error after %v", k, n, took)
+					}
+					if !errors.Is(err, cardreader.ErrCardRemoved) {
+						t.Errorf("pulled after APDU %d/%d: %v, want ErrCardRemoved", k, n, err)
+					}
+					if p, u := vc.State.PINRetries(); p != 3 || u != 3 {
+						t.Fatalf("pulled after APDU %d/%d: PIN %d PUK %d tries left, want 3 3", k, n, p, u)
+					}
+					t.Logf("pulled after APDU %d/%d: %v in %v", k, n, err, took.Round(time.Millisecond))
+				})
 		})
 	}
-}
-
-// waitAbsent waits until PC/SC reports reader empty.
-func waitAbsent(t testing.TB, reader string) {
-	t.Helper()
-	sc, err := scard.EstablishContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Release()
-	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := sc.GetStatusChange(rs, time.Until(deadline)); err != nil {
-			t.Fatalf("waiting for %s to be empty: %v", reader, err)
-		}
-		if rs[0].EventState&scard.StateEmpty != 0 {
-			return
-		}
-		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
-	}
-	t.Fatalf("%s still shows a card", reader)
 }
 
 // TestServiceDown: with pcscd gone every operation returns ErrNoService,

@@ -1,0 +1,74 @@
+package rig
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ebfe/scard"
+)
+
+// PullEveryAPDU is the card-pull fault run over one operation. It runs op
+// once untouched to count its APDUs (n), then for every k < n that want
+// accepts (nil: all), pulls the card right after the k-th APDU, runs op
+// again and hands the outcome to check; after each round it waits until
+// PC/SC has seen the card go (a card back sooner is a removal pcscd never
+// saw) and puts it back. A round that hangs for 10 s, or whose pull did
+// not happen, fails t. The process must use this rig's pcscd (Require).
+func (c *Card) PullEveryAPDU(t *testing.T, op func(context.Context) error, want func(k, n int) bool,
+	check func(t *testing.T, k, n int, err error, took time.Duration)) {
+	t.Helper()
+	before := c.Server.Stats().APDUs
+	if err := op(context.Background()); err != nil {
+		t.Fatalf("without a pull: %v", err)
+	}
+	n := int(c.Server.Stats().APDUs - before)
+	for k := 1; k < n; k++ {
+		if want != nil && !want(k, n) {
+			continue
+		}
+		drops := c.Server.Stats().Drops
+		c.Server.SetDropAfter(k)
+		start := time.Now()
+		errc := make(chan error, 1)
+		go func() { errc <- op(context.Background()) }()
+		var err error
+		select {
+		case err = <-errc:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("pulled after APDU %d/%d: hung", k, n)
+		}
+		took := time.Since(start)
+		c.Server.SetDropAfter(0)
+		if c.Server.Stats().Drops == drops {
+			t.Fatalf("pull after APDU %d/%d did not happen", k, n)
+		}
+		WaitAbsent(t, c.Reader)
+		c.Reinsert(t)
+		check(t, k, n, err, took)
+	}
+}
+
+// WaitAbsent waits until PC/SC (this process's pcscd) reports reader
+// empty, for up to 5 s.
+func WaitAbsent(tb testing.TB, reader string) {
+	tb.Helper()
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sc.Release()
+	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := sc.GetStatusChange(rs, time.Until(deadline)); err != nil {
+			tb.Fatalf("waiting for %s to be empty: %v", reader, err)
+		}
+		if rs[0].EventState&scard.StateEmpty != 0 {
+			return
+		}
+		// The high bits count events: feed the state back without CHANGED.
+		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
+	}
+	tb.Fatalf("%s still shows a card", reader)
+}
