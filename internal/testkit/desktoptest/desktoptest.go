@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,8 +97,10 @@ func Binaries(tb testing.TB) string {
 		if binErr != nil {
 			return
 		}
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
+		var root string
+		if root, binErr = testenv.ModuleRoot(); binErr != nil {
+			return
+		}
 		cmd := exec.Command("go", "build", "-o", binDir+"/", ".", "./cmd/sithseid-idp")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -56,3 +57,21 @@ var OpenSCModule = func() string {
 	}
 	return "/usr/lib/" + arch + "/opensc-pkcs11.so"
 }()
+
+// ModuleRoot is the directory of this module's go.mod: the first parent of
+// this source file that holds one (tests run in their package's directory,
+// at any depth).
+func ModuleRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("testenv: no caller")
+	}
+	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return "", fmt.Errorf("testenv: no go.mod above %s", file)
+		}
+	}
+}
