@@ -2,12 +2,7 @@ package views
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -288,21 +283,8 @@ const rpKey = "ui-test-relying-party-key-0123456789"
 // environment's trust anchor, and a relying party client of it.
 func startIDP(t *testing.T) (url string, rp *oob.RPClient) {
 	t.Helper()
-	srv, err := idp.New(idp.Options{RelyingParties: []idp.RelyingParty{{Name: "Journalsystemet Demo", APIKey: rpKey}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(srv)
-	ts.TLS = srv.TLSConfig()
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.PKI().Roots(), ServerName: "127.0.0.1"}}}
-	rp, err = oob.NewRPClient(ts.URL, rpKey, hc, oob.RetryPolicy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts.URL, rp
+	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
+	return is.URL, is.RP
 }
 
 // handOver starts an order at the relying party and hands its autostart
