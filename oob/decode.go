@@ -353,10 +353,13 @@ func checkCode(what, field, v string) error {
 }
 
 // CheckText checks a text shown to the user: non-empty, valid UTF-8, at
-// most max characters, no control characters (newline allowed when
-// multiline), and no bidirectional formatting characters, which could make
-// a relying party's name or text display as something else (CVE-2021-42574,
-// "Trojan Source").
+// most max characters, no control characters (Unicode category Cc; newline
+// allowed when multiline), no format characters (Cf: the bidirectional
+// controls that make a relying party's name display as something else,
+// CVE-2021-42574 "Trojan Source", and the invisible ones, zero-width
+// space and joiner, BOM, soft hyphen, tag characters, which hide text or
+// make two names look alike) and no line or paragraph separators (Zl, Zp:
+// a second line in a one-line name).
 func CheckText(s string, max int, multiline bool) error {
 	if s == "" {
 		return errors.New("empty")
@@ -373,6 +376,10 @@ func CheckText(s string, max int, multiline bool) error {
 			return errors.New("control character")
 		case isBidiControl(r):
 			return errors.New("bidirectional formatting character")
+		case unicode.Is(unicode.Cf, r):
+			return errors.New("invisible format character")
+		case unicode.In(r, unicode.Zl, unicode.Zp):
+			return errors.New("line or paragraph separator")
 		case r == utf8.RuneError:
 			return errors.New("replacement character")
 		}

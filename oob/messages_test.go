@@ -214,6 +214,12 @@ func TestDecodeValueErrors(t *testing.T) {
 	add(set("AuthRequest", "userVisibleData", b64([]byte("a\x07b"))))
 	add(set("AuthRequest", "userVisibleData", b64([]byte("a\rb"))))
 	add(set("AuthRequest", "userVisibleData", b64([]byte("Journal\u202Emetsys"))))
+	// Invisible format characters and separators (Unicode Cf, Zl, Zp):
+	// hidden text, look-alike names, a second line in a one-line field.
+	for _, r := range []string{"\u200B", "\u200D", "\uFEFF", "\u00AD", "\U000E0041", "\u2028", "\u2029"} {
+		add(set("AuthRequest", "userVisibleData", b64([]byte("Logga"+r+"in"))))
+		add(lr(func(m map[string]any) { m["relyingParty"].(map[string]any)["name"] = "Journal" + r + "systemet" }))
+	}
 	add(set("AuthRequest", "userVisibleData", b64([]byte("bad \xff utf8"))))
 	add(set("AuthRequest", "userVisibleData", b64([]byte(long))))
 	add(set("AuthRequest", "returnUrl", "javascript:alert(1)"))
