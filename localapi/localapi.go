@@ -165,6 +165,11 @@ var ErrPeerRefused = localsocket.ErrPeerRefused
 // errUnknownMethod: a call named no method of the local API.
 var ErrUnknownMethod = errors.New("unknown method")
 
+// ErrTooManyCalls: the caller has as many calls in flight as the agent
+// takes from one connection, or the agent as many as it takes in all
+// (Server.MaxCallsPerConn, MaxCalls); the call was not started.
+var ErrTooManyCalls = errors.New("too many local API calls in flight")
+
 // lineReader reads newline-delimited frames of at most MaxFrameSize into a
 // buffer it owns, so that the bytes of a frame carrying a secret can be
 // wiped (bufio.Reader would keep them in its buffer).
@@ -311,6 +316,7 @@ var wireSentinels = []struct {
 	{"malformedReply", oob.ErrMalformedReply},
 	{"protocol", ErrProtocol},
 	{"unknownMethod", ErrUnknownMethod},
+	{"tooManyCalls", ErrTooManyCalls},
 	{"handoffNotFound", ErrHandoffNotFound},
 	{"timeout", context.DeadlineExceeded},
 }

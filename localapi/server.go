@@ -29,6 +29,50 @@ type Server struct {
 	// Log receives refused connections and protocol errors (never a frame
 	// or a secret); nil discards.
 	Log *slog.Logger
+	// MaxCallsPerConn and MaxCalls bound the calls in flight on one
+	// connection and on the whole server (0: DefaultMaxCallsPerConn,
+	// DefaultMaxCalls). A call over either bound is answered
+	// ErrTooManyCalls at once and not started: a client that sends calls
+	// and never reads the replies holds at most that many goroutines and
+	// frames, not one per call (100k unread pings once took the agent from
+	// 232 MB to 1 GB).
+	MaxCallsPerConn, MaxCalls int
+
+	slotsOnce sync.Once
+	slots     chan struct{} // one token per call in flight, server-wide
+}
+
+// Default bounds on calls in flight: far above what the windows, the tray
+// and the CLI ever have open (a subscription, a prompt, a status or two).
+const (
+	DefaultMaxCallsPerConn = 16
+	DefaultMaxCalls        = 256
+)
+
+// acquire takes a server-wide slot for a call, or reports none free.
+func (s *Server) acquire() bool {
+	s.slotsOnce.Do(func() {
+		n := s.MaxCalls
+		if n <= 0 {
+			n = DefaultMaxCalls
+		}
+		s.slots = make(chan struct{}, n)
+	})
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Server) release() { <-s.slots }
+
+func (s *Server) maxPerConn() int {
+	if s.MaxCallsPerConn <= 0 {
+		return DefaultMaxCallsPerConn
+	}
+	return s.MaxCallsPerConn
 }
 
 func (s *Server) log() *slog.Logger {
@@ -223,21 +267,30 @@ func (c *serverConn) run() {
 		case frameCall:
 			c.mu.Lock()
 			_, dup := c.calls[f.ID]
-			var call *serverCall
-			if !dup {
+			full := !dup && (len(c.calls) >= c.s.maxPerConn() || !c.s.acquire())
+			if !dup && !full {
 				ctx, cancel := context.WithCancel(c.ctx)
-				call = &serverCall{id: f.ID, cancel: cancel, answers: make(chan frame, 1)}
+				call := &serverCall{id: f.ID, cancel: cancel, answers: make(chan frame, 1)}
 				c.calls[f.ID] = call
 				c.wg.Add(1)
 				go func() {
 					defer c.wg.Done()
+					defer c.s.release()
 					c.handle(ctx, call, f)
 				}()
 			}
 			c.mu.Unlock()
-			if dup {
+			switch {
+			case dup:
 				_ = c.write(&frame{Type: frameReply, ID: f.ID, Error: ToWire(fmt.Errorf("%w: id %d in use", ErrProtocol, f.ID))})
 				return
+			case full:
+				// Refused, not queued: the reply is small, and a client
+				// that reads none of them stalls on its own socket.
+				f.wipe()
+				if c.write(&frame{Type: frameReply, ID: f.ID, Error: ToWire(fmt.Errorf("method %q: %w", f.Method, ErrTooManyCalls))}) != nil {
+					return
+				}
 			}
 		case frameAnswer:
 			c.mu.Lock()
