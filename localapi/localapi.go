@@ -49,6 +49,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -219,8 +220,12 @@ func (l *lineReader) next() ([]byte, error) {
 func (l *lineReader) wipe() { clear(l.buf) }
 
 // decodeStrict decodes exactly one JSON value into v, refusing unknown
-// fields and trailing data.
+// fields, names in another case than the field's or given twice
+// (checkNames), and trailing data.
 func decodeStrict(data []byte, v any) error {
+	if err := checkNames(data, reflect.TypeOf(v)); err != nil {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

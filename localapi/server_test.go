@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -152,4 +153,52 @@ func TestCallsInFlightBounded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Frames are decoded with exact names: a name in another case, or one given
+// twice (encoding/json alone takes the first case-insensitively and lets
+// the last repeat win), is a protocol error that ends the connection, at
+// the top level and in a method's params.
+func TestFrameNamesExact(t *testing.T) {
+	addr, _, release := holdServer(t, 10, 10)
+	for name, frame := range map[string]string{
+		"case-folded key":  `{"type":"call","id":1,"Method":"test.hold"}`,
+		"repeated key":     `{"type":"call","id":1,"method":"ping","method":"test.hold"}`,
+		"case-folded type": `{"Type":"call","id":1,"method":"test.hold"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			if _, err := fmt.Fprintln(c, frame); err != nil {
+				t.Fatal(err)
+			}
+			if _, code := c.reply(t); code != "protocol" {
+				t.Fatalf("reply code %q, want protocol", code)
+			}
+			if _, err := c.r.ReadByte(); err == nil {
+				t.Fatal("the connection stayed open after a protocol error")
+			}
+		})
+	}
+	// The same frame with exact, single names is served.
+	c := dialRaw(t, addr)
+	c.call(t, 7)
+	release()
+	if id, code := c.reply(t); id != 7 || code != "" {
+		t.Fatalf("a well-formed call: %d %q", id, code)
+	}
+}
+
+// A method's params are decoded as strictly as the frame around them.
+func TestParamsNamesExact(t *testing.T) {
+	for _, raw := range []string{
+		`{"pin":"signature","pin":"identification"}`,
+		`{"PIN":"signature"}`,
+	} {
+		if _, err := MethodPINChange.Decode(json.RawMessage(raw)); !errors.Is(err, ErrProtocol) {
+			t.Errorf("params %s: %v, want a protocol error", raw, err)
+		}
+	}
+	if p, err := MethodPINChange.Decode(json.RawMessage(`{"pin":"signature"}`)); err != nil || p.PIN != "signature" {
+		t.Errorf("well-formed params: %+v %v", p, err)
+	}
 }
