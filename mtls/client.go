@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"reflect"
@@ -194,11 +195,17 @@ func (c *Client) classify(err error, rec *handshakeRecord) error {
 	if a, ok := receivedAlert(err); ok && a == alertProtocolVersion {
 		return &ProtocolVersionError{MaxVersion: c.s.maxVersion, CappedForPSS: c.s.cappedForPSS, Err: err}
 	}
+	if a, ok := receivedAlert(err); ok && a == alertHandshakeFailure && !rec.sawCertificateRequest() {
+		return fmt.Errorf("%w: %w", ErrNoSharedCipherSuite, err)
+	}
 	return err
 }
 
-// alertProtocolVersion is the TLS protocol_version alert (RFC 8446 §6.2).
-const alertProtocolVersion = 70
+// TLS alerts (RFC 8446 §6.2, RFC 5246 §7.2).
+const (
+	alertHandshakeFailure = 40
+	alertProtocolVersion  = 70
+)
 
 // receivedAlert finds an alert the peer sent. crypto/tls reports one as a
 // *net.OpError{Op: "remote error"} around its unexported alert type (a

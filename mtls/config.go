@@ -234,9 +234,30 @@ func Config(opts Options) (*tls.Config, error) {
 	return s.tlsConfig(), nil
 }
 
+// CipherSuites returns the TLS 1.2 cipher suites the product's clients
+// offer, a fresh slice on each call: ECDHE key exchange (forward secrecy)
+// with an AEAD cipher (AES-GCM, RFC 5288/5289; ChaCha20-Poly1305, RFC
+// 7905). CBC-SHA suites (RFC 5246 §6.2.3.2, MAC-then-encrypt, the Lucky13
+// and padding-oracle family) and static-RSA key exchange are left out.
+// TLS 1.3 suites are all AEAD and not configurable in crypto/tls.
+//
+// Every tls.Config the product builds for a client takes its suites from
+// here (Config, ServerAuthConfig, NewClient, NewServerAuthClient).
+func CipherSuites() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+}
+
 func (s *setup) tlsConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:         s.minVersion,
+		CipherSuites:       CipherSuites(),
 		MaxVersion:         s.maxVersion,
 		ServerName:         s.serverName,
 		ClientSessionCache: s.cache,
@@ -254,13 +275,14 @@ func (s *setup) tlsConfig() *tls.Config {
 // clientCertificate is tls.Config.GetClientCertificate. It may run
 // concurrently for several connections.
 func (s *setup) clientCertificate(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	if s.signer == nil {
-		// Server authentication only: send an empty certificate list.
-		return new(tls.Certificate), nil
-	}
 	var rec *handshakeRecord
 	if ctx := cri.Context(); ctx != nil {
 		rec, _ = ctx.Value(recordKey{}).(*handshakeRecord)
+	}
+	rec.markCertificateRequest()
+	if s.signer == nil {
+		// Server authentication only: send an empty certificate list.
+		return new(tls.Certificate), nil
 	}
 	cert := &tls.Certificate{
 		Certificate:                  s.der,
@@ -300,6 +322,27 @@ func caNames(raw [][]byte) []string {
 type handshakeRecord struct {
 	mu      sync.Mutex
 	signErr error
+	// certRequested: the server got as far as a CertificateRequest, so a
+	// later handshake_failure alert is not about cipher suites.
+	certRequested bool
+}
+
+func (r *handshakeRecord) markCertificateRequest() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.certRequested = true
+	r.mu.Unlock()
+}
+
+func (r *handshakeRecord) sawCertificateRequest() bool {
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.certRequested
 }
 
 type recordKey struct{}

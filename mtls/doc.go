@@ -13,6 +13,15 @@
 // offer the scheme of their curve (P-256 with SHA-256, ...), on both
 // versions.
 //
+// # Cipher suites
+//
+// TLS 1.2 offers only CipherSuites: ECDHE key exchange with AES-GCM or
+// ChaCha20-Poly1305. CBC-SHA suites (MAC-then-encrypt, the Lucky13 and
+// padding-oracle attacks) and static-RSA key exchange (no forward secrecy)
+// are not offered; TLS 1.3's suites are all AEAD. A TLS 1.2 server that
+// accepts none of them aborts the handshake, and Client returns an error
+// that wraps ErrNoSharedCipherSuite; the card has not signed by then.
+//
 // # The client certificate
 //
 // The chain is offered only when the server's CertificateRequest names a CA

@@ -27,6 +27,14 @@ var (
 	ErrVersionRange = errors.New("mtls: no usable TLS version")
 )
 
+// ErrNoSharedCipherSuite: the server aborted the handshake with a
+// handshake_failure alert (RFC 5246 §7.2.2) before any certificate was
+// checked, which against our ClientHello means it accepts none of
+// CipherSuites (typically a TLS 1.2 server configured for CBC-SHA suites
+// only) and does not speak TLS 1.3. Client returns it wrapping the
+// handshake error: errors.Is(err, ErrNoSharedCipherSuite).
+var ErrNoSharedCipherSuite = errors.New("mtls: the server offers no cipher suite this client accepts (TLS 1.2 needs ECDHE with AES-GCM or ChaCha20-Poly1305, or TLS 1.3)")
+
 // UntrustedServerError is a server certificate that does not verify against
 // the environment's trust anchors, or does not name the server.
 type UntrustedServerError struct {

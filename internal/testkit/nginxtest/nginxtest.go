@@ -61,6 +61,9 @@ type Options struct {
 	// Protocols are nginx ssl_protocols values; nil means TLSv1.2 and
 	// TLSv1.3.
 	Protocols []string
+	// Ciphers is nginx ssl_ciphers (OpenSSL names, TLS 1.2 and below;
+	// TLS 1.3 suites are not set by it); empty means nginx's default.
+	Ciphers string
 	// HideCANames sends an empty certificate_authorities list, so that
 	// clients offer any certificate: nginx then requests the certificate
 	// with "ssl_verify_client optional_no_ca", verifies it against
@@ -343,6 +346,10 @@ func config(dir string, port int, opts Options) string {
 	if len(protocols) == 0 {
 		protocols = []string{"TLSv1.2", "TLSv1.3"}
 	}
+	ciphers := "# ssl_ciphers: nginx's default"
+	if opts.Ciphers != "" {
+		ciphers = "ssl_ciphers " + opts.Ciphers + ";"
+	}
 	depth := opts.VerifyDepth
 	if depth == 0 {
 		depth = 3
@@ -388,6 +395,7 @@ http {
         ssl_certificate %[7]s;
         ssl_certificate_key %[8]s;
         ssl_protocols %[9]s;
+        %[15]s
 
         %[10]s %[11]s;
         ssl_verify_depth %[12]d;
@@ -412,5 +420,5 @@ http {
 }
 `, p("nginx.pid"), p("nginx.lock"), p("error.log"), p("access.log"), p("tmp"), port,
 		p("server.pem"), p("server.key"), strings.Join(protocols, " "),
-		verify, caFile, depth, echo, opts.ExtraServerConfig)
+		verify, caFile, depth, echo, opts.ExtraServerConfig, ciphers)
 }

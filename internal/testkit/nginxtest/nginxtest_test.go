@@ -236,3 +236,19 @@ func TestPKIOptions(t *testing.T) {
 		t.Errorf("%d %+v", r.Status, r.Whoami)
 	}
 }
+
+// Ciphers reaches ssl_ciphers: the server negotiates the one TLS 1.2 suite
+// it is given.
+func TestCiphers(t *testing.T) {
+	p := newMiniPKI(t)
+	chain, key := p.server(t)
+	srv := Start(t, Options{ServerChain: chain, ServerKey: key, NoClientAuth: true,
+		Protocols: []string{"TLSv1.2"}, Ciphers: "ECDHE-ECDSA-AES128-SHA"})
+	r, err := srv.Fetch(httpClient(p, nil, tls.VersionTLS13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 200 || r.Whoami.Protocol != "TLSv1.2" || r.Whoami.Cipher != "ECDHE-ECDSA-AES128-SHA" {
+		t.Errorf("%d %+v", r.Status, r.Whoami)
+	}
+}
