@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+
+	"github.com/sithseid/sithseid/internal/atomicfile"
 	"sync"
 )
 
@@ -84,8 +86,11 @@ func OpenRotatingFile(path string, maxSize int64, maxFiles int) (*RotatingFile, 
 	if maxFiles <= 0 {
 		maxFiles = DefaultLogFiles
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("creating log directory: %w", err)
+	// The directory made 0700 (or refused when not ours) and the file
+	// opened without following a link: an attack review found a planted
+	// link's target chmodded and a world-writable directory used as it was.
+	if err := atomicfile.PrivateDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("log directory: %w", err)
 	}
 	w := &RotatingFile{path: path, maxSize: maxSize, maxFiles: maxFiles}
 	if err := w.open(); err != nil {
@@ -95,13 +100,10 @@ func OpenRotatingFile(path string, maxSize int64, maxFiles int) (*RotatingFile, 
 }
 
 func (w *RotatingFile) open() error {
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// Not through a link, ours, and 0600 (a file of an older build or
+	// another umask is tightened).
+	f, err := atomicfile.OpenAppend(w.path)
 	if err != nil {
-		return fmt.Errorf("opening log file: %w", err)
-	}
-	// A file created by an older build or another umask: tighten it.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
 		return fmt.Errorf("opening log file: %w", err)
 	}
 	st, err := f.Stat()
