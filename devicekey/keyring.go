@@ -123,7 +123,7 @@ func (s *Store) DeviceKey(ctx context.Context) (*ecdsa.PrivateKey, Source, error
 		return nil, "", ctx.Err()
 	}
 	keyringUp := errors.Is(kerr, keyring.ErrNotFound)
-	if k, err := readDeviceKeyFile(path); err == nil {
+	if k, err := s.readDeviceKeyFile(path); err == nil {
 		s.warnFallback(path, kerr)
 		return k, KeyInFile, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -235,10 +235,17 @@ func parseDeviceKeyDER(der []byte) (*ecdsa.PrivateKey, error) {
 	return ek, nil
 }
 
-func readDeviceKeyFile(path string) (*ecdsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
+// readDeviceKeyFile reads the fallback file: never through a link, never
+// one of another user's; a file group or world could read is set to 0600
+// and logged (the key may have been read: the log says so).
+func (s *Store) readDeviceKeyFile(path string) (*ecdsa.PrivateKey, error) {
+	b, loosened, err := atomicfile.ReadPrivate(path)
 	if err != nil {
 		return nil, err
+	}
+	if loosened != 0 {
+		s.log().Warn("device key file was readable by others: mode set to 0600",
+			"file", path, "mode", loosened.String())
 	}
 	blk, _ := pem.Decode(b)
 	if blk == nil || blk.Type != "PRIVATE KEY" {
