@@ -785,7 +785,9 @@ func maps(l layer) layer {
 }
 
 // writeUserFile writes the preferences atomically (a temporary file in the
-// same directory, renamed over the old one) with mode 0600.
+// same directory, renamed over the old one) with mode 0600; the directory
+// is made 0700 (refused when not ours) and a link planted at path is
+// refused, not replaced (atomicfile; attack review, files).
 func writeUserFile(path string, l layer) error {
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
