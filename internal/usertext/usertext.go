@@ -170,6 +170,10 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.cert_not_accepted"), c.T("hint.cert_not_accepted"), Service
 	case errors.As(err, &version):
 		return c.T("err.tls_version"), c.T("hint.tls_version"), Service
+	case errors.Is(err, mtls.ErrNoSharedCipherSuite):
+		// Before netErr: the wrapped handshake error is a *net.OpError,
+		// which would otherwise read "could not reach the server".
+		return c.T("err.tls_cipher"), c.T("hint.tls_cipher"), Service
 	case errors.As(err, &svc) && svc.Status >= 500:
 		// The service failed (or is in maintenance): not a refusal of
 		// this user, and worth a retry later.

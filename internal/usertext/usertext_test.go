@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/mtls"
 	"github.com/sithseid/sithseid/oob"
 )
 
@@ -45,6 +47,7 @@ func TestExplain(t *testing.T) {
 		{&app.PINError{PIN: cardreader.PINSignature, Err: cardreader.ErrPINBlocked}, PINBlocked, "pin unblock --signature", "pin unblock --signature"},
 		{&app.PINError{PIN: cardreader.PINSignature, Err: cardreader.ErrPUKBlocked}, PUKBlocked, "PUK-koden", "PUK"},
 		{fmt.Errorf("x: %w", app.ErrUnknownPIN), Usage, "underskriftskoden", "signature PIN"},
+		{fmt.Errorf("lookup: %w", fmt.Errorf("%w: %w", mtls.ErrNoSharedCipherSuite, &net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")})), Service, "föråldrad TLS-kryptering", "outdated TLS encryption"},
 	} {
 		for _, lang := range []l10n.Lang{l10n.Swedish, l10n.English} {
 			c := l10n.MustLoad(lang)
