@@ -239,7 +239,9 @@ func WriteFile(ctx context.Context, path string, opts Options) error {
 	if err := Write(ctx, &buf, opts); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, buf.Bytes())
+	// A path the user named: its directory is left as it is, a link at
+	// path is refused.
+	return atomicfile.WriteOutput(path, buf.Bytes())
 }
 
 type diagWriter struct {
