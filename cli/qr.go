@@ -3,7 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
+
+	"github.com/sithseid/sithseid/internal/atomicfile"
 )
 
 // qr writes the current animated QR code of an order to a PNG file, for
@@ -36,7 +37,8 @@ func (r *runner) qr(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, h.PNG, 0o600); err != nil {
+	// Never through a link planted at --out (attack review, files).
+	if err := atomicfile.WriteOutput(*out, h.PNG); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.Stdout, r.cat.T("qr.written", *out, int(h.ValidFor.Seconds())))
