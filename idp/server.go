@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/mtls"
 	"github.com/sithseid/sithseid/oob"
 )
 
@@ -259,7 +260,8 @@ func (s *Server) Revoke(serial *big.Int) { s.ocsp.revoke(serial, s.now()) }
 func (s *Server) Unrevoke(serial *big.Int) { s.ocsp.unrevoke(serial) }
 
 // TLSConfig returns the listener's TLS configuration: the server
-// certificate, TLS 1.2 or later, and a request (not a demand) for a client
+// certificate, TLS 1.2 or later with the AEAD suites the client allows
+// (mtls.CipherSuites), and a request (not a demand) for a client
 // certificate, naming the HSA-ID person CA as acceptable so the client
 // offers its HSA-ID authentication certificate. The certificate is checked
 // by the handler of /authn/v1/complete, not by the handshake, so a wrong,
@@ -273,6 +275,7 @@ func (s *Server) TLSConfig() *tls.Config {
 		ClientAuth:   tls.RequestClientCert,
 		ClientCAs:    cas,
 		MinVersion:   tls.VersionTLS12,
+		CipherSuites: mtls.CipherSuites(),
 	}
 }
 

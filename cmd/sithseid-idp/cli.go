@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/mtls"
 	"github.com/sithseid/sithseid/oob"
 )
 
@@ -394,7 +395,7 @@ func rpClient(state, server, caFile, key string) (*oob.RPClient, error) {
 	}
 	hc := &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, CipherSuites: mtls.CipherSuites()}},
 	}
 	return oob.NewRPClient(server, key, hc, oob.RetryPolicy{})
 }
@@ -461,7 +462,7 @@ func authnLookup(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	plain := &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, CipherSuites: mtls.CipherSuites()}},
 	}
 	c, err := oob.NewClient(serverURL, plain, oob.RetryPolicy{MaxRetries: -1})
 	if err != nil {
