@@ -50,6 +50,14 @@ func Run(ctx context.Context, e Env) int {
 	r := &runner{Env: e, s: s, cfg: s.Settings, config_: s.Config}
 	langFlag, args := splitLang(e.Args)
 	r.cat = s.Catalog(langFlag)
+	// A locked setting wins over the invocation's variables and --lang;
+	// say so rather than leave the user wondering.
+	for _, v := range s.IgnoredVariables() {
+		fmt.Fprintln(e.Stderr, r.cat.T("warn.setting_locked_ignored", v.Name, v.Key))
+	}
+	if langFlag != "" && s.Locked(config.KeyLanguage) {
+		fmt.Fprintln(e.Stderr, r.cat.T("warn.setting_locked_ignored", "--lang", config.KeyLanguage))
+	}
 	err := s.ConfigErr
 	if err == nil || isConfigCommand(args) {
 		err = r.dispatch(ctx, args)

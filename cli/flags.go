@@ -11,6 +11,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/backends"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/config"
 )
 
 // cardFlags are the flags every card command takes.
@@ -66,7 +67,31 @@ func (r *runner) parse(fs *flag.FlagSet, args []string, positional int) ([]strin
 		fs.Usage()
 		return nil, errUsage
 	}
+	if err := r.refuseLocked(fs); err != nil {
+		return nil, err
+	}
 	return pos, nil
+}
+
+// lockedFlags are the flags that set a configuration key (--env and
+// --service are checked by startup.Session.Environment).
+var lockedFlags = map[string]string{
+	"backend":       config.KeyBackend,
+	"pkcs11-module": config.KeyPKCS11Module,
+}
+
+// refuseLocked refuses a flag given on the command line for a key policy
+// locks (*config.LockedError: exit 11 and "locked by policy"): running
+// with the policy's value instead would do what the user did not ask,
+// silently.
+func (r *runner) refuseLocked(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if key, ok := lockedFlags[f.Name]; ok && err == nil && r.s.Locked(key) {
+			err = &config.LockedError{Key: key, Reason: config.LockedByPolicy}
+		}
+	})
+	return err
 }
 
 // parseError: -h or --help asked for the help the flag set has printed

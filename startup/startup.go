@@ -142,8 +142,51 @@ func (s *Session) Close() error {
 	return nil
 }
 
-// setting is flag, else the variable, else the configured value.
-func (s *Session) setting(flag, variable, configured string) string {
+// Locked reports whether policy locks key, so that no flag, variable or
+// user preference of this invocation may change it (false when the
+// configuration did not load: then only the defaults apply).
+func (s *Session) Locked(key string) bool {
+	return s.Config != nil && s.Config.Locked(key)
+}
+
+// variables are the configuration keys an environment variable of the
+// invocation may set, where policy allows.
+var variables = []struct{ key, name string }{
+	{config.KeyBackend, EnvBackend},
+	{config.KeyPKCS11Module, EnvPKCS11Module},
+	{config.KeyLanguage, EnvLanguage},
+}
+
+// IgnoredVariable is an environment variable of the invocation that
+// policy overrules: its key is locked, so the policy's value stands.
+type IgnoredVariable struct {
+	Name string // SITHSEID_BACKEND
+	Key  string // config.KeyBackend
+}
+
+// IgnoredVariables are the invocation's variables that policy overrules
+// (the backend, the module, the language), for the role to tell the
+// user. SITHSEID_ENV and SITHSEID_SERVICE_URL are not ignored but
+// refused, by Environment.
+func (s *Session) IgnoredVariables() []IgnoredVariable {
+	var out []IgnoredVariable
+	for _, v := range variables {
+		if s.Getenv(v.name) != "" && s.Locked(v.key) {
+			out = append(out, IgnoredVariable{Name: v.name, Key: v.key})
+		}
+	}
+	return out
+}
+
+// setting is flag, else the variable, else the configured value; but the
+// configured value alone when policy locks key: a locked setting wins
+// over every input of the user's. Roles refuse a flag for a locked key
+// before they get here (the CLI: *config.LockedError) and tell of an
+// ignored variable (IgnoredVariables).
+func (s *Session) setting(key, flag, variable, configured string) string {
+	if key != "" && s.Locked(key) {
+		return configured
+	}
 	if flag != "" {
 		return flag
 	}
@@ -154,21 +197,22 @@ func (s *Session) setting(flag, variable, configured string) string {
 }
 
 // Backend is the backend preference: flag, SITHSEID_BACKEND, the
-// configuration.
+// configuration (only the configuration when policy locks it).
 func (s *Session) Backend(flag string) string {
-	return s.setting(flag, EnvBackend, s.Settings.Backend)
+	return s.setting(config.KeyBackend, flag, EnvBackend, s.Settings.Backend)
 }
 
 // PKCS11Module is the PKCS#11 module: flag, SITHSEID_PKCS11_MODULE, the
-// configuration ("" = the defaults).
+// configuration ("" = the defaults; only the configuration when policy
+// locks it).
 func (s *Session) PKCS11Module(flag string) string {
-	return s.setting(flag, EnvPKCS11Module, s.Settings.PKCS11Module)
+	return s.setting(config.KeyPKCS11Module, flag, EnvPKCS11Module, s.Settings.PKCS11Module)
 }
 
 // Lang is the language: flag, SITHSEID_LANG, the configuration, the
-// locale.
+// locale (only the configuration when policy locks it).
 func (s *Session) Lang(flag string) l10n.Lang {
-	return l10n.Detect(s.setting(flag, EnvLanguage, s.Settings.Language), s.Getenv)
+	return l10n.Detect(s.setting(config.KeyLanguage, flag, EnvLanguage, s.Settings.Language), s.Getenv)
 }
 
 // Catalog is the messages in Lang(flag).
@@ -177,12 +221,13 @@ func (s *Session) Catalog(flag string) *l10n.Catalog { return l10n.MustLoad(s.La
 // Environment picks the environment: name (a flag), SITHSEID_ENV, the
 // configuration (PROD by default); service (a flag), else
 // SITHSEID_SERVICE_URL, replaces its endpoint (the trust anchors stay the
-// environment's). Policy supplies the endpoints of PROD, QA and TEST;
+// environment's) unless policy sets that endpoint or the environment
+// (*config.LockedError). Policy supplies the endpoints of PROD, QA and TEST;
 // where it forbids switching, only its environment is allowed
 // (*config.LockedError). A placeholder without endpoints is a
 // *environment.NotConfiguredError, returned with the environment.
 func (s *Session) Environment(name, service string) (environment.Environment, error) {
-	name = s.setting(name, EnvEnvironment, "")
+	name = s.setting("", name, EnvEnvironment, "")
 	configured := s.Settings.Environment
 	if configured == "" {
 		configured = environment.PROD
@@ -206,7 +251,17 @@ func (s *Session) Environment(name, service string) (environment.Environment, er
 	if err != nil {
 		return env, err
 	}
-	if service = s.setting(service, EnvServiceURL, ""); service != "" {
+	if service = s.setting("", service, EnvServiceURL, ""); service != "" && service != env.ServiceURL {
+		// Policy that sets the environment's endpoint, or locks the
+		// environment, locks the endpoint too: --service and
+		// SITHSEID_SERVICE_URL would otherwise send the user's card to
+		// a server policy never chose.
+		if key := config.EnvironmentKey(env.Name, "serviceURL"); s.Config != nil && s.Config.Source(key) == config.SourcePolicy {
+			return env, &config.LockedError{Key: key, Reason: config.LockedByPolicy}
+		}
+		if s.Locked(config.KeyEnvironment) {
+			return env, &config.LockedError{Key: config.KeyEnvironment, Reason: config.LockedByPolicy}
+		}
 		env.ServiceURL = service
 	}
 	if env.Placeholder && (env.ServiceURL == "" || len(env.TrustAnchors) == 0) {
