@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sithseid/sithseid/internal/atomicfile"
 )
 
 // Autostart: the agent starts with the user's session, per user, never as
@@ -123,7 +125,12 @@ type Entry struct {
 
 // writeIfChanged writes data to path (atomically, mode 0644) unless it
 // already holds exactly that; it reports whether it wrote.
+// A link planted at path is refused and left (attack review, files): the
+// rename below would replace it, and it is not ours to replace.
 func writeIfChanged(path string, data []byte) (bool, error) {
+	if err := refuseSymlink(path); err != nil {
+		return false, err
+	}
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return false, nil
 	}
@@ -146,10 +153,20 @@ func writeIfChanged(path string, data []byte) (bool, error) {
 	if err := tmp.Close(); err != nil {
 		return false, fmt.Errorf("autostart: %w", err)
 	}
+	if err := refuseSymlink(path); err != nil {
+		return false, err
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return false, fmt.Errorf("autostart: %w", err)
 	}
 	return true, nil
+}
+
+func refuseSymlink(path string) error {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("autostart: %s: %w", path, atomicfile.ErrSymlink)
+	}
+	return nil
 }
 
 // removeIfExists removes path; it reports whether there was one.
