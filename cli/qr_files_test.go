@@ -50,7 +50,7 @@ func TestQROutSymlinkRefused(t *testing.T) {
 	if r.code == 0 {
 		t.Fatalf("qr wrote through a planted link: %s", r)
 	}
-	wantIn(t, r.stderr, "symbolic link")
+	wantIn(t, r.stderr, "Filen är en symbolisk länk. SITHS eID skriver inte genom den")
 	check()
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/atomicfile"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/mtls"
@@ -89,6 +90,10 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.unknown_pin"), "", Usage
 	case errors.Is(err, cardreader.ErrRemovalUnsupported):
 		return c.T("err.removal_unsupported"), c.T("hint.removal_unsupported"), Failure
+	case errors.Is(err, atomicfile.ErrSymlink):
+		return c.T("err.symlink"), c.T("hint.symlink"), Failure
+	case errors.Is(err, atomicfile.ErrUnsafeDir):
+		return c.T("err.unsafe_path"), c.T("hint.unsafe_path"), Failure
 	case errors.As(err, &wrongPIN):
 		if wrongPIN.Retries == 0 {
 			return c.T("err.pin_blocked"), c.T("hint.pin_blocked"), PINBlocked

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/atomicfile"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/mtls"
 	"github.com/sithseid/sithseid/oob"
@@ -47,6 +48,8 @@ func TestExplain(t *testing.T) {
 		{&app.PINError{PIN: cardreader.PINSignature, Err: cardreader.ErrPINBlocked}, PINBlocked, "pin unblock --signature", "pin unblock --signature"},
 		{&app.PINError{PIN: cardreader.PINSignature, Err: cardreader.ErrPUKBlocked}, PUKBlocked, "PUK-koden", "PUK"},
 		{fmt.Errorf("x: %w", app.ErrUnknownPIN), Usage, "underskriftskoden", "signature PIN"},
+		{fmt.Errorf("writing /tmp/qr.png: %w", atomicfile.ErrSymlink), Failure, "symbolisk länk", "symbolic link"},
+		{fmt.Errorf("log directory: %w", atomicfile.ErrUnsafeDir), Failure, "tillhör inte dig", "does not belong to you"},
 		{fmt.Errorf("lookup: %w", fmt.Errorf("%w: %w", mtls.ErrNoSharedCipherSuite, &net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")})), Service, "föråldrad TLS-kryptering", "outdated TLS encryption"},
 	} {
 		for _, lang := range []l10n.Lang{l10n.Swedish, l10n.English} {
