@@ -126,7 +126,9 @@ func (oc openCard) birthDate() time.Time {
 // (cardreader.PINSignature) of a card that has one, else
 // cardreader.ErrNoSignaturePIN. It reads the tries left first and refuses
 // a blocked PIN before asking anything; it checks the new PIN against the
-// policy before the current PIN is spent on the card. A wrong current PIN
+// policy before the current PIN is spent on the card. A current PIN that
+// is not 6–8 digits returns *cardreader.PINPolicyError with Reason
+// cardreader.PINWrongForm before the new PIN is asked. A wrong current PIN
 // returns *cardreader.WrongPINError with the tries left; nothing is
 // retried. Errors about the signature PIN come wrapped in *PINError.
 func (s *Service) ChangePIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
@@ -165,6 +167,12 @@ func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PI
 		return err
 	}
 	defer old.Wipe()
+	// A current PIN that cannot be a PIN (4 digits, letters) is said to
+	// be so before the new PIN is asked and before a try is spent; the
+	// new PIN's policy must not take the blame for it.
+	if err := cardreader.CheckPINFormat(old); err != nil {
+		return err
+	}
 	newPIN, err := prompt(ctx, req(PromptNewPIN))
 	if err != nil {
 		return err

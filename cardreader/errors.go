@@ -81,7 +81,11 @@ const (
 	PINAscending                                // 123456, 890123 (wrapping)
 	PINDescending                               // 654321, 109876 (wrapping)
 	PINBirthDate                                // the holder's birth date in a common format
-	PUKWrongLength                              // a PUK is exactly PUKLength digits
+	PUKWrongLength                              // a PUK is exactly PUKLength digits (also: not only digits)
+	// PINWrongForm: the current PIN the holder typed is not 6–8 digits,
+	// so it cannot be the card's PIN; refused before a try is spent. Not
+	// about the new PIN (see CheckPINFormat).
+	PINWrongForm
 )
 
 var pinPolicyReasonText = map[PINPolicyReason]string{
@@ -93,6 +97,7 @@ var pinPolicyReasonText = map[PINPolicyReason]string{
 	PINDescending:    "descending run",
 	PINBirthDate:     "the holder's birth date",
 	PUKWrongLength:   "wrong length",
+	PINWrongForm:     "current PIN not 6-8 digits",
 }
 
 func (r PINPolicyReason) String() string {

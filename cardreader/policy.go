@@ -45,13 +45,24 @@ func CheckPINPolicy(pin *Secret, birthDate time.Time) error {
 }
 
 // CheckPUKFormat checks that puk has the form of a SITHS PUK: 8 digits.
+// Anything else (letters too) is PUKWrongLength, so the message is about
+// the PUK and not about a new PIN.
 func CheckPUKFormat(puk *Secret) error {
 	b := puk.Bytes()
-	if !allDigits(b) {
-		return &PINPolicyError{Reason: PINNotDigits}
-	}
-	if len(b) != PUKLength {
+	if !allDigits(b) || len(b) != PUKLength {
 		return &PINPolicyError{Reason: PUKWrongLength}
+	}
+	return nil
+}
+
+// CheckPINFormat checks that pin, a PIN the holder says is the card's
+// current one, has the form of a SITHS PIN: 6–8 digits. Anything else is a
+// *PINPolicyError with Reason PINWrongForm, returned before the card is
+// asked, so no try is spent on a typing slip.
+func CheckPINFormat(pin *Secret) error {
+	b := pin.Bytes()
+	if !allDigits(b) || len(b) < MinPINLength || len(b) > MaxPINLength {
+		return &PINPolicyError{Reason: PINWrongForm}
 	}
 	return nil
 }

@@ -69,7 +69,9 @@ func TestCheckPINPolicy(t *testing.T) {
 
 func TestCheckPUKFormat(t *testing.T) {
 	for pin, want := range map[string]PINPolicyReason{
-		"12345678": 0, "1234567": PUKWrongLength, "123456789": PUKWrongLength, "1234567x": PINNotDigits,
+		"12345678": 0, "1234567": PUKWrongLength, "123456789": PUKWrongLength,
+		// Letters are a PUK of the wrong form too, not a refused new PIN.
+		"1234567x": PUKWrongLength, "abcdefgh": PUKWrongLength, "": PUKWrongLength,
 	} {
 		err := CheckPUKFormat(NewSecret([]byte(pin)))
 		var pe *PINPolicyError
@@ -81,6 +83,24 @@ func TestCheckPUKFormat(t *testing.T) {
 		}
 		if !errors.As(err, &pe) || pe.Reason != want {
 			t.Errorf("%q: %v, want %v", pin, err, want)
+		}
+	}
+}
+
+// A current PIN of the wrong form is PINWrongForm, never a new-PIN reason;
+// a weak but well-formed PIN (111111, 123456) may be the card's PIN.
+func TestCheckPINFormat(t *testing.T) {
+	for pin, ok := range map[string]bool{
+		"246813": true, "111111": true, "123456": true, "12345678": true,
+		"1234": false, "123456789": false, "12345a": false, "abcdef": false, "": false, "123 456": false,
+	} {
+		err := CheckPINFormat(NewSecret([]byte(pin)))
+		var pe *PINPolicyError
+		switch {
+		case ok && err != nil:
+			t.Errorf("%q: %v", pin, err)
+		case !ok && (!errors.As(err, &pe) || pe.Reason != PINWrongForm):
+			t.Errorf("%q: %v, want PINWrongForm", pin, err)
 		}
 	}
 }
