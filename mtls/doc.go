@@ -41,6 +41,10 @@
 // was minted by a known TLS-inspection product, or names the right host
 // but chains to nothing we know (what a re-signing proxy produces), so the
 // UI can tell the user that the network, not the card, is the problem.
+// A certificate that would verify but for this computer's clock (expired,
+// or not yet valid: usually a wrong date on the PC) is
+// *ServerCertificateTimeError instead, so the user is told to check the
+// date and time rather than that the server is not trusted.
 //
 // # Sessions: one signature per session
 //

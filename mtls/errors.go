@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors returned by Config and NewClient for unusable options.
@@ -71,6 +72,36 @@ func (e *UntrustedServerError) Error() string {
 }
 
 func (e *UntrustedServerError) Unwrap() error { return e.Err }
+
+// ServerCertificateTimeError: the server certificate chains to the trust
+// anchors and names the server, but this computer's clock lies outside its
+// validity (expired, or not yet valid). Usually the computer's date or time
+// is wrong; rarely the service let its certificate expire.
+type ServerCertificateTimeError struct {
+	// Host is the name the certificate was checked against.
+	Host string
+	// NotBefore and NotAfter are the leaf certificate's validity.
+	NotBefore, NotAfter time.Time
+	// Now is this computer's time the certificate was checked at.
+	Now time.Time
+	// Err is crypto/x509's error (an x509.CertificateInvalidError with
+	// Reason x509.Expired).
+	Err error
+}
+
+// Expired is true when Now is after NotAfter (else Now is before NotBefore).
+func (e *ServerCertificateTimeError) Expired() bool { return e.Now.After(e.NotAfter) }
+
+func (e *ServerCertificateTimeError) Error() string {
+	what := "not yet valid"
+	if e.Expired() {
+		what = "expired"
+	}
+	return fmt.Sprintf("mtls: server certificate for %q is %s at this computer's time %s (valid %s to %s); check the computer's date and time: %v",
+		e.Host, what, e.Now.UTC().Format(time.RFC3339), e.NotBefore.UTC().Format(time.RFC3339), e.NotAfter.UTC().Format(time.RFC3339), e.Err)
+}
+
+func (e *ServerCertificateTimeError) Unwrap() error { return e.Err }
 
 // CertificateNotAcceptedError is returned during the handshake when the
 // server's CertificateRequest names no CA that issued our chain, or no

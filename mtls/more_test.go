@@ -200,10 +200,16 @@ func TestClockIsOptionsNow(t *testing.T) {
 	o.Now = func() time.Time { return time.Now().Add(2 * testpki.ServerValidity) }
 	c := newClient(t, o)
 	_, err := srv.Fetch(c.HTTP)
+	// The certificate chains and names the server: only the clock is
+	// wrong, and the error says so (not "untrusted").
+	var te *mtls.ServerCertificateTimeError
 	var ue *mtls.UntrustedServerError
 	var invalid x509.CertificateInvalidError
-	if !errors.As(err, &ue) || !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
-		t.Errorf("with the clock two years ahead: %v", err)
+	if !errors.As(err, &te) || errors.As(err, &ue) || !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+		t.Fatalf("with the clock two years ahead: %T %v", err, err)
+	}
+	if !te.Expired() || !te.Now.After(te.NotAfter) {
+		t.Errorf("fields: %+v", te)
 	}
 }
 

@@ -60,6 +60,21 @@ func verifyServer(roots *x509.CertPool, peer []*x509.Certificate, host string, n
 	if chainErr == nil && hostErr == nil {
 		return nil
 	}
+	if hostErr == nil && outsideValidity(leaf, now) {
+		// A chain that verifies at a moment inside the leaf's validity
+		// fails only on the clock: most often this computer's date is
+		// wrong, not the server untrusted.
+		opts.CurrentTime = leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2)
+		if _, err := leaf.Verify(opts); err == nil {
+			return &ServerCertificateTimeError{
+				Host:      host,
+				NotBefore: leaf.NotBefore,
+				NotAfter:  leaf.NotAfter,
+				Now:       now,
+				Err:       chainErr,
+			}
+		}
+	}
 	e := &UntrustedServerError{
 		Host:    host,
 		Subject: leaf.Subject.String(),
@@ -100,4 +115,10 @@ func knownInspector(peer []*x509.Certificate) bool {
 		}
 	}
 	return false
+}
+
+// outsideValidity: now is before the leaf's NotBefore or after its NotAfter
+// (RFC 5280 §4.1.2.5: both ends inclusive).
+func outsideValidity(leaf *x509.Certificate, now time.Time) bool {
+	return now.Before(leaf.NotBefore) || now.After(leaf.NotAfter)
 }
