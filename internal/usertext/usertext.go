@@ -114,8 +114,16 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 	case errors.Is(err, cardreader.ErrNoPUK):
 		return c.T("err.no_puk"), c.T("hint.no_puk"), PUKBlocked
 	case errors.As(err, &policy):
-		if policy.Reason == cardreader.PUKWrongLength {
-			return c.T("err.puk_format"), "", PINPolicy
+		// The current PIN or the PUK of the wrong form is not the new
+		// PIN's fault: say which code it was (no try was spent).
+		switch policy.Reason {
+		case cardreader.PUKWrongLength:
+			return c.T("err.puk_wrong_form"), "", PINPolicy
+		case cardreader.PINWrongForm:
+			if signature {
+				return c.T("err.sign_pin_format"), "", PINPolicy
+			}
+			return c.T("err.pin_format"), "", PINPolicy
 		}
 		return c.T("err.pin_policy", c.T(PolicyKey(policy.Reason))), "", PINPolicy
 	case errors.Is(err, app.ErrSamePIN):
