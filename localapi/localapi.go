@@ -338,6 +338,14 @@ func ToWire(err error) *WireError {
 		policy   *cardreader.PINPolicyError
 	)
 	switch {
+	case errors.As(err, &wrongPIN) && wrongPIN.Retries == 0:
+		// The third wrong PIN blocked it: say blocked, as the card's
+		// status will from now on (WrongPINError matches ErrPINBlocked).
+		we.Code = "pinBlocked"
+		return we
+	case errors.As(err, &wrongPUK) && wrongPUK.Retries == 0:
+		we.Code = "pukBlocked"
+		return we
 	case errors.As(err, &wrongPIN):
 		we.Code, we.Retries = "wrongPIN", wrongPIN.Retries
 		return we
