@@ -6,7 +6,10 @@
 // What runs over the connection is the localapi package's business.
 package localsocket
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrNotListening: nothing listens at the address (no socket, or a dead
 // one; no pipe).
@@ -23,3 +26,19 @@ var ErrInUse = errors.New("local socket in use")
 // addr. It returns nil when nothing answers there (a stale socket, which
 // Listen then replaces), or the error Listen should return.
 type InUse func(addr string) error
+
+// NotOwnerError: the socket, or the directory that holds it, belongs to
+// another user (in a shared /tmp someone made it first, or a session was
+// switched under the same path). Nothing there is trusted: Listen does not
+// take it and Dial does not connect. Logging out and in again (a fresh
+// runtime directory) or IT removing it helps; restarting SITHS eID does not.
+type NotOwnerError struct {
+	// Path is the socket or directory found.
+	Path string
+	// UID is its owner; Want is this process's user.
+	UID, Want int
+}
+
+func (e *NotOwnerError) Error() string {
+	return fmt.Sprintf("local API %s belongs to uid %d, not to this user (uid %d)", e.Path, e.UID, e.Want)
+}

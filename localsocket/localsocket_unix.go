@@ -42,7 +42,7 @@ func socketDir(addr string) error {
 	case !fi.IsDir():
 		return fmt.Errorf("local API directory %s is not a directory", dir)
 	case ok && int(st.Uid) != os.Getuid():
-		return fmt.Errorf("local API directory %s belongs to uid %d, not to this user", dir, st.Uid)
+		return &NotOwnerError{Path: dir, UID: int(st.Uid), Want: os.Getuid()}
 	case fi.Mode().Perm()&0o077 != 0:
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return fmt.Errorf("local API directory: %w", err)
@@ -121,7 +121,15 @@ func (l *unixListener) Accept() (net.Conn, error) {
 }
 
 // Dial connects to addr; a missing or dead socket is ErrNotListening.
+// A socket or directory of another user is *NotOwnerError, checked
+// before connecting: what listens there is not to be trusted with a PIN.
 func Dial(ctx context.Context, addr string) (net.Conn, error) {
+	if err := checkOwner(filepath.Dir(addr)); err != nil {
+		return nil, err
+	}
+	if err := checkOwner(addr); err != nil {
+		return nil, err
+	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", addr)
 	if err != nil {
@@ -131,4 +139,17 @@ func Dial(ctx context.Context, addr string) (net.Conn, error) {
 		return nil, fmt.Errorf("connecting to the local socket: %w", err)
 	}
 	return c, nil
+}
+
+// checkOwner returns *NotOwnerError when path exists and belongs to
+// another user; a missing path is left to the caller.
+func checkOwner(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return &NotOwnerError{Path: path, UID: int(st.Uid), Want: os.Getuid()}
+	}
+	return nil
 }

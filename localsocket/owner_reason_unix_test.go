@@ -1,0 +1,65 @@
+//go:build unix
+
+package localsocket_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sithseid/sithseid/localsocket"
+)
+
+// A socket directory of another user is *NotOwnerError for Listen and
+// Dial alike, not "nothing listens" (which read "SITHS eID is not
+// running").
+func TestForeignSocketDirectory(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give a directory to another uid")
+	}
+	const other = 4242
+	dir := filepath.Join(t.TempDir(), "sithseid")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, other, other); err != nil {
+		t.Fatal(err)
+	}
+	addr := filepath.Join(dir, "agent.sock")
+
+	_, err := localsocket.Dial(context.Background(), addr)
+	var no *localsocket.NotOwnerError
+	if !errors.As(err, &no) || no.Path != dir || no.UID != other || no.Want != os.Getuid() {
+		t.Fatalf("Dial: want *NotOwnerError for %s, got %T %v", dir, err, err)
+	}
+	if errors.Is(err, localsocket.ErrNotListening) {
+		t.Fatalf("Dial: also 'not listening': %v", err)
+	}
+	if _, err := localsocket.Listen(addr, func(string) error { return nil }); !errors.As(err, &no) {
+		t.Fatalf("Listen: want *NotOwnerError, got %T %v", err, err)
+	}
+}
+
+// The socket itself of another user, in a directory of ours.
+func TestForeignSocket(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give a file to another uid")
+	}
+	dir := t.TempDir()
+	addr := filepath.Join(dir, "agent.sock")
+	ln, err := localsocket.Listen(addr, func(string) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := os.Lchown(addr, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	_, err = localsocket.Dial(context.Background(), addr)
+	var no *localsocket.NotOwnerError
+	if !errors.As(err, &no) || no.Path != addr {
+		t.Fatalf("want *NotOwnerError for the socket, got %T %v", err, err)
+	}
+}
