@@ -241,8 +241,25 @@ func WriteFile(ctx context.Context, path string, opts Options) error {
 	}
 	// A path the user named: its directory is left as it is, a link at
 	// path is refused.
-	return atomicfile.WriteOutput(path, buf.Bytes())
+	if err := atomicfile.WriteOutput(path, buf.Bytes()); err != nil {
+		return &OutputError{Path: path, Err: err}
+	}
+	return nil
 }
+
+// OutputError: the archive could not be written at Path (a missing
+// folder, a read-only place, a link refused). Err is the file system's
+// error; the archive itself was collected.
+type OutputError struct {
+	Path string
+	Err  error
+}
+
+func (e *OutputError) Error() string {
+	return "writing the diagnostics archive " + e.Path + ": " + e.Err.Error()
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }
 
 type diagWriter struct {
 	zw       *zip.Writer

@@ -13,13 +13,17 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/atomicfile"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/localapi"
+	"github.com/sithseid/sithseid/localsocket"
 	"github.com/sithseid/sithseid/mtls"
 	"github.com/sithseid/sithseid/oob"
 )
@@ -66,6 +70,9 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		netErr    net.Error
 		exists    *os.PathError
 		namer     EnvironmentNamer
+		clock     *mtls.ServerCertificateTimeError
+		notOwner  *localsocket.NotOwnerError
+		output    *diag.OutputError
 	)
 	var pinErr *app.PINError
 	signature := errors.As(err, &pinErr) && pinErr.PIN == cardreader.PINSignature
@@ -174,6 +181,11 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.rate_limited"), c.T("hint.rate_limited"), Service
 	case errors.Is(err, oob.ErrMalformedReply), errors.Is(err, oob.ErrRedirect):
 		return c.T("err.malformed"), c.T("hint.malformed"), Service
+	case errors.As(err, &clock):
+		// Before untrusted and netErr: the certificate is fine but for
+		// this computer's clock, most often a wrong date on the PC.
+		return c.T("err.server_cert_time", localTime(clock.Now), localTime(clock.NotBefore), localTime(clock.NotAfter)),
+			c.T("hint.server_cert_time"), Service
 	case errors.As(err, &untrusted):
 		if untrusted.LikelyInspectingProxy {
 			return c.T("err.untrusted_proxy", untrusted.Issuer), c.T("hint.untrusted_proxy"), Untrusted
@@ -197,6 +209,19 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 			code = httpStatus(svc.Status)
 		}
 		return c.T("err.service", code), "", Service
+	case errors.As(err, &output):
+		// Before netErr: a syscall.Errno under an *os.PathError is a
+		// net.Error too, which read "could not reach the server".
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return c.T("err.output_no_dir", output.Path), c.T("hint.output"), Failure
+		case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EROFS):
+			return c.T("err.output_denied", output.Path), c.T("hint.output"), Failure
+		}
+		return c.T("err.output", output.Path), c.T("hint.output"), Failure
+	case errors.As(err, &notOwner):
+		// Not "not running": starting it again would not help.
+		return c.T("err.socket_not_owner", notOwner.Path), c.T("hint.socket_not_owner", notOwner.Path), Failure
 	case errors.As(err, &netErr):
 		return c.T("err.network", networkReason(err)), c.T("hint.network"), Service
 	case errors.Is(err, os.ErrExist) && errors.As(err, &exists):
@@ -259,3 +284,6 @@ func networkReason(err error) string {
 		err = next
 	}
 }
+
+// localTime is t on this computer's clock, as the user reads it there.
+func localTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
