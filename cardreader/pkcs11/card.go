@@ -443,29 +443,31 @@ func (c *Card) PUKStatus(ctx context.Context) (cardreader.PINStatus, error) {
 // another application of this process) is logged out first so the PIN is
 // really checked.
 func (c *Card) login(sh pkcs11.SessionHandle, userType uint, pin *cardreader.Secret) error {
+	so := userType == pkcs11.CKU_SO
+	// A PIN or PUK that cannot be one is refused here, not sent: a module
+	// answers it with CKR_DATA_INVALID, CKR_ARGUMENTS_BAD or
+	// CKR_PIN_LEN_RANGE, or worse spends a try on it.
+	if err := checkForm(so, pin); err != nil {
+		return err
+	}
 	err := c.mod.ctx.Login(sh, userType, pinString(pin))
 	if rv(err) == pkcs11.CKR_USER_ALREADY_LOGGED_IN && userType != pkcs11.CKU_CONTEXT_SPECIFIC {
 		_ = c.mod.ctx.Logout(sh)
 		err = c.mod.ctx.Login(sh, userType, pinString(pin))
 	}
-	so := userType == pkcs11.CKU_SO
 	if err == nil {
 		if !so {
 			c.goodPIN()
 		}
 		return nil
 	}
+	if ferr := formError(so, err); ferr != nil {
+		// Refused by the module before reaching the card: no try spent.
+		return ferr
+	}
 	switch rv(err) {
-	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
+	case pkcs11.CKR_PIN_INCORRECT:
 		if !so {
-			if rv(err) != pkcs11.CKR_PIN_INCORRECT {
-				// Refused before reaching the card: no try spent.
-				st, serr := c.userPINStatus()
-				if serr != nil {
-					return serr
-				}
-				return &cardreader.WrongPINError{Retries: st.Retries}
-			}
 			return c.wrongPIN()
 		}
 		f, ferr := c.tokenFlags()
@@ -502,6 +504,9 @@ func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
 // ChangePIN runs C_SetPIN in a read/write session; a module that wants the
 // user logged in first (CKR_USER_NOT_LOGGED_IN) gets a login with oldPIN.
 func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret) error {
+	if err := checkForm(false, oldPIN); err != nil {
+		return fmt.Errorf("changing PIN: %w", err)
+	}
 	oldPIN, newPIN = clonePIN(oldPIN), clonePIN(newPIN)
 	err := c.do(ctx, true, func(sh pkcs11.SessionHandle) error {
 		err := c.mod.ctx.SetPIN(sh, pinString(oldPIN), pinString(newPIN))
@@ -524,7 +529,9 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 			return c.wrongPIN()
 		case pkcs11.CKR_PIN_LOCKED:
 			return fmt.Errorf("%w (%w)", cardreader.ErrPINBlocked, err)
-		case pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID:
+		case pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID,
+			pkcs11.CKR_DATA_INVALID, pkcs11.CKR_ARGUMENTS_BAD:
+			// The current PIN's form was checked above: the new one.
 			return fmt.Errorf("%w (%w)", ErrPINRejected, err)
 		}
 		return mapErr(err)

@@ -123,3 +123,50 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// formRV are the return values a module gives for a PIN it will not even
+// try: PKCS#11 v2.40 §5.1 CKR_PIN_LEN_RANGE and CKR_PIN_INVALID, and, from
+// modules that check the argument before the PIN rules, CKR_DATA_INVALID
+// and CKR_ARGUMENTS_BAD (seen for a 4-digit or lettered PIN).
+func formRV(r uint) bool {
+	switch r {
+	case pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID,
+		pkcs11.CKR_DATA_INVALID, pkcs11.CKR_ARGUMENTS_BAD:
+		return true
+	}
+	return false
+}
+
+// wrongForm is the typed error for a PIN (so false) or PUK (so true) that
+// does not have the form of one: *cardreader.PINPolicyError with Reason
+// PINWrongForm or PUKWrongLength, as the other backends return.
+func wrongForm(so bool) *cardreader.PINPolicyError {
+	if so {
+		return &cardreader.PINPolicyError{Reason: cardreader.PUKWrongLength}
+	}
+	return &cardreader.PINPolicyError{Reason: cardreader.PINWrongForm}
+}
+
+// checkForm refuses, before the module is called, a PIN that is not 6–8
+// digits or a PUK that is not 8 digits.
+func checkForm(so bool, pin *cardreader.Secret) error {
+	if so {
+		if cardreader.CheckPUKFormat(pin) != nil {
+			return wrongForm(true)
+		}
+		return nil
+	}
+	if cardreader.CheckPINFormat(pin) != nil {
+		return wrongForm(false)
+	}
+	return nil
+}
+
+// formError turns a login's form return value into the typed "wrong form"
+// error, keeping the module's error in the chain; nil for anything else.
+func formError(so bool, err error) error {
+	if err == nil || !formRV(rv(err)) {
+		return nil
+	}
+	return fmt.Errorf("%w (%w)", wrongForm(so), err)
+}
