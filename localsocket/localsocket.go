@@ -37,8 +37,16 @@ type NotOwnerError struct {
 	Path string
 	// UID is its owner; Want is this process's user.
 	UID, Want int
+	// Err is what failed because of it (Dial's connect error), or nil.
+	Err error
 }
 
 func (e *NotOwnerError) Error() string {
-	return fmt.Sprintf("local API %s belongs to uid %d, not to this user (uid %d)", e.Path, e.UID, e.Want)
+	s := fmt.Sprintf("local API %s belongs to uid %d, not to this user (uid %d)", e.Path, e.UID, e.Want)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
+
+func (e *NotOwnerError) Unwrap() error { return e.Err }

@@ -121,18 +121,20 @@ func (l *unixListener) Accept() (net.Conn, error) {
 }
 
 // Dial connects to addr; a missing or dead socket is ErrNotListening.
-// A socket or directory of another user is *NotOwnerError, checked
-// before connecting: what listens there is not to be trusted with a PIN.
+// A failure where the socket or its directory is another user's is
+// *NotOwnerError (wrapping the connect error): starting SITHS eID again
+// would not help, so it must not read as "not running". A connection that
+// succeeds is left to the agent's own peer check (Accept).
 func Dial(ctx context.Context, addr string) (net.Conn, error) {
-	if err := checkOwner(filepath.Dir(addr)); err != nil {
-		return nil, err
-	}
-	if err := checkOwner(addr); err != nil {
-		return nil, err
-	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", addr)
 	if err != nil {
+		for _, p := range []string{filepath.Dir(addr), addr} {
+			if no := foreignOwner(p); no != nil {
+				no.Err = err
+				return nil, no
+			}
+		}
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, fmt.Errorf("%w: %w", ErrNotListening, err)
 		}
@@ -141,9 +143,9 @@ func Dial(ctx context.Context, addr string) (net.Conn, error) {
 	return c, nil
 }
 
-// checkOwner returns *NotOwnerError when path exists and belongs to
-// another user; a missing path is left to the caller.
-func checkOwner(path string) error {
+// foreignOwner returns *NotOwnerError when path exists and belongs to
+// another user, else nil (a missing path is left to the caller).
+func foreignOwner(path string) *NotOwnerError {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return nil
