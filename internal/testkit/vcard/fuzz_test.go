@@ -32,29 +32,38 @@ func FuzzTransmit(f *testing.F) {
 	}
 	f.Add(append(frame(seeds[0]), frame(seeds[2])...))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		for len(in) >= 2 {
-			n := int(binary.BigEndian.Uint16(in))
-			in = in[2:]
-			if n > len(in) {
-				n = len(in)
-			}
-			r := c.Transmit(in[:n])
-			in = in[n:]
-			if len(r) < 2 || len(r) > 65536+2 {
-				t.Fatalf("R-APDU of %d bytes", len(r))
-			}
-			sw1 := r[len(r)-2]
-			if sw1 != 0x90 && sw1 != 0x61 && (sw1 < 0x62 || sw1 > 0x6F) {
-				t.Fatalf("SW1 %02X", sw1)
-			}
-			if sw1 != 0x90 && sw1 != 0x61 && len(r) != 2 {
-				t.Fatalf("error status with data: %x", r)
-			}
-		}
+		transmitAll(t, c, in, 65536)
 		if pin, puk := c.PINRetries(); pin < 0 || pin > 15 || puk < 0 || puk > 15 {
 			t.Fatalf("counters %d %d", pin, puk)
 		}
 	})
+}
+
+// transmitAll sends the 2-byte length-prefixed C-APDUs in in to c, one
+// after the other, and fails t on a malformed R-APDU: shorter than a status
+// word, more than maxData bytes of data, an SW1 that is no ISO 7816-4
+// status, or data with an error status.
+func transmitAll(t *testing.T, c *Card, in []byte, maxData int) {
+	t.Helper()
+	for len(in) >= 2 {
+		n := int(binary.BigEndian.Uint16(in))
+		in = in[2:]
+		if n > len(in) {
+			n = len(in)
+		}
+		r := c.Transmit(in[:n])
+		in = in[n:]
+		if len(r) < 2 || len(r) > maxData+2 {
+			t.Fatalf("R-APDU of %d bytes", len(r))
+		}
+		sw1 := r[len(r)-2]
+		if sw1 != 0x90 && sw1 != 0x61 && (sw1 < 0x62 || sw1 > 0x6F) {
+			t.Fatalf("SW1 %02X", sw1)
+		}
+		if sw1 != 0x90 && sw1 != 0x61 && len(r) != 2 {
+			t.Fatalf("error status with data: %x", r)
+		}
+	}
 }
 
 func frame(apdu []byte) []byte {
@@ -93,25 +102,7 @@ func FuzzTransmitIDPrime(f *testing.F) {
 	}
 	f.Add(sign)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		for len(in) >= 2 {
-			n := int(binary.BigEndian.Uint16(in))
-			in = in[2:]
-			if n > len(in) {
-				n = len(in)
-			}
-			r := c.Transmit(in[:n])
-			in = in[n:]
-			if len(r) < 2 || len(r) > 256+2 {
-				t.Fatalf("R-APDU of %d bytes", len(r))
-			}
-			sw1 := r[len(r)-2]
-			if sw1 != 0x90 && sw1 != 0x61 && (sw1 < 0x62 || sw1 > 0x6F) {
-				t.Fatalf("SW1 %02X", sw1)
-			}
-			if sw1 != 0x90 && sw1 != 0x61 && len(r) != 2 {
-				t.Fatalf("error status with data: %x", r)
-			}
-		}
+		transmitAll(t, c, in, 256)
 		pin, puk := c.PINRetries()
 		sp, _ := c.SignPINRetries()
 		if pin < 0 || pin > 3 || puk < 0 || puk > 3 || sp < 0 || sp > 3 {
