@@ -23,6 +23,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
@@ -291,9 +292,7 @@ func TestAgentOnePerSession(t *testing.T) {
 // it.
 func TestAgentRefusesOtherUID(t *testing.T) {
 	rig.Require(t)
-	if os.Getuid() != 0 {
-		t.Skip("needs root to run a child as another uid")
-	}
+	testenv.Root(t, "to run a child as another uid")
 	base, err := os.MkdirTemp("", "sithseid-peer-")
 	if err != nil {
 		t.Fatal(err)

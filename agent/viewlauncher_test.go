@@ -3,7 +3,6 @@ package agent_test
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/ui/viewname"
 )
 
@@ -140,9 +140,7 @@ func TestViewLauncherDetached(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.LookPath("ps"); err != nil {
-		t.Skip("no ps")
-	}
+	testenv.LookPath(t, "ps")
 	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: script})
 	if err := l.Open(viewname.Status); err != nil {
 		t.Fatal(err)

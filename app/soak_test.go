@@ -13,6 +13,7 @@ import (
 	"github.com/sithseid/sithseid/idp"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/localapi"
@@ -95,9 +96,7 @@ func checkGrowth(t *testing.T, what string, samples []soakSample) {
 //
 //	SITHSEID_SOAK=1 SOAK_LOGINS=50 SOAK_CYCLES=20 go test -run '^TestSoak$' -v ./app/
 func TestSoak(t *testing.T) {
-	if os.Getenv("SITHSEID_SOAK") != "1" {
-		t.Skip("soak test: make soak (SITHSEID_SOAK=1)")
-	}
+	testenv.OptIn(t, "SITHSEID_SOAK", "the soak test, make soak sets it to 1")
 	logins := soakCount(t, "SOAK_LOGINS", 1000)
 	cycles := soakCount(t, "SOAK_CYCLES", 1000)
 	f := setup(t, cardkind.PIV, testpki.CardSpec{})

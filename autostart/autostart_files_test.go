@@ -5,18 +5,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/sithseid/sithseid/internal/atomicfile"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // A link planted at the XDG entry's name: Install fails, the link and
 // its target stay as they were (the rename used to replace the link).
 func TestAutostartXDGSymlinkRefused(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Linux")
-	}
+	testenv.GOOS(t, "linux")
 	home, getenv := autostartEnv(t)
 	dir := filepath.Join(home, ".config", "autostart")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -7,11 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // An executable path with characters every format must escape.
@@ -48,11 +49,7 @@ func TestSystemdUnit(t *testing.T) {
 	if got := systemdQuote(oddExe); got != `"/opt/SITHS eID/bin/sith\"s$$eid%%1\\x"` {
 		t.Errorf("systemdQuote: %s", got)
 	}
-	sa, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Log("systemd-analyze not installed: unit not verified")
-		return
-	}
+	sa := testenv.LookPath(t, "systemd-analyze")
 	dir := t.TempDir()
 	p := filepath.Join(dir, SystemdUnitName)
 	if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
@@ -94,11 +91,7 @@ func TestXDGDesktopEntry(t *testing.T) {
 
 func validate(t *testing.T, entry string) {
 	t.Helper()
-	dfv, err := exec.LookPath("desktop-file-validate")
-	if err != nil {
-		t.Log("desktop-file-validate not installed: entry not validated")
-		return
-	}
+	dfv := testenv.LookPath(t, "desktop-file-validate")
 	p := filepath.Join(t.TempDir(), XDGAutostartName)
 	if err := os.WriteFile(p, []byte(entry), 0o644); err != nil {
 		t.Fatal(err)
@@ -175,9 +168,7 @@ func readFile(t *testing.T, p string) string {
 // XDG install in a temporary HOME: the entry, idempotence, status,
 // uninstall removing exactly it; XDG_CONFIG_HOME moves it.
 func TestAutostartXDG(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Linux")
-	}
+	testenv.GOOS(t, "linux")
 	home, getenv := autostartEnv(t)
 	ctx := context.Background()
 	exe := "/usr/bin/sithseid"
@@ -236,9 +227,7 @@ func TestAutostartXDG(t *testing.T) {
 // The systemd unit and its default.target.wants link, written without a
 // user manager; uninstall removes both and nothing else.
 func TestAutostartSystemd(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Linux")
-	}
+	testenv.GOOS(t, "linux")
 	home, getenv := autostartEnv(t)
 	ctx := context.Background()
 	o := Options{Method: Systemd, Executable: "/usr/bin/sithseid", Getenv: getenv}
@@ -315,9 +304,7 @@ func fakeSystemctl(t *testing.T, state string, delay int) (path, log string) {
 // unit (and a daemon-reload); "offline", no systemctl or no answer within
 // the timeout get the XDG entry.
 func TestAutostartProbe(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Linux")
-	}
+	testenv.GOOS(t, "linux")
 	ctx := context.Background()
 	for _, c := range []struct {
 		state string

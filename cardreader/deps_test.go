@@ -4,16 +4,15 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // TestImports enforces the package boundary (DESIGN.md): cardreader and its
 // backends never import Fyne, the app or the ui packages, and never import
 // a logger (they return data and typed errors).
 func TestImports(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool")
-	}
+	goTool := testenv.LookPath(t, "go")
 	out, err := exec.Command(goTool, "list", "-deps", "github.com/sithseid/sithseid/cardreader/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)

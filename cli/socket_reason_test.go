@@ -10,15 +10,14 @@ import (
 	"testing"
 
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/oob"
 )
 
 // The browser's hand-off meets a socket directory of another user: it says
 // so and what to do, not "SITHS eID is not running" (usability review).
 func TestHandoffForeignSocketReason(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to give a directory to another uid")
-	}
+	testenv.Root(t, "to give a directory to another uid")
 	home := t.TempDir()
 	env := map[string]string{
 		"HOME":            home,

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/localsocket"
 )
 
@@ -17,9 +18,7 @@ import (
 // Dial alike, not "nothing listens" (which read "SITHS eID is not
 // running").
 func TestForeignSocketDirectory(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to give a directory to another uid")
-	}
+	testenv.Root(t, "to give a directory to another uid")
 	const other = 4242
 	dir := filepath.Join(t.TempDir(), "sithseid")
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -47,9 +46,7 @@ func TestForeignSocketDirectory(t *testing.T) {
 // fails, and the error names the socket's owner, not "nothing listens".
 // (A live one is left to the agent's peer check: agent tests.)
 func TestForeignDeadSocket(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to give a file to another uid")
-	}
+	testenv.Root(t, "to give a file to another uid")
 	addr := filepath.Join(t.TempDir(), "agent.sock")
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
 	if err != nil {

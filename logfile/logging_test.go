@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/logfile"
 )
 
@@ -174,9 +174,7 @@ func TestOpenLogLevelAndRedaction(t *testing.T) {
 }
 
 func TestLogDir(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("XDG layout")
-	}
+	testenv.GOOS(t, "linux") // the XDG layout
 	t.Setenv("XDG_STATE_HOME", "/state")
 	d, err := logfile.Dir()
 	if err != nil {

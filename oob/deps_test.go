@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // TestDependencies enforces DESIGN.md's boundaries: oob never imports Fyne,
@@ -11,10 +13,7 @@ import (
 // indirectly, and does no logging of its own (net/http and go-qrcode
 // import package log internally; that is not oob logging).
 func TestDependencies(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go command not found")
-	}
+	gobin := testenv.LookPath(t, "go")
 	list := func(format string) []string {
 		args := []string{"list", "-f", format, "."}
 		if strings.Contains(format, "ImportPath") {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/localsocket"
 	"github.com/sithseid/sithseid/startup"
@@ -18,9 +19,7 @@ import (
 // (*localsocket.NotOwnerError) and starts no agent, rather than "not
 // running".
 func TestConnectForeignSocketDirectory(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to give a directory to another uid")
-	}
+	testenv.Root(t, "to give a directory to another uid")
 	dir := filepath.Join(t.TempDir(), "sithseid")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
@@ -28,9 +29,7 @@ import (
 //
 //	SITHSEID_BENCH_UI=1 go test -count=1 -run '^TestUIFirstFrame$' -v ./ui/
 func TestUIFirstFrame(t *testing.T) {
-	if os.Getenv("SITHSEID_BENCH_UI") != "1" {
-		t.Skip("benchmark: make bench (SITHSEID_BENCH_UI=1)")
-	}
+	testenv.OptIn(t, "SITHSEID_BENCH_UI", "a benchmark, make bench sets it to 1")
 	d := startX(t)
 	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	bin := sithseid(t)

@@ -369,10 +369,7 @@ func TestRealWindowEscapeCloses(t *testing.T) {
 // It runs when SITHSEID_SCREENSHOTS names the directory ("make
 // screenshots"); the pictures are committed and looked at.
 func TestScreenshots(t *testing.T) {
-	dir := os.Getenv("SITHSEID_SCREENSHOTS")
-	if dir == "" {
-		t.Skip("SITHSEID_SCREENSHOTS is not set (make screenshots)")
-	}
+	dir := testenv.OptIn(t, "SITHSEID_SCREENSHOTS", "make screenshots sets it")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

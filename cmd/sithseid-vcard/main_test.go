@@ -11,15 +11,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // TestMainProcess is not a test: it is main() in a child process started
 // by the tests below (the test binary re-executed), so they can signal it.
 func TestMainProcess(t *testing.T) {
-	args := os.Getenv("SITHSEID_VCARD_MAIN_ARGS")
-	if args == "" {
-		t.Skip("helper process for TestSignals and TestExitCodes")
-	}
+	args := testenv.OptIn(t, "SITHSEID_VCARD_MAIN_ARGS", "a helper process TestSignals and TestExitCodes start")
 	var a []string
 	if err := json.Unmarshal([]byte(args), &a); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/ui/tray/internal/trayicon"
 )
 
@@ -118,13 +119,7 @@ func samePixels(a, b image.Image) bool {
 // An independent decoder (ImageMagick, as Windows' would) reads every ICO
 // with all its sizes.
 func TestICOReadByImageMagick(t *testing.T) {
-	identify, err := exec.LookPath("identify")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("identify (imagemagick) missing: scripts/setup installs it")
-		}
-		t.Skip("no identify (imagemagick)")
-	}
+	identify := testenv.LookPath(t, "identify") // imagemagick
 	for _, i := range Icons {
 		out, err := exec.Command(identify, "-format", "%m %wx%h\n", filepath.Join("icons", string(i)+".ico")).CombinedOutput()
 		if err != nil {

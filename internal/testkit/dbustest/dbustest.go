@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // SessionBus runs a private D-Bus session bus (dbus-daemon with a config
@@ -26,16 +27,10 @@ import (
 // the test and returns its address.
 func SessionBus(t testing.TB) string {
 	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dbus-daemon missing: scripts/setup installs dbus")
-		}
-		t.Skip("no dbus-daemon")
-	}
+	daemon := testenv.LookPath(t, "dbus-daemon")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "session.conf")
-	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+	err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>

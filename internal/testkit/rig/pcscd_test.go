@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ebfe/scard"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // helperEnv makes the test binary a PC/SC client that prints the readers of
@@ -248,7 +249,7 @@ func TestInProcess(t *testing.T) {
 func TestCloseRemovesEverything(t *testing.T) {
 	p, err := StartPCSCD()
 	if err != nil {
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	pid, dir := p.PID(), p.Dir()
 	if err := p.Close(); err != nil {
@@ -272,10 +273,10 @@ func TestCloseRemovesEverything(t *testing.T) {
 // naming the system pcscd when one runs, and absent when none does.
 func TestPIDFile(t *testing.T) {
 	if _, err := os.Stat(systemPIDFile); err != nil && !os.IsNotExist(err) {
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	if f, err := os.OpenFile(systemPIDFile+".probe", os.O_CREATE|os.O_WRONLY, 0o644); err != nil {
-		t.Skipf("cannot write next to %s: %v", systemPIDFile, err)
+		testenv.Missing(t, "cannot write next to %s: %v", systemPIDFile, err)
 	} else {
 		f.Close()
 		os.Remove(systemPIDFile + ".probe")
@@ -316,7 +317,7 @@ func TestPIDFile(t *testing.T) {
 // fails fast, and StartPCSCD moves on to another pair.
 func TestPortTaken(t *testing.T) {
 	if err := Available(); err != nil {
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	port, lock, err := reservePortPair()
 	if err != nil {

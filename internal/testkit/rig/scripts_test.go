@@ -44,9 +44,7 @@ func TestScriptsParse(t *testing.T) {
 // TestSetupQuietWhenInstalled runs scripts/setup on a machine that has
 // every package: it must do nothing and say nothing.
 func TestSetupQuietWhenInstalled(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-query"); err != nil {
-		t.Skip("not a Debian system")
-	}
+	testenv.LookPath(t, "dpkg-query") // scripts/setup is for Debian and Ubuntu
 	root := repoRoot(t)
 	// The package list, as the script has it, checked here first: with a
 	// package missing, running the script would install it.
@@ -68,7 +66,7 @@ func TestSetupQuietWhenInstalled(t *testing.T) {
 	}
 	out, err := exec.Command("dpkg-query", append([]string{"-W", "-f=${db:Status-Status}\n"}, pkgs...)...).Output()
 	if err != nil || strings.Count(string(out), "installed\n") != len(pkgs) {
-		t.Skipf("not every package is installed here (%v): scripts/setup would install them", err)
+		testenv.Missing(t, "not every package is installed here (%v): scripts/setup would install them", err)
 	}
 	cmd := exec.Command(filepath.Join(root, "scripts/setup"))
 	got, err := cmd.CombinedOutput()

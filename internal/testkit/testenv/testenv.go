@@ -75,3 +75,36 @@ func ModuleRoot() (string, error) {
 		}
 	}
 }
+
+// Root ends tb as Missing does unless the test runs as root: what it needs
+// (giving a file to another uid, running a child as one) only root can do.
+// CI runs as root (.ci/run), so there the test runs or fails.
+func Root(tb testing.TB, why string) {
+	tb.Helper()
+	if os.Getuid() != 0 {
+		Missing(tb, "needs root %s (CI runs as root)", why)
+	}
+}
+
+// OptIn returns the value of the environment variable name, and skips tb
+// when it is empty, on CI too: the test is one a make target runs on
+// purpose (a benchmark, the soak, the screenshots, a helper process), not
+// one a missing tool could turn off. how names that target.
+func OptIn(tb testing.TB, name, how string) string {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		tb.Skipf("%s is not set: %s", name, how)
+	}
+	return v
+}
+
+// GOOS skips tb unless it runs on goos: the test checks that system's
+// behaviour (an XDG layout, a systemd unit), which does not exist
+// elsewhere. CI runs on Linux, so a Linux test always runs there.
+func GOOS(tb testing.TB, goos string) {
+	tb.Helper()
+	if runtime.GOOS != goos {
+		tb.Skipf("%s only (this is %s)", goos, runtime.GOOS)
+	}
+}

@@ -363,9 +363,10 @@ func TestOpenSCSignECDSA(t *testing.T) {
 // ends, and Close must not hang. A copy of the module is loaded so the
 // stuck instance (its global lock) does not affect the other tests.
 func TestOpenSCWedgedModule(t *testing.T) {
+	testenv.Stat(t, openSCPath, "OpenSC's PKCS#11 module")
 	mod, err := os.ReadFile(openSCPath)
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	copyPath := filepath.Join(t.TempDir(), "opensc-pkcs11-copy.so")
 	if err := os.WriteFile(copyPath, mod, 0o700); err != nil {
