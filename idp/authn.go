@@ -45,8 +45,25 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		e lookupError
 	)
 	via := "autostart"
+	ip := clientIP(r)
+	var origin *oob.Origin
 	if req.AutoStartToken != "" {
 		v, e = s.orders.byAutoStartToken(req.AutoStartToken)
+		// The same-device flow: the link was opened on the computer whose
+		// browser started the order, so the lookup should come from the
+		// order's endUserIp (docs/protocol.md §5, §8.1). A QR code is
+		// scanned on another device by design and is not compared.
+		if e == lookupOK {
+			origin = &oob.Origin{EndUserIP: v.endUserIP, EndUserIPMatch: oob.SameEndUser(v.endUserIP, ip)}
+			if !origin.EndUserIPMatch && v.requireIP {
+				s.orders.failByAutoStartToken(v.autoStart, oob.HintEndUserIPMismatch)
+				s.log.Warn("lookup refused: not from the order's endUserIp", "rp", v.rp.name, "orderRef", v.ref,
+					"endUserIp", v.endUserIP, "ip", ip)
+				writeError(w, http.StatusForbidden, oob.ErrorCodeEndUserIPMismatch,
+					"the lookup does not come from the address the order was started from")
+				return
+			}
+		}
 	} else {
 		via = "qr"
 		q, err := oob.ParseQRPayload(req.QRCode)
@@ -76,13 +93,18 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		refuse(w, e, false)
 		return
 	}
-	s.log.Info("order looked up", "rp", v.rp.name, "orderRef", v.ref, "via", via, "ip", clientIP(r))
+	if origin != nil && !origin.EndUserIPMatch {
+		s.log.Warn("order looked up from another address than its endUserIp", "rp", v.rp.name, "orderRef", v.ref,
+			"endUserIp", v.endUserIP, "ip", ip)
+	}
+	s.log.Info("order looked up", "rp", v.rp.name, "orderRef", v.ref, "via", via, "ip", ip)
 	writeJSON(w, http.StatusOK, &oob.LookupResponse{
 		TransactionID:   tx.id,
 		RelyingParty:    oob.RelyingParty{Name: v.rp.name, OrgID: v.rp.orgID},
 		UserVisibleText: v.text,
 		Challenge:       tx.challenge,
 		ExpiresAt:       v.expires.UTC().Truncate(time.Second),
+		Origin:          origin,
 	})
 }
 

@@ -19,6 +19,7 @@ type order struct {
 	qrStartToken   string
 	qrStartSecret  string
 	endUserIP      string
+	requireIPMatch bool   // refuse, not flag, a lookup from another address
 	text           string // decoded userVisibleData
 	returnURL      string
 	created        time.Time
@@ -86,8 +87,15 @@ func (storeFullError) Error() string { return "too many live orders" }
 
 // create starts an order for rp.
 func (s *orderStore) create(rp *relyingParty, endUserIP, text, returnURL string) (*order, error) {
+	return s.createOrder(rp, oob.AuthRequest{EndUserIP: endUserIP, UserVisibleData: oob.Base64(text), ReturnURL: returnURL})
+}
+
+// createOrder starts an order for rp from its auth request.
+func (s *orderStore) createOrder(rp *relyingParty, req oob.AuthRequest) (*order, error) {
+	endUserIP, text, returnURL := req.EndUserIP, string(req.UserVisibleData), req.ReturnURL
 	now := s.now()
 	o := &order{
+		requireIPMatch: req.RequireEndUserIPMatch,
 		ref:            oob.NewUUID(),
 		rp:             rp,
 		autoStartToken: oob.NewUUID(),
@@ -176,6 +184,8 @@ type orderView struct {
 	qrToken    string
 	qrSecret   string
 	autoStart  string
+	endUserIP  string
+	requireIP  bool
 }
 
 func viewOf(o *order) orderView {
@@ -183,6 +193,7 @@ func viewOf(o *order) orderView {
 		ref: o.ref, rp: o.rp, status: o.status, hint: o.hint, completion: o.completion,
 		text: o.text, returnURL: o.returnURL, created: o.created, expires: o.expires,
 		qrToken: o.qrStartToken, qrSecret: o.qrStartSecret, autoStart: o.autoStartToken,
+		endUserIP: o.endUserIP, requireIP: o.requireIPMatch,
 	}
 }
 
@@ -236,6 +247,22 @@ func (s *orderStore) byAutoStartToken(token string) (orderView, lookupError) {
 		return orderView{}, lookupNotFound
 	}
 	return viewOf(o), s.liveLocked(o)
+}
+
+// failByAutoStartToken fails the live order with that autostart token
+// with hint (a lookup the order's terms refuse).
+func (s *orderStore) failByAutoStartToken(token, hint string) lookupError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := find(s.byAutoStart, token, func(o *order) string { return o.autoStartToken })
+	if !ok {
+		return lookupNotFound
+	}
+	if e := s.liveLocked(o); e != lookupOK {
+		return e
+	}
+	s.endLocked(o, oob.StatusFailed, hint)
+	return lookupOK
 }
 
 // byQRStartToken returns the live order with that QR start token.

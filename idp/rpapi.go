@@ -15,7 +15,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request, rp *relyingP
 	if !decodeOrReject(w, r, &req) {
 		return
 	}
-	o, err := s.orders.create(rp, req.EndUserIP, string(req.UserVisibleData), req.ReturnURL)
+	o, err := s.orders.createOrder(rp, req)
 	if err != nil {
 		var full storeFullError
 		if errors.As(err, &full) {
@@ -26,7 +26,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request, rp *relyingP
 		writeError(w, http.StatusInternalServerError, oob.ErrorCodeInternalError, "starting order failed")
 		return
 	}
-	s.log.Info("order started", "rp", rp.name, "orderRef", o.ref, "endUserIp", req.EndUserIP)
+	s.log.Info("order started", "rp", rp.name, "orderRef", o.ref, "endUserIp", req.EndUserIP, "requireEndUserIpMatch", req.RequireEndUserIPMatch)
 	writeJSON(w, http.StatusOK, &oob.AuthResponse{
 		OrderRef:       o.ref,
 		AutoStartToken: o.autoStartToken,

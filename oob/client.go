@@ -68,6 +68,10 @@ type Transaction struct {
 	Challenge []byte
 	// ExpiresAt is when the order ends.
 	ExpiresAt time.Time
+	// Origin is where the order was started and whether this lookup came
+	// from the same address (docs/protocol.md §5); nil when the service
+	// did not say (a QR lookup).
+	Origin *Origin
 }
 
 // ToBeSigned returns the message to sign for Complete.
@@ -77,7 +81,9 @@ func (t *Transaction) ToBeSigned() []byte {
 
 // Lookup looks an order up by key. The order's hint becomes "started".
 // Errors: ErrExpired (410) for an ended order or a dead QR code,
-// *ServiceError, ErrMalformedReply, ErrRedirect; retried on 429/503.
+// ErrEndUserIPMismatch (403: started from another address, and the
+// relying party asked for a match), *ServiceError, ErrMalformedReply,
+// ErrRedirect; retried on 429/503.
 func (c *Client) Lookup(ctx context.Context, key LookupKey) (*Transaction, error) {
 	req := key.lookupRequest()
 	var r LookupResponse
@@ -90,6 +96,7 @@ func (c *Client) Lookup(ctx context.Context, key LookupKey) (*Transaction, error
 		Text:         r.UserVisibleText,
 		Challenge:    r.Challenge,
 		ExpiresAt:    r.ExpiresAt,
+		Origin:       r.Origin,
 	}, nil
 }
 

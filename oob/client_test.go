@@ -656,3 +656,41 @@ func TestClientConcurrentUse(t *testing.T) {
 		t.Errorf("%d lookups reached the service, want 16", n)
 	}
 }
+
+// The lookup's origin reaches the Transaction as sent; a refusal for
+// another address is ErrEndUserIPMismatch, not retried, and no other
+// sentinel.
+func TestClientLookupOrigin(t *testing.T) {
+	f := newFakeService(t)
+	c := f.client(RetryPolicy{})
+	ctx := context.Background()
+	calls := 0
+	refuse := false
+	f.handle(PathLookup, func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if refuse {
+			writeErr(w, 403, ErrorCodeEndUserIPMismatch)
+			return
+		}
+		writeJSON(w, 200, &LookupResponse{
+			TransactionID: uuidA, RelyingParty: RelyingParty{Name: "RP"}, UserVisibleText: "Text",
+			Challenge: testChallenge, ExpiresAt: testExpires,
+			Origin: &Origin{EndUserIP: "192.0.2.7", EndUserIPMatch: false},
+		})
+	})
+	tx, err := c.Lookup(ctx, AutoStart{Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.Origin == nil || *tx.Origin != (Origin{EndUserIP: "192.0.2.7"}) {
+		t.Fatalf("origin %+v", tx.Origin)
+	}
+	refuse, calls = true, 0
+	_, err = c.Lookup(ctx, AutoStart{Token: tok})
+	if !errors.Is(err, ErrEndUserIPMismatch) || errors.Is(err, ErrExpired) || errors.Is(err, ErrRateLimited) || calls != 1 {
+		t.Fatalf("refused lookup: %v after %d calls, want ErrEndUserIPMismatch after 1", err, calls)
+	}
+	if errors.Is(&ServiceError{Status: 403, Code: ErrorCodeCertificateErr}, ErrEndUserIPMismatch) {
+		t.Fatal("certificateErr matches ErrEndUserIPMismatch")
+	}
+}

@@ -38,6 +38,10 @@ var (
 	ErrQRStale = errors.New("QR code stale or from the future")
 	// ErrBadSignature: a challenge signature does not verify.
 	ErrBadSignature = errors.New("challenge signature does not verify")
+	// ErrEndUserIPMismatch: the service refused a lookup because it came
+	// from another address than the one the login was started from, and
+	// the relying party asked for a match (403 endUserIpMismatch).
+	ErrEndUserIPMismatch = errors.New("login started from another address")
 	// ErrUnsupportedKey: the key type or signature algorithm is not one of
 	// docs/protocol.md's.
 	ErrUnsupportedKey = errors.New("unsupported key or signature algorithm")
@@ -103,7 +107,7 @@ func (e *ServiceError) Error() string {
 
 // Is maps service replies to the sentinels: 410 or errorCode expired to
 // ErrExpired, 409 alreadyCompleted to ErrAlreadyCompleted, 429 to
-// ErrRateLimited.
+// ErrRateLimited, endUserIpMismatch to ErrEndUserIPMismatch.
 func (e *ServiceError) Is(target error) bool {
 	switch target {
 	case ErrExpired:
@@ -112,6 +116,8 @@ func (e *ServiceError) Is(target error) bool {
 		return e.Code == ErrorCodeAlreadyCompleted
 	case ErrRateLimited:
 		return e.Status == 429 || e.Code == ErrorCodeTooManyRequests
+	case ErrEndUserIPMismatch:
+		return e.Code == ErrorCodeEndUserIPMismatch
 	}
 	return false
 }

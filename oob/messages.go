@@ -67,6 +67,10 @@ const (
 	HintCertificateErr         = "certificateErr"
 	HintStartFailed            = "startFailed"
 	HintCardRemoved            = "cardRemoved"
+	// HintEndUserIPMismatch: the order asked for RequireEndUserIPMatch
+	// and an autostart lookup came from another address than the order's
+	// endUserIp (docs/protocol.md §5, §8.1). A failed hint.
+	HintEndUserIPMismatch = "endUserIpMismatch"
 )
 
 // Error codes of ErrorResponse.ErrorCode. A client must treat an unknown code
@@ -84,6 +88,10 @@ const (
 	ErrorCodeAlreadyCompleted  = "alreadyCompleted"
 	ErrorCodeCertificateErr    = "certificateErr"
 	ErrorCodeBadSignature      = "badSignature"
+	// ErrorCodeEndUserIPMismatch: lookup refused (403) because it came
+	// from another address than the order's endUserIp and the relying
+	// party asked for a match (docs/protocol.md §5).
+	ErrorCodeEndUserIPMismatch = "endUserIpMismatch"
 )
 
 // Signature algorithms of CompleteRequest.SignatureAlgorithm. Each signs
@@ -120,6 +128,12 @@ type AuthRequest struct {
 	UserVisibleData Base64 `json:"userVisibleData"`
 	// ReturnURL is where the browser goes after completion (optional).
 	ReturnURL string `json:"returnUrl,omitempty"`
+	// RequireEndUserIPMatch (optional): an autostart lookup from another
+	// address than EndUserIP is refused (403 endUserIpMismatch) and the
+	// order fails, instead of being flagged to the authenticator
+	// (docs/protocol.md §3, §5). For relying parties that see the user's
+	// own address, not a proxy's.
+	RequireEndUserIPMatch bool `json:"requireEndUserIpMatch,omitempty"`
 }
 
 // Validate implements Message.
@@ -374,6 +388,23 @@ type LookupResponse struct {
 	Challenge Base64 `json:"challenge"`
 	// ExpiresAt is when the order ends (RFC 3339).
 	ExpiresAt time.Time `json:"expiresAt"`
+	// Origin is where the order was started, as the relying party saw it,
+	// and whether this lookup came from the same address. The service
+	// sends it for autostart lookups (same device); nil otherwise.
+	Origin *Origin `json:"origin,omitempty"`
+}
+
+// Origin is where an order was started (docs/protocol.md §5): the
+// relying party's endUserIp, and whether the authenticator's lookup came
+// from the same address (SameEndUser). A mismatch is what a login started
+// on another computer and sent here as a link looks like (§8.1).
+type Origin struct {
+	EndUserIP      string `json:"endUserIp"`
+	EndUserIPMatch bool   `json:"endUserIpMatch"`
+}
+
+func (o *Origin) validate(w string) error {
+	return checkIP(w, "origin.endUserIp", o.EndUserIP)
 }
 
 // RelyingParty is the relying party as the service knows it from its API
@@ -403,6 +434,9 @@ func (m *LookupResponse) Validate() error {
 	}
 	if m.ExpiresAt.IsZero() {
 		return &DecodeError{What: w, Field: "expiresAt", Reason: "zero time"}
+	}
+	if m.Origin != nil {
+		return m.Origin.validate(w)
 	}
 	return nil
 }

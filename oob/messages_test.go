@@ -36,6 +36,9 @@ var samples = []sample{
 		[]string{"returnUrl"}},
 	{"AuthRequest-v6", func() Message { return new(AuthRequest) },
 		`{"endUserIp":"2001:db8::1","userVisibleData":"` + b64([]byte("Logga in")) + `"}`, nil},
+	{"AuthRequest-strict", func() Message { return new(AuthRequest) },
+		`{"endUserIp":"192.0.2.1","userVisibleData":"` + b64([]byte("Logga in")) + `","requireEndUserIpMatch":true}`,
+		[]string{"requireEndUserIpMatch"}},
 	{"AuthResponse", func() Message { return new(AuthResponse) },
 		`{"orderRef":"` + uuidA + `","autoStartToken":"` + uuidB + `","qrStartToken":"` + uuidC + `","qrStartSecret":"` + uuidD + `"}`, nil},
 	{"CollectRequest", func() Message { return new(CollectRequest) }, `{"orderRef":"` + uuidA + `"}`, nil},
@@ -52,6 +55,9 @@ var samples = []sample{
 	{"LookupRequest-qr", func() Message { return new(LookupRequest) }, `{"qrCode":"` + qrOK + `"}`, nil},
 	{"LookupResponse", func() Message { return new(LookupResponse) },
 		`{"transactionId":"` + uuidA + `","relyingParty":{"name":"Journalsystemet Demo","orgId":"232100-0016"},"userVisibleText":"Logga in\npå Journalsystemet","challenge":"` + chal + `","expiresAt":"2026-11-22T08:00:00Z"}`, nil},
+	{"LookupResponse-origin", func() Message { return new(LookupResponse) },
+		`{"transactionId":"` + uuidA + `","relyingParty":{"name":"Journalsystemet Demo"},"userVisibleText":"Logga in","challenge":"` + chal + `","expiresAt":"2026-11-22T08:00:00Z","origin":{"endUserIp":"192.0.2.7","endUserIpMatch":false}}`,
+		[]string{"origin"}},
 	{"QRRequest", func() Message { return new(QRRequest) }, `{"autoStartToken":"` + uuidB + `"}`, nil},
 	{"QRResponse", func() Message { return new(QRResponse) }, `{"qrCode":"` + qrOK + `","validFor":27}`, nil},
 	{"CompleteRequest", func() Message { return new(CompleteRequest) },
@@ -124,7 +130,11 @@ func TestDecodeStructuralErrors(t *testing.T) {
 			if !optional {
 				wantMalformed(t, s, "missing "+k, mutate(t, s.json, func(m map[string]any) { delete(m, k) }))
 			}
-			wantMalformed(t, s, "wrong type "+k, mutate(t, s.json, func(m map[string]any) { m[k] = true }))
+			wrong := any(true)
+			if v := string(keys[k]); v == "true" || v == "false" {
+				wrong = "true" // a boolean field: a string is the wrong type
+			}
+			wantMalformed(t, s, "wrong type "+k, mutate(t, s.json, func(m map[string]any) { m[k] = wrong }))
 			wantMalformed(t, s, "array "+k, mutate(t, s.json, func(m map[string]any) { m[k] = []any{m[k]} }))
 			if !strings.HasPrefix(s.name, "CompleteResponse") || k != "redirect" {
 				wantMalformed(t, s, "null "+k, mutate(t, s.json, func(m map[string]any) { m[k] = nil }))
@@ -180,6 +190,32 @@ func TestDecodeNestedStrictness(t *testing.T) {
 		"deep wrong type": strings.Replace(complete.json, `"notBefore":"1700000000000"`, `"notBefore":1700000000000`, 1),
 	} {
 		wantMalformed(t, complete, what, in)
+	}
+}
+
+// The lookup's origin is as strict as the rest: both fields, exact keys,
+// an IP address without zone.
+func TestDecodeOriginStrictness(t *testing.T) {
+	var s sample
+	for _, x := range samples {
+		if x.name == "LookupResponse-origin" {
+			s = x
+		}
+	}
+	for what, in := range map[string]string{
+		"origin missing match": strings.Replace(s.json, `,"endUserIpMatch":false`, ``, 1),
+		"origin missing ip":    strings.Replace(s.json, `"endUserIp":"192.0.2.7",`, ``, 1),
+		"origin unknown":       strings.Replace(s.json, `"endUserIpMatch":false`, `"endUserIpMatch":false,"lookupIp":"1.2.3.4"`, 1),
+		"origin case":          strings.Replace(s.json, `"endUserIpMatch":`, `"EndUserIpMatch":`, 1),
+		"origin duplicate":     strings.Replace(s.json, `"endUserIpMatch":false`, `"endUserIpMatch":false,"endUserIpMatch":true`, 1),
+		"origin string match":  strings.Replace(s.json, `"endUserIpMatch":false`, `"endUserIpMatch":"false"`, 1),
+		"origin bad ip":        strings.Replace(s.json, `"192.0.2.7"`, `"192.0.2.999"`, 1),
+		"origin zone":          strings.Replace(s.json, `"192.0.2.7"`, `"fe80::1%eth0"`, 1),
+		"origin host name":     strings.Replace(s.json, `"192.0.2.7"`, `"localhost"`, 1),
+		"origin null":          strings.Replace(s.json, `{"endUserIp":"192.0.2.7","endUserIpMatch":false}`, `null`, 1),
+		"origin empty":         strings.Replace(s.json, `{"endUserIp":"192.0.2.7","endUserIpMatch":false}`, `{}`, 1),
+	} {
+		wantMalformed(t, s, what, in)
 	}
 }
 
@@ -316,6 +352,30 @@ func TestCheckHSAID(t *testing.T) {
 	for _, s := range []string{"", "SE2321000016", "se2321000016-1234", "SE232100001X-1", "SE2321000016-12 4", "SE2321000016-1-2", "SE2321000016-" + strings.Repeat("1", 32)} {
 		if CheckHSAID(s) == nil {
 			t.Errorf("CheckHSAID(%q) accepted", s)
+		}
+	}
+}
+
+// SameEndUser: equal addresses, IPv4-mapped forms and any two loopback
+// addresses are the same end user; LAN, public and unparsable ones are not.
+func TestSameEndUser(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"192.0.2.7", "192.0.2.7", true},
+		{"::ffff:192.0.2.7", "192.0.2.7", true},
+		{"2001:db8::1", "2001:DB8::1", true},
+		{"127.0.0.1", "::1", true},
+		{"127.0.0.1", "127.0.1.1", true},
+		{"192.0.2.7", "192.0.2.8", false},
+		{"127.0.0.1", "10.0.0.5", false},
+		{"::1", "192.168.1.10", false},
+		{"192.0.2.7", "", false},
+		{"localhost", "127.0.0.1", false},
+	} {
+		if got := SameEndUser(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameEndUser(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
 }

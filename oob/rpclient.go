@@ -34,7 +34,12 @@ func NewRPClient(baseURL, apiKey string, hc *http.Client, retry RetryPolicy) (*R
 // Auth starts an order. text is shown to the user before the PIN. Never
 // retried (a retry would start a second order).
 func (c *RPClient) Auth(ctx context.Context, endUserIP, text, returnURL string) (*AuthResponse, error) {
-	req := AuthRequest{EndUserIP: endUserIP, UserVisibleData: Base64(text), ReturnURL: returnURL}
+	return c.StartOrder(ctx, AuthRequest{EndUserIP: endUserIP, UserVisibleData: Base64(text), ReturnURL: returnURL})
+}
+
+// StartOrder is Auth with the whole request (RequireEndUserIPMatch).
+// Never retried.
+func (c *RPClient) StartOrder(ctx context.Context, req AuthRequest) (*AuthResponse, error) {
 	var r AuthResponse
 	if err := c.e.call(ctx, c.hc, PathAuth, &req, &r, false); err != nil {
 		return nil, fmt.Errorf("starting order: %w", err)

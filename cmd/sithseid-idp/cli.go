@@ -62,7 +62,8 @@ rp flags (before or after ORDERREF):
   --key KEY            API key (default: $SITHSEID_IDP_RP_KEY, else DIR/rp-key)
   --state DIR          as for serve
   auth:    --text T (default "Logga in på Journalsystemet Demo"), --end-user-ip IP
-           (default 127.0.0.1), --return-url URL
+           (default 127.0.0.1), --return-url URL, --require-ip-match (a
+           lookup from another address than IP is refused, not flagged)
   collect: --wait (poll every 2 s until failed or complete), --timeout DUR (3m)
 
   auth prints the order as JSON with its "autoStartUrl"; collect prints the
@@ -307,6 +308,7 @@ func rp(ctx context.Context, cmd string, args []string, stdout io.Writer) error 
 	key := fs.String("key", "", "")
 	text := fs.String("text", "Logga in på Journalsystemet Demo", "")
 	endUserIP := fs.String("end-user-ip", "127.0.0.1", "")
+	requireIP := fs.Bool("require-ip-match", false, "")
 	returnURL := fs.String("return-url", "", "")
 	wait := fs.Bool("wait", false, "")
 	timeout := fs.Duration("timeout", oob.OrderLifetime, "")
@@ -336,7 +338,8 @@ func rp(ctx context.Context, cmd string, args []string, stdout io.Writer) error 
 	enc.SetEscapeHTML(false)
 	switch cmd {
 	case "auth":
-		a, err := c.Auth(ctx, *endUserIP, *text, *returnURL)
+		a, err := c.StartOrder(ctx, oob.AuthRequest{EndUserIP: *endUserIP, UserVisibleData: oob.Base64(*text),
+			ReturnURL: *returnURL, RequireEndUserIPMatch: *requireIP})
 		if err != nil {
 			return err
 		}
