@@ -34,6 +34,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,8 +98,8 @@ func runTool(t *testing.T, c *testCard, stdin, name string, args ...string) resu
 // runToolTTY runs name like runTool but with a pseudo-terminal as its
 // standard input and output, for tools that insist on a terminal for their
 // PIN prompt (OpenSC's util_getpass calls tcgetattr on stdout). It types
-// secret each time prompt appears. Echo is off before the tool starts, so
-// the secret never shows up in the captured output.
+// secret each time prompt appears. The secret is typed only once the tool
+// has turned echo off, so it never shows up in the captured output.
 func runToolTTY(t *testing.T, c *testCard, prompt, secret, name string, args ...string) result {
 	t.Helper()
 	answered := 0
@@ -187,9 +188,14 @@ typing:
 	for {
 		select {
 		case secret := <-prompts:
-			// util_getpass flushes pending input (tcsetattr TCSAFLUSH)
-			// right after it prints the prompt: type once it reads.
-			time.Sleep(200 * time.Millisecond)
+			// util_getpass prints the prompt, then turns echo off with
+			// tcsetattr(TCSAFLUSH), which discards pending input: type
+			// once echo is off (TCGETS on the master reads the slave's
+			// flags), so nothing typed is flushed and nothing is echoed.
+			wait.For(t, toolTimeout, name+" turning echo off after its prompt", func() bool {
+				tio, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
+				return err == nil && tio.Lflag&unix.ECHO == 0
+			})
 			if _, err := master.Write([]byte(secret + "\n")); err != nil {
 				t.Fatalf("typing into the pty: %v", err)
 			}
@@ -220,7 +226,8 @@ typing:
 	return r
 }
 
-// openPTY opens a pseudo-terminal pair with echo off.
+// openPTY opens a pseudo-terminal pair with echo on and ECHONL off: the
+// tool's own switch to echo off, when it reads a secret, says when to type.
 func openPTY() (master, slave *os.File, err error) {
 	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
@@ -243,7 +250,8 @@ func openPTY() (master, slave *os.File, err error) {
 	}
 	tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
 	if err == nil {
-		tio.Lflag &^= unix.ECHO | unix.ECHONL
+		tio.Lflag |= unix.ECHO
+		tio.Lflag &^= unix.ECHONL
 		err = unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tio)
 	}
 	if err != nil {
@@ -766,7 +774,7 @@ func TestRemovedDuringPKCS11Sign(t *testing.T) {
 	began := time.Now()
 	_, r := pkcs11Sign(t, c, testpki.RSA2048, "01", []byte("removed mid-signature"))
 	close(stop)
-	if !<-pulled {
+	if !wait.Recv(t, pulled, 5*time.Second, "the pulling goroutine's outcome") {
 		t.Fatalf("pkcs11-tool finished before the card was pulled:\n%s", r.out)
 	}
 	t.Logf("pkcs11-tool returned %v after it started", time.Since(began).Round(time.Millisecond))
