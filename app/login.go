@@ -45,6 +45,12 @@ type LoginApproval struct {
 	Holder       string
 	HSAID        string
 	CardNumber   string
+	// Origin is where the login was started, as the relying party saw the
+	// browser (the order's endUserIp), and whether this computer's lookup
+	// came from that address; nil when the service did not say. A
+	// mismatch is what a login started on another computer and sent here
+	// as a link looks like (docs/protocol.md §8.1).
+	Origin *oob.Origin
 }
 
 // LoginRequest is one out-of-band login.
@@ -164,6 +170,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			Holder:       oc.identity.Holder.Name,
 			HSAID:        oc.identity.HSAID,
 			CardNumber:   oc.identity.CardNumber,
+			Origin:       tx.Origin,
 		}); err != nil {
 			cancel(oob.ReasonUserCancel)
 			return nil, err
