@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
-	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,8 +16,10 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 )
 
 // openSCPath is Debian's OpenSC module (package opensc).
@@ -274,11 +275,14 @@ func TestOpenSCCardPulledMidSign(t *testing.T) {
 	}
 	digest := sha256.Sum256([]byte("pulled"))
 	errc := make(chan error, 1)
+	signed := e.srv.Stats().Signatures
 	go func() {
 		_, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
 		errc <- err
 	}()
-	time.Sleep(1 * time.Second) // login done, GENERAL AUTHENTICATE in flight
+	// Login done, the private-key operation executed and its answer held
+	// for SignLatency: the signature is in flight.
+	wait.For(t, 10*time.Second, "the card computing the signature", func() bool { return e.srv.Stats().Signatures > signed })
 	pulled := time.Now()
 	e.srv.Remove()
 	select {
