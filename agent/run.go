@@ -17,6 +17,7 @@ import (
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/exitcode"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/internal/nodump"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/startup"
@@ -127,6 +128,11 @@ func run(ctx context.Context, s *startup.Session, cat *l10n.Catalog, e Env, o op
 		return err
 	}
 
+	// The agent holds PINs while it works: no core dump, and on Linux no
+	// reader of its memory but root (internal/nodump, issue 14).
+	if err := nodump.Apply(); err != nil {
+		s.Log.Warn("core dumps stay possible", "err", err)
+	}
 	env, err := s.Environment("", "")
 	if err != nil && !errors.Is(err, environment.ErrNotConfigured) {
 		return err

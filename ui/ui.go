@@ -20,6 +20,7 @@ import (
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/nodump"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/startup"
@@ -57,6 +58,10 @@ func Run(ctx context.Context, e Env) int {
 	s := start(e)
 	defer s.Close()
 	e.Getenv, e.Log = s.Getenv, s.Log
+	// The window takes PINs: no core dump of it (internal/nodump).
+	if err := nodump.Apply(); err != nil {
+		e.Log.Warn("core dumps stay possible", "err", err)
+	}
 	fs := flag.NewFlagSet("ui", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	handoff := fs.String("handoff", "", "the queued login request (login, qr)")
