@@ -29,6 +29,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
@@ -215,8 +216,10 @@ func openWindow(t *testing.T, d *display, a *testAgent, lang string, extraEnv []
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Fyne draws its first frames after mapping: let it settle.
-	time.Sleep(1500 * time.Millisecond)
+	// Fyne draws its first frame after mapping; once it shows text and
+	// widgets, not a blank fill, its event loop runs and takes keys (each
+	// view focuses its first field in Start, before the window shows).
+	wait.For(t, 30*time.Second, "a drawn frame of sithseid ui", func() bool { return colours(t, d, w.id) > 8 })
 	return w
 }
 
