@@ -210,14 +210,20 @@ func TestAgentIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ready := false
 	for ev := range events {
 		if ev.State != nil && ev.State.Card != nil && ev.State.Busy == "" {
+			ready = true
 			break
 		}
 	}
 	cancel()
 	c.Close()
-	time.Sleep(200 * time.Millisecond) // let the identity read's last APDU land
+	if !ready {
+		t.Fatal("the agent did not report the card read within 10 s")
+	}
+	// Ready means the identity read is over: any APDU from here on is one
+	// the idle agent sends.
 
 	apdus := card.Server.Stats().APDUs
 	cpu0 := procCPU(t, info.PID)
