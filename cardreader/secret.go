@@ -30,12 +30,14 @@ func (s *Secret) Len() int { return len(s.Bytes()) }
 // Empty reports whether the secret holds nothing.
 func (s *Secret) Empty() bool { return s.Len() == 0 }
 
-// Wipe zeroes the secret's bytes and empties it. Safe on nil.
+// Wipe zeroes the secret's bytes, to the capacity of the slice it was
+// given (a decoder may have written past the length), and empties it.
+// Safe on nil.
 func (s *Secret) Wipe() {
 	if s == nil {
 		return
 	}
-	clear(s.b)
+	clear(s.b[:cap(s.b)])
 	s.b = nil
 }
 

@@ -44,6 +44,7 @@ package localapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,9 +92,10 @@ type frame struct {
 	Approved bool            `json:"approved,omitempty"`
 }
 
-// wipe zeroes the secret a frame carries.
+// wipe zeroes the secret a frame carries, to its capacity: the base64
+// decoder writes whole words, and its slice is longer than the secret.
 func (f *frame) wipe() {
-	clear(f.Secret)
+	clear(f.Secret[:cap(f.Secret)])
 	f.Secret = nil
 }
 
@@ -222,20 +224,22 @@ func (l *lineReader) wipe() { clear(l.buf) }
 // decodeStrict decodes exactly one JSON value into v, refusing unknown
 // fields, names in another case than the field's or given twice
 // (checkNames), and trailing data.
+//
+// It makes no copy of data that it cannot wipe: checkNames parses data in
+// place, and json.Unmarshal (unlike a json.Decoder, whose read buffer
+// would keep the frame, a secret's base64 in it, until the collector
+// reused the memory) decodes from data itself. A secret's only copy is its
+// decoded []byte, which the frame's wipe zeroes. (A string with JSON
+// escapes is unescaped into a scratch copy first; base64 needs none, and
+// the Client writes none.)
 func decodeStrict(data []byte, v any) error {
 	if err := checkNames(data, reflect.TypeOf(v)); err != nil {
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// Unknown fields were refused by checkNames; Unmarshal refuses
+	// trailing data other than white space.
+	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data after the frame", ErrProtocol)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data after the frame", ErrProtocol)
 	}
 	return nil
 }
@@ -261,16 +265,39 @@ func readFrame(l *lineReader, fromClient bool) (frame, error) {
 
 // encodeFrame marshals f with its newline. The caller wipes the result when
 // f carries a secret.
+//
+// A secret never passes through json.Marshal, whose encoder buffers live
+// in a sync.Pool, out of reach of a wipe: the frame is marshalled without
+// it, and the secret's base64 is written straight into the one buffer
+// returned, as the frame's last member.
 func encodeFrame(f *frame) ([]byte, error) {
+	secret := f.Secret
+	if secret != nil {
+		g := *f
+		g.Secret = nil
+		f = &g
+	}
 	b, err := json.Marshal(f)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxFrameSize {
-		clear(b)
+	size := len(b) + 1
+	if secret != nil {
+		size += len(`,"secret":""`) + base64.StdEncoding.EncodedLen(len(secret))
+	}
+	if size-1 > MaxFrameSize {
 		return nil, fmt.Errorf("%w: frame larger than %d bytes", ErrProtocol, MaxFrameSize)
 	}
-	return append(b, '\n'), nil
+	if secret == nil {
+		return append(b, '\n'), nil
+	}
+	out := make([]byte, 0, size)
+	out = append(out, b[:len(b)-1]...) // without its closing brace
+	out = append(out, `,"secret":"`...)
+	n := len(out) + base64.StdEncoding.EncodedLen(len(secret))
+	base64.StdEncoding.Encode(out[len(out):n], secret)
+	out = append(out[:n], "\"}\n"...)
+	return out, nil
 }
 
 // WireError is an error as it crosses the local API: a stable code, the
