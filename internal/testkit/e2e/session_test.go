@@ -24,6 +24,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 	"github.com/sithseid/sithseid/localapi"
 )
 
@@ -127,7 +128,8 @@ func (s *session) stopAgent() {
 	for _, pid := range processesWithEnv("XDG_RUNTIME_DIR=" + run) {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// SIGTERM first, so they can clean up; SIGKILL what is left after 5 s.
+	wait.Until(5*time.Second, func() bool { return len(processesWithEnv("XDG_RUNTIME_DIR="+run)) == 0 })
 	for _, pid := range processesWithEnv("XDG_RUNTIME_DIR=" + run) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
