@@ -25,6 +25,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
@@ -442,7 +443,7 @@ func TestAgentSubscribeCardEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := <-events
+	first := wait.Recv(t, events, 10*time.Second, "the first event")
 	if first.State == nil {
 		t.Fatalf("first event %+v", first)
 	}

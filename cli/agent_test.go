@@ -17,6 +17,7 @@ import (
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 )
@@ -105,7 +106,7 @@ func TestHandoffStartsAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := (<-events).State
+	st := wait.Recv(t, events, 10*time.Second, "the first event").State
 	cancel()
 	if st == nil || len(st.Handoffs) != 2 {
 		t.Fatalf("agent state after two handoffs: %+v", st)

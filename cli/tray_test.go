@@ -22,6 +22,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/dbustest"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 	"github.com/sithseid/sithseid/ui/tray"
@@ -338,7 +339,7 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := <-events
+	first := wait.Recv(t, events, 10*time.Second, "the first event")
 	scancel()
 	c.Close()
 	if first.State == nil || len(first.State.Handoffs) != 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 )
 
 // Tests against the real PC/SC stack: a private pcscd and the virtual
@@ -508,7 +509,7 @@ func TestConcurrentSigns(t *testing.T) {
 		}()
 	}
 	for range 4 {
-		if err := <-errc; err != nil {
+		if err := wait.Recv(t, errc, 30*time.Second, "a signature"); err != nil {
 			t.Error(err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 	"github.com/sithseid/sithseid/ui/viewname"
@@ -377,7 +378,11 @@ func TestLoginShowsRelyingPartyBeforePIN(t *testing.T) {
 		if err := req.Approve(ctx, app.LoginApproval{RelyingParty: "Journalsystemet", Text: "Logga in på Avdelning 12", Holder: "Anna Andersson", HSAID: "SE2321000016-1234", CardNumber: "1001"}); err != nil {
 			return nil, err
 		}
-		<-approved
+		select {
+		case <-approved:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		s, err := req.Prompt(ctx, app.PromptRequest{Kind: app.PromptPIN, Retries: 3})
 		if err != nil {
 			return nil, err
@@ -431,7 +436,7 @@ func TestLoginCancelDeclines(t *testing.T) {
 	v := vv.(*LoginView)
 	eventually(t, "the PIN prompt", func() bool { return v.pinRow.Visible() })
 	key(v.pin, fyne.KeyEscape)
-	if err := <-got; !errors.Is(err, app.ErrCancelled) {
+	if err := wait.Recv(t, got, 10*time.Second, "the prompt's answer"); !errors.Is(err, app.ErrCancelled) {
 		t.Fatalf("the prompt returned %v, want ErrCancelled (which cancels the order)", err)
 	}
 	eventually(t, "the window to close", func() bool { return h.closed })
@@ -455,7 +460,7 @@ func TestLoginSwitchesToQR(t *testing.T) {
 	v := vv.(*LoginView)
 	eventually(t, "the PIN prompt", func() bool { return v.pinRow.Visible() })
 	test.Tap(v.mobileB)
-	if err := <-ended; !errors.Is(err, localapi.ErrAbandoned) {
+	if err := wait.Recv(t, ended, 10*time.Second, "the prompt's answer"); !errors.Is(err, localapi.ErrAbandoned) {
 		t.Fatalf("switching to the phone answered the prompt with %v, want ErrAbandoned (ErrCancelled would decline the order)", err)
 	}
 	eventually(t, "the first code", func() bool { return v.qr.fetches >= 1 })
