@@ -2,12 +2,14 @@ package rig
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 )
 
 // Card is a virtual SITHS card running in one of a PCSCD's readers.
@@ -33,6 +35,7 @@ type Card struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	runErr   error
+	stopErr  error
 	stopOnce sync.Once
 	emptied  func() // tells the PCSCD when this card left its reader for good
 }
@@ -104,10 +107,14 @@ func (p *PCSCD) RunCard(tb testing.TB, reader int, dir, pin, puk string, run vca
 func (c *Card) Stop() error {
 	c.stopOnce.Do(func() {
 		c.cancel()
-		<-c.done
+		if _, ok := wait.TryRecv(c.done, 10*time.Second); !ok {
+			c.stopErr = errors.New("card server still running 10 s after Stop")
+			return
+		}
 		c.emptied()
+		c.stopErr = c.runErr
 	})
-	return c.runErr
+	return c.stopErr
 }
 
 // Pull takes the card out of the reader (Server.Remove) and waits until the
