@@ -11,6 +11,11 @@ import (
 // queued.
 var ErrHandoffNotFound = errors.New("login request not found (expired or already taken)")
 
+// ErrHandoffRateLimited: the agent refused a login request because too
+// many came in a short time (docs/protocol.md §8.1: a page that opens
+// links in a loop).
+var ErrHandoffRateLimited = errors.New("too many login requests in a short time")
+
 // NotificationKind says what a notification is about.
 type NotificationKind string
 
@@ -21,6 +26,9 @@ const (
 	NotifyPINBlocked          NotificationKind = "pinBlocked"
 	NotifyCertificateExpiring NotificationKind = "certificateExpiring"
 	NotifyLoginRequested      NotificationKind = "loginRequested"
+	// NotifyLoginRefused: login requests were refused for coming too
+	// fast; raised once per burst.
+	NotifyLoginRefused NotificationKind = "loginRefused"
 )
 
 // Notification is something the agent tells the user about (the tray shows

@@ -350,6 +350,8 @@ var wireSentinels = []struct {
 	{"unknownMethod", ErrUnknownMethod},
 	{"tooManyCalls", ErrTooManyCalls},
 	{"handoffNotFound", ErrHandoffNotFound},
+	{"handoffRateLimited", ErrHandoffRateLimited},
+	{"endUserIpMismatch", oob.ErrEndUserIPMismatch},
 	{"timeout", context.DeadlineExceeded},
 }
 

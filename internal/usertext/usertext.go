@@ -173,6 +173,12 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 			name = namer.EnvironmentName()
 		}
 		return c.T("err.env_not_configured", name), c.T("hint.env_not_configured"), Service
+	case errors.Is(err, oob.ErrEndUserIPMismatch):
+		// The service refused: the login was started on another computer
+		// and its link opened here (docs/protocol.md §8.1).
+		return c.T("err.enduserip_mismatch"), c.T("hint.enduserip_mismatch"), Cancelled
+	case errors.Is(err, localapi.ErrHandoffRateLimited):
+		return c.T("err.handoff_rate_limited"), c.T("hint.handoff_rate_limited"), Cancelled
 	case errors.Is(err, oob.ErrExpired):
 		return c.T("err.expired"), c.T("hint.expired"), Cancelled
 	case errors.Is(err, oob.ErrAlreadyCompleted):

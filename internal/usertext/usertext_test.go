@@ -13,6 +13,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/atomicfile"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/mtls"
 	"github.com/sithseid/sithseid/oob"
 )
@@ -40,6 +41,8 @@ func TestExplain(t *testing.T) {
 		{fmt.Errorf("x: %w", app.ErrCancelled), Cancelled, "", ""},
 		{context.Canceled, Cancelled, "", ""},
 		{fmt.Errorf("lookup: %w", oob.ErrExpired), Cancelled, "", ""},
+		{fmt.Errorf("looking the login up: %w", &oob.ServiceError{Status: 403, Code: oob.ErrorCodeEndUserIPMismatch}), Cancelled, "startades på en annan dator", "started on another computer"},
+		{fmt.Errorf("agent: %w", localapi.ErrHandoffRateLimited), Cancelled, "För många inloggningslänkar", "Too many login links"},
 		{app.ErrConfirmLogin, Confirm, "", ""},
 		{&os.PathError{Op: "export", Path: "/tmp/x.pem", Err: os.ErrExist}, Failure, "/tmp/x.pem", "/tmp/x.pem"},
 		{fmt.Errorf("x: %w", cardreader.ErrNoSignaturePIN), Usage, "Kortet har ingen underskriftskod.", "This card has no signature PIN."},

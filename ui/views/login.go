@@ -7,16 +7,21 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/localapi"
+	"github.com/sithseid/sithseid/oob"
 )
 
 // LoginView approves a login the browser handed over: who asks and what
 // for come first (the defence against a caller who talks the user into
-// approving someone else's login), then the PIN with the tries left.
+// approving someone else's login), then where the login was started (a
+// warning when the identity service saw it started on another computer,
+// docs/protocol.md §8.1) and the reminder to approve only a login the user
+// started, then the PIN with the tries left.
 // "Använd mobilen i stället" switches to the animated QR code; Avbryt
 // declines, which cancels the order at the service.
 type LoginView struct {
@@ -24,16 +29,24 @@ type LoginView struct {
 	agent   LoginApprover
 	handoff string
 
-	rp      *widget.Label
-	text    *widget.Label
-	who     *widget.Label
-	tries   *widget.Label
-	pin     *entry
-	loginB  *button
-	mobileB *button
-	cancelB *button
-	retryB  *button
-	pinRow  *fyne.Container
+	rp   *widget.Label
+	text *widget.Label
+	who  *widget.Label
+	// origin says where the login was started; originRow holds it with
+	// its icon (a warning for another computer).
+	origin     *widget.Label
+	originIcon *widget.Icon
+	originRow  *fyne.Container
+	// reminder: approve only a login you started yourself.
+	reminder    *widget.Label
+	reminderRow *fyne.Container
+	tries       *widget.Label
+	pin         *entry
+	loginB      *button
+	mobileB     *button
+	cancelB     *button
+	retryB      *button
+	pinRow      *fyne.Container
 
 	cancelOp context.CancelFunc
 	answer   chan promptAnswer // the PIN prompt waiting, or nil
@@ -58,6 +71,13 @@ func NewLogin(env *Env, agent LoginApprover, handoff string) *LoginView {
 	v.text.Hide()
 	v.who = para("")
 	v.who.Hide()
+	v.origin = para("")
+	v.originIcon = widget.NewIcon(theme.InfoIcon())
+	v.originRow = container.NewBorder(nil, nil, container.NewCenter(v.originIcon), nil, v.origin)
+	v.originRow.Hide()
+	v.reminder = para(c.T("login.only_yours"))
+	v.reminderRow = container.NewBorder(nil, nil, container.NewCenter(widget.NewIcon(theme.InfoIcon())), nil, v.reminder)
+	v.reminderRow.Hide()
 	v.tries = widget.NewLabel("")
 	v.pin = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
 	v.pin.OnChanged = func(string) { v.refresh() }
@@ -77,6 +97,8 @@ func NewLogin(env *Env, agent LoginApprover, handoff string) *LoginView {
 		v.rp,
 		v.text,
 		v.who,
+		v.originRow,
+		v.reminderRow,
 		v.pinRow,
 		v.messages(),
 		container.NewHBox(v.mobileB, layoutSpacer(), v.cancelB, v.retryB, v.loginB),
@@ -126,8 +148,38 @@ func (v *LoginView) approve(_ context.Context, a app.LoginApproval) error {
 		}
 		v.who.SetText(c.T("login.as", a.Holder, a.HSAID, a.CardNumber))
 		v.who.Show()
+		v.showOrigin(a.Origin)
+		v.reminderRow.Show()
+		v.root.Refresh() // the wrapped rows measure their height at their new width
 	})
 	return nil
+}
+
+// showOrigin says where the login was started: on this computer, or, when
+// the identity service saw this computer's lookup come from another
+// address than the browser that started it, a warning that someone else
+// may be logging in as the user. Without the service's word it says
+// nothing; the reminder below stands either way.
+func (v *LoginView) showOrigin(o *oob.Origin) {
+	if o == nil {
+		v.originRow.Hide()
+		return
+	}
+	c := v.cat
+	// Style before text: the wrapped label's height is measured in the
+	// font it is drawn in (bold wraps longer).
+	if o.EndUserIPMatch {
+		v.origin.Importance = widget.MediumImportance
+		v.origin.TextStyle.Bold = false
+		v.originIcon.SetResource(theme.InfoIcon())
+		v.origin.SetText(c.T("login.origin_same", o.EndUserIP))
+	} else {
+		v.origin.Importance = widget.WarningImportance
+		v.origin.TextStyle.Bold = true
+		v.originIcon.SetResource(theme.NewColoredResource(theme.WarningIcon(), theme.ColorNameWarning))
+		v.origin.SetText(c.T("login.origin_other", o.EndUserIP))
+	}
+	v.originRow.Show()
 }
 
 // prompt waits for the PIN typed in the window (or Avbryt).
