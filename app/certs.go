@@ -143,9 +143,11 @@ func (s *Service) RemoveExpired(ctx context.Context, sel Selector, opts RemoveOp
 }
 
 func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick func(cardreader.Identity) ([]string, error), opts RemoveOptions, prompt Prompt) ([]string, error) {
+	// The lock for the card phases only, never over the prompt; the PIN
+	// goes to the card selected here and no other (ErrCardChanged).
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	oc, err := s.selectCard(ctx, sel)
+	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +170,9 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 			return nil, ErrConfirmLogin
 		}
 	}
+	s.mu.Lock()
 	st, err := onCard(s, ctx, oc.card.PINStatus)
+	s.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("reading PIN tries left: %w", err)
 	}
@@ -180,6 +184,8 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 		return nil, err
 	}
 	defer pin.Wipe()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	auth := cardreader.RemoveAuth{PIN: pin, ManagementKey: opts.ManagementKey}
 	if auth.ManagementKey == nil && s.opts.ManagementKeyFile != "" && oc.card.Backend() == cardreader.BackendPIV {
 		key, err := readManagementKeyFile(s.opts.ManagementKeyFile)

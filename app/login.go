@@ -132,9 +132,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, err
 	}
 
+	// The service lock is taken for each card phase and never held while
+	// the user reads, approves or types (docs/protocol.md §8, "A prompt
+	// never holds the card"); the PIN goes to the card selected here and
+	// no other (cardreader.ErrCardChanged).
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	oc, login, err := s.loginCard(ctx, req.Select)
+	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -162,8 +166,22 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			s.log.Info("cancelling order", "reason", reason, "err", err)
 		}
 	}
+	// The person's part ends when the order does at the latest: an
+	// approval or a PIN prompt left open is closed then (its context is
+	// done) and the login reports the order expired.
+	pctx, pcancel := ctx, context.CancelFunc(func() {})
+	if !tx.ExpiresAt.IsZero() {
+		pctx, pcancel = context.WithDeadline(ctx, tx.ExpiresAt)
+	}
+	defer pcancel()
+	expired := func(err error) error {
+		if ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("waiting for the user: %w", oob.ErrExpired)
+		}
+		return err
+	}
 	if req.Approve != nil {
-		if err := req.Approve(ctx, LoginApproval{
+		if err := req.Approve(pctx, LoginApproval{
 			RelyingParty: tx.RelyingParty.Name,
 			Text:         tx.Text,
 			ExpiresAt:    tx.ExpiresAt,
@@ -172,6 +190,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			CardNumber:   oc.identity.CardNumber,
 			Origin:       tx.Origin,
 		}); err != nil {
+			if err := expired(err); errors.Is(err, oob.ErrExpired) {
+				return nil, err
+			}
 			cancel(oob.ReasonUserCancel)
 			return nil, err
 		}
@@ -179,7 +200,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	// The installation's device key, before the card is used: a keyring
 	// that is slow to answer must not hold the card.
 	device := s.deviceKey(ctx)
+	s.mu.Lock()
 	st, err := onCard(s, ctx, oc.card.PINStatus)
+	s.mu.Unlock()
 	if err != nil {
 		s.failLogin(oc, err, cancel)
 		return nil, fmt.Errorf("reading PIN tries left: %w", err)
@@ -188,14 +211,21 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		cancel(oob.ReasonStartFailed)
 		return nil, cardreader.ErrPINBlocked
 	}
-	pin, err := req.Prompt(ctx, oc.request(PromptPIN, st.Retries))
+	pin, err := req.Prompt(pctx, oc.request(PromptPIN, st.Retries))
 	if err != nil {
+		if err := expired(err); errors.Is(err, oob.ErrExpired) {
+			return nil, err
+		}
 		if errors.Is(err, ErrCancelled) {
 			cancel(oob.ReasonUserCancel)
 		}
 		return nil, err
 	}
 	defer pin.Wipe()
+	// From the PIN on to the completion no person is waited for: the card
+	// phase holds the lock (the TLS handshake signs with the card).
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	// Verify first: a wrong PIN must surface as tries left, not as a failed
 	// TLS handshake, and leaves the order pending.
 	if err := s.verifyPIN(ctx, oc, pin); err != nil {
@@ -283,7 +313,7 @@ func (s *Service) verifyPIN(ctx context.Context, oc openCard, pin *cardreader.Se
 // should not wait three minutes for a card that is gone) and drops the
 // card's TLS sessions.
 func (s *Service) failLogin(oc openCard, err error, cancel func(string)) {
-	if errors.Is(err, cardreader.ErrCardRemoved) || errors.Is(err, cardreader.ErrNoCard) {
+	if errors.Is(err, cardreader.ErrCardRemoved) || errors.Is(err, cardreader.ErrNoCard) || errors.Is(err, cardreader.ErrCardChanged) {
 		s.CardRemoved(oc.card.Reader())
 		cancel(oob.ReasonCardRemoved)
 	}
@@ -422,15 +452,15 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("tls check: %q is not an https URL", req.URL)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	// An expired login certificate is still tried: helpdesk wants to see
-	// what the server makes of it.
+	// what the server makes of it. The lock is not held over the prompt.
+	s.mu.Lock()
 	oc, login, err := s.loginCard(ctx, req.Select)
-	if err != nil {
-		return nil, err
+	var st cardreader.PINStatus
+	if err == nil {
+		st, err = onCard(s, ctx, oc.card.PINStatus)
 	}
-	st, err := onCard(s, ctx, oc.card.PINStatus)
+	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -442,6 +472,8 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 		return nil, err
 	}
 	defer pin.Wipe()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.verifyPIN(ctx, oc, pin); err != nil {
 		return nil, err
 	}

@@ -140,19 +140,27 @@ func (s *Service) ChangePIN(ctx context.Context, sel Selector, pin cardreader.PI
 }
 
 func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	oc, err := s.selectCard(ctx, sel)
-	if err != nil {
+	// The service lock is held for the card phases only, never while the
+	// user types; the change goes to the card selected here and no other
+	// (cardreader.ErrCardChanged).
+	var (
+		oc  openCard
+		ops pinOps
+		st  cardreader.PINStatus
+	)
+	if err := s.locked(func() (err error) {
+		if oc, err = s.selectCard(ctx, sel); err != nil {
+			return err
+		}
+		if ops, err = pinOpsOf(oc.card, ref); err != nil {
+			return err
+		}
+		if st, err = onCard(s, ctx, ops.status); err != nil {
+			return fmt.Errorf("reading PIN tries left: %w", err)
+		}
+		return nil
+	}); err != nil {
 		return err
-	}
-	ops, err := pinOpsOf(oc.card, ref)
-	if err != nil {
-		return err
-	}
-	st, err := onCard(s, ctx, ops.status)
-	if err != nil {
-		return fmt.Errorf("reading PIN tries left: %w", err)
 	}
 	if st.Blocked {
 		return cardreader.ErrPINBlocked
@@ -184,8 +192,11 @@ func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PI
 	if newPIN.Equal(old) {
 		return ErrSamePIN
 	}
-	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, ops.change(ctx, old, newPIN)
+	if err := s.locked(func() error {
+		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, ops.change(ctx, old, newPIN)
+		})
+		return err
 	}); err != nil {
 		s.log.Info("PIN change failed", "reader", oc.card.Reader(), "pin", ref, "err", err)
 		return err
@@ -207,25 +218,32 @@ func (s *Service) UnblockPIN(ctx context.Context, sel Selector, pin cardreader.P
 }
 
 func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	oc, err := s.selectCard(ctx, sel)
-	if err != nil {
-		return err
-	}
-	ops, err := pinOpsOf(oc.card, ref)
-	if err != nil {
-		return err
-	}
-	if ref == cardreader.PINSignature {
-		// A card without a signature PIN says so before the PUK is asked.
-		if _, err := onCard(s, ctx, ops.status); errors.Is(err, cardreader.ErrNoSignaturePIN) {
+	// As in changePIN: the lock for the card phases only, the PUK to the
+	// card selected here and no other.
+	var (
+		oc  openCard
+		ops pinOps
+		st  cardreader.PINStatus
+	)
+	if err := s.locked(func() (err error) {
+		if oc, err = s.selectCard(ctx, sel); err != nil {
 			return err
 		}
-	}
-	st, err := onCard(s, ctx, oc.card.PUKStatus)
-	if err != nil {
-		return fmt.Errorf("reading PUK tries left: %w", err)
+		if ops, err = pinOpsOf(oc.card, ref); err != nil {
+			return err
+		}
+		if ref == cardreader.PINSignature {
+			// A card without a signature PIN says so before the PUK is asked.
+			if _, err := onCard(s, ctx, ops.status); errors.Is(err, cardreader.ErrNoSignaturePIN) {
+				return err
+			}
+		}
+		if st, err = onCard(s, ctx, oc.card.PUKStatus); err != nil {
+			return fmt.Errorf("reading PUK tries left: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if st.Blocked {
 		return cardreader.ErrPUKBlocked
@@ -251,8 +269,11 @@ func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.P
 	if err := cardreader.CheckPINPolicy(newPIN, oc.birthDate()); err != nil {
 		return err
 	}
-	if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, ops.unblock(ctx, puk, newPIN)
+	if err := s.locked(func() error {
+		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, ops.unblock(ctx, puk, newPIN)
+		})
+		return err
 	}); err != nil {
 		s.log.Info("PIN unblock failed", "reader", oc.card.Reader(), "pin", ref, "err", err)
 		return err

@@ -70,9 +70,12 @@ type Options struct {
 // DefaultCardTimeout is the longest one card call may take.
 const DefaultCardTimeout = 30 * time.Second
 
-// Service runs the card operations. One card operation runs at a time: the
-// card and the PC/SC stack are single-user resources, and a PIN prompt
-// must never interleave with another operation on the same card.
+// Service runs the card operations. One card phase runs at a time: the
+// card and the PC/SC stack are single-user resources. A phase never spans
+// a person's input: an operation takes the lock to select the card and
+// read its tries, lets it go while the prompt is open, and takes it again
+// for the step that presents the PIN, which the backend binds to the card
+// selected (cardreader.ErrCardChanged for any other).
 type Service struct {
 	opts     Options
 	backends []cardreader.Backend
@@ -112,6 +115,15 @@ func (s *Service) cardCtx(ctx context.Context) (context.Context, context.CancelF
 		d = DefaultCardTimeout
 	}
 	return context.WithTimeout(ctx, d)
+}
+
+// locked runs f holding the service lock, which serialises card phases.
+// No caller holds it while a person reads, approves or types: a prompt
+// left open must not stop status, the tray or another operation.
+func (s *Service) locked(f func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return f()
 }
 
 // onCard runs f with a bounded context.

@@ -67,6 +67,10 @@ var (
 	// ErrAmbiguousCard: several cards match and none was chosen by card
 	// number or serial.
 	ErrAmbiguousCard = errors.New("several cards present: choose one by card number")
+	// ErrCardChanged: the card in the reader is not the one the operation
+	// was asked for (another card was put in its place since it was
+	// read). No PIN, PUK or key was presented to it: no try was used.
+	ErrCardChanged = errors.New("the card in the reader is not the one the operation was asked for")
 )
 
 // PINPolicyReason says why CheckPINPolicy or CheckPUKFormat refused a value.

@@ -321,6 +321,7 @@ var wireSentinels = []struct {
 	{"noReader", cardreader.ErrNoReader},
 	{"noCard", cardreader.ErrNoCard},
 	{"cardRemoved", cardreader.ErrCardRemoved},
+	{"cardChanged", cardreader.ErrCardChanged},
 	{"unsupportedCard", cardreader.ErrUnsupportedCard},
 	{"pinBlocked", cardreader.ErrPINBlocked},
 	{"pukBlocked", cardreader.ErrPUKBlocked},

@@ -52,7 +52,7 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 		return nil, fmt.Errorf("opening %q: ATR % X: %w", reader.Name, reader.ATR, cardreader.ErrUnsupportedCard)
 	}
 	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
-	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex), probe: probe}
+	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex), probe: probe, events: pcsc.ReaderEvents}
 	c.connect = func(ctx context.Context) (*session, error) {
 		return connectPCSC(ctx, c.reader, c.opts.BusyTimeout)
 	}
@@ -77,6 +77,7 @@ func (c *Card) open(ctx context.Context) error {
 	if err := s.selectApplet(); err != nil {
 		return fmt.Errorf("opening %q: %w", c.reader, c.mapErr(err))
 	}
+	c.bind.Record(c.state(s))
 	return nil
 }
 

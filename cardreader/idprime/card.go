@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // Card is one IDPrime card. Every method opens the card (shared access in
@@ -25,6 +26,13 @@ type Card struct {
 	// probe looks at the reader after a response without a status word;
 	// nil (unit tests) takes such a response for a removal.
 	probe func(reader string) error
+	// events reads the reader's event counter (pcsc.ReaderEvents); nil
+	// (unit tests with scripted sessions) binds nothing.
+	events func(reader string) (uint32, bool)
+	// bind is the card this Card was opened on (its ATR and the reader's
+	// event counter at Open, its ID when first read): a PIN or PUK goes
+	// to no other card (doPIN).
+	bind pcsc.Binding
 }
 
 var (
@@ -67,20 +75,53 @@ func (c *Card) do(ctx context.Context, f func(s *session) error) error {
 func (c *Card) ID(ctx context.Context) (string, error) {
 	var id string
 	err := c.do(ctx, func(s *session) error {
-		b, err := s.readFile(fidCardID, 64)
-		if err != nil {
-			return err
+		var err error
+		id, err = s.cardID()
+		if err == nil {
+			c.bind.SetID(c.state(s), id)
 		}
-		if allZero(b) {
-			return errors.New("empty card ID")
-		}
-		id = "cardid:" + hex.EncodeToString(b)
-		return nil
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("reading card ID: %w", err)
 	}
 	return id, nil
+}
+
+func (s *session) cardID() (string, error) {
+	b, err := s.readFile(fidCardID, 64)
+	if err != nil {
+		return "", err
+	}
+	if allZero(b) {
+		return "", errors.New("empty card ID")
+	}
+	return "cardid:" + hex.EncodeToString(b), nil
+}
+
+// state is what PC/SC says of the card s reaches (its ATR and the
+// reader's event counter, read inside s's transaction); nil without
+// PC/SC.
+func (c *Card) state(s *session) *pcsc.State {
+	if c.events == nil {
+		return nil
+	}
+	n, ok := c.events(c.reader)
+	return &pcsc.State{ATR: s.atr, Events: n, EventsOK: ok}
+}
+
+// doPIN is do for an operation that presents a PIN or the PUK: before f,
+// in the same transaction, it checks that the card is the one this Card
+// was opened on (pcsc.Binding: free when no card was inserted or removed
+// since, else the card's ID is read and compared). Another card returns
+// cardreader.ErrCardChanged and sees no PIN.
+func (c *Card) doPIN(ctx context.Context, f func(s *session) error) error {
+	return c.do(ctx, func(s *session) error {
+		if err := c.bind.Check(c.state(s), s.cardID); err != nil {
+			return err
+		}
+		return f(s)
+	})
 }
 
 func allZero(b []byte) bool {

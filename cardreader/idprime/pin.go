@@ -115,7 +115,7 @@ func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
 	if err := checkPINFormat(pin); err != nil {
 		return err
 	}
-	err := c.do(ctx, func(s *session) error {
+	err := c.doPIN(ctx, func(s *session) error {
 		if err := s.checkTries(refPIN); err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (c *Card) change(ctx context.Context, ref byte, oldPIN, newPIN *cardreader.
 	if err := checkPINFormat(newPIN); err != nil {
 		return err
 	}
-	return c.do(ctx, func(s *session) error {
+	return c.doPIN(ctx, func(s *session) error {
 		if err := s.checkTries(ref); err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (c *Card) unblock(ctx context.Context, ref byte, puk, newPIN *cardreader.Se
 	if err := checkPINFormat(newPIN); err != nil {
 		return err
 	}
-	return c.do(ctx, func(s *session) error {
+	return c.doPIN(ctx, func(s *session) error {
 		if ref != refPIN {
 			// The card must have the PIN before a PUK is spent on it.
 			if _, err := s.tries(ref); err != nil {

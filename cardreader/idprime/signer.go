@@ -160,7 +160,7 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 		return nil, fmt.Errorf("signing with %s: %w", s.name, err)
 	}
 	var sig []byte
-	err = s.card.do(s.ctx, func(ss *session) error {
+	err = s.card.doPIN(s.ctx, func(ss *session) error {
 		if err := ss.verify(s.key.PINRef, s.pin); err != nil {
 			return err
 		}

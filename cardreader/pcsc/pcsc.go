@@ -30,6 +30,12 @@ type Conn struct {
 	card *scard.Card
 	// ATR is the card's ATR as PC/SC reports it; nil if it would not say.
 	ATR []byte
+	// Events is the reader's event counter once the transaction began
+	// (the high 16 bits of SCardGetStatusChange's dwEventState, which
+	// pcsc-lite and WinSCard bump at every insertion and removal);
+	// EventsOK is false when PC/SC would not say. See Binding.
+	Events   uint32
+	EventsOK bool
 }
 
 // Connect connects to reader in shared mode and begins a transaction. A
@@ -50,6 +56,7 @@ func Connect(ctx context.Context, reader string, busy time.Duration) (*Conn, err
 				if st, err := card.Status(); err == nil {
 					c.ATR = st.Atr
 				}
+				c.Events, c.EventsOK = readerEvents(sc, reader)
 				return c, nil
 			}
 			_ = card.Disconnect(scard.LeaveCard)

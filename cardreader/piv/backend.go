@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // Options configure the PIV backend. The zero value works.
@@ -58,6 +59,7 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 		return nil, err
 	}
 	defer s.close(false)
+	c.bind.Record(s.conn.State())
 	v, err := s.do(0x00, insGetVersion, 0x00, 0x00, nil)
 	if sw(err) != 0 || (err == nil && len(v) != 3) {
 		return nil, fmt.Errorf("opening %q: GET VERSION: %d bytes, %v: %w", c.reader, len(v), err, cardreader.ErrUnsupportedCard)
@@ -80,6 +82,10 @@ type Card struct {
 	opts      Options
 	mu        *sync.Mutex
 	shortOnly atomic.Bool // the card or reader refused extended lengths
+	// bind is the card this Card was opened on (its ATR and the reader's
+	// event counter at Open, its ID when first read): a PIN, PUK or key
+	// goes to no other card (bound).
+	bind pcsc.Binding
 }
 
 var _ cardreader.Card = (*Card)(nil)
@@ -100,4 +106,15 @@ func (c *Card) session(ctx context.Context) (*session, error) {
 	}
 	s.shortOnly = &c.shortOnly
 	return s, nil
+}
+
+// bound checks, in s's transaction and before a PIN, a PUK or a key is
+// sent, that s reaches the card this Card was opened on: free when no
+// card was inserted or removed since (pcsc.Binding), else the card's ID is
+// read and compared. Another card returns cardreader.ErrCardChanged.
+func (c *Card) bound(s *session) error {
+	if err := c.bind.Check(s.conn.State(), s.cardID); err != nil {
+		return c.mapSessionErr(err)
+	}
+	return nil
 }

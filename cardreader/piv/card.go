@@ -67,6 +67,7 @@ func (c *Card) ID(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading card ID: %w", c.mapSessionErr(err))
 	}
+	c.bind.SetID(s.conn.State(), id)
 	return id, nil
 }
 
@@ -276,6 +277,10 @@ func (c *Card) withPIN(ctx context.Context, f func(s *session) error) error {
 	if err != nil {
 		return err
 	}
+	if err := c.bound(s); err != nil {
+		s.close(false)
+		return err
+	}
 	n, err := s.pinRetries()
 	if err != nil && sw(err) == 0 {
 		s.close(false)
@@ -337,6 +342,10 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 	if err != nil {
 		return fmt.Errorf("unblocking PIN: %w", err)
 	}
+	if err := c.bound(s); err != nil {
+		s.close(false)
+		return fmt.Errorf("unblocking PIN: %w", err)
+	}
 	n, _, err := s.retries(refPUK)
 	if err != nil {
 		s.close(false)
@@ -374,6 +383,10 @@ func (c *Card) RemoveCertificate(ctx context.Context, certID string, auth cardre
 	defer c.mu.Unlock()
 	s, err := c.session(ctx)
 	if err != nil {
+		return fmt.Errorf("removing certificate %s: %w", certID, err)
+	}
+	if err := c.bound(s); err != nil {
+		s.close(false)
 		return fmt.Errorf("removing certificate %s: %w", certID, err)
 	}
 	// Reset on close: the PIN and the management key must not stay

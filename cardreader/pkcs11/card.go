@@ -40,8 +40,10 @@ func tokenOf(ti pkcs11.TokenInfo) Token {
 // operation and closes it; the card is never held while idle. Operations on
 // one slot are serialised across the process. If the token in the slot is
 // replaced by another (a different serial), methods return
-// cardreader.ErrCardRemoved; so do all later calls, even if the same card
-// comes back: a Card is one insertion, and the caller opens a new one.
+// cardreader.ErrCardChanged before any session is opened on the other
+// token; once the card was found removed, all later calls return
+// cardreader.ErrCardRemoved, even if the same card comes back: a Card is
+// one insertion, and the caller opens a new one.
 type Card struct {
 	mod    *module
 	puk    PUKMode
@@ -150,23 +152,9 @@ func (c *Card) session(ctx context.Context, rw bool, fn func(pkcs11.SessionHandl
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ti, err := c.mod.ctx.GetTokenInfo(c.slot)
+	sh, err := c.openSession(ctx, rw)
 	if err != nil {
-		return c.removed(mapErr(err))
-	}
-	if tokenOf(ti).Serial != c.token.Serial {
-		return fmt.Errorf("token %q replaced by %q: %w", c.token.Serial, tokenOf(ti).Serial, cardreader.ErrCardRemoved)
-	}
-	if err := ctx.Err(); err != nil {
 		return err
-	}
-	flags := uint(pkcs11.CKF_SERIAL_SESSION)
-	if rw {
-		flags |= pkcs11.CKF_RW_SESSION
-	}
-	sh, err := c.mod.ctx.OpenSession(c.slot, flags)
-	if err != nil {
-		return c.removed(mapErr(err))
 	}
 	err = fn(sh)
 	// Closing the last session also ends any login (PKCS#11 v2.40 §5.6
@@ -180,6 +168,55 @@ func (c *Card) session(ctx context.Context, rw bool, fn func(pkcs11.SessionHandl
 		}
 	}
 	return c.removed(err)
+}
+
+// openSession opens a session on the token this Card was opened on, after
+// checking with C_GetTokenInfo that it is still the one in the slot.
+// Another token (another serial) returns cardreader.ErrCardChanged with
+// no session opened on it, so no C_Login, C_SetPIN, C_InitPIN, signature
+// or C_DestroyObject reaches it. A module answers the first call after a
+// card left the slot with CKR_DEVICE_REMOVED (OpenSC) even when a card is
+// back: the slot is then looked at once more, so the same card put back
+// works and another card is named as such.
+func (c *Card) openSession(ctx context.Context, rw bool) (pkcs11.SessionHandle, error) {
+	for attempt := 0; ; attempt++ {
+		sh, err := c.openSession1(ctx, rw)
+		if err == nil || attempt > 0 || !errors.Is(err, cardreader.ErrCardRemoved) || ctx.Err() != nil {
+			return sh, err
+		}
+		if si, serr := c.mod.ctx.GetSlotInfo(c.slot); serr != nil || si.Flags&pkcs11.CKF_TOKEN_PRESENT == 0 {
+			return sh, err
+		}
+	}
+}
+
+func (c *Card) openSession1(ctx context.Context, rw bool) (pkcs11.SessionHandle, error) {
+	// C_GetSlotInfo first: it is where a module looks at the reader again
+	// (OpenSC: card_detect, a PC/SC status query, no APDU) and binds a
+	// card that took the old one's place; C_GetTokenInfo alone may answer
+	// from what the module last saw.
+	_, _ = c.mod.ctx.GetSlotInfo(c.slot)
+	ti, err := c.mod.ctx.GetTokenInfo(c.slot)
+	if err != nil {
+		return 0, c.removed(mapErr(err))
+	}
+	if got := tokenOf(ti); got.Serial != c.token.Serial || got.Manufacturer != c.token.Manufacturer || got.Model != c.token.Model {
+		// Another token in the slot: the card this Card was opened on
+		// (and the user was asked about) left.
+		return 0, fmt.Errorf("token %q replaced by %q: %w", c.token.Serial, got.Serial, cardreader.ErrCardChanged)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	flags := uint(pkcs11.CKF_SERIAL_SESSION)
+	if rw {
+		flags |= pkcs11.CKF_RW_SESSION
+	}
+	sh, err := c.mod.ctx.OpenSession(c.slot, flags)
+	if err != nil {
+		return 0, c.removed(mapErr(err))
+	}
+	return sh, nil
 }
 
 // removed checks, after a failure, whether the token has left the slot: a

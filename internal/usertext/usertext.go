@@ -135,6 +135,10 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.pin_policy", c.T(PolicyKey(policy.Reason))), "", PINPolicy
 	case errors.Is(err, app.ErrSamePIN):
 		return c.T("err.same_pin"), "", PINPolicy
+	case errors.Is(err, cardreader.ErrCardChanged):
+		// Another card took the place of the one the user was asked
+		// about: nothing was presented to it (exit code: card removed).
+		return c.T("err.card_changed"), c.T("hint.card_changed"), CardRemoved
 	case errors.Is(err, cardreader.ErrCardRemoved):
 		return c.T("err.card_removed"), c.T("hint.card_removed"), CardRemoved
 	case errors.Is(err, cardreader.ErrNoService):

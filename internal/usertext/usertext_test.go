@@ -37,6 +37,7 @@ func TestExplain(t *testing.T) {
 		{&app.PINError{PIN: cardreader.PINSignature, Err: &cardreader.PINPolicyError{Reason: cardreader.PINWrongForm}}, PINPolicy, "nuvarande underskriftskoden har fel form", "current signature PIN has the wrong form"},
 		{&cardreader.PINPolicyError{Reason: cardreader.PUKWrongLength}, PINPolicy, "PUK-koden har fel form", "PUK has the wrong form"},
 		{cardreader.ErrCardRemoved, CardRemoved, "togs ut", "removed"},
+		{fmt.Errorf("verifying PIN: %w", cardreader.ErrCardChanged), CardRemoved, "inte det kort du blev tillfrågad om", "not the one you were asked about"},
 		{cardreader.ErrNoReader, NoReader, "kortläsare", "reader"},
 		{fmt.Errorf("x: %w", app.ErrCancelled), Cancelled, "", ""},
 		{context.Canceled, Cancelled, "", ""},
