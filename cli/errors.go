@@ -26,6 +26,8 @@ const (
 	ExitUntrusted     = exitcode.Untrusted
 	ExitLoginCanceled = exitcode.LoginCanceled
 	ExitAgentRunning  = exitcode.AgentRunning
+	// ExitEnvironmentOff: DEMO asked for where policy does not allow it.
+	ExitEnvironmentOff = exitcode.EnvironmentOff
 )
 
 // errUsage is a command line the CLI could not make sense of.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,6 +33,14 @@ const (
 	KeyLanguage               = "language"
 	KeyExpiryWarningDays      = "expiryWarningDays"
 	KeyPIVManagementKeyFile   = "pivManagementKeyFile"
+	// KeyAllowDemo is policy's word on the DEMO environment, whose trust
+	// anchor comes from a public test seed: off in installed packages
+	// (DemoDefault) unless policy sets it true.
+	KeyAllowDemo = "allowDemo"
+	// KeyProxy is policy's proxy for the identity service: an http(s)
+	// proxy URL, "direct", or "" (the system's settings, then
+	// HTTPS_PROXY/NO_PROXY). See docs/admin.md.
+	KeyProxy = "proxy"
 	// KeyUserMayOverride is the policy's list of keys it sets only as a
 	// default: the user may still change them. It is not a setting itself.
 	KeyUserMayOverride = "userMayOverride"
@@ -104,6 +113,11 @@ type Settings struct {
 	ExpiryWarningDays      []int
 	// PIVManagementKeyFile is policy's file of a PIV management key (hex).
 	PIVManagementKeyFile string
+	// AllowDemo: the DEMO environment may be used (policy's allowDemo,
+	// else DemoDefault).
+	AllowDemo bool
+	// Proxy is policy's proxy for the identity service (KeyProxy).
+	Proxy string
 	// Environments holds what policy says of each environment's endpoints.
 	Environments map[string]EnvironmentSettings
 }
@@ -254,7 +268,31 @@ var specs = map[string]keySpec{
 	}},
 }
 
+// demoDefault is whether DEMO is allowed where policy says nothing: "on"
+// in development builds (make build, go test, make demo); the installed
+// packages are linked with
+// -X github.com/sithseid/sithseid/config.demoDefault=off (scripts/packages),
+// so there only policy's allowDemo turns DEMO on. It is a string because
+// -X sets strings only.
+var demoDefault = "on"
+
+// DemoDefault reports whether this build allows DEMO where policy says
+// nothing (false in the installed packages).
+func DemoDefault() bool { return specs[KeyAllowDemo].def.(bool) }
+
+// SetDemoDefaultForTest makes this build behave as one linked with
+// demoDefault=on (true) or off (false) until restore. Tests only.
+func SetDemoDefaultForTest(on bool) (restore func()) {
+	was := specs[KeyAllowDemo]
+	s := was
+	s.def = on
+	specs[KeyAllowDemo] = s
+	return func() { specs[KeyAllowDemo] = was }
+}
+
 func init() {
+	specs[KeyAllowDemo] = keySpec{kind: kindBool, def: demoDefault != "off", policyOnly: true}
+	specs[KeyProxy] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkProxy}
 	for _, e := range environment.Names {
 		specs[EnvironmentKey(e, envKeyServiceURL)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkHTTPS}
 		specs[EnvironmentKey(e, envKeyTrustAnchorsFile)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkAbsolute}
@@ -268,6 +306,28 @@ func checkHTTPS(v any) error {
 	}
 	if _, err := (environment.Environment{Name: "x", ServiceURL: s}).Service(); err != nil {
 		return errors.New("want an https URL")
+	}
+	return nil
+}
+
+// checkProxy accepts "", "direct", or a proxy's URL: http, https or
+// socks5 with a host and nothing after it. A PAC file's URL (a path, a
+// query) is refused by name: this build does not evaluate PAC scripts
+// (docs/admin.md, "Proxy").
+func checkProxy(v any) error {
+	s := v.(string)
+	if s == "" || s == "direct" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return errors.New(`want a proxy's URL (http://HOST:PORT) or "direct"`)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5" {
+		return errors.New(`want an http, https or socks5 proxy URL (http://HOST:PORT) or "direct"`)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("a PAC file is not supported: give the proxy itself (http://HOST:PORT)")
 	}
 	return nil
 }
@@ -694,6 +754,8 @@ func (c *Config) Effective() Settings {
 		AllowEnvironmentSwitch: c.value(KeyAllowEnvironmentSwitch).(bool),
 		PKCS11Module:           c.value(KeyPKCS11Module).(string),
 		PIVManagementKeyFile:   c.value(KeyPIVManagementKeyFile).(string),
+		AllowDemo:              c.value(KeyAllowDemo).(bool),
+		Proxy:                  c.value(KeyProxy).(string),
 		Backend:                c.value(KeyBackend).(string),
 		LogLevel:               c.value(KeyLogLevel).(string),
 		Language:               c.value(KeyLanguage).(string),
@@ -746,6 +808,9 @@ func (c *Config) SetUser(key, value string) error {
 	if err != nil {
 		return err
 	}
+	if key == KeyEnvironment && v == environment.DEMO && !c.DemoAllowed() {
+		return &environment.TurnedOffError{Name: environment.DEMO}
+	}
 	next := maps(c.user)
 	next[key] = v
 	if err := writeUserFile(c.userFile, next); err != nil {
@@ -795,6 +860,10 @@ func writeUserFile(path string, l layer) error {
 	}
 	return atomicfile.WriteFile(path, append(b, '\n'))
 }
+
+// DemoAllowed reports whether the DEMO environment may be used here:
+// policy's allowDemo, else this build's default (DemoDefault).
+func (c *Config) DemoAllowed() bool { return c.value(KeyAllowDemo).(bool) }
 
 // CanSwitchEnvironment reports whether the user may pick another
 // environment (a menu shows the choice only then).

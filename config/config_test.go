@@ -81,6 +81,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogLevel:               "info",
 		ExpiryWarningDays:      []int{30, 14, 7},
 		Environments:           map[string]config.EnvironmentSettings{},
+		AllowDemo:              config.DemoDefault(), // true in a development build
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", got, want)

@@ -26,6 +26,15 @@ type Environment struct {
 	// Placeholder marks an environment whose endpoints and anchors are not
 	// yet configured in this build: policy must supply them.
 	Placeholder bool
+	// TurnedOff marks an environment this computer does not allow (DEMO
+	// without policy's allowDemo in an installed package): it has no
+	// endpoint or anchors, and Service and Roots return *TurnedOffError.
+	TurnedOff bool
+}
+
+// TurnOff returns e turned off: no endpoint, no anchors.
+func (e Environment) TurnOff() Environment {
+	return Environment{Name: e.Name, TurnedOff: true}
 }
 
 // Environment names.
@@ -83,6 +92,9 @@ func Lookup(name string) (Environment, error) {
 
 // Roots parses the trust anchors.
 func (e Environment) Roots() (*x509.CertPool, error) {
+	if e.TurnedOff {
+		return nil, &TurnedOffError{Name: e.Name}
+	}
 	if len(e.TrustAnchors) == 0 {
 		return nil, fmt.Errorf("%s: no trust anchors: %w", e.Name, ErrNotConfigured)
 	}
@@ -95,6 +107,9 @@ func (e Environment) Roots() (*x509.CertPool, error) {
 
 // Service returns the environment's service URL, checked.
 func (e Environment) Service() (*url.URL, error) {
+	if e.TurnedOff {
+		return nil, &TurnedOffError{Name: e.Name}
+	}
 	if e.ServiceURL == "" {
 		return nil, fmt.Errorf("%s: no service URL: %w", e.Name, ErrNotConfigured)
 	}

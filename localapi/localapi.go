@@ -341,6 +341,7 @@ var wireSentinels = []struct {
 	{"badLink", app.ErrBadLink},
 	{"noLoginCertificate", app.ErrNoLoginCertificate},
 	{"loginCertificateExpired", app.ErrLoginCertificateExpired},
+	{"environmentTurnedOff", environment.ErrTurnedOff}, // before environmentNotConfigured, which it matches too
 	{"environmentNotConfigured", environment.ErrNotConfigured},
 	{"unknownEnvironment", environment.ErrUnknown},
 	{"expired", oob.ErrExpired},

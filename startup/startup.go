@@ -251,6 +251,12 @@ func (s *Session) Environment(name, service string) (environment.Environment, er
 	if err != nil {
 		return env, err
 	}
+	if env.Name == environment.DEMO && !s.DemoAllowed() {
+		// Its trust anchor comes from a public test seed: in an
+		// installed package only policy turns it on. No variable or
+		// flag of the user's does (SITHSEID_ALLOW_DEMO is not read).
+		return env.TurnOff(), &environment.TurnedOffError{Name: env.Name}
+	}
 	if service = s.setting("", service, EnvServiceURL, ""); service != "" && service != env.ServiceURL {
 		// Policy that sets the environment's endpoint, or locks the
 		// environment, locks the endpoint too: --service and
@@ -268,6 +274,17 @@ func (s *Session) Environment(name, service string) (environment.Environment, er
 		return env, &environment.NotConfiguredError{Name: env.Name}
 	}
 	return env, nil
+}
+
+// DemoAllowed reports whether the DEMO environment may be used: policy's
+// allowDemo, else the build's default (on in development builds, off in
+// the installed packages; config.DemoDefault). Without a configuration
+// (a broken policy) the build's default applies.
+func (s *Session) DemoAllowed() bool {
+	if s.Config != nil {
+		return s.Config.DemoAllowed()
+	}
+	return config.DemoDefault()
 }
 
 // AgentAddress is the local API address: flag (--socket), else this

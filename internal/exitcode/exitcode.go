@@ -35,6 +35,9 @@ const (
 	// (RestartPreventExitStatus), so an XDG entry and the unit both
 	// enabled do not retry every few seconds.
 	AgentRunning = 15
+	// EnvironmentOff: the environment asked for is turned off on this
+	// computer (DEMO in an installed package without policy's allowDemo).
+	EnvironmentOff = 16
 )
 
 // Explain turns an error into a sentence, a hint and an exit code, in the
@@ -52,21 +55,22 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, code int) {
 
 // codes are the exit codes of the classes of failure.
 var codes = map[usertext.Class]int{
-	usertext.Failure:      Failure,
-	usertext.Usage:        Usage,
-	usertext.NoReader:     NoReader,
-	usertext.NoCard:       NoCard,
-	usertext.WrongPIN:     WrongPIN,
-	usertext.PINBlocked:   PINBlocked,
-	usertext.WrongPUK:     WrongPUK,
-	usertext.PUKBlocked:   PUKBlocked,
-	usertext.PINPolicy:    PINPolicy,
-	usertext.CardRemoved:  CardRemoved,
-	usertext.Confirm:      Confirm,
-	usertext.Service:      Service,
-	usertext.Untrusted:    Untrusted,
-	usertext.Cancelled:    LoginCanceled,
-	usertext.AgentRunning: AgentRunning,
+	usertext.Failure:        Failure,
+	usertext.Usage:          Usage,
+	usertext.NoReader:       NoReader,
+	usertext.NoCard:         NoCard,
+	usertext.WrongPIN:       WrongPIN,
+	usertext.PINBlocked:     PINBlocked,
+	usertext.WrongPUK:       WrongPUK,
+	usertext.PUKBlocked:     PUKBlocked,
+	usertext.PINPolicy:      PINPolicy,
+	usertext.CardRemoved:    CardRemoved,
+	usertext.Confirm:        Confirm,
+	usertext.Service:        Service,
+	usertext.Untrusted:      Untrusted,
+	usertext.Cancelled:      LoginCanceled,
+	usertext.AgentRunning:   AgentRunning,
+	usertext.EnvironmentOff: EnvironmentOff,
 }
 
 // explainConfig is explain's part for configuration errors: a locked key

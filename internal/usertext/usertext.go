@@ -49,6 +49,9 @@ const (
 	Untrusted
 	Cancelled
 	AgentRunning
+	// EnvironmentOff: the environment asked for is turned off on this
+	// computer (DEMO without policy's allowDemo).
+	EnvironmentOff
 )
 
 // EnvironmentNamer is implemented by errors that know which environment
@@ -171,6 +174,9 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.login_cert_expired"), c.T("hint.login_cert_expired"), NoCard
 	case errors.Is(err, environment.ErrUnknown):
 		return c.T("err.unknown_env"), "", Usage
+	case errors.Is(err, environment.ErrTurnedOff):
+		// Before ErrNotConfigured, which a *TurnedOffError matches too.
+		return c.T("err.env_turned_off", environment.DEMO), c.T("hint.env_turned_off"), EnvironmentOff
 	case errors.Is(err, environment.ErrNotConfigured):
 		name := ""
 		if errors.As(err, &namer) {

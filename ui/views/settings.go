@@ -49,14 +49,26 @@ type SettingsView struct {
 	ops       int
 }
 
-var envChoices = environment.Names
+// envChoices are the environments the view offers: DEMO only where it
+// is allowed (policy's allowDemo, else the build's default: off in the
+// installed packages), so a choice the agent would refuse is never shown.
+func envChoices(s config.Settings) []string {
+	var out []string
+	for _, n := range environment.Names {
+		if n == environment.DEMO && !s.AllowDemo {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
 
 // NewSettings returns the settings view.
 func NewSettings(env *Env, prefs Preferences, auto Autostart) *SettingsView {
 	v := &SettingsView{frame: newFrame(env), prefs: prefs, auto: auto}
 	c := v.cat
 	v.lang = v.keys.newChoice([]string{c.T("ui.settings.lang_system"), "Svenska", "English"}, nil)
-	v.env = v.keys.newChoice(envChoices, nil)
+	v.env = v.keys.newChoice(envChoices(prefs.Effective()), nil)
 	v.envNote = para("")
 	v.envNote.Hide()
 	v.autostart = v.keys.newCheck(c.T("ui.settings.autostart"), nil)
