@@ -29,7 +29,8 @@ import (
 var DefaultExpiryWarningDays = []int{30, 14, 7}
 
 // MaxHandoffs bounds the queue of login requests handed over by the URL
-// handler; the oldest goes when it is full.
+// handler; a request that finds it full is refused (ErrHandoffRateLimited),
+// so a flood never pushes out a request the user is about to approve.
 const MaxHandoffs = 8
 
 // HandoffLifetime is how long a queued handoff is kept: an order lives
@@ -65,6 +66,14 @@ type Options struct {
 	// Diagnostics writes the diagnostics archive to path (the local API's
 	// diag, for the About window); nil refuses it.
 	Diagnostics func(ctx context.Context, path string) error
+	// HandoffBurst and HandoffInterval rate-limit the login requests
+	// handed over by the URL handler (a token bucket): at most
+	// HandoffBurst at once, then one per HandoffInterval; the excess is
+	// refused with localapi.ErrHandoffRateLimited, a log line, and once
+	// per flood a loginRefused notification. Zero: DefaultHandoffBurst,
+	// DefaultHandoffInterval.
+	HandoffBurst    int
+	HandoffInterval time.Duration
 }
 
 // Agent is the resident per-session process's core: it owns a Service and a
@@ -81,6 +90,7 @@ type Agent struct {
 	state    localapi.State
 	subs     map[*subscriber]struct{}
 	handoffs []pendingHandoff
+	rate     *handoffRate // of queueHandoff
 	// inflight are handoffs a login has taken and is running: their QR
 	// code can still be shown ("use the mobile app instead").
 	inflight map[string]pendingHandoff
@@ -120,6 +130,7 @@ func New(opts Options) (*Agent, error) {
 		log:      opts.Log,
 		subs:     map[*subscriber]struct{}{},
 		inflight: map[string]pendingHandoff{},
+		rate:     newHandoffRate(opts.HandoffBurst, opts.HandoffInterval),
 		warned:   map[string]bool{},
 		refresh:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -422,6 +433,11 @@ func (a *Agent) begin(method string) func(error) {
 }
 
 // queueHandoff validates and queues a login request from the URL handler.
+// Any web page can open a sithseid: link, so requests are rate-limited
+// (Options.HandoffBurst) and the queue is bounded (MaxHandoffs); the
+// excess is refused, never stacked (docs/protocol.md §8.1). Each queued
+// request raises loginRequested, whose approval window the desktop opens
+// behind any already open (QueueApprovalWindow).
 func (a *Agent) queueHandoff(link string) (localapi.HandoffReceipt, error) {
 	if err := app.CheckLink(link); err != nil {
 		return localapi.HandoffReceipt{}, err
@@ -431,8 +447,20 @@ func (a *Agent) queueHandoff(link string) (localapi.HandoffReceipt, error) {
 	h := pendingHandoff{PendingHandoff: localapi.PendingHandoff{ID: hex.EncodeToString(b[:]), Received: a.now()}, link: link}
 	a.mu.Lock()
 	a.expireHandoffsLocked()
-	if len(a.handoffs) >= MaxHandoffs {
-		a.handoffs = a.handoffs[1:]
+	ok, first := a.rate.take(h.Received)
+	if ok && len(a.handoffs) >= MaxHandoffs {
+		ok, first = false, !a.rate.refused
+		a.rate.refused = true
+	}
+	if !ok {
+		queued := len(a.handoffs)
+		a.mu.Unlock()
+		a.log.Warn("login request refused: too many in a short time", "queued", queued,
+			"burst", a.rate.burst, "interval", a.rate.interval)
+		if first {
+			a.notify(localapi.Notification{Kind: localapi.NotifyLoginRefused})
+		}
+		return localapi.HandoffReceipt{}, localapi.ErrHandoffRateLimited
 	}
 	a.handoffs = append(a.handoffs, h)
 	a.syncHandoffsLocked()
@@ -514,6 +542,15 @@ func (a *Agent) syncHandoffsLocked() {
 	for i, h := range a.handoffs {
 		a.state.Handoffs[i] = h.PendingHandoff
 	}
+}
+
+// HasHandoff reports whether the login request id is still queued (not
+// taken by a login, not expired).
+func (a *Agent) HasHandoff(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expireHandoffsLocked()
+	return slices.ContainsFunc(a.handoffs, func(h pendingHandoff) bool { return h.ID == id })
 }
 
 // Handoffs returns the queued login requests, oldest first.

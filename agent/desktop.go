@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -61,13 +60,17 @@ func newAgentDesktop(ctx context.Context, s *startup.Session, cat *l10n.Catalog,
 // notify is the agent's Notify: a desktop notification (rate-limited),
 // and for a login request handed over by the URL handler the approval
 // window. The agent raises loginRequested only for such requests, so no
-// window ever opens unasked.
+// window ever opens unasked; requests it refused for coming too fast
+// raise loginRefused once per flood, shown as it comes.
 func (d *agentDesktop) notify(n localapi.Notification) {
 	if n.Kind == localapi.NotifyLoginRequested && n.Handoff != "" {
-		id := n.Handoff
 		// One approval window at a time; the next request's opens when it
 		// closes, if the request is still queued then.
-		_ = d.launcher.Enqueue(func() bool { return d.pending(id) }, viewname.Login, "--handoff", id)
+		_ = QueueApprovalWindow(d.launcher, d.agent, n.Handoff)
+	}
+	if n.Kind == localapi.NotifyLoginRefused {
+		d.notes.Show(tray.Message{Summary: d.cat.T("notify.login_refused"), Body: d.cat.T("notify.login_refused_body"), Group: "login"})
+		return
 	}
 	if !d.throttle.Allow(n, time.Now()) {
 		d.log.Info("desktop notification held back (rate limit)", "kind", n.Kind)
@@ -76,10 +79,6 @@ func (d *agentDesktop) notify(n localapi.Notification) {
 	if m, ok := tray.Phrase(n, d.cat); ok {
 		d.notes.Show(m)
 	}
-}
-
-func (d *agentDesktop) pending(id string) bool {
-	return slices.ContainsFunc(d.agent.Handoffs(), func(h localapi.PendingHandoff) bool { return h.ID == id })
 }
 
 // run shows the tray until ctx ends (the agent stops, or Quit). Without a

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/sithseid/sithseid/internal/detach"
+	"github.com/sithseid/sithseid/ui/viewname"
 )
 
 // EnvUICommand names the program the agent runs for its windows instead
@@ -87,6 +88,14 @@ func (l *ViewLauncher) Enqueue(wanted func() bool, view string, args ...string) 
 		return nil
 	}
 	return l.startLocked(view, args)
+}
+
+// QueueApprovalWindow opens the login approval window of a's queued
+// request id on l, behind any approval window already open: one window at
+// a time, in the order the requests came, never stacked. A request that
+// is gone by its turn (taken by a login, expired) opens none.
+func QueueApprovalWindow(l *ViewLauncher, a *Agent, id string) error {
+	return l.Enqueue(func() bool { return a.HasHandoff(id) }, viewname.Login, "--handoff", id)
 }
 
 // Running reports whether the view's window is open.
