@@ -51,6 +51,14 @@ func (r *runner) login(ctx context.Context, args []string) error {
 				fmt.Fprintln(r.Stderr, r.cat.T("login.text", a.Text))
 			}
 			fmt.Fprintln(r.Stderr, r.cat.T("login.as", a.Holder, a.HSAID, a.CardNumber))
+			// Where it was started, as the identity service saw it
+			// (docs/protocol.md §8.1), and whose login to approve.
+			if o := a.Origin; o != nil && o.EndUserIPMatch {
+				fmt.Fprintln(r.Stderr, r.cat.T("login.origin_same", o.EndUserIP))
+			} else if o != nil {
+				fmt.Fprintln(r.Stderr, r.cat.T("login.origin_other_cli", o.EndUserIP))
+			}
+			fmt.Fprintln(r.Stderr, r.cat.T("login.only_yours_cli"))
 			return nil
 		},
 	})

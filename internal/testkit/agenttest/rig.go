@@ -104,17 +104,29 @@ type Rig struct {
 // debug level kept.
 func StartRig(t testing.TB, svc *app.Service, env environment.Environment, addr string) *Rig {
 	t.Helper()
+	return StartRigWith(t, svc, env, addr, nil)
+}
+
+// StartRigWith is StartRig with adjust (nil: none) applied to the agent's
+// options first: a benchmark that hands over more login links than a
+// person would lifts the rate limit (HandoffBurst).
+func StartRigWith(t testing.TB, svc *app.Service, env environment.Environment, addr string, adjust func(*agent.Options)) *Rig {
+	t.Helper()
 	if addr == "" {
 		addr = filepath.Join(t.TempDir(), "run", "agent.sock")
 	}
 	r := &Rig{Addr: addr, Notes: NewNotes(), Log: &SyncBuffer{}}
-	r.Agent, _ = StartAgent(t, agent.Options{
+	opts := agent.Options{
 		Service:     svc,
 		Environment: env,
 		Address:     addr,
 		Notify:      r.Notes.Add,
 		Log:         slog.New(slog.NewTextHandler(r.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	r.Agent, _ = StartAgent(t, opts)
 	return r
 }
 
