@@ -146,7 +146,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, ErrLoginCertificateExpired
 	}
 
-	plain, err := s.plainClient(req.Env.Name, base, roots)
+	plain, err := s.plainClient(req.Env, base, roots)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		s.failLogin(oc, err, cancel)
 		return nil, err
 	}
-	sess, err := s.loginSession(oc, login, signer, req.Env.Name, base, roots)
+	sess, err := s.loginSession(oc, login, signer, req.Env, base, roots)
 	if err != nil {
 		return nil, err
 	}
@@ -330,8 +330,8 @@ type loginSession struct {
 
 // loginSession returns the mutual-TLS client for the card's login key in
 // this environment, made on first use with what cardSigner says of PSS.
-func (s *Service) loginSession(oc openCard, login cardreader.CertInfo, cardSigner crypto.Signer, env string, base *url.URL, roots *x509.CertPool) (*loginSession, error) {
-	key := strings.Join([]string{oc.card.Backend(), oc.card.Reader(), login.SHA256, env, base.String()}, "|")
+func (s *Service) loginSession(oc openCard, login cardreader.CertInfo, cardSigner crypto.Signer, env environment.Environment, base *url.URL, roots *x509.CertPool) (*loginSession, error) {
+	key := strings.Join([]string{oc.card.Backend(), oc.card.Reader(), login.SHA256, env.Name, base.String()}, "|")
 	s.loginMu.Lock()
 	defer s.loginMu.Unlock()
 	if ls, ok := s.sessions[key]; ok {
@@ -349,6 +349,9 @@ func (s *Service) loginSession(oc openCard, login cardreader.CertInfo, cardSigne
 		// certificate must still be checked against the address.
 		ServerName: base.Hostname(),
 		Now:        s.opts.Now,
+		// Policy's proxy or HTTPS_PROXY (environment.ProxyFunc):
+		// CONNECT, so TLS stays end to end and pinned.
+		Proxy: env.Proxy,
 	})
 	if err != nil {
 		return nil, err
@@ -363,14 +366,14 @@ func (s *Service) loginSession(oc openCard, login cardreader.CertInfo, cardSigne
 
 // plainClient returns the server-authenticated client for an environment,
 // pinned to its trust anchors, made on first use.
-func (s *Service) plainClient(env string, base *url.URL, roots *x509.CertPool) (*mtls.Client, error) {
-	key := env + "|" + base.String()
+func (s *Service) plainClient(env environment.Environment, base *url.URL, roots *x509.CertPool) (*mtls.Client, error) {
+	key := env.Name + "|" + base.String()
 	s.loginMu.Lock()
 	defer s.loginMu.Unlock()
 	if c, ok := s.plain[key]; ok {
 		return c, nil
 	}
-	c, err := mtls.NewServerAuthClient(mtls.Options{Roots: roots, ServerName: base.Hostname(), Now: s.opts.Now})
+	c, err := mtls.NewServerAuthClient(mtls.Options{Roots: roots, ServerName: base.Hostname(), Now: s.opts.Now, Proxy: env.Proxy})
 	if err != nil {
 		return nil, err
 	}
@@ -556,7 +559,7 @@ func (s *Service) QR(ctx context.Context, link string, env environment.Environme
 	if err != nil {
 		return nil, err
 	}
-	plain, err := s.plainClient(env.Name, base, roots)
+	plain, err := s.plainClient(env, base, roots)
 	if err != nil {
 		return nil, err
 	}

@@ -37,8 +37,8 @@ const (
 	// anchor comes from a public test seed: off in installed packages
 	// (DemoDefault) unless policy sets it true.
 	KeyAllowDemo = "allowDemo"
-	// KeyProxy is policy's proxy for the identity service: an http(s)
-	// proxy URL, "direct", or "" (the system's settings, then
+	// KeyProxy is policy's proxy for the identity service: an http or
+	// socks5 proxy URL, "direct", or "" (the system's settings, then
 	// HTTPS_PROXY/NO_PROXY). See docs/admin.md.
 	KeyProxy = "proxy"
 	// KeyUserMayOverride is the policy's list of keys it sets only as a
@@ -310,8 +310,8 @@ func checkHTTPS(v any) error {
 	return nil
 }
 
-// checkProxy accepts "", "direct", or a proxy's URL: http, https or
-// socks5 with a host and nothing after it. A PAC file's URL (a path, a
+// checkProxy accepts "", "direct", or a proxy's URL: http or socks5
+// with a host and nothing after it. A PAC file's URL (a path, a
 // query) is refused by name: this build does not evaluate PAC scripts
 // (docs/admin.md, "Proxy").
 func checkProxy(v any) error {
@@ -323,8 +323,10 @@ func checkProxy(v any) error {
 	if err != nil || u.Host == "" || u.Hostname() == "" {
 		return errors.New(`want a proxy's URL (http://HOST:PORT) or "direct"`)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5" {
-		return errors.New(`want an http, https or socks5 proxy URL (http://HOST:PORT) or "direct"`)
+	if u.Scheme != "http" && u.Scheme != "socks5" {
+		// Not https: the transport would dial such a proxy with the
+		// card's TLS configuration (its certificate, the pinned roots).
+		return errors.New(`want an http or socks5 proxy URL (http://HOST:PORT) or "direct"`)
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return errors.New("a PAC file is not supported: give the proxy itself (http://HOST:PORT)")

@@ -22,7 +22,8 @@ func TestProxyKey(t *testing.T) {
 		{"socks5://127.0.0.1:1080", ""},
 		{"http://wpad.region.se/wpad.dat", "PAC file is not supported"},
 		{"http://proxy.region.se/proxy.pac", "PAC file is not supported"},
-		{"ftp://proxy.region.se:21", "http, https or socks5"},
+		{"ftp://proxy.region.se:21", "http or socks5"},
+		{"https://proxy.region.se:443", "http or socks5"},
 		{"proxy.region.se:8080", "proxy"},
 	} {
 		c := newConfigDir(t)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -30,6 +31,10 @@ type Environment struct {
 	// without policy's allowDemo in an installed package): it has no
 	// endpoint or anchors, and Service and Roots return *TurnedOffError.
 	TurnedOff bool
+	// Proxy is how the service is reached (ProxyFunc; nil: directly),
+	// for mtls.Options.Proxy. startup sets it from policy's proxy key
+	// and the invocation's HTTPS_PROXY/NO_PROXY.
+	Proxy func(*http.Request) (*url.URL, error)
 }
 
 // TurnOff returns e turned off: no endpoint, no anchors.

@@ -61,8 +61,9 @@
 //
 // Client makes direct connections unless Options.Proxy is set: the agent
 // runs from a Run key, a systemd user unit or a VDI session, where proxy
-// environment variables are unreliable, so the proxy is a matter of policy
-// (pass http.ProxyFromEnvironment to honour them). A proxy is used with
+// environment variables are unreliable, so the proxy is a matter of policy.
+// The app passes environment.Environment.Proxy (environment.ProxyFunc:
+// policy's proxy key, else HTTPS_PROXY/NO_PROXY). A proxy is used with
 // CONNECT, so TLS stays end to end and pinned; a proxy that inspects TLS is
 // refused as above.
 package mtls

@@ -270,6 +270,11 @@ func (s *Session) Environment(name, service string) (environment.Environment, er
 		}
 		env.ServiceURL = service
 	}
+	// The way there: policy's proxy, else HTTPS_PROXY/NO_PROXY of the
+	// invocation, else directly (docs/admin.md, "Proxy").
+	if env.Proxy, err = environment.ProxyFunc(s.Settings.Proxy, s.Getenv); err != nil {
+		return env, err
+	}
 	if env.Placeholder && (env.ServiceURL == "" || len(env.TrustAnchors) == 0) {
 		return env, &environment.NotConfiguredError{Name: env.Name}
 	}
