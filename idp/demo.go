@@ -230,6 +230,7 @@ const texts = {
   certificateErr: ["Kortets certifikat godtogs inte (fel typ, utgånget eller spärrat).", "The card's certificate was not accepted (wrong kind, expired or revoked)."],
   startFailed: ["SITHS eID kunde inte starta inloggningen.", "SITHS eID could not start the login."],
   cardRemoved: ["Kortet togs ur under inloggningen.", "The card was removed during the login."],
+  endUserIpMismatch: ["Inloggningen öppnades på en annan dator än den där den startades och stoppades.", "The login was opened on another computer than the one it was started on, and stopped."],
   failed: ["Inloggningen misslyckades.", "The login failed."],
   error: ["Kunde inte nå inloggningstjänsten.", "Could not reach the login service."]
 };
