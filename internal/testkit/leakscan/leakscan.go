@@ -4,8 +4,8 @@
 // looks for each secret in every encoding it could take on its way there:
 //
 //   - raw bytes;
-//   - hex, lower and upper case (what %x and hex.Dump print, and a
-//     big-endian word);
+//   - hex, lower and upper case (what %x prints, and a big-endian word),
+//     and as a hex dump prints it, the bytes apart;
 //   - little-endian words of 8 and 4 bytes as a Go traceback prints a
 //     function's argument words ("0x3238363431393337"), at every alignment
 //     of the secret within the words, leading zeros dropped;
@@ -128,6 +128,20 @@ func needles(secret string) []needle {
 	}
 	add("JSON \\u escapes", []byte(esc.String()))
 	add("JSON \\u escapes", []byte(escUpper.String()))
+	// A hex dump (OpenSC's APDU log, hexdump -C, openssl) separates the
+	// bytes by a space or a colon, two spaces in the middle of a line.
+	for _, f := range []string{"%02x", "%02X"} {
+		var hd strings.Builder
+		for i, c := range raw {
+			if i > 0 {
+				hd.WriteString(`[ :]{1,2}`)
+			}
+			fmt.Fprintf(&hd, f, c)
+		}
+		if !slices.ContainsFunc(ns, func(n needle) bool { return n.re != nil && n.re.String() == hd.String() }) {
+			ns = append(ns, needle{secret: secret, encoding: "hex dump", re: regexp.MustCompile(hd.String())})
+		}
+	}
 	// A traceback prints an array or struct argument component by
 	// component: a [8]byte PIN is {0x37, 0x33, …}, a component it is not
 	// sure of ends in "?".
@@ -416,4 +430,77 @@ func parseMapping(line string) (Mapping, bool) {
 		m.Name = strings.Join(f[5:], " ")
 	}
 	return m, true
+}
+
+// MallocArenas are the mappings of process pid that C's malloc (glibc)
+// manages: the brk heap ("[heap]") and each thread arena's heap, a
+// mapping aligned to 64 MB (HEAP_MAX_SIZE) that starts with a heap_info
+// whose first word points to its arena: just past the heap_info (0x20 to
+// 0x30 bytes, by glibc version) in an arena's first heap, into that first
+// heap in the others.
+// The Go runtime never uses brk, and its heap arenas start with no such
+// word, so a finding outside these is in Go's memory, a stack, or a
+// mapped file. (glibc malloc/arena.c; x86-64 and arm64.)
+func MallocArenas(pid int) ([]Mapping, error) {
+	maps, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
+	if err != nil {
+		return nil, err
+	}
+	mem, err := os.Open("/proc/" + strconv.Itoa(pid) + "/mem")
+	if err != nil {
+		return nil, err
+	}
+	defer mem.Close()
+	const heapMax = 64 << 20
+	var all, arenas []Mapping
+	firstWord := map[uint64]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(maps))
+	for sc.Scan() {
+		m, ok := parseMapping(sc.Text())
+		if !ok {
+			continue
+		}
+		all = append(all, m)
+		if m.Name == "[heap]" {
+			arenas = append(arenas, m)
+			continue
+		}
+		if m.Name != "" || m.Perms[:2] != "rw" || m.Start%heapMax != 0 {
+			continue
+		}
+		var w [8]byte
+		if _, err := mem.ReadAt(w[:], int64(m.Start)); err == nil {
+			firstWord[m.Start] = uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		}
+	}
+	first := map[uint64]bool{}
+	for start, w := range firstWord {
+		if start < w && w <= start+0x100 {
+			first[start] = true
+		}
+	}
+	heaps := map[uint64]bool{}
+	for start, w := range firstWord {
+		if first[start] || first[w&^(heapMax-1)] {
+			heaps[start] = true
+		}
+	}
+	// A heap's mapping may show as several lines (grown, trimmed).
+	for _, m := range all {
+		if m.Name == "" && heaps[m.Start&^(heapMax-1)] {
+			arenas = append(arenas, m)
+		}
+	}
+	return arenas, nil
+}
+
+// In reports whether addr lies in one of ms.
+func In(ms []Mapping, addr uint64) bool {
+	for _, m := range ms {
+		if m.Start <= addr && addr < m.End {
+			return true
+		}
+	}
+	return false
 }

@@ -89,6 +89,7 @@ func TestFindsEachEncoding(t *testing.T) {
 		"UTF-16LE":         utf16(false),
 		"UTF-16BE":         utf16(true),
 		"JSON \\u escapes": []byte(`"\u0037\u0033\u0039\u0031\u0034\u0036\u0038\u0032"`),
+		"hex dump":         []byte("0010  37 33 39 31 34 36 38 32  00 00 00 00 00 00 00 00"),
 		"traceback bytes":  []byte("main.arr({0x37, 0x33, 0x39, 0x31, 0x34, 0x36, 0x38, 0x32}, 0x0?)"),
 		"little-endian 8":  []byte("main.f(0x3238363431393337)"),
 		"base64, offset 0": b64(base64.StdEncoding, 0),
