@@ -484,5 +484,6 @@ func authnLookup(ctx context.Context, args []string, stdout io.Writer) error {
 		UserVisibleText: tx.Text,
 		Challenge:       tx.Challenge,
 		ExpiresAt:       tx.ExpiresAt,
+		Origin:          tx.Origin,
 	})
 }
