@@ -23,10 +23,10 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
-// shippedBinary builds the product's binary (package main at the module's
+// buildShipped builds the product's binary (package main at the module's
 // root, as "make build" does) into a directory of t's: a link step, with
 // the Go build cache warm.
-func shippedBinary(t *testing.T) string {
+func buildShipped(t *testing.T) string {
 	t.Helper()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -144,7 +144,7 @@ func TestAgentMemoryHoldsNoPIN(t *testing.T) {
 		testenv.Missing(t, "reading the memory of the undumpable agent needs root")
 	}
 	s := startIDP(t)
-	exe := shippedBinary(t)
+	exe := buildShipped(t)
 	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
 		const (
 			pin, puk, wrong     = "73914682", "20583917", "96385274"
@@ -217,7 +217,7 @@ func TestAgentMemoryHoldsNoPIN(t *testing.T) {
 // shows a process's undumpability only for a user other than root (its
 // /proc entries turn root's), so as root the agent runs as nobody.
 func TestShippedAgentUndumpable(t *testing.T) {
-	exe := shippedBinary(t)
+	exe := buildShipped(t)
 	root := t.TempDir()
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
