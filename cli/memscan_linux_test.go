@@ -42,19 +42,19 @@ func buildShipped(t *testing.T) string {
 	return exe
 }
 
-// shippedAgent is "sithseid agent --foreground --no-tray", the shipped
+// memscanAgent is "sithseid agent --foreground --no-tray", the shipped
 // binary, in a session of its own.
-type shippedAgent struct {
+type memscanAgent struct {
 	cmd    *exec.Cmd
 	env    map[string]string // the session's, for cli.Run
 	stderr *bytes.Buffer
 	done   chan error
 }
 
-// startShippedAgent runs the shipped agent for kind k with the session
+// startMemscanAgent runs the shipped agent for kind k with the session
 // directories under a fresh root, logins to the DEMO environment at
 // serviceURL, until t ends; it returns once the agent answers a ping.
-func startShippedAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL string) *shippedAgent {
+func startMemscanAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL string) *memscanAgent {
 	t.Helper()
 	root := t.TempDir()
 	env := map[string]string{
@@ -78,7 +78,7 @@ func startShippedAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL str
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	a := &shippedAgent{cmd: cmd, env: env, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	a := &memscanAgent{cmd: cmd, env: env, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = a.stderr, a.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func startShippedAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL str
 }
 
 // run runs the CLI in this process against the agent.
-func (a *shippedAgent) run(t *testing.T, stdin string, args ...string) result {
+func (a *memscanAgent) run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -152,7 +152,7 @@ func TestAgentMemoryHoldsNoPIN(t *testing.T) {
 			wrongNew, loginPIN2 = "62851473", "85172639"
 		)
 		rig.Require(t).InsertCard(t, 0, k.Provision(vcard.ProvisionOptions{Dir: t.TempDir(), PIN: pin, PUK: puk}), vcard.RunOptions{})
-		a := startShippedAgent(t, exe, k, s.URL)
+		a := startMemscanAgent(t, exe, k, s.URL)
 		want := func(r result, code int, what string) {
 			t.Helper()
 			if r.code != code {
