@@ -54,7 +54,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		// order's endUserIp (docs/protocol.md §5, §8.1). A QR code is
 		// scanned on another device by design and is not compared.
 		if e == lookupOK {
-			origin = &oob.Origin{EndUserIP: v.endUserIP, EndUserIPMatch: oob.SameEndUser(v.endUserIP, ip)}
+			origin = &oob.Origin{EndUserIP: v.endUserIP, EndUserIPMatch: sameEndUser(v.endUserIP, ip)}
 			if !origin.EndUserIPMatch && v.requireIP {
 				s.orders.failByAutoStartToken(v.autoStart, oob.HintEndUserIPMismatch)
 				s.log.Warn("lookup refused: not from the order's endUserIp", "rp", v.rp.name, "orderRef", v.ref,

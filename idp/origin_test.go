@@ -2,6 +2,7 @@ package idp
 
 import (
 	"encoding/base64"
+	"net"
 	"net/http"
 	"testing"
 
@@ -80,5 +81,38 @@ func TestLookupOriginNotForQR(t *testing.T) {
 	f.decodeReply(f.post(f.plain, oob.PathLookup, map[string]string{"qrCode": oob.QRPayload(a.QRStartToken, a.QRStartSecret, 0)}, nil), http.StatusOK, &l)
 	if l.Origin != nil {
 		t.Fatalf("QR lookup carries origin %+v", l.Origin)
+	}
+}
+
+// The reference service counts two of its own host's addresses as one
+// end user: a relying party that saw this host's LAN address and a lookup
+// over loopback are the same computer; an address of no interface here is
+// not.
+func TestLookupOriginOwnHost(t *testing.T) {
+	var lan string
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			lan = n.IP.String()
+			break
+		}
+	}
+	if lan == "" {
+		t.Log("this host has no address but loopback: only the other half is checked")
+	} else if !sameEndUser(lan, "127.0.0.1") || !sameEndUser("::1", lan) {
+		t.Fatalf("this host's %s and loopback are not one end user", lan)
+	}
+	f := newFixture(t, nil)
+	if lan != "" {
+		a := f.authFrom(lan, true)
+		if l := f.lookup(a.AutoStartToken); l.Origin == nil || !l.Origin.EndUserIPMatch {
+			t.Fatalf("strict order from this host's %s looked up over loopback: origin %+v", lan, l.Origin)
+		}
+	}
+	if sameEndUser("203.0.113.250", "127.0.0.1") {
+		t.Fatal("an address of no interface here counted as this host")
 	}
 }
