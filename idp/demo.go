@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -71,12 +70,19 @@ func (s *Server) demoOrder(w http.ResponseWriter, r *http.Request) (orderView, b
 	return orderView{}, false
 }
 
-// baseURLFor is PublicURL, or https:// with the request's Host.
-func (s *Server) baseURLFor(r *http.Request) string {
-	if s.baseURL != "" {
-		return strings.TrimSuffix(s.baseURL, "/")
+// demoReturnURL is the demo order id's return URL under the configured
+// PublicURL, or "" without one. Not from the request's Host header: a
+// client that sets it would have the service hand its own address to the
+// app as the relying party's return URL.
+func (s *Server) demoReturnURL(id string) string {
+	if s.baseURL == "" {
+		return ""
 	}
-	return "https://" + r.Host
+	u := s.baseURL + "/?order=" + id
+	if oob.CheckRedirect(u) != nil {
+		return ""
+	}
+	return u
 }
 
 type demoStartReply struct {
@@ -104,10 +110,7 @@ func (s *Server) handleDemoStart(w http.ResponseWriter, r *http.Request) {
 	// an order is harmless until someone holding the card approves it.
 	now := s.now()
 	id := oob.NewUUID()
-	returnURL := s.baseURLFor(r) + "/?order=" + id
-	if oob.CheckRedirect(returnURL) != nil {
-		returnURL = ""
-	}
+	returnURL := s.demoReturnURL(id)
 	o, err := s.orders.create(s.demoRP, clientIP(r), demoText, returnURL)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, oob.ErrorCodeMaintenance, "too many orders in progress")

@@ -100,8 +100,11 @@ type Options struct {
 	IPRate  float64
 	IPBurst int
 
-	// PublicURL is the service's base URL for the demo page's redirect,
-	// e.g. "https://127.0.0.1:8443". "": https:// and the request's Host.
+	// PublicURL is the service's base URL for the demo page's return
+	// URL, e.g. "https://127.0.0.1:8443" (sithseid-idp serve: --public-url,
+	// else the address it listens on). "": the demo page's orders have no
+	// return URL. Never taken from the request's Host header, which any
+	// client sets.
 	PublicURL string
 }
 
@@ -145,6 +148,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.lifetime <= 0 {
 		s.lifetime = oob.OrderLifetime
+	}
+	s.baseURL = strings.TrimSuffix(s.baseURL, "/")
+	if s.baseURL != "" {
+		if err := oob.CheckRedirect(s.baseURL + "/"); err != nil {
+			return nil, fmt.Errorf("public URL %q: %w", opts.PublicURL, err)
+		}
 	}
 	if s.pki == nil {
 		p, err := testpki.New(testpki.Options{Seed: opts.Seed, Now: s.now()})

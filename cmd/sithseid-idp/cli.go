@@ -49,7 +49,8 @@ serve flags:
   --rp-name NAME       relying party display name (default "Journalsystemet Demo")
   --revoked SERIAL     certificate serial (hex, as openssl prints it) the OCSP
                        responder reports revoked; repeatable or comma-separated
-  --public-url URL     base URL for the demo page's redirect (default from Host)
+  --public-url URL     base URL of the demo page's return URL (default: the
+                       address it listens on; never the request's Host)
   --ocsp-delegated     sign OCSP responses with a delegated responder certificate
 
   serve writes DIR/ca.pem (the test root: pin it), DIR/cas.pem (issuing CAs),
@@ -222,23 +223,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts.RelyingParties = []idp.RelyingParty{{Name: *rpName, APIKey: key}}
-	srv, err := idp.New(opts)
-	if err != nil {
-		return err
-	}
-	if err := srv.PKI().WriteDir(*state); err != nil {
-		return fmt.Errorf("writing CA certificates: %w", err)
-	}
-	// ca.pem is the name clients look for; root.pem is testpki's.
-	if err := os.WriteFile(filepath.Join(*state, "ca.pem"), srv.PKI().Root.CertPEM(), 0o644); err != nil {
-		return err
-	}
-
+	// Listen first: the demo page's return URL is the address served
+	// unless --public-url names another, never the requests' Host header.
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
 	url := "https://" + ln.Addr().String()
+	if opts.PublicURL == "" {
+		opts.PublicURL = url
+	}
+	srv, err := idp.New(opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := srv.PKI().WriteDir(*state); err != nil {
+		ln.Close()
+		return fmt.Errorf("writing CA certificates: %w", err)
+	}
+	// ca.pem is the name clients look for; root.pem is testpki's.
+	if err := os.WriteFile(filepath.Join(*state, "ca.pem"), srv.PKI().Root.CertPEM(), 0o644); err != nil {
+		ln.Close()
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(*state, "url"), []byte(url+"\n"), 0o644); err != nil {
 		ln.Close()
 		return err
