@@ -62,54 +62,6 @@ func idprimeBenchCard(b *testing.B, prov vcard.ProvisionOptions) *rig.Card {
 	return benchCard(b, cardkind.IDPrime.Provision(prov))
 }
 
-// BenchmarkIDPrimeInsertion: card inserted → status ready, as the agent
-// does it on an insertion (Service.Status: open, identity, PIN, PUK and
-// signature-PIN tries), with a cold identity cache (first insertion) and a
-// warm one (the card seen before); the peer is "pkcs15-tool
-// --list-certificates" (bind, certificates), with OpenSC's file cache off
-// (cold) and on and filled (cached), on the same card.
-func BenchmarkIDPrimeInsertion(b *testing.B) {
-	once(b, "idprime-insertion", func(b *testing.B) {
-		card := idprimeBenchCard(b, vcard.ProvisionOptions{})
-		ctx := context.Background()
-		var cold, warm []time.Duration
-		var coldAPDUs, warmAPDUs int64
-		for range benchReps {
-			svc := agenttest.Service(b, cardkind.IDPrime)
-			before, start := card.Server.Stats().APDUs, time.Now()
-			statusReady(b, ctx, svc)
-			cold, coldAPDUs = append(cold, time.Since(start)), card.Server.Stats().APDUs-before
-			before, start = card.Server.Stats().APDUs, time.Now()
-			statusReady(b, ctx, svc)
-			warm, warmAPDUs = append(warm, time.Since(start)), card.Server.Stats().APDUs-before
-		}
-		var pcold, pcached []time.Duration
-		var pcoldAPDUs, pcachedAPDUs int64
-		cachedEnv := openscConf(b, true)
-		openscPeer(b, card, cachedEnv, "pkcs15-tool", "--list-certificates", "--reader", "0") // fills its cache
-		for range benchReps {
-			d, n := openscPeer(b, card, openscConf(b, false), "pkcs15-tool", "--list-certificates", "--reader", "0")
-			pcold, pcoldAPDUs = append(pcold, d), n
-			d, n = openscPeer(b, card, cachedEnv, "pkcs15-tool", "--list-certificates", "--reader", "0")
-			pcached, pcachedAPDUs = append(pcached, d), n
-		}
-		c, w := ms(median(cold)), ms(median(warm))
-		pc, pw := ms(median(pcold)), ms(median(pcached))
-		report(b, "idprime_insertion_cold_ms", c, "ms")
-		report(b, "idprime_insertion_cold_apdus", float64(coldAPDUs), "apdus")
-		report(b, "idprime_insertion_warm_ms", w, "ms")
-		report(b, "idprime_insertion_warm_apdus", float64(warmAPDUs), "apdus")
-		report(b, "peer_idprime_pkcs15tool_list_certificates_cold_ms", pc, "ms")
-		report(b, "peer_idprime_pkcs15tool_list_certificates_cold_apdus", float64(pcoldAPDUs), "apdus")
-		report(b, "peer_idprime_pkcs15tool_list_certificates_cached_ms", pw, "ms")
-		report(b, "peer_idprime_pkcs15tool_list_certificates_cached_apdus", float64(pcachedAPDUs), "apdus")
-		ratio(b, "idprime_insertion_cold_ms", "pkcs15tool_cold", c, pc)
-		ratio(b, "idprime_insertion_cold_apdus", "pkcs15tool_cold", float64(coldAPDUs), float64(pcoldAPDUs))
-		ratio(b, "idprime_insertion_warm_ms", "pkcs15tool_cached", w, pw)
-		ratio(b, "idprime_insertion_warm_apdus", "pkcs15tool_cached", float64(warmAPDUs), float64(pcachedAPDUs))
-	})
-}
-
 // statusReady runs Service.Status and checks that it found the card whole.
 func statusReady(b *testing.B, ctx context.Context, svc *app.Service) {
 	st, err := svc.Status(ctx, app.StatusOptions{})

@@ -19,7 +19,6 @@ import (
 	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
@@ -43,7 +42,7 @@ import (
 // with the real-card timing profile vcard.ProfileIDPrime. Run all with
 // "make bench", or one alone:
 //
-//	go test -run '^$' -bench BenchmarkCardInsertion -benchtime 1x ./app/
+//	go test -run '^$' -bench BenchmarkInsertion -benchtime 1x ./app/
 //
 // docs/performance.md explains every figure.
 
@@ -142,72 +141,6 @@ func peer(b *testing.B, card *rig.Card, home string, name string, args ...string
 		b.Fatalf("%s %s: %v\n%s", name, args[0], err, out.String())
 	}
 	return d, card.Server.Stats().APDUs - before
-}
-
-// identityOnInsert is what the agent does when its monitor reports a card:
-// open it, read its identity through the cache.
-func identityOnInsert(b *testing.B, cache *cardreader.IdentityCache, reader string) {
-	ctx := context.Background()
-	c, err := cardreader.Open(ctx, cardreader.Reader{Name: reader, CardPresent: true}, piv.New(piv.Options{Cache: cache}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	id, err := cache.Identity(ctx, c, time.Now())
-	if err != nil || id.HSAID == "" {
-		b.Fatalf("identity: %+v %v", id, err)
-	}
-}
-
-// BenchmarkCardInsertion: card inserted → identity ready (the agent's
-// open and identity read), first insertion (cold cache: certificates read)
-// and repeated (the card seen before), time and APDUs; the peers
-// "pkcs15-tool --list-certificates" and "yubico-piv-tool -a status" on the
-// same card, same run.
-func BenchmarkCardInsertion(b *testing.B) {
-	once(b, "insertion", func(b *testing.B) {
-		card := benchCard(b, vcard.ProvisionOptions{})
-		var first, repeat []time.Duration
-		var firstAPDUs, repeatAPDUs int64
-		for range benchReps {
-			cache := cardreader.NewIdentityCache(8)
-			before, start := card.Server.Stats().APDUs, time.Now()
-			identityOnInsert(b, cache, card.Reader)
-			first = append(first, time.Since(start))
-			firstAPDUs = card.Server.Stats().APDUs - before
-			before, start = card.Server.Stats().APDUs, time.Now()
-			identityOnInsert(b, cache, card.Reader)
-			repeat = append(repeat, time.Since(start))
-			repeatAPDUs = card.Server.Stats().APDUs - before
-		}
-		home := b.TempDir()
-		var p15, ypt []time.Duration
-		var p15APDUs, yptAPDUs int64
-		for range benchReps {
-			d, n := peer(b, card, home, "pkcs15-tool", "--list-certificates", "--reader", "0")
-			p15, p15APDUs = append(p15, d), n
-			d, n = peer(b, card, home, "yubico-piv-tool", "-r", card.Reader, "-a", "status")
-			ypt, yptAPDUs = append(ypt, d), n
-		}
-		f, r := ms(median(first)), ms(median(repeat))
-		report(b, "insertion_first_ms", f, "ms")
-		report(b, "insertion_first_apdus", float64(firstAPDUs), "apdus")
-		report(b, "insertion_repeated_ms", r, "ms")
-		report(b, "insertion_repeated_apdus", float64(repeatAPDUs), "apdus")
-		report(b, "peer_pkcs15tool_list_certificates_ms", ms(median(p15)), "ms")
-		report(b, "peer_pkcs15tool_list_certificates_apdus", float64(p15APDUs), "apdus")
-		report(b, "peer_yubicopivtool_status_ms", ms(median(ypt)), "ms")
-		report(b, "peer_yubicopivtool_status_apdus", float64(yptAPDUs), "apdus")
-		for _, pr := range []struct {
-			name string
-			t    time.Duration
-			n    int64
-		}{{"pkcs15tool", median(p15), p15APDUs}, {"yubicopivtool", median(ypt), yptAPDUs}} {
-			ratio(b, "insertion_first_ms", pr.name, f, ms(pr.t))
-			ratio(b, "insertion_first_apdus", pr.name, float64(firstAPDUs), float64(pr.n))
-			ratio(b, "insertion_repeated_ms", pr.name, r, ms(pr.t))
-			ratio(b, "insertion_repeated_apdus", pr.name, float64(repeatAPDUs), float64(pr.n))
-		}
-	})
 }
 
 // BenchmarkPINChangeUnblock: a PIN change and an unblock through

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,122 +9,94 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
-	"github.com/sithseid/sithseid/localapi"
 )
 
-// idleResult is one measurement of the agent at rest.
+// idleResult is one measurement of a resident process at rest.
 type idleResult struct {
 	idle    time.Duration
-	cpu     time.Duration // user+system time of the agent process
+	cpu     time.Duration // user+system time of the process
 	wakeups int64         // context switches of all its threads
-	apdus   int64         // APDUs the card received
 	rssMB   float64       // resident set at the end
+	pssMB   float64       // proportional set at the end
 }
 
 // idleMeasured keeps the one measurement of this test process: b.N has no
 // meaning here, and the benchmark function may be called again with a
 // larger N.
-var idleMeasured *idleResult
+var idleMeasured bool
 
-// BenchmarkAgentIdle: the agent as its own process (this test binary
-// re-exec'd as "sithseid agent --foreground") with a virtual card present,
-// left alone for SITHSEID_IDLE (default 10s; the issue's minute is
-// "SITHSEID_IDLE=60s make bench", or
-// "SITHSEID_IDLE=60s go test -run '^$' -bench AgentIdle -benchtime 1x ./cli").
-// Reports CPU seconds, wakeups (voluntary and involuntary context switches
-// of every thread, /proc/PID/task/*/status), APDUs to the card and RSS,
-// as metrics and as BENCH lines on standard output. With
-// SITHSEID_BENCH_TRAY=1 under dbus-run-session the agent shows its tray
-// to a fake panel meanwhile (benchTray).
+// BenchmarkAgentIdle: the shipped agent (bin/sithseid agent --foreground,
+// built from this module) with a virtual card present and its tray shown
+// on a session bus of its own (a fake panel: internal/testkit/dbustest),
+// left alone for SITHSEID_IDLE (default 10s; make bench uses 60s:
+// "SITHSEID_IDLE=60s go test -run '^$' -bench AgentIdle -benchtime 1x
+// ./cli"). The peer, in the same period: OpenSC's resident card watcher
+// opensc-notify, in a session of its own with the same fake panel.
+// Reports each one's CPU seconds, wakeups (voluntary and involuntary
+// context switches of every thread, /proc/PID/task/*/status), RSS and PSS,
+// and the APDUs the card received in the period, as BENCH lines.
 func BenchmarkAgentIdle(b *testing.B) {
-	if idleMeasured == nil {
-		idleMeasured = measureIdle(b)
-	}
-	m := idleMeasured
 	b.ReportMetric(0, "ns/op") // one idle period, not per-op time
-	b.ReportMetric(m.idle.Seconds(), "idle-s")
-	b.ReportMetric(m.cpu.Seconds(), "cpu-s")
-	b.ReportMetric(float64(m.wakeups), "wakeups")
-	b.ReportMetric(float64(m.wakeups)/m.idle.Seconds(), "wakeups/s")
-	b.ReportMetric(float64(m.apdus), "apdus")
-	b.ReportMetric(m.rssMB, "rss-MB")
-}
-
-func measureIdle(b *testing.B) *idleResult {
+	if idleMeasured {
+		return
+	}
+	idleMeasured = true
 	idle := idleFromEnv(b)
 	card := insert(b, 0, testpki.CardSpec{})
-	trayUp := benchTray(b) // SITHSEID_BENCH_TRAY=1: with the tray shown
-	run := b.TempDir()
-	b.Setenv("XDG_RUNTIME_DIR", run)
-	b.Setenv(envMain, "1")
-	ctx := context.Background()
-	var errb bytes.Buffer
-	if code := sithseidMain(ctx, cli.Env{Args: []string{"agent"}, Stdout: &errb, Stderr: &errb, Getenv: os.Getenv}); code != cli.ExitOK {
-		b.Fatalf("sithseid agent: exit %d: %s", code, errb.String())
-	}
-	c, err := localapi.DialAddress(ctx, filepath.Join(run, "sithseid", "agent.sock"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	info, err := c.Ping(ctx)
-	if err != nil {
-		c.Close()
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { stopProcess(info.PID) })
-	if trayUp != nil {
-		trayUp(info.PID)
-	}
-	// Wait until the agent has read the card, then hang up: idle means no
-	// client either.
-	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	events, err := c.Subscribe(sctx)
-	if err != nil {
-		cancel()
-		c.Close()
-		b.Fatal(err)
-	}
-	ready := false
-	for ev := range events {
-		if ev.State != nil && ev.State.Card != nil && ev.State.Busy == "" {
-			ready = true
-			break
+	exe := shippedBinary(b)
+	agent := startShippedAgent(b, exe, b.TempDir(), true)
+	peer := startOpenSCNotify(b, b.TempDir())
+	settledAPDUs := func() int64 { // the identity read's last APDU
+		n := card.Server.Stats().APDUs
+		for still := time.Now(); time.Since(still) < 500*time.Millisecond; time.Sleep(50 * time.Millisecond) {
+			if m := card.Server.Stats().APDUs; m != n {
+				n, still = m, time.Now()
+			}
 		}
+		return n
 	}
-	cancel()
-	c.Close()
-	if !ready {
-		b.Fatal("the agent did not read the card within 15 s")
+	apdus0 := settledAPDUs()
+	pids := []int{agent.cmd.Process.Pid, peer.cmd.Process.Pid}
+	res := idleOver(b, idle, pids)
+	apdus := card.Server.Stats().APDUs - apdus0
+	for i, name := range []string{"agent_idle", "peer_openscnotify_idle"} {
+		m := res[i]
+		benchLine(name+"_seconds", m.idle.Seconds(), "s")
+		benchLine(name+"_cpu_seconds", m.cpu.Seconds(), "s")
+		benchLine(name+"_wakeups", float64(m.wakeups), "count")
+		benchLine(name+"_wakeups_per_second", float64(m.wakeups)/m.idle.Seconds(), "1/s")
+		benchLine(name+"_rss_mb", m.rssMB, "MB")
+		benchLine(name+"_pss_mb", m.pssMB, "MB")
 	}
-	time.Sleep(200 * time.Millisecond) // the identity read's last APDU
+	benchLine("agent_idle_tray", 1, "bool")
+	benchLine("agent_idle_apdus_both", float64(apdus), "apdus")
+	benchLine("agent_idle_rss_vs_openscnotify_ratio", res[0].rssMB/res[1].rssMB, "ratio")
+	benchLine("agent_idle_pss_vs_openscnotify_ratio", res[0].pssMB/res[1].pssMB, "ratio")
+}
 
-	b.ResetTimer()
-	apdus0 := card.Server.Stats().APDUs
-	cpu0, wake0 := procTimes(b, info.PID)
-	time.Sleep(idle)
-	cpu1, wake1 := procTimes(b, info.PID)
-	if wake1 == 0 {
-		// Starting and reading the card cost context switches: none at all
-		// means the counter reads the wrong thing.
-		b.Fatalf("no context switch counted for process %d since its start", info.PID)
+// idleOver measures each of pids over the same idle period.
+func idleOver(b *testing.B, idle time.Duration, pids []int) []idleResult {
+	type start struct {
+		cpu  time.Duration
+		wake int64
 	}
-	m := &idleResult{
-		idle:    idle,
-		cpu:     cpu1 - cpu0,
-		wakeups: wake1 - wake0,
-		apdus:   card.Server.Stats().APDUs - apdus0,
-		rssMB:   procRSSMB(b, info.PID),
+	s := make([]start, len(pids))
+	for i, pid := range pids {
+		s[i].cpu, s[i].wake = procTimes(b, pid)
 	}
-	b.StopTimer()
-	benchLine("agent_idle_seconds", m.idle.Seconds(), "s")
-	benchLine("agent_idle_cpu_seconds", m.cpu.Seconds(), "s")
-	benchLine("agent_idle_wakeups", float64(m.wakeups), "count")
-	benchLine("agent_idle_wakeups_per_second", float64(m.wakeups)/m.idle.Seconds(), "1/s")
-	benchLine("agent_idle_apdus", float64(m.apdus), "apdus")
-	benchLine("agent_idle_rss_mb", m.rssMB, "MB")
-	return m
+	time.Sleep(idle) // the measured period itself
+	out := make([]idleResult, len(pids))
+	for i, pid := range pids {
+		cpu, wake := procTimes(b, pid)
+		if wake == 0 {
+			// Starting cost context switches: none at all means the
+			// counter reads the wrong thing.
+			b.Fatalf("no context switch counted for process %d since its start", pid)
+		}
+		out[i] = idleResult{idle: idle, cpu: cpu - s[i].cpu, wakeups: wake - s[i].wake, rssMB: procRSSMB(b, pid), pssMB: procPSSMB(b, pid)}
+	}
+	return out
 }
 
 // procTimes returns a process's user+system CPU time (/proc/PID/stat

@@ -1,23 +1,22 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/internal/testkit/dbustest"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/localapi"
 )
 
 // BenchmarkVDIHost: a VDI host's view, SITHSEID_VDI_AGENTS (default 50)
-// users' agents, each its own process with its own runtime, state and
+// users' agents, the shipped binary (bin/sithseid agent --foreground,
+// built from this module: shippedBinary), each its own process with its own runtime, state and
 // config directories (as each session has), all seeing one reader with a
 // card (as when the card is redirected into every session); they start,
 // read the card, and are left alone for SITHSEID_IDLE (default 10s; "make
@@ -28,7 +27,10 @@ import (
 // internal/testkit/dbustest), and the agent shows its tray there before the idle
 // period starts, as in a desktop session; SITHSEID_VDI_TRAY=0 leaves the
 // buses out (agents without a tray). The buses' and panels' own cost is
-// not counted: only the agents'.
+// not counted: only the agents'. The peer, in the same idle period: as
+// many of OpenSC's resident card watchers (opensc-notify), each in a
+// session of its own with the same fake panel (SITHSEID_VDI_PEER=0 leaves
+// them out).
 //
 //	SITHSEID_IDLE=60s go test -run '^$' -bench VDIHost -benchtime 1x ./cli
 func BenchmarkVDIHost(b *testing.B) {
@@ -43,89 +45,63 @@ func BenchmarkVDIHost(b *testing.B) {
 	}
 	idle := idleFromEnv(b)
 	card := insert(b, 0, testpki.CardSpec{})
-	exe, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
+	exe := shippedBinary(b)
 	root := b.TempDir()
-	ctx := context.Background()
 	tray := os.Getenv("SITHSEID_VDI_TRAY") != "0"
-	pids := make([]int, 0, n)
-	hosts := make([]*dbustest.Host, 0, n)
+	var pids, peers []int
 	for i := range n {
-		home := filepath.Join(root, fmt.Sprintf("user%02d", i))
-		run := filepath.Join(home, "run")
-		if err := os.MkdirAll(run, 0o700); err != nil {
-			b.Fatal(err)
-		}
-		cmd := exec.Command(exe, "agent", "--foreground")
-		cmd.Env = append(os.Environ(), envMain+"=1", "HOME="+home, "XDG_RUNTIME_DIR="+run,
-			"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
-		if tray {
-			bus := dbustest.SessionBus(b)
-			host := dbustest.NewHost(b, bus)
-			host.ServeWatcher(b)
-			host.ServeNotifications(b)
-			hosts = append(hosts, host)
-			cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS="+bus)
-		} else {
-			cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/sithseid-vdi-bus")
-		}
-		var errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &errb, &errb
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		b.Cleanup(func() {
-			stopProcess(cmd.Process.Pid)
-			<-done
-		})
-		pids = append(pids, cmd.Process.Pid)
-		addr := filepath.Join(run, "sithseid", "agent.sock")
-		if err := waitAgentReady(ctx, addr, 60*time.Second); err != nil {
-			b.Fatalf("agent %d: %v\n%s", i, err, errb.String())
-		}
-		if tray {
-			pid := cmd.Process.Pid
-			hosts[i].WaitFor(b, "agent's tray item", func() bool { return hosts[i].HasName(b, dbustest.ItemName(pid)) })
+		a := startShippedAgent(b, exe, filepath.Join(root, fmt.Sprintf("user%02d", i)), tray)
+		pids = append(pids, a.cmd.Process.Pid)
+	}
+	if os.Getenv("SITHSEID_VDI_PEER") != "0" {
+		for i := range n {
+			p := startOpenSCNotify(b, filepath.Join(root, fmt.Sprintf("peer%02d", i)))
+			peers = append(peers, p.cmd.Process.Pid)
 		}
 	}
-	time.Sleep(500 * time.Millisecond) // the last identity reads' APDUs
 	apdus0 := card.Server.Stats().APDUs
-	var cpu0 time.Duration
-	var w0 int64
-	for _, pid := range pids {
-		c, w := procTimes(b, pid)
-		cpu0 += c
-		w0 += w
-	}
-	time.Sleep(idle)
-	var cpu1 time.Duration
-	var w1 int64
-	var rss, pss float64
-	for _, pid := range pids {
-		c, w := procTimes(b, pid)
-		cpu1 += c
-		w1 += w
-		rss += procRSSMB(b, pid)
-		pss += procPSSMB(b, pid)
-	}
+	res := idleOver(b, idle, append(slices.Clone(pids), peers...))
 	apdus := card.Server.Stats().APDUs - apdus0
+	sum := func(rs []idleResult) (cpu time.Duration, wake int64, rss, pss float64) {
+		for _, m := range rs {
+			cpu, wake, rss, pss = cpu+m.cpu, wake+m.wakeups, rss+m.rssMB, pss+m.pssMB
+		}
+		return
+	}
 	benchLine("vdi_agents", float64(n), "count")
-	benchLine("vdi_trays", float64(len(hosts)), "count")
+	trays := 0
+	if tray {
+		trays = n
+	}
+	benchLine("vdi_trays", float64(trays), "count")
 	benchLine("vdi_idle_seconds", idle.Seconds(), "s")
-	benchLine("vdi_idle_cpu_seconds_total", (cpu1 - cpu0).Seconds(), "s")
-	benchLine("vdi_idle_cpu_percent_of_one_core", 100*(cpu1-cpu0).Seconds()/idle.Seconds(), "percent")
-	benchLine("vdi_idle_wakeups_per_second_total", float64(w1-w0)/idle.Seconds(), "1/s")
-	benchLine("vdi_idle_apdus", float64(apdus), "apdus")
-	benchLine("vdi_rss_mb_total", rss, "MB")
-	benchLine("vdi_rss_mb_per_agent", rss/float64(n), "MB")
-	// RSS counts the binary's shared pages once per process; PSS shares
-	// them out, so its sum is what the host really spends.
-	benchLine("vdi_pss_mb_total", pss, "MB")
-	benchLine("vdi_pss_mb_per_agent", pss/float64(n), "MB")
+	benchLine("vdi_idle_apdus_all", float64(apdus), "apdus")
+	var aRSS, aPSS float64
+	for _, g := range []struct {
+		name string
+		rs   []idleResult
+	}{{"vdi", res[:len(pids)]}, {"peer_vdi_openscnotify", res[len(pids):]}} {
+		if len(g.rs) == 0 {
+			continue
+		}
+		cpu, wake, rss, pss := sum(g.rs)
+		k := float64(len(g.rs))
+		benchLine(g.name+"_idle_cpu_seconds_total", cpu.Seconds(), "s")
+		benchLine(g.name+"_idle_cpu_percent_of_one_core", 100*cpu.Seconds()/idle.Seconds(), "percent")
+		benchLine(g.name+"_idle_wakeups_per_second_total", float64(wake)/idle.Seconds(), "1/s")
+		benchLine(g.name+"_rss_mb_total", rss, "MB")
+		benchLine(g.name+"_rss_mb_per_process", rss/k, "MB")
+		// RSS counts the binary's shared pages once per process; PSS
+		// shares them out, so its sum is what the host really spends.
+		benchLine(g.name+"_pss_mb_total", pss, "MB")
+		benchLine(g.name+"_pss_mb_per_process", pss/k, "MB")
+		if g.name == "vdi" {
+			aRSS, aPSS = rss/k, pss/k
+		} else {
+			benchLine("vdi_rss_per_agent_vs_openscnotify_ratio", aRSS/(rss/k), "ratio")
+			benchLine("vdi_pss_per_agent_vs_openscnotify_ratio", aPSS/(pss/k), "ratio")
+		}
+	}
 }
 
 // procPSSMB is Pss from /proc/PID/smaps_rollup in MiB.
