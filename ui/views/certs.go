@@ -289,9 +289,10 @@ func (v *CertsView) confirmRemove() {
 		return
 	}
 	id := cs.ID
+	sel := v.cards.selector() // here, on the UI goroutine: the removal runs off it
 	v.askConfirm(v.cat.T("ui.certs.remove_ask", v.certLine(*cs)), cs.Login,
 		func(ctx context.Context, prompt app.Prompt, confirmLogin bool) error {
-			return v.agent.RemoveCertificate(ctx, v.cards.selector(), id, app.RemoveOptions{ConfirmLogin: confirmLogin}, prompt)
+			return v.agent.RemoveCertificate(ctx, sel, id, app.RemoveOptions{ConfirmLogin: confirmLogin}, prompt)
 		})
 }
 
@@ -307,9 +308,10 @@ func (v *CertsView) confirmExpired() {
 		login = login || cs.Login
 		lines = append(lines, "• "+v.certLine(cs))
 	}
+	sel := v.cards.selector() // here, on the UI goroutine: the removal runs off it
 	v.askConfirm(v.cat.T("ui.certs.expired_ask", len(exp))+"\n"+strings.Join(lines, "\n"), login,
 		func(ctx context.Context, prompt app.Prompt, confirmLogin bool) error {
-			_, err := v.agent.RemoveExpired(ctx, v.cards.selector(), app.RemoveOptions{ConfirmLogin: confirmLogin}, prompt)
+			_, err := v.agent.RemoveExpired(ctx, sel, app.RemoveOptions{ConfirmLogin: confirmLogin}, prompt)
 			return err
 		})
 }

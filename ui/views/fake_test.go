@@ -195,21 +195,54 @@ func open(t *testing.T, lang l10n.Lang, mk func(env *Env) View) (*harness, View)
 	t.Helper()
 	test.NewTempApp(t)
 	h := &harness{t: t}
-	env := &Env{Cat: l10n.MustLoad(lang), Close: func() { h.closed = true }}
+	env := &Env{Cat: l10n.MustLoad(lang), Close: func() { h.closed = true }, Do: queueUI}
 	v := mk(env)
 	h.w = test.NewWindow(v.Content())
 	h.w.Resize(fyne.NewSize(600, 700))
-	t.Cleanup(func() { v.Stop(); h.w.Close() })
+	t.Cleanup(func() { v.Stop(); drainUI(); h.w.Close() })
 	v.Start(h.w)
 	return h, v
 }
 
-// eventually waits for cond, which the views' goroutines make true; a
-// bound, not a timing assertion.
+// uiQueue is the tests' UI goroutine: the views' callbacks (Env.Do) wait
+// here and the test goroutine runs them while it waits (eventually), as
+// Fyne's event loop would between input events. Fyne's test driver would
+// run them at once on the views' goroutines, racing with the test's own
+// widget calls (go test -race; it crashed in Fyne's renderers).
+var uiQueue struct {
+	sync.Mutex
+	fns []func()
+}
+
+func queueUI(fn func()) {
+	uiQueue.Lock()
+	uiQueue.fns = append(uiQueue.fns, fn)
+	uiQueue.Unlock()
+}
+
+// drainUI runs the queued callbacks, and those they queue, on the calling
+// (test) goroutine.
+func drainUI() {
+	for {
+		uiQueue.Lock()
+		fns := uiQueue.fns
+		uiQueue.fns = nil
+		uiQueue.Unlock()
+		if len(fns) == 0 {
+			return
+		}
+		for _, fn := range fns {
+			fn()
+		}
+	}
+}
+
+// eventually waits for cond, which the views' goroutines make true
+// through their callbacks; a bound, not a timing assertion.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
+	for drainUI(); !cond(); drainUI() {
 		if time.Now().After(deadline) {
 			t.Fatalf("waiting for %s: not within 20 s", what)
 		}

@@ -115,6 +115,11 @@ type Env struct {
 	// AutoClose is how long a view that finished its job (a completed
 	// login, an expired QR code) stays open; 0 keeps it open.
 	AutoClose time.Duration
+	// Do runs fn on the UI goroutine; nil means fyne.Do. Tests queue fn
+	// for the test goroutine: Fyne's test driver runs fyne.Do at once on
+	// the calling goroutine, where it would race with the test's own
+	// widget calls.
+	Do func(fn func())
 }
 
 func (e *Env) now() time.Time {
@@ -296,7 +301,11 @@ func (f *frame) messages() fyne.CanvasObject {
 // later runs fn on the UI goroutine; views call it from their operations'
 // goroutines. Nothing runs once the window is closing.
 func (f *frame) later(fn func()) {
-	fyne.Do(func() {
+	do := fyne.Do
+	if f.env.Do != nil {
+		do = f.env.Do
+	}
+	do(func() {
 		if f.ctx.Err() != nil {
 			return
 		}
