@@ -97,6 +97,12 @@ type Agent struct {
 	busy     []string // methods running, oldest first
 	// warned remembers expiry thresholds and blocked PINs already told.
 	warned map[string]bool
+	// gen counts what can change a card's status: monitor events and
+	// operations begun or ended. known is the last status read from the
+	// cards, valid while gen is still knownGen (status.go).
+	gen      uint64
+	known    *app.StatusRead
+	knownGen uint64
 
 	notifyMu sync.Mutex
 
@@ -257,6 +263,7 @@ func (a *Agent) watch(ctx context.Context) {
 	defer a.wg.Done()
 	for ev := range a.monitor.Events() {
 		a.mu.Lock()
+		a.gen++ // a card or reader came or went: read the cards again
 		a.state.ServiceDown = ev.Kind == cardreader.ServiceLost || (a.state.ServiceDown && ev.Kind != cardreader.ServiceBack)
 		a.state.Readers = a.readersLocked()
 		if ev.Kind == cardreader.CardRemoved && a.state.Card != nil && a.state.Card.Reader == ev.Reader.Name {
@@ -323,7 +330,7 @@ func (a *Agent) refresher(ctx context.Context) {
 			return
 		case <-a.refresh:
 		}
-		st, err := a.svc.Status(ctx, app.StatusOptions{})
+		st, err := a.readStatus(ctx, app.StatusOptions{})
 		if ctx.Err() != nil {
 			return
 		}
@@ -410,12 +417,14 @@ func expiryThreshold(days []int, left int) (int, bool) {
 // its error.
 func (a *Agent) begin(method string) func(error) {
 	a.mu.Lock()
+	a.gen++ // the operation may change tries or certificates
 	a.busy = append(a.busy, method)
 	a.state.Busy = a.busy[0]
 	a.publishLocked()
 	a.mu.Unlock()
 	return func(err error) {
 		a.mu.Lock()
+		a.gen++
 		if i := slices.Index(a.busy, method); i >= 0 {
 			a.busy = slices.Delete(a.busy, i, i+1)
 		}

@@ -26,12 +26,12 @@ func (a *Agent) handlers() []localapi.Handler {
 			return localapi.AgentInfo{PID: os.Getpid(), Version: a.opts.Version, Started: a.started.Format(time.RFC3339)}, nil
 		}),
 		localapi.Handle(localapi.MethodStatus, func(ctx context.Context, x *localapi.Request, p localapi.StatusParams) (app.Status, error) {
-			st, err := a.svc.Status(ctx, app.StatusOptions{Select: p.Select.Selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: time.Duration(p.ExpiryWarningNs)})
+			st, fresh, err := a.status(ctx, app.StatusOptions{Select: p.Select.Selector(), ShowPersonalNumber: p.ShowPersonalNumber, ExpiryWarning: time.Duration(p.ExpiryWarningNs)})
 			if err != nil {
 				return app.Status{}, err
 			}
 			// A full, masked status is the freshest state there is: publish it.
-			if p.Select == (localapi.SelectParams{}) && !p.ShowPersonalNumber {
+			if p.Select == (localapi.SelectParams{}) && !p.ShowPersonalNumber && fresh {
 				a.apply(st)
 			}
 			return *st, nil

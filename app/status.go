@@ -144,12 +144,51 @@ type StatusOptions struct {
 // Status reports every reader and the cards in them (or only the card
 // opts.Select names). It spends no PIN try.
 func (s *Service) Status(ctx context.Context, opts StatusOptions) (*Status, error) {
+	r, err := s.ReadStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.StatusFrom(r, opts)
+}
+
+// StatusRead is what a status reads from the cards: the readers, each
+// card's identity and the tries of its PINs and PUK. StatusFrom turns it
+// into a Status for any StatusOptions, with the clock of that moment
+// (days left, expiry warnings), so that a caller who knows no card changed
+// since (the agent: no card event, no operation) answers a status without
+// asking the cards again. Tries another program spent meanwhile (a
+// browser through its own middleware) are not seen: the agent reads the
+// tries again before every PIN prompt.
+type StatusRead struct {
+	readers []cardreader.Reader
+	skipped map[string]error
+	cards   []readCard
+}
+
+type readCard struct {
+	openCard
+	tries cardreader.Tries
+}
+
+// ReadStatus reads what Status shows from the readers and cards. It
+// spends no PIN try.
+func (s *Service) ReadStatus(ctx context.Context) (*StatusRead, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	readers, cards, skipped, err := s.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
+	r := &StatusRead{readers: readers, skipped: skipped}
+	for _, oc := range cards {
+		r.cards = append(r.cards, readCard{openCard: oc, tries: s.tries(ctx, oc.card)})
+	}
+	return r, nil
+}
+
+// StatusFrom is the Status of what r read, for opts, now. No APDU.
+func (s *Service) StatusFrom(r *StatusRead, opts StatusOptions) (*Status, error) {
+	readers, skipped, cards := r.readers, r.skipped, r.cards
 	st := &Status{Readers: []ReaderStatus{}, Cards: []CardStatus{}}
 	for _, r := range readers {
 		rs := ReaderStatus{Name: r.Name, CardPresent: r.CardPresent}
@@ -179,18 +218,18 @@ func (s *Service) Status(ctx context.Context, opts StatusOptions) (*Status, erro
 		}
 		for i := range cands {
 			if cands[i] == cand {
-				cards = []openCard{cards[i]}
+				cards = []readCard{cards[i]}
 				break
 			}
 		}
 	}
-	for _, oc := range cards {
-		st.Cards = append(st.Cards, s.cardStatus(ctx, oc, opts))
+	for _, rc := range cards {
+		st.Cards = append(st.Cards, s.cardStatus(rc.openCard, rc.tries, opts))
 	}
 	return st, nil
 }
 
-func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOptions) CardStatus {
+func (s *Service) cardStatus(oc openCard, t cardreader.Tries, opts StatusOptions) CardStatus {
 	now := s.now()
 	id := oc.identity
 	cs := CardStatus{
@@ -223,33 +262,29 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 		cs.Certificates = append(cs.Certificates, certStatus(c, now, opts.ShowPersonalNumber))
 	}
 	pinBlocked := false
-	if pin, err := onCard(s, ctx, oc.card.PINStatus); err != nil {
-		fail(err)
+	if t.PINErr != nil {
+		fail(t.PINErr)
 	} else {
-		cs.PIN = SecretStatus{Retries: pin.Retries, Blocked: pin.Blocked}
-		pinBlocked = pin.Blocked
+		cs.PIN = SecretStatus{Retries: t.PIN.Retries, Blocked: t.PIN.Blocked}
+		pinBlocked = t.PIN.Blocked
 	}
-	// The signature PIN is read from the card already open, like the
-	// other tries: no second discovery.
 	sigBlocked := false
-	if sc, ok := oc.card.(cardreader.SignaturePINCard); ok {
-		switch sig, err := onCard(s, ctx, sc.SignaturePINStatus); {
-		case errors.Is(err, cardreader.ErrNoSignaturePIN):
-		case err != nil:
-			fail(err)
-		default:
-			cs.SignaturePIN = &SecretStatus{Retries: sig.Retries, Blocked: sig.Blocked}
-			sigBlocked = sig.Blocked
-		}
+	switch err := t.SignaturePINErr; {
+	case errors.Is(err, cardreader.ErrNoSignaturePIN):
+	case err != nil:
+		fail(err)
+	default:
+		cs.SignaturePIN = &SecretStatus{Retries: t.SignaturePIN.Retries, Blocked: t.SignaturePIN.Blocked}
+		sigBlocked = t.SignaturePIN.Blocked
 	}
 	noPUK := false
-	switch puk, err := onCard(s, ctx, oc.card.PUKStatus); {
+	switch err := t.PUKErr; {
 	case errors.Is(err, cardreader.ErrNoPUK):
 		noPUK = true
 	case err != nil:
 		fail(err)
 	default:
-		cs.PUK = &SecretStatus{Retries: puk.Retries, Blocked: puk.Blocked}
+		cs.PUK = &SecretStatus{Retries: t.PUK.Retries, Blocked: t.PUK.Blocked}
 	}
 	// A blocked PIN on a card without a PUK the holder can use is a call
 	// to the ID administrator, not a PUK to type.
@@ -267,6 +302,29 @@ func (s *Service) cardStatus(ctx context.Context, oc openCard, opts StatusOption
 	}
 	cs.Warnings = append(cs.Warnings, identityWarnings(id, now, opts.ExpiryWarning)...)
 	return cs
+}
+
+// tries reads the tries of c's PINs and PUK from the card already open
+// (no second discovery): in one card session where the card can
+// (cardreader.TriesReader, which may answer from the session that opened
+// it a moment ago), else a session each. A card without a signature PIN
+// gives ErrNoSignaturePIN for it.
+func (s *Service) tries(ctx context.Context, c cardreader.Card) cardreader.Tries {
+	if tr, ok := c.(cardreader.TriesReader); ok {
+		t, err := onCard(s, ctx, tr.Tries)
+		if err != nil {
+			t = cardreader.Tries{PINErr: err, SignaturePINErr: err, PUKErr: err}
+		}
+		return t
+	}
+	var t cardreader.Tries
+	t.PIN, t.PINErr = onCard(s, ctx, c.PINStatus)
+	t.SignaturePINErr = cardreader.ErrNoSignaturePIN
+	if sc, ok := c.(cardreader.SignaturePINCard); ok {
+		t.SignaturePIN, t.SignaturePINErr = onCard(s, ctx, sc.SignaturePINStatus)
+	}
+	t.PUK, t.PUKErr = onCard(s, ctx, c.PUKStatus)
+	return t
 }
 
 // identityWarnings lists what the holder should act on in id.

@@ -132,3 +132,22 @@ func (c *IdentityCache) refresh(ctx context.Context, card Card, key string, now 
 	c.Put(key, id)
 	return id, nil
 }
+
+// Tries are the tries left of a card's PINs and PUK, read together. Each
+// has its own error: ErrNoSignaturePIN and ErrNoPUK say the card has no
+// such code.
+type Tries struct {
+	PIN, SignaturePIN, PUK          PINStatus
+	PINErr, SignaturePINErr, PUKErr error
+}
+
+// TriesReader is implemented by cards that read every PIN's and the PUK's
+// tries in one card session (IDPrime, PIV) instead of a session each; the
+// read spends no try. A card that has just been opened may answer from
+// what it read in the session that opened it (a few seconds ago, at most
+// once): a status after an insertion then costs the card no second
+// session. PINStatus and PUKStatus always ask the card.
+type TriesReader interface {
+	Card
+	Tries(ctx context.Context) (Tries, error)
+}

@@ -27,6 +27,7 @@ type Options struct {
 type Backend struct {
 	opts  Options
 	locks sync.Map // reader name → *sync.Mutex, shared by its Cards
+	facts sync.Map // card ID → cardFacts
 }
 
 var _ cardreader.Backend = (*Backend)(nil)
@@ -45,14 +46,19 @@ func (b *Backend) Name() string { return cardreader.BackendIDPrime }
 // Open returns the IDPrime card in reader. A card whose ATR is not an
 // IDPrime's is refused with cardreader.ErrUnsupportedCard before any APDU
 // is sent (reader.ATR when the caller has it, else the ATR PC/SC reports
-// on connecting). Otherwise Open costs one APDU, the SELECT of the applet,
-// whose refusal is ErrUnsupportedCard too, and releases the card.
+// on connecting). Otherwise Open selects the applet (a refusal is
+// ErrUnsupportedCard too) and, in the same session, reads what a status
+// needs besides the certificates: the card ID (SELECT and READ of 0201)
+// and the tries of the PIN, the PUK and the signature PIN (an empty VERIFY
+// each; none for the signature PIN of a card seen to have none), which ID
+// and Tries then answer once (prefetch.go). Six APDUs, five for a card
+// known to have no signature PIN; it releases the card.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
 	if len(reader.ATR) > 0 && !isIDPrimeATR(reader.ATR) {
 		return nil, fmt.Errorf("opening %q: ATR % X: %w", reader.Name, reader.ATR, cardreader.ErrUnsupportedCard)
 	}
 	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
-	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex), probe: probe, events: pcsc.ReaderEvents}
+	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex), probe: probe, events: pcsc.ReaderEvents, facts: &b.facts}
 	c.connect = func(ctx context.Context) (*session, error) {
 		return connectPCSC(ctx, c.reader, c.opts.BusyTimeout)
 	}
@@ -78,6 +84,9 @@ func (c *Card) open(ctx context.Context) error {
 		return fmt.Errorf("opening %q: %w", c.reader, c.mapErr(err))
 	}
 	c.bind.Record(c.state(s))
+	if err := c.prefetch(s); err != nil { // the ID and tries a status needs
+		return fmt.Errorf("opening %q: %w", c.reader, c.mapErr(err))
+	}
 	return nil
 }
 

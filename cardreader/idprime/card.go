@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/pcsc"
@@ -33,6 +34,11 @@ type Card struct {
 	// event counter at Open, its ID when first read): a PIN or PUK goes
 	// to no other card (doPIN).
 	bind pcsc.Binding
+	// pre is what the session that opened the card read besides the
+	// SELECT (its ID and tries, prefetch.go); facts are the Backend's
+	// cardFacts by card ID (nil in unit tests: nothing prefetched).
+	pre   atomic.Pointer[prefetched]
+	facts *sync.Map
 }
 
 var (
@@ -71,8 +77,12 @@ func (c *Card) do(ctx context.Context, f func(s *session) error) error {
 
 // ID is "cardid:" and the 16 bytes of file 0201 in lower-case hex, the
 // value OpenSC reports as the card's serial (idprime_get_serial). Three
-// APDUs: SELECT applet, SELECT 0201, READ BINARY.
+// APDUs: SELECT applet, SELECT 0201, READ BINARY; none when the session
+// that opened the card read it a moment ago (prefetch).
 func (c *Card) ID(ctx context.Context) (string, error) {
+	if id, ok := c.takeID(); ok {
+		return id, nil
+	}
 	var id string
 	err := c.do(ctx, func(s *session) error {
 		var err error

@@ -393,7 +393,9 @@ func TestAPDUCounts(t *testing.T) {
 		max  int64
 		run  func() error
 	}{
-		{"Open", 1, func() error {
+		// Open reads, in its session, the ID and the three tries a status
+		// needs (prefetch.go): SELECT, SELECT+READ 0201, three empty VERIFYs.
+		{"Open", 6, func() error {
 			_, err := New(Options{}).Open(ctx, cardreader.Reader{Name: vc.Reader, ATR: vc.State.ATR()})
 			return err
 		}},
@@ -401,6 +403,7 @@ func TestAPDUCounts(t *testing.T) {
 		{"Certificates", 9, func() error { _, err := c.Certificates(ctx); return err }},
 		{"PINStatus", 2, func() error { _, err := c.PINStatus(ctx); return err }},
 		{"PUKStatus", 2, func() error { _, err := c.PUKStatus(ctx); return err }},
+		{"Tries", 4, func() error { _, err := c.Tries(ctx); return err }},
 		{"VerifyPIN", 3, func() error { return c.VerifyPIN(ctx, secret(vc.PIN)) }},
 		{"Signer", 12, func() error {
 			var err error

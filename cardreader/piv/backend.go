@@ -2,6 +2,7 @@ package piv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,9 @@ type Options struct {
 type Backend struct {
 	opts  Options
 	locks sync.Map // reader name → *sync.Mutex, shared by its Cards
+	// claimed are the IDs of cards Open claimed (GET VERSION answered):
+	// Open asks such a card only for its ID again.
+	claimed sync.Map // card ID → struct{}
 }
 
 var _ cardreader.Backend = (*Backend)(nil)
@@ -47,8 +51,12 @@ func (b *Backend) Name() string { return cardreader.BackendPIV }
 // one piv-go's Open makes, kept so that the backend claims the cards it
 // always claimed (YubiKey-compatible PIV: the PUK's tries and the
 // PIN-protected management key are Yubico extensions); any other card is
-// left to the next backend. It costs those two APDUs and releases the
-// card.
+// left to the next backend. In the same session it reads what a status
+// needs besides the certificates: the card's ID (GET DATA of the CHUID,
+// read first: a card this backend claimed before skips GET VERSION) and
+// the PIN's and PUK's tries, which ID and Tries then answer once
+// (prefetch.go). Five APDUs, four for a card claimed before; it releases
+// the card.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
 	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
 	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex)}
@@ -60,12 +68,29 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 	}
 	defer s.close(false)
 	c.bind.Record(s.conn.State())
-	v, err := s.do(0x00, insGetVersion, 0x00, 0x00, nil)
-	if sw(err) != 0 || (err == nil && len(v) != 3) {
-		return nil, fmt.Errorf("opening %q: GET VERSION: %d bytes, %v: %w", c.reader, len(v), err, cardreader.ErrUnsupportedCard)
+	// The card's ID first: a card this backend claimed before needs no
+	// GET VERSION again (prefetch.go).
+	id, idErr := s.cardID()
+	if idErr != nil && sw(idErr) == 0 && !errors.Is(idErr, cardreader.ErrUnsupportedCard) {
+		return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(idErr))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(err))
+	if _, known := b.claimed.Load(id); idErr != nil || !known {
+		v, err := s.do(0x00, insGetVersion, 0x00, 0x00, nil)
+		if sw(err) != 0 || (err == nil && len(v) != 3) {
+			return nil, fmt.Errorf("opening %q: GET VERSION: %d bytes, %v: %w", c.reader, len(v), err, cardreader.ErrUnsupportedCard)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(err))
+		}
+		if idErr == nil {
+			b.claimed.Store(id, struct{}{})
+		}
+	}
+	if idErr == nil {
+		c.bind.SetID(s.conn.State(), id)
+		if err := c.prefetch(s, id); err != nil {
+			return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(err))
+		}
 	}
 	return c, nil
 }
@@ -86,6 +111,9 @@ type Card struct {
 	// event counter at Open, its ID when first read): a PIN, PUK or key
 	// goes to no other card (bound).
 	bind pcsc.Binding
+	// pre is what the session that opened the card read besides SELECT
+	// and GET VERSION: its ID and tries (prefetch.go).
+	pre atomic.Pointer[prefetched]
 }
 
 var _ cardreader.Card = (*Card)(nil)

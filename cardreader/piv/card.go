@@ -54,8 +54,12 @@ func slotByID(id string) (slotInfo, bool) {
 
 // ID identifies the card: the GUID of its CHUID (SP 800-73-4 Part 1
 // section 3.1.2), else its serial (Yubico GET SERIAL), else its FASC-N.
-// Two or three APDUs.
+// Two or three APDUs; none when the session that opened the card read it
+// a moment ago (prefetch).
 func (c *Card) ID(ctx context.Context) (string, error) {
+	if id, ok := c.takeID(); ok {
+		return id, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, err := c.session(ctx)
