@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +22,6 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/testkit/nginxtest"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
-	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/localapi"
@@ -264,34 +261,6 @@ func loginOwnTime(b *testing.B, kind cardkind.Kind, prefix string) {
 	_ = f.card.Stop()
 }
 
-// BenchmarkMTLSHandshake: a mutual-TLS request to nginx (ssl_verify_client
-// on) with the card's HSA-ID authentication key, fresh (a new handshake,
-// the card signs) and resumed (a new connection resuming the session, no
-// signature); the peer is curl with OpenSSL's pkcs11 engine
-// (libengine-pkcs11-openssl) over OpenSC's PKCS#11 module on the same card:
-// one curl process, two transfers on new connections (the second resumes),
-// each transfer's time_total.
-func BenchmarkMTLSHandshake(b *testing.B) {
-	once(b, "mtls", func(b *testing.B) {
-		r := startMTLSBench(b, cardkind.PIV)
-		cl, _ := r.client()
-		defer cl.CloseIdleConnections()
-		h := r.handshakes(cl)
-		fr, rs := ms(median(h.fresh)), ms(median(h.resumed))
-		report(b, "mtls_fresh_ms", fr, "ms")
-		report(b, "mtls_fresh_signatures", float64(h.freshSigs), "count")
-		report(b, "mtls_resumed_ms", rs, "ms")
-		report(b, "mtls_resumed_signatures", float64(h.resumedSigs), "count")
-
-		pf, pr, pw, _ := curlPeer(b, r.card, r.pki, r.ngx.URL, "%01")
-		report(b, "peer_curl_pkcs11_fresh_ms", ms(pf), "ms")
-		report(b, "peer_curl_pkcs11_resumed_ms", ms(pr), "ms")
-		report(b, "peer_curl_pkcs11_process_ms", ms(pw), "ms")
-		ratio(b, "mtls_fresh_ms", "curl", fr, ms(pf))
-		ratio(b, "mtls_resumed_ms", "curl", rs, ms(pr))
-	})
-}
-
 // mtlsBench is nginx with ssl_verify_client (TLS 1.2 and 1.3) and a card
 // of one kind with the timing profile, for the mutual-TLS benchmarks.
 type mtlsBench struct {
@@ -377,71 +346,6 @@ func (r *mtlsBench) handshakes(cl *mtls.Client) handshakeTimes {
 		h.resumed, h.resumedSigs = append(h.resumed, time.Since(start)), r.card.Server.Stats().Signatures-s0
 	}
 	return h
-}
-
-// curlPeer runs curl with the pkcs11 engine benchReps times: two transfers
-// each ("Connection: close" so the second needs a new connection, which
-// curl resumes from its session cache), with the key and certificate
-// whose PKCS#11 ID is id (URI-encoded: OpenSC names the PIV authentication
-// key %01, an IDPrime card's first key %00%01). It returns the medians of
-// the first and second transfer's time_total and of the whole process,
-// and the APDUs the card saw in the last process.
-func curlPeer(b *testing.B, card *rig.Card, pki *testpki.PKI, url, id string) (fresh, resumed, process time.Duration, apdus int64) {
-	const engine = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
-	module := testenv.OpenSCModule
-	for _, f := range []string{engine, module} {
-		if _, err := os.Stat(f); err != nil {
-			b.Fatalf("%s missing (scripts/setup installs libengine-pkcs11-openssl and opensc): %v", f, err)
-		}
-	}
-	dir := b.TempDir()
-	conf := filepath.Join(dir, "openssl.cnf")
-	if err := os.WriteFile(conf, []byte(`openssl_conf = init
-[init]
-engines = engines
-[engines]
-pkcs11 = pkcs11
-[pkcs11]
-engine_id = pkcs11
-dynamic_path = `+engine+`
-MODULE_PATH = `+module+`
-init = 0
-`), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	ca := filepath.Join(dir, "root.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.Root.Cert.Raw}), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	key := "pkcs11:id=" + id + ";type=private?pin-value=" + vcard.DefaultPIN
-	cert := "pkcs11:id=" + id + ";type=cert"
-	var fs, rs, ps []time.Duration
-	for range benchReps {
-		cmd := exec.Command("curl", "-sS", "--engine", "pkcs11", "--key-type", "ENG", "--key", key,
-			"--cert-type", "ENG", "--cert", cert, "--cacert", ca, "-H", "Connection: close",
-			"-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} %{time_total}\n", url+"/", url+"/")
-		cmd.Env = append(os.Environ(), rig.Current().Env()...)
-		cmd.Env = append(cmd.Env, "OPENSSL_CONF="+conf, "HOME="+dir)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		before, start := card.Server.Stats().APDUs, time.Now()
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("curl with the pkcs11 engine: %v\n%s", err, strings.ReplaceAll(errb.String(), vcard.DefaultPIN, "[PIN]"))
-		}
-		ps, apdus = append(ps, time.Since(start)), card.Server.Stats().APDUs-before
-		lines := strings.Fields(out.String())
-		if len(lines) != 4 || lines[0] != "200" || lines[2] != "200" {
-			b.Fatalf("curl: %q %s", out.String(), errb.String())
-		}
-		for i, dst := range []*[]time.Duration{&fs, &rs} {
-			sec, err := strconv.ParseFloat(lines[2*i+1], 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			*dst = append(*dst, time.Duration(sec*float64(time.Second)))
-		}
-	}
-	return median(fs), median(rs), median(ps), apdus
 }
 
 // BenchmarkHandoffLatency: the URL handler's path, a sithseid: link handed
