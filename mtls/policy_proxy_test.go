@@ -3,29 +3,20 @@ package mtls_test
 import (
 	"crypto/tls"
 	"errors"
-	"io"
-	"net"
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/testkit/proxytest"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/mtls"
 )
 
-// inspectingProxy answers CONNECT, then terminates TLS itself with a
-// certificate its own CA issues for the host asked for (what a
-// TLS-inspecting proxy does) and relays to the real server.
-type inspectingProxy struct {
-	ln          net.Listener
-	intercepted atomic.Int64
-}
-
-func startInspectingProxy(t *testing.T, ca *testpki.PKI) *inspectingProxy {
+// inspectorCert is a certificate for the test service's names from
+// another CA, as a TLS-inspecting proxy mints it.
+func inspectorCert(t *testing.T) tls.Certificate {
 	t.Helper()
-	sc, err := ca.ServerCert("localhost", "127.0.0.1")
+	sc, err := newPKI(t, "inspecting-proxy").ServerCert("localhost", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,40 +24,7 @@ func startInspectingProxy(t *testing.T, ca *testpki.PKI) *inspectingProxy {
 	for _, c := range sc.Chain {
 		cert.Certificate = append(cert.Certificate, c.Raw)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ip := &inspectingProxy{ln: ln}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
-			return
-		}
-		down, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer down.Close()
-		if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-			return
-		}
-		ip.intercepted.Add(1)
-		inner := tls.Server(down, &tls.Config{Certificates: []tls.Certificate{cert}})
-		if err := inner.Handshake(); err != nil {
-			return // the client refused our certificate: the point of the test
-		}
-		up, err := tls.Dial("tcp", r.Host, &tls.Config{InsecureSkipVerify: true})
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		go io.Copy(up, inner)
-		io.Copy(inner, up)
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ip
+	return cert
 }
 
 // A login's mutual TLS through the proxy policy names (environment.ProxyFunc,
@@ -81,8 +39,8 @@ func TestPolicyProxy(t *testing.T) {
 	noEnv := func(string) string { return "" }
 
 	t.Run("CONNECT", func(t *testing.T) {
-		proxy := startConnectProxy(t)
-		pf, err := environment.ProxyFunc("http://"+proxy.ln.Addr().String(), noEnv)
+		proxy := proxytest.Connect(t)
+		pf, err := environment.ProxyFunc(proxy.URL.String(), noEnv)
 		if err != nil || pf == nil {
 			t.Fatalf("ProxyFunc: nil %v, %v", pf == nil, err)
 		}
@@ -93,7 +51,7 @@ func TestPolicyProxy(t *testing.T) {
 		if !strings.Contains(w.Subject, testpki.DefaultHSAID) {
 			t.Errorf("the service saw %q, not the card", w.Subject)
 		}
-		if n := proxy.tunnels.Load(); n != 1 {
+		if n := proxy.Tunnels.Load(); n != 1 {
 			t.Errorf("%d tunnels through the proxy, want 1", n)
 		}
 		if n := signer.n.Load(); n != 1 {
@@ -102,8 +60,8 @@ func TestPolicyProxy(t *testing.T) {
 	})
 
 	t.Run("TLS-inspecting proxy refused", func(t *testing.T) {
-		mitm := startInspectingProxy(t, newPKI(t, "inspecting-proxy"))
-		pf, err := environment.ProxyFunc("http://"+mitm.ln.Addr().String(), noEnv)
+		mitm := proxytest.Inspecting(t, inspectorCert(t))
+		pf, err := environment.ProxyFunc(mitm.URL.String(), noEnv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,8 +73,11 @@ func TestPolicyProxy(t *testing.T) {
 		if !errors.As(err, &ue) || !ue.LikelyInspectingProxy {
 			t.Fatalf("error %v, want *mtls.UntrustedServerError naming an inspecting proxy", err)
 		}
-		if n := mitm.intercepted.Load(); n == 0 {
+		if n := mitm.Tunnels.Load(); n == 0 {
 			t.Error("the request did not go through the inspecting proxy")
+		}
+		if n := mitm.Intercepted.Load(); n != 0 {
+			t.Errorf("%d handshakes with the inspecting proxy completed", n)
 		}
 		if n := signer.n.Load(); n != 0 {
 			t.Errorf("the card signed %d times for the inspecting proxy", n)
