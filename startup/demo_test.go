@@ -11,6 +11,7 @@ import (
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/exitcode"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/startup"
 )
 
@@ -90,6 +91,11 @@ func TestDemoOffInReleaseUnlessPolicy(t *testing.T) {
 				if code != exitcode.EnvironmentOff || !strings.Contains(msg, want) || !strings.Contains(hint, "policy") {
 					t.Errorf("%s: Explain = %q, %q, %d; want %q and exit %d", lang, msg, hint, code, want, exitcode.EnvironmentOff)
 				}
+			}
+			// The agent's logins tell the window the same, not "not
+			// configured" (which a *TurnedOffError matches too).
+			if we := localapi.ToWire(err); we.Code != "environmentTurnedOff" {
+				t.Errorf("over the local API: code %q, want environmentTurnedOff", we.Code)
 			}
 			// Nor can the user choose DEMO for later.
 			if s.Config.CanSwitchEnvironment() {
