@@ -334,6 +334,15 @@ func checkProxy(v any) error {
 	return nil
 }
 
+// redactProxy hides the password of a proxy URL (http://user:xxxxx@host)
+// for "config show" and the diagnostics archive.
+func redactProxy(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
+
 func checkAbsolute(v any) error {
 	if s := v.(string); s != "" && !filepath.IsAbs(s) {
 		return errors.New("want an absolute path")
@@ -781,6 +790,9 @@ func (c *Config) Entries() []Entry {
 	var out []Entry
 	for _, k := range Keys() {
 		v, src := c.lookup(k)
+		if k == KeyProxy {
+			v = redactProxy(v.(string))
+		}
 		out = append(out, Entry{Key: k, Value: v, Source: src, Locked: c.Locked(k)})
 	}
 	return out

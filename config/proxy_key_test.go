@@ -44,7 +44,15 @@ func TestProxyKey(t *testing.T) {
 			t.Errorf("proxy %q: Effective().Proxy = %q", tt.value, got)
 		}
 	}
+	// The proxy's password stays out of "config show" and diagnostics.
 	c := newConfigDir(t)
+	c.policy(t, `{"proxy": "http://svc-sithseid:hemligt@proxy.region.se:3128"}`)
+	for _, e := range c.load(t).Entries() {
+		if e.Key == config.KeyProxy && (strings.Contains(e.Value.(string), "hemligt") || !strings.Contains(e.Value.(string), "svc-sithseid:xxxxx@proxy.region.se")) {
+			t.Errorf("config entry %s = %q", e.Key, e.Value)
+		}
+	}
+	c = newConfigDir(t)
 	c.user(t, `{"proxy": "http://evil.example:8080", "allowDemo": true}`)
 	cfg := c.load(t)
 	if s := cfg.Effective(); s.Proxy != "" {
