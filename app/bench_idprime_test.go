@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/app"
-	"github.com/sithseid/sithseid/cardreader"
-	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
@@ -71,50 +69,4 @@ func statusReady(b *testing.B, ctx context.Context, svc *app.Service) {
 	if len(st.Cards) != 1 || st.Cards[0].Holder.HSAID == "" || st.Cards[0].Error != "" || st.Cards[0].PIN.Retries != 3 {
 		b.Fatalf("status: %+v", st.Cards)
 	}
-}
-
-// BenchmarkIDPrimePINChange: a PIN change through app.Service as the agent
-// runs it (card seen before, prompts scripted) on the IDPrime card; the
-// peer is "pkcs11-tool --change-pin" over OpenSC's module on the same card
-// (a whole process: module load, bind, C_SetPIN).
-func BenchmarkIDPrimePINChange(b *testing.B) {
-	once(b, "idprime-pin", func(b *testing.B) {
-		const pinA, pinB = "246813", "975318"
-		card := idprimeBenchCard(b, vcard.ProvisionOptions{PIN: pinA})
-		svc := agenttest.Service(b, cardkind.IDPrime)
-		ctx := context.Background()
-		statusReady(b, ctx, svc) // the card seen before, as in the agent
-		cur, next := pinA, pinB
-		var change []time.Duration
-		var changeAPDUs int64
-		for range benchReps {
-			before, start := card.Server.Stats().APDUs, time.Now()
-			if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(cur, next, "")); err != nil {
-				b.Fatal(err)
-			}
-			change, changeAPDUs = append(change, time.Since(start)), card.Server.Stats().APDUs-before
-			cur, next = next, cur
-		}
-		env := openscConf(b, false)
-		var peerChange []time.Duration
-		var peerAPDUs int64
-		for range benchReps {
-			// The test card's public test codes (README), as the PIV
-			// benchmark gives yubico-piv-tool its.
-			d, n := openscPeer(b, card, env, "pkcs11-tool", "--module", cardkind.OpenSCModule, "--slot-index", "0",
-				"--change-pin", "--login", "--pin", cur, "--new-pin", next)
-			peerChange, peerAPDUs = append(peerChange, d), n
-			cur, next = next, cur
-		}
-		if p, _ := card.State.PINRetries(); p != 3 {
-			b.Fatalf("PIN tries left %d after the benchmark", p)
-		}
-		c, pc := ms(median(change)), ms(median(peerChange))
-		report(b, "idprime_pin_change_ms", c, "ms")
-		report(b, "idprime_pin_change_apdus", float64(changeAPDUs), "apdus")
-		report(b, "peer_idprime_pkcs11tool_change_pin_ms", pc, "ms")
-		report(b, "peer_idprime_pkcs11tool_change_pin_apdus", float64(peerAPDUs), "apdus")
-		ratio(b, "idprime_pin_change_ms", "pkcs11tool", c, pc)
-		ratio(b, "idprime_pin_change_apdus", "pkcs11tool", float64(changeAPDUs), float64(peerAPDUs))
-	})
 }

@@ -140,66 +140,6 @@ func peer(b *testing.B, card *rig.Card, home string, name string, args ...string
 	return d, card.Server.Stats().APDUs - before
 }
 
-// BenchmarkPINChangeUnblock: a PIN change and an unblock through
-// app.Service as the agent runs them (identity cached, prompts scripted),
-// time and APDUs; the peer "yubico-piv-tool -a change-pin" and "-a
-// unblock-pin" on the same card, same run.
-func BenchmarkPINChangeUnblock(b *testing.B) {
-	once(b, "pin", func(b *testing.B) {
-		const pinA, pinB = "246813", "975318"
-		card := benchCard(b, vcard.ProvisionOptions{PIN: pinA})
-		svc := newService(b)
-		ctx := context.Background()
-		if _, err := svc.Status(ctx, app.StatusOptions{}); err != nil { // warm the cache
-			b.Fatal(err)
-		}
-		cur, next := pinA, pinB
-		var change, unblock []time.Duration
-		var changeAPDUs, unblockAPDUs int64
-		for range benchReps {
-			before, start := card.Server.Stats().APDUs, time.Now()
-			if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(cur, next, "")); err != nil {
-				b.Fatal(err)
-			}
-			change, changeAPDUs = append(change, time.Since(start)), card.Server.Stats().APDUs-before
-			cur, next = next, cur
-			before, start = card.Server.Stats().APDUs, time.Now()
-			if err := svc.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts("", next, vcard.DefaultPUK)); err != nil {
-				b.Fatal(err)
-			}
-			unblock, unblockAPDUs = append(unblock, time.Since(start)), card.Server.Stats().APDUs-before
-			cur, next = next, cur
-		}
-		home := b.TempDir()
-		var pchange, punblock []time.Duration
-		var pchangeAPDUs, punblockAPDUs int64
-		for range benchReps {
-			d, n := peer(b, card, home, "yubico-piv-tool", "-r", card.Reader, "-a", "change-pin", "-P", cur, "-N", next)
-			pchange, pchangeAPDUs = append(pchange, d), n
-			cur, next = next, cur
-			d, n = peer(b, card, home, "yubico-piv-tool", "-r", card.Reader, "-a", "unblock-pin", "-P", vcard.DefaultPUK, "-N", next)
-			punblock, punblockAPDUs = append(punblock, d), n
-			cur, next = next, cur
-		}
-		if p, u := card.State.PINRetries(); p != 3 || u != 3 {
-			b.Fatalf("tries left %d %d after the benchmark", p, u)
-		}
-		c, u := ms(median(change)), ms(median(unblock))
-		report(b, "pin_change_ms", c, "ms")
-		report(b, "pin_change_apdus", float64(changeAPDUs), "apdus")
-		report(b, "pin_unblock_ms", u, "ms")
-		report(b, "pin_unblock_apdus", float64(unblockAPDUs), "apdus")
-		report(b, "peer_yubicopivtool_change_pin_ms", ms(median(pchange)), "ms")
-		report(b, "peer_yubicopivtool_change_pin_apdus", float64(pchangeAPDUs), "apdus")
-		report(b, "peer_yubicopivtool_unblock_pin_ms", ms(median(punblock)), "ms")
-		report(b, "peer_yubicopivtool_unblock_pin_apdus", float64(punblockAPDUs), "apdus")
-		ratio(b, "pin_change_ms", "yubicopivtool", c, ms(median(pchange)))
-		ratio(b, "pin_change_apdus", "yubicopivtool", float64(changeAPDUs), float64(pchangeAPDUs))
-		ratio(b, "pin_unblock_ms", "yubicopivtool", u, ms(median(punblock)))
-		ratio(b, "pin_unblock_apdus", "yubicopivtool", float64(unblockAPDUs), float64(punblockAPDUs))
-	})
-}
-
 // BenchmarkLoginOwnTime: 50 same-device logins through app.Service against
 // the reference identity service, PIN scripted, on the PIV card (login_*)
 // and on the IDPrime card through the native backend (idprime_login_*);
