@@ -19,17 +19,21 @@ var ErrProxy = errors.New("proxy not supported")
 // ProxyFunc is how the identity service is reached, for
 // mtls.Options.Proxy (docs/admin.md, "Proxy"): setting is policy's proxy
 // key. "direct" is no proxy (nil); a proxy's URL (http or socks5) is used
-// for every request; "" falls back to HTTPS_PROXY/https_proxy and
-// NO_PROXY/no_proxy as getenv reads them (golang.org/x/net/http/httpproxy:
-// loopback is never proxied), and without them a direct connection (nil).
-// An http proxy is asked to CONNECT, so TLS stays end to end and pinned.
-// The system proxy settings of Windows and macOS and PAC files are not
-// read (docs/admin.md says why).
+// for every request; "" falls back to the system's proxy settings (on
+// Windows the user's Internet Options proxy, when turned on), then to
+// HTTPS_PROXY/https_proxy and NO_PROXY/no_proxy as getenv reads them
+// (golang.org/x/net/http/httpproxy: loopback is never proxied), and
+// without them a direct connection (nil). An http proxy is asked to
+// CONNECT, so TLS stays end to end and pinned. PAC files (and WPAD) and
+// macOS's settings are not read (docs/admin.md says why).
 func ProxyFunc(setting string, getenv func(string) string) (func(*http.Request) (*url.URL, error), error) {
 	switch setting {
 	case ProxyDirect:
 		return nil, nil
 	case "":
+		if sys := systemProxyFunc(); sys != nil {
+			return sys, nil
+		}
 	default:
 		u, err := url.Parse(setting)
 		if err != nil || u.Host == "" {
@@ -67,6 +71,10 @@ func ProxyFunc(setting string, getenv func(string) string) (func(*http.Request) 
 		return u, usable(u)
 	}, nil
 }
+
+// systemProxyFunc reads the system's proxy settings (systemProxy; tests
+// replace it).
+var systemProxyFunc = systemProxy
 
 // usable refuses a proxy the transport would hand the card's TLS
 // configuration to: an https:// proxy is dialled with the client's own
