@@ -37,6 +37,12 @@ type Backend interface {
 // Methods may be called from several goroutines; implementations serialise
 // access to the physical card themselves (two concurrent signatures on one
 // card fail).
+//
+// A Card is bound to the physical card it was opened on (and whose ID it
+// read first): VerifyPIN, ChangePIN, UnblockPIN, its signers' Sign and
+// RemoveCertificate return an error wrapping ErrCardChanged, having sent
+// nothing that presents a secret or spends a try, when another card has
+// taken that card's place in the reader. The same card put back works.
 type Card interface {
 	// Backend is BackendIDPrime, BackendPIV or BackendPKCS11.
 	Backend() string
