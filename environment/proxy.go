@@ -19,13 +19,13 @@ var ErrProxy = errors.New("proxy not supported")
 // ProxyFunc is how the identity service is reached, for
 // mtls.Options.Proxy (docs/admin.md, "Proxy"): setting is policy's proxy
 // key. "direct" is no proxy (nil); a proxy's URL (http or socks5) is used
-// for every request; "" falls back to the system's proxy settings (on
-// Windows the user's Internet Options proxy, when turned on), then to
+// for every request; "" falls back to the system's proxy settings (Windows'
+// Internet Options proxy when turned on, macOS's from scutil), then to
 // HTTPS_PROXY/https_proxy and NO_PROXY/no_proxy as getenv reads them
 // (golang.org/x/net/http/httpproxy: loopback is never proxied), and
 // without them a direct connection (nil). An http proxy is asked to
-// CONNECT, so TLS stays end to end and pinned. PAC files (and WPAD) and
-// macOS's settings are not read (docs/admin.md says why).
+// CONNECT, so TLS stays end to end and pinned. PAC files and WPAD are not
+// evaluated (docs/admin.md says why).
 func ProxyFunc(setting string, getenv func(string) string) (func(*http.Request) (*url.URL, error), error) {
 	switch setting {
 	case ProxyDirect:

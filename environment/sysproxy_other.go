@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build !windows && !darwin
 
 package environment
 
@@ -7,6 +7,6 @@ import (
 	"net/url"
 )
 
-// systemProxy is nil: the system proxy settings are read on Windows only
-// (macOS's are not read in this build; docs/admin.md, "Proxy").
+// systemProxy is nil: Linux desktops have no one proxy setting (GNOME's
+// and KDE's differ); HTTPS_PROXY/NO_PROXY and policy serve there.
 func systemProxy() func(*http.Request) (*url.URL, error) { return nil }

@@ -9,18 +9,18 @@ import (
 	"golang.org/x/net/http/httpproxy"
 )
 
-// windowsProxy turns the Windows proxy settings (Internet Options, under
-// HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings:
-// ProxyServer and ProxyOverride) into a proxy rule for https requests, or
-// nil when they name no proxy for https. It is apart from the registry
-// reading so that it is tested everywhere.
+// staticProxy turns a system's proxy settings into a proxy rule for https
+// requests, or nil when they name no proxy for https: Windows' Internet
+// Options (ProxyServer and ProxyOverride under ...\Internet Settings), and
+// macOS's as scutilProxy reads them. It is apart from the reading so that
+// it is tested everywhere.
 //
 // ProxyServer is "host:port" for every protocol or
 // "http=host:port;https=host:port;…" per protocol; ProxyOverride is a
 // semicolon list of host names with * wildcards, "a.b.*" address
 // prefixes and "<local>" (names without a dot). Patterns of other forms
 // are left out: such a host goes through the proxy.
-func windowsProxy(server, override string) func(*http.Request) (*url.URL, error) {
+func staticProxy(server, override string) func(*http.Request) (*url.URL, error) {
 	proxy := ""
 	for _, part := range strings.Split(server, ";") {
 		part = strings.TrimSpace(part)

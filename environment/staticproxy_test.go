@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -32,7 +33,7 @@ func TestWindowsProxy(t *testing.T) {
 		{"https://tls.region.se:443", "", "https://idp.example.se/", "", true},
 		{"", "", "https://idp.example.se/", "", false},
 	} {
-		pf := windowsProxy(tt.server, tt.override)
+		pf := staticProxy(tt.server, tt.override)
 		var got string
 		var err error
 		if pf != nil {
@@ -61,7 +62,7 @@ func TestProxyOrderWithSystemSettings(t *testing.T) {
 	was := systemProxyFunc
 	t.Cleanup(func() { systemProxyFunc = was })
 	systemProxyFunc = func() func(*http.Request) (*url.URL, error) {
-		return windowsProxy("system.region.se:8080", "")
+		return staticProxy("system.region.se:8080", "")
 	}
 	getenv := func(k string) string {
 		if k == "HTTPS_PROXY" {
@@ -88,5 +89,52 @@ func TestProxyOrderWithSystemSettings(t *testing.T) {
 		if got != want {
 			t.Errorf("setting %q: proxy %q, want %q", setting, got, want)
 		}
+	}
+}
+
+// What "scutil --proxy" prints on macOS, read as the https proxy and its
+// bypass list.
+func TestScutilProxy(t *testing.T) {
+	const on = `<dictionary> {
+  ExceptionsList : <array> {
+    0 : *.local
+    1 : 169.254/16
+    2 : *.intern.region.se
+  }
+  ExcludeSimpleHostnames : 1
+  FTPPassive : 1
+  HTTPEnable : 1
+  HTTPPort : 80
+  HTTPProxy : web.region.se
+  HTTPSEnable : 1
+  HTTPSPort : 3128
+  HTTPSProxy : tls.region.se
+  ProxyAutoConfigEnable : 0
+}
+`
+	server, override := scutilProxy(on)
+	if server != "tls.region.se:3128" || override != "*.local;169.254/16;*.intern.region.se;<local>" {
+		t.Fatalf("scutilProxy = %q, %q", server, override)
+	}
+	pf := staticProxy(server, override)
+	for target, want := range map[string]string{
+		"https://idp.example.se/":       "http://tls.region.se:3128",
+		"https://idp.intern.region.se/": "",
+		"https://idp/":                  "",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, target, nil)
+		got := ""
+		if u, _ := pf(req); u != nil {
+			got = u.String()
+		}
+		if got != want {
+			t.Errorf("%s: proxy %q, want %q", target, got, want)
+		}
+	}
+	if s, _ := scutilProxy(strings.Replace(on, "HTTPSEnable : 1", "HTTPSEnable : 0", 1)); s != "" {
+		t.Errorf("HTTPSEnable 0: server %q", s)
+	}
+	if s, _ := scutilProxy("<dictionary> {\n  ProxyAutoConfigEnable : 1\n  ProxyAutoConfigURLString : http://wpad/wpad.dat\n}\n"); s != "" {
+		t.Errorf("PAC only: server %q", s)
 	}
 }
