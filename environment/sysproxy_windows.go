@@ -38,5 +38,5 @@ func systemProxy() func(*http.Request) (*url.URL, error) {
 		return nil
 	}
 	override, _, _ := k.GetStringValue("ProxyOverride")
-	return windowsProxy(server, override)
+	return staticProxy(server, override)
 }
