@@ -35,6 +35,7 @@ type agentDesktop struct {
 	mu        sync.Mutex
 	env       string
 	canSwitch bool
+	demoOff   bool // DEMO turned off here: the tray leaves it out
 	state     localapi.State
 }
 
@@ -52,6 +53,7 @@ func newAgentDesktop(ctx context.Context, s *startup.Session, cat *l10n.Catalog,
 		}),
 		notes:     tray.NewNotifier(ctx, s.Log),
 		canSwitch: s.Config != nil && s.Config.CanSwitchEnvironment(),
+		demoOff:   !s.DemoAllowed(),
 	}
 	d.tray = tray.New(tray.Options{Catalog: cat, OnAction: d.act, Log: s.Log})
 	return d
@@ -107,7 +109,7 @@ func (d *agentDesktop) run(ctx context.Context, withTray bool) {
 
 func (d *agentDesktop) show() {
 	d.mu.Lock()
-	v := tray.View{State: d.state, Environment: d.env, CanSwitch: d.canSwitch}
+	v := tray.View{State: d.state, Environment: d.env, CanSwitch: d.canSwitch, DemoOff: d.demoOff}
 	d.mu.Unlock()
 	d.tray.Show(v)
 }
@@ -175,7 +177,7 @@ func (d *agentDesktop) switchEnvironment(name string) {
 	// there all the same, as at start, and a login says what is missing.
 	d.agent.SetEnvironment(env)
 	d.mu.Lock()
-	d.env, d.canSwitch = env.Name, cfg.CanSwitchEnvironment()
+	d.env, d.canSwitch, d.demoOff = env.Name, cfg.CanSwitchEnvironment(), !cfg.DemoAllowed()
 	d.mu.Unlock()
 	d.show()
 	d.notes.Show(tray.Message{Summary: cat.T("notify.environment"), Body: cat.T("notify.environment_body", env.Name), Group: "environment"})

@@ -39,6 +39,9 @@ type View struct {
 	// CanSwitch: policy lets the user pick another environment; the Miljö
 	// submenu shows only then.
 	CanSwitch bool
+	// DemoOff: DEMO is turned off on this computer (an installed package
+	// without policy's allowDemo); the submenu leaves it out.
+	DemoOff bool
 }
 
 // ActionKind is a menu click, forwarded to the agent.
@@ -118,8 +121,9 @@ func Build(v View, cat *l10n.Catalog) Menu {
 	}
 	m.Environment.Visible = v.CanSwitch
 	for _, e := range Environments {
-		it := action(e, v.CanSwitch)
-		it.Visible = v.CanSwitch
+		offered := v.CanSwitch && !(v.DemoOff && e == environment.DEMO)
+		it := action(e, offered)
+		it.Visible = offered
 		it.Checked = strings.EqualFold(e, v.Environment)
 		m.Environments = append(m.Environments, it)
 	}

@@ -127,6 +127,15 @@ func TestBuildEnvironments(t *testing.T) {
 	if strings.Join(checked, ",") != "TEST" {
 		t.Fatalf("checked %v, want TEST", checked)
 	}
+	// DEMO turned off on this computer (an installed package without
+	// policy's allowDemo): the submenu leaves it out, the others stay.
+	m = Build(View{Environment: "TEST", CanSwitch: true, DemoOff: true}, sv)
+	for i, e := range m.Environments {
+		offered := Environments[i] != "DEMO"
+		if e.Visible != offered || e.Enabled != offered {
+			t.Fatalf("DEMO off, choice %q: %+v", Environments[i], e)
+		}
+	}
 }
 
 // Swedish first; English when the language is English; every label
