@@ -420,11 +420,16 @@ func Load(opts Options) (*Config, error) {
 	return c, nil
 }
 
+// readUserFile reads the user's preferences through atomicfile: a
+// symbolic link planted at the file is refused, not followed (its target
+// could be any file another user chose), as is a file another user owns.
 func (c *Config) readUserFile() error {
-	b, err := os.ReadFile(c.userFile)
+	b, _, err := atomicfile.ReadPrivate(c.userFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
+	case errors.Is(err, atomicfile.ErrSymlink):
+		return &FileError{Path: c.userFile, Err: atomicfile.ErrSymlink}
 	case err != nil:
 		return &FileError{Path: c.userFile, Err: err}
 	}
