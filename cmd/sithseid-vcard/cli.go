@@ -46,7 +46,7 @@ const usage = `usage:
   sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--profile none|idprime-usb]
                         [--latency DUR] [--sign-latency DUR]
                         [--drop-after N] [--trace FILE]
-  sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N
+  sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N|drop-before-answer N|mute|unmute
   sithseid-vcard status --dir D [--json]`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -408,6 +408,16 @@ func ctlCommand(ctx context.Context, srv *vcard.Server, f []string) string {
 			return "error: drop-after wants a count"
 		}
 		srv.SetDropAfter(n)
+	case f[0] == "drop-before-answer" && len(f) == 2:
+		n, err := strconv.Atoi(f[1])
+		if err != nil || n < 0 {
+			return "error: drop-before-answer wants a count"
+		}
+		srv.SetDrop(n, vcard.DropBeforeAnswer)
+	case f[0] == "mute" && len(f) == 1:
+		srv.SetMute(true)
+	case f[0] == "unmute" && len(f) == 1:
+		srv.SetMute(false)
 	default:
 		return fmt.Sprintf("error: unknown command %q", strings.Join(f, " "))
 	}
@@ -434,7 +444,7 @@ func cmdCtl(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(rest) == 0 {
-		return usageError{"ctl: want remove, insert, reinsert, stats or drop-after N"}
+		return usageError{"ctl: want remove, insert, reinsert, stats, drop-after N, drop-before-answer N, mute or unmute"}
 	}
 	conn, err := net.DialTimeout("unix", filepath.Join(*dir, CtlSocket), 2*time.Second)
 	if err != nil {

@@ -9,7 +9,7 @@
 //	sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--profile none|idprime-usb]
 //	                      [--latency DUR] [--sign-latency DUR]
 //	                      [--drop-after N] [--trace FILE]
-//	sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N
+//	sithseid-vcard ctl    --dir D remove|insert|reinsert|stats [--json]|drop-after N|drop-before-answer N|mute|unmute
 //	sithseid-vcard status --dir D [--json]
 //
 // run listens on the control socket D/ctl.sock (mode 0600). SIGUSR1

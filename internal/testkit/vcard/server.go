@@ -46,7 +46,10 @@ type Stats struct {
 	Verifies   int64 `json:"verifies"`   // VERIFY commands carrying a PIN
 	Inserted   int64 `json:"inserted"`   // connections made to vpcd (card insertions)
 	Removed    int64 `json:"removed"`    // connections ended (pulls, drops, vpcd gone)
-	Drops      int64 `json:"drops"`      // pulls by the DropAfter fault
+	Drops      int64 `json:"drops"`      // pulls by the DropAfter fault (either mode)
+	// Unanswered counts APDUs the card executed or swallowed without
+	// answering: the DropBeforeAnswer fault, a mute card, a held APDU.
+	Unanswered int64 `json:"unanswered"`
 	PowerOns   int64 `json:"power_ons"`
 	Resets     int64 `json:"resets"`
 	Present    bool  `json:"present"` // connected to vpcd right now
@@ -65,14 +68,19 @@ type Server struct {
 	wantIn    bool
 	conn      net.Conn
 	dropAfter int // APDUs left until the drop fault fires; 0 = off
+	dropMode  DropMode
+	mute      bool          // APDUs get an empty answer, nothing is executed
+	holdAt    int           // APDUs left until the hold fault fires; 0 = off
+	held      chan struct{} // closed when the held APDU arrived
+	observer  func(ins byte)
 	wake      chan struct{}
 	outSince  time.Time // when the card last left the reader
 	traceMu   sync.Mutex
 
 	powered atomic.Bool // powered up by vpcd since the card last entered the reader
 
-	apdus, signatures, verifies, inserted, removed, drops, powerOns, resets atomic.Int64
-	present                                                                 atomic.Bool
+	apdus, signatures, verifies, inserted, removed, drops, powerOns, resets, unanswered atomic.Int64
+	present                                                                             atomic.Bool
 }
 
 // NewServer puts card in a reader; Run connects it.
@@ -96,7 +104,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Unlock()
 	return Stats{
 		APDUs: s.apdus.Load(), Signatures: s.signatures.Load(), Verifies: s.verifies.Load(),
-		Inserted: s.inserted.Load(), Removed: s.removed.Load(), Drops: s.drops.Load(),
+		Inserted: s.inserted.Load(), Removed: s.removed.Load(), Drops: s.drops.Load(), Unanswered: s.unanswered.Load(),
 		PowerOns: s.powerOns.Load(), Resets: s.resets.Load(), Present: s.present.Load(), WantIn: want,
 	}
 }
@@ -120,10 +128,68 @@ func (s *Server) WaitReady(ctx context.Context) error {
 }
 
 // SetDropAfter re-arms the drop fault: the card is pulled right after the
-// n-th APDU from now. 0 disarms it.
-func (s *Server) SetDropAfter(n int) {
+// n-th APDU from now, once it has answered it (DropAfterAnswer). 0
+// disarms it.
+func (s *Server) SetDropAfter(n int) { s.SetDrop(n, DropAfterAnswer) }
+
+// DropMode says when the drop fault pulls the card at its APDU.
+type DropMode int
+
+const (
+	// DropAfterAnswer: the card executes the APDU, answers it, then
+	// leaves the reader. The client has the answer.
+	DropAfterAnswer DropMode = iota
+	// DropBeforeAnswer: the card executes the APDU (a PIN changed, a
+	// try spent, an object deleted) and leaves the reader without
+	// answering: the command took effect but its answer is lost.
+	DropBeforeAnswer
+)
+
+func (m DropMode) String() string {
+	if m == DropBeforeAnswer {
+		return "drop-before-answer"
+	}
+	return "drop-after-answer"
+}
+
+// SetDrop re-arms the drop fault in mode m: the card leaves the reader at
+// the n-th APDU from now. 0 disarms it.
+func (s *Server) SetDrop(n int, m DropMode) {
 	s.mu.Lock()
-	s.dropAfter = n
+	s.dropAfter, s.dropMode = n, m
+	s.mu.Unlock()
+}
+
+// SetMute makes the card stop answering (on) or answer again (off). A
+// mute card stays in the reader and answers the reader's power and ATR
+// requests, but every APDU gets a one-byte reply (no status word) and is
+// not executed: what a card that stopped responding looks like to a
+// client (a response too short to hold a status word).
+func (s *Server) SetMute(on bool) {
+	s.mu.Lock()
+	s.mute = on
+	s.mu.Unlock()
+}
+
+// HoldAt arms the hold fault: the n-th APDU from now is read and then
+// neither executed nor answered; the card waits until the reader closes
+// the connection (pcscd stopped) and then counts as pulled. The returned
+// channel is closed when the held APDU has arrived, so a test knows the
+// client is in the middle of an exchange. n must be at least 1.
+func (s *Server) HoldAt(n int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdAt = n
+	s.held = make(chan struct{})
+	return s.held
+}
+
+// Observe calls f with the instruction byte of every APDU the card gets,
+// before it executes it (nil stops). Tests use it to find the APDU that
+// changes the card.
+func (s *Server) Observe(f func(ins byte)) {
+	s.mu.Lock()
+	s.observer = f
 	s.mu.Unlock()
 }
 
@@ -283,13 +349,33 @@ func (s *Server) serve(conn net.Conn) error {
 				continue
 			}
 		default:
+			if s.observe(msg); s.holdDue() {
+				clear(msg)
+				return s.hold(conn)
+			}
+			if s.isMute() {
+				clear(msg)
+				s.unanswered.Add(1)
+				// One byte: no status word. (An empty reply is not
+				// one: vpcd keeps waiting for the answer.)
+				reply = []byte{0x00}
+				break
+			}
 			reply = s.apdu(msg)
 			clear(msg) // it may have carried a PIN or PUK
 		}
 		// Count the APDU against the drop fault, and record a drop, before
 		// answering it: once the client has the answer it may re-arm the
 		// fault, or look at the stats and find the card still in.
-		drop := n > 1 && s.dropDue()
+		drop, mode := false, DropAfterAnswer
+		if n > 1 {
+			drop, mode = s.dropDue()
+		}
+		if drop && mode == DropBeforeAnswer {
+			// Executed, and gone before the answer left the card.
+			s.unanswered.Add(1)
+			return nil
+		}
 		buf = buf[:0]
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(reply)))
 		buf = append(buf, reply...)
@@ -313,21 +399,64 @@ func readErr(err error) error {
 
 // dropDue counts an APDU against the drop fault. When the fault fires it
 // records the drop at once (the card is out and unpowered), before the
-// last answer goes out.
-func (s *Server) dropDue() bool {
+// last answer goes out, and says in which mode.
+func (s *Server) dropDue() (bool, DropMode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dropAfter <= 0 {
-		return false
+		return false, 0
 	}
 	s.dropAfter--
 	if s.dropAfter != 0 {
-		return false
+		return false, 0
 	}
 	s.wantIn = false
 	s.powered.Store(false)
 	s.drops.Add(1)
+	return true, s.dropMode
+}
+
+func (s *Server) isMute() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mute
+}
+
+func (s *Server) observe(capdu []byte) {
+	s.mu.Lock()
+	f := s.observer
+	s.mu.Unlock()
+	if f != nil && len(capdu) >= 2 {
+		f(capdu[1])
+	}
+}
+
+// holdDue counts an APDU against the hold fault and says whether this is
+// the APDU to hold (it then signals the waiter).
+func (s *Server) holdDue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holdAt <= 0 {
+		return false
+	}
+	s.holdAt--
+	if s.holdAt != 0 {
+		return false
+	}
+	close(s.held)
 	return true
+}
+
+// hold keeps a held APDU unanswered until vpcd closes the connection
+// (pcscd stopped, or Remove), reading and discarding anything vpcd sends
+// meanwhile (its presence polls go unanswered too).
+func (s *Server) hold(conn net.Conn) error {
+	s.unanswered.Add(1)
+	_, err := io.Copy(io.Discard, conn)
+	if err == nil {
+		err = errVPCDClosed
+	}
+	return readErr(err)
 }
 
 func (s *Server) apdu(capdu []byte) []byte {
