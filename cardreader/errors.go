@@ -145,3 +145,13 @@ func (e *PCSCError) Is(target error) bool {
 type CardError struct{ SW uint16 }
 
 func (e *CardError) Error() string { return fmt.Sprintf("card returned status %04X", e.SW) }
+
+// ErrNoAnswer marks a command that may have changed the card (CHANGE
+// REFERENCE DATA, RESET RETRY COUNTER, PUT DATA, …) and that the reader
+// took but that got no answer: the card was pulled or stopped answering
+// after the command went out, so whether it took effect is not known.
+// It comes wrapped together with ErrCardRemoved or ErrCardUnresponsive
+// (what the reader shows afterwards), so callers that only test those
+// still see the removal. A command that failed before it reached the
+// reader (PC/SC's own "card removed" answers) is not marked.
+var ErrNoAnswer = errors.New("the card got the command but no answer came back")

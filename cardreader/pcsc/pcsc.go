@@ -12,6 +12,7 @@ package pcsc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -28,6 +29,9 @@ const busyPoll = 50 * time.Millisecond
 type Conn struct {
 	sc   *scard.Context
 	card *scard.Card
+	// reader is the reader's name, for probing it after a command that
+	// got no answer.
+	reader string
 	// ATR is the card's ATR as PC/SC reports it; nil if it would not say.
 	ATR []byte
 	// Events is the reader's event counter once the transaction began
@@ -52,7 +56,7 @@ func Connect(ctx context.Context, reader string, busy time.Duration) (*Conn, err
 		card, err := sc.Connect(reader, scard.ShareShared, scard.ProtocolAny)
 		if err == nil {
 			if err = card.BeginTransaction(); err == nil {
-				c := &Conn{sc: sc, card: card}
+				c := &Conn{sc: sc, card: card, reader: reader}
 				if st, err := card.Status(); err == nil {
 					c.ATR = st.Atr
 				}
@@ -76,9 +80,73 @@ func Connect(ctx context.Context, reader string, busy time.Duration) (*Conn, err
 
 // Transmit sends one command APDU and returns the whole response (data
 // and status word), or the PC/SC error as a *cardreader.PCSCError.
+//
+// A command that may change the card (changesCard) and that the reader
+// took without an answer coming back returns an error wrapping
+// cardreader.ErrNoAnswer and what the reader shows afterwards
+// (ErrCardRemoved, or ErrCardUnresponsive for a card still there): the
+// caller cannot know whether it took effect. "Took" is a response without
+// a status word (vpcd's answer when the card left after reading the
+// command) or a code the driver returns for an exchange it started
+// (noAnswerCodes); PC/SC's own "the card is gone" (SCARD_W_REMOVED_CARD,
+// SCARD_E_NO_SMARTCARD) comes before anything is sent.
 func (c *Conn) Transmit(apdu []byte) ([]byte, error) {
 	resp, err := c.card.Transmit(apdu)
+	if !changesCard(apdu) {
+		return resp, Err(err)
+	}
+	var se scard.Error
+	switch {
+	case err == nil && len(resp) < 2:
+		perr := Probe(c.reader, probeWait)
+		if perr == nil {
+			perr = cardreader.ErrCardUnresponsive
+		}
+		return nil, fmt.Errorf("%d-byte response: %w: %w", len(resp), cardreader.ErrNoAnswer, perr)
+	case errors.As(err, &se) && noAnswerCodes[uint32(se)]:
+		return nil, fmt.Errorf("%w: %w", cardreader.ErrNoAnswer, Err(err))
+	}
 	return resp, Err(err)
+}
+
+// probeWait bounds the look at the reader after a command that got no
+// answer (pcscd notices a removal up to 400 ms late).
+const probeWait = time.Second
+
+// noAnswerCodes are the PC/SC codes pcsc-lite returns for an exchange the
+// driver had started when it failed: SCARD_E_NOT_TRANSACTED and
+// SCARD_E_COMM_DATA_LOST (the card left in the middle of it),
+// SCARD_W_UNRESPONSIVE_CARD, and SCARD_F_COMM_ERROR and
+// SCARD_W_SECURITY_VIOLATION (pcscd died during the call). The command
+// may have reached the card.
+var noAnswerCodes = map[uint32]bool{
+	0x80100016: true, // SCARD_E_NOT_TRANSACTED
+	0x8010002F: true, // SCARD_E_COMM_DATA_LOST
+	0x80100066: true, // SCARD_W_UNRESPONSIVE_CARD
+	0x80100013: true, // SCARD_F_COMM_ERROR
+	0x8010006A: true, // SCARD_W_SECURITY_VIOLATION
+}
+
+// changesCard reports whether apdu is a command that may change what the
+// card holds (ISO/IEC 7816-4 and 7816-8 instructions, and the PIV
+// vendor ones the backends send): its outcome matters when the answer is
+// lost. VERIFY is not one of them: a lost answer to it costs at most the
+// try the caller already counts.
+func changesCard(apdu []byte) bool {
+	if len(apdu) < 2 {
+		return false
+	}
+	switch apdu[1] {
+	case 0x24, // CHANGE REFERENCE DATA
+		0x2C,       // RESET RETRY COUNTER
+		0xDA, 0xDB, // PUT DATA
+		0xD0, 0xD6, 0x0E, // WRITE, UPDATE, ERASE BINARY
+		0xE0, 0xE4, // CREATE, DELETE FILE
+		0x46, 0x47, // GENERATE ASYMMETRIC KEY PAIR
+		0xFE, 0xFF, 0xFB: // PIV vendor: IMPORT KEY, SET MANAGEMENT KEY, RESET
+		return true
+	}
+	return false
 }
 
 // Close ends the transaction and the connection. reset resets the card,
