@@ -13,6 +13,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/backends"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/exitcode"
@@ -72,6 +73,7 @@ func Run(ctx context.Context, e Env) int {
 		fmt.Fprintln(e.Stderr, Usage(cat))
 		return exitcode.Usage
 	}
+	logIgnoredByPolicy(s, o)
 	err := s.ConfigErr
 	if err == nil {
 		err = run(ctx, s, cat, e, o)
@@ -86,6 +88,27 @@ func Run(ctx context.Context, e Env) int {
 		fmt.Fprintln(e.Stderr, hint)
 	}
 	return code
+}
+
+// logIgnoredByPolicy logs each flag and variable of the invocation that a
+// policy lock overrules: the policy's value stands (startup.Session), and
+// the agent has no one to tell but its log, where the CLI says so on
+// stderr (issue 14 item 6). A flag equal to the policy's value (the one a
+// detaching agent passes its child) overrules nothing.
+func logIgnoredByPolicy(s *startup.Session, o options) {
+	lang, _ := l10n.Parse(*o.lang)
+	for _, f := range []struct{ flag, key, given, used string }{
+		{"--backend", config.KeyBackend, *o.backend, s.Backend(*o.backend)},
+		{"--pkcs11-module", config.KeyPKCS11Module, *o.module, s.PKCS11Module(*o.module)},
+		{"--lang", config.KeyLanguage, string(lang), string(s.Lang(*o.lang))},
+	} {
+		if f.given != "" && f.given != f.used && s.Locked(f.key) {
+			s.Log.Warn("flag ignored: policy locks the setting", "flag", f.flag, "key", f.key, "value", f.used)
+		}
+	}
+	for _, v := range s.IgnoredVariables() {
+		s.Log.Warn("variable ignored: policy locks the setting", "variable", v.Name, "key", v.Key)
+	}
 }
 
 // Usage is "sithseid agent --help".
