@@ -20,6 +20,7 @@ import (
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/nodump"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
@@ -80,6 +81,14 @@ func Run(ctx context.Context, e Env) int {
 		view = viewname.Status
 	}
 	cat := s.Catalog(*lang)
+	// A --lang or variable that a policy lock overrules is ignored: the
+	// window shows nothing of it, the log says so (issue 14 item 6).
+	if l, _ := l10n.Parse(*lang); l != "" && l != s.Lang(*lang) && s.Locked(config.KeyLanguage) {
+		e.Log.Warn("flag ignored: policy locks the setting", "flag", "--lang", "key", config.KeyLanguage, "value", string(s.Lang(*lang)))
+	}
+	for _, v := range s.IgnoredVariables() {
+		e.Log.Warn("variable ignored: policy locks the setting", "variable", v.Name, "key", v.Key)
+	}
 	if !slices.Contains(viewname.All, view) || ((view == viewname.Login || view == viewname.QR) && *handoff == "") {
 		fmt.Fprintln(e.Stderr, cat.T("ui.usage", strings.Join(viewname.All, ", ")))
 		return 2
