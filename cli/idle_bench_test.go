@@ -47,16 +47,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 	exe := shippedBinary(b)
 	agent := startShippedAgent(b, exe, b.TempDir(), true)
 	peer := startOpenSCNotify(b, b.TempDir())
-	settledAPDUs := func() int64 { // the identity read's last APDU
-		n := card.Server.Stats().APDUs
-		for still := time.Now(); time.Since(still) < 500*time.Millisecond; time.Sleep(50 * time.Millisecond) {
-			if m := card.Server.Stats().APDUs; m != n {
-				n, still = m, time.Now()
-			}
-		}
-		return n
-	}
-	apdus0 := settledAPDUs()
+	apdus0 := settledAPDUs(card) // the identity read's last APDU
 	pids := []int{agent.cmd.Process.Pid, peer.cmd.Process.Pid}
 	res := idleOver(b, idle, pids)
 	apdus := card.Server.Stats().APDUs - apdus0

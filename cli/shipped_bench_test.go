@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/internal/testkit/dbustest"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
@@ -136,4 +137,18 @@ func startOpenSCNotify(b *testing.B, home string) *resident {
 			b.Fatalf("opensc-notify still busy after 30 s")
 		}
 	}
+}
+
+// settledAPDUs waits until the card's APDU counter has not moved for
+// 500 ms (the last reads of processes that just started) and returns it:
+// the idle period starts from a quiet card. A measurement, not a
+// synchronisation: APDUs sent later are counted in the period.
+func settledAPDUs(card *rig.Card) int64 {
+	n := card.Server.Stats().APDUs
+	for still := time.Now(); time.Since(still) < 500*time.Millisecond; time.Sleep(50 * time.Millisecond) {
+		if m := card.Server.Stats().APDUs; m != n {
+			n, still = m, time.Now()
+		}
+	}
+	return n
 }

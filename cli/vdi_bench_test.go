@@ -59,7 +59,7 @@ func BenchmarkVDIHost(b *testing.B) {
 			peers = append(peers, p.cmd.Process.Pid)
 		}
 	}
-	apdus0 := card.Server.Stats().APDUs
+	apdus0 := settledAPDUs(card) // the last reads of the card at start
 	res := idleOver(b, idle, append(slices.Clone(pids), peers...))
 	apdus := card.Server.Stats().APDUs - apdus0
 	sum := func(rs []idleResult) (cpu time.Duration, wake int64, rss, pss float64) {
