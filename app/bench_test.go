@@ -34,10 +34,14 @@ import (
 //
 //	BENCH <name> <value> <unit>
 //
-// lines, with the peer measured in the same run and the ratio
-// BENCH <name>_ratio_vs_<peer> <ours/peer> ratio), on the virtual card
-// with the real-card timing profile vcard.ProfileIDPrime. Run all with
-// "make bench", or one alone:
+// lines, with the peer doing the same work from the same starting point
+// measured in the same run and the ratio named for what it divides,
+// BENCH <ours>_vs_<peer>_<unit>_ratio <ours/peer> ratio, e.g.
+// insertion_idprime_agent_cold_vs_pkcs15tool_cold_apdus_ratio), on the
+// virtual card with the real-card timing profile vcard.ProfileIDPrime.
+// What is measured is the shipped binary where the product runs as a
+// process (bench_shipped_test.go, bench_pin_test.go, bench_mtls_test.go).
+// Run all with "make bench", or one alone:
 //
 //	go test -run '^$' -bench BenchmarkInsertion -benchtime 1x ./app/
 //
@@ -64,14 +68,6 @@ func once(b *testing.B, name string, measure func(b *testing.B)) {
 // would repeat every figure).
 func report(b *testing.B, name string, v float64, unit string) {
 	fmt.Printf("BENCH %s %s %s\n", name, strconv.FormatFloat(v, 'f', 3, 64), unit)
-}
-
-// ratio prints ours/peer as BENCH <name>_ratio_vs_<peer>.
-func ratio(b *testing.B, name, peer string, ours, theirs float64) {
-	if theirs == 0 {
-		return
-	}
-	report(b, name+"_ratio_vs_"+peer, ours/theirs, "ratio")
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
