@@ -23,9 +23,10 @@ import (
 // the current and the new PIN in every encoding (internal/testkit/
 // leakscan): the window process's memory while it still shows the result,
 // and once it has closed its stderr and every file under its home (log,
-// configuration, state). In memory the raw PINs are found in the toolkit's
-// strings (Fyne's Entry), a known limit that is counted and logged; every
-// other encoding fails.
+// configuration, state). Any copy of a PIN or the PUK in any encoding
+// fails: the PIN entries keep the digits in a buffer they wipe, never in
+// strings (ui/views secretEntry; Fyne's widget.Entry left 26 raw copies
+// here).
 //
 // Reading the memory of the undumpable window process needs root.
 func TestRealWindowPINLeaks(t *testing.T) {
@@ -56,25 +57,10 @@ func TestRealWindowPINLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	toolkit := 0
 	for _, f := range fs {
-		if f.Encoding == "raw" {
-			// Fyne's widget.Entry keeps what was typed in Go strings
-			// (its text, its validation state, the rendered segments),
-			// which nothing can wipe: the copies live until the process
-			// ends, a moment after the result is shown (docs/
-			// architecture.md, "Secrets in memory"). Counted, not failed.
-			toolkit++
-			continue
-		}
-		// Any other encoding is the product's own: the local API's
-		// base64 (encodeFrame writes it into a buffer the Client wipes).
 		t.Errorf("the window process's memory: %s", f)
 	}
-	t.Logf("searched %d mappings of the window process, %d MB: %d raw copies in the toolkit's strings", st.Mappings, st.Bytes>>20, toolkit)
-	if toolkit == 0 {
-		t.Logf("no raw copies left: the window no longer keeps typed PINs in strings; make every finding fail here")
-	}
+	t.Logf("searched %d mappings of the window process, %d MB: %d copies", st.Mappings, st.Bytes>>20, len(fs))
 	w.key(t, "Return")
 	w.waitExit(t)
 	for _, f := range scan.Bytes("the window's stderr", w.stderr.Bytes()) {

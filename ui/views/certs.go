@@ -53,7 +53,7 @@ type CertsView struct {
 	// The confirmation panel.
 	confirmText *widget.Label
 	loginCheck  *check
-	pin         *entry
+	pin         *secretEntry
 	pinTries    *widget.Label
 	confirmB    *button
 	backB       *button
@@ -112,8 +112,8 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 
 	v.confirmText = para("")
 	v.loginCheck = v.keys.newCheck(c.T("ui.certs.confirm_login"), func(bool) { v.refreshConfirm() })
-	v.pin = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
-	v.pin.OnChanged = func(string) { v.refreshConfirm() }
+	v.pin = v.keys.newSecretEntry(c.T("ui.pin.placeholder"), cardreader.MaxPINLength)
+	v.pin.onChanged = v.refreshConfirm
 	v.pinTries = widget.NewLabel("")
 	v.confirmB = v.keys.newButton(c.T("ui.certs.remove_confirm"), v.runRemove)
 	v.confirmB.Importance = widget.DangerImportance
@@ -273,7 +273,7 @@ func (v *CertsView) refreshButtons() {
 // back returns from a panel to the list.
 func (v *CertsView) back() {
 	v.quiet()
-	v.pin.SetText("")
+	v.pin.Wipe()
 	v.pending = nil
 	v.keys.escape = v.closeWindow
 	v.keys.enter = v.showExport
@@ -321,7 +321,7 @@ func (v *CertsView) askConfirm(text string, login bool, op func(context.Context,
 	v.pending, v.pendingLog = op, login
 	v.confirmText.SetText(text + "\n" + c.T("ui.certs.irreversible"))
 	v.loginCheck.SetChecked(false)
-	v.pin.SetText("")
+	v.pin.Wipe()
 	v.pinTries.SetText(triesText(c, v.retries, v.blocked))
 	v.pinTries.Importance = importanceOfTries(v.retries, v.blocked)
 	rows := [][]fyne.CanvasObject{field(c.T("ui.pin.tries"), v.pinTries), field(c.T("prompt.pin"), v.pin)}
@@ -345,8 +345,7 @@ func (v *CertsView) askConfirm(text string, login bool, op func(context.Context,
 }
 
 func (v *CertsView) refreshConfirm() {
-	n := len(v.pin.Text)
-	ok := n >= cardreader.MinPINLength && n <= cardreader.MaxPINLength && allDigits(v.pin.Text) &&
+	ok := cardreader.CheckPINFormat(v.pin.peek()) == nil &&
 		(!v.pendingLog || v.loginCheck.Checked) && !v.running && v.pending != nil
 	if ok {
 		v.confirmB.Enable()
@@ -361,8 +360,7 @@ func (v *CertsView) runRemove() {
 		return
 	}
 	op, login := v.pending, v.pendingLog && v.loginCheck.Checked
-	pin := cardreader.NewSecret([]byte(v.pin.Text))
-	v.pin.SetText("")
+	pin := v.pin.Take()
 	v.running = true
 	v.refreshConfirm()
 	v.say(widget.MediumImportance, v.cat.T("ui.working"), "")

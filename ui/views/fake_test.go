@@ -250,8 +250,14 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func typeInto(e *entry, s string) {
-	e.SetText("")
+// typeInto replaces what e holds with s, typed.
+func typeInto(e fyne.Focusable, s string) {
+	switch x := e.(type) {
+	case *entry:
+		x.SetText("")
+	case *secretEntry:
+		x.Wipe()
+	}
 	test.Type(e, s)
 }
 

@@ -10,6 +10,8 @@ import (
 type keys struct {
 	escape func() // cancel or close
 	enter  func() // the default action; nil for none
+	// secrets are the view's secret entries, wiped when it stops.
+	secrets []*secretEntry
 }
 
 func (k *keys) onEscape() {
@@ -39,11 +41,22 @@ func (k *keys) newEntry(placeholder string) *entry {
 	return e
 }
 
-// newSecretEntry is an entry that shows dots (a PIN or PUK).
-func (k *keys) newSecretEntry(placeholder string) *entry {
-	e := k.newEntry(placeholder)
-	e.Password = true
+// newSecretEntry is the entry of a PIN or PUK of at most max digits: it
+// shows dots and keeps the digits in a buffer it wipes (secretentry.go).
+// Enter runs the default action, Escape cancels.
+func (k *keys) newSecretEntry(placeholder string, max int) *secretEntry {
+	e := newSecret(placeholder, max, true)
+	e.onSubmitted = k.onEnter
+	e.onEscape = k.onEscape
+	k.secrets = append(k.secrets, e)
 	return e
+}
+
+// wipeSecrets wipes every secret entry of the view (the window closes).
+func (k *keys) wipeSecrets() {
+	for _, e := range k.secrets {
+		e.Wipe()
+	}
 }
 
 func (e *entry) TypedKey(ev *fyne.KeyEvent) {

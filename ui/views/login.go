@@ -41,7 +41,7 @@ type LoginView struct {
 	reminder    *widget.Label
 	reminderRow *fyne.Container
 	tries       *widget.Label
-	pin         *entry
+	pin         *secretEntry
 	loginB      *button
 	mobileB     *button
 	cancelB     *button
@@ -79,8 +79,8 @@ func NewLogin(env *Env, agent LoginApprover, handoff string) *LoginView {
 	v.reminderRow = container.NewBorder(nil, nil, container.NewCenter(widget.NewIcon(theme.InfoIcon())), nil, v.reminder)
 	v.reminderRow.Hide()
 	v.tries = widget.NewLabel("")
-	v.pin = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
-	v.pin.OnChanged = func(string) { v.refresh() }
+	v.pin = v.keys.newSecretEntry(c.T("ui.pin.placeholder"), cardreader.MaxPINLength)
+	v.pin.onChanged = v.refresh
 	v.pin.Disable()
 	v.loginB = v.keys.newButton(c.T("ui.login.approve"), v.submit)
 	v.loginB.Importance = widget.HighImportance
@@ -210,8 +210,7 @@ func (v *LoginView) prompt(ctx context.Context, req app.PromptRequest) (*cardrea
 }
 
 func (v *LoginView) refresh() {
-	n := len(v.pin.Text)
-	if v.answer != nil && n >= cardreader.MinPINLength && n <= cardreader.MaxPINLength && allDigits(v.pin.Text) {
+	if v.answer != nil && cardreader.CheckPINFormat(v.pin.peek()) == nil {
 		v.loginB.Enable()
 	} else {
 		v.loginB.Disable()
@@ -230,8 +229,7 @@ func (v *LoginView) submit() {
 	if v.loginB.Disabled() || v.answer == nil {
 		return
 	}
-	s := cardreader.NewSecret([]byte(v.pin.Text))
-	v.pin.SetText("")
+	s := v.pin.Take()
 	v.pin.Disable()
 	v.answer <- promptAnswer{secret: s}
 	v.answer = nil
@@ -248,7 +246,7 @@ func (v *LoginView) decline() {
 	if v.answer != nil {
 		v.answer <- promptAnswer{err: app.ErrCancelled}
 		v.answer = nil
-		v.pin.SetText("")
+		v.pin.Wipe()
 		return // finished closes the window
 	}
 	v.closeWindow()
@@ -264,7 +262,7 @@ func (v *LoginView) useMobile() {
 		v.cancelOp()
 	}
 	v.answer = nil
-	v.pin.SetText("")
+	v.pin.Wipe()
 	v.qr = newQR(v.env, v.agent, v.handoff, v.frame)
 	v.keys.enter = nil
 	v.keys.escape = v.closeWindow

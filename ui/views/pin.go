@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -36,9 +37,9 @@ type PINView struct {
 	pin      cardreader.PINRef // the chosen PIN
 	last     *app.CardStatus   // the active card as last shown
 	tries    *widget.Label     // tries left of the PIN (change) or PUK (unblock)
-	first    *entry            // current PIN, or PUK
-	newPIN   *entry
-	again    *entry
+	first    *secretEntry      // current PIN, or PUK
+	newPIN   *secretEntry
+	again    *secretEntry
 	check    *widget.Label // policy feedback while typing
 	submit   *button
 	cancel   *button
@@ -87,15 +88,15 @@ func (v *PINView) build(src StatusSource) {
 	v.tries = widget.NewLabel("")
 	firstLabel := c.T("ui.pin.current")
 	if v.unblock {
-		v.first = v.keys.newSecretEntry(c.T("ui.puk.placeholder"))
+		v.first = v.keys.newSecretEntry(c.T("ui.puk.placeholder"), cardreader.PUKLength)
 		firstLabel = c.T("prompt.puk")
 	} else {
-		v.first = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
+		v.first = v.keys.newSecretEntry(c.T("ui.pin.placeholder"), cardreader.MaxPINLength)
 	}
-	v.newPIN = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
-	v.again = v.keys.newSecretEntry(c.T("ui.pin.placeholder"))
-	for _, e := range []*entry{v.first, v.newPIN, v.again} {
-		e.OnChanged = func(string) { v.validate() }
+	v.newPIN = v.keys.newSecretEntry(c.T("ui.pin.placeholder"), cardreader.MaxPINLength)
+	v.again = v.keys.newSecretEntry(c.T("ui.pin.placeholder"), cardreader.MaxPINLength)
+	for _, e := range []*secretEntry{v.first, v.newPIN, v.again} {
+		e.onChanged = v.validate
 	}
 	v.check = para("")
 	v.submit = v.keys.newButton(v.Title(), v.run)
@@ -240,14 +241,22 @@ func (v *PINView) validate() {
 }
 
 // problems says whether the form is complete and what to tell about it.
+// It reads the entries' bytes in place (no copy). A key an entry refused
+// (not a digit, one too many) is told as if it had been typed.
 func (v *PINView) problems() (ok bool, msg string, imp widget.Importance) {
 	c := v.cat
-	first := cardreader.NewSecret([]byte(v.first.Text))
-	newPIN := cardreader.NewSecret([]byte(v.newPIN.Text))
-	defer first.Wipe()
-	defer newPIN.Wipe()
-	if v.newPIN.Text != "" {
-		if err := cardreader.CheckPINPolicy(newPIN, v.birth); err != nil {
+	first, newPIN, again := v.first.peek(), v.newPIN.peek(), v.again.peek()
+	if !newPIN.Empty() || v.newPIN.Rejected() != rejectedNone {
+		var err error
+		switch v.newPIN.Rejected() {
+		case rejectedNotDigit:
+			err = &cardreader.PINPolicyError{Reason: cardreader.PINNotDigits}
+		case rejectedLong:
+			err = &cardreader.PINPolicyError{Reason: cardreader.PINTooLong}
+		default:
+			err = cardreader.CheckPINPolicy(newPIN, v.birth)
+		}
+		if err != nil {
 			var pe *cardreader.PINPolicyError
 			if errors.As(err, &pe) {
 				if pe.Reason == cardreader.PINTooShort {
@@ -260,44 +269,38 @@ func (v *PINView) problems() (ok bool, msg string, imp widget.Importance) {
 		if !v.unblock && newPIN.Equal(first) {
 			return false, c.T("err.same_pin"), widget.DangerImportance
 		}
-		if v.again.Text != "" && v.again.Text != v.newPIN.Text {
-			if len(v.again.Text) < len(v.newPIN.Text) && v.newPIN.Text[:len(v.again.Text)] == v.again.Text {
+		if v.again.Rejected() != rejectedNone {
+			return false, c.T("ui.pin.mismatch"), widget.DangerImportance
+		}
+		if !again.Empty() && !again.Equal(newPIN) {
+			if again.Len() < newPIN.Len() && bytes.HasPrefix(newPIN.Bytes(), again.Bytes()) {
 				return false, c.T("ui.pin.policy_ok"), widget.SuccessImportance
 			}
 			return false, c.T("ui.pin.mismatch"), widget.DangerImportance
 		}
 	}
+	firstRejected := v.first.Rejected() != rejectedNone
 	firstOK := false
 	if v.unblock {
-		firstOK = cardreader.CheckPUKFormat(first) == nil
-		if (len(v.first.Text) > cardreader.PUKLength || !allDigits(v.first.Text)) && v.first.Text != "" {
+		firstOK = cardreader.CheckPUKFormat(first) == nil && !firstRejected
+		if firstRejected {
 			return false, c.T("err.puk_format"), widget.DangerImportance
 		}
 	} else {
-		n := first.Len()
-		firstOK = n >= cardreader.MinPINLength && n <= cardreader.MaxPINLength && allDigits(v.first.Text)
-		if (n > cardreader.MaxPINLength || !allDigits(v.first.Text)) && v.first.Text != "" {
+		firstOK = cardreader.CheckPINFormat(first) == nil && !firstRejected
+		if firstRejected {
 			return false, c.T("ui.pin.current_format"), widget.DangerImportance
 		}
 	}
 	switch {
-	case v.newPIN.Text == "":
+	case newPIN.Empty():
 		return false, c.T("ui.pin.rules"), widget.MediumImportance
-	case v.again.Text != v.newPIN.Text:
+	case !again.Equal(newPIN):
 		return false, c.T("ui.pin.policy_ok"), widget.SuccessImportance
 	case !firstOK:
 		return false, c.T("ui.pin.policy_ok"), widget.SuccessImportance
 	}
 	return true, c.T("ui.pin.ready"), widget.SuccessImportance
-}
-
-func allDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // run changes or unblocks the PIN: the agent asks for the secrets through
@@ -310,11 +313,9 @@ func (v *PINView) run() {
 	if ok, _, _ := v.problems(); !ok || v.running || v.blocked || v.cards.active() == nil {
 		return
 	}
-	first := cardreader.NewSecret([]byte(v.first.Text))
-	newPIN := cardreader.NewSecret([]byte(v.newPIN.Text))
-	v.first.SetText("")
-	v.newPIN.SetText("")
-	v.again.SetText("")
+	first := v.first.Take()
+	newPIN := v.newPIN.Take()
+	v.again.Wipe()
 	v.running = true
 	v.setEditable(false)
 	v.say(widget.MediumImportance, v.cat.T("ui.working"), "")
@@ -404,7 +405,7 @@ func (v *PINView) finished(err error) {
 }
 
 func (v *PINView) setEditable(on bool) {
-	for _, e := range []*entry{v.first, v.newPIN, v.again} {
+	for _, e := range []*secretEntry{v.first, v.newPIN, v.again} {
 		if on {
 			e.Enable()
 		} else {

@@ -23,11 +23,12 @@
 //
 // # Secrets
 //
-// A PIN or PUK typed here is copied from the entry into a
-// cardreader.Secret only when the agent's prompt asks for it, the entry is
-// cleared at once, and the copy is wiped when the operation ends. (Fyne
-// keeps an entry's text as a Go string, which cannot be wiped; it lives
-// only while the window shows it.) Nothing here logs a secret.
+// A PIN or PUK is typed into a secretEntry, never into a widget.Entry
+// (Fyne keeps an Entry's text in Go strings, copied on every keystroke,
+// which cannot be wiped). The secret entry keeps the digits in one buffer
+// it owns and draws bullets; on submit its bytes move into a
+// cardreader.Secret, wiped when the operation ends, and its buffer is
+// wiped on close and cancel. Nothing here logs a secret.
 package views
 
 import (
@@ -198,7 +199,11 @@ func (f *frame) fit() {
 	}
 }
 
-func (f *frame) Stop() { f.cancel() }
+// Stop cancels what runs and wipes the secret entries.
+func (f *frame) Stop() {
+	f.cancel()
+	f.keys.wipeSecrets()
+}
 
 // attach remembers the window.
 func (f *frame) attach(w fyne.Window) { f.win = w }
@@ -219,6 +224,7 @@ func (f *frame) focus(o fyne.Focusable) {
 
 func (f *frame) closeWindow() {
 	f.cancel()
+	f.keys.wipeSecrets()
 	switch {
 	case f.env.Close != nil:
 		f.env.Close()

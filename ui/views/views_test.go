@@ -95,7 +95,7 @@ func TestPINChangeSucceedsWithEnter(t *testing.T) {
 		t.Fatalf("the prompts got %v", got)
 	}
 	wantText(t, v.notice, "The PIN is changed")
-	if v.first.Text != "" || v.newPIN.Text != "" || v.again.Text != "" {
+	if v.first.Len() != 0 || v.newPIN.Len() != 0 || v.again.Len() != 0 {
 		t.Fatal("PIN entries not cleared after the change")
 	}
 	key(v.submit, fyne.KeyReturn) // now "Close"
@@ -143,7 +143,7 @@ func TestPINChangeWrongPINShowsTriesAndNeverRetries(t *testing.T) {
 		if strings.Contains(v.notice.Text+v.hint.Text, "6A82") {
 			t.Errorf("a raw status word reached the user: %q", v.notice.Text)
 		}
-		if v.first.Text != "" {
+		if v.first.Len() != 0 {
 			t.Error("the wrong PIN stayed in its entry")
 		}
 		// The agent publishes the card's new state after the attempt: the
