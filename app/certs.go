@@ -198,7 +198,7 @@ func (s *Service) removeCertificates(ctx context.Context, sel Selector, pick fun
 	var removed []string
 	for _, id := range ids {
 		if _, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, oc.card.RemoveCertificate(ctx, id, auth)
+			return struct{}{}, withOutcome(ErrRemovalOutcomeUnknown, oc.card, oc.card.RemoveCertificate(ctx, id, auth))
 		}); err != nil {
 			s.cache.Invalidate(cardreader.CacheKey(oc.card.Backend(), s.cardID(ctx, oc.card)))
 			return removed, fmt.Errorf("removing certificate %s: %w", id, err)

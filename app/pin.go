@@ -194,7 +194,7 @@ func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PI
 	}
 	if err := s.locked(func() error {
 		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, ops.change(ctx, old, newPIN)
+			return struct{}{}, withOutcome(ErrPINChangeOutcomeUnknown, oc.card, ops.change(ctx, old, newPIN))
 		})
 		return err
 	}); err != nil {
@@ -271,7 +271,7 @@ func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.P
 	}
 	if err := s.locked(func() error {
 		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, ops.unblock(ctx, puk, newPIN)
+			return struct{}{}, withOutcome(ErrPINUnblockOutcomeUnknown, oc.card, ops.unblock(ctx, puk, newPIN))
 		})
 		return err
 	}); err != nil {

@@ -317,11 +317,21 @@ var wireSentinels = []struct {
 	code string
 	err  error
 }{
+	// Before cardRemoved, which they match too: the change may have
+	// happened.
+	{"pinChangeOutcomeUnknown", app.ErrPINChangeOutcomeUnknown},
+	{"pinUnblockOutcomeUnknown", app.ErrPINUnblockOutcomeUnknown},
+	{"removalOutcomeUnknown", app.ErrRemovalOutcomeUnknown},
 	{"noService", cardreader.ErrNoService},
 	{"noReader", cardreader.ErrNoReader},
 	{"noCard", cardreader.ErrNoCard},
 	{"cardRemoved", cardreader.ErrCardRemoved},
 	{"cardChanged", cardreader.ErrCardChanged},
+	// Before unsupportedCard: cardreader.Open joins every backend's
+	// answer, and "the card is busy" or "does not answer" from the one
+	// that serves it is the truth, not the others' "not mine".
+	{"cardBusy", cardreader.ErrCardBusy},
+	{"cardUnresponsive", cardreader.ErrCardUnresponsive},
 	{"unsupportedCard", cardreader.ErrUnsupportedCard},
 	{"pinBlocked", cardreader.ErrPINBlocked},
 	{"pukBlocked", cardreader.ErrPUKBlocked},
@@ -331,8 +341,6 @@ var wireSentinels = []struct {
 	{"unknownPIN", app.ErrUnknownPIN},
 	{"certificateNotFound", cardreader.ErrCertificateNotFound},
 	{"managementKey", cardreader.ErrManagementKey},
-	{"cardBusy", cardreader.ErrCardBusy},
-	{"cardUnresponsive", cardreader.ErrCardUnresponsive},
 	{"ambiguousCard", cardreader.ErrAmbiguousCard},
 	{"cancelled", app.ErrCancelled},
 	{"samePIN", app.ErrSamePIN},

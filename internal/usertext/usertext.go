@@ -142,8 +142,18 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		// Another card took the place of the one the user was asked
 		// about: nothing was presented to it (exit code: card removed).
 		return c.T("err.card_changed"), c.T("hint.card_changed"), CardRemoved
+	case errors.Is(err, app.ErrPINChangeOutcomeUnknown):
+		// Before ErrCardRemoved, which it matches too: the PIN may have
+		// changed, so "try again" would be wrong advice.
+		return c.T("err.pin_change_unknown"), c.T("hint.pin_change_unknown"), CardRemoved
+	case errors.Is(err, app.ErrPINUnblockOutcomeUnknown):
+		return c.T("err.pin_unblock_unknown"), c.T("hint.pin_unblock_unknown"), CardRemoved
+	case errors.Is(err, app.ErrRemovalOutcomeUnknown):
+		return c.T("err.removal_unknown"), c.T("hint.removal_unknown"), CardRemoved
 	case errors.Is(err, cardreader.ErrCardRemoved):
 		return c.T("err.card_removed"), c.T("hint.card_removed"), CardRemoved
+	case errors.Is(err, cardreader.ErrCardUnresponsive):
+		return c.T("err.card_unresponsive"), c.T("hint.card_unresponsive"), NoCard
 	case errors.Is(err, cardreader.ErrNoService):
 		return c.T("err.no_service"), c.T("hint.no_service"), NoReader
 	case errors.Is(err, cardreader.ErrNoReader):
