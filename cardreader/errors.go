@@ -71,6 +71,10 @@ var (
 	// was asked for (another card was put in its place since it was
 	// read). No PIN, PUK or key was presented to it: no try was used.
 	ErrCardChanged = errors.New("the card in the reader is not the one the operation was asked for")
+	// ErrNewPINRejected: the card or its module refused a new PIN before
+	// trying it (a length or characters outside what the token takes,
+	// although the product's PIN rules allow it). No try was used.
+	ErrNewPINRejected = errors.New("new PIN rejected by the card")
 )
 
 // PINPolicyReason says why CheckPINPolicy or CheckPUKFormat refused a value.

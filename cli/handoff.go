@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/localapi"
+	"github.com/sithseid/sithseid/localsocket"
 	"github.com/sithseid/sithseid/startup"
 )
 
@@ -43,6 +45,14 @@ func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *localapi.Client {
 	defer cancel()
 	c, err := r.s.Connect(dctx, addr, false)
 	if err != nil {
+		// Another user's socket directory (issue 14 item 9): the command
+		// goes on with the card in this process, and says why the agent
+		// was passed over and what mends it.
+		var notOwner *localsocket.NotOwnerError
+		if errors.As(err, &notOwner) {
+			r.s.Log.Warn("the agent's socket is another user's; running in-process", "err", err)
+			fmt.Fprintln(r.Stderr, r.cat.T("warn.socket_not_owner_inprocess", notOwner.Path))
+		}
 		return nil
 	}
 	if _, err := c.Ping(dctx); err != nil {

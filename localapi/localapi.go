@@ -309,6 +309,10 @@ type WireError struct {
 	Retries int `json:"retries,omitempty"`
 	// Reason for pinPolicy (cardreader.PINPolicyReason).
 	Reason int `json:"reason,omitempty"`
+	// PIN names the PIN the error is about when it is not the
+	// identification PIN (cardreader.PINSignature): a blocked signature
+	// PIN is not "the PIN is blocked" (the card still logs in).
+	PIN cardreader.PINRef `json:"pin,omitempty"`
 }
 
 // wireSentinels maps error codes to the sentinels they stand for, so that
@@ -344,6 +348,7 @@ var wireSentinels = []struct {
 	{"ambiguousCard", cardreader.ErrAmbiguousCard},
 	{"cancelled", app.ErrCancelled},
 	{"samePIN", app.ErrSamePIN},
+	{"newPINRejected", cardreader.ErrNewPINRejected},
 	{"confirmLogin", app.ErrConfirmLogin},
 	{"nothingExpired", app.ErrNothingExpired},
 	{"badLink", app.ErrBadLink},
@@ -375,7 +380,11 @@ func ToWire(err error) *WireError {
 		wrongPIN *cardreader.WrongPINError
 		wrongPUK *cardreader.WrongPUKError
 		policy   *cardreader.PINPolicyError
+		pinErr   *app.PINError
 	)
+	if errors.As(err, &pinErr) && pinErr.PIN != "" && pinErr.PIN != cardreader.PINIdentification {
+		we.PIN = pinErr.PIN
+	}
 	switch {
 	case errors.As(err, &wrongPIN) && wrongPIN.Retries == 0:
 		// The third wrong PIN blocked it: say blocked, as the card's
@@ -446,6 +455,10 @@ func fromWire(we *WireError) error {
 				break
 			}
 		}
+	}
+	if we.PIN != "" && e.err != nil {
+		// Which PIN, as the Service says it (*app.PINError).
+		e.err = &app.PINError{PIN: we.PIN, Err: e.err}
 	}
 	return e
 }

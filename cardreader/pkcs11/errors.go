@@ -24,8 +24,10 @@ var (
 	ErrKeyNotFound = errors.New("private key not found")
 	// ErrPINRejected: the token refused a new PIN before trying it (length
 	// or characters outside what the token accepts, CKR_PIN_LEN_RANGE or
-	// CKR_PIN_INVALID). No try was spent.
-	ErrPINRejected = errors.New("new PIN rejected by the token")
+	// CKR_PIN_INVALID). No try was spent. It wraps
+	// cardreader.ErrNewPINRejected, which the sentences and the local API
+	// know.
+	ErrPINRejected = fmt.Errorf("new PIN rejected by the token: %w", cardreader.ErrNewPINRejected)
 	// ErrRemoveUnsupported: the module does not delete objects on this
 	// token (C_DestroyObject answers CKR_FUNCTION_NOT_SUPPORTED, as OpenSC
 	// 0.23 does in front of a PIV card, CKR_ACTION_PROHIBITED or

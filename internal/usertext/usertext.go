@@ -138,6 +138,10 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.pin_policy", c.T(PolicyKey(policy.Reason))), "", PINPolicy
 	case errors.Is(err, app.ErrSamePIN):
 		return c.T("err.same_pin"), "", PINPolicy
+	case errors.Is(err, cardreader.ErrNewPINRejected):
+		// The token's own limits (PKCS#11: CKR_PIN_LEN_RANGE and the like),
+		// not "something went wrong: CKR_DATA_INVALID".
+		return c.T("err.new_pin_rejected"), c.T("hint.new_pin_rejected"), PINPolicy
 	case errors.Is(err, cardreader.ErrCardChanged):
 		// Another card took the place of the one the user was asked
 		// about: nothing was presented to it (exit code: card removed).
