@@ -18,6 +18,9 @@ UPDATE CustomAction SET Type=51 WHERE Action='EnvFromPrevious'
 UPDATE CustomAction SET Type=51 WHERE Action='EnvDefault'
 -- AUTOSTART=0 leaves out the machine-wide Run entry.
 UPDATE Component SET Condition='AUTOSTART="1"' WHERE Component='Autostart'
+-- ENV=DEMO also turns DEMO on by policy (allowDemo): the installed program
+-- refuses DEMO without it, and ENV=DEMO is the administrator's choice.
+UPDATE Component SET Condition='ENV="DEMO"' WHERE Component='AllowDemo'
 -- Properties given on the msiexec command line reach the elevated
 -- (server-side) install only when listed here; wixl ignores Secure="yes".
 UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENV;ENV_PREVIOUS;AUTOSTART' WHERE Property='SecureCustomProperties'

@@ -1,0 +1,96 @@
+package packaging
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
+)
+
+// TestMSIAllowDemoWithEnvDemo: "msiexec /i sithseid.msi ENV=DEMO" is an
+// administrator's explicit choice of DEMO, which the installed program
+// refuses unless policy's allowDemo is set; so the MSI writes allowDemo
+// (REG_DWORD 1 under the policy key) in a component of its own whose
+// condition is ENV="DEMO" (issue 14 item 6). Checked in the MSI's tables as
+// scripts/packages builds them: wixl on sithseid.wxs (a stand-in exe and
+// icon), then msibuild with every query of patch.sql, then msiinfo export
+// of the Component and Registry tables.
+func TestMSIAllowDemoWithEnvDemo(t *testing.T) {
+	cs := wxsComponents(t)
+	v := cs["AllowDemo"].Values
+	if len(v) != 1 || v[0].Root != "HKLM" || v[0].Key != config.WindowsPolicyKey ||
+		v[0].Name != config.KeyAllowDemo || v[0].Type != "integer" || v[0].Value != "1" {
+		t.Errorf("AllowDemo component %+v, want HKLM %s %s REG_DWORD 1", v, config.WindowsPolicyKey, config.KeyAllowDemo)
+	}
+
+	wixl := testenv.LookPath(t, "wixl")
+	msibuild := testenv.LookPath(t, "msibuild")
+	msiinfo := testenv.LookPath(t, "msiinfo")
+	dir := t.TempDir()
+	for name, content := range map[string]string{"sithseid.exe": "MZ stand-in", "sithseid.ico": read(t, "../ui/tray/icons/busy.ico")} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wxs, err := filepath.Abs("msi/sithseid.wxs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msi := filepath.Join(dir, "sithseid.msi")
+	run := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run(wixl, "-a", "x64", "-D", "Version=0.1.0", "-D", "ProductCode=11111111-2222-3333-4444-555555555555",
+		"-D", "ExeSource=sithseid.exe", "-D", "IconSource=sithseid.ico", "-o", msi, wxs)
+	upgrade := strings.ToUpper(regexp.MustCompile(`UpgradeCode="([0-9A-Fa-f-]+)"`).FindStringSubmatch(read(t, "msi/sithseid.wxs"))[1])
+	sc := bufio.NewScanner(strings.NewReader(read(t, "msi/patch.sql")))
+	for sc.Scan() {
+		q := sc.Text()
+		if q == "" || strings.HasPrefix(q, "--") {
+			continue
+		}
+		q = strings.NewReplacer("@UPGRADE_CODE@", upgrade, "@VERSION@", "0.1.0").Replace(q)
+		run(msibuild, msi, "-q", q)
+	}
+
+	// Component: Component ComponentId Directory_ Attributes Condition KeyPath
+	var cond string
+	found := false
+	for _, row := range strings.Split(run(msiinfo, "export", msi, "Component"), "\n") {
+		f := strings.Split(strings.TrimRight(row, "\r"), "\t")
+		if len(f) >= 6 && f[0] == "AllowDemo" {
+			found, cond = true, f[4]
+		}
+	}
+	if !found || cond != `ENV="DEMO"` {
+		t.Errorf("the MSI's Component table: AllowDemo found %v, condition %q; want ENV=\"DEMO\"", found, cond)
+	}
+	// Registry: Registry Root Key Name Value Component_ (Root 2: HKLM; a
+	// DWORD's value is "#1").
+	found = false
+	for _, row := range strings.Split(run(msiinfo, "export", msi, "Registry"), "\n") {
+		f := strings.Split(strings.TrimRight(row, "\r"), "\t")
+		if len(f) >= 6 && f[3] == config.KeyAllowDemo {
+			found = true
+			if f[1] != "2" || f[2] != config.WindowsPolicyKey || f[4] != "#1" || f[5] != "AllowDemo" {
+				t.Errorf("the MSI's Registry row for allowDemo %q; want HKLM (2) %s #1 in AllowDemo", f, config.WindowsPolicyKey)
+			}
+		}
+	}
+	if !found {
+		t.Error("the MSI's Registry table has no allowDemo value")
+	}
+}
