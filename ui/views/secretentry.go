@@ -284,7 +284,9 @@ func (r *secretRenderer) Layout(size fyne.Size) {
 	}
 	cw := th.Size(theme.SizeNameInputBorder) * 2
 	r.cursor.Resize(fyne.NewSize(cw, c.Height))
-	r.cursor.Move(fyne.NewPos(inner+float32(len(r.e.buf))*c.Width, y))
+	// In the gap before the next character (and before the
+	// placeholder's first letter).
+	r.cursor.Move(fyne.NewPos(inner+float32(len(r.e.buf))*c.Width-cw, y))
 }
 
 func (r *secretRenderer) Refresh() {

@@ -19,7 +19,8 @@
 // default action (or the focused button), Escape cancels the operation
 // running or closes the window. Fyne gives a focused widget every key, so
 // the focusable widgets here are thin wrappers (entry, button, choice,
-// check, list) that pass Escape and Enter to the view.
+// check, list) and the secret entry, which pass Escape and Enter to the
+// view.
 //
 // # Secrets
 //
