@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,27 +17,41 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
-// pcscdKiller is a vcard trace sink that kills pcscd when the card has
-// answered its k-th APDU since arming: mid-operation, with an exchange in
-// flight (the trace line is written before the reply goes out).
-type pcscdKiller struct {
-	p      *rig.PCSCD
-	left   atomic.Int64 // APDUs until the kill; 0 = disarmed
-	killed chan error
-	once   sync.Once
-}
-
-func (k *pcscdKiller) arm(n int) {
-	k.killed = make(chan error, 1)
-	k.once = sync.Once{}
-	k.left.Store(int64(n))
-}
-
-func (k *pcscdKiller) Write(p []byte) (int, error) {
-	if k.left.Load() > 0 && k.left.Add(-1) == 0 {
-		k.once.Do(func() { go func() { k.killed <- k.p.Kill() }() })
+// killWhileHeld runs op with the card's k-th APDU from now held
+// (vcard.Server.HoldAt: read, neither executed nor answered) and kills
+// pcscd once that APDU has arrived, so the kill always lands with an
+// exchange in flight. It returns op's error, whether op overran
+// faultDeadline after the kill, and whether the APDU was held at all.
+func killWhileHeld(t *testing.T, p *rig.PCSCD, card *rig.Card, k int, op func(ctx context.Context) error) (err error, hung, held bool) {
+	t.Helper()
+	heldc := card.Server.HoldAt(k)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- op(ctx) }()
+	select {
+	case <-heldc:
+	case err := <-done:
+		card.Server.HoldAt(0)
+		return err, false, false
+	case <-time.After(10 * time.Second):
+		t.Fatalf("APDU %d never arrived", k)
 	}
-	return len(p), nil
+	if kerr := p.Kill(); kerr != nil {
+		t.Fatal(kerr)
+	}
+	select {
+	case err = <-done:
+		return err, false, true
+	case <-time.After(faultDeadline):
+		cancel()
+		select {
+		case err = <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the operation never returned after pcscd was killed")
+		}
+		return err, true, true
+	}
 }
 
 // waitServiceBack restarts pcscd and waits until svc sees the card again
@@ -70,20 +82,17 @@ func typedServiceLoss(err error) bool {
 }
 
 // TestFaultPCSCDKilledMidOperation kills pcscd in the middle of a PIN
-// change (between the PIN prompt and the card call, and with a CHANGE
-// REFERENCE exchange in flight) and of a login through the agent. Each
-// time: a typed error within 2 s, no try lost, the card's PIN the old or
-// the new one, and once pcscd is back the same Service (and agent)
-// completes the operation without a restart.
+// change (between the PIN prompt and the card call, and with an APDU in
+// flight: the card holds the k-th APDU unanswered until pcscd is gone,
+// for every k up to the CHANGE REFERENCE) and of a login through
+// the agent. Each time: a typed error (never success: the card never
+// executed the held command) within 2 s, "outcome unknown" only for the
+// held CHANGE REFERENCE, no try lost, the card's PIN still the old one,
+// and once pcscd is back the same Service (and agent) completes the
+// operation without a restart.
 func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 	f := setup(t, cardkind.PIV, testpki.CardSpec{})
 	p := rig.Require(t)
-	// Replace the fixture's card by one whose APDUs we can count.
-	if err := f.card.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	killer := &pcscdKiller{p: p}
-	f.card = p.InsertCard(t, 0, vcard.ProvisionOptions{Dir: t.TempDir()}, vcard.RunOptions{Trace: killer})
 	card := f.card
 	svc := newService(t)
 	ctx := context.Background()
@@ -130,45 +139,51 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 		checkCard(t, "after the change")
 	})
 
-	// Measure a PIN change's APDUs, then kill pcscd at each third one.
+	// Measure a PIN change's APDUs, then kill pcscd with each third one
+	// and the CHANGE REFERENCE held.
 	before := card.Server.Stats().APDUs
-	if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], "")); err != nil {
+	changeAt := 0
+	card.Server.Observe(func(ins byte) {
+		if ins == 0x24 {
+			changeAt = int(card.Server.Stats().APDUs-before) + 1
+		}
+	})
+	err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], ""))
+	card.Server.Observe(nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	checkCard(t, "measuring")
 	n := int(card.Server.Stats().APDUs - before)
-	for k := 1; k <= n; k += 3 {
+	if changeAt == 0 {
+		t.Fatalf("no CHANGE REFERENCE among the %d APDUs", n)
+	}
+	t.Logf("PIN change: %d APDUs, CHANGE REFERENCE at %d", n, changeAt)
+	for k := 1; k <= n; k++ {
 		t.Run("apdu-"+itoa(k), func(t *testing.T) {
-			killer.arm(k)
-			rctx, cancel := context.WithTimeout(ctx, faultDeadline)
-			err := svc.ChangePIN(rctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], ""))
-			hung := rctx.Err() != nil
-			cancel()
-			killer.left.Store(0)
-			select {
-			case kerr := <-killer.killed:
-				if kerr != nil {
-					t.Fatal(kerr)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatalf("pcscd not killed at APDU %d/%d", k, n)
+			err, hung, held := killWhileHeld(t, p, card, k, func(ctx context.Context) error {
+				return svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], ""))
+			})
+			if !held {
+				t.Fatalf("k=%d/%d: APDU not reached, the operation ended first: %v", k, n, err)
 			}
-			if hung || err != nil && !typedServiceLoss(err) {
+			if hung || !typedServiceLoss(err) {
 				t.Errorf("k=%d/%d: %v (hung %v)", k, n, err, hung)
 			}
-			t.Logf("pcscd killed at APDU %d/%d: %v", k, n, err)
+			if errors.Is(err, app.ErrOutcomeUnknown) != (k == changeAt) {
+				t.Errorf("k=%d/%d: outcome unknown %v, want it only for the held CHANGE REFERENCE (%d): %v", k, n, errors.Is(err, app.ErrOutcomeUnknown), changeAt, err)
+			}
+			t.Logf("pcscd killed with APDU %d/%d in flight: %v", k, n, err)
 			waitServiceBack(t, p, svc, card.Reader)
 			wasCur := cur
 			checkCard(t, "after the restart")
-			if err == nil && cur == wasCur {
-				t.Fatalf("k=%d/%d: success reported, PIN unchanged", k, n)
+			if cur != wasCur {
+				t.Fatalf("k=%d/%d: the PIN changed although the card never executed the held command", k, n)
 			}
-			if cur == wasCur {
-				if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], "")); err != nil {
-					t.Fatalf("k=%d/%d: the same change after the restart: %v", k, n, err)
-				}
-				checkCard(t, "after the change")
+			if err := svc.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompts(pins[cur], pins[1-cur], "")); err != nil {
+				t.Fatalf("k=%d/%d: the same change after the restart: %v", k, n, err)
 			}
+			checkCard(t, "after the change")
 		})
 	}
 
@@ -181,14 +196,13 @@ func TestFaultPCSCDKilledMidOperation(t *testing.T) {
 			t.Fatal(err)
 		}
 		link := oob.AutoStartURL(o.AutoStartToken, "")
-		killer.arm(6) // after the PIN's VERIFY, before the signatures
-		rctx, cancel := context.WithTimeout(ctx, faultDeadline)
-		_, err = cl.Login(rctx, app.LoginRequest{Link: link, Prompt: pinPrompt(pins[cur])})
-		hung := rctx.Err() != nil
-		cancel()
-		killer.left.Store(0)
-		if kerr := <-killer.killed; kerr != nil {
-			t.Fatal(kerr)
+		// The 6th APDU: after the PIN's VERIFY, before the signatures.
+		err, hung, held := killWhileHeld(t, p, card, 6, func(ctx context.Context) error {
+			_, err := cl.Login(ctx, app.LoginRequest{Link: link, Prompt: pinPrompt(pins[cur])})
+			return err
+		})
+		if !held {
+			t.Fatalf("APDU 6 not reached, the login ended first: %v", err)
 		}
 		if hung || !typedServiceLoss(err) {
 			t.Errorf("login through the agent with pcscd killed: %v (hung %v)", err, hung)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,7 +44,28 @@ type pulledOp struct {
 	// minPINTries is the fewest PIN tries the attempts justify (3 when
 	// every code given is right; 0 means 3).
 	minPINTries int
+	// changes: the operation sends a command that changes the card
+	// (changingINS). When that command's answer is lost the product must
+	// say the outcome is unknown (app.ErrOutcomeUnknown); a plain failure
+	// must mean nothing changed. Operations that only read never say
+	// the outcome is unknown.
+	changes bool
+	// retry, when set, is how the operation is done again after a pull
+	// (instead of run).
+	retry func(ctx context.Context, svc *app.Service) error
 }
+
+// changingINS are the instructions that change the card in the product's
+// operations: CHANGE REFERENCE DATA, RESET RETRY COUNTER, PUT DATA.
+var changingINS = map[byte]bool{0x24: true, 0x2C: true, 0xDB: true}
+
+// errNoCardListed is the status op's own error for a status that lists no
+// card: accepted only when the card was pulled before discovery found it.
+var errNoCardListed = errors.New("status lists no card")
+
+// dropModes are the two ways the card leaves at its k-th APDU: after
+// answering it, and after executing it without answering.
+var dropModes = []vcard.DropMode{vcard.DropAfterAnswer, vcard.DropBeforeAnswer}
 
 // TestFaultCardPulledEveryAPDU pulls the card after every APDU index k of
 // status, PIN change (with the right and with a wrong current PIN),
@@ -116,6 +140,7 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 		}
 		return err
 	}
+	tlsSrv, tlsRoots := clientCertServer(t)
 	var lastOrder atomic.Pointer[oob.AuthResponse]
 	var lastLink string
 	ops := []pulledOp{
@@ -132,11 +157,33 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 					}
 				}
 				if len(st.Cards) != 1 {
-					return fmt.Errorf("%d cards: %w", len(st.Cards), cardreader.ErrNoCard)
+					return fmt.Errorf("%d cards: %w", len(st.Cards), errNoCardListed)
 				}
 				return nil
 			},
 			happened: func() (bool, bool) { return true, true }, // reads only
+		},
+		{
+			name: "export",
+			run: func(ctx context.Context, svc *app.Service) error {
+				files, err := svc.Export(ctx, app.Selector{}, t.TempDir(), app.PEM)
+				if err == nil && len(files) != k.Certificates {
+					return fmt.Errorf("%d certificates exported, want %d", len(files), k.Certificates)
+				}
+				return err
+			},
+			happened: func() (bool, bool) { return true, true }, // reads only
+		},
+		{
+			name: "tls-check",
+			run: func(ctx context.Context, svc *app.Service) error {
+				rep, err := svc.TLSCheck(ctx, app.TLSCheckRequest{URL: tlsSrv.URL, Roots: tlsRoots, Prompt: pinNow()})
+				if err == nil && rep.Status != 200 {
+					return fmt.Errorf("tls-check: HTTP %d", rep.Status)
+				}
+				return err
+			},
+			happened: func() (bool, bool) { return true, true }, // signs only
 		},
 		{
 			name: "pin-change",
@@ -145,6 +192,7 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 			},
 			happened: pinSwapped,
 			undo:     func(context.Context, *app.Service) error { return nil }, // the next round changes it back
+			changes:  true,
 		},
 		{
 			// A wrong current PIN: one try spent when the card saw the
@@ -187,6 +235,7 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 				return nil
 			},
 			minPINTries: 2,
+			changes:     true,
 		},
 		{
 			name: "login",
@@ -207,10 +256,30 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 				}
 				return c.Status == oob.StatusComplete, true
 			},
+			retry: func(ctx context.Context, svc *app.Service) error {
+				return relogin(ctx, f, svc, lastLink, pinNow())
+			},
 		},
 	}
-	// Unblock and removal run before the login (the last op), per kind.
-	beforeLogin := func(op pulledOp) { ops = slices.Insert(ops, len(ops)-1, op) }
+	// The QR code for the phone needs no card: no APDU, and the card out
+	// of the reader changes nothing (pullEveryAPDU checks that).
+	ops = append(ops, pulledOp{
+		name: "qr",
+		run: func(ctx context.Context, svc *app.Service) error {
+			o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+			if err != nil {
+				return fmt.Errorf("ordering (not the card): %v", err)
+			}
+			q, err := svc.QR(ctx, oob.AutoStartURL(o.AutoStartToken, ""), f.env, 256)
+			if err == nil && len(q.PNG) == 0 {
+				return errors.New("no QR code")
+			}
+			return err
+		},
+		happened: func() (bool, bool) { return true, true },
+	})
+	// Unblock and removal run before the login, per kind.
+	beforeLogin := func(op pulledOp) { ops = slices.Insert(ops, len(ops)-2, op) }
 	if k.Unblock {
 		beforeLogin(pulledOp{
 			name: "unblock",
@@ -221,7 +290,8 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 				did, ok := pinSwapped()
 				return did, ok && card.State.PUKIs([]byte(vcard.DefaultPUK))
 			},
-			undo: func(context.Context, *app.Service) error { return nil },
+			undo:    func(context.Context, *app.Service) error { return nil },
+			changes: true,
 		})
 	} else {
 		beforeLogin(pulledOp{
@@ -242,6 +312,7 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 			undo: func(context.Context, *app.Service) error {
 				return card.State.RestoreObject(tagSignCert, signCert)
 			},
+			changes: true,
 		})
 	} else {
 		// The kind's only certificate is the login one: confirmed.
@@ -251,92 +322,156 @@ func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
 				return refused(svc.RemoveCertificate(ctx, app.Selector{}, k.Login, app.RemoveOptions{ConfirmLogin: true}, pinNow()), cardreader.ErrRemovalUnsupported)
 			},
 			happened: unchanged,
+			// A PKCS#11 module is asked to delete (it refuses only
+			// then), and cannot say whether a lost call took effect.
+			changes: k.Backend == cardreader.BackendPKCS11,
 		})
 	}
 	for _, op := range ops {
-		t.Run(op.name, func(t *testing.T) {
-			ctx := context.Background()
-			before := card.Server.Stats().APDUs
-			if err := op.run(ctx, f.service(t)); err != nil {
-				t.Fatalf("without a pull: %v", err)
+		t.Run(op.name, func(t *testing.T) { pullEveryAPDU(t, f, k, op) })
+	}
+}
+
+// pullEveryAPDU runs op once undisturbed to count its N APDUs and find
+// the ones that change the card, then for each drop mode and k = 1..N
+// pulls the card at the k-th APDU and checks what op reports against what
+// the card then holds (see TestFaultCardPulledEveryAPDU).
+func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
+	card := f.card
+	ctx := context.Background()
+	before := card.Server.Stats().APDUs
+	var ins []byte
+	var insMu sync.Mutex
+	card.Server.Observe(func(b byte) { insMu.Lock(); ins = append(ins, b); insMu.Unlock() })
+	err := op.run(ctx, f.service(t))
+	card.Server.Observe(nil)
+	if err != nil {
+		t.Fatalf("without a pull: %v", err)
+	}
+	n := int(card.Server.Stats().APDUs - before)
+	insMu.Lock()
+	changing := map[int]bool{} // 1-based indices of the APDUs that change the card
+	for i, b := range ins {
+		if changingINS[b] {
+			changing[i+1] = true
+		}
+	}
+	insMu.Unlock()
+	if op.changes != (len(changing) > 0) && k.Backend != cardreader.BackendPKCS11 && !strings.HasSuffix(op.name, "-refused") {
+		t.Fatalf("changes %v but the card was sent %d changing commands (% X)", op.changes, len(changing), ins)
+	}
+	if did, ok := op.happened(); !ok || (op.undo != nil && !did) {
+		t.Fatalf("without a pull the card's state is wrong (happened %v, consistent %v)", did, ok)
+	} else if did && op.undo != nil {
+		if err := op.undo(ctx, f.service(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%s: %d APDUs, changing at %v", op.name, n, slices.Sorted(maps.Keys(changing)))
+	if n == 0 {
+		// Nothing to pull at: the card out of the reader all along
+		// changes nothing.
+		card.Server.Remove()
+		waitEmpty(t, card.Reader)
+		err := op.run(ctx, f.service(t))
+		card.Reinsert(t)
+		waitPresent(t, card.Reader)
+		if err != nil {
+			t.Fatalf("with the card out: %v", err)
+		}
+		return
+	}
+	// The native backends know which command got no answer; OpenSC's
+	// module does not, so a removal during a change is always "unknown".
+	native := k.Backend != cardreader.BackendPKCS11
+	for _, mode := range dropModes {
+		for i := 1; i <= n; i++ {
+			tag := fmt.Sprintf("%v k=%d/%d", mode, i, n)
+			drops := card.Server.Stats().Drops
+			card.Server.SetDrop(i, mode)
+			rctx, cancel := context.WithTimeout(ctx, faultDeadline)
+			start := time.Now()
+			err := op.run(rctx, f.service(t))
+			took := time.Since(start)
+			hung := rctx.Err() != nil
+			cancel()
+			// The card counts the drop before its reply (or its silence):
+			// an operation that needed the k-th answer may return first.
+			// Wait for the pull (the k-th APDU is always sent: N was
+			// measured on the same path).
+			pulled := false
+			for deadline := time.Now().Add(2 * time.Second); !pulled && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				pulled = card.Server.Stats().Drops > drops
 			}
-			n := int(card.Server.Stats().APDUs - before)
-			if did, ok := op.happened(); !ok || (op.undo != nil && !did) {
-				t.Fatalf("without a pull the card's state is wrong (happened %v, consistent %v)", did, ok)
-			} else if did && op.undo != nil {
-				if err := op.undo(ctx, f.service(t)); err != nil {
-					t.Fatal(err)
+			card.Server.SetDrop(0, mode)
+			outcome := errors.Is(err, app.ErrOutcomeUnknown)
+			switch {
+			case hung:
+				t.Errorf("%s: no answer within %v (%v)", tag, faultDeadline, err)
+			case err == nil:
+			case errors.Is(err, errNoCardListed) && pulled && op.name == "status":
+				// The card was gone before discovery listed it: a
+				// status without it is the truth.
+			case errors.Is(err, cardreader.ErrCardRemoved), errors.Is(err, cardreader.ErrNoCard):
+			default:
+				t.Errorf("%s: untyped error %v", tag, err)
+			}
+			if !pulled && err != nil {
+				t.Errorf("%s: the card was not pulled yet the operation failed: %v", tag, err)
+			}
+			if pulled {
+				waitEmpty(t, card.Reader)
+				card.Reinsert(t)
+				waitPresent(t, card.Reader)
+			}
+			minTries := op.minPINTries
+			if minTries == 0 {
+				minTries = 3
+			}
+			if p, u := card.State.PINRetries(); p < minTries || u != 3 {
+				t.Fatalf("%s: PIN %d PUK %d tries left, want at least %d and 3", tag, p, u, minTries)
+			}
+			did, ok := op.happened()
+			if !ok {
+				t.Fatalf("%s: the card is neither before nor after the operation", tag)
+			}
+			if err == nil && !did {
+				t.Fatalf("%s: success reported but the card says it did not happen", tag)
+			}
+			// What it says against what the card did.
+			lostAnswer := mode == vcard.DropBeforeAnswer && changing[i]
+			switch {
+			case outcome && !op.changes:
+				t.Errorf("%s: outcome unknown for an operation that changes nothing: %v", tag, err)
+			case op.changes && op.undo != nil && did && err != nil && !outcome:
+				t.Errorf("%s: the card changed but the product reports a plain failure: %v", tag, err)
+			case native && lostAnswer && !outcome:
+				t.Errorf("%s: the changing command executed and its answer was lost, yet the outcome is not reported unknown: %v", tag, err)
+			case native && outcome && !lostAnswer && !(mode == vcard.DropAfterAnswer && changing[i+1]):
+				// Unknown is allowed only where the card got the
+				// changing command (or had just left when it was sent,
+				// which the reader cannot tell apart).
+				t.Errorf("%s: outcome unknown although the card never got the changing command: %v", tag, err)
+			}
+			// Then the same operation succeeds (once more if it had not
+			// happened), and the card goes back to the before state.
+			if op.undo != nil && !did || op.undo == nil && err != nil {
+				again := op.run
+				if op.retry != nil {
+					again = op.retry
+				}
+				if rerr := again(ctx, f.service(t)); rerr != nil {
+					t.Fatalf("%s: the same operation after re-insertion: %v", tag, rerr)
+				}
+				did, _ = op.happened()
+			}
+			if op.undo != nil && did {
+				if uerr := op.undo(ctx, f.service(t)); uerr != nil {
+					t.Fatalf("%s: undo: %v", tag, uerr)
 				}
 			}
-			t.Logf("%s: %d APDUs", op.name, n)
-			for k := 1; k <= n; k++ {
-				drops := card.Server.Stats().Drops
-				card.Server.SetDropAfter(k)
-				rctx, cancel := context.WithTimeout(ctx, faultDeadline)
-				start := time.Now()
-				err := op.run(rctx, f.service(t))
-				took := time.Since(start)
-				hung := rctx.Err() != nil
-				cancel()
-				// The card counts the drop after its reply is on the wire:
-				// an operation that needed the k-th answer may return
-				// first. Wait for the pull (the k-th APDU is always sent:
-				// N was measured on the same path).
-				pulled := false
-				for deadline := time.Now().Add(2 * time.Second); !pulled && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-					pulled = card.Server.Stats().Drops > drops
-				}
-				card.Server.SetDropAfter(0)
-				switch {
-				case hung:
-					t.Errorf("k=%d/%d: no answer within %v (%v)", k, n, faultDeadline, err)
-				case err == nil:
-				case errors.Is(err, cardreader.ErrCardRemoved), errors.Is(err, cardreader.ErrNoCard):
-				default:
-					t.Errorf("k=%d/%d: untyped error %v", k, n, err)
-				}
-				if !pulled && err != nil {
-					t.Errorf("k=%d/%d: the card was not pulled yet the operation failed: %v", k, n, err)
-				}
-				if pulled {
-					waitEmpty(t, card.Reader)
-					card.Reinsert(t)
-					waitPresent(t, card.Reader)
-				}
-				minTries := op.minPINTries
-				if minTries == 0 {
-					minTries = 3
-				}
-				if p, u := card.State.PINRetries(); p < minTries || u != 3 {
-					t.Fatalf("k=%d/%d: PIN %d PUK %d tries left, want at least %d and 3", k, n, p, u, minTries)
-				}
-				did, ok := op.happened()
-				if !ok {
-					t.Fatalf("k=%d/%d: the card is neither before nor after the operation", k, n)
-				}
-				if err == nil && !did {
-					t.Fatalf("k=%d/%d: success reported but the card says it did not happen", k, n)
-				}
-				// Then the same operation succeeds (once more if it had not
-				// happened), and the card goes back to the before state.
-				if op.undo != nil && !did || op.undo == nil && err != nil {
-					if op.name == "login" {
-						if rerr := relogin(ctx, f, f.service(t), lastLink, pinNow()); rerr != nil {
-							t.Fatalf("k=%d/%d: the login after re-insertion: %v", k, n, rerr)
-						}
-					} else if rerr := op.run(ctx, f.service(t)); rerr != nil {
-						t.Fatalf("k=%d/%d: the same operation after re-insertion: %v", k, n, rerr)
-					}
-					did, _ = op.happened()
-				}
-				if op.undo != nil && did {
-					if uerr := op.undo(ctx, f.service(t)); uerr != nil {
-						t.Fatalf("k=%d/%d: undo: %v", k, n, uerr)
-					}
-				}
-				t.Logf("k=%d/%d: pulled=%v %v in %v", k, n, pulled, err, took.Round(time.Millisecond))
-			}
-		})
+			t.Logf("%s: pulled=%v outcome-unknown=%v %v in %v", tag, pulled, outcome, err, took.Round(time.Millisecond))
+		}
 	}
 }
 
