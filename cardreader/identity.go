@@ -82,6 +82,9 @@ type CertInfo struct {
 	Kind   CertKind
 	Usage  CertUsage
 	Holder Holder
+	// Organisation is the subject's organizationName (O=): on an HSA-ID
+	// certificate, the organisation whose SITHS eID it is.
+	Organisation string
 	// HSAID is set on HSA-ID certificates, PersonalNumber on
 	// personal-number certificates.
 	HSAID          string
@@ -118,6 +121,12 @@ type Identity struct {
 	// certificates.
 	Reserve      bool
 	Certificates []CertInfo
+	// EIDs are the card's SITHS eIDs, one per HSA-ID, in card order; the
+	// default one (Default set) holds the login certificate. See eid.go.
+	EIDs []EID
+	// PersonalPair is the personal-number pair's certificates, empty when
+	// the card has none.
+	PersonalPair []CertInfo
 }
 
 // Login returns the HSA-ID authentication certificate, if the card has one.
@@ -217,6 +226,7 @@ func IdentityFromCertificates(certs []Certificate, now time.Time) (Identity, err
 	if m.Login && m.HSAID != "" {
 		id.HSAID = m.HSAID
 	}
+	id.groupEIDs(now)
 	return id, nil
 }
 
@@ -239,14 +249,15 @@ func describe(c Certificate) CertInfo {
 	x := c.Cert
 	sum := sha256.Sum256(x.Raw)
 	ci := CertInfo{
-		Certificate: c,
-		Issuer:      x.Issuer.CommonName,
-		NotBefore:   x.NotBefore,
-		NotAfter:    x.NotAfter,
-		SHA256:      hex.EncodeToString(sum[:]),
-		Holder:      Holder{Name: x.Subject.CommonName},
-		Usage:       usageOf(x),
-		Kind:        KindOther,
+		Certificate:  c,
+		Issuer:       x.Issuer.CommonName,
+		NotBefore:    x.NotBefore,
+		NotAfter:     x.NotAfter,
+		SHA256:       hex.EncodeToString(sum[:]),
+		Holder:       Holder{Name: x.Subject.CommonName},
+		Organisation: firstOf(x.Subject.Organization),
+		Usage:        usageOf(x),
+		Kind:         KindOther,
 	}
 	for _, n := range x.Subject.Names {
 		s, _ := n.Value.(string)

@@ -8,7 +8,9 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -38,6 +40,37 @@ type CardSpec struct {
 	Organization string  // default "Region Test"
 	Key          KeyType // default RSA2048
 	Variant      Variant // default Normal
+	// EIDs are further organisations' SITHS eIDs on the same card (a
+	// clinician on assignment in another region): each an HSA-ID pair
+	// issued by HSAPersonCA2. The first eID is HSAID/Organization above.
+	EIDs []EIDSpec
+}
+
+// EIDSpec is one more organisation's SITHS eID on a card.
+type EIDSpec struct {
+	Organization string  // subject O, e.g. "Region Jönköpings län"
+	HSAID        string  // SE + the organisation number + "-" + a local part
+	Variant      Variant // "" = the card's Variant
+}
+
+// ParseEIDSpec parses "Organisation:HSA-ID", e.g.
+// "Region Jönköpings län:SE2321000057-5678" (the command line's --eid).
+func ParseEIDSpec(s string) (EIDSpec, error) {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 {
+		return EIDSpec{}, fmt.Errorf("testpki: eID %q: want ORGANISATION:HSA-ID", s)
+	}
+	e := EIDSpec{Organization: strings.TrimSpace(s[:i]), HSAID: strings.TrimSpace(s[i+1:])}
+	if err := ValidHSAID(e.HSAID); err != nil {
+		return EIDSpec{}, err
+	}
+	return e, nil
+}
+
+// EID is one extra eID of a Card: its spec and its HSA-ID pair.
+type EID struct {
+	Spec       EIDSpec
+	Auth, Sign Credential
 }
 
 // Card is a SITHS card's worth of credentials: an HSA-ID pair and a
@@ -46,6 +79,8 @@ type CardSpec struct {
 type Card struct {
 	Spec                             CardSpec // with defaults filled in
 	HSAAuth, HSASign, PNAuth, PNSign Credential
+	// EIDs are the extra eIDs of Spec.EIDs, in that order.
+	EIDs []EID
 }
 
 // Credentials returns the four credentials in the order HSAAuth, HSASign,
@@ -93,6 +128,24 @@ func (p *PKI) withDefaults(s CardSpec) (CardSpec, error) {
 	}
 	if _, err := ParseVariant(string(s.Variant)); err != nil {
 		return s, err
+	}
+	seen := map[string]bool{s.HSAID: true}
+	for i, e := range s.EIDs {
+		if e.Variant == "" {
+			s.EIDs[i].Variant = s.Variant
+		} else if _, err := ParseVariant(string(e.Variant)); err != nil {
+			return s, err
+		}
+		if err := ValidHSAID(e.HSAID); err != nil {
+			return s, err
+		}
+		if seen[e.HSAID] {
+			return s, fmt.Errorf("testpki: HSA-ID %s twice on one card", e.HSAID)
+		}
+		seen[e.HSAID] = true
+		if e.Organization == "" {
+			return s, fmt.Errorf("testpki: eID %s has no organisation", e.HSAID)
+		}
 	}
 	return s, nil
 }
@@ -156,6 +209,7 @@ func (p *PKI) validity(v Variant) (notBefore, notAfter time.Time) {
 // seed and the spec (holder, card number, key type, variant), so the same
 // spec and seed give the same keys; certificates also depend on Now.
 func (p *PKI) IssueCard(spec CardSpec) (*Card, error) {
+	spec.EIDs = slices.Clone(spec.EIDs)
 	s, err := p.withDefaults(spec)
 	if err != nil {
 		return nil, err
@@ -186,6 +240,31 @@ func (p *PKI) IssueCard(spec CardSpec) (*Card, error) {
 		if err != nil {
 			return nil, fmt.Errorf("issuing %s certificate: %w", slot.name, err)
 		}
+	}
+	for _, e := range s.EIDs {
+		es := s
+		es.HSAID, es.Organization, es.Variant = e.HSAID, e.Organization, e.Variant
+		eid := EID{Spec: e}
+		for _, slot := range []struct {
+			dst  *Credential
+			name string
+			auth bool
+		}{{&eid.Auth, "hsa-auth", true}, {&eid.Sign, "hsa-sign", false}} {
+			purpose := fmt.Sprintf("card/%s/%s/%s/%s/eid/%s/%s", s.HSAID, s.PersonalNumber, s.CardNumber, e.Variant, e.HSAID, slot.name)
+			key, err := deriveKey(p.seed, purpose, s.Key)
+			if err != nil {
+				return nil, fmt.Errorf("deriving %s key of %s: %w", slot.name, e.HSAID, err)
+			}
+			tmpl, err := p.personTemplate(es, purpose, e.HSAID, slot.auth, key.Public())
+			if err != nil {
+				return nil, err
+			}
+			*slot.dst, err = p.HSAPersonCA2.issue(tmpl, key)
+			if err != nil {
+				return nil, fmt.Errorf("issuing %s certificate of %s: %w", slot.name, e.HSAID, err)
+			}
+		}
+		c.EIDs = append(c.EIDs, eid)
 	}
 	return c, nil
 }

@@ -9,7 +9,8 @@
 //	SITHS e-id Root CA v2 TEST                 (RootCAName, self-signed)
 //	├── SITHS e-id Person HSA-id 3 CA v1 TEST  (HSAPersonCA: the HSA-ID pair)
 //	├── SITHS e-id Person ID 3 CA v1 TEST      (PNPersonCA: the personal-number pair)
-//	└── SITHS e-id Function CA v1 TEST         (FunctionCA: TLS servers)
+//	├── SITHS e-id Function CA v1 TEST         (FunctionCA: TLS servers)
+//	└── SITHS e-id Person HSA-id 3 CA v2 TEST  (HSAPersonCA2: extra eIDs, CardSpec.EIDs)
 //
 // The names mirror SITHS's TEST environment so that people reading a log
 // recognise each CA's role; the organisation says it is not Inera's. All CA
@@ -24,6 +25,10 @@
 // A card holds two pairs, like a SITHS card (design notes, "Cards"): the
 // HSA-ID pair from HSAPersonCA and the personal-number pair from
 // PNPersonCA. Each certificate of a card has its own key of CardSpec.Key.
+// A card may carry more organisations' SITHS eIDs (CardSpec.EIDs): each one
+// more HSA-ID pair, O= its organisation, serialNumber its HSA-ID, issued by
+// HSAPersonCA2 so that a relying party can trust one organisation's eIDs and
+// not another's.
 //
 //   - Subject: C=SE, O=Organization, CN="GivenName Surname", serialNumber,
 //     givenName, surname. serialNumber (X.520 2.5.4.5) is the HSA-ID in the

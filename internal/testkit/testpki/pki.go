@@ -63,8 +63,12 @@ var (
 // so that code and people recognise their roles, with a TEST suffix and an
 // organisation that is clearly not Inera's.
 const (
-	RootCAName        = "SITHS e-id Root CA v2 TEST"
-	HSAPersonCAName   = "SITHS e-id Person HSA-id 3 CA v1 TEST"
+	RootCAName      = "SITHS e-id Root CA v2 TEST"
+	HSAPersonCAName = "SITHS e-id Person HSA-id 3 CA v1 TEST"
+	// HSAPersonCA2Name issues the extra eIDs of a card with several
+	// organisations' eIDs (CardSpec.EIDs), so a relying party can accept
+	// one organisation's eID and not the other's.
+	HSAPersonCA2Name  = "SITHS e-id Person HSA-id 3 CA v2 TEST"
 	PNPersonCAName    = "SITHS e-id Person ID 3 CA v1 TEST"
 	FunctionCAName    = "SITHS e-id Function CA v1 TEST"
 	caOrganization    = "sithseid test PKI (not Inera)"
@@ -105,8 +109,10 @@ type CA struct {
 type PKI struct {
 	Root        *CA // self-signed root
 	HSAPersonCA *CA // issues the HSA-ID pair of person certificates
-	PNPersonCA  *CA // issues the personal-number pair of person certificates
-	FunctionCA  *CA // issues server (function) certificates for local TLS services
+	// HSAPersonCA2 issues the HSA-ID pairs of a card's extra eIDs.
+	HSAPersonCA2 *CA
+	PNPersonCA   *CA // issues the personal-number pair of person certificates
+	FunctionCA   *CA // issues server (function) certificates for local TLS services
 
 	seed    string
 	now     time.Time
@@ -146,6 +152,7 @@ func New(opts Options) (*PKI, error) {
 		{&p.HSAPersonCA, "ca/hsa-person", HSAPersonCAName, []asn1.ObjectIdentifier{PolicyLoA3, PolicyLoA2}},
 		{&p.PNPersonCA, "ca/pn-person", PNPersonCAName, []asn1.ObjectIdentifier{PolicyLoA3, PolicyLoA2}},
 		{&p.FunctionCA, "ca/function", FunctionCAName, nil},
+		{&p.HSAPersonCA2, "ca/hsa-person-2", HSAPersonCA2Name, []asn1.ObjectIdentifier{PolicyLoA3, PolicyLoA2}},
 	} {
 		key, err := deriveKey(p.seed, ic.purpose, RSA2048)
 		if err != nil {
@@ -289,9 +296,10 @@ func (p *PKI) Intermediates() *x509.CertPool {
 	return pool
 }
 
-// IssuingCAs returns HSAPersonCA, PNPersonCA and FunctionCA, in that order.
+// IssuingCAs returns HSAPersonCA, PNPersonCA, FunctionCA and HSAPersonCA2,
+// in that order.
 func (p *PKI) IssuingCAs() []*CA {
-	return []*CA{p.HSAPersonCA, p.PNPersonCA, p.FunctionCA}
+	return []*CA{p.HSAPersonCA, p.PNPersonCA, p.FunctionCA, p.HSAPersonCA2}
 }
 
 // TLSCertificate returns the leaf, its chain and its key for crypto/tls.

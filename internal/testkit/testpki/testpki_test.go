@@ -77,7 +77,7 @@ func TestCAs(t *testing.T) {
 	if len(p.Root.Chain) != 0 {
 		t.Errorf("root chain has %d certificates, want 0", len(p.Root.Chain))
 	}
-	want := map[*CA]string{p.HSAPersonCA: HSAPersonCAName, p.PNPersonCA: PNPersonCAName, p.FunctionCA: FunctionCAName}
+	want := map[*CA]string{p.HSAPersonCA: HSAPersonCAName, p.PNPersonCA: PNPersonCAName, p.FunctionCA: FunctionCAName, p.HSAPersonCA2: HSAPersonCA2Name}
 	for ca, name := range want {
 		if ca.Cert.Subject.CommonName != name {
 			t.Errorf("CA CN = %q, want %q", ca.Cert.Subject.CommonName, name)
@@ -105,11 +105,11 @@ func TestCAs(t *testing.T) {
 		}
 	}
 	want3 := x509.NewCertPool()
-	for _, ca := range []*CA{p.HSAPersonCA, p.PNPersonCA, p.FunctionCA} {
+	for _, ca := range []*CA{p.HSAPersonCA, p.PNPersonCA, p.FunctionCA, p.HSAPersonCA2} {
 		want3.AddCert(ca.Cert)
 	}
 	if !p.Intermediates().Equal(want3) {
-		t.Error("Intermediates is not the three issuing CAs")
+		t.Error("Intermediates is not the four issuing CAs")
 	}
 	want1 := x509.NewCertPool()
 	want1.AddCert(p.Root.Cert)
@@ -598,7 +598,7 @@ func TestPEM(t *testing.T) {
 	cas, _ := os.ReadFile(filepath.Join(dir, "sub", "cas.pem"))
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(cas) || !pool.Equal(p.Intermediates()) {
-		t.Error("cas.pem does not hold the three issuing CAs")
+		t.Error("cas.pem does not hold the four issuing CAs")
 	}
 }
 
