@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/localapi"
 )
 
@@ -232,4 +234,46 @@ func TestCardUnresponsive(t *testing.T) {
 	if !card.State.PINIs([]byte("24681357")) {
 		t.Fatal("the PIN change after the card answered again did not take")
 	}
+}
+
+// TestPINChangeAnswerLost: the card executes the PIN change and leaves
+// the reader before it answers (vcard's DropBeforeAnswer at the CHANGE
+// REFERENCE DATA command) while `pin change` runs through the agent. The
+// PIN did change on the card, so the CLI must not say "removed, try
+// again": it says the outcome is not known and to try the new PIN (sv and
+// en), with the card-removed exit code; and the new PIN is the one that
+// works.
+func TestPINChangeAnswerLost(t *testing.T) {
+	card := insert(t, 0, testpki.CardSpec{})
+	via := agentCLI(t)
+	pins := []string{"123456", "24681357", "97531864"}
+	for i, tc := range []struct{ lang, want string }{
+		{"sv_SE.UTF-8", "Det går inte att veta om den nya PIN-koden gäller."},
+		{"en_US.UTF-8", "It is not known whether the new PIN took effect."},
+	} {
+		var once sync.Once
+		card.Server.Observe(func(ins byte) {
+			if ins == 0x24 { // CHANGE REFERENCE DATA: drop after executing it
+				once.Do(func() { card.Server.SetDrop(1, vcard.DropBeforeAnswer) })
+			}
+		})
+		r := via(t, tc.lang, pins[i]+"\n"+pins[i+1]+"\n", "pin", "change", "--pin-stdin")
+		card.Server.Observe(nil)
+		if r.code != cli.ExitCardRemoved || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: want exit %d and %q, got %s", tc.lang, cli.ExitCardRemoved, tc.want, r)
+		}
+		if st := card.Server.Stats(); st.Drops != int64(i+1) || st.Unanswered != int64(i+1) {
+			t.Fatalf("the card was not pulled unanswered: %+v", st)
+		}
+		if !card.State.PINIs([]byte(pins[i+1])) {
+			t.Fatalf("%s: the card did not execute the change", tc.lang)
+		}
+		if pin, puk := card.State.PINRetries(); pin != 3 || puk != 3 {
+			t.Fatalf("PIN %d PUK %d tries left, want 3 3", pin, puk)
+		}
+		card.Reinsert(t)
+	}
+	// The new PIN works, as the message said to try.
+	r := via(t, "sv_SE.UTF-8", pins[2]+"\n"+pins[1]+"\n", "pin", "change", "--pin-stdin")
+	wantCode(t, r, cli.ExitOK)
 }
