@@ -7,15 +7,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 // The -X flag scripts/packages links the installed packages with really
 // turns DEMO off (a renamed variable would make -X a silent no-op), and a
 // build without it leaves DEMO on.
 func TestReleaseLinkTurnsDemoOff(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a program")
-	}
+	testenv.Short(t, "builds a program")
 	script, err := os.ReadFile("../scripts/packages")
 	if err != nil {
 		t.Fatal(err)

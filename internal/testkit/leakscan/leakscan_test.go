@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
 const (
@@ -179,9 +181,7 @@ func TestProcessFindsASecretInMemory(t *testing.T) {
 		runtime.KeepAlive(e)
 		return
 	}
-	if runtime.GOOS != "linux" {
-		t.Skip("/proc/PID/mem is Linux's")
-	}
+	testenv.GOOS(t, "linux") // /proc/PID/mem
 	cmd := exec.Command(os.Args[0], "-test.run=^TestProcessFindsASecretInMemory$")
 	cmd.Env = append(os.Environ(), "LEAKSCAN_CHILD=mem")
 	in, _ := cmd.StdinPipe()

@@ -108,3 +108,13 @@ func GOOS(tb testing.TB, goos string) {
 		tb.Skipf("%s only (this is %s)", goos, runtime.GOOS)
 	}
 }
+
+// Short skips tb under go test -short, on CI too (CI never passes -short):
+// the test is a slow one (it builds a program, say) that a quick run may
+// leave out. why says what makes it slow.
+func Short(tb testing.TB, why string) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skipf("-short: %s", why)
+	}
+}
