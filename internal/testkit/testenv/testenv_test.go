@@ -30,3 +30,22 @@ func TestMissingFailsOnCI(t *testing.T) {
 		}
 	}
 }
+
+// OptIn skips on CI too (the test is one a make target runs on purpose),
+// and gives the value when it is set.
+func TestOptIn(t *testing.T) {
+	if os.Getenv("TESTENV_CHILD") == "1" {
+		OptIn(t, "TESTENV_UNSET_OPT_IN", "a test of OptIn")
+		t.Fatal("OptIn did not end the test")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOptIn$", "-test.v")
+	cmd.Env = append(os.Environ(), "TESTENV_CHILD=1", "CI=true", "TESTENV_UNSET_OPT_IN=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- SKIP") {
+		t.Errorf("CI=true, variable unset: want a skip, got err=%v\n%s", err, out)
+	}
+	t.Setenv("TESTENV_SET_OPT_IN", "x")
+	if got := OptIn(t, "TESTENV_SET_OPT_IN", "a test of OptIn"); got != "x" {
+		t.Errorf("OptIn = %q, want x", got)
+	}
+}
