@@ -55,9 +55,12 @@ type CardStatus struct {
 	// RemovalUnsupported: certificates on this card cannot be removed
 	// through this backend (the native IDPrime backend); say so before
 	// anyone types a PIN for it.
-	RemovalUnsupported bool         `json:"removalUnsupported,omitempty"`
-	Certificates       []CertStatus `json:"certificates"`
-	Warnings           []Warning    `json:"warnings"`
+	RemovalUnsupported bool `json:"removalUnsupported,omitempty"`
+	// EIDs are the card's SITHS eIDs, one per organisation's HSA-ID;
+	// Holder.HSAID is the default one's.
+	EIDs         []EIDStatus  `json:"eids"`
+	Certificates []CertStatus `json:"certificates"`
+	Warnings     []Warning    `json:"warnings"`
 	// Error is set when the card was found but could not be read fully;
 	// the fields above hold what could be read.
 	Error string `json:"error,omitempty"`
@@ -80,6 +83,27 @@ type HolderStatus struct {
 	HSAID     string `json:"hsaId"`
 	// PersonalNumber is masked ("19900101-XXXX") unless asked for.
 	PersonalNumber string `json:"personalNumber,omitempty"`
+}
+
+// EIDStatus is one SITHS eID on a card: an organisation's HSA-ID and its
+// certificate pair.
+type EIDStatus struct {
+	Organisation string `json:"organisation"`
+	// OrganisationNumber is "SE" and the ten-digit organisation number.
+	OrganisationNumber string `json:"organisationNumber"`
+	HSAID              string `json:"hsaId"`
+	// Default: the eID a login or mutual TLS uses unless told otherwise.
+	Default bool `json:"default"`
+	// AuthCertID and SignCertID are the ids (certificates[].id) of its
+	// authentication and signing certificates, "" when missing; CertIDs
+	// all of its certificates.
+	AuthCertID string     `json:"authCertId,omitempty"`
+	SignCertID string     `json:"signCertId,omitempty"`
+	CertIDs    []string   `json:"certIds"`
+	LoA        int        `json:"loa,omitempty"`
+	NotBefore  *time.Time `json:"notBefore,omitempty"`
+	NotAfter   *time.Time `json:"notAfter,omitempty"`
+	Expired    bool       `json:"expired"`
 }
 
 // SecretStatus is a PIN's or PUK's tries left. Retries is -1 when the card
@@ -128,6 +152,10 @@ const (
 type Warning struct {
 	Code   string `json:"code"`
 	CertID string `json:"certId,omitempty"`
+	// Organisation and HSAID name the eID the certificate belongs to
+	// (certificate warnings on HSA-ID certificates).
+	Organisation string `json:"organisation,omitempty"`
+	HSAID        string `json:"hsaId,omitempty"`
 	// Days left (expiring) or since (expired).
 	Days int `json:"days,omitempty"`
 }
@@ -240,6 +268,7 @@ func (s *Service) cardStatus(oc openCard, t cardreader.Tries, opts StatusOptions
 		LoA:          id.LoA,
 		Reserve:      id.Reserve,
 		Holder:       holderStatus(id, opts.ShowPersonalNumber),
+		EIDs:         eidStatuses(id, now),
 		Certificates: []CertStatus{},
 		Warnings:     []Warning{},
 		// What the card says of itself: no APDU.
@@ -339,10 +368,10 @@ func identityWarnings(id cardreader.Identity, now time.Time, ahead time.Duration
 		}
 	}
 	for _, c := range id.Expired(now) {
-		ws = append(ws, Warning{Code: WarnCertificateExpired, CertID: c.ID, Days: int(now.Sub(c.NotAfter).Hours() / 24)})
+		ws = append(ws, withEID(id, Warning{Code: WarnCertificateExpired, CertID: c.ID, Days: int(now.Sub(c.NotAfter).Hours() / 24)}))
 	}
 	for _, c := range id.ExpiringWithin(now, ahead) {
-		ws = append(ws, Warning{Code: WarnCertificateExpiring, CertID: c.ID, Days: DaysLeft(now, c.NotAfter)})
+		ws = append(ws, withEID(id, Warning{Code: WarnCertificateExpiring, CertID: c.ID, Days: DaysLeft(now, c.NotAfter)}))
 	}
 	if id.TooManyCertificates() {
 		ws = append(ws, Warning{Code: WarnTooManyCertificates, Days: len(id.Certificates)})

@@ -41,6 +41,7 @@ func exitCode(err error) int {
 const usage = `usage:
   sithseid-vcard init   --dir D [--kind piv|idprime] [--with-signing]
                         [--holder "Given Surname"] [--hsa-id ID] [--personal-number N]
+                        [--eid "Organisation:HSA-ID"]...
                         [--key rsa2048|p256] [--variant normal|expired|expiring|reserve]
                         [--seed S] [--mgmt-key default|default-aes|HEX|3des:HEX] [--force]
   sithseid-vcard run    --dir D [--vpcd 127.0.0.1:35963] [--profile none|idprime-usb]
@@ -112,12 +113,28 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.PKI.OCSPURL, "ocsp-url", "", "OCSP URL to put in the certificates")
 	fs.StringVar(&opts.MgmtKey, "mgmt-key", "", `management key: "" = random AES-192, PIN-protected; "default" (3DES); "default-aes"; hex (AES by length) or 3des:HEX`)
 	fs.BoolVar(&opts.Force, "force", false, "overwrite an existing card")
+	var eids []testpki.EIDSpec
+	fs.Func("eid", `a SITHS eID, "Organisation:HSA-ID" (repeat for several organisations' eIDs on one card; without --hsa-id the first is the card's first eID)`, func(v string) error {
+		e, err := testpki.ParseEIDSpec(v)
+		if err == nil {
+			eids = append(eids, e)
+		}
+		return err
+	})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := needDir(opts.Dir); err != nil {
 		return err
 	}
+	if len(eids) > 0 && opts.Spec.HSAID == "" {
+		if opts.Spec.Organization != "" {
+			return usageError{"init: --organization names the first eID's organisation: give --hsa-id with it, or put both in the first --eid"}
+		}
+		opts.Spec.HSAID, opts.Spec.Organization = eids[0].HSAID, eids[0].Organization
+		eids = eids[1:]
+	}
+	opts.Spec.EIDs = eids
 	if fs.NArg() != 0 {
 		return usageError{fmt.Sprintf("init: unexpected argument %q", fs.Arg(0))}
 	}

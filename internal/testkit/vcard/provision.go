@@ -40,6 +40,19 @@ const (
 	SlotPNSign  = 0x83 // personal-number signing (retired key 2)
 )
 
+// MaxExtraEIDsPIV is how many further organisations' eIDs a virtual PIV
+// card holds (CardSpec.EIDs): the retired key-management slots 84–95, two
+// each. MaxExtraEIDsIDPrime is the IDPrime card's (ten containers).
+const (
+	MaxExtraEIDsPIV     = 9
+	MaxExtraEIDsIDPrime = 9
+)
+
+// SlotExtraEID is the PIV slots of extra eID i (0-based): 84/85, 86/87, ...
+func SlotExtraEID(i int) (auth, sign byte) {
+	return byte(0x84 + 2*i), byte(0x85 + 2*i)
+}
+
 // ProvisionOptions describe a card to provision.
 type ProvisionOptions struct {
 	Dir  string           // the state directory (created 0700 if missing)
@@ -190,13 +203,24 @@ func Provision(opts ProvisionOptions) error {
 		st.Objects[objKey(tagPrinted)] = protectedData(st.MgmtKey)
 	}
 
-	for _, sc := range []struct {
+	type slotCred struct {
 		slot byte
 		cred testpki.Credential
-	}{
+	}
+	slots := []slotCred{
 		{SlotHSAAuth, tc.HSAAuth}, {SlotHSASign, tc.HSASign},
 		{SlotPNAuth, tc.PNAuth}, {SlotPNSign, tc.PNSign},
-	} {
+	}
+	// Further organisations' eIDs: each pair in the next two retired
+	// key-management slots (84/85, 86/87, ... up to 95).
+	if len(tc.EIDs) > MaxExtraEIDsPIV {
+		return fmt.Errorf("vcard: a PIV card holds at most %d extra eIDs, not %d", MaxExtraEIDsPIV, len(tc.EIDs))
+	}
+	for i, e := range tc.EIDs {
+		auth, sign := SlotExtraEID(i)
+		slots = append(slots, slotCred{auth, e.Auth}, slotCred{sign, e.Sign})
+	}
+	for _, sc := range slots {
 		alg := byte(algRSA2048)
 		switch k := sc.cred.Key.(type) {
 		case *rsa.PrivateKey:
@@ -212,8 +236,12 @@ func Provision(opts ProvisionOptions) error {
 		if err != nil {
 			return err
 		}
+		pp := defaultPINPolicy(sc.slot)
+		if sc.slot > SlotPNSign && sc.slot%2 == 1 {
+			pp = pinPolicyAlways // an extra eID's signing key, like 9C and 83
+		}
 		st.Keys[describeSlot(sc.slot)] = &slotKey{Alg: alg, PKCS8: der,
-			PINPolicy: defaultPINPolicy(sc.slot), TouchPolicy: touchNever, Origin: originImported}
+			PINPolicy: pp, TouchPolicy: touchNever, Origin: originImported}
 		obj, _ := slotObject(sc.slot)
 		st.Objects[objKey(obj)] = certObject(sc.cred.Cert.Raw)
 	}
@@ -221,7 +249,7 @@ func Provision(opts ProvisionOptions) error {
 	st.Objects[objKey(tagCHUID)] = chuid(cardID[4:20], expiry)
 	st.Objects[objKey(tagCCC)] = ccc(cardID[4:18])
 	st.Objects[objKey(tagDiscovery)] = discovery()
-	st.Objects[objKey(tagKeyHistory)] = keyHistory(2)
+	st.Objects[objKey(tagKeyHistory)] = keyHistory(2 + 2*len(tc.EIDs))
 
 	return writeCard(opts.Dir, pki, st)
 }
@@ -302,6 +330,25 @@ func idprimeState(opts ProvisionOptions, tc *testpki.Card, pin, puk string) (*st
 			signing bool
 			pinRef  byte
 		}{tc.HSASign, true, refIDPSignPIN})
+	}
+	// Further organisations' eIDs: each its authentication key in the next
+	// container (and with WithSigning its signing key in the one after).
+	for _, e := range tc.EIDs {
+		creds = append(creds, struct {
+			cred    testpki.Credential
+			signing bool
+			pinRef  byte
+		}{e.Auth, false, refIDPPIN})
+		if opts.WithSigning {
+			creds = append(creds, struct {
+				cred    testpki.Credential
+				signing bool
+				pinRef  byte
+			}{e.Sign, true, refIDPSignPIN})
+		}
+	}
+	if len(creds) > 10 {
+		return nil, fmt.Errorf("vcard: an IDPrime card has ten containers, not %d", len(creds))
 	}
 	for n, c := range creds {
 		k, ok := c.cred.Key.(*rsa.PrivateKey)

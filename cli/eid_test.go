@@ -1,0 +1,64 @@
+package cli_test
+
+import (
+	"testing"
+
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
+)
+
+// Two organisations' SITHS eIDs on one card (issue 15): Region Stockholm's
+// and, for an assignment, Region Jönköpings län's.
+var (
+	eidStockholm = testpki.EIDSpec{Organization: "Region Stockholm", HSAID: "SE2321000016-1234"}
+	eidJonkoping = testpki.EIDSpec{Organization: "Region Jönköpings län", HSAID: "SE2321000057-5678"}
+)
+
+func twoEIDSpec() testpki.CardSpec {
+	return testpki.CardSpec{Organization: eidStockholm.Organization, HSAID: eidStockholm.HSAID,
+		EIDs: []testpki.EIDSpec{eidJonkoping}}
+}
+
+// status --json lists both eIDs of a two-eID card with their organisations,
+// organisation numbers and certificates, the first the default, through
+// every kind of card; holder.hsaId stays the default eID's.
+func TestStatusListsEveryEID(t *testing.T) {
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		k.Insert(t, 0, twoEIDSpec(), vcard.RunOptions{})
+		c := onlyCard(t, kindCLI{k}.status(t))
+		if c.Holder.HSAID != eidStockholm.HSAID {
+			t.Errorf("holder.hsaId = %q, want the default eID's %q", c.Holder.HSAID, eidStockholm.HSAID)
+		}
+		if len(c.EIDs) != 2 {
+			t.Fatalf("%d eIDs, want 2: %+v", len(c.EIDs), c.EIDs)
+		}
+		for i, want := range []struct {
+			spec  testpki.EIDSpec
+			orgNr string
+			def   bool
+		}{{eidStockholm, "SE2321000016", true}, {eidJonkoping, "SE2321000057", false}} {
+			e := c.EIDs[i]
+			if e.Organisation != want.spec.Organization || e.OrganisationNumber != want.orgNr || e.HSAID != want.spec.HSAID || e.Default != want.def {
+				t.Errorf("eID %d = %+v, want %+v (%s, default %v)", i, e, want.spec, want.orgNr, want.def)
+			}
+			if e.AuthCertID == "" || len(e.CertIDs) == 0 || e.LoA != 3 || e.Expired {
+				t.Errorf("eID %d: auth %q, certs %v, LoA %d, expired %v", i, e.AuthCertID, e.CertIDs, e.LoA, e.Expired)
+			}
+			for _, id := range e.CertIDs {
+				found := false
+				for _, cs := range c.Certificates {
+					if cs.ID == id {
+						found = true
+						if cs.Kind != "hsa" {
+							t.Errorf("eID %d: certificate %s is %q", i, id, cs.Kind)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("eID %d names certificate %q, not in certificates[]", i, id)
+				}
+			}
+		}
+	})
+}
