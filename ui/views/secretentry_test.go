@@ -2,6 +2,7 @@ package views
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -202,6 +203,43 @@ func TestPINViewStopWipesEntries(t *testing.T) {
 	for i, b := range bufs {
 		if !zero(b) {
 			t.Fatalf("entry %d holds %q after Stop", i, b[:cap(b)])
+		}
+	}
+}
+
+// A key the current PIN's or the PUK's entry refuses (a letter, a digit
+// too many) shows the view's format message until it is deleted.
+func TestPINViewTellsRefusedKeys(t *testing.T) {
+	for _, unblock := range []bool{false, true} {
+		f := newFake(card("1001", 3))
+		_, vv := open(t, l10n.Swedish, func(env *Env) View {
+			if unblock {
+				return NewUnblock(env, f)
+			}
+			return NewPINChange(env, f)
+		})
+		v := vv.(*PINView)
+		eventually(t, "the card", func() bool { return v.cards.loads > 0 })
+		want := "PIN-koden är 6–8 siffror"
+		if unblock {
+			want = "En PUK-kod är 8 siffror"
+		}
+		typeInto(v.newPIN, "24681357")
+		typeInto(v.again, "24681357")
+		for _, typed := range []string{"1234a", "123456789"} {
+			typeInto(v.first, typed)
+			wantText(t, v.check, want)
+			if !v.submit.Disabled() {
+				t.Fatalf("unblock=%v: button enabled after %q", unblock, typed)
+			}
+		}
+		key(v.first, fyne.KeyBackspace)
+		if strings.Contains(v.check.Text, want) {
+			t.Fatalf("unblock=%v: the message stayed after Backspace", unblock)
+		}
+		if !unblock {
+			typeInto(v.first, "1234567")
+			wantText(t, v.check, "Klart att byta")
 		}
 	}
 }
