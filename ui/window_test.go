@@ -116,7 +116,10 @@ func startAgent(t *testing.T, k cardkind.Kind, spec testpki.CardSpec) *testAgent
 	c := k.Insert(t, 0, spec, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
 	env := agenttest.DemoEnvironment(t, is.URL)
-	a, addr := agenttest.StartAgent(t, agent.Options{Service: agenttest.Service(t, k), Environment: env, Version: "test"})
+	// These tests hand over logins faster than a person would (the
+	// screenshots take several in a row): the rate limit, tested in
+	// package agent, is lifted.
+	a, addr := agenttest.StartAgent(t, agent.Options{Service: agenttest.Service(t, k), Environment: env, Version: "test", HandoffBurst: 100})
 	return &testAgent{agent: a, addr: addr, client: agenttest.Dial(t, addr), card: c, url: is.URL, rp: is.RP}
 }
 
