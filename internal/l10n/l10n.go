@@ -41,9 +41,35 @@ func Parse(s string) (Lang, bool) {
 }
 
 // Detect picks the language from an override (a setting or flag; may be
-// empty) and then the POSIX locale variables in their order of precedence,
-// read through getenv.
+// empty), then the POSIX locale variables in their order of precedence,
+// read through getenv, then the user's UI languages as the operating
+// system reports them (Windows: GetUserPreferredUILanguages; macOS:
+// AppleLanguages), and Swedish when none of them says anything.
 func Detect(override string, getenv func(string) string) Lang {
+	return DetectWith(override, getenv, System)
+}
+
+// UILanguages is where the operating system keeps the user's preferred UI
+// languages, most preferred first, as BCP 47 or locale names ("sv-SE",
+// "en_GB"). Tests fake it; System is the real one.
+type UILanguages interface {
+	UILanguages() []string
+}
+
+// UILanguagesFunc adapts a function to UILanguages.
+type UILanguagesFunc func() []string
+
+// UILanguages calls f.
+func (f UILanguagesFunc) UILanguages() []string { return f() }
+
+// System is the operating system's list: the user's preferred UI
+// languages on Windows and macOS, none elsewhere (the POSIX variables say
+// it there).
+var System UILanguages = UILanguagesFunc(systemUILanguages)
+
+// DetectWith is Detect with the operating system's languages read from
+// osLangs (nil: none).
+func DetectWith(override string, getenv func(string) string, osLangs UILanguages) Lang {
 	if l, ok := Parse(override); ok {
 		return l
 	}
@@ -61,7 +87,52 @@ func Detect(override string, getenv func(string) string) Lang {
 		}
 		return English // another language: English is the one we share
 	}
+	if osLangs != nil {
+		if l, ok := fromUILanguages(osLangs.UILanguages()); ok {
+			return l
+		}
+	}
 	return Swedish
+}
+
+// fromUILanguages picks from the user's preferred UI languages: the first
+// one the product speaks (a Finnish Windows with Swedish as its second
+// language gets Swedish), English when the list names only others, and
+// ok=false for an empty list.
+func fromUILanguages(langs []string) (Lang, bool) {
+	seen := false
+	for _, s := range langs {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		seen = true
+		if l, ok := Parse(s); ok {
+			return l, true
+		}
+	}
+	if seen {
+		return English, true
+	}
+	return "", false
+}
+
+// parseAppleLanguages reads the output of `defaults read -g
+// AppleLanguages`, a property list array such as
+//
+//	(
+//	    "sv-SE",
+//	    "en-SE"
+//	)
+func parseAppleLanguages(out string) []string {
+	var langs []string
+	for _, line := range strings.Split(out, "\n") {
+		s := strings.Trim(strings.TrimSpace(line), "(),\"")
+		s = strings.TrimSpace(s)
+		if s != "" {
+			langs = append(langs, s)
+		}
+	}
+	return langs
 }
 
 // Catalog is the messages of one language, with English as the fallback

@@ -24,10 +24,61 @@ func TestDetect(t *testing.T) {
 		{"EN", map[string]string{"LANG": "sv_SE.UTF-8"}, English},
 		{"fr", map[string]string{"LANG": "sv_SE.UTF-8"}, Swedish}, // an unknown override is ignored
 	} {
-		got := Detect(tc.override, func(k string) string { return tc.env[k] })
+		got := DetectWith(tc.override, func(k string) string { return tc.env[k] }, nil)
 		if got != tc.want {
 			t.Errorf("Detect(%q, %v) = %s, want %s", tc.override, tc.env, got, tc.want)
 		}
+	}
+}
+
+// On Windows and macOS no locale variable is set: the user's UI languages
+// as the operating system lists them decide (an English Windows used to
+// get Swedish). The override and the POSIX variables still win.
+func TestDetectFollowsUILanguages(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		name     string
+		override string
+		env      map[string]string
+		os       []string
+		want     Lang
+	}{
+		{"English Windows", "", nil, []string{"en-US"}, English},
+		{"Swedish Windows", "", nil, []string{"sv-SE", "en-US"}, Swedish},
+		{"Finland-Swedish", "", nil, []string{"sv-FI"}, Swedish},
+		{"German Windows", "", nil, []string{"de-DE"}, English},
+		{"Finnish then Swedish", "", nil, []string{"fi-FI", "sv-SE"}, Swedish},
+		{"German then English", "", nil, []string{"de-DE", "en-GB"}, English},
+		{"nothing said", "", nil, nil, Swedish},
+		{"blank entries", "", nil, []string{"", " "}, Swedish},
+		{"override wins", "sv", nil, []string{"en-US"}, Swedish},
+		{"override wins (en)", "en", nil, []string{"sv-SE"}, English},
+		{"LANG wins", "", map[string]string{"LANG": "sv_SE.UTF-8"}, []string{"en-US"}, Swedish},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := noEnv
+			if tc.env != nil {
+				getenv = func(k string) string { return tc.env[k] }
+			}
+			os := UILanguagesFunc(func() []string { return tc.os })
+			if got := DetectWith(tc.override, getenv, os); got != tc.want {
+				t.Errorf("DetectWith(%q, %v, %q) = %s, want %s", tc.override, tc.env, tc.os, got, tc.want)
+			}
+		})
+	}
+}
+
+// macOS: the defaults tool prints AppleLanguages as a property list array.
+func TestParseAppleLanguages(t *testing.T) {
+	out := "(\n    \"en-SE\",\n    \"sv-SE\"\n)\n"
+	if got := parseAppleLanguages(out); !slices.Equal(got, []string{"en-SE", "sv-SE"}) {
+		t.Fatalf("got %q", got)
+	}
+	if got := DetectWith("", func(string) string { return "" }, UILanguagesFunc(func() []string { return parseAppleLanguages(out) })); got != English {
+		t.Errorf("English macOS: got %s", got)
+	}
+	if got := parseAppleLanguages(""); len(got) != 0 {
+		t.Errorf("empty output: %q", got)
 	}
 }
 
