@@ -63,7 +63,7 @@ func (a *Agent) handlers() []localapi.Handler {
 					return app.LoginResult{}, err
 				}
 			}
-			req := app.LoginRequest{Link: link, Select: p.Select.Selector(), Env: a.environment(), Prompt: x.Prompt()}
+			req := app.LoginRequest{Link: link, Select: p.Select.Selector(), Env: a.environment(), Prompt: x.Prompt(), HSAID: p.HSAID}
 			if p.Approve {
 				req.Approve = x.Approve()
 			}

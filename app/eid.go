@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
@@ -37,4 +40,126 @@ func withEID(id cardreader.Identity, w Warning) Warning {
 		w.Organisation, w.HSAID = e.Organisation, e.HSAID
 	}
 	return w
+}
+
+// ErrNoSuchEID: the card has no usable SITHS eID with the HSA-ID asked for
+// (a login's --hsa-id, a choice in the approval window, a removal by eID).
+var ErrNoSuchEID = errors.New("the card has no SITHS eID with that HSA-ID")
+
+// EIDChoice is one eID a login can use, as the approval window lists it.
+type EIDChoice struct {
+	Organisation       string    `json:"organisation"`
+	OrganisationNumber string    `json:"organisationNumber"`
+	HSAID              string    `json:"hsaId"`
+	NotAfter           time.Time `json:"notAfter"`
+	Default            bool      `json:"default"`
+}
+
+// EIDPreferences remembers the user's default eID per card (keyed by the
+// card number). config.EIDPreferences is the file-backed one.
+type EIDPreferences interface {
+	DefaultEID(cardNumber string) (hsaID string)
+	SetDefaultEID(cardNumber, hsaID string) error
+}
+
+// loginEIDs lists the eIDs of id a login can use at now: those with an
+// authentication certificate valid now.
+func loginEIDs(id cardreader.Identity, now time.Time) []EIDChoice {
+	var out []EIDChoice
+	for _, e := range id.EIDs {
+		c, ok := id.Certificate(e.Auth)
+		if !ok || c.Expired(now) || now.Before(c.NotBefore) {
+			continue
+		}
+		out = append(out, EIDChoice{Organisation: e.Organisation, OrganisationNumber: e.OrganisationNumber,
+			HSAID: e.HSAID, NotAfter: c.NotAfter, Default: e.Default})
+	}
+	return out
+}
+
+// chooseEID makes the eID hsaID the one oc logs in with and returns its
+// authentication certificate; "" keeps the default. ErrNoSuchEID when the
+// card has no such eID with an authentication certificate.
+func (oc *openCard) chooseEID(hsaID string) (cardreader.CertInfo, error) {
+	if hsaID != "" && !oc.identity.SetDefault(hsaID) {
+		return cardreader.CertInfo{}, fmt.Errorf("%w: %s", ErrNoSuchEID, hsaID)
+	}
+	login, ok := oc.identity.Login()
+	if !ok {
+		return cardreader.CertInfo{}, ErrNoLoginCertificate
+	}
+	return login, nil
+}
+
+// applyDefaultEID makes id's default eID the user's choice for this card
+// (Options.EIDPreferences), else the first valid eID of the organisation
+// policy names (Options.DefaultOrganisation), else leaves the rule of
+// cardreader.IdentityFromCertificates (the valid HSA-ID authentication
+// certificate that expires last). A remembered eID no longer on the card,
+// or expired, is ignored.
+func (s *Service) applyDefaultEID(id *cardreader.Identity) {
+	if len(id.EIDs) < 2 {
+		return
+	}
+	now := s.now()
+	usable := loginEIDs(*id, now)
+	has := func(hsaID string) bool {
+		for _, e := range usable {
+			if e.HSAID == hsaID {
+				return true
+			}
+		}
+		return false
+	}
+	if p := s.opts.EIDPreferences; p != nil && id.CardNumber != "" {
+		if h := p.DefaultEID(id.CardNumber); h != "" && has(h) {
+			id.SetDefault(h)
+			return
+		}
+	}
+	if org := s.opts.DefaultOrganisation; org != "" {
+		for _, e := range usable {
+			if e.OrganisationNumber == org {
+				id.SetDefault(e.HSAID)
+				return
+			}
+		}
+	}
+}
+
+// SetDefaultEID remembers hsaID as the default eID of the card sel names
+// (the user's choice; Options.EIDPreferences). ErrNoSuchEID when the card
+// has no such eID.
+func (s *Service) SetDefaultEID(ctx context.Context, sel Selector, hsaID string) error {
+	s.mu.Lock()
+	oc, err := s.selectCard(ctx, sel)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if _, ok := oc.identity.EID(hsaID); !ok {
+		return fmt.Errorf("%w: %s", ErrNoSuchEID, hsaID)
+	}
+	if s.opts.EIDPreferences == nil {
+		return errors.New("no place to remember the default eID")
+	}
+	return s.opts.EIDPreferences.SetDefaultEID(oc.identity.CardNumber, hsaID)
+}
+
+// loginEIDChosen switches a login to the eID the user picked in the
+// approval window and remembers it as the card's default.
+func (s *Service) loginEIDChosen(oc *openCard, hsaID string) (cardreader.CertInfo, error) {
+	login, err := oc.chooseEID(hsaID)
+	if err != nil {
+		return login, err
+	}
+	if login.Expired(s.now()) {
+		return login, ErrLoginCertificateExpired
+	}
+	if p := s.opts.EIDPreferences; p != nil && oc.identity.CardNumber != "" {
+		if err := p.SetDefaultEID(oc.identity.CardNumber, hsaID); err != nil {
+			s.log.Info("remembering the default eID", "err", err)
+		}
+	}
+	return login, nil
 }

@@ -51,6 +51,28 @@ type LoginApproval struct {
 	// mismatch is what a login started on another computer and sent here
 	// as a link looks like (docs/protocol.md §8.1).
 	Origin *oob.Origin
+	// EIDs are the card's usable SITHS eIDs when it has more than one
+	// (several organisations'): the window lets the user pick which to log
+	// in as, HSAID (the default) preselected, and tells Choose.
+	EIDs []EIDChoice `json:",omitempty"`
+
+	chooser func(hsaID string)
+}
+
+// Choose records the eID (an HSA-ID of EIDs) the user picked in the
+// approval; called before the approval returns nil. Without a call the
+// login uses HSAID.
+func (a LoginApproval) Choose(hsaID string) {
+	if a.chooser != nil {
+		a.chooser(hsaID)
+	}
+}
+
+// WithChooser returns a whose Choose calls f: for a transport that carries
+// the approval to another process and the choice back.
+func (a LoginApproval) WithChooser(f func(hsaID string)) LoginApproval {
+	a.chooser = f
+	return a
 }
 
 // LoginRequest is one out-of-band login.
@@ -65,6 +87,10 @@ type LoginRequest struct {
 	// callers that showed the text themselves.
 	Approve func(ctx context.Context, a LoginApproval) error
 	Prompt  Prompt
+	// HSAID picks the SITHS eID to log in as on a card with several
+	// organisations' eIDs (the CLI's --hsa-id); "" means the card's
+	// default, which the approval window lets the user change.
+	HSAID string
 }
 
 // LoginResult is a completed login.
@@ -138,6 +164,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	// no other (cardreader.ErrCardChanged).
 	s.mu.Lock()
 	oc, login, err := s.loginCard(ctx, req.Select)
+	if err == nil && req.HSAID != "" {
+		login, err = oc.chooseEID(req.HSAID) // issue 15: the eID asked for
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -181,7 +210,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return err
 	}
 	if req.Approve != nil {
-		if err := req.Approve(pctx, LoginApproval{
+		var chosen string
+		la := LoginApproval{
 			RelyingParty: tx.RelyingParty.Name,
 			Text:         tx.Text,
 			ExpiresAt:    tx.ExpiresAt,
@@ -189,12 +219,25 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			HSAID:        oc.identity.HSAID,
 			CardNumber:   oc.identity.CardNumber,
 			Origin:       tx.Origin,
-		}); err != nil {
+			chooser:      func(h string) { chosen = h },
+		}
+		if req.HSAID == "" {
+			if eids := loginEIDs(oc.identity, s.now()); len(eids) > 1 {
+				la.EIDs = eids
+			}
+		}
+		if err := req.Approve(pctx, la); err != nil {
 			if err := expired(err); errors.Is(err, oob.ErrExpired) {
 				return nil, err
 			}
 			cancel(oob.ReasonUserCancel)
 			return nil, err
+		}
+		if chosen != "" && chosen != oc.identity.HSAID && la.EIDs != nil {
+			if login, err = s.loginEIDChosen(&oc, chosen); err != nil {
+				cancel(oob.ReasonUserCancel)
+				return nil, err
+			}
 		}
 	}
 	// The installation's device key, before the card is used: a keyring

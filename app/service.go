@@ -65,6 +65,12 @@ type Options struct {
 	// OS keyring or its 0600 fallback file); each login completion carries
 	// a proof made with it (oob.DeviceProof). nil means no device proof.
 	DeviceKey func(context.Context) (*ecdsa.PrivateKey, error)
+	// EIDPreferences remembers the user's default SITHS eID per card
+	// (issue 15); nil remembers nothing. DefaultOrganisation is policy's
+	// defaultOrganisation ("SE" + ten digits): the default eID on cards
+	// with several, when the user chose none.
+	EIDPreferences      EIDPreferences
+	DefaultOrganisation string
 }
 
 // DefaultCardTimeout is the longest one card call may take.
@@ -208,6 +214,7 @@ func (s *Service) withIdentity(ctx context.Context, c cardreader.Card) openCard 
 	if err != nil {
 		s.log.Info("reading identity", "reader", c.Reader(), "backend", c.Backend(), "err", err)
 	}
+	s.applyDefaultEID(&id) // several organisations' eIDs: the chosen default (eid.go)
 	return openCard{card: c, identity: id, idErr: err}
 }
 

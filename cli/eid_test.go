@@ -3,9 +3,11 @@ package cli_test
 import (
 	"testing"
 
+	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/oob"
 )
 
 // Two organisations' SITHS eIDs on one card (issue 15): Region Stockholm's
@@ -60,5 +62,37 @@ func TestStatusListsEveryEID(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// A login with --hsa-id of the second eID completes as that eID: the
+// relying party's collect shows its HSA-ID (the identity service reads it
+// from the certificate the card authenticated with); without --hsa-id the
+// default eID logs in, and an HSA-ID not on the card is refused before any
+// PIN is asked.
+func TestLoginWithHSAID(t *testing.T) {
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		k.Insert(t, 0, twoEIDSpec(), vcard.RunOptions{})
+		s := startIDP(t)
+		for _, tc := range []struct {
+			flags []string
+			want  testpki.EIDSpec
+		}{
+			{[]string{"--hsa-id", eidJonkoping.HSAID}, eidJonkoping},
+			{nil, eidStockholm},
+		} {
+			o := s.order(t, "Logga in i journalen")
+			r := s.login(t, "123456\n", oob.AutoStartURL(o.AutoStartToken, ""), append(tc.flags, k.Args()...)...)
+			wantCode(t, r, 0)
+			wantIn(t, r.stdout, "som "+tc.want.HSAID)
+			c := s.collect(t, o)
+			if c.Status != oob.StatusComplete || c.CompletionData == nil || c.CompletionData.User.HSAID != tc.want.HSAID {
+				t.Fatalf("%v: collect %+v", tc.flags, c)
+			}
+		}
+		o := s.order(t, "Logga in i journalen")
+		r := s.login(t, "", oob.AutoStartURL(o.AutoStartToken, ""), append([]string{"--hsa-id", "SE2321000099-0000"}, k.Args()...)...)
+		wantCode(t, r, cli.ExitUsage)
+		wantIn(t, r.stderr, "Kortet har ingen giltig SITHS eID med det HSA-id:t.")
 	})
 }

@@ -19,6 +19,7 @@ func (r *runner) login(ctx context.Context, args []string) error {
 	fs := r.flagSet("login", &cf)
 	envName := fs.String("env", "", "environment: PROD, QA, TEST or DEMO")
 	service := fs.String("service", "", "identity service URL (trust anchors stay the environment's)")
+	hsaID := fs.String("hsa-id", "", "the SITHS eID to log in with (a card with several organisations' eIDs)")
 	pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -43,6 +44,7 @@ func (r *runner) login(ctx context.Context, args []string) error {
 		Select: cf.selector(),
 		Env:    env,
 		Prompt: prompt,
+		HSAID:  *hsaID,
 		Approve: func(_ context.Context, a app.LoginApproval) error {
 			// Who asks, and what for, before the PIN: typing the PIN is
 			// the approval.
@@ -51,6 +53,11 @@ func (r *runner) login(ctx context.Context, args []string) error {
 				fmt.Fprintln(r.Stderr, r.cat.T("login.text", a.Text))
 			}
 			fmt.Fprintln(r.Stderr, r.cat.T("login.as", a.Holder, a.HSAID, a.CardNumber))
+			for _, e := range a.EIDs {
+				if e.HSAID == a.HSAID {
+					fmt.Fprintln(r.Stderr, r.cat.T("login.eid_org", e.Organisation))
+				}
+			}
 			// Where it was started, as the identity service saw it
 			// (docs/protocol.md §8.1), and whose login to approve.
 			if o := a.Origin; o != nil && o.EndUserIPMatch {

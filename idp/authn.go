@@ -201,6 +201,7 @@ func (s *Server) verifyClientCertificate(peer []*x509.Certificate) ([]byte, erro
 	leaf := peer[0]
 	inter := x509.NewCertPool()
 	inter.AddCert(s.personCA)
+	inter.AddCert(s.personCA2)
 	now := s.now()
 	chains, err := leaf.Verify(x509.VerifyOptions{
 		Roots:         s.pki.Roots(),
@@ -225,9 +226,10 @@ func (s *Server) verifyClientCertificate(peer []*x509.Certificate) ([]byte, erro
 		}
 		return nil, &CertificateError{Reason: "certificate chain not valid", Err: err}
 	}
-	if len(chains[0]) < 2 || !chains[0][1].Equal(s.personCA) {
+	if len(chains[0]) < 2 || !(chains[0][1].Equal(s.personCA) || chains[0][1].Equal(s.personCA2)) {
 		return nil, &CertificateError{Reason: "certificate not issued by the HSA-ID person CA"}
 	}
+	issuer := chains[0][1]
 	if !testpki.IsAuthentication(leaf) {
 		return nil, &CertificateError{Reason: "not an authentication certificate (key usage)"}
 	}
@@ -239,7 +241,7 @@ func (s *Server) verifyClientCertificate(peer []*x509.Certificate) ([]byte, erro
 	if s.pki.IsRevoked(leaf) {
 		s.ocsp.revoke(leaf.SerialNumber, now)
 	}
-	resp, err := s.ocsp.check(leaf, s.personCA)
+	resp, err := s.ocsp.check(leaf, issuer)
 	if err != nil {
 		if errors.Is(err, errOCSPRevoked) {
 			return nil, &CertificateError{Reason: "certificate revoked", Err: err}

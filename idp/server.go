@@ -135,6 +135,9 @@ type Server struct {
 	mux      *http.ServeMux
 	baseURL  string
 	personCA *x509.Certificate
+	// personCA2 issues the test PKI's extra eIDs of other organisations
+	// (testpki.CardSpec.EIDs): accepted as well.
+	personCA2 *x509.Certificate
 }
 
 // New builds a server.
@@ -162,7 +165,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.pki = p
 	}
-	s.personCA = s.pki.HSAPersonCA.Cert
+	s.personCA, s.personCA2 = s.pki.HSAPersonCA.Cert, s.pki.HSAPersonCA2.Cert
 	var err error
 	if s.cert, err = s.pki.ServerCert(opts.ServerNames...); err != nil {
 		return nil, fmt.Errorf("issuing server certificate: %w", err)
@@ -279,6 +282,7 @@ func (s *Server) Unrevoke(serial *big.Int) { s.ocsp.unrevoke(serial) }
 func (s *Server) TLSConfig() *tls.Config {
 	cas := x509.NewCertPool()
 	cas.AddCert(s.personCA)
+	cas.AddCert(s.personCA2)
 	return &tls.Config{
 		Certificates: []tls.Certificate{s.cert.TLSCertificate()},
 		ClientAuth:   tls.RequestClientCert,

@@ -90,6 +90,9 @@ type frame struct {
 	Prompt   *wirePrompt     `json:"prompt,omitempty"`
 	Secret   []byte          `json:"secret,omitempty"`
 	Approved bool            `json:"approved,omitempty"`
+	// EID is the HSA-ID of the eID the user picked in an approval
+	// (app.LoginApproval.Choose), "" for the default.
+	EID string `json:"eid,omitempty"`
 }
 
 // wipe zeroes the secret a frame carries, to its capacity: the base64
@@ -353,6 +356,7 @@ var wireSentinels = []struct {
 	{"nothingExpired", app.ErrNothingExpired},
 	{"badLink", app.ErrBadLink},
 	{"noLoginCertificate", app.ErrNoLoginCertificate},
+	{"noSuchEID", app.ErrNoSuchEID},
 	{"loginCertificateExpired", app.ErrLoginCertificateExpired},
 	{"environmentTurnedOff", environment.ErrTurnedOff}, // before environmentNotConfigured, which it matches too
 	{"environmentNotConfigured", environment.ErrNotConfigured},
@@ -508,6 +512,8 @@ type LoginParams struct {
 	Handoff string `json:"handoff,omitempty"`
 	// Approve asks the caller for an approval prompt before the PIN.
 	Approve bool `json:"approve,omitempty"`
+	// HSAID is the SITHS eID to log in as (app.LoginRequest.HSAID).
+	HSAID string `json:"hsaId,omitempty"`
 }
 
 type HandoffParams struct {

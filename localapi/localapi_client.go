@@ -250,7 +250,7 @@ func (c *Client) answer(ctx context.Context, id uint64, f frame, h Handlers) err
 		case p.Approval == nil:
 			ans.Error = ToWire(fmt.Errorf("%w: approval prompt without approval", ErrProtocol))
 		default:
-			if err := h.Approve(ctx, *p.Approval); err != nil {
+			if err := h.Approve(ctx, p.Approval.WithChooser(func(hsaID string) { ans.EID = hsaID })); err != nil {
 				ans.Error = ToWire(err)
 			} else {
 				ans.Approved = true
@@ -363,6 +363,7 @@ func (c *Client) LoginHandoff(ctx context.Context, id string, req app.LoginReque
 func (c *Client) login(ctx context.Context, p LoginParams, req app.LoginRequest) (*app.LoginResult, error) {
 	p.Select = wireSelect(req.Select)
 	p.Approve = req.Approve != nil
+	p.HSAID = req.HSAID
 	res, err := Call(ctx, c, MethodLogin, p, Handlers{Prompt: req.Prompt, Approve: req.Approve})
 	if err != nil {
 		return nil, err

@@ -412,6 +412,9 @@ func (c *serverConn) approve(call *serverCall) func(context.Context, app.LoginAp
 		if !f.Approved {
 			return app.ErrCancelled
 		}
+		if f.EID != "" {
+			la.Choose(f.EID) // the eID the user picked (issue 15)
+		}
 		return nil
 	}
 }

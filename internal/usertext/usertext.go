@@ -184,6 +184,8 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.bad_link"), "", Usage
 	case errors.Is(err, app.ErrNoLoginCertificate):
 		return c.T("err.no_login_cert"), "", NoCard
+	case errors.Is(err, app.ErrNoSuchEID):
+		return c.T("err.no_such_eid"), c.T("hint.no_such_eid"), Usage
 	case errors.Is(err, app.ErrLoginCertificateExpired):
 		return c.T("err.login_cert_expired"), c.T("hint.login_cert_expired"), NoCard
 	case errors.Is(err, environment.ErrUnknown):
