@@ -306,20 +306,10 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// osRelease reads PRETTY_NAME from /etc/os-release and the kernel version
-// (Linux); elsewhere both are empty.
+// osRelease is the OS's name and version and its kernel version, read
+// from this machine.
 func osRelease() (release, kernel string) {
-	if b, err := os.ReadFile("/etc/os-release"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
-				release = strings.Trim(v, `"`)
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = strings.TrimSpace(string(b))
-	}
-	return release, kernel
+	return osInfo(systemOS())
 }
 
 // vdiHint names the VDI product a session runs in, from variables their
