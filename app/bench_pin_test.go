@@ -59,14 +59,14 @@ func pinChange(b *testing.B, bin string, k cardkind.Kind, name string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	waitState(b, a.subscribe(b, ctx), "card ready", cardReady)
 	var agentChange, agentUnblock []time.Duration
-	var agentChangeAPDUs, agentUnblockAPDUs int64
+	var agentChangeN, agentUnblockN []int64
 	for range benchReps {
 		d, n := sithseidRun(b, bin, card, a.env, cur+"\n"+next+"\n", "pin", "change", "--pin-stdin")
-		agentChange, agentChangeAPDUs = append(agentChange, d), n
+		agentChange, agentChangeN = append(agentChange, d), append(agentChangeN, n)
 		swap()
 		if k.Name == cardkind.PIV.Name {
 			d, n = sithseidRun(b, bin, card, a.env, vcard.DefaultPUK+"\n"+next+"\n", "pin", "unblock", "--pin-stdin")
-			agentUnblock, agentUnblockAPDUs = append(agentUnblock, d), n
+			agentUnblock, agentUnblockN = append(agentUnblock, d), append(agentUnblockN, n)
 			swap()
 		}
 	}
@@ -77,10 +77,10 @@ func pinChange(b *testing.B, bin string, k cardkind.Kind, name string) {
 	env, _ := shippedEnv(b)
 	env = append(env, "SITHSEID_NO_AGENT=1")
 	var cold []time.Duration
-	var coldAPDUs int64
+	var coldN []int64
 	for range benchReps {
 		d, n := sithseidRun(b, bin, card, env, cur+"\n"+next+"\n", "pin", "change", "--pin-stdin")
-		cold, coldAPDUs = append(cold, d), n
+		cold, coldN = append(cold, d), append(coldN, n)
 		swap()
 	}
 
@@ -109,6 +109,7 @@ func pinChange(b *testing.B, bin string, k cardkind.Kind, name string) {
 	if pin, _ := card.State.PINRetries(); pin != 3 {
 		b.Fatalf("PIN tries left %d after the benchmark", pin)
 	}
+	agentChangeAPDUs, coldAPDUs := medianN(agentChangeN), medianN(coldN)
 	ac, cc, pc := ms(median(agentChange)), ms(median(cold)), ms(median(peerChange))
 	report(b, p+"change_via_agent_ms", ac, "ms")
 	report(b, p+"change_via_agent_apdus", float64(agentChangeAPDUs), "apdus")
@@ -122,6 +123,7 @@ func pinChange(b *testing.B, bin string, k cardkind.Kind, name string) {
 	report(b, p+"change_no_agent_cold_vs_"+peerName+"_cold_ms_ratio", cc/pc, "ratio")
 	report(b, p+"change_no_agent_cold_vs_"+peerName+"_cold_apdus_ratio", float64(coldAPDUs)/float64(peerChangeAPDUs), "ratio")
 	if len(agentUnblock) > 0 {
+		agentUnblockAPDUs := medianN(agentUnblockN)
 		au, pu := ms(median(agentUnblock)), ms(median(peerUnblock))
 		report(b, p+"unblock_via_agent_ms", au, "ms")
 		report(b, p+"unblock_via_agent_apdus", float64(agentUnblockAPDUs), "apdus")
