@@ -168,6 +168,9 @@ func run(ctx context.Context, s *startup.Session, cat *l10n.Catalog, e Env, o op
 		ManagementKeyFile: s.Settings.PIVManagementKeyFile,
 		Log:               s.Log,
 		DeviceKey:         s.DeviceKey,
+		// Which of several organisations' eIDs is the default (issue 15).
+		EIDPreferences:      s.Config.EIDPreferences(),
+		DefaultOrganisation: s.Settings.DefaultOrganisation,
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/sithseid/sithseid/cardreader/idprime"
 	"github.com/sithseid/sithseid/cardreader/piv"
 	"github.com/sithseid/sithseid/cardreader/pkcs11"
+	"github.com/sithseid/sithseid/config"
 )
 
 // Options says which backends and how.
@@ -26,7 +27,12 @@ type Options struct {
 	PKCS11Module string
 	// ManagementKeyFile is policy's PIV management key file.
 	ManagementKeyFile string
-	Log               *slog.Logger
+	// EIDPreferences (the user's default eID per card; nil = none) and
+	// DefaultOrganisation (policy's defaultOrganisation): which eID of a
+	// card with several organisations' eIDs is the default (issue 15).
+	EIDPreferences      *config.EIDPreferences
+	DefaultOrganisation string
+	Log                 *slog.Logger
 	// DeviceKey is the installation's device key (logins).
 	DeviceKey func(context.Context) (*ecdsa.PrivateKey, error)
 }
@@ -49,6 +55,11 @@ func Service(o Options) (svc *app.Service, done func(), err error) {
 		Log:               o.Log,
 		ManagementKeyFile: o.ManagementKeyFile,
 		DeviceKey:         o.DeviceKey,
+
+		DefaultOrganisation: o.DefaultOrganisation,
+	}
+	if o.EIDPreferences != nil {
+		opts.EIDPreferences = o.EIDPreferences
 	}
 	if o.Preference == cardreader.PreferPKCS11 {
 		// Reader-less tokens (SoftHSM) only when PKCS#11 is asked for.

@@ -1,7 +1,17 @@
 package cli_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/config"
 
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
@@ -95,4 +105,62 @@ func TestLoginWithHSAID(t *testing.T) {
 		wantCode(t, r, cli.ExitUsage)
 		wantIn(t, r.stderr, "Kortet har ingen giltig SITHS eID med det HSA-id:t.")
 	})
+}
+
+// runWithHome runs the CLI as sv does, with HOME at home (the user's
+// preferences, eids.json among them).
+func runWithHome(t *testing.T, home string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := map[string]string{"LANG": "sv_SE.UTF-8", "SITHSEID_NO_AGENT": "1", "HOME": home}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code := cli.Run(ctx, cli.Env{Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] }, Version: "test"})
+	return result{out.String(), errb.String(), code}
+}
+
+// The default eID: policy's defaultOrganisation names Region Jönköpings
+// län, so its eID is the default (status and holder.hsaId); the user's
+// remembered choice for this card (eids.json) wins over policy.
+func TestDefaultEIDPolicyAndUserChoice(t *testing.T) {
+	insert(t, 0, twoEIDSpec())
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(pol, []byte(`{"defaultOrganisation": "SE2321000057"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer cli.SetPolicyForTest(pol, filepath.Join(dir, "policy.d"))()
+	home := t.TempDir()
+	defaultOf := func() (string, string) {
+		t.Helper()
+		r := runWithHome(t, home, "status", "--json")
+		wantCode(t, r, 0)
+		var st app.Status
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+			t.Fatal(err)
+		}
+		c := onlyCard(t, st)
+		def := ""
+		for _, e := range c.EIDs {
+			if e.Default {
+				if def != "" {
+					t.Fatalf("two default eIDs: %+v", c.EIDs)
+				}
+				def = e.HSAID
+			}
+		}
+		return def, c.Holder.HSAID
+	}
+	if def, holder := defaultOf(); def != eidJonkoping.HSAID || holder != eidJonkoping.HSAID {
+		t.Fatalf("with policy's organisation: default %q, holder %q; want %q", def, holder, eidJonkoping.HSAID)
+	}
+	cardNumber := onlyCard(t, status(t)).CardNumber
+	prefs := config.NewEIDPreferences(filepath.Join(home, ".config", "sithseid", "eids.json"))
+	if err := prefs.SetDefaultEID(cardNumber, eidStockholm.HSAID); err != nil {
+		t.Fatal(err)
+	}
+	if def, holder := defaultOf(); def != eidStockholm.HSAID || holder != eidStockholm.HSAID {
+		t.Fatalf("with the user's choice: default %q, holder %q; want %q", def, holder, eidStockholm.HSAID)
+	}
 }

@@ -118,6 +118,9 @@ func (r *runner) service(cf *cardFlags) (*app.Service, func(), error) {
 		ManagementKeyFile: r.cfg.PIVManagementKeyFile,
 		Log:               r.Log,
 		DeviceKey:         r.s.DeviceKey,
+		// Which of several organisations' eIDs is the default (issue 15).
+		EIDPreferences:      r.s.Config.EIDPreferences(),
+		DefaultOrganisation: r.cfg.DefaultOrganisation,
 	})
 }
 

@@ -41,6 +41,11 @@ const (
 	// socks5 proxy URL, "direct", or "" (the system's settings, then
 	// HTTPS_PROXY/NO_PROXY). See docs/admin.md.
 	KeyProxy = "proxy"
+	// KeyDefaultOrganisation names an organisation number ("SE" and ten
+	// digits, e.g. SE2321000016): on a card with several organisations'
+	// SITHS eIDs, that organisation's is the default unless the user chose
+	// another (issue 15).
+	KeyDefaultOrganisation = "defaultOrganisation"
 	// KeyUserMayOverride is the policy's list of keys it sets only as a
 	// default: the user may still change them. It is not a setting itself.
 	KeyUserMayOverride = "userMayOverride"
@@ -118,6 +123,8 @@ type Settings struct {
 	AllowDemo bool
 	// Proxy is policy's proxy for the identity service (KeyProxy).
 	Proxy string
+	// DefaultOrganisation is KeyDefaultOrganisation's organisation number.
+	DefaultOrganisation string
 	// Environments holds what policy says of each environment's endpoints.
 	Environments map[string]EnvironmentSettings
 }
@@ -254,6 +261,7 @@ var specs = map[string]keySpec{
 	}},
 	KeyAllowEnvironmentSwitch: {kind: kindBool, def: true, policyOnly: true},
 	KeyPKCS11Module:           {kind: kindString, def: ""},
+	KeyDefaultOrganisation:    {kind: kindString, def: "", check: checkOrganisationNumber},
 	KeyPIVManagementKeyFile:   {kind: kindString, def: "", policyOnly: true, check: checkAbsolute},
 	KeyBackend:                {kind: kindString, def: "auto", check: oneOf(BackendPreferences...)}, // as cardreader.OrderBackends takes
 	KeyLogLevel:               {kind: kindString, def: "info", check: oneOf("debug", "info", "warn", "error")},
@@ -772,6 +780,7 @@ func (c *Config) Effective() Settings {
 		PIVManagementKeyFile:   c.value(KeyPIVManagementKeyFile).(string),
 		AllowDemo:              c.value(KeyAllowDemo).(bool),
 		Proxy:                  c.value(KeyProxy).(string),
+		DefaultOrganisation:    c.value(KeyDefaultOrganisation).(string),
 		Backend:                c.value(KeyBackend).(string),
 		LogLevel:               c.value(KeyLogLevel).(string),
 		Language:               c.value(KeyLanguage).(string),
