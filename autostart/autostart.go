@@ -118,6 +118,16 @@ type Entry struct {
 	// Changed: install wrote or uninstall removed something (false when it
 	// was already so).
 	Changed bool `json:"changed"`
+	// MachineWide: the entry is for every user of the machine (Windows:
+	// the MSI's HKLM Run value), not this user's own; install and
+	// uninstall never touch it.
+	MachineWide bool `json:"machineWide,omitempty"`
+	// Disabled: the entry is there but turned off (Windows: Task
+	// Manager's Startup apps, StartupApproved\Run), so it starts nothing.
+	Disabled bool `json:"disabled,omitempty"`
+	// InForce: this is the entry that starts the agent at logon (Windows,
+	// where a machine-wide and a per-user entry can both be there).
+	InForce bool `json:"inForce,omitempty"`
 	// Activated: the session's service manager took note now (systemd:
 	// daemon-reload ran); otherwise the entry applies from the next login.
 	Activated bool `json:"activated"`

@@ -68,20 +68,57 @@ func uninstallAutostart(_ context.Context, o Options) ([]Entry, error) {
 }
 
 func autostartState(_ context.Context, _ Options) ([]Entry, error) {
-	k, err := registry.OpenKey(registry.CURRENT_USER, runKey, registry.QUERY_VALUE)
+	return runKeyEntries(registryRunKeys{})
+}
+
+// registryRunKeys reads the Run keys of HKCU and HKLM (its 64-bit view,
+// where the MSI writes) and their StartupApproved switches.
+type registryRunKeys struct{}
+
+const approvedKey = `Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run`
+
+func (registryRunKeys) open(machine bool, path string) (registry.Key, error) {
+	if machine {
+		return registry.OpenKey(registry.LOCAL_MACHINE, path, registry.QUERY_VALUE|registry.WOW64_64KEY)
+	}
+	return registry.OpenKey(registry.CURRENT_USER, path, registry.QUERY_VALUE)
+}
+
+func (r registryRunKeys) Run(machine bool) (string, bool, error) {
+	shown := RunKeyPath
+	if machine {
+		shown = MachineRunKeyPath
+	}
+	k, err := r.open(machine, runKey)
 	if errors.Is(err, registry.ErrNotExist) {
-		return nil, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("autostart: %s: %w", RunKeyPath, err)
+		if machine {
+			return "", false, nil // unreadable for this user: as if absent
+		}
+		return "", false, fmt.Errorf("autostart: %s: %w", shown, err)
 	}
 	defer k.Close()
 	cmd, _, err := k.GetStringValue(RunKeyValue)
 	if errors.Is(err, registry.ErrNotExist) {
-		return nil, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("autostart: %s: %w", RunKeyPath, err)
+		return "", false, fmt.Errorf("autostart: %s: %w", shown, err)
 	}
-	return []Entry{{Method: RunKey, Path: RunKeyPath + `\` + RunKeyValue, Command: cmd}}, nil
+	return cmd, true, nil
+}
+
+func (r registryRunKeys) Approved(machine bool) []byte {
+	k, err := r.open(machine, approvedKey)
+	if err != nil {
+		return nil
+	}
+	defer k.Close()
+	b, _, err := k.GetBinaryValue(RunKeyValue)
+	if err != nil {
+		return nil
+	}
+	return b
 }

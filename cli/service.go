@@ -11,6 +11,10 @@ import (
 	"github.com/sithseid/sithseid/localapi"
 )
 
+// autostartState reads the autostart entries; a test puts a Windows
+// registry with the MSI's machine-wide Run value behind it.
+var autostartState = autostart.State
+
 // serviceStatus is "sithseid service status --json".
 type serviceStatus struct {
 	Installed bool              `json:"installed"`
@@ -117,11 +121,11 @@ func (r *runner) serviceUninstall(ctx context.Context, o autostart.Options, asJS
 }
 
 func (r *runner) serviceStatus(ctx context.Context, o autostart.Options, asJSON bool) error {
-	entries, err := autostart.State(ctx, o)
+	entries, err := autostartState(ctx, o)
 	if err != nil {
 		return err
 	}
-	st := serviceStatus{Installed: len(entries) > 0, Entries: entries}
+	st := serviceStatus{Installed: anyStarts(entries), Entries: entries}
 	if st.Entries == nil {
 		st.Entries = []autostart.Entry{}
 	}
@@ -132,15 +136,34 @@ func (r *runner) serviceStatus(ctx context.Context, o autostart.Options, asJSON 
 	if !st.Installed {
 		fmt.Fprintln(r.Stdout, r.cat.T("service.not_installed"))
 	}
-	for _, e := range entries {
-		fmt.Fprintln(r.Stdout, r.cat.T("service.entry", r.methodName(e.Method), e.Path))
-	}
+	r.printEntries(entries)
 	if st.Running {
 		fmt.Fprintln(r.Stdout, r.cat.T("service.running", st.PID))
 	} else {
 		fmt.Fprintln(r.Stdout, r.cat.T("service.not_running"))
 	}
 	return nil
+}
+
+// printEntries lists the autostart entries and, where there are two
+// kinds (Windows: the MSI's machine-wide Run value and the user's own),
+// which one starts the agent.
+func (r *runner) printEntries(entries []autostart.Entry) {
+	machineInForce := false
+	for _, e := range entries {
+		machineInForce = machineInForce || (e.MachineWide && e.InForce)
+	}
+	for _, e := range entries {
+		fmt.Fprintln(r.Stdout, r.cat.T("service.entry", r.methodName(e.Method), e.Path))
+		switch {
+		case e.Disabled:
+			fmt.Fprintln(r.Stdout, r.cat.T("service.entry_disabled"))
+		case e.InForce && len(entries) > 1:
+			fmt.Fprintln(r.Stdout, r.cat.T("service.entry_in_force"))
+		case !e.MachineWide && machineInForce:
+			fmt.Fprintln(r.Stdout, r.cat.T("service.entry_redundant"))
+		}
+	}
 }
 
 // agentPID asks this session's agent (the invocation's XDG_RUNTIME_DIR)
@@ -162,4 +185,15 @@ func (r *runner) agentPID(ctx context.Context) (int, bool) {
 		return 0, false
 	}
 	return info.PID, true
+}
+
+// anyStarts: some entry starts the agent (one turned off in Task Manager
+// does not).
+func anyStarts(entries []autostart.Entry) bool {
+	for _, e := range entries {
+		if !e.Disabled {
+			return true
+		}
+	}
+	return false
 }

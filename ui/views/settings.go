@@ -42,6 +42,7 @@ type SettingsView struct {
 	env       *choice
 	envNote   *widget.Label
 	autostart *check
+	autoNote  *widget.Label
 	saveB     *button
 	closeB    *button
 	autoWas   bool
@@ -73,6 +74,8 @@ func NewSettings(env *Env, prefs Preferences, auto Autostart) *SettingsView {
 	v.envNote.Hide()
 	v.autostart = v.keys.newCheck(c.T("ui.settings.autostart"), nil)
 	v.autostart.Disable()
+	v.autoNote = para("")
+	v.autoNote.Hide()
 	v.saveB = v.keys.newButton(c.T("ui.save"), v.save)
 	v.saveB.Importance = widget.HighImportance
 	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
@@ -83,7 +86,8 @@ func NewSettings(env *Env, prefs Preferences, auto Autostart) *SettingsView {
 			field(c.T("ui.settings.lang"), v.lang),
 			field(c.T("ui.settings.env"), v.env),
 			field("", v.envNote),
-			field(c.T("ui.settings.start"), v.autostart)),
+			field(c.T("ui.settings.start"), v.autostart),
+			field("", v.autoNote)),
 		v.messages(),
 		container.NewHBox(layoutSpacer(), v.closeB, v.saveB),
 	))
@@ -106,7 +110,22 @@ func (v *SettingsView) Start(w fyne.Window) {
 				v.fail(err)
 				return
 			}
-			v.autoWas = len(entries) > 0
+			// The box is this user's own entry; the installation's
+			// machine-wide one (Windows: the MSI's HKLM Run value) is
+			// shown beside it, which the box cannot remove.
+			v.autoWas = false
+			for _, e := range entries {
+				switch {
+				case e.MachineWide && e.Disabled:
+					v.autoNote.SetText(v.cat.T("ui.settings.autostart_machine_off"))
+					v.autoNote.Show()
+				case e.MachineWide:
+					v.autoNote.SetText(v.cat.T("ui.settings.autostart_machine"))
+					v.autoNote.Show()
+				default:
+					v.autoWas = true
+				}
+			}
 			v.autostart.SetChecked(v.autoWas)
 			v.autostart.Enable()
 		})
