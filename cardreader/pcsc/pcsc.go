@@ -55,6 +55,11 @@ func Connect(ctx context.Context, reader string, busy time.Duration) (*Conn, err
 	for {
 		card, err := sc.Connect(reader, scard.ShareShared, scard.ProtocolAny)
 		if err == nil {
+			if err = transmitProtocol(card.ActiveProtocol()); err != nil {
+				_ = card.Disconnect(scard.LeaveCard)
+				_ = sc.Release()
+				return nil, err
+			}
 			if err = card.BeginTransaction(); err == nil {
 				c := &Conn{sc: sc, card: card, reader: reader}
 				if st, err := card.Status(); err == nil {
@@ -76,6 +81,26 @@ func Connect(ctx context.Context, reader string, busy time.Duration) (*Conn, err
 		case <-time.After(busyPoll):
 		}
 	}
+}
+
+// transmitProtocol checks the protocol SCardConnect chose before any
+// APDU is sent. WinSCard's SCardTransmit needs pioSendPci to be the PCI
+// of the active protocol (SCARD_PCI_T0 or SCARD_PCI_T1; the documentation
+// of SCardTransmit); NULL or a mismatch fails there, unlike pcsc-lite,
+// which tolerates it. github.com/ebfe/scard gets this right: Connect keeps
+// the active protocol dwActiveProtocol returned, and Transmit passes the
+// address of winscard.dll's g_rgSCardT0Pci or g_rgSCardT1Pci for it
+// (scard_windows.go, scardTransmit; scard_unix.go fills an
+// SCARD_IO_REQUEST with the same protocol). For any other protocol
+// (raw, or none when a driver reports no protocol) that code panics, so
+// the connection is refused here, with an error, instead. piv-go, which
+// passes NULL for the send PCI, sends no APDU of this product (it only
+// names the PIV slots).
+func transmitProtocol(p scard.Protocol) error {
+	if p == scard.ProtocolT0 || p == scard.ProtocolT1 {
+		return nil
+	}
+	return fmt.Errorf("the reader connected the card with protocol %#x, neither T=0 nor T=1: %w", uint32(p), cardreader.ErrCardUnresponsive)
 }
 
 // Transmit sends one command APDU and returns the whole response (data
