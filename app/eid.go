@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/mtls"
 )
 
 // eidStatuses lists id's eIDs for a CardStatus.
@@ -162,4 +165,41 @@ func (s *Service) loginEIDChosen(oc *openCard, hsaID string) (cardreader.CertInf
 		}
 	}
 	return login, nil
+}
+
+// tlsEID picks the eID whose key a mutual-TLS check authenticates with:
+// req.HSAID when given; else, on a card with several usable eIDs, the only
+// one whose issuer the server's CertificateRequest accepts (a probe
+// handshake that sends no certificate and signs nothing); else the
+// default. It returns that eID's authentication certificate.
+func (s *Service) tlsEID(ctx context.Context, oc *openCard, req TLSCheckRequest, u *url.URL) (cardreader.CertInfo, error) {
+	if req.HSAID != "" {
+		return oc.chooseEID(req.HSAID)
+	}
+	usable := loginEIDs(oc.identity, s.now())
+	if len(usable) < 2 {
+		return oc.chooseEID("")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	cr, err := mtls.ProbeCertificateRequest(ctx, mtls.Options{Roots: req.Roots, ServerName: u.Hostname(),
+		MaxVersion: req.MaxVersion, Now: s.opts.Now}, net.JoinHostPort(u.Hostname(), port))
+	if err != nil || !cr.Requested {
+		s.log.Info("probing the server's certificate request", "err", err)
+		return oc.chooseEID("")
+	}
+	var fits []string
+	for _, e := range usable {
+		if c, ok := oc.identity.EID(e.HSAID); ok {
+			if ci, ok := oc.identity.Certificate(c.Auth); ok && cr.Accepts(ci.Cert) {
+				fits = append(fits, e.HSAID)
+			}
+		}
+	}
+	if len(fits) == 1 {
+		return oc.chooseEID(fits[0])
+	}
+	return oc.chooseEID("")
 }

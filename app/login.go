@@ -470,6 +470,11 @@ type TLSCheckRequest struct {
 	// MaxVersion caps TLS (tls.VersionTLS12) to test 1.2; zero allows 1.3.
 	MaxVersion uint16
 	Prompt     Prompt
+	// HSAID picks the SITHS eID whose key authenticates (tls-check
+	// --hsa-id). "" on a card with several eIDs: the one whose issuer the
+	// server's CertificateRequest accepts when only one fits, else the
+	// card's default.
+	HSAID string
 }
 
 // TLSCheckReport says what happened.
@@ -485,6 +490,9 @@ type TLSCheckReport struct {
 	Signatures    uint64        `json:"cardSignatures"`
 	Elapsed       time.Duration `json:"elapsedNs"`
 	Body          string        `json:"body,omitempty"`
+	// HSAID and Organisation name the eID that authenticated.
+	HSAID        string `json:"hsaId,omitempty"`
+	Organisation string `json:"organisation,omitempty"`
 }
 
 // TLSCheck makes one GET over mutual TLS with the card's login key and
@@ -502,6 +510,11 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	// what the server makes of it. The lock is not held over the prompt.
 	s.mu.Lock()
 	oc, login, err := s.loginCard(ctx, req.Select)
+	if err == nil {
+		// Several organisations' eIDs: the one asked for, else the only
+		// one the server accepts, else the default (issue 15).
+		login, err = s.tlsEID(ctx, &oc, req, u)
+	}
 	var st cardreader.PINStatus
 	if err == nil {
 		st, err = onCard(s, ctx, oc.card.PINStatus)
@@ -559,6 +572,8 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 		Status:        resp.StatusCode,
 		Elapsed:       time.Since(start),
 		ClientSubject: login.Cert.Subject.String(),
+		HSAID:         login.HSAID,
+		Organisation:  login.Organisation,
 		Signatures:    client.Stats().Signatures,
 		Body:          strings.TrimSpace(string(body)),
 	}

@@ -3,8 +3,10 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/nginxtest"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/oob"
@@ -163,4 +167,54 @@ func TestDefaultEIDPolicyAndUserChoice(t *testing.T) {
 	if def, holder := defaultOf(); def != eidStockholm.HSAID || holder != eidStockholm.HSAID {
 		t.Fatalf("with the user's choice: default %q, holder %q; want %q", def, holder, eidStockholm.HSAID)
 	}
+}
+
+// Mutual TLS with a two-eID card: against nginx that accepts only the
+// second organisation's CA, tls-check picks the second eID without being
+// told; where both are accepted, the default is used, or the one named
+// with --hsa-id. The server's own view (nginx's $ssl_client_s_dn in the
+// body) names the eID that authenticated.
+func TestTLSCheckPicksEID(t *testing.T) {
+	if _, err := exec.LookPath("nginx"); err != nil {
+		if _, err := os.Stat("/usr/sbin/nginx"); err != nil {
+			testenv.Missing(t, "nginx not installed (scripts/setup installs it)")
+		}
+	}
+	pki, err := testpki.New(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlySecond := nginxtest.PKIOptions(t, pki)
+	onlySecond.ClientCAs = []*x509.Certificate{pki.Root.Cert, pki.HSAPersonCA2.Cert}
+	ngxSecond := nginxtest.Start(t, onlySecond)
+	both := nginxtest.PKIOptions(t, pki)
+	both.ClientCAs = []*x509.Certificate{pki.Root.Cert, pki.HSAPersonCA.Cert, pki.HSAPersonCA2.Cert}
+	ngxBoth := nginxtest.Start(t, both)
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		k.Insert(t, 0, twoEIDSpec(), vcard.RunOptions{})
+		for _, tc := range []struct {
+			name  string
+			url   string
+			flags []string
+			want  testpki.EIDSpec
+		}{
+			{"only the second organisation's CA", ngxSecond.URL, nil, eidJonkoping},
+			{"both CAs, the default", ngxBoth.URL, nil, eidStockholm},
+			{"both CAs, --hsa-id", ngxBoth.URL, []string{"--hsa-id", eidJonkoping.HSAID}, eidJonkoping},
+		} {
+			args := append([]string{"tls-check", tc.url, "--env", "DEMO", "--pin-stdin", "--json"}, tc.flags...)
+			r := kindCLI{k}.en(t, "123456\n", args...)
+			wantCode(t, r, 0)
+			var rep app.TLSCheckReport
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("%s: %v\n%s", tc.name, err, r.stdout)
+			}
+			if rep.Status != 200 || rep.HSAID != tc.want.HSAID || rep.Organisation != tc.want.Organization {
+				t.Errorf("%s: status %d, eID %q of %q; want %q of %q", tc.name, rep.Status, rep.HSAID, rep.Organisation, tc.want.HSAID, tc.want.Organization)
+			}
+			if !strings.Contains(rep.Body, tc.want.HSAID) {
+				t.Errorf("%s: the server saw %q", tc.name, rep.Body)
+			}
+		}
+	})
 }

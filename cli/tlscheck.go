@@ -19,6 +19,7 @@ func (r *runner) tlsCheck(ctx context.Context, args []string) error {
 	caFile := fs.String("ca", "", "PEM file of extra trust anchors for the server")
 	tls12 := fs.Bool("tls12", false, "cap at TLS 1.2")
 	asJSON := fs.Bool("json", false, "JSON output")
+	hsaID := fs.String("hsa-id", "", "the SITHS eID whose key authenticates (a card with several organisations' eIDs)")
 	pos, err := r.parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func (r *runner) tlsCheck(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	req := app.TLSCheckRequest{URL: pos[0], Select: cf.selector(), Roots: roots, Prompt: prompt}
+	req := app.TLSCheckRequest{URL: pos[0], Select: cf.selector(), Roots: roots, Prompt: prompt, HSAID: *hsaID}
 	if *tls12 {
 		req.MaxVersion = tls.VersionTLS12
 	}
