@@ -4,6 +4,7 @@
 #   make test    OS packages, build, the rig, go vet, every test, the packages
 #   make packages           dist/: the DEB and the signed MSI (scripts/packages)
 #   make check-packages     install, inspect and rebuild them (scripts/check-packages)
+#   make check-windows      the Windows exe and MSI under Wine (scripts/wine-lane)
 #
 # One build mode and the default Go build cache throughout, so nothing is
 # built twice (a cold Fyne build takes minutes on two cores). The packages
@@ -26,7 +27,7 @@ SOAK_CYCLES ?= 1000
 # A clean clone owned by another user (CI) must not fail on VCS stamping.
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build setup rig rig-stop demo test vet bench soak fuzz clean packages check-packages screenshots
+.PHONY: build setup rig rig-stop demo test vet bench soak fuzz clean packages check-packages check-windows screenshots
 
 build:
 	mkdir -p bin
@@ -53,6 +54,7 @@ vet:
 test: setup build rig vet
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory check-packages
+	$(MAKE) --no-print-directory check-windows
 
 # The DEB and the MSI into dist/; a release sets SITHSEID_SIGN_CERT,
 # SITHSEID_SIGN_KEY (and SITHSEID_SIGN_PASS) to sign with its certificate.
@@ -63,6 +65,12 @@ packages: setup
 # and compares (docs/admin.md, "Packages").
 check-packages: packages
 	scripts/check-packages
+
+# The Windows lane: the cross-built exe and the MSI under Debian's Wine
+# against virtual cards (internal/testkit/winelane/README.md). Installs its
+# own packages (scripts/setup --wine); its state in .winelane/.
+check-windows: setup
+	scripts/wine-lane
 
 # Screenshots of every window in sv and en (and one at 200 %) into
 # docs/screenshots: real windows under a private Xvfb, a real agent with a
