@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
@@ -202,4 +203,23 @@ func (s *Service) tlsEID(ctx context.Context, oc *openCard, req TLSCheckRequest,
 		return oc.chooseEID(fits[0])
 	}
 	return oc.chooseEID("")
+}
+
+// eidChoice is the eID picked in a login's approval window; the window
+// may change it until the PIN is given (LoginApproval.Choose).
+type eidChoice struct {
+	mu    sync.Mutex
+	hsaID string
+}
+
+func (c *eidChoice) set(hsaID string) {
+	c.mu.Lock()
+	c.hsaID = hsaID
+	c.mu.Unlock()
+}
+
+func (c *eidChoice) get() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hsaID
 }

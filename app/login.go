@@ -209,8 +209,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 		return err
 	}
+	// The eID the user picks in the approval window (several
+	// organisations' eIDs): it may change until the PIN is given.
+	var choice eidChoice
 	if req.Approve != nil {
-		var chosen string
 		la := LoginApproval{
 			RelyingParty: tx.RelyingParty.Name,
 			Text:         tx.Text,
@@ -219,11 +221,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			HSAID:        oc.identity.HSAID,
 			CardNumber:   oc.identity.CardNumber,
 			Origin:       tx.Origin,
-			chooser:      func(h string) { chosen = h },
 		}
 		if req.HSAID == "" {
 			if eids := loginEIDs(oc.identity, s.now()); len(eids) > 1 {
-				la.EIDs = eids
+				la.EIDs, la.chooser = eids, choice.set
 			}
 		}
 		if err := req.Approve(pctx, la); err != nil {
@@ -232,12 +233,6 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			}
 			cancel(oob.ReasonUserCancel)
 			return nil, err
-		}
-		if chosen != "" && chosen != oc.identity.HSAID && la.EIDs != nil {
-			if login, err = s.loginEIDChosen(&oc, chosen); err != nil {
-				cancel(oob.ReasonUserCancel)
-				return nil, err
-			}
 		}
 	}
 	// The installation's device key, before the card is used: a keyring
@@ -265,6 +260,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, err
 	}
 	defer pin.Wipe()
+	if h := choice.get(); h != "" && h != oc.identity.HSAID {
+		if login, err = s.loginEIDChosen(&oc, h); err != nil {
+			cancel(oob.ReasonUserCancel)
+			return nil, err
+		}
+	}
 	// From the PIN on to the completion no person is waited for: the card
 	// phase holds the lock (the TLS handshake signs with the card).
 	s.mu.Lock()

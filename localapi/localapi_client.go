@@ -165,6 +165,9 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 	if err != nil {
 		return err
 	}
+	if h.eid == nil {
+		h.eid = &eidPick{}
+	}
 	ch := make(chan frame, 64)
 	c.mu.Lock()
 	c.nextID++
@@ -250,10 +253,10 @@ func (c *Client) answer(ctx context.Context, id uint64, f frame, h Handlers) err
 		case p.Approval == nil:
 			ans.Error = ToWire(fmt.Errorf("%w: approval prompt without approval", ErrProtocol))
 		default:
-			if err := h.Approve(ctx, p.Approval.WithChooser(func(hsaID string) { ans.EID = hsaID })); err != nil {
+			if err := h.Approve(ctx, p.Approval.WithChooser(h.eid.set)); err != nil {
 				ans.Error = ToWire(err)
 			} else {
-				ans.Approved = true
+				ans.Approved, ans.EID = true, h.eid.get()
 			}
 		}
 		return c.write(ans)
@@ -280,6 +283,7 @@ func (c *Client) answer(ctx context.Context, id uint64, f frame, h Handlers) err
 	}
 	defer s.Wipe()
 	ans.Secret = s.Bytes()
+	ans.EID = h.eid.get() // the eID picked in the approval, if any
 	err = c.write(ans)
 	ans.Secret = nil
 	return err

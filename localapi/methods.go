@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"github.com/sithseid/sithseid/app"
 )
@@ -66,6 +67,33 @@ type Handlers struct {
 	Approve func(context.Context, app.LoginApproval) error
 	// Event receives a subscription's events; false stops it.
 	Event func(Event) bool
+
+	// eid is the eID picked in this call's approval
+	// (app.LoginApproval.Choose), sent with the approval's and the PIN's
+	// answers.
+	eid *eidPick
+}
+
+// eidPick is an eID picked in an approval window, which may change it
+// until the PIN is given (from the window's goroutine).
+type eidPick struct {
+	mu    sync.Mutex
+	hsaID string
+}
+
+func (p *eidPick) set(hsaID string) {
+	p.mu.Lock()
+	p.hsaID = hsaID
+	p.mu.Unlock()
+}
+
+func (p *eidPick) get() string {
+	if p == nil {
+		return ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hsaID
 }
 
 // Call runs m at the agent with params p and returns its result; h

@@ -237,6 +237,9 @@ type serverCall struct {
 	cancel  context.CancelFunc
 	answers chan frame
 	seq     uint64
+	// choose is the Choose of the call's login approval: the eID the
+	// client picked crosses in the approval's and the PIN's answers.
+	choose func(hsaID string)
 }
 
 func (c *serverConn) close() {
@@ -397,12 +400,16 @@ func (c *serverConn) prompt(call *serverCall) app.Prompt {
 			return nil, err
 		}
 		s := cardreader.NewSecret(f.Secret) // takes ownership of the bytes
+		if f.EID != "" && call.choose != nil {
+			call.choose(f.EID)
+		}
 		return s, nil
 	}
 }
 
 func (c *serverConn) approve(call *serverCall) func(context.Context, app.LoginApproval) error {
 	return func(ctx context.Context, la app.LoginApproval) error {
+		call.choose = la.Choose
 		f, err := c.ask(ctx, call, wirePrompt{Kind: promptApprove, Retries: -1,
 			Holder: la.Holder, HSAID: la.HSAID, CardNumber: la.CardNumber, Approval: &la})
 		if err != nil {

@@ -37,6 +37,14 @@ type LoginView struct {
 	origin     *widget.Label
 	originIcon *widget.Icon
 	originRow  *fyne.Container
+	// eidRow lets the user pick which organisation's SITHS eID to log in
+	// as, on a card with several (eid.go); hidden otherwise.
+	eidRow   *fyne.Container
+	eidPick  *choice
+	eidHint  *widget.Label
+	eids     []app.EIDChoice
+	chooseFn func(hsaID string)
+	approval app.LoginApproval
 	// reminder: approve only a login you started yourself.
 	reminder    *widget.Label
 	reminderRow *fyne.Container
@@ -75,6 +83,7 @@ func NewLogin(env *Env, agent LoginApprover, handoff string) *LoginView {
 	v.originIcon = widget.NewIcon(theme.InfoIcon())
 	v.originRow = container.NewBorder(nil, nil, container.NewCenter(v.originIcon), nil, v.origin)
 	v.originRow.Hide()
+	v.newEIDPicker()
 	v.reminder = para(c.T("login.only_yours"))
 	v.reminderRow = container.NewBorder(nil, nil, container.NewCenter(widget.NewIcon(theme.InfoIcon())), nil, v.reminder)
 	v.reminderRow.Hide()
@@ -97,6 +106,7 @@ func NewLogin(env *Env, agent LoginApprover, handoff string) *LoginView {
 		v.rp,
 		v.text,
 		v.who,
+		v.eidRow,
 		v.originRow,
 		v.reminderRow,
 		v.pinRow,
@@ -111,6 +121,7 @@ func (v *LoginView) Title() string { return v.cat.T("ui.login.title") }
 
 func (v *LoginView) Start(w fyne.Window) {
 	v.attach(w)
+	v.addEIDShortcut(w)
 	v.start()
 	v.focus(v.cancelB)
 }
@@ -148,6 +159,7 @@ func (v *LoginView) approve(_ context.Context, a app.LoginApproval) error {
 		}
 		v.who.SetText(c.T("login.as", a.Holder, a.HSAID, a.CardNumber))
 		v.who.Show()
+		v.showEIDs(a)
 		v.showOrigin(a.Origin)
 		v.reminderRow.Show()
 		v.root.Refresh() // the wrapped rows measure their height at their new width
