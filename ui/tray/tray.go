@@ -86,8 +86,10 @@ func (t *Tray) Run(ctx context.Context) (err error) {
 	}
 	prepare()
 	m := Build(t.view(), t.opts.Catalog)
-	systray.SetIcon(IconData(m.Icon))
-	systray.SetTooltip(m.Tooltip)
+	// The icon and tooltip are set in ready: before systray.Run the
+	// Windows tray has no window yet and each call logs "tray not ready
+	// yet". What systray still logs goes to the tray's logger.
+	defer routeLibraryLog(t.log)()
 	if openStatusOnTap {
 		systray.SetOnTapped(func() { t.act(Action{Kind: ActionStatus}) })
 	}
@@ -144,6 +146,8 @@ type entries struct {
 // ready builds the menu (systray calls it once, on its own goroutine)
 // and then applies every new view.
 func (t *Tray) ready(ctx context.Context, m Menu) {
+	systray.SetIcon(IconData(m.Icon))
+	systray.SetTooltip(m.Tooltip)
 	var e entries
 	add := func(it Item) *systray.MenuItem {
 		mi := systray.AddMenuItem(it.Label, "")
