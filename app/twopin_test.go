@@ -163,6 +163,14 @@ func (c *stubCard) UnblockPIN(_ context.Context, puk, newPIN *cardreader.Secret)
 	return c.unblock(puk, newPIN, &c.pin, &c.pinLeft)
 }
 
+// set changes the card's state under its lock: an agent's goroutines
+// (its status refresher) read it meanwhile.
+func (c *stubCard) set(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f()
+}
+
 func (c *stubCard) SignaturePINStatus(context.Context) (cardreader.PINStatus, error) {
 	c.called("SignaturePINStatus")
 	c.mu.Lock()
@@ -451,7 +459,7 @@ func TestPINChoiceDispatch(t *testing.T) {
 					t.Errorf("change %q: prompt %+v", ref, req)
 				}
 			}
-			card.pin = "246813"
+			card.set(func() { card.pin = "246813" })
 		}
 	})
 }
@@ -472,7 +480,7 @@ func TestPINChoiceErrors(t *testing.T) {
 		if card.pinLeft != 3 {
 			t.Errorf("a wrong signature PIN cost an identification PIN try: %d left", card.pinLeft)
 		}
-		card.signLeft = 0
+		card.set(func() { card.signLeft = 0 })
 		rec := &recorder{}
 		err = ops.ChangePIN(ctx, app.Selector{}, cardreader.PINSignature, rec.Prompt)
 		if !errors.Is(err, cardreader.ErrPINBlocked) || !errors.As(err, &pe) || pe.PIN != cardreader.PINSignature || len(rec.Asked) != 0 {
