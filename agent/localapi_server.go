@@ -48,6 +48,13 @@ func (a *Agent) handlers() []localapi.Handler {
 		localapi.Handle(localapi.MethodCertRemove, func(ctx context.Context, x *localapi.Request, p localapi.CertRemoveParams) (localapi.None, error) {
 			return localapi.None{}, a.svc.RemoveCertificate(ctx, p.Select.Selector(), p.CertID, app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, x.Prompt())
 		}).CardOp(),
+		localapi.Handle(localapi.MethodEIDRemove, func(ctx context.Context, x *localapi.Request, p localapi.EIDRemoveParams) (localapi.RemovedResult, error) {
+			ids, err := a.svc.RemoveEID(ctx, p.Select.Selector(), p.HSAID, app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, x.Prompt())
+			if ids == nil {
+				ids = []string{}
+			}
+			return localapi.RemovedResult{Removed: ids}, err
+		}).CardOp(),
 		localapi.Handle(localapi.MethodRemoveExpired, func(ctx context.Context, x *localapi.Request, p localapi.CertRemoveParams) (localapi.RemovedResult, error) {
 			ids, err := a.svc.RemoveExpired(ctx, p.Select.Selector(), app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, x.Prompt())
 			if ids == nil {

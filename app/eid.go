@@ -223,3 +223,69 @@ func (c *eidChoice) get() string {
 	defer c.mu.Unlock()
 	return c.hsaID
 }
+
+// ErrConfirmEIDRemoval: removing an eID needs a confirmation that named
+// its organisation and HSA-ID to the user (RemoveOptions.ConfirmLogin:
+// `cert remove --eid … --yes`, or the certificates window's dialog).
+var ErrConfirmEIDRemoval = errors.New("removing an eID needs a confirmation naming its organisation and HSA-ID")
+
+// RemoveEID removes one organisation's SITHS eID from the selected card:
+// its certificates (the pair, and any renewal left behind), and with them
+// their keys where the backend removes keys. The other eIDs stay. The
+// caller must have shown the confirmation (EIDRemovalNotice) and set
+// opts.ConfirmLogin; the native IDPrime backend refuses before any PIN
+// (cardreader.ErrRemovalUnsupported).
+func (s *Service) RemoveEID(ctx context.Context, sel Selector, hsaID string, opts RemoveOptions, prompt Prompt) ([]string, error) {
+	return s.removeCertificates(ctx, sel, func(id cardreader.Identity) ([]string, error) {
+		e, ok := id.EID(hsaID)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchEID, hsaID)
+		}
+		if !opts.ConfirmLogin {
+			return nil, ErrConfirmEIDRemoval
+		}
+		return append([]string(nil), e.CertIDs...), nil
+	}, opts, prompt)
+}
+
+// EIDRemovalNotice is what a confirmation of removing an eID says: which
+// organisation and HSA-ID, and what it means when the eID is the card's
+// default (logins use another eID afterwards, or none) or its only valid
+// LoA3 eID (the card then has no eID for services that demand LoA3).
+type EIDRemovalNotice struct {
+	EID EIDStatus
+	// Default: the eID is the card's default; NextDefault is the eID
+	// that takes over ("" when none is left).
+	Default     bool
+	NextDefault string
+	// OnlyLoA3: the only valid LoA3 eID on the card.
+	OnlyLoA3 bool
+}
+
+// EIDRemoval returns the notice for removing eID hsaID from the card c.
+func EIDRemoval(c CardStatus, hsaID string) (EIDRemovalNotice, bool) {
+	var n EIDRemovalNotice
+	found, loa3 := false, 0
+	for _, e := range c.EIDs {
+		if e.HSAID == hsaID {
+			n.EID, found = e, true
+		}
+		if e.LoA >= 3 && !e.Expired {
+			loa3++
+		}
+	}
+	if !found {
+		return n, false
+	}
+	n.Default = n.EID.Default
+	if n.Default {
+		for _, e := range c.EIDs {
+			if e.HSAID != hsaID && !e.Expired && e.AuthCertID != "" {
+				n.NextDefault = e.HSAID
+				break
+			}
+		}
+	}
+	n.OnlyLoA3 = n.EID.LoA >= 3 && !n.EID.Expired && loa3 == 1
+	return n, true
+}

@@ -41,6 +41,11 @@ func (r *runner) removeOptions(cf *cardFlags, yes, mgmtStdin bool) (app.RemoveOp
 }
 
 func (r *runner) certRemove(ctx context.Context, args []string) error {
+	for _, a := range args {
+		if a == "--eid" || a == "-eid" || strings.HasPrefix(a, "--eid=") || strings.HasPrefix(a, "-eid=") {
+			return r.certRemoveEID(ctx, args)
+		}
+	}
 	return r.removal(ctx, "cert remove", args, 1, func(ops operations, sel app.Selector, opts app.RemoveOptions, prompt app.Prompt, pos []string) ([]string, error) {
 		if err := ops.RemoveCertificate(ctx, sel, pos[0], opts, prompt); err != nil {
 			return nil, err

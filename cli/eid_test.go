@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/sithseid/sithseid/cli"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/testkit/nginxtest"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
@@ -216,5 +219,108 @@ func TestTLSCheckPicksEID(t *testing.T) {
 				t.Errorf("%s: the server saw %q", tc.name, rep.Body)
 			}
 		}
+	})
+}
+
+// Removing one organisation's eID (cert remove --eid): the confirmation
+// names the organisation and HSA-ID and stops without --yes; with --yes
+// the second eID's certificates go and the first eID stays whole, as
+// OpenSC's pkcs15-tool (another client, reading the card through the same
+// pcscd) sees it: its certificates and keys. Removing the remaining eID
+// then says it is the default and the only LoA3 eID. Backends that cannot
+// remove certificates keep refusing, and the card keeps both eIDs.
+func TestRemoveEID(t *testing.T) {
+	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
+		k.Insert(t, 0, twoEIDSpec(), vcard.RunOptions{})
+		c11 := kindCLI{k}
+		before := onlyCard(t, c11.status(t))
+		r := c11.sv(t, "", "cert", "remove", "--eid", eidJonkoping.HSAID, "--pin-stdin")
+		wantCode(t, r, cli.ExitConfirm)
+		wantIn(t, r.stderr, "Ta bort SITHS eID från Region Jönköpings län (HSA-id SE2321000057-5678)")
+		wantIn(t, r.stderr, "en annan organisations eID får inte tas bort")
+		wantIn(t, r.stderr, "--yes")
+		if strings.Contains(r.stderr, "förvalda") {
+			t.Errorf("the second eID is called the default:\n%s", r.stderr)
+		}
+		r = c11.en(t, "", "cert", "remove", "--eid", eidJonkoping.HSAID, "--pin-stdin")
+		wantCode(t, r, cli.ExitConfirm)
+		wantIn(t, r.stderr, "Remove the SITHS eID of Region Jönköpings län (HSA-ID SE2321000057-5678)")
+		if c := onlyCard(t, c11.status(t)); len(c.EIDs) != 2 {
+			t.Fatalf("unconfirmed, the card lost an eID: %+v", c.EIDs)
+		}
+		r = c11.sv(t, "", "cert", "remove", "--eid", "SE2321000099-0000", "--yes", "--pin-stdin")
+		wantCode(t, r, cli.ExitUsage)
+		wantIn(t, r.stderr, "Kortet har ingen giltig SITHS eID med det HSA-id:t.")
+
+		r = c11.sv(t, "123456\n", "cert", "remove", "--eid", eidJonkoping.HSAID, "--yes", "--pin-stdin")
+		if !k.Remove {
+			wantCode(t, r, cli.ExitFailure)
+			wantIn(t, r.stderr, "Thales SAC")
+			if c := onlyCard(t, c11.status(t)); len(c.EIDs) != 2 || len(c.Certificates) != len(before.Certificates) {
+				t.Fatalf("after the refused removal: %+v", c.EIDs)
+			}
+			return
+		}
+		wantCode(t, r, 0)
+		after := onlyCard(t, c11.status(t))
+		if len(after.EIDs) != 1 || after.EIDs[0].HSAID != eidStockholm.HSAID || !after.EIDs[0].Default ||
+			strings.Join(after.EIDs[0].CertIDs, ",") != strings.Join(before.EIDs[0].CertIDs, ",") {
+			t.Fatalf("after removing the second eID: %+v (before %+v)", after.EIDs, before.EIDs)
+		}
+		if len(after.Certificates) != len(before.Certificates)-len(before.EIDs[1].CertIDs) {
+			t.Fatalf("%d certificates left of %d", len(after.Certificates), len(before.Certificates))
+		}
+
+		// Another client: pkcs15-tool sees the first eID's certificates
+		// and keys, and nothing of the second's.
+		if _, err := exec.LookPath("pkcs15-tool"); err != nil {
+			testenv.Missing(t, "pkcs15-tool (OpenSC) not installed")
+		}
+		p15 := func(args ...string) string {
+			t.Helper()
+			cmd := exec.Command("pkcs15-tool", append([]string{"--reader", "0"}, args...)...)
+			cmd.Env = append(rig.Require(t).Env(), "HOME="+t.TempDir())
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("pkcs15-tool %v: %v\n%s", args, err, out)
+			}
+			return string(out)
+		}
+		certs := p15("--list-certificates")
+		ids := regexp.MustCompile(`(?m)^\s*ID\s*:\s*([0-9a-fA-F]+)\s*$`).FindAllStringSubmatch(certs, -1)
+		serials := map[string]int{}
+		for _, m := range ids {
+			out := p15("--read-certificate", m[1])
+			blk, _ := pem.Decode([]byte(out[strings.Index(out, "-----BEGIN"):]))
+			if blk == nil {
+				t.Fatalf("certificate %s: no PEM:\n%s", m[1], out)
+			}
+			cert, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			serials[cert.Subject.SerialNumber]++
+		}
+		if serials[eidStockholm.HSAID] != len(before.EIDs[0].CertIDs) || serials[eidJonkoping.HSAID] != 0 {
+			t.Fatalf("pkcs15-tool reads certificates of %v, want %d of %s and none of %s", serials,
+				len(before.EIDs[0].CertIDs), eidStockholm.HSAID, eidJonkoping.HSAID)
+		}
+		keys := p15("--list-keys")
+		keyIDs := regexp.MustCompile(`(?m)^\s*ID\s*:\s*([0-9a-fA-F]+)\s*$`).FindAllStringSubmatch(keys, -1)
+		if len(keyIDs) != len(ids) {
+			t.Fatalf("pkcs15-tool lists %d keys for %d certificates:\n%s", len(keyIDs), len(ids), keys)
+		}
+		for i := range ids {
+			if keyIDs[i][1] != ids[i][1] {
+				t.Errorf("key %s, certificate %s", keyIDs[i][1], ids[i][1])
+			}
+		}
+
+		// The eID left is the default and the only LoA3 one: said first.
+		r = c11.sv(t, "", "cert", "remove", "--eid", eidStockholm.HSAID, "--pin-stdin")
+		wantCode(t, r, cli.ExitConfirm)
+		wantIn(t, r.stderr, "Region Stockholm (HSA-id SE2321000016-1234)")
+		wantIn(t, r.stderr, "Det är kortets förvalda eID, och ingen annan eID kan logga in efteråt.")
+		wantIn(t, r.stderr, "enda giltiga eID med tillitsnivå 3")
 	})
 }

@@ -22,6 +22,7 @@ type operations interface {
 	UnblockPIN(context.Context, app.Selector, cardreader.PINRef, app.Prompt) error
 	RemoveCertificate(context.Context, app.Selector, string, app.RemoveOptions, app.Prompt) error
 	RemoveExpired(context.Context, app.Selector, app.RemoveOptions, app.Prompt) ([]string, error)
+	RemoveEID(context.Context, app.Selector, string, app.RemoveOptions, app.Prompt) ([]string, error)
 	Login(context.Context, app.LoginRequest) (*app.LoginResult, error)
 }
 

@@ -357,6 +357,7 @@ var wireSentinels = []struct {
 	{"badLink", app.ErrBadLink},
 	{"noLoginCertificate", app.ErrNoLoginCertificate},
 	{"noSuchEID", app.ErrNoSuchEID},
+	{"confirmEIDRemoval", app.ErrConfirmEIDRemoval},
 	{"loginCertificateExpired", app.ErrLoginCertificateExpired},
 	{"environmentTurnedOff", environment.ErrTurnedOff}, // before environmentNotConfigured, which it matches too
 	{"environmentNotConfigured", environment.ErrNotConfigured},
@@ -502,6 +503,14 @@ type PINParams struct {
 type CertRemoveParams struct {
 	Select       SelectParams `json:"select"`
 	CertID       string       `json:"certId,omitempty"`
+	ConfirmLogin bool         `json:"confirmLogin,omitempty"`
+}
+
+// EIDRemoveParams names the eID to remove by its HSA-ID; ConfirmLogin
+// says the user confirmed (app.RemoveEID).
+type EIDRemoveParams struct {
+	Select       SelectParams `json:"select"`
+	HSAID        string       `json:"hsaId"`
 	ConfirmLogin bool         `json:"confirmLogin,omitempty"`
 }
 

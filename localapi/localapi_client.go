@@ -343,6 +343,16 @@ func (c *Client) RemoveCertificate(ctx context.Context, sel app.Selector, certID
 	return err
 }
 
+// RemoveEID is Service.RemoveEID run by the agent. A management key in
+// opts is refused (ErrRemoteManagementKey).
+func (c *Client) RemoveEID(ctx context.Context, sel app.Selector, hsaID string, opts app.RemoveOptions, prompt app.Prompt) ([]string, error) {
+	if opts.ManagementKey != nil {
+		return nil, ErrRemoteManagementKey
+	}
+	res, err := Call(ctx, c, MethodEIDRemove, EIDRemoveParams{Select: wireSelect(sel), HSAID: hsaID, ConfirmLogin: opts.ConfirmLogin}, Handlers{Prompt: prompt})
+	return res.Removed, err
+}
+
 // RemoveExpired is Service.RemoveExpired run by the agent.
 func (c *Client) RemoveExpired(ctx context.Context, sel app.Selector, opts app.RemoveOptions, prompt app.Prompt) ([]string, error) {
 	if opts.ManagementKey != nil {

@@ -35,6 +35,9 @@ var (
 	MethodDiagnostics   = Method[DiagnosticsParams, None]{"diag"}
 )
 
+// MethodEIDRemove removes one organisation's SITHS eID (issue 15).
+var MethodEIDRemove = Method[EIDRemoveParams, RemovedResult]{"eid.remove"}
+
 // Decode decodes a call's params strictly: unknown fields and trailing
 // data are a protocol error, and so are params their type's check refuses
 // (a relative path). Absent params are {}.

@@ -186,6 +186,8 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.no_login_cert"), "", NoCard
 	case errors.Is(err, app.ErrNoSuchEID):
 		return c.T("err.no_such_eid"), c.T("hint.no_such_eid"), Usage
+	case errors.Is(err, app.ErrConfirmEIDRemoval):
+		return c.T("err.confirm_eid_removal"), c.T("hint.confirm_eid_removal"), Confirm
 	case errors.Is(err, app.ErrLoginCertificateExpired):
 		return c.T("err.login_cert_expired"), c.T("hint.login_cert_expired"), NoCard
 	case errors.Is(err, environment.ErrUnknown):
