@@ -40,6 +40,9 @@ type CertsView struct {
 	// noRemoval: the card's certificates cannot be removed here (the
 	// native IDPrime backend); said once, and no PIN is asked for it.
 	noRemoval bool
+	// status is the card as last read: its eIDs group the list (eid.go).
+	status    app.CardStatus
+	removeEID *button
 	card      *widget.Label
 	warn      *widget.Label
 	list      *list
@@ -93,6 +96,7 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 	v.exportB = v.keys.newButton(c.T("ui.certs.export"), v.showExport)
 	v.removeB = v.keys.newButton(c.T("ui.certs.remove"), v.confirmRemove)
 	v.expiredB = v.keys.newButton(c.T("ui.certs.remove_expired"), v.confirmExpired)
+	v.removeEID = v.keys.newButton(c.T("ui.certs.remove_eid"), v.confirmRemoveEID)
 	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
 	v.keys.enter = v.showExport
 	// The list takes the window's width and four rows' height.
@@ -107,7 +111,7 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 		listBox,
 		v.details,
 		v.messages(),
-		container.NewHBox(v.exportB, v.removeB, v.expiredB, layoutSpacer(), v.closeB),
+		container.NewHBox(v.exportB, v.removeB, v.removeEID, v.expiredB, layoutSpacer(), v.closeB),
 	)
 
 	v.confirmText = para("")
@@ -144,6 +148,10 @@ func (v *CertsView) certLine(cs app.CertStatus) string {
 	c := v.cat
 	// The holder's name is the same on every line: the details show it.
 	parts := []string{kindName(c, cs.Kind), usageName(c, cs.Usage)}
+	if e, ok := v.eidOf(cs.ID); ok && len(v.status.EIDs) > 1 {
+		// Several organisations' eIDs: each line says whose.
+		parts = append([]string{e.Organisation + " (" + e.HSAID + ")"}, parts...)
+	}
 	line := strings.Join(parts, " · ") + " · " + c.T("ui.certs.until", date(c, cs.NotAfter))
 	if cs.Login {
 		line += " · " + c.T("ui.certs.login")
@@ -204,7 +212,8 @@ func (v *CertsView) cardChanged(cs *app.CardStatus, err error) {
 	}
 	v.loadQuiet()
 	v.card.SetText(cardLine(c, *cs))
-	v.certs = cs.Certificates
+	v.status = *cs
+	v.certs = groupByEID(*cs)
 	v.retries, v.blocked = cs.PIN.Retries, cs.PIN.Blocked
 	v.noRemoval = cs.RemovalUnsupported
 	if len(v.certs) > maxCertificates {
@@ -268,6 +277,7 @@ func (v *CertsView) refreshButtons() {
 	enable(v.exportB, len(v.certs) > 0)
 	enable(v.removeB, v.selected() != nil && !v.blocked && !v.noRemoval)
 	enable(v.expiredB, len(v.expired()) > 0 && !v.blocked && !v.noRemoval)
+	v.refreshEIDButton(enable)
 }
 
 // back returns from a panel to the list.

@@ -1,12 +1,17 @@
 package views
 
 import (
+	"context"
+	"slices"
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/internal/usertext"
 )
 
 // EIDShortcut switches the approval window to the next organisation's
@@ -87,3 +92,93 @@ func (v *LoginView) ChosenEID() string {
 	}
 	return v.eids[i].HSAID
 }
+
+// EIDRemover removes one organisation's eID (the agent's local API client
+// does; app.Service.RemoveEID).
+type EIDRemover interface {
+	RemoveEID(context.Context, app.Selector, string, app.RemoveOptions, app.Prompt) ([]string, error)
+}
+
+// groupByEID orders a card's certificates eID by eID (card order of the
+// eIDs, each eID's certificates together), then the rest (the
+// personal-number pair).
+func groupByEID(cs app.CardStatus) []app.CertStatus {
+	byID := map[string]app.CertStatus{}
+	for _, c := range cs.Certificates {
+		byID[c.ID] = c
+	}
+	var out []app.CertStatus
+	seen := map[string]bool{}
+	for _, e := range cs.EIDs {
+		for _, id := range e.CertIDs {
+			if c, ok := byID[id]; ok && !seen[id] {
+				out, seen[id] = append(out, c), true
+			}
+		}
+	}
+	for _, c := range cs.Certificates {
+		if !seen[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// eidOf is the eID certificate id belongs to.
+func (v *CertsView) eidOf(id string) (app.EIDStatus, bool) {
+	for _, e := range v.status.EIDs {
+		if slices.Contains(e.CertIDs, id) {
+			return e, true
+		}
+	}
+	return app.EIDStatus{}, false
+}
+
+// refreshEIDButton shows "Ta bort eID…" on cards with several eIDs,
+// enabled when the selected certificate belongs to one and the agent can
+// remove eIDs.
+func (v *CertsView) refreshEIDButton(enable func(*button, bool)) {
+	_, canRemove := v.agent.(EIDRemover)
+	if len(v.status.EIDs) < 2 || !canRemove {
+		v.removeEID.Hide()
+		return
+	}
+	v.removeEID.Show()
+	on := false
+	if cs := v.selected(); cs != nil {
+		_, on = v.eidOf(cs.ID)
+	}
+	enable(v.removeEID, on && !v.blocked && !v.noRemoval)
+}
+
+// confirmRemoveEID asks before removing the selected certificate's eID:
+// the confirmation names the organisation and HSA-ID and says what
+// removing the default or the only LoA3 eID means (usertext.EIDRemoval);
+// the default eID needs the extra check, as the login certificate does.
+func (v *CertsView) confirmRemoveEID() {
+	cs := v.selected()
+	r, ok := v.agent.(EIDRemover)
+	if cs == nil || v.running || v.noRemoval || !ok {
+		return
+	}
+	e, ok := v.eidOf(cs.ID)
+	if !ok {
+		return
+	}
+	n, ok := app.EIDRemoval(v.status, e.HSAID)
+	if !ok {
+		return
+	}
+	hsaID := e.HSAID
+	sel := v.cards.selector() // on the UI goroutine: the removal runs off it
+	v.askConfirm(strings.Join(usertext.EIDRemoval(v.cat, n), "\n"), n.Default,
+		func(ctx context.Context, prompt app.Prompt, confirmLogin bool) error {
+			// This panel is the confirmation naming the organisation; the
+			// default eID's extra check is confirmLogin.
+			_, err := r.RemoveEID(ctx, sel, hsaID, app.RemoveOptions{ConfirmLogin: confirmLogin || !n.Default}, prompt)
+			return err
+		})
+}
+
+// ConfirmText is the text of the open confirmation panel (tests).
+func (v *CertsView) ConfirmText() string { return v.confirmText.Text }

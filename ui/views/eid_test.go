@@ -94,3 +94,94 @@ func TestLoginPicksEIDByKeyboard(t *testing.T) {
 		})
 	}
 }
+
+// eidAgent is the fake agent that also removes eIDs.
+type eidAgent struct {
+	*fakeAgent
+	removedEID []string
+	confirmEID []bool
+}
+
+func (f *eidAgent) RemoveEID(ctx context.Context, _ app.Selector, hsaID string, o app.RemoveOptions, p app.Prompt) ([]string, error) {
+	f.record("eid.remove " + hsaID)
+	if err := f.ask(ctx, p, app.PromptPIN); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.removedEID, f.confirmEID = append(f.removedEID, hsaID), append(f.confirmEID, o.ConfirmLogin)
+	f.mu.Unlock()
+	return nil, nil
+}
+
+// twoEIDCard is card with a second organisation's eID in 84/85.
+func twoEIDCard() app.CardStatus {
+	c := card("1001", 3)
+	nb, na := c.Certificates[0].NotBefore, c.Certificates[0].NotAfter
+	c.Certificates = append(c.Certificates,
+		app.CertStatus{ID: "84", Kind: "hsa", Usage: "auth", Subject: "CN=Anna Andersson,SERIALNUMBER=SE2321000057-5678", NotBefore: nb, NotAfter: na},
+		app.CertStatus{ID: "85", Kind: "hsa", Usage: "sign", Subject: "CN=Anna Andersson,SERIALNUMBER=SE2321000057-5678", NotBefore: nb, NotAfter: na})
+	c.EIDs = []app.EIDStatus{
+		{Organisation: "Region Stockholm", OrganisationNumber: "SE2321000016", HSAID: "SE2321000016-1234", Default: true,
+			AuthCertID: "9a", SignCertID: "9c", CertIDs: []string{"9a", "9c"}, LoA: 3, NotAfter: &na},
+		{Organisation: "Region Jönköpings län", OrganisationNumber: "SE2321000057", HSAID: "SE2321000057-5678",
+			AuthCertID: "84", SignCertID: "85", CertIDs: []string{"84", "85"}, LoA: 3, NotAfter: &na},
+	}
+	return c
+}
+
+// The certificates window groups a two-eID card's certificates by eID,
+// each line naming its organisation; "Ta bort eID…" on a certificate of
+// the second eID asks with a text naming Region Jönköpings län and its
+// HSA-ID, and removes that eID with the PIN typed there. The default eID
+// needs the extra check, and its text says what that means.
+func TestCertsRemoveEIDNamesOrganisation(t *testing.T) {
+	f := &eidAgent{fakeAgent: newFake(twoEIDCard())}
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewCerts(env, f) })
+	v := vv.(*CertsView)
+	eventually(t, "the certificates", func() bool { return len(v.certs) == 5 })
+	var order []string
+	for _, c := range v.certs {
+		order = append(order, c.ID)
+	}
+	if strings.Join(order, ",") != "9a,9c,84,85,82" {
+		t.Fatalf("certificates in order %v, want eID by eID, then the rest", order)
+	}
+	if line := v.certLine(v.certs[2]); !strings.Contains(line, "Region Jönköpings län (SE2321000057-5678)") {
+		t.Fatalf("line of 84: %q", line)
+	}
+	if !v.removeEID.Visible() {
+		t.Fatal("no Ta bort eID on a two-eID card")
+	}
+	v.list.Select(2)
+	drainUI()
+	test.Tap(v.removeEID)
+	wantText(t, v.confirmText, "Ta bort SITHS eID från Region Jönköpings län (HSA-id SE2321000057-5678) från kortet: certifikat 84, 85.")
+	wantText(t, v.confirmText, "en annan organisations eID får inte tas bort")
+	if strings.Contains(v.ConfirmText(), "förvalda") {
+		t.Fatalf("the second eID called the default: %q", v.ConfirmText())
+	}
+	typeInto(v.pin, "123456")
+	key(v.pin, fyne.KeyReturn)
+	eventually(t, "the removal", func() bool { return v.ops == 1 })
+	if len(f.removedEID) != 1 || f.removedEID[0] != "SE2321000057-5678" || !f.confirmEID[0] {
+		t.Fatalf("removed %v confirm %v; calls %v", f.removedEID, f.confirmEID, f.Calls())
+	}
+
+	// The default eID: the text says so, and the extra check is needed.
+	eventually(t, "the list again", func() bool { return v.list.Visible() && len(v.certs) == 5 })
+	v.list.Select(0)
+	drainUI()
+	test.Tap(v.removeEID)
+	wantText(t, v.confirmText, "Region Stockholm (HSA-id SE2321000016-1234)")
+	wantText(t, v.confirmText, "Det är kortets förvalda eID: inloggningar använder SE2321000057-5678 efteråt.")
+	typeInto(v.pin, "123456")
+	if !v.confirmB.Disabled() {
+		t.Fatal("removing the default eID enabled without the extra check")
+	}
+	test.Tap(v.loginCheck)
+	key(v.pin, fyne.KeyReturn)
+	eventually(t, "the second removal", func() bool { return v.ops == 2 })
+	if len(f.removedEID) != 2 || f.removedEID[1] != "SE2321000016-1234" || !f.confirmEID[1] {
+		t.Fatalf("removed %v confirm %v", f.removedEID, f.confirmEID)
+	}
+}
