@@ -12,6 +12,9 @@ INSERT INTO Upgrade (UpgradeCode, VersionMin, VersionMax, Language, Attributes, 
 -- ENV is one of the environments the product knows (Windows Installer
 -- conditional syntax); refused before anything is written.
 INSERT INTO LaunchCondition (Condition, Description) VALUES ('Installed OR ENV="PROD" OR ENV="QA" OR ENV="TEST" OR ENV="DEMO"', 'ENV must be PROD, QA, TEST or DEMO. / ENV måste vara PROD, QA, TEST eller DEMO.')
+-- An older build of the installed version is refused (sithseid.wxs,
+-- BUILD_TIME): the installed build's time is read by AppSearch.
+INSERT INTO LaunchCondition (Condition, Description) VALUES ('Installed OR NOT INSTALLED_BUILD OR INSTALLED_BUILD <= BUILD_TIME', 'A newer build of SITHS eID is already installed. / En nyare version av SITHS eID är redan installerad.')
 -- The ENV custom actions set a property (type 51), immediately; wixl adds
 -- the NoImpersonate bit (0x800), which means nothing for them.
 UPDATE CustomAction SET Type=51 WHERE Action='EnvFromPrevious'
