@@ -362,6 +362,7 @@ func (a *Agent) apply(st *app.Status) {
 		a.state.Card = &localapi.CardSummary{
 			Reader: cs.Reader, Backend: cs.Backend, CardNumber: cs.CardNumber, Holder: cs.Holder,
 			NotAfter: cs.NotAfter, PIN: cs.PIN, PUK: cs.PUK, Warnings: cs.Warnings, Error: cs.Error,
+			EIDs: cs.EIDs,
 		}
 	}
 	now := a.now()
@@ -390,6 +391,9 @@ func (a *Agent) apply(st *app.Status) {
 			a.warned[key] = true
 			n := base
 			n.Kind, n.CertID, n.Days = localapi.NotifyCertificateExpiring, c.ID, left
+			if e, ok := cs.EIDOf(c.ID); ok && len(cs.EIDs) > 1 {
+				n.Organisation, n.HSAID = e.Organisation, e.HSAID // whose eID (issue 15)
+			}
 			notes = append(notes, n)
 		}
 	}

@@ -289,3 +289,15 @@ func EIDRemoval(c CardStatus, hsaID string) (EIDRemovalNotice, bool) {
 	n.OnlyLoA3 = n.EID.LoA >= 3 && !n.EID.Expired && loa3 == 1
 	return n, true
 }
+
+// EIDOf returns the eID certificate certID belongs to.
+func (c CardStatus) EIDOf(certID string) (EIDStatus, bool) {
+	for _, e := range c.EIDs {
+		for _, id := range e.CertIDs {
+			if id == certID {
+				return e, true
+			}
+		}
+	}
+	return EIDStatus{}, false
+}

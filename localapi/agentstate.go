@@ -42,6 +42,9 @@ type Notification struct {
 	// CertID and Days: the certificate expiring and the days it has left.
 	CertID string `json:"certId,omitempty"`
 	Days   int    `json:"days,omitempty"`
+	// Organisation is the organisation whose SITHS eID the certificate
+	// belongs to, on a card with several organisations' eIDs (issue 15).
+	Organisation string `json:"organisation,omitempty"`
 	// Handoff is the id of the queued login request.
 	Handoff string    `json:"handoff,omitempty"`
 	At      time.Time `json:"at"`
@@ -59,6 +62,9 @@ type CardSummary struct {
 	PUK        *app.SecretStatus `json:"puk"`
 	Warnings   []app.Warning     `json:"warnings"`
 	Error      string            `json:"error,omitempty"`
+	// EIDs are the card's SITHS eIDs (app.CardStatus.EIDs): the tray
+	// lists them on a card with several.
+	EIDs []app.EIDStatus `json:"eids,omitempty"`
 }
 
 // PendingHandoff is a queued login request.

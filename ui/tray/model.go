@@ -84,10 +84,14 @@ type Menu struct {
 	// Holder and HSAID are information lines (never enabled). Holder says
 	// "Inget kort" or "Ingen kortläsare" when so.
 	Holder, HSAID Item
-	QR            Item
-	PINChange     Item
-	PINUnblock    Item
-	Certs         Item
+	// EIDs list a card's SITHS eIDs, one information line each
+	// (organisation, HSA-ID, valid until), on a card with several
+	// organisations' eIDs; HSAID is hidden then. Unused lines are hidden.
+	EIDs       [MaxEIDs]Item
+	QR         Item
+	PINChange  Item
+	PINUnblock Item
+	Certs      Item
 	// Environment is the submenu's own entry; Environments its choices,
 	// in the order of the package variable Environments.
 	Environment  Item
@@ -138,6 +142,14 @@ func Build(v View, cat *l10n.Catalog) Menu {
 		m.Holder = info(name)
 		m.HSAID = info(card.Holder.HSAID)
 		m.HSAID.Visible = card.Holder.HSAID != ""
+		if len(card.EIDs) > 1 {
+			m.HSAID.Visible = false
+			for i, e := range card.EIDs {
+				if i < MaxEIDs {
+					m.EIDs[i] = info(eidLine(e, cat))
+				}
+			}
+		}
 	} else {
 		m.HSAID.Visible = false
 	}
@@ -188,11 +200,15 @@ func describe(st localapi.State, cat *l10n.Catalog) (state string, icon Icon, he
 	// Expired certificates are left to the status window: an old pair
 	// that has run out is common and harmless, and a warning icon for it
 	// forever would teach people to ignore the icon.
-	expiring := -1
+	expiring, org := -1, ""
 	for _, w := range st.Card.Warnings {
 		if w.Code == app.WarnCertificateExpiring && (expiring < 0 || w.Days < expiring) {
-			expiring = w.Days
+			expiring, org = w.Days, w.Organisation
 		}
+	}
+	if expiring >= 0 && org != "" && len(st.Card.EIDs) > 1 {
+		// Several organisations' eIDs: say whose expires.
+		return cat.T("tray.state.expiring_org", org, expiring), IconExpiring, headline
 	}
 	if expiring >= 0 {
 		return cat.T("tray.state.expiring", expiring), IconExpiring, headline

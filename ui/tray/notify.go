@@ -30,6 +30,10 @@ func Phrase(n localapi.Notification, cat *l10n.Catalog) (Message, bool) {
 	case localapi.NotifyPINBlocked:
 		return Message{Summary: cat.T("notify.pin_blocked"), Body: cat.T("notify.pin_blocked_body", n.CardNumber), Urgent: true, Group: "pin"}, true
 	case localapi.NotifyCertificateExpiring:
+		if n.Organisation != "" {
+			// A card with several organisations' eIDs: whose expires.
+			return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body_org", n.Organisation, n.HSAID, n.CardNumber, n.Days), Group: "cert"}, true
+		}
 		return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body", n.CardNumber, n.Days), Group: "cert"}, true
 	case localapi.NotifyLoginRequested:
 		return Message{Summary: cat.T("notify.login_requested"), Body: cat.T("notify.login_requested_body"), Group: "login"}, true

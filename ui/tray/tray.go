@@ -141,6 +141,7 @@ func (t *Tray) dispatch(ctx context.Context) {
 type entries struct {
 	holder, hsaid, qr, pin, unblock, certs, env, settings, about, quit *systray.MenuItem
 	envs                                                               []*systray.MenuItem
+	eids                                                               [MaxEIDs]*systray.MenuItem
 }
 
 // ready builds the menu (systray calls it once, on its own goroutine)
@@ -156,6 +157,9 @@ func (t *Tray) ready(ctx context.Context, m Menu) {
 	}
 	e.holder = add(m.Holder)
 	e.hsaid = add(m.HSAID)
+	for i := range e.eids {
+		e.eids[i] = add(m.EIDs[i])
+	}
 	systray.AddSeparator()
 	e.qr = add(m.QR)
 	e.pin = add(m.PINChange)
@@ -246,6 +250,9 @@ func (e *entries) update(prev, next Menu) {
 	}
 	apply(e.holder, prev.Holder, next.Holder)
 	apply(e.hsaid, prev.HSAID, next.HSAID)
+	for i, mi := range e.eids {
+		apply(mi, prev.EIDs[i], next.EIDs[i])
+	}
 	apply(e.qr, prev.QR, next.QR)
 	apply(e.pin, prev.PINChange, next.PINChange)
 	apply(e.unblock, prev.PINUnblock, next.PINUnblock)
