@@ -89,10 +89,32 @@ func percentile(ds []time.Duration, p int) time.Duration {
 func benchCard(b *testing.B, prov vcard.ProvisionOptions) *rig.Card {
 	p := rig.Require(b)
 	waitEmptyB(b, p.Reader(0))
+	// A card put in before pcscd noticed the last one leave is never
+	// powered up.
+	rig.WaitAbsent(b, p.Reader(0))
 	if prov.Dir == "" {
 		prov.Dir = b.TempDir()
 	}
-	return p.InsertCard(b, 0, prov, benchProfile.Apply(vcard.RunOptions{}))
+	card := p.InsertCard(b, 0, prov, benchProfile.Apply(vcard.RunOptions{}))
+	waitPresentB(b, card.Reader)
+	return card
+}
+
+// waitPresentB waits until PC/SC shows a card in the reader name (pcscd
+// has powered it up), for up to 10 s.
+func waitPresentB(b *testing.B, name string) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		rs, err := cardreader.ListReaders(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Name == name && r.CardPresent {
+				return
+			}
+		}
+	}
+	b.Fatalf("reader %q shows no card 10 s after it was put in", name)
 }
 
 func waitEmptyB(b *testing.B, name string) {
