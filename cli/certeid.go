@@ -60,3 +60,52 @@ func (r *runner) certRemoveEID(ctx context.Context, args []string) error {
 	}
 	return err
 }
+
+// eidText is one eID in status: organisation, HSA-ID, valid until, and
+// whether it is the default or expired.
+func eidText(t func(string, ...any) string, e app.EIDStatus) string {
+	until := "–"
+	if e.NotAfter != nil {
+		until = e.NotAfter.Format("2006-01-02")
+	}
+	s := t("status.eid_value", e.Organisation, e.HSAID, until)
+	if e.Default {
+		s += " " + t("status.eid_default")
+	}
+	if e.Expired {
+		s += " " + t("status.eid_expired")
+	}
+	return s
+}
+
+// certsByEID prints cs's certificates eID by eID, each group under a line
+// naming the organisation and HSA-ID, then those of no eID.
+func (r *runner) certsByEID(cs app.CardStatus, line func(app.CertStatus)) {
+	byID := map[string]app.CertStatus{}
+	for _, ct := range cs.Certificates {
+		byID[ct.ID] = ct
+	}
+	done := map[string]bool{}
+	for _, e := range cs.EIDs {
+		fmt.Fprintln(r.Stdout, r.cat.T("status.eid")+": "+eidText(r.cat.T, e))
+		for _, id := range e.CertIDs {
+			if ct, ok := byID[id]; ok && !done[id] {
+				done[id] = true
+				fmt.Fprint(r.Stdout, "  ")
+				line(ct)
+			}
+		}
+	}
+	first := true
+	for _, ct := range cs.Certificates {
+		if done[ct.ID] {
+			continue
+		}
+		if first {
+			fmt.Fprintln(r.Stdout, r.cat.T("certs.other_group"))
+			first = false
+		}
+		fmt.Fprint(r.Stdout, "  ")
+		line(ct)
+	}
+}

@@ -57,7 +57,7 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 	if len(cs.Certificates) == 0 {
 		fmt.Fprintln(r.Stdout, r.cat.T("certs.none"))
 	}
-	for _, ct := range cs.Certificates {
+	line := func(ct app.CertStatus) {
 		flags := ""
 		if ct.Login {
 			flags += r.cat.T("certs.login")
@@ -68,7 +68,19 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 		fmt.Fprintln(r.Stdout, r.cat.T("certs.line", ct.ID, r.cat.T("usage."+ct.Usage), r.cat.T("kind."+ct.Kind),
 			ct.Subject, ct.NotAfter.Format("2006-01-02"), flags))
 	}
+	if len(cs.EIDs) > 1 {
+		// Several organisations' eIDs: the certificates eID by eID, each
+		// under its organisation and HSA-ID, then the rest (issue 15).
+		r.certsByEID(cs, line)
+	} else {
+		for _, ct := range cs.Certificates {
+			line(ct)
+		}
+	}
 	for _, wn := range cs.Warnings {
+		if len(cs.EIDs) < 2 {
+			wn.Organisation = ""
+		}
 		if wn.Code == app.WarnTooManyCertificates || wn.Code == app.WarnCertificateExpired {
 			fmt.Fprintln(r.Stdout, "! "+r.warning(wn))
 		}

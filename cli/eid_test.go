@@ -324,3 +324,29 @@ func TestRemoveEID(t *testing.T) {
 		wantIn(t, r.stderr, "enda giltiga eID med tillitsnivå 3")
 	})
 }
+
+// The status and certs text of a two-eID card: every eID with its
+// organisation, HSA-ID and end date, the default marked; certs groups the
+// certificates under each eID. An expiring eID's warning names the
+// organisation (a card whose second eID expires soon).
+func TestStatusTextShowsEveryEID(t *testing.T) {
+	spec := twoEIDSpec()
+	spec.EIDs[0].Variant = testpki.Expiring
+	insert(t, 0, spec)
+	r := sv(t, "", "status")
+	wantCode(t, r, 0)
+	wantIn(t, r.stdout, "SITHS eID:")
+	wantIn(t, r.stdout, "Region Stockholm, SE2321000016-1234, giltig till ")
+	wantIn(t, r.stdout, "(förvald)")
+	wantIn(t, r.stdout, "Region Jönköpings län, SE2321000057-5678, giltig till ")
+	wantIn(t, r.stdout, "(SITHS eID från Region Jönköpings län, SE2321000057-5678) går ut om")
+	r = en(t, "", "status")
+	wantIn(t, r.stdout, "(the SITHS eID of Region Jönköpings län, SE2321000057-5678) expires in")
+	r = sv(t, "", "certs")
+	wantCode(t, r, 0)
+	i, j := strings.Index(r.stdout, "SITHS eID: Region Stockholm"), strings.Index(r.stdout, "SITHS eID: Region Jönköpings län")
+	k := strings.Index(r.stdout, "Övriga certifikat:")
+	if i < 0 || j < i || k < j {
+		t.Fatalf("certs not grouped by eID:\n%s", r.stdout)
+	}
+}

@@ -76,6 +76,13 @@ func (r *runner) printStatus(st *app.Status) {
 		}
 		row(c.T("status.holder"), cs.Holder.Name)
 		row(c.T("status.hsaid"), cs.Holder.HSAID)
+		if len(cs.EIDs) > 1 {
+			// Several organisations' eIDs: each with its organisation,
+			// HSA-ID and end date (issue 15).
+			for _, e := range cs.EIDs {
+				row(c.T("status.eid"), eidText(c.T, e))
+			}
+		}
 		row(c.T("status.personal_number"), cs.Holder.PersonalNumber)
 		if cs.Issuer != "" {
 			iss := cs.Issuer
@@ -121,6 +128,9 @@ func (r *runner) printStatus(st *app.Status) {
 			fmt.Fprintf(w, "  %s%s %s\n", l.label, strings.Repeat(" ", width-utf8.RuneCountInString(l.label)), l.value)
 		}
 		for _, wn := range cs.Warnings {
+			if len(cs.EIDs) < 2 {
+				wn.Organisation = "" // one eID: whose it is goes without saying
+			}
 			fmt.Fprintln(w, "  ! "+r.warning(wn))
 		}
 		if cs.Error != "" {
@@ -143,8 +153,14 @@ func (r *runner) tries(s app.SecretStatus) string {
 func (r *runner) warning(w app.Warning) string {
 	switch w.Code {
 	case app.WarnCertificateExpired:
+		if w.Organisation != "" {
+			return r.cat.T("warn."+w.Code+"_org", w.CertID, w.Organisation, w.HSAID)
+		}
 		return r.cat.T("warn."+w.Code, w.CertID)
 	case app.WarnCertificateExpiring:
+		if w.Organisation != "" {
+			return r.cat.T("warn."+w.Code+"_org", w.CertID, w.Organisation, w.HSAID, w.Days)
+		}
 		return r.cat.T("warn."+w.Code, w.CertID, w.Days)
 	case app.WarnTooManyCertificates:
 		return r.cat.T("warn."+w.Code, w.Days)

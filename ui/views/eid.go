@@ -182,3 +182,34 @@ func (v *CertsView) confirmRemoveEID() {
 
 // ConfirmText is the text of the open confirmation panel (tests).
 func (v *CertsView) ConfirmText() string { return v.confirmText.Text }
+
+// showEIDs lists the card's eIDs in the status window when it has
+// several: organisation, HSA-ID, valid until, the default marked.
+func (v *StatusView) showEIDs(cs app.CardStatus) {
+	if len(cs.EIDs) < 2 {
+		for _, o := range v.eidRow {
+			o.Hide()
+		}
+		return
+	}
+	c := v.cat
+	var lines []string
+	for _, e := range cs.EIDs {
+		until := "–"
+		if e.NotAfter != nil {
+			until = date(c, *e.NotAfter)
+		}
+		s := c.T("status.eid_value", e.Organisation, e.HSAID, until)
+		if e.Default {
+			s += " " + c.T("status.eid_default")
+		}
+		if e.Expired {
+			s += " " + c.T("status.eid_expired")
+		}
+		lines = append(lines, s)
+	}
+	v.eids.SetText(strings.Join(lines, "\n"))
+	for _, o := range v.eidRow {
+		o.Show()
+	}
+}

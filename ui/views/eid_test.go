@@ -185,3 +185,31 @@ func TestCertsRemoveEIDNamesOrganisation(t *testing.T) {
 		t.Fatalf("removed %v confirm %v", f.removedEID, f.confirmEID)
 	}
 }
+
+// The status window lists both eIDs of a two-eID card and its expiry
+// warning names the organisation; a one-eID card shows neither.
+func TestStatusShowsEveryEID(t *testing.T) {
+	c := twoEIDCard()
+	c.Warnings = []app.Warning{{Code: app.WarnCertificateExpiring, CertID: "84", Days: 9, Organisation: "Region Jönköpings län", HSAID: "SE2321000057-5678"}}
+	f := newFake(c)
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewStatus(env, f) })
+	v := vv.(*StatusView)
+	eventually(t, "the card", func() bool { return v.details.Visible() })
+	if !v.eidRow[0].Visible() {
+		t.Fatal("no eID row on a two-eID card")
+	}
+	wantText(t, v.eids, "Region Stockholm, SE2321000016-1234, giltig till")
+	wantText(t, v.eids, "(förvald)")
+	wantText(t, v.eids, "Region Jönköpings län, SE2321000057-5678")
+	wantText(t, v.warnings, "SITHS eID från Region Jönköpings län (SE2321000057-5678) går ut om 9 dagar")
+
+	one := card("1001", 3)
+	one.Warnings = []app.Warning{{Code: app.WarnCertificateExpiring, CertID: "9a", Days: 9, Organisation: "Region Stockholm", HSAID: "SE2321000016-1234"}}
+	f1 := newFake(one)
+	_, vv1 := open(t, l10n.Swedish, func(env *Env) View { return NewStatus(env, f1) })
+	v1 := vv1.(*StatusView)
+	eventually(t, "the card", func() bool { return v1.details.Visible() })
+	if v1.eidRow[0].Visible() || strings.Contains(v1.warnings.Text, "Region Stockholm") {
+		t.Fatalf("one-eID card: eID row %v, warning %q", v1.eidRow[0].Visible(), v1.warnings.Text)
+	}
+}

@@ -26,8 +26,12 @@ type StatusView struct {
 	signPIN, pinName *widget.Label
 	signRow          []fyne.CanvasObject
 	warnings         *widget.Label
-	details          *fyne.Container
-	closeBtn         *button
+	// eids lists a card's SITHS eIDs when it has several (issue 15);
+	// eidRow is its row, hidden otherwise.
+	eids     *widget.Label
+	eidRow   []fyne.CanvasObject
+	details  *fyne.Container
+	closeBtn *button
 }
 
 // NewStatus returns the status view.
@@ -47,9 +51,15 @@ func NewStatus(env *Env, src StatusSource) *StatusView {
 	for _, o := range v.signRow {
 		o.Hide()
 	}
+	v.eids = mk()
+	v.eidRow = field(c.T("ui.status.eids"), v.eids)
+	for _, o := range v.eidRow {
+		o.Hide()
+	}
 	v.details = form(
 		field(c.T("status.holder"), v.holder),
 		field(c.T("status.hsaid"), v.hsaID),
+		v.eidRow,
 		field(c.T("ui.card_number"), v.number),
 		field(c.T("status.valid"), v.valid),
 		pinRow,
@@ -95,6 +105,7 @@ func (v *StatusView) update(cs *app.CardStatus, err error) {
 	v.quiet()
 	v.holder.SetText(cs.Holder.Name)
 	v.hsaID.SetText(cs.Holder.HSAID)
+	v.showEIDs(*cs)
 	v.number.SetText(cs.CardNumber)
 	if cs.NotBefore != nil && cs.NotAfter != nil {
 		v.valid.SetText(c.T("ui.valid_range", date(c, *cs.NotBefore), date(c, *cs.NotAfter)))
@@ -125,6 +136,9 @@ func (v *StatusView) update(cs *app.CardStatus, err error) {
 	}
 	var ws []string
 	for _, w := range cs.Warnings {
+		if len(cs.EIDs) < 2 {
+			w.Organisation = "" // one eID: whose goes without saying
+		}
 		if s := warningText(c, w); s != "" {
 			ws = append(ws, "• "+s)
 		}
@@ -164,8 +178,14 @@ func warningText(c interface{ T(string, ...any) string }, w app.Warning) string 
 	case app.WarnSignaturePINBlocked:
 		return c.T("ui.warn.sign_pin_blocked")
 	case app.WarnCertificateExpired:
+		if w.Organisation != "" {
+			return c.T("ui.warn.expired_org", w.Organisation, w.HSAID, w.Days)
+		}
 		return c.T("ui.warn.expired", w.Days)
 	case app.WarnCertificateExpiring:
+		if w.Organisation != "" {
+			return c.T("ui.warn.expiring_org", w.Organisation, w.HSAID, w.Days)
+		}
 		return c.T("ui.warn.expiring", w.Days)
 	case app.WarnTooManyCertificates:
 		return c.T("ui.warn.too_many", w.Days)
