@@ -82,7 +82,7 @@ func TestPINErrorsCrossTheLocalAPI(t *testing.T) {
 		{"identification PIN blocked",
 			fmt.Errorf("verify: %w", cardreader.ErrPINBlocked),
 			"pinBlocked", "", cardreader.ErrPINBlocked,
-			"PIN-koden är spärrad.", "The PIN is blocked."},
+			"PIN-koden är låst.", "The PIN is blocked."},
 		{"new PIN refused by the PKCS#11 token",
 			fmt.Errorf("changing PIN: %w", fmt.Errorf("%w (%w)", pkcs11.ErrPINRejected, mpkcs11.Error(mpkcs11.CKR_PIN_LEN_RANGE))),
 			"newPINRejected", "", cardreader.ErrNewPINRejected,

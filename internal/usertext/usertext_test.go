@@ -29,7 +29,7 @@ func TestExplain(t *testing.T) {
 		en    string
 	}{
 		{&cardreader.WrongPINError{Retries: 2}, WrongPIN, "2 försök kvar", "2 tries left"},
-		{fmt.Errorf("agent: %w", &cardreader.WrongPINError{Retries: 0}), PINBlocked, "spärrad", "blocked"},
+		{fmt.Errorf("agent: %w", &cardreader.WrongPINError{Retries: 0}), PINBlocked, "låst", "blocked"},
 		{&cardreader.WrongPUKError{Retries: 1}, WrongPUK, "PUK", "PUK"},
 		{cardreader.ErrNoPUK, PUKBlocked, "ID-administratör", "ID administrator"},
 		{&cardreader.PINPolicyError{Reason: cardreader.PINAscending}, PINPolicy, "följd", "run"},

@@ -129,7 +129,7 @@ func TestStatusShowsSignaturePIN(t *testing.T) {
 		t.Fatal("no signature PIN row")
 	}
 	wantText(t, v.pinName, "Legitimeringskod")
-	wantText(t, v.signPIN, "spärrad")
+	wantText(t, v.signPIN, "låst")
 
 	f = newFake(card("1005", 3))
 	_, vv = open(t, l10n.English, func(env *Env) View { return NewStatus(env, f) })

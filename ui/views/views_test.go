@@ -114,7 +114,7 @@ func TestPINChangeWrongPINShowsTriesAndNeverRetries(t *testing.T) {
 		{l10n.Swedish, &cardreader.WrongPINError{Retries: 2}, "2 försök kvar", "", "2 försök kvar"},
 		{l10n.English, &cardreader.WrongPINError{Retries: 2}, "2 tries left", "", "2 tries left"},
 		{l10n.Swedish, &cardreader.WrongPINError{Retries: 1}, "Ett försök kvar", "", "sista"},
-		{l10n.Swedish, cardreader.ErrPINBlocked, "spärrad", "PUK", "spärrad"},
+		{l10n.Swedish, cardreader.ErrPINBlocked, "låst", "PUK", "låst"},
 		{l10n.English, cardreader.ErrCardRemoved, "card was removed", "", ""},
 		{l10n.Swedish, errors.New("SW 6A82"), "Något gick fel.", "diagnostik", ""},
 	} {
@@ -181,7 +181,7 @@ func TestPINChangeBlockedCard(t *testing.T) {
 	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewPINChange(env, f) })
 	v := vv.(*PINView)
 	eventually(t, "the card", func() bool { return v.cards.loads > 0 })
-	wantText(t, v.notice, "spärrad")
+	wantText(t, v.notice, "låst")
 	wantText(t, v.hint, "Lås upp med PUK-kod")
 	typeInto(v.first, "123456")
 	typeInto(v.newPIN, "24681357")
