@@ -17,6 +17,11 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
+// faultDeadline is how long one operation may take with the card pulled
+// or pcscd gone under it: longer is a hang, reported as a failure. (The
+// card-pull suite itself is internal/testkit/pullsuite.)
+const faultDeadline = 2 * time.Second
+
 // killWhileHeld runs op with the card's k-th APDU from now held
 // (vcard.Server.HoldAt: read, neither executed nor answered) and kills
 // pcscd once that APDU has arrived, so the kill always lands with an

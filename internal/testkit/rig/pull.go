@@ -72,3 +72,27 @@ func WaitAbsent(tb testing.TB, reader string) {
 	}
 	tb.Fatalf("%s still shows a card", reader)
 }
+
+// WaitPresent waits until PC/SC (this process's pcscd) reports a card in
+// reader, for up to 5 s: on the reader's events (SCardGetStatusChange), not
+// by polling.
+func WaitPresent(tb testing.TB, reader string) {
+	tb.Helper()
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sc.Release()
+	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := sc.GetStatusChange(rs, time.Until(deadline)); err != nil {
+			tb.Fatalf("waiting for a card in %s: %v", reader, err)
+		}
+		if rs[0].EventState&scard.StatePresent != 0 {
+			return
+		}
+		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
+	}
+	tb.Fatalf("%s shows no card", reader)
+}

@@ -1,10 +1,30 @@
-package app_test
+// Package pullsuite is the card-pull fault suite (issue 16 deliverable
+// 3): every APDU of every operation the product runs through app.Service,
+// in both drop modes, the reported outcome checked against the card's own
+// state. It holds the test bodies; each kind of card runs them in a test
+// package of its own (piv, idprime, opensc below), so each kind gets its
+// own test binary and pcscd and go test runs them at the same time as the
+// other packages. (Two kinds in one binary, a card per reader of one
+// pcscd, was tried: a pull then came back once as ErrNoReader, pcscd
+// showing the reader unavailable, not the card removed; and OpenSC's
+// module probes every reader of its pcscd, so it would send APDUs to the
+// other card and upset its pull counts.)
+// Each iteration waits out two pcscd presence polls (about 400 ms each:
+// the removal seen, then the card back), so the kinds' wall times add up
+// only when run one after the other.
+package pullsuite
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -14,11 +34,76 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/idp"
+	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/rig"
+	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/oob"
 )
+
+const rpKey = "pullsuite-relying-party-key-0123456789"
+
+// Run runs f on kind, its card in reader 0 of this binary's rig, as the
+// subtest kind.Name (skipped, or failed on CI, when the kind's PKCS#11
+// module is missing).
+func Run(t *testing.T, k cardkind.Kind, f func(t *testing.T, k cardkind.Kind, reader int)) {
+	t.Helper()
+	t.Run(k.Name, func(t *testing.T) {
+		if k.Module != "" {
+			if _, err := os.Stat(k.Module); err != nil {
+				testenv.Missing(t, "no PKCS#11 module %s (scripts/setup installs opensc)", k.Module)
+			}
+		}
+		f(t, k, 0)
+	})
+}
+
+type fixture struct {
+	kind cardkind.Kind
+	card *rig.Card
+	env  environment.Environment
+	rp   *oob.RPClient
+}
+
+// setup inserts kind's card issued as spec in reader and starts the
+// reference identity service.
+func setup(t *testing.T, kind cardkind.Kind, spec testpki.CardSpec, reader int) *fixture {
+	t.Helper()
+	rig.WaitAbsent(t, rig.Require(t).Reader(reader))
+	card := kind.Insert(t, reader, spec, vcard.RunOptions{})
+	is := agenttest.StartIdentityService(t, idp.Options{}, rpKey) // handshakes cut by pulled cards: its log is dropped
+	return &fixture{kind: kind, card: card, env: agenttest.DemoEnvironment(t, is.URL), rp: is.RP}
+}
+
+// service is a fresh Service for the fixture's card (a cold identity
+// cache, as on a first insertion) that lists only the card's reader.
+func (f *fixture) service(t testing.TB) *app.Service {
+	t.Helper()
+	opts := f.kind.Options(cardreader.NewIdentityCache(8))
+	for _, b := range opts.Backends {
+		if c, ok := b.(io.Closer); ok {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	reader := f.card.Reader
+	opts.Readers = func(ctx context.Context) ([]cardreader.Reader, error) {
+		rs, err := cardreader.ListReaders(ctx)
+		return slices.DeleteFunc(rs, func(r cardreader.Reader) bool { return r.Name != reader }), err
+	}
+	svc, err := app.NewService(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func pinPrompt(pin string) app.Prompt { return agenttest.PINPrompt(pin) }
+
+func prompts(pin, newPIN, puk string) app.Prompt { return agenttest.Prompts(pin, newPIN, puk) }
 
 // faultDeadline is how long one operation may take with the card pulled
 // under it: longer is a hang, reported as a failure.
@@ -83,10 +168,8 @@ var dropModes = []vcard.DropMode{vcard.DropAfterAnswer, vcard.DropBeforeAnswer}
 // OpenSC) or remove certificates, that operation's answer is its clear
 // refusal (ErrNoPUK, ErrRemovalUnsupported) with nothing changed on the
 // card, and a pull during it must still end the same way.
-func TestFaultCardPulledEveryAPDU(t *testing.T) { cardkind.Run(t, testFaultCardPulledEveryAPDU) }
-
-func testFaultCardPulledEveryAPDU(t *testing.T, k cardkind.Kind) {
-	f := setup(t, k, testpki.CardSpec{})
+func CardPulledEveryAPDU(t *testing.T, k cardkind.Kind, reader int) {
+	f := setup(t, k, testpki.CardSpec{}, reader)
 	card := f.card
 	// The card's default PIN (123456) is one the policy refuses as a new
 	// PIN: start from one of two acceptable PINs and alternate.
@@ -372,10 +455,10 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 		// Nothing to pull at: the card out of the reader all along
 		// changes nothing.
 		card.Server.Remove()
-		waitEmpty(t, card.Reader)
+		rig.WaitAbsent(t, card.Reader)
 		err := op.run(ctx, f.service(t))
 		card.Reinsert(t)
-		waitPresent(t, card.Reader)
+		rig.WaitPresent(t, card.Reader)
 		if err != nil {
 			t.Fatalf("with the card out: %v", err)
 		}
@@ -384,10 +467,18 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 	// The native backends know which command got no answer; OpenSC's
 	// module does not, so a removal during a change is always "unknown".
 	native := k.Backend != cardreader.BackendPKCS11
+	unpulled := map[vcard.DropMode][]int{} // the k whose round sent fewer than k APDUs
+	defer func() {
+		for _, mode := range dropModes {
+			if u := unpulled[mode]; len(u) > 0 {
+				t.Logf("%s %v: %d of %d rounds ended before their k-th APDU, nothing pulled: k = %v", op.name, mode, len(u), n, u)
+			}
+		}
+	}()
 	for _, mode := range dropModes {
 		for i := 1; i <= n; i++ {
 			tag := fmt.Sprintf("%v k=%d/%d", mode, i, n)
-			drops := card.Server.Stats().Drops
+			drops, apdus := card.Server.Stats().Drops, card.Server.Stats().APDUs
 			card.Server.SetDrop(i, mode)
 			rctx, cancel := context.WithTimeout(ctx, faultDeadline)
 			start := time.Now()
@@ -398,10 +489,18 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 			// The card counts the drop before its reply (or its silence):
 			// an operation that needed the k-th answer may return first.
 			// Wait for the pull (the k-th APDU is always sent: N was
-			// measured on the same path).
-			pulled := false
-			for deadline := time.Now().Add(2 * time.Second); !pulled && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			// measured on the same path). A success with fewer than k
+			// APDUs sent will not be pulled: the card counts an APDU and
+			// the drop before answering it, and the operation has had
+			// all its answers. (OpenSC's module sends fewer APDUs on
+			// later runs of some operations than on the measured one.)
+			opDone := time.Now()
+			pulled := card.Server.Stats().Drops > drops
+			for deadline := time.Now().Add(2 * time.Second); !pulled && (err != nil || card.Server.Stats().APDUs-apdus >= int64(i)) && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 				pulled = card.Server.Stats().Drops > drops
+			}
+			if !pulled {
+				unpulled[mode] = append(unpulled[mode], i)
 			}
 			card.Server.SetDrop(0, mode)
 			outcome := errors.Is(err, app.ErrOutcomeUnknown)
@@ -419,11 +518,16 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 			if !pulled && err != nil {
 				t.Errorf("%s: the card was not pulled yet the operation failed: %v", tag, err)
 			}
+			var gone, back time.Duration // waiting for pcscd to see the card go, putting it back
 			if pulled {
-				waitEmpty(t, card.Reader)
+				rig.WaitAbsent(t, card.Reader)
+				start := time.Now()
 				card.Reinsert(t)
-				waitPresent(t, card.Reader)
+				rig.WaitPresent(t, card.Reader)
+				back = time.Since(start)
 			}
+			gone = time.Since(opDone) - back // the drop counted, then pcscd's poll
+			checked := time.Now()
 			minTries := op.minPINTries
 			if minTries == 0 {
 				minTries = 3
@@ -470,7 +574,8 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 					t.Fatalf("%s: undo: %v", tag, uerr)
 				}
 			}
-			t.Logf("%s: pulled=%v outcome-unknown=%v %v in %v", tag, pulled, outcome, err, took.Round(time.Millisecond))
+			t.Logf("%s: pulled=%v outcome-unknown=%v %v in %v (removal seen %v, reinserted %v, check/redo/undo %v)", tag, pulled, outcome, err,
+				took.Round(time.Millisecond), gone.Round(time.Millisecond), back.Round(time.Millisecond), time.Since(checked).Round(time.Millisecond))
 		}
 	}
 }
@@ -489,4 +594,118 @@ func relogin(ctx context.Context, f *fixture, svc *app.Service, link string, pin
 	}
 	_, err = svc.Login(ctx, app.LoginRequest{Link: oob.AutoStartURL(o.AutoStartToken, ""), Env: f.env, Prompt: pin})
 	return err
+}
+
+// clientCertServer is an HTTPS server that requires a client certificate
+// (any: tls-check's handshake with the card's key is what is pulled) and
+// answers 200 with the certificate's subject, and the roots that trust it.
+func clientCertServer(t *testing.T) (*httptest.Server, *x509.CertPool) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			http.Error(w, "no client certificate", http.StatusForbidden)
+			return
+		}
+		fmt.Fprintln(w, r.TLS.PeerCertificates[0].Subject)
+	}))
+	ts.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	ts.Config.ErrorLog = nil
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(ts.Certificate())
+	return ts, roots
+}
+
+// pivCertTags are the PIV certificate objects by slot: 9A, 9C, 9D, 9E
+// and the retired key slots 82–95 (SP 800-73-4 Part 1 Table 3).
+var pivCertTags = func() map[string]int {
+	m := map[string]int{"9a": 0x5FC105, "9c": 0x5FC10A, "9d": 0x5FC10B, "9e": 0x5FC101}
+	for i := 0; i < 20; i++ {
+		m[fmt.Sprintf("%02x", 0x82+i)] = 0x5FC10D + i
+	}
+	return m
+}()
+
+// TestFaultRemoveExpiredPulledEveryAPDU pulls the card at every APDU of
+// `cert remove-expired` (every certificate of the card expired, the
+// login one confirmed), in both drop modes, as TestFaultCardPulledEveryAPDU
+// does for the other operations. A pull between two removals leaves the
+// card with exactly the certificates the operation reported removed gone
+// (one more when it says the outcome of the last one is unknown). A kind
+// that cannot remove certificates refuses (ErrRemovalUnsupported) with
+// nothing changed, pulled or not.
+func RemoveExpiredPulledEveryAPDU(t *testing.T, k cardkind.Kind, reader int) {
+	{
+		f := setup(t, k, testpki.CardSpec{Variant: testpki.Expired}, reader)
+		card := f.card
+		remove := func(ctx context.Context, svc *app.Service) ([]string, error) {
+			return svc.RemoveExpired(ctx, app.Selector{}, app.RemoveOptions{ConfirmLogin: true}, pinPrompt(card.PIN))
+		}
+		op := pulledOp{name: "remove-expired"}
+		if !k.Remove {
+			op.run = func(ctx context.Context, svc *app.Service) error {
+				_, err := remove(ctx, svc)
+				if errors.Is(err, cardreader.ErrRemovalUnsupported) {
+					return nil
+				}
+				if err == nil {
+					return errors.New("removal succeeded on a kind that cannot remove")
+				}
+				return err
+			}
+			op.happened = func() (bool, bool) { return true, card.State.PINIs([]byte(card.PIN)) }
+			op.changes = k.Backend == cardreader.BackendPKCS11 // the module is asked to delete
+			t.Run(op.name, func(t *testing.T) { pullEveryAPDU(t, f, k, op) })
+			return
+		}
+		saved := map[int][]byte{} // the expired ones, by tag
+		present := map[int]bool{} // every certificate object at the start
+		for _, tag := range pivCertTags {
+			present[tag] = card.State.HasObject(tag)
+		}
+		st, err := f.service(t).Status(context.Background(), app.StatusOptions{})
+		if err != nil || len(st.Cards) != 1 {
+			t.Fatalf("status: %+v %v", st, err)
+		}
+		for _, c := range st.Cards[0].Certificates {
+			if tag, ok := pivCertTags[c.ID]; ok && time.Now().After(c.NotAfter) {
+				saved[tag] = card.State.Object(tag)
+			}
+		}
+		if len(saved) < 2 {
+			t.Fatalf("%d expired certificates on the card, want several", len(saved))
+		}
+		var lastRemoved []string
+		var lastErr error
+		op.run = func(ctx context.Context, svc *app.Service) error {
+			lastRemoved, lastErr = remove(ctx, svc)
+			return lastErr
+		}
+		op.happened = func() (bool, bool) {
+			missing := 0
+			for _, tag := range pivCertTags {
+				if present[tag] && !card.State.HasObject(tag) {
+					if saved[tag] == nil {
+						return false, false // a certificate that had not expired
+					}
+					missing++
+				}
+			}
+			ok := missing == len(lastRemoved) || errors.Is(lastErr, app.ErrOutcomeUnknown) && missing == len(lastRemoved)+1
+			return missing == len(saved), ok
+		}
+		op.undo = func(context.Context, *app.Service) error {
+			for tag, b := range saved {
+				if !card.State.HasObject(tag) {
+					if err := card.State.RestoreObject(tag, b); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+		op.changes = true
+		t.Run(op.name, func(t *testing.T) { pullEveryAPDU(t, f, k, op) })
+	}
 }
