@@ -636,76 +636,74 @@ var pivCertTags = func() map[string]int {
 // that cannot remove certificates refuses (ErrRemovalUnsupported) with
 // nothing changed, pulled or not.
 func RemoveExpiredPulledEveryAPDU(t *testing.T, k cardkind.Kind, reader int) {
-	{
-		f := setup(t, k, testpki.CardSpec{Variant: testpki.Expired}, reader)
-		card := f.card
-		remove := func(ctx context.Context, svc *app.Service) ([]string, error) {
-			return svc.RemoveExpired(ctx, app.Selector{}, app.RemoveOptions{ConfirmLogin: true}, pinPrompt(card.PIN))
-		}
-		op := pulledOp{name: "remove-expired"}
-		if !k.Remove {
-			op.run = func(ctx context.Context, svc *app.Service) error {
-				_, err := remove(ctx, svc)
-				if errors.Is(err, cardreader.ErrRemovalUnsupported) {
-					return nil
-				}
-				if err == nil {
-					return errors.New("removal succeeded on a kind that cannot remove")
-				}
-				return err
-			}
-			op.happened = func() (bool, bool) { return true, card.State.PINIs([]byte(card.PIN)) }
-			op.changes = k.Backend == cardreader.BackendPKCS11 // the module is asked to delete
-			t.Run(op.name, func(t *testing.T) { pullEveryAPDU(t, f, k, op) })
-			return
-		}
-		saved := map[int][]byte{} // the expired ones, by tag
-		present := map[int]bool{} // every certificate object at the start
-		for _, tag := range pivCertTags {
-			present[tag] = card.State.HasObject(tag)
-		}
-		st, err := f.service(t).Status(context.Background(), app.StatusOptions{})
-		if err != nil || len(st.Cards) != 1 {
-			t.Fatalf("status: %+v %v", st, err)
-		}
-		for _, c := range st.Cards[0].Certificates {
-			if tag, ok := pivCertTags[c.ID]; ok && time.Now().After(c.NotAfter) {
-				saved[tag] = card.State.Object(tag)
-			}
-		}
-		if len(saved) < 2 {
-			t.Fatalf("%d expired certificates on the card, want several", len(saved))
-		}
-		var lastRemoved []string
-		var lastErr error
-		op.run = func(ctx context.Context, svc *app.Service) error {
-			lastRemoved, lastErr = remove(ctx, svc)
-			return lastErr
-		}
-		op.happened = func() (bool, bool) {
-			missing := 0
-			for _, tag := range pivCertTags {
-				if present[tag] && !card.State.HasObject(tag) {
-					if saved[tag] == nil {
-						return false, false // a certificate that had not expired
-					}
-					missing++
-				}
-			}
-			ok := missing == len(lastRemoved) || errors.Is(lastErr, app.ErrOutcomeUnknown) && missing == len(lastRemoved)+1
-			return missing == len(saved), ok
-		}
-		op.undo = func(context.Context, *app.Service) error {
-			for tag, b := range saved {
-				if !card.State.HasObject(tag) {
-					if err := card.State.RestoreObject(tag, b); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}
-		op.changes = true
-		t.Run(op.name, func(t *testing.T) { pullEveryAPDU(t, f, k, op) })
+	f := setup(t, k, testpki.CardSpec{Variant: testpki.Expired}, reader)
+	card := f.card
+	remove := func(ctx context.Context, svc *app.Service) ([]string, error) {
+		return svc.RemoveExpired(ctx, app.Selector{}, app.RemoveOptions{ConfirmLogin: true}, pinPrompt(card.PIN))
 	}
+	op := pulledOp{name: "remove-expired"}
+	if !k.Remove {
+		op.run = func(ctx context.Context, svc *app.Service) error {
+			_, err := remove(ctx, svc)
+			if errors.Is(err, cardreader.ErrRemovalUnsupported) {
+				return nil
+			}
+			if err == nil {
+				return errors.New("removal succeeded on a kind that cannot remove")
+			}
+			return err
+		}
+		op.happened = func() (bool, bool) { return true, card.State.PINIs([]byte(card.PIN)) }
+		op.changes = k.Backend == cardreader.BackendPKCS11 // the module is asked to delete
+		t.Run(op.name, func(t *testing.T) { pullEveryAPDU(t, f, k, op) })
+		return
+	}
+	saved := map[int][]byte{} // the expired ones, by tag
+	present := map[int]bool{} // every certificate object at the start
+	for _, tag := range pivCertTags {
+		present[tag] = card.State.HasObject(tag)
+	}
+	st, err := f.service(t).Status(context.Background(), app.StatusOptions{})
+	if err != nil || len(st.Cards) != 1 {
+		t.Fatalf("status: %+v %v", st, err)
+	}
+	for _, c := range st.Cards[0].Certificates {
+		if tag, ok := pivCertTags[c.ID]; ok && time.Now().After(c.NotAfter) {
+			saved[tag] = card.State.Object(tag)
+		}
+	}
+	if len(saved) < 2 {
+		t.Fatalf("%d expired certificates on the card, want several", len(saved))
+	}
+	var lastRemoved []string
+	var lastErr error
+	op.run = func(ctx context.Context, svc *app.Service) error {
+		lastRemoved, lastErr = remove(ctx, svc)
+		return lastErr
+	}
+	op.happened = func() (bool, bool) {
+		missing := 0
+		for _, tag := range pivCertTags {
+			if present[tag] && !card.State.HasObject(tag) {
+				if saved[tag] == nil {
+					return false, false // a certificate that had not expired
+				}
+				missing++
+			}
+		}
+		ok := missing == len(lastRemoved) || errors.Is(lastErr, app.ErrOutcomeUnknown) && missing == len(lastRemoved)+1
+		return missing == len(saved), ok
+	}
+	op.undo = func(context.Context, *app.Service) error {
+		for tag, b := range saved {
+			if !card.State.HasObject(tag) {
+				if err := card.State.RestoreObject(tag, b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	op.changes = true
+	t.Run(op.name, func(t *testing.T) { pullEveryAPDU(t, f, k, op) })
 }
