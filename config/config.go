@@ -20,6 +20,7 @@ import (
 
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/atomicfile"
+	"github.com/sithseid/sithseid/oob"
 )
 
 // Configuration keys. docs/admin.md ("Configuration and policy") documents
@@ -46,6 +47,14 @@ const (
 	// SITHS eIDs, that organisation's is the default unless the user chose
 	// another (issue 15).
 	KeyDefaultOrganisation = "defaultOrganisation"
+	// The region's helpdesk (issue 17), policy only: whom the holder
+	// calls when the PIN is blocked and there is no PUK to type (cards
+	// from 2024), shown in the blocked-PIN message, the status window,
+	// "sithseid status" and the About window. See docs/admin.md.
+	KeyHelpdeskName  = "helpdeskName"
+	KeyHelpdeskPhone = "helpdeskPhone"
+	KeyHelpdeskURL   = "helpdeskURL"
+	KeyHelpdeskHours = "helpdeskHours"
 	// KeyUserMayOverride is the policy's list of keys it sets only as a
 	// default: the user may still change them. It is not a setting itself.
 	KeyUserMayOverride = "userMayOverride"
@@ -125,9 +134,31 @@ type Settings struct {
 	Proxy string
 	// DefaultOrganisation is KeyDefaultOrganisation's organisation number.
 	DefaultOrganisation string
+	// Helpdesk is policy's helpdesk (the helpdesk* keys); zero when unset.
+	Helpdesk Helpdesk
 	// Environments holds what policy says of each environment's endpoints.
 	Environments map[string]EnvironmentSettings
 }
+
+// Helpdesk is the region's helpdesk as policy names it. Its JSON form is
+// the "helpdesk" object of "sithseid status --json".
+type Helpdesk struct {
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone,omitempty"`
+	URL   string `json:"url,omitempty"`
+	Hours string `json:"hours,omitempty"`
+}
+
+// IsZero reports whether policy names no helpdesk.
+func (h Helpdesk) IsZero() bool { return h == Helpdesk{} }
+
+// Limits of the helpdesk keys' values (characters).
+const (
+	maxHelpdeskName  = 80
+	maxHelpdeskPhone = 32
+	maxHelpdeskURL   = 200
+	maxHelpdeskHours = 120
+)
 
 // BackendPreferences are the values of the backend key: the same as
 // cardreader.Preferences (a test checks), which this package, built
@@ -301,6 +332,10 @@ func SetDemoDefaultForTest(on bool) (restore func()) {
 func init() {
 	specs[KeyAllowDemo] = keySpec{kind: kindBool, def: demoDefault != "off", policyOnly: true}
 	specs[KeyProxy] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkProxy}
+	specs[KeyHelpdeskName] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkDisplayText(maxHelpdeskName)}
+	specs[KeyHelpdeskHours] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkDisplayText(maxHelpdeskHours)}
+	specs[KeyHelpdeskPhone] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkPhone}
+	specs[KeyHelpdeskURL] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkHelpdeskURL}
 	for _, e := range environment.Names {
 		specs[EnvironmentKey(e, envKeyServiceURL)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkHTTPS}
 		specs[EnvironmentKey(e, envKeyTrustAnchorsFile)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkAbsolute}
@@ -338,6 +373,66 @@ func checkProxy(v any) error {
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return errors.New("a PAC file is not supported: give the proxy itself (http://HOST:PORT)")
+	}
+	return nil
+}
+
+// checkDisplayText accepts "" or one line of text fit to show the user:
+// the rules of oob.CheckText (no control, bidirectional or invisible
+// characters) and at most max characters.
+func checkDisplayText(max int) func(any) error {
+	return func(v any) error {
+		s := v.(string)
+		if s == "" {
+			return nil
+		}
+		if strings.TrimSpace(s) != s {
+			return errors.New("leading or trailing space")
+		}
+		return oob.CheckText(s, max, false)
+	}
+}
+
+// checkPhone accepts "" or a phone number as people write it: digits,
+// spaces and a leading "+", with at least three digits.
+func checkPhone(v any) error {
+	s := v.(string)
+	if s == "" {
+		return nil
+	}
+	if len(s) > maxHelpdeskPhone {
+		return fmt.Errorf("longer than %d characters", maxHelpdeskPhone)
+	}
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == ' ' && i > 0 && i < len(s)-1:
+		case r == '+' && i == 0:
+		default:
+			return errors.New(`want digits and spaces, optionally after a leading "+"`)
+		}
+	}
+	if digits < 3 {
+		return errors.New("want a phone number of at least three digits")
+	}
+	return nil
+}
+
+// checkHelpdeskURL accepts "" or an https URL with a host and no user
+// information, at most maxHelpdeskURL characters.
+func checkHelpdeskURL(v any) error {
+	s := v.(string)
+	if s == "" {
+		return nil
+	}
+	if err := oob.CheckText(s, maxHelpdeskURL, false); err != nil {
+		return err
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || strings.ContainsAny(s, " \t") {
+		return errors.New("want an https URL")
 	}
 	return nil
 }
@@ -781,11 +876,17 @@ func (c *Config) Effective() Settings {
 		AllowDemo:              c.value(KeyAllowDemo).(bool),
 		Proxy:                  c.value(KeyProxy).(string),
 		DefaultOrganisation:    c.value(KeyDefaultOrganisation).(string),
-		Backend:                c.value(KeyBackend).(string),
-		LogLevel:               c.value(KeyLogLevel).(string),
-		Language:               c.value(KeyLanguage).(string),
-		ExpiryWarningDays:      slices.Clone(c.value(KeyExpiryWarningDays).([]int)),
-		Environments:           map[string]EnvironmentSettings{},
+		Helpdesk: Helpdesk{
+			Name:  c.value(KeyHelpdeskName).(string),
+			Phone: c.value(KeyHelpdeskPhone).(string),
+			URL:   c.value(KeyHelpdeskURL).(string),
+			Hours: c.value(KeyHelpdeskHours).(string),
+		},
+		Backend:           c.value(KeyBackend).(string),
+		LogLevel:          c.value(KeyLogLevel).(string),
+		Language:          c.value(KeyLanguage).(string),
+		ExpiryWarningDays: slices.Clone(c.value(KeyExpiryWarningDays).([]int)),
+		Environments:      map[string]EnvironmentSettings{},
 	}
 	for _, e := range environment.Names {
 		es := EnvironmentSettings{
