@@ -128,6 +128,11 @@ func Run(ctx context.Context, e Env) int {
 	w.Resize(fyne.NewSize(windowWidth, 1))
 	w.CenterOnScreen()
 	w.SetOnClosed(v.Stop)
+	// ✕ on the login window declines the order as Avbryt does
+	// (views.LoginView.CloseRequested), rather than leaving it pending.
+	if c, ok := v.(interface{ CloseRequested() }); ok {
+		w.SetCloseIntercept(c.CloseRequested)
+	}
 	go func() {
 		<-ctx.Done()
 		fyne.Do(w.Close)

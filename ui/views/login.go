@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -58,6 +59,11 @@ type LoginView struct {
 
 	cancelOp context.CancelFunc
 	answer   chan promptAnswer // the PIN prompt waiting, or nil
+	// declined: Avbryt (or ✕) came before the agent asked for the PIN.
+	// The login keeps running, hidden, until its approval or PIN prompt
+	// arrives and is answered with a decline, so the order is cancelled
+	// at the service (not left pending, as closing the window would).
+	declined atomic.Bool
 	running  bool
 	result   *app.LoginResult
 	qr       *QRView
@@ -150,6 +156,9 @@ func (v *LoginView) start() {
 // approve shows who asks and what for. The decision is the PIN: nothing
 // is signed before the user types it below the text.
 func (v *LoginView) approve(_ context.Context, a app.LoginApproval) error {
+	if v.declined.Load() {
+		return app.ErrCancelled
+	}
 	v.later(func() {
 		c := v.cat
 		v.rp.SetText(c.T("login.asks", a.RelyingParty))
@@ -196,11 +205,15 @@ func (v *LoginView) showOrigin(o *oob.Origin) {
 
 // prompt waits for the PIN typed in the window (or Avbryt).
 func (v *LoginView) prompt(ctx context.Context, req app.PromptRequest) (*cardreader.Secret, error) {
-	if req.Kind != app.PromptPIN {
+	if req.Kind != app.PromptPIN || v.declined.Load() {
 		return nil, app.ErrCancelled
 	}
 	ch := make(chan promptAnswer, 1)
 	v.later(func() {
+		if v.declined.Load() {
+			ch <- promptAnswer{err: app.ErrCancelled}
+			return
+		}
 		c := v.cat
 		v.answer = ch
 		v.tries.SetText(triesText(c, req.Retries, false))
@@ -249,11 +262,19 @@ func (v *LoginView) submit() {
 	v.refresh()
 }
 
-// decline cancels: the order is cancelled at the service when the agent
-// is waiting for the PIN; before that, the operation is abandoned.
+// declineWait bounds how long a window declined before the PIN prompt
+// stays (hidden) waiting for the agent to ask, so that it can say no.
+const declineWait = 15 * time.Second
+
+// decline cancels the order at the service, at any point: at the PIN
+// prompt it answers the prompt with a decline; before the agent asks, the
+// window hides and the login goes on until the approval or the prompt
+// arrives, which it declines (the window closes when the login ends).
 func (v *LoginView) decline() {
 	if v.qr != nil {
 		v.qr.Stop()
+		v.closeWindow()
+		return
 	}
 	if v.answer != nil {
 		v.answer <- promptAnswer{err: app.ErrCancelled}
@@ -261,8 +282,29 @@ func (v *LoginView) decline() {
 		v.pin.Wipe()
 		return // finished closes the window
 	}
-	v.closeWindow()
+	// After a wrong PIN the order is still pending: run the login again
+	// only to decline it.
+	again := !v.running && v.result == nil && v.retryB.Visible()
+	if (!v.running && !again) || v.declined.Swap(true) {
+		if !v.running {
+			v.closeWindow()
+		}
+		return
+	}
+	v.pin.Wipe()
+	if v.win != nil {
+		v.win.Hide()
+	}
+	if again {
+		v.start()
+	}
+	time.AfterFunc(declineWait, func() { v.later(v.closeWindow) })
 }
+
+// CloseRequested is the window's ✕: the same as Avbryt, so closing the
+// window does not leave the order pending (ui sets it as the window's
+// close intercept).
+func (v *LoginView) CloseRequested() { v.decline() }
 
 // useMobile abandons the login here (the order stays pending) and shows
 // the QR code for the phone in the same window.
@@ -288,6 +330,10 @@ func (v *LoginView) finished(res *app.LoginResult, err error) {
 	v.pin.Disable()
 	if v.qr != nil {
 		return // the QR code took over
+	}
+	if v.declined.Load() {
+		v.closeWindow() // hidden since Avbryt; the order is cancelled
+		return
 	}
 	c := v.cat
 	if err == nil {
