@@ -40,6 +40,11 @@ func NewAbout(env *Env, info AboutInfo) *AboutView {
 	v := &AboutView{frame: newFrame(env), info: info}
 	c := v.cat
 	v.path = v.keys.newEntry("")
+	// The path wraps inside the window (a long home directory ran off it)
+	// and stays whole in the field to select and copy.
+	v.path.MultiLine = true
+	v.path.Wrapping = fyne.TextWrapBreak
+	v.path.SetMinRowsVisible(2)
 	v.path.SetText(defaultDiagPath(env))
 	v.diagB = v.keys.newButton(c.T("ui.about.diag"), v.export)
 	v.diagB.Importance = widget.HighImportance
@@ -86,7 +91,7 @@ func (v *AboutView) export() {
 	if v.running || v.info.Diagnostics == nil {
 		return
 	}
-	path := strings.TrimSpace(v.path.Text)
+	path := strings.TrimSpace(strings.ReplaceAll(v.path.Text, "\n", ""))
 	if path == "" {
 		return
 	}

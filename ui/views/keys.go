@@ -64,6 +64,12 @@ func (e *entry) TypedKey(ev *fyne.KeyEvent) {
 		e.k.onEscape()
 		return
 	}
+	// A wrapped (multi-line) entry shows a long value whole; Enter still
+	// runs the default action instead of breaking the line.
+	if e.MultiLine && (ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter) {
+		e.k.onEnter()
+		return
+	}
 	e.Entry.TypedKey(ev)
 }
 

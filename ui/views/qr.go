@@ -16,8 +16,11 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
-// QRSize is the QR code's size in pixels as the agent renders it.
-const QRSize = 320
+// QRSize is the QR code's side, in pixels as the agent renders it and in
+// Fyne units on screen (so it is crisp at 100 % and exactly doubled at
+// 200 %). 256 keeps the window within 440 units, the height a 1366×768
+// screen at 150 % leaves below its title bar and panel (look_test.go).
+const QRSize = 256
 
 // QRView shows the animated QR code of a queued login, for finishing it
 // on the phone: a new code every second, a countdown, and it closes
