@@ -97,3 +97,7 @@ func waitForHost(ctx context.Context, log *slog.Logger) error {
 		}
 	}
 }
+
+// trayIconData is icon i in the form systray exports correctly as the
+// StatusNotifierItem's IconPixmap (see sniPNG).
+func trayIconData(i Icon) []byte { return sniIconData(i) }

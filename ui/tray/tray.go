@@ -147,7 +147,7 @@ type entries struct {
 // ready builds the menu (systray calls it once, on its own goroutine)
 // and then applies every new view.
 func (t *Tray) ready(ctx context.Context, m Menu) {
-	systray.SetIcon(IconData(m.Icon))
+	systray.SetIcon(trayIconData(m.Icon))
 	systray.SetTooltip(m.Tooltip)
 	var e entries
 	add := func(it Item) *systray.MenuItem {
@@ -243,7 +243,7 @@ func (t *Tray) forward(ctx context.Context, mi *systray.MenuItem, a Action) {
 
 func (e *entries) update(prev, next Menu) {
 	if next.Icon != prev.Icon {
-		systray.SetIcon(IconData(next.Icon))
+		systray.SetIcon(trayIconData(next.Icon))
 	}
 	if next.Tooltip != prev.Tooltip {
 		systray.SetTooltip(next.Tooltip)

@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
+	_ "image/png" // IconDiff decodes the intended icons
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -419,34 +421,70 @@ func (c *Tray) Tooltip(t testing.TB) string {
 	return s
 }
 
-// IconIs reports whether IconPixmap (ARGB32, network byte order) is the
-// PNG image pngData.
+// IconIs reports whether IconPixmap (straight ARGB32, network byte
+// order: what panels draw) is the PNG image pngData as intended, within
+// IconTolerance per channel (colours of fully transparent pixels aside).
 func (c *Tray) IconIs(t testing.TB, pngData []byte) bool {
+	t.Helper()
+	w, h, data := c.Pixmap(t)
+	d, _ := IconDiff(w, h, data, pngData)
+	return d <= IconTolerance
+}
+
+// IconTolerance is the largest difference per 8-bit channel IconIs allows
+// between the exported pixmap and the intended image (rounding).
+const IconTolerance = 1
+
+// Pixmap is the IconPixmap property's only image: its size and ARGB32
+// data.
+func (c *Tray) Pixmap(t testing.TB) (w, h int, data []byte) {
 	t.Helper()
 	px, ok := c.Prop(t, "IconPixmap").Value().([][]any)
 	if !ok || len(px) != 1 || len(px[0]) != 3 {
 		t.Fatalf("IconPixmap %v", c.Prop(t, "IconPixmap"))
 	}
-	w, _ := px[0][0].(int32)
-	h, _ := px[0][1].(int32)
-	data, _ := px[0][2].([]byte)
-	img, _, err := image.Decode(bytes.NewReader(pngData))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(w) == img.Bounds().Dx() && int(h) == img.Bounds().Dy() && bytes.Equal(data, argb(img))
+	w32, _ := px[0][0].(int32)
+	h32, _ := px[0][1].(int32)
+	data, _ = px[0][2].([]byte)
+	return int(w32), int(h32), data
 }
 
-func argb(img image.Image) []byte {
-	var out []byte
+// IconDiff compares an exported w×h straight ARGB32 pixmap with the
+// intended PNG image: the largest difference of any channel at any pixel
+// (colours count only where the intended pixel is not fully transparent)
+// and where it is. A size mismatch is 256.
+func IconDiff(w, h int, data, pngData []byte) (int, string) {
+	img, _, err := image.Decode(bytes.NewReader(pngData))
+	if err != nil {
+		return 256, err.Error()
+	}
 	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			out = append(out, byte(a), byte(r), byte(g), byte(bl))
+	if w != b.Dx() || h != b.Dy() || len(data) != w*h*4 {
+		return 256, fmt.Sprintf("exported %dx%d (%d bytes), intended %dx%d", w, h, len(data), b.Dx(), b.Dy())
+	}
+	worst, where := 0, ""
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+			got := data[(y*w+x)*4:][:4]
+			want := []uint8{c.A, c.R, c.G, c.B}
+			n := 4
+			if c.A == 0 {
+				n = 1
+			}
+			for k := 0; k < n; k++ {
+				d := int(got[k]) - int(want[k])
+				if d < 0 {
+					d = -d
+				}
+				if d > worst {
+					worst = d
+					where = fmt.Sprintf("pixel (%d,%d): exported ARGB %v, intended %v", x, y, got, want)
+				}
+			}
 		}
 	}
-	return out
+	return worst, where
 }
 
 // lockedBuffer is a writer read while another goroutine writes.

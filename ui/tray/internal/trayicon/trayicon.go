@@ -37,6 +37,9 @@ const (
 	GlyphExclamation
 	GlyphLock
 	GlyphCross
+	// GlyphBar is a "no entry" bar: the service is not running (its own
+	// shape, so that it differs from "no reader" without colour).
+	GlyphBar
 )
 
 // Variant is one state's look.
@@ -55,7 +58,7 @@ var Variants = []Variant{
 	{Name: "pinblocked", Badge: rgb(0xc6, 0x28, 0x28), Glyph: GlyphLock},
 	{Name: "nocard", Faded: true},
 	{Name: "noreader", Faded: true, Badge: rgb(0x61, 0x61, 0x61), Glyph: GlyphCross},
-	{Name: "servicedown", Faded: true, Badge: rgb(0xc6, 0x28, 0x28), Glyph: GlyphCross},
+	{Name: "servicedown", Faded: true, Badge: rgb(0xc6, 0x28, 0x28), Glyph: GlyphBar},
 }
 
 func rgb(r, g, b uint8) color.NRGBA { return color.NRGBA{r, g, b, 0xff} }
@@ -135,6 +138,8 @@ func glyph(g Glyph) shape {
 		return union(ring, legs, rect(-7.5, 0, 7.5, 9))
 	case GlyphCross:
 		return union(stroke(-5.5, -5.5, 5.5, 5.5, 4), stroke(-5.5, 5.5, 5.5, -5.5, 4))
+	case GlyphBar:
+		return rect(-8.5, -2.5, 8.5, 2.5)
 	}
 	return func(float64, float64) bool { return false }
 }
