@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/config"
+	"github.com/sithseid/sithseid/internal/usertext"
 )
 
 func (r *runner) status(ctx context.Context, args []string) error {
@@ -29,10 +32,43 @@ func (r *runner) status(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(r.Stdout, st)
+		return writeJSON(r.Stdout, r.statusJSON(st))
 	}
 	r.printStatus(st)
 	return nil
+}
+
+// statusOut is app.Status as "status --json" writes it: each card as
+// app.CardStatus, plus the helpdesk policy names when the card needs one.
+type statusOut struct {
+	*app.Status
+	Cards []cardOut `json:"cards"`
+}
+
+type cardOut struct {
+	app.CardStatus
+	// Helpdesk is policy's helpdesk (the helpdesk* keys) when the PIN is
+	// blocked and the card has no PUK the holder can use (issue 17).
+	Helpdesk *config.Helpdesk `json:"helpdesk,omitempty"`
+}
+
+func (r *runner) statusJSON(st *app.Status) statusOut {
+	out := statusOut{Status: st, Cards: make([]cardOut, 0, len(st.Cards))}
+	for _, cs := range st.Cards {
+		co := cardOut{CardStatus: cs}
+		if needsHelpdesk(cs) && !r.cfg.Helpdesk.IsZero() {
+			h := r.cfg.Helpdesk
+			co.Helpdesk = &h
+		}
+		out.Cards = append(out.Cards, co)
+	}
+	return out
+}
+
+// needsHelpdesk: the card's PIN is blocked and it has no PUK the holder
+// can use, so only the region's helpdesk can unblock it.
+func needsHelpdesk(cs app.CardStatus) bool {
+	return slices.ContainsFunc(cs.Warnings, func(w app.Warning) bool { return w.Code == app.WarnPINBlockedNoPUK })
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -132,6 +168,11 @@ func (r *runner) printStatus(st *app.Status) {
 				wn.Organisation = "" // one eID: whose it is goes without saying
 			}
 			fmt.Fprintln(w, "  ! "+r.warning(wn))
+			if wn.Code == app.WarnPINBlockedNoPUK {
+				if hd := usertext.Helpdesk(c, r.cfg.Helpdesk); hd != "" {
+					fmt.Fprintln(w, "    "+hd)
+				}
+			}
 		}
 		if cs.Error != "" {
 			msg, _, _ := explain(c, cs.Err())
