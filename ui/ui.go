@@ -25,6 +25,7 @@ import (
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/startup"
+	uitheme "github.com/sithseid/sithseid/ui/theme"
 	"github.com/sithseid/sithseid/ui/viewname"
 	"github.com/sithseid/sithseid/ui/views"
 )
@@ -98,6 +99,9 @@ func Run(ctx context.Context, e Env) int {
 	}
 
 	a := fyneapp.NewWithID(AppID)
+	// The project's theme: checked contrast, light or dark as the OS says.
+	th, _ := uitheme.New("")
+	a.Settings().SetTheme(th)
 	a.SetIcon(fyne.NewStaticResource("sithseid.png", assets.WindowIcon()))
 	w := a.NewWindow("SITHS eID")
 	env := &views.Env{Cat: cat, Log: e.Log, Card: *card, Close: w.Close, AutoClose: 3 * time.Second,
@@ -137,6 +141,7 @@ func Run(ctx context.Context, e Env) int {
 		<-ctx.Done()
 		fyne.Do(w.Close)
 	}()
+	raiseOnRequest(ctx, w)
 	v.Start(w)
 	go func() {
 		// Wrapped text knows its height only once laid out at the
