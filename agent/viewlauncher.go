@@ -31,10 +31,14 @@ type LauncherOptions struct {
 	Start func(exe string, args []string) (wait func() error, err error)
 	// Log records launches and exits; nil discards.
 	Log *slog.Logger
+	// Env is added to this process's environment for the windows the
+	// default Start runs (tests: the display).
+	Env []string
 }
 
 // ViewLauncher opens the agent's windows: at most one process per view.
-// Opening a view whose window is still open does nothing; a view opened
+// Opening a view whose window is still open raises that window (the
+// process is asked to show and focus itself, raiseProcess); a view opened
 // with Enqueue while its window is open starts when that window ends
 // (one login approval at a time, in the order the requests came).
 type ViewLauncher struct {
@@ -44,6 +48,9 @@ type ViewLauncher struct {
 	mu      sync.Mutex
 	running map[string]bool
 	queued  map[string][]queuedView
+	// procs are the window processes the default Start ran, by view:
+	// what Open asks to raise.
+	procs map[string]*os.Process
 }
 
 type queuedView struct {
@@ -58,20 +65,25 @@ var ErrViewOpen = errors.New("window already open")
 
 // NewViewLauncher returns a launcher.
 func NewViewLauncher(opts LauncherOptions) *ViewLauncher {
-	l := &ViewLauncher{opts: opts, log: opts.Log, running: map[string]bool{}, queued: map[string][]queuedView{}}
+	l := &ViewLauncher{opts: opts, log: opts.Log, running: map[string]bool{}, queued: map[string][]queuedView{}, procs: map[string]*os.Process{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
 	return l
 }
 
-// Open starts "ui VIEW ARGS" unless the view's window is open
-// (ErrViewOpen).
+// Open starts "ui VIEW ARGS" unless the view's window is open: then it
+// asks that window to raise and focus itself, and returns ErrViewOpen.
 func (l *ViewLauncher) Open(view string, args ...string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.running[view] {
-		l.log.Info("window already open", "view", view)
+		l.log.Info("window already open: raising it", "view", view)
+		if p := l.procs[view]; p != nil {
+			if err := raiseProcess(p); err != nil {
+				l.log.Info("raising a window", "view", view, "err", err)
+			}
+		}
 		return ErrViewOpen
 	}
 	return l.startLocked(view, args)
@@ -114,9 +126,14 @@ func (l *ViewLauncher) startLocked(view string, args []string) error {
 		}
 	}
 	argv := append([]string{"ui", view}, args...)
+	var proc *os.Process
 	start := l.opts.Start
 	if start == nil {
-		start = startDetached
+		start = func(exe string, args []string) (func() error, error) {
+			p, wait, err := startDetached(exe, args, l.opts.Env)
+			proc = p
+			return wait, err
+		}
 	}
 	wait, err := start(exe, argv)
 	if err != nil {
@@ -127,6 +144,7 @@ func (l *ViewLauncher) startLocked(view string, args []string) error {
 	// not the login link itself.
 	l.log.Info("window opened", "view", view)
 	l.running[view] = true
+	l.procs[view] = proc
 	go func() {
 		err := wait()
 		l.log.Info("window closed", "view", view, "err", err)
@@ -141,6 +159,7 @@ func (l *ViewLauncher) ended(view string) {
 	for {
 		l.mu.Lock()
 		l.running[view] = false
+		delete(l.procs, view)
 		q := l.queued[view]
 		if len(q) == 0 {
 			l.mu.Unlock()
@@ -164,17 +183,20 @@ func (l *ViewLauncher) ended(view string) {
 	}
 }
 
-func startDetached(exe string, args []string) (func() error, error) {
+func startDetached(exe string, args, env []string) (*os.Process, func() error, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer null.Close()
 	cmd := exec.Command(exe, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	cmd.SysProcAttr = detach.SysProcAttr()
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cmd.Wait, nil
+	return cmd.Process, cmd.Wait, nil
 }
