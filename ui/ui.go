@@ -108,7 +108,6 @@ func Run(ctx context.Context, e Env) int {
 		// The window keeps its width and shrinks to what its contents
 		// need (Fyne never makes a window smaller than their minimum).
 		Fit: func() { w.Resize(fyne.NewSize(windowWidth, 1)) }}
-	env.Helpdesk = s.Settings.Helpdesk // policy's helpdesk (issue 17)
 
 	addr, err := s.AgentAddress(*socket)
 	var client *localapi.Client
