@@ -33,6 +33,10 @@ import (
 // AppID is the Fyne application ID (FyneApp.toml).
 const AppID = "io.github.sithseid.desktop"
 
+// WindowClass is the windows' WM_CLASS on Linux (both parts): the
+// launcher's StartupWMClass in packaging/linux/sithseid.desktop.
+const WindowClass = "sithseid"
+
 // agentStartWait is how long a window waits for an agent it started.
 const agentStartWait = 3 * time.Second
 
@@ -104,10 +108,12 @@ func Run(ctx context.Context, e Env) int {
 	a.Settings().SetTheme(th)
 	a.SetIcon(fyne.NewStaticResource("sithseid.png", assets.WindowIcon()))
 	w := a.NewWindow("SITHS eID")
+	setWindowClass() // before Show creates the X window
 	env := &views.Env{Cat: cat, Log: e.Log, Card: *card, Close: w.Close, AutoClose: 3 * time.Second,
 		// The window keeps its width and shrinks to what its contents
 		// need (Fyne never makes a window smaller than their minimum).
 		Fit: func() { w.Resize(fyne.NewSize(windowWidth, 1)) }}
+	env.Helpdesk = s.Settings.Helpdesk // policy's helpdesk (issue 17)
 
 	addr, err := s.AgentAddress(*socket)
 	var client *localapi.Client

@@ -9,6 +9,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/sithseid/sithseid/internal/usertext"
 )
 
 // AboutInfo is what "Om SITHS eID" shows.
@@ -33,6 +35,8 @@ type AboutView struct {
 	closeB  *button
 	running bool
 	ops     int
+	// helpdesk is policy's helpdesk, nil when it names none.
+	helpdesk *widget.Label
 }
 
 // NewAbout returns the about view.
@@ -57,6 +61,15 @@ func NewAbout(env *Env, info AboutInfo) *AboutView {
 	if agent == "" {
 		agent = "–"
 	}
+	// Whom to call, always, when policy names the region's helpdesk
+	// (issue 17).
+	var helpdeskRow []fyne.CanvasObject
+	if hd := usertext.Helpdesk(c, env.Helpdesk); hd != "" {
+		v.helpdesk = widget.NewLabel(hd)
+		v.helpdesk.Wrapping = fyne.TextWrapWord
+		v.helpdesk.Selectable = true
+		helpdeskRow = field(c.T("ui.about.helpdesk"), v.helpdesk)
+	}
 	v.show(container.NewVBox(
 		heading("SITHS eID"),
 		para(c.T("ui.about.intro")),
@@ -64,6 +77,7 @@ func NewAbout(env *Env, info AboutInfo) *AboutView {
 			field(c.T("ui.about.version"), widget.NewLabel(info.Version)),
 			field(c.T("ui.about.agent"), widget.NewLabel(agent)),
 			field(c.T("ui.settings.env"), widget.NewLabel(info.Environment)),
+			helpdeskRow,
 			field(c.T("ui.about.diag_file"), v.path)),
 		para(c.T("ui.about.diag_intro")),
 		v.messages(),

@@ -185,7 +185,7 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 	}
 	sign := v.pin == cardreader.PINSignature
 	pin := cs.PIN
-	blockedMsg, blockedHint, notBlocked := c.T("err.pin_blocked"), c.T("ui.hint.pin_blocked"), c.T("ui.unblock.not_blocked")
+	blockedMsg, blockedHint, notBlocked := c.T("err.pin_blocked"), v.withHelpdesk(c.T("ui.hint.pin_blocked")), c.T("ui.unblock.not_blocked")
 	if sign {
 		pin = *cs.SignaturePIN
 		blockedMsg, blockedHint, notBlocked = c.T("ui.sign_pin.blocked"), c.T("ui.hint.sign_pin_blocked"), c.T("ui.sign_unblock.not_blocked")
@@ -199,10 +199,10 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 	switch {
 	case v.unblock && cs.PUK == nil:
 		v.tries.SetText(c.T("ui.no_puk_short"))
-		v.loadSay(widget.WarningImportance, c.T("err.no_puk"), c.T("hint.no_puk"))
+		v.loadSay(widget.WarningImportance, c.T("err.no_puk"), v.withHelpdesk(c.T("hint.no_puk")))
 	case v.unblock && cs.PUK.Blocked:
 		v.tries.SetText(c.T("status.blocked"))
-		v.loadSay(widget.DangerImportance, c.T("err.puk_blocked"), c.T("hint.puk_blocked"))
+		v.loadSay(widget.DangerImportance, c.T("err.puk_blocked"), v.withHelpdesk(c.T("hint.puk_blocked")))
 	case v.unblock:
 		v.blocked = false
 		v.tries.SetText(triesText(c, cs.PUK.Retries, false))
@@ -396,7 +396,7 @@ func (v *PINView) finished(err error) {
 		case errors.Is(err, cardreader.ErrPINBlocked) && v.pin == cardreader.PINSignature:
 			v.hint.SetText(c.T("ui.hint.sign_pin_blocked"))
 		case errors.Is(err, cardreader.ErrPINBlocked):
-			v.hint.SetText(c.T("ui.hint.pin_blocked"))
+			v.hint.SetText(v.withHelpdesk(c.T("ui.hint.pin_blocked")))
 		}
 	}
 	v.tries.Refresh()

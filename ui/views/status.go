@@ -10,6 +10,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/usertext"
 )
 
 // StatusView shows the active card: holder, HSA-ID, card number,
@@ -141,6 +142,12 @@ func (v *StatusView) update(cs *app.CardStatus, err error) {
 		}
 		if s := warningText(c, w); s != "" {
 			ws = append(ws, "• "+s)
+		}
+		if w.Code == app.WarnPINBlockedNoPUK {
+			// Only the region's helpdesk can unblock it: whom to call.
+			if hd := usertext.Helpdesk(c, v.env.Helpdesk); hd != "" {
+				ws = append(ws, "  "+hd)
+			}
 		}
 	}
 	if cs.Error != "" {

@@ -45,6 +45,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/usertext"
 	"github.com/sithseid/sithseid/localapi"
@@ -117,6 +118,17 @@ type Env struct {
 	// AutoClose is how long a view that finished its job (a completed
 	// login, an expired QR code) stays open; 0 keeps it open.
 	AutoClose time.Duration
+	// Helpdesk is policy's helpdesk (issue 17): named by the blocked-PIN
+	// message, by the status window when the PIN is blocked without a
+	// PUK, and by the About window; zero when policy names none.
+	Helpdesk config.Helpdesk
+	// Environment is the app's environment (PROD, TEST, QA, DEMO): the
+	// header shows a banner when it is not PROD and warns when the card's
+	// issuer is of another environment; "" means PROD.
+	Environment string
+	// Logo is the organisation's logo from policy (logoFile), shown in the
+	// header; nil shows none.
+	Logo fyne.Resource
 	// Do runs fn on the UI goroutine; nil means fyne.Do. Tests queue fn
 	// for the test goroutine: Fyne's test driver runs fyne.Do at once on
 	// the calling goroutine, where it would race with the test's own
@@ -171,6 +183,8 @@ type frame struct {
 	// root holds the view's content; views swap what it shows. padded is
 	// root with the theme's margin, the window's content.
 	root, padded *fyne.Container
+	// head is the header above root: environment banner and card state.
+	head *header
 }
 
 func newFrame(env *Env) *frame {
@@ -186,7 +200,8 @@ func newFrame(env *Env) *frame {
 	f.hint.Wrapping = fyne.TextWrapWord
 	f.hint.Hide()
 	f.root = container.NewStack()
-	f.padded = container.NewPadded(f.root)
+	f.head = newHeader(f)
+	f.padded = container.NewPadded(container.NewBorder(f.head.box, nil, nil, nil, f.root))
 	f.keys.escape = f.closeWindow
 	return f
 }
@@ -238,8 +253,17 @@ func (f *frame) closeWindow() {
 // generic sentence; their chain goes to the log only.
 func (f *frame) fail(err error) {
 	msg, hint := explain(f.cat, err)
+	if _, _, class := usertext.Explain(f.cat, err); class == usertext.PINBlocked || class == usertext.PUKBlocked {
+		hint = f.withHelpdesk(hint)
+	}
 	f.env.log().Info("operation failed", "err", err)
 	f.say(widget.DangerImportance, msg, hint)
+}
+
+// withHelpdesk appends policy's helpdesk (whom to call) to the hint of a
+// blocked PIN or PUK, or of a card without a PUK.
+func (f *frame) withHelpdesk(hint string) string {
+	return usertext.WithHelpdesk(f.cat, hint, f.env.Helpdesk)
 }
 
 // explain is usertext.Explain for windows: an error the product does not
