@@ -24,7 +24,10 @@ func (l *lane) wine(t *testing.T, args ...string) (string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "wine", args...)
 	cmd.Env = l.env()
-	out, err := cmd.CombinedOutput()
+	f := outFile(t)
+	cmd.Stdout, cmd.Stderr = f, f
+	err := cmd.Run()
+	out := readOut(t, f)
 	if ctx.Err() != nil {
 		t.Fatalf("wine %s: no end within 2 minutes", strings.Join(args, " "))
 	}

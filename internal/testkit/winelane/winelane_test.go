@@ -1,7 +1,6 @@
 package winelane_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -46,6 +45,14 @@ func newLane(t *testing.T) *lane {
 			t.Fatalf("the lane is not prepared (scripts/wine-lane): %v", err)
 		}
 	}
+	// A persistent wineserver of the prefix, started with no pipes of
+	// ours: one that a Wine command starts inherits that command's output
+	// pipe and holds it open for seconds after (scripts/wine-lane ends it).
+	srv := exec.Command("wineserver", "-p")
+	srv.Env = l.env()
+	if err := srv.Run(); err != nil {
+		t.Logf("wineserver -p: %v (one runs already)", err)
+	}
 	return l
 }
 
@@ -77,15 +84,23 @@ func (l *lane) env(extra ...string) []string {
 // goes to its standard input.
 func (l *lane) run(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
+	return l.runExe(t, l.exe, env, stdin, args...)
+}
+
+// runExe is run with another exe (the installed one).
+func (l *lane) runExe(t *testing.T, exe string, env []string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "wine", append([]string{l.exe}, args...)...)
+	cmd := exec.CommandContext(ctx, "wine", append([]string{exe}, args...)...)
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	// Files, not pipes: a Wine process may leave a helper (wineserver,
+	// services, msiexec's server) holding its output open after it ends.
+	out, errf := outFile(t), outFile(t)
+	cmd.Stdout, cmd.Stderr = out, errf
 	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
+	r := result{stdout: readOut(t, out), stderr: readOut(t, errf)}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
@@ -97,6 +112,25 @@ func (l *lane) run(t *testing.T, env []string, stdin string, args ...string) res
 		t.Fatalf("wine %s: no end within 2 minutes", strings.Join(args, " "))
 	}
 	return r
+}
+
+func outFile(t *testing.T) *os.File {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func readOut(t *testing.T, f *os.File) string {
+	t.Helper()
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // winPath is a Unix path as the Windows process sees it (Wine's Z: drive).
