@@ -114,12 +114,24 @@ func (d *agentDesktop) show() {
 	d.tray.Show(v)
 }
 
+// statusCard is the status window's --card for a left click on the tray:
+// with several cards inserted, the card the tray shows (by reader when its
+// number is unknown), so the window opens on it; nothing otherwise.
+func (d *agentDesktop) statusCard() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c := d.state.Card; c != nil && d.state.Cards > 1 {
+		return []string{"--card", localapi.CardKey(c.CardNumber, c.Reader)}
+	}
+	return nil
+}
+
 // act runs a tray click.
 func (d *agentDesktop) act(a tray.Action) {
 	var err error
 	switch a.Kind {
 	case tray.ActionStatus:
-		err = d.launcher.Open(viewname.Status)
+		err = d.launcher.Open(viewname.Status, d.statusCard()...)
 	case tray.ActionQR:
 		err = d.launcher.Open(viewname.QR, "--handoff", a.Handoff)
 	case tray.ActionPINChange:

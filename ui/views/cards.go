@@ -13,13 +13,16 @@ import (
 )
 
 // cards is the inserted cards as the agent reports them, the one the view
-// works on, and a picker by card number shown when there are several.
+// works on, and a picker shown when there are several: by card number, or
+// by reader for a card whose number is unknown (never taken for "no card
+// chosen").
 type cards struct {
 	f   *frame
 	src StatusSource
-	// list and cur are touched on the UI goroutine only.
+	// list, keys and cur are touched on the UI goroutine only.
 	list   []app.CardStatus
-	cur    string // card number of the active card
+	keys   []string // localapi.CardKey of each card in list, as the picker offers them
+	cur    string   // localapi.CardKey of the active card
 	picker *choice
 	label  *widget.Label
 	// changed runs on the UI goroutine after every load: the active card,
@@ -28,16 +31,19 @@ type cards struct {
 	// loads counts finished loads (tests wait on it).
 	loads int
 	last  string // fingerprint of the agent state last loaded for
+	// status is the agent's last answer (the header reads its readers).
+	status *app.Status
 }
 
 func newCards(f *frame, src StatusSource, changed func(*app.CardStatus, error)) *cards {
 	c := &cards{f: f, src: src, changed: changed, cur: f.env.Card}
-	c.picker = f.keys.newChoice(nil, func(number string) {
-		if number == "" || number == c.cur {
+	c.picker = f.keys.newChoice(nil, func(label string) {
+		i := slices.Index(c.picker.Options, label)
+		if i < 0 || i >= len(c.keys) || c.keys[i] == c.cur {
 			return
 		}
-		c.cur = number
-		c.f.env.log().Info("card chosen", "card", number)
+		c.cur = c.keys[i]
+		c.f.env.log().Info("card chosen", "card", c.cur)
 		c.notify()
 	})
 	c.picker.Hide()
@@ -46,20 +52,32 @@ func newCards(f *frame, src StatusSource, changed func(*app.CardStatus, error)) 
 	return c
 }
 
+// cardLabel is how the picker shows a card: its number, else its reader.
+func cardLabel(cs app.CardStatus) string {
+	if cs.CardNumber != "" {
+		return cs.CardNumber
+	}
+	return cs.Reader
+}
+
 // active is the card the view works on, or nil.
 func (c *cards) active() *app.CardStatus {
+	if c.cur == "" {
+		return nil
+	}
 	for i := range c.list {
-		if c.list[i].CardNumber == c.cur {
+		if localapi.CardKey(c.list[i].CardNumber, c.list[i].Reader) == c.cur {
 			return &c.list[i]
 		}
 	}
 	return nil
 }
 
-// selector names the active card to the agent.
+// selector names the active card to the agent: by number, or by reader
+// when the card has none.
 func (c *cards) selector() app.Selector {
 	if len(c.list) > 1 || c.f.env.Card != "" {
-		return app.Selector{CardNumber: c.cur}
+		return localapi.KeySelector(c.cur)
 	}
 	return app.Selector{}
 }
@@ -74,27 +92,31 @@ func (c *cards) load() {
 
 func (c *cards) apply(st *app.Status, err error) {
 	defer func() { c.loads++; c.f.fit() }()
+	c.status = st
 	if err != nil {
 		c.list = nil
 		c.picker.Hide()
 		c.label.Hide()
+		c.f.head.set(nil, nil, err)
 		c.changed(nil, err)
 		return
 	}
 	c.list = slices.Clone(st.Cards)
-	numbers := make([]string, len(c.list))
+	c.keys = make([]string, len(c.list))
+	labels := make([]string, len(c.list))
 	for i, cs := range c.list {
-		numbers[i] = cs.CardNumber
+		c.keys[i] = localapi.CardKey(cs.CardNumber, cs.Reader)
+		labels[i] = cardLabel(cs)
 	}
-	if !slices.Contains(numbers, c.cur) {
+	if !slices.Contains(c.keys, c.cur) {
 		c.cur = ""
-		if len(numbers) > 0 && (c.f.env.Card == "" || len(numbers) > 1) {
-			c.cur = numbers[0]
+		if len(c.keys) > 0 && (c.f.env.Card == "" || len(c.keys) > 1) {
+			c.cur = c.keys[0]
 		}
 	}
-	c.picker.Options = numbers
-	if len(numbers) > 1 {
-		c.picker.SetSelected(c.cur)
+	c.picker.Options = labels
+	if len(labels) > 1 {
+		c.picker.SetSelected(labels[slices.Index(c.keys, c.cur)])
 		c.picker.Show()
 		c.label.Show()
 	} else {
@@ -108,9 +130,11 @@ func (c *cards) apply(st *app.Status, err error) {
 // notify tells the view which card is active now.
 func (c *cards) notify() {
 	if cs := c.active(); cs != nil {
+		c.f.head.set(c.status, cs, nil)
 		c.changed(cs, nil)
 		return
 	}
+	c.f.head.set(c.status, nil, c.missing())
 	c.changed(nil, c.missing())
 }
 
@@ -173,4 +197,30 @@ func fingerprint(st *localapi.State) string {
 // hidden while there is only one card.
 func (c *cards) row() []fyne.CanvasObject {
 	return []fyne.CanvasObject{c.label, c.picker}
+}
+
+// certOfWarning names the certificate a warning is about, as the
+// certificate window lists it (" (HSA-ID · legitimering)", and its ID when
+// the card has several alike), so two warnings of the same kind say which
+// certificate each is; "" for a warning about no certificate.
+func certOfWarning(c interface{ T(string, ...any) string }, cs *app.CardStatus, w app.Warning) string {
+	if w.CertID == "" {
+		return ""
+	}
+	alike := map[string]int{}
+	name := ""
+	for _, cert := range cs.Certificates {
+		n := kindName(c, cert.Kind) + " · " + usageName(c, cert.Usage)
+		alike[n]++
+		if cert.ID == w.CertID {
+			name = n
+		}
+	}
+	if name == "" {
+		return " (" + w.CertID + ")"
+	}
+	if alike[name] > 1 {
+		name += " · " + w.CertID
+	}
+	return " (" + name + ")"
 }

@@ -141,7 +141,7 @@ func (v *StatusView) update(cs *app.CardStatus, err error) {
 			w.Organisation = "" // one eID: whose goes without saying
 		}
 		if s := warningText(c, w); s != "" {
-			ws = append(ws, "• "+s)
+			ws = append(ws, "• "+s+certOfWarning(c, cs, w))
 		}
 		if w.Code == app.WarnPINBlockedNoPUK {
 			// Only the region's helpdesk can unblock it: whom to call.
