@@ -2,6 +2,7 @@ package winelane_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/sithseid/sithseid/idp"
@@ -14,10 +15,11 @@ import (
 
 // A login with the card from the Windows command line, PIN on standard
 // input: the relying party (the reference identity service, DEMO, in this
-// process) sees the order complete. DEMO is turned on the way an
+// process) sees the order complete; then tls-check against the same
+// service. DEMO is turned on the way an
 // administrator does it: policy's allowDemo under HKLM (the release build
 // refuses DEMO without it, exit 16, checked first).
-func TestWindowsCLILogin(t *testing.T) {
+func TestWindowsCLILoginAndTLSCheck(t *testing.T) {
 	l := newLane(t)
 	p := rig.Require(t)
 	p.InsertCard(t, 0, vcard.ProvisionOptions{Kind: vcard.KindIDPrime}, vcard.RunOptions{})
@@ -58,5 +60,13 @@ func TestWindowsCLILogin(t *testing.T) {
 	}
 	if c.Status != oob.StatusComplete {
 		t.Errorf("the relying party sees %q, want %q", c.Status, oob.StatusComplete)
+	}
+
+	// tls-check: one mutual-TLS call to the identity service with the
+	// card's login key (the client certificate from the card, the key's
+	// signature made on it through the bridge).
+	r := l.run(t, env, vcard.DefaultPIN+"\n", "tls-check", is.URL, "--env", "DEMO", "--pin-stdin")
+	if r.code != exitcode.OK || !strings.Contains(r.stdout, "200 ") {
+		t.Errorf("tls-check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
