@@ -112,7 +112,9 @@ func Run(ctx context.Context, e Env) int {
 	env := &views.Env{Cat: cat, Log: e.Log, Card: *card, Close: w.Close, AutoClose: 3 * time.Second,
 		// The window keeps its width and shrinks to what its contents
 		// need (Fyne never makes a window smaller than their minimum).
-		Fit: func() { w.Resize(fyne.NewSize(windowWidth, 1)) }}
+		Fit: func() { w.Resize(fyne.NewSize(windowWidth, 1)) },
+		// The header's banner and card-environment check.
+		Environment: environmentName(s)}
 	env.Helpdesk = s.Settings.Helpdesk // policy's helpdesk (issue 17)
 
 	addr, err := s.AgentAddress(*socket)

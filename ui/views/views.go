@@ -122,6 +122,13 @@ type Env struct {
 	// message, by the status window when the PIN is blocked without a
 	// PUK, and by the About window; zero when policy names none.
 	Helpdesk config.Helpdesk
+	// Environment is the app's environment (PROD, TEST, QA, DEMO): the
+	// header shows a banner when it is not PROD and warns when the card's
+	// issuer is of another environment; "" means PROD.
+	Environment string
+	// Logo is the organisation's logo from policy (logoFile), shown in the
+	// header; nil shows none.
+	Logo fyne.Resource
 	// Do runs fn on the UI goroutine; nil means fyne.Do. Tests queue fn
 	// for the test goroutine: Fyne's test driver runs fyne.Do at once on
 	// the calling goroutine, where it would race with the test's own
@@ -176,6 +183,8 @@ type frame struct {
 	// root holds the view's content; views swap what it shows. padded is
 	// root with the theme's margin, the window's content.
 	root, padded *fyne.Container
+	// head is the header above root: environment banner and card state.
+	head *header
 }
 
 func newFrame(env *Env) *frame {
@@ -191,7 +200,8 @@ func newFrame(env *Env) *frame {
 	f.hint.Wrapping = fyne.TextWrapWord
 	f.hint.Hide()
 	f.root = container.NewStack()
-	f.padded = container.NewPadded(f.root)
+	f.head = newHeader(f)
+	f.padded = container.NewPadded(container.NewBorder(f.head.box, nil, nil, nil, f.root))
 	f.keys.escape = f.closeWindow
 	return f
 }

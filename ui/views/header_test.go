@@ -1,0 +1,95 @@
+package views
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+)
+
+func TestCardEnvironment(t *testing.T) {
+	for _, tc := range []struct{ issuer, want string }{
+		{testpki.HSAPersonCAName, "TEST"},
+		{testpki.PNPersonCAName, "TEST"},
+		{"CN=" + testpki.HSAPersonCA2Name + ",O=Inera AB,C=SE", "TEST"},
+		{"CN=SITHS e-id Person HSA-id 3 CA v1,O=Inera AB,C=SE", "PROD"},
+		{"CN=SITHS e-id Person ID 3 CA v1,O=Inera AB,C=SE", "PROD"},
+		{"CN=SITHS e-id Person HSA-id 3 CA v1,O=Testregion AB,C=SE", "PROD"}, // "Testregion" is no TEST marker
+		{"", ""},
+	} {
+		if got := CardEnvironment(tc.issuer); got != tc.want {
+			t.Errorf("CardEnvironment(%q) = %q, want %q", tc.issuer, got, tc.want)
+		}
+	}
+}
+
+func TestHeaderStateSentences(t *testing.T) {
+	sv, en := l10n.MustLoad(l10n.Swedish), l10n.MustLoad(l10n.English)
+	ready := card("1", 3)
+	ready.Issuer = "CN=SITHS e-id Person HSA-id 3 CA v1,O=Inera AB,C=SE"
+	blocked := card("1", 0)
+	expiring := card("1", 3)
+	expiring.Warnings = []app.Warning{{Code: app.WarnCertificateExpiring, Days: 30}, {Code: app.WarnCertificateExpiring, Days: 9}}
+	testCard := card("1", 3)
+	testCard.Issuer = "CN=" + testpki.HSAPersonCAName
+	withReader := &app.Status{Readers: []app.ReaderStatus{{Name: "r"}}}
+	for _, tc := range []struct {
+		name   string
+		st     *app.Status
+		cs     *app.CardStatus
+		err    error
+		appEnv string
+		want   CardState
+		sv, en string
+	}{
+		{"ready", withReader, &ready, nil, "PROD", StateReady, "Kortet är klart att använda.", "Your card is ready to use."},
+		{"no card", withReader, nil, cardreader.ErrNoCard, "PROD", StateNoCard, "Sätt i ditt SITHS-kort.", "Insert your SITHS card."},
+		{"no reader", &app.Status{}, nil, cardreader.ErrNoCard, "PROD", StateNoReader, "Ingen kortläsare", "No card reader"},
+		{"service down", nil, nil, errors.New("dial unix: no such file"), "PROD", StateServiceDown, "svarar inte", "not responding"},
+		{"pin blocked", withReader, &blocked, nil, "PROD", StatePINBlocked, "PIN-koden är låst", "Your PIN is locked"},
+		{"expiring", withReader, &expiring, nil, "PROD", StateExpiring, "går ut om 9 dagar", "expires in 9 days"},
+		{"test card in PROD", withReader, &testCard, nil, "PROD", StateWrongEnv, "testkort, men SITHS eID använder produktion (PROD)", "test card, but SITHS eID uses production (PROD)"},
+		{"test card in DEMO", withReader, &testCard, nil, "DEMO", StateReady, "klart", "ready"},
+		{"prod card in TEST", withReader, &ready, nil, "TEST", StateWrongEnv, "produktionskort, men SITHS eID använder TEST", "production card, but SITHS eID uses TEST"},
+	} {
+		for _, l := range []struct {
+			c    *l10n.Catalog
+			want string
+		}{{sv, tc.sv}, {en, tc.en}} {
+			s, text := cardState(l.c, tc.st, tc.cs, tc.err, tc.appEnv)
+			if s != tc.want || !strings.Contains(text, l.want) {
+				t.Errorf("%s: %s %q, want %s containing %q", tc.name, s, text, tc.want, l.want)
+			}
+		}
+		if s, _ := cardState(sv, tc.st, tc.cs, tc.err, tc.appEnv); s != StateWrongEnv && stateIcon(s).Name() != "state-"+string(s)+".png" {
+			t.Errorf("%s: no tray icon for %s", tc.name, s)
+		}
+	}
+}
+
+// The status window's header shows the card's state with the tray's icon,
+// and a banner when the app is not in production.
+func TestHeaderInWindow(t *testing.T) {
+	for _, tc := range []struct {
+		env    string
+		banner bool
+	}{{"PROD", false}, {"", false}, {"TEST", true}} {
+		f := newFake(card("9752", 0))
+		_, vv := open(t, l10n.Swedish, func(env *Env) View { env.Environment = tc.env; return NewStatus(env, f) })
+		v := vv.(*StatusView)
+		eventually(t, "the header", func() bool { return v.head.shown != "" })
+		if v.head.shown != StatePINBlocked || !strings.Contains(v.head.state.Text, "PIN-koden är låst") || !v.head.row.Visible() {
+			t.Errorf("env %q: header %s %q", tc.env, v.head.shown, v.head.state.Text)
+		}
+		if v.head.banner.Visible() != tc.banner {
+			t.Errorf("env %q: banner visible %v", tc.env, v.head.banner.Visible())
+		}
+		if tc.banner && v.head.bannerText.Text != "TESTMILJÖ – inloggningar går till TEST, inte till produktion." {
+			t.Errorf("banner says %q", v.head.bannerText.Text)
+		}
+	}
+}
