@@ -98,6 +98,7 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 	v.expiredB = v.keys.newButton(c.T("ui.certs.remove_expired"), v.confirmExpired)
 	v.removeEID = v.keys.newButton(c.T("ui.certs.remove_eid"), v.confirmRemoveEID)
 	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
+	v.closeB.Importance = widget.HighImportance // the one primary action
 	v.keys.enter = v.showExport
 	// The list takes the window's width and four rows' height.
 	rows := canvas.NewRectangle(color.Transparent)

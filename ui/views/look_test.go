@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/l10n"
@@ -50,5 +51,56 @@ func TestQRFitsSmallScreen(t *testing.T) {
 	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewQR(env, f, "h1") })
 	if s := vv.Content().MinSize(); s.Height > screenFitHeight || s.Width > screenFitWidth {
 		t.Errorf("QR window needs %v, want within %dx%d", s, screenFitWidth, screenFitHeight)
+	}
+}
+
+// Every window has one emphasised button, its primary action (Enter).
+func TestOnePrimaryButton(t *testing.T) {
+	f := newFake(card("1001", 3))
+	f.qr = func(int) (*app.QRHandover, error) {
+		return &app.QRHandover{Payload: "p", PNG: tinyPNG(), ValidFor: 20 * time.Second}, nil
+	}
+	f.login = func(ctx context.Context, req app.LoginRequest) (*app.LoginResult, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	mks := map[string]func(*Env) View{
+		"status":  func(e *Env) View { return NewStatus(e, f) },
+		"pin":     func(e *Env) View { return NewPINChange(e, f) },
+		"unblock": func(e *Env) View { return NewUnblock(e, f) },
+		"certs":   func(e *Env) View { return NewCerts(e, f) },
+		"login":   func(e *Env) View { return NewLogin(e, f, "h") },
+		"qr":      func(e *Env) View { return NewQR(e, f, "h") },
+		"settings": func(e *Env) View {
+			return NewSettings(e, &fakePrefs{set: map[string]string{}, locked: map[string]bool{}}, Autostart{})
+		},
+		"about": func(e *Env) View {
+			return NewAbout(e, AboutInfo{Version: "1", Diagnostics: func(context.Context, string) error { return nil }})
+		},
+	}
+	for name, mk := range mks {
+		_, v := open(t, l10n.Swedish, mk)
+		eventually(t, name+" loaded", func() bool { return !strings.Contains(visibleText(v.Content()), "Läser kortet") })
+		var primary []string
+		var walk func(fyne.CanvasObject)
+		walk = func(o fyne.CanvasObject) {
+			if o == nil || !o.Visible() {
+				return
+			}
+			switch x := o.(type) {
+			case *button:
+				if x.Importance == widget.HighImportance || x.Importance == widget.DangerImportance {
+					primary = append(primary, x.Text)
+				}
+			case *fyne.Container:
+				for _, c := range x.Objects {
+					walk(c)
+				}
+			}
+		}
+		walk(v.Content())
+		if len(primary) != 1 {
+			t.Errorf("%s: emphasised buttons %q, want exactly one", name, primary)
+		}
 	}
 }

@@ -55,6 +55,7 @@ func newQR(env *Env, src QRSource, handoff string, f *frame) *QRView {
 	v.img.SetMinSize(fyne.NewSize(QRSize, QRSize))
 	v.countdown = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
+	v.closeB.Importance = widget.HighImportance // the one primary action
 	v.keys.enter = v.closeWindow
 	v.keys.escape = v.closeWindow
 	v.show(container.NewVBox(

@@ -69,6 +69,7 @@ func NewStatus(env *Env, src StatusSource) *StatusView {
 		v.cards.row())
 	v.details.Hide()
 	v.closeBtn = v.keys.newButton(c.T("ui.close"), v.closeWindow)
+	v.closeBtn.Importance = widget.HighImportance // the one primary action
 	v.keys.enter = v.closeWindow
 	v.show(container.NewVBox(
 		heading(c.T("ui.status.title")),
