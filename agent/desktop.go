@@ -56,6 +56,9 @@ func newAgentDesktop(ctx context.Context, s *startup.Session, cat *l10n.Catalog,
 		demoOff:   !s.DemoAllowed(),
 	}
 	d.tray = tray.New(tray.Options{Catalog: cat, OnAction: d.act, Log: s.Log})
+	// A notification's action opens the window that fixes what it tells,
+	// as the tray's menu entry does (issue 17).
+	d.notes.OnAction(d.act)
 	return d
 }
 

@@ -3,6 +3,7 @@ package tray
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/localapi"
@@ -16,6 +17,11 @@ type Message struct {
 	// Group: a message replaces the previous one of its group still on
 	// screen (card inserted, then removed: one bubble, not two).
 	Group string
+	// Act is what clicking the notification does: it opens the window
+	// that fixes what it tells (the unblock window for a blocked PIN);
+	// ActLabel is the button's text. A zero Act offers no action.
+	Act      Action
+	ActLabel string
 }
 
 // Phrase words an agent notification; ok is false for a kind it does not
@@ -28,13 +34,16 @@ func Phrase(n localapi.Notification, cat *l10n.Catalog) (Message, bool) {
 	case localapi.NotifyCardRemoved:
 		return Message{Summary: cat.T("notify.card_removed"), Body: cat.T("notify.reader", n.Reader), Group: "card"}, true
 	case localapi.NotifyPINBlocked:
-		return Message{Summary: cat.T("notify.pin_blocked"), Body: cat.T("notify.pin_blocked_body", n.CardNumber), Urgent: true, Group: "pin"}, true
+		return Message{Summary: cat.T("notify.pin_blocked"), Body: cat.T("notify.pin_blocked_body", n.CardNumber), Urgent: true, Group: "pin",
+			Act: Action{Kind: ActionPINUnblock}, ActLabel: cat.T("tray.menu.pin_unblock")}, true
 	case localapi.NotifyCertificateExpiring:
 		if n.Organisation != "" {
 			// A card with several organisations' eIDs: whose expires.
-			return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body_org", n.Organisation, n.HSAID, n.CardNumber, n.Days), Group: "cert"}, true
+			return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body_org", n.Organisation, n.HSAID, n.CardNumber, n.Days), Group: "cert",
+				Act: Action{Kind: ActionStatus}, ActLabel: cat.T("notify.action.status")}, true
 		}
-		return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body", n.CardNumber, n.Days), Group: "cert"}, true
+		return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body", n.CardNumber, n.Days), Group: "cert",
+			Act: Action{Kind: ActionStatus}, ActLabel: cat.T("notify.action.status")}, true
 	case localapi.NotifyLoginRequested:
 		return Message{Summary: cat.T("notify.login_requested"), Body: cat.T("notify.login_requested_body"), Group: "login"}, true
 	}
@@ -49,6 +58,27 @@ func Phrase(n localapi.Notification, cat *l10n.Catalog) (Message, bool) {
 type Notifier struct {
 	log   *slog.Logger
 	queue chan Message
+
+	mu       sync.Mutex
+	onAction func(Action)
+}
+
+// OnAction sets what a click on a notification's action does (the
+// agent opens the window, as for the tray's menu); nil ignores clicks.
+func (n *Notifier) OnAction(f func(Action)) {
+	n.mu.Lock()
+	n.onAction = f
+	n.mu.Unlock()
+}
+
+// act runs the OnAction callback for a clicked notification.
+func (n *Notifier) act(a Action) {
+	n.mu.Lock()
+	f := n.onAction
+	n.mu.Unlock()
+	if f != nil && a.Kind != "" {
+		f(a)
+	}
 }
 
 // NewNotifier starts delivering until ctx ends.
@@ -72,6 +102,7 @@ func (n *Notifier) Show(m Message) {
 
 func (n *Notifier) deliver(ctx context.Context) {
 	d := newDesktop(n.log)
+	d.act = n.act
 	defer d.close()
 	for {
 		select {

@@ -3,6 +3,7 @@ package tray
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -23,10 +24,49 @@ type desktop struct {
 	conn     *dbus.Conn
 	replaces map[string]uint32 // group → id of the last notification shown
 	warned   bool
+	// act runs a clicked notification's action (Notifier.act); acts maps
+	// the ids of the notifications shown with an action to it.
+	act  func(Action)
+	mu   sync.Mutex
+	acts map[uint32]Action
 }
 
 func newDesktop(log *slog.Logger) *desktop {
-	return &desktop{log: log, replaces: map[string]uint32{}}
+	return &desktop{log: log, replaces: map[string]uint32{}, acts: map[uint32]Action{}}
+}
+
+// actionKey is the key of a notification's one action: "default" is also
+// what a click on the bubble itself invokes (spec 1.2, "Actions").
+const actionKey = "default"
+
+// listen delivers the server's ActionInvoked and NotificationClosed
+// signals on conn: a click runs the action of that notification, once.
+func (d *desktop) listen(conn *dbus.Conn) {
+	if err := conn.AddMatchSignal(dbus.WithMatchInterface(notificationsName), dbus.WithMatchObjectPath(notificationsPath)); err != nil {
+		d.log.Info("notification actions unavailable", "err", err)
+		return
+	}
+	ch := make(chan *dbus.Signal, 16)
+	conn.Signal(ch)
+	go func() {
+		for sig := range ch {
+			if len(sig.Body) == 0 {
+				continue
+			}
+			id, ok := sig.Body[0].(uint32)
+			if !ok {
+				continue
+			}
+			d.mu.Lock()
+			a, known := d.acts[id]
+			delete(d.acts, id)
+			d.mu.Unlock()
+			if sig.Name == notificationsName+".ActionInvoked" && known && d.act != nil {
+				d.log.Info("notification action", "action", a.Kind)
+				d.act(a)
+			}
+		}
+	}()
 }
 
 func (d *desktop) close() {
@@ -48,6 +88,7 @@ func (d *desktop) send(ctx context.Context, m Message) {
 			return
 		}
 		d.conn = conn
+		d.listen(conn)
 	}
 	urgency := byte(1)
 	if m.Urgent {
@@ -59,10 +100,14 @@ func (d *desktop) send(ctx context.Context, m Message) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
+	actions := []string{}
+	if m.Act.Kind != "" {
+		actions = []string{actionKey, m.ActLabel}
+	}
 	var id uint32
 	call := d.conn.Object(notificationsName, notificationsPath).CallWithContext(ctx,
 		notificationsName+".Notify", 0,
-		"SITHS eID", d.replaces[m.Group], "sithseid", m.Summary, m.Body, []string{}, hints, int32(-1))
+		"SITHS eID", d.replaces[m.Group], "sithseid", m.Summary, m.Body, actions, hints, int32(-1))
 	if err := call.Store(&id); err != nil {
 		// No notification server in this session: nothing to show it in.
 		d.once("desktop notification not shown", "err", err)
@@ -71,6 +116,13 @@ func (d *desktop) send(ctx context.Context, m Message) {
 	if m.Group != "" {
 		d.replaces[m.Group] = id
 	}
+	d.mu.Lock()
+	if m.Act.Kind != "" {
+		d.acts[id] = m.Act
+	} else {
+		delete(d.acts, id) // a replaced notification's action is gone
+	}
+	d.mu.Unlock()
 }
 
 // once logs the first failure in full, later ones at debug level.

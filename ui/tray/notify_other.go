@@ -9,7 +9,10 @@ import (
 
 // desktop on Windows and macOS: systray offers no notification API, so a
 // message goes only to the log (the icon and tooltip show the state).
-type desktop struct{ log *slog.Logger }
+type desktop struct {
+	log *slog.Logger
+	act func(Action) // unused: no notifications, no actions
+}
 
 func newDesktop(log *slog.Logger) *desktop { return &desktop{log: log} }
 

@@ -90,6 +90,10 @@ type Note struct {
 	Summary, Body string
 	Replaces      uint32
 	Urgency       byte
+	// ID is the id the server gave it; Actions its action keys and
+	// labels, in pairs (spec 1.2).
+	ID      uint32
+	Actions []string
 }
 
 func Dial(t testing.TB, addr string) *dbus.Conn {
@@ -138,14 +142,30 @@ func (n notifications) Notify(app string, replaces uint32, icon, summary, body s
 		urgency, _ = v.Value().(byte)
 	}
 	n.h.mu.Lock()
-	n.h.notes = append(n.h.notes, Note{Summary: summary, Body: body, Replaces: replaces, Urgency: urgency})
-	id := uint32(len(n.h.notes))
+	id := uint32(len(n.h.notes) + 1)
+	n.h.notes = append(n.h.notes, Note{Summary: summary, Body: body, Replaces: replaces, Urgency: urgency, ID: id, Actions: actions})
 	n.h.mu.Unlock()
 	n.h.signal()
 	return id, nil
 }
 
-func (n notifications) GetCapabilities() ([]string, *dbus.Error) { return []string{"body"}, nil }
+func (n notifications) GetCapabilities() ([]string, *dbus.Error) {
+	return []string{"body", "actions"}, nil
+}
+
+// Invoke is the user clicking the action key of the notification id: the
+// server's ActionInvoked signal, then NotificationClosed (reason 2,
+// dismissed), as a notification daemon sends them.
+func (h *Host) Invoke(t testing.TB, id uint32, key string) {
+	t.Helper()
+	const name = "org.freedesktop.Notifications"
+	if err := h.Conn.Emit("/org/freedesktop/Notifications", name+".ActionInvoked", id, key); err != nil {
+		t.Fatalf("ActionInvoked: %v", err)
+	}
+	if err := h.Conn.Emit("/org/freedesktop/Notifications", name+".NotificationClosed", id, uint32(2)); err != nil {
+		t.Fatalf("NotificationClosed: %v", err)
+	}
+}
 
 func (n notifications) GetServerInformation() (string, string, string, string, *dbus.Error) {
 	return "test", "sithseid", "1", "1.2", nil
