@@ -73,7 +73,7 @@ func (l *lane) env(extra ...string) []string {
 		}
 	}
 	env = append(env, "WINEPREFIX="+l.prefix, "WINEDEBUG=-all",
-		"WINEDLLOVERRIDES=winscard=n;mscoree,mshtml=", "SITHSEID_LANG=en")
+		"WINEDLLOVERRIDES=winscard=n;mscoree,mshtml=;winemenubuilder.exe=d", "SITHSEID_LANG=en")
 	if p := rig.Current(); p != nil {
 		env = append(env, rig.EnvSocket+"="+p.Socket())
 	}
