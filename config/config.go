@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/atomicfile"
 	"github.com/sithseid/sithseid/oob"
+	"github.com/sithseid/sithseid/ui/theme/contrast"
 )
 
 // Configuration keys. docs/admin.md ("Configuration and policy") documents
@@ -55,6 +57,13 @@ const (
 	KeyHelpdeskPhone = "helpdeskPhone"
 	KeyHelpdeskURL   = "helpdeskURL"
 	KeyHelpdeskHours = "helpdeskHours"
+	// The organisation's look (issue 17), policy only: an accent colour
+	// "#RRGGBB" for the windows' primary button, focus and selection
+	// (ignored with a warning when its contrast is too low in the light or
+	// the dark theme), and an absolute path to a PNG logo of at most
+	// MaxLogoBytes shown in the windows' header. See docs/admin.md.
+	KeyAccentColour = "accentColour"
+	KeyLogoFile     = "logoFile"
 	// KeyUserMayOverride is the policy's list of keys it sets only as a
 	// default: the user may still change them. It is not a setting itself.
 	KeyUserMayOverride = "userMayOverride"
@@ -136,6 +145,10 @@ type Settings struct {
 	DefaultOrganisation string
 	// Helpdesk is policy's helpdesk (the helpdesk* keys); zero when unset.
 	Helpdesk Helpdesk
+	// AccentColour is policy's accent colour "#RRGGBB" when its contrast
+	// passed; "" otherwise. LogoFile is policy's logo PNG (ReadLogo).
+	AccentColour string
+	LogoFile     string
 	// Environments holds what policy says of each environment's endpoints.
 	Environments map[string]EnvironmentSettings
 }
@@ -336,6 +349,8 @@ func init() {
 	specs[KeyHelpdeskHours] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkDisplayText(maxHelpdeskHours)}
 	specs[KeyHelpdeskPhone] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkPhone}
 	specs[KeyHelpdeskURL] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkHelpdeskURL}
+	specs[KeyAccentColour] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkColour}
+	specs[KeyLogoFile] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkLogoPath}
 	for _, e := range environment.Names {
 		specs[EnvironmentKey(e, envKeyServiceURL)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkHTTPS}
 		specs[EnvironmentKey(e, envKeyTrustAnchorsFile)] = keySpec{kind: kindString, def: "", policyOnly: true, check: checkAbsolute}
@@ -444,6 +459,66 @@ func redactProxy(s string) string {
 		return u.Redacted()
 	}
 	return s
+}
+
+// checkColour accepts "" or "#RRGGBB"; its contrast is checked apart
+// (put), where a colour too faint is ignored with a warning.
+func checkColour(v any) error {
+	if s := v.(string); s != "" {
+		if _, err := contrast.ParseHex(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLogoPath accepts "" or an absolute path ending in .png.
+func checkLogoPath(v any) error {
+	s := v.(string)
+	if s == "" {
+		return nil
+	}
+	if !filepath.IsAbs(s) {
+		return errors.New("want an absolute path")
+	}
+	if !strings.EqualFold(filepath.Ext(s), ".png") {
+		return errors.New("want a PNG file (.png)")
+	}
+	return nil
+}
+
+// MaxLogoBytes bounds policy's logo file.
+const MaxLogoBytes = 256 << 10
+
+// ReadLogo reads policy's logo: a regular PNG file of at most
+// MaxLogoBytes (a larger or other file is refused, not shown).
+func ReadLogo(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("logo %s: not a regular file", path)
+	}
+	if fi.Size() > MaxLogoBytes {
+		return nil, fmt.Errorf("logo %s: %d bytes, at most %d", path, fi.Size(), MaxLogoBytes)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxLogoBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxLogoBytes {
+		return nil, fmt.Errorf("logo %s: larger than %d bytes", path, MaxLogoBytes)
+	}
+	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+		return nil, fmt.Errorf("logo %s: not a PNG file", path)
+	}
+	return b, nil
 }
 
 func checkAbsolute(v any) error {
@@ -673,6 +748,12 @@ func (c *Config) put(l layer, key string, v any, from string, policy bool) error
 	if err != nil {
 		return &FileError{Path: from, Err: err}
 	}
+	if s, ok := val.(string); ok && key == KeyAccentColour && s != "" {
+		if _, err := contrast.CheckAccent(s); err != nil {
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: accentColour %s refused: %v; the theme's own colours are used", from, s, err))
+			return nil
+		}
+	}
 	l[key] = val
 	return nil
 }
@@ -882,6 +963,8 @@ func (c *Config) Effective() Settings {
 			URL:   c.value(KeyHelpdeskURL).(string),
 			Hours: c.value(KeyHelpdeskHours).(string),
 		},
+		AccentColour:      c.value(KeyAccentColour).(string),
+		LogoFile:          c.value(KeyLogoFile).(string),
 		Backend:           c.value(KeyBackend).(string),
 		LogLevel:          c.value(KeyLogLevel).(string),
 		Language:          c.value(KeyLanguage).(string),

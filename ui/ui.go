@@ -104,7 +104,12 @@ func Run(ctx context.Context, e Env) int {
 
 	a := fyneapp.NewWithID(AppID)
 	// The project's theme: checked contrast, light or dark as the OS says.
-	th, _ := uitheme.New("")
+	// Policy's accentColour is checked again here (config refused a faint
+	// one already); an unusable one leaves the theme's own colours.
+	th, err := uitheme.New(s.Settings.AccentColour)
+	if err != nil {
+		e.Log.Info("accent colour", "err", err)
+	}
 	a.Settings().SetTheme(th)
 	a.SetIcon(fyne.NewStaticResource("sithseid.png", assets.WindowIcon()))
 	w := a.NewWindow("SITHS eID")
@@ -115,6 +120,13 @@ func Run(ctx context.Context, e Env) int {
 		Fit: func() { w.Resize(fyne.NewSize(windowWidth, 1)) },
 		// The header's banner and card-environment check.
 		Environment: environmentName(s)}
+	if f := s.Settings.LogoFile; f != "" {
+		if b, err := config.ReadLogo(f); err != nil {
+			e.Log.Info("logo", "err", err)
+		} else {
+			env.Logo = fyne.NewStaticResource("logo.png", b)
+		}
+	}
 	env.Helpdesk = s.Settings.Helpdesk // policy's helpdesk (issue 17)
 
 	addr, err := s.AgentAddress(*socket)

@@ -8,12 +8,11 @@ package theme
 import (
 	"fmt"
 	"image/color"
-	"math"
-	"strconv"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	fynetheme "fyne.io/fyne/v2/theme"
+
+	"github.com/sithseid/sithseid/ui/theme/contrast"
 )
 
 // Palette is the colours of one variant by Fyne colour name. Names not
@@ -207,75 +206,23 @@ func (t *Theme) Size(n fyne.ThemeSizeName) float32 {
 	return fynetheme.DefaultTheme().Size(n)
 }
 
-// Luminance is the WCAG 2.1 relative luminance of c (alpha ignored).
-func Luminance(c color.Color) float64 {
-	r, g, b, _ := color.NRGBAModel.Convert(c).RGBA()
-	lin := func(v uint32) float64 {
-		s := float64(v>>8) / 255
-		if s <= 0.03928 {
-			return s / 12.92
-		}
-		return pow((s+0.055)/1.055, 2.4)
-	}
-	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
-}
+// Luminance is the WCAG 2.1 relative luminance of c.
+func Luminance(c color.Color) float64 { return contrast.Luminance(c) }
 
 // Contrast is the WCAG 2.1 contrast ratio of a and b (1 to 21).
-func Contrast(a, b color.Color) float64 {
-	la, lb := Luminance(a), Luminance(b)
-	if la < lb {
-		la, lb = lb, la
-	}
-	return (la + 0.05) / (lb + 0.05)
-}
+func Contrast(a, b color.Color) float64 { return contrast.Ratio(a, b) }
 
-// onColour is white or the dark background, whichever contrasts more
-// with c: the text on a button filled with c.
-func onColour(c color.NRGBA) color.NRGBA {
-	white, dark := rgb(0xFFFFFF), Dark[fynetheme.ColorNameBackground]
-	if Contrast(white, c) >= Contrast(dark, c) {
-		return white
-	}
-	return dark
-}
+func onColour(c color.NRGBA) color.NRGBA { return contrast.OnColour(c) }
 
-// CheckAccent parses an accent colour "#RRGGBB" and checks that it can
-// fill the primary button and ring the focus in both variants: at least
-// 3:1 against the light and the dark background (a component, WCAG
-// 1.4.11) and 4.5:1 with the button's text (white or near-black).
+// CheckAccent parses policy's accent colour "#RRGGBB" and checks its
+// contrast in both variants (contrast.CheckAccent).
 func CheckAccent(s string) (color.NRGBA, error) {
-	c, err := ParseHex(s)
+	c, err := contrast.CheckAccent(s)
 	if err != nil {
-		return c, err
-	}
-	for _, p := range []struct {
-		name string
-		bg   color.NRGBA
-	}{{"light", Light[fynetheme.ColorNameBackground]}, {"dark", Dark[fynetheme.ColorNameBackground]}} {
-		if r := Contrast(c, p.bg); r < 3 {
-			return c, fmt.Errorf("accent colour %s has contrast %.2f:1 against the %s background %s, needs 3:1", s, r, p.name, Hex(p.bg))
-		}
-	}
-	if r := Contrast(c, onColour(c)); r < 4.5 {
-		return c, fmt.Errorf("accent colour %s has contrast %.2f:1 with its button text, needs 4.5:1", s, r)
+		return c, fmt.Errorf("accent colour %s: %w", s, err)
 	}
 	return c, nil
 }
 
-// ParseHex parses "#RRGGBB".
-func ParseHex(s string) (color.NRGBA, error) {
-	s = strings.TrimSpace(s)
-	if len(s) != 7 || s[0] != '#' {
-		return color.NRGBA{}, fmt.Errorf("colour %q is not #RRGGBB", s)
-	}
-	v, err := strconv.ParseUint(s[1:], 16, 32)
-	if err != nil {
-		return color.NRGBA{}, fmt.Errorf("colour %q is not #RRGGBB", s)
-	}
-	return rgb(uint32(v)), nil
-}
-
 // Hex formats c as "#RRGGBB".
-func Hex(c color.NRGBA) string { return fmt.Sprintf("#%02X%02X%02X", c.R, c.G, c.B) }
-
-func pow(x, y float64) float64 { return math.Pow(x, y) }
+func Hex(c color.NRGBA) string { return contrast.Hex(c) }

@@ -7,6 +7,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	fynetheme "fyne.io/fyne/v2/theme"
+
+	"github.com/sithseid/sithseid/ui/theme/contrast"
 )
 
 var variants = []struct {
@@ -105,5 +107,13 @@ func TestAccent(t *testing.T) {
 				t.Errorf("%s: text on accent %.2f:1", v.name, r)
 			}
 		}
+	}
+}
+
+// The contrast package's backgrounds (used by config to check policy's
+// accent) are the palettes' own.
+func TestBackgroundsAgree(t *testing.T) {
+	if Light[fynetheme.ColorNameBackground] != contrast.LightBackground || Dark[fynetheme.ColorNameBackground] != contrast.DarkBackground {
+		t.Error("contrast's backgrounds differ from the palettes'")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
@@ -91,5 +93,17 @@ func TestHeaderInWindow(t *testing.T) {
 		if tc.banner && v.head.bannerText.Text != "TESTMILJÖ – inloggningar går till TEST, inte till produktion." {
 			t.Errorf("banner says %q", v.head.bannerText.Text)
 		}
+	}
+}
+
+// Policy's logo is in the header, beside the state (never replacing it).
+func TestHeaderShowsLogo(t *testing.T) {
+	f := newFake(card("9752", 3))
+	logo := fyne.NewStaticResource("logo.png", tinyPNG())
+	_, vv := open(t, l10n.English, func(env *Env) View { env.Logo = logo; return NewStatus(env, f) })
+	v := vv.(*StatusView)
+	eventually(t, "the header", func() bool { return v.head.shown != "" })
+	if v.head.logo == nil || v.head.logo.Resource != logo || !v.head.row.Visible() || v.head.icon.Resource == nil {
+		t.Fatalf("header without the logo or the state icon")
 	}
 }
