@@ -375,6 +375,22 @@ func (a *Agent) apply(st *app.Status) {
 			notes = append(notes, n)
 		}
 		a.warned[key] = cs.PIN.Blocked
+		// More than six certificates, a reserve card: once while the card
+		// is so (a re-insertion does not repeat it; the condition gone and
+		// back does).
+		for _, c := range []struct {
+			code string
+			kind localapi.NotificationKind
+		}{{app.WarnTooManyCertificates, localapi.NotifyTooManyCertificates}, {app.WarnReserveCard, localapi.NotifyReserveCard}} {
+			key := string(c.kind) + "|" + cs.CardNumber
+			i := slices.IndexFunc(cs.Warnings, func(w app.Warning) bool { return w.Code == c.code })
+			if i >= 0 && !a.warned[key] {
+				n := base
+				n.Kind, n.Days = c.kind, cs.Warnings[i].Days
+				notes = append(notes, n)
+			}
+			a.warned[key] = i >= 0
+		}
 		for _, c := range cs.Certificates {
 			if c.Expired {
 				continue

@@ -26,6 +26,11 @@ const (
 	NotifyPINBlocked          NotificationKind = "pinBlocked"
 	NotifyCertificateExpiring NotificationKind = "certificateExpiring"
 	NotifyLoginRequested      NotificationKind = "loginRequested"
+	// NotifyTooManyCertificates: the card holds more than six
+	// certificates (Days is their number); NotifyReserveCard: it is a
+	// reserve card. Each is raised once while the card is so (issue 17).
+	NotifyTooManyCertificates NotificationKind = "tooManyCertificates"
+	NotifyReserveCard         NotificationKind = "reserveCard"
 	// NotifyLoginRefused: login requests were refused for coming too
 	// fast; raised once per burst.
 	NotifyLoginRefused NotificationKind = "loginRefused"

@@ -44,6 +44,12 @@ func Phrase(n localapi.Notification, cat *l10n.Catalog) (Message, bool) {
 		}
 		return Message{Summary: cat.T("notify.cert_expiring"), Body: cat.T("notify.cert_expiring_body", n.CardNumber, n.Days), Group: "cert",
 			Act: Action{Kind: ActionStatus}, ActLabel: cat.T("notify.action.status")}, true
+	case localapi.NotifyTooManyCertificates:
+		return Message{Summary: cat.T("notify.too_many"), Body: cat.T("ui.warn.too_many", n.Days), Group: "certs",
+			Act: Action{Kind: ActionCerts}, ActLabel: cat.T("tray.menu.certs")}, true
+	case localapi.NotifyReserveCard:
+		return Message{Summary: cat.T("notify.reserve"), Body: cat.T("ui.warn.reserve"), Group: "reserve",
+			Act: Action{Kind: ActionStatus}, ActLabel: cat.T("notify.action.status")}, true
 	case localapi.NotifyLoginRequested:
 		return Message{Summary: cat.T("notify.login_requested"), Body: cat.T("notify.login_requested_body"), Group: "login"}, true
 	}

@@ -2,6 +2,7 @@ package tray
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,22 @@ func TestNotifierActionOpensWindow(t *testing.T) {
 	host.Invoke(t, expiring.ID, "default")
 	if a := wait.Recv(t, acts, 10*time.Second, "the expiring certificate's action"); a.Kind != ActionStatus {
 		t.Fatalf("clicking the expiring certificate's notification: %+v, want %s", a, ActionStatus)
+	}
+}
+
+// The two card conditions told once per card (issue 17) have actions too:
+// more than six certificates opens the certificates window, a reserve
+// card the status window.
+func TestPhraseCardConditionsHaveActions(t *testing.T) {
+	for _, lang := range []l10n.Lang{l10n.Swedish, l10n.English} {
+		cat := l10n.MustLoad(lang)
+		many, ok := Phrase(localapi.Notification{Kind: localapi.NotifyTooManyCertificates, CardNumber: "1", Days: 8}, cat)
+		if !ok || many.Act.Kind != ActionCerts || many.ActLabel != cat.T("tray.menu.certs") || !strings.Contains(many.Body, "8") {
+			t.Errorf("%s: too many certificates: %+v", lang, many)
+		}
+		reserve, ok := Phrase(localapi.Notification{Kind: localapi.NotifyReserveCard, CardNumber: "1"}, cat)
+		if !ok || reserve.Act.Kind != ActionStatus || reserve.Summary == "" || reserve.Body == "" {
+			t.Errorf("%s: reserve card: %+v", lang, reserve)
+		}
 	}
 }
