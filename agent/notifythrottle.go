@@ -26,8 +26,23 @@ type NotifyThrottle struct {
 	sent []time.Time
 }
 
+// condition reports whether kind tells of a condition of the card (PIN
+// blocked, a certificate expiring, more than six certificates, a reserve
+// card): the agent raises each once per condition, not per insertion, so
+// one held back by the burst limit would never be seen. They are never
+// held back by it (they count towards it), only repeated ones are.
+func condition(kind localapi.NotificationKind) bool {
+	switch kind {
+	case localapi.NotifyPINBlocked, localapi.NotifyCertificateExpiring,
+		localapi.NotifyTooManyCertificates, localapi.NotifyReserveCard:
+		return true
+	}
+	return false
+}
+
 // Allow reports whether n may be shown at now, and counts it if so. A
-// login request is always allowed: the user is waiting for it.
+// login request is always allowed: the user is waiting for it; a card's
+// condition is allowed unless the same was shown within Repeat.
 func (t *NotifyThrottle) Allow(n localapi.Notification, now time.Time) bool {
 	if n.Kind == localapi.NotifyLoginRequested {
 		return true
@@ -43,6 +58,10 @@ func (t *NotifyThrottle) Allow(n localapi.Notification, now time.Time) bool {
 		window = time.Minute
 	}
 	key := string(n.Kind) + "|" + n.Reader + "|" + n.CardNumber + "|" + n.CertID + "|" + strconv.Itoa(n.Days)
+	if condition(n.Kind) {
+		// The condition, whichever reader the card is in.
+		key = string(n.Kind) + "|" + n.CardNumber + "|" + n.CertID
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last == nil {
@@ -58,7 +77,7 @@ func (t *NotifyThrottle) Allow(n localapi.Notification, now time.Time) bool {
 		}
 	}
 	t.sent = kept
-	if len(t.sent) >= burst {
+	if len(t.sent) >= burst && !condition(n.Kind) {
 		return false
 	}
 	t.sent = append(t.sent, now)
