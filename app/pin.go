@@ -105,6 +105,34 @@ func pinOpsOf(c cardreader.Card, ref cardreader.PINRef) (pinOps, error) {
 	return pinOps{ref: ref, status: sc.SignaturePINStatus, change: sc.ChangeSignaturePIN, unblock: sc.UnblockSignaturePIN}, nil
 }
 
+// prefetchedTries are the tries a card's opening session read (the card
+// was opened by selectCard a moment ago; cardreader.TriesReader answers
+// them once, with no APDU). ok is false for a card that cannot: its
+// PINStatus/PUKStatus are asked then.
+func prefetchedTries(s *Service, ctx context.Context, c cardreader.Card) (t cardreader.Tries, ok bool, err error) {
+	tr, is := c.(cardreader.TriesReader)
+	if !is {
+		return t, false, nil
+	}
+	t, err = onCard(s, ctx, tr.Tries)
+	return t, err == nil, err
+}
+
+// pinTries is ops' PIN's tries left: from the opening session's read when
+// the card offers it (no APDU), else asked.
+func pinTries(s *Service, ctx context.Context, c cardreader.Card, ops pinOps) (cardreader.PINStatus, error) {
+	t, ok, err := prefetchedTries(s, ctx, c)
+	switch {
+	case err != nil:
+		return cardreader.PINStatus{}, err
+	case !ok:
+		return onCard(s, ctx, ops.status)
+	case ops.ref == cardreader.PINSignature:
+		return t.SignaturePIN, t.SignaturePINErr
+	}
+	return t.PIN, t.PINErr
+}
+
 func (oc openCard) request(kind PromptKind, retries int) PromptRequest {
 	return PromptRequest{
 		Kind:       kind,
@@ -155,7 +183,7 @@ func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PI
 		if ops, err = pinOpsOf(oc.card, ref); err != nil {
 			return err
 		}
-		if st, err = onCard(s, ctx, ops.status); err != nil {
+		if st, err = pinTries(s, ctx, oc.card, ops); err != nil {
 			return fmt.Errorf("reading PIN tries left: %w", err)
 		}
 		return nil
@@ -231,6 +259,19 @@ func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.P
 		}
 		if ops, err = pinOpsOf(oc.card, ref); err != nil {
 			return err
+		}
+		if t, ok, err := prefetchedTries(s, ctx, oc.card); ok || err != nil {
+			// What the session that opened the card read, no APDU.
+			if err != nil {
+				return fmt.Errorf("reading PUK tries left: %w", err)
+			}
+			if ref == cardreader.PINSignature && errors.Is(t.SignaturePINErr, cardreader.ErrNoSignaturePIN) {
+				return t.SignaturePINErr
+			}
+			if st, err = t.PUK, t.PUKErr; err != nil {
+				return fmt.Errorf("reading PUK tries left: %w", err)
+			}
+			return nil
 		}
 		if ref == cardreader.PINSignature {
 			// A card without a signature PIN says so before the PUK is asked.

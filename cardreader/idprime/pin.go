@@ -128,7 +128,10 @@ func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
 }
 
 // change replaces ref's value (CHANGE REFERENCE DATA 00 24 00 ref 20
-// <old pad16><new pad16>) after checking its tries. Three APDUs.
+// <old pad16><new pad16>). Two APDUs: SELECT and the change. The tries
+// are not read again: the caller read them before asking for the PIN,
+// and the card refuses a blocked PIN itself (6983, nothing spent), a
+// missing reference with 6A88.
 func (c *Card) change(ctx context.Context, ref byte, oldPIN, newPIN *cardreader.Secret) error {
 	if err := checkPINFormat(oldPIN); err != nil {
 		return err
@@ -137,9 +140,6 @@ func (c *Card) change(ctx context.Context, ref byte, oldPIN, newPIN *cardreader.
 		return err
 	}
 	return c.doPIN(ctx, func(s *session) error {
-		if err := s.checkTries(ref); err != nil {
-			return err
-		}
 		code, err := s.pinCommand(insChangeRef, ref, oldPIN, newPIN)
 		if err != nil {
 			return err
@@ -185,14 +185,14 @@ func (c *Card) unblock(ctx context.Context, ref byte, puk, newPIN *cardreader.Se
 				return noReference(err, ref)
 			}
 		}
-		if err := s.checkTries(refPUK); err != nil {
-			return err
-		}
+		// The PUK's tries are not read again (the caller read them before
+		// asking for the PUK): the card refuses a blocked PUK itself
+		// (6983) and answers 6A88 when it has none.
 		code, err := s.pinCommand(insResetRetry, ref, puk, newPIN)
 		if err != nil {
 			return err
 		}
-		return noReference(pinErr(code, true), ref)
+		return noReference(pinErr(code, true), refPUK)
 	})
 }
 

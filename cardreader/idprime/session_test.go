@@ -411,7 +411,7 @@ func TestScriptedVerifyPIN(t *testing.T) {
 
 func TestScriptedChangeAndUnblock(t *testing.T) {
 	t.Run("ChangePIN", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 20 00 11", "63C3"}, step{"00 24 00 11 20 " + pinBlock("123456") + pinBlock("24681357"), ok})
+		c, sc := scripted(t, step{selApplet, ok}, step{"00 24 00 11 20 " + pinBlock("123456") + pinBlock("24681357"), ok})
 		if err := c.ChangePIN(ctx, secret("123456"), secret("24681357")); err != nil {
 			t.Fatal(err)
 		}
@@ -426,41 +426,45 @@ func TestScriptedChangeAndUnblock(t *testing.T) {
 		}
 	})
 	t.Run("ChangeSignaturePIN without one", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 20 00 83", "6A88"})
+		// No tries read before the change (the caller read them before
+		// the prompt, issue 17): the card's 6A88 says it has none.
+		c, sc := scripted(t, step{selApplet, ok}, step{"00 24 00 83 20 " + pinBlock("123456") + pinBlock("24681357"), "6A88"})
 		if err := c.ChangeSignaturePIN(ctx, secret("123456"), secret("24681357")); !errors.Is(err, cardreader.ErrNoSignaturePIN) {
 			t.Fatalf("err = %v", err)
 		}
 		sc.done()
 	})
 	t.Run("UnblockPIN", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 20 00 12", "63C3"}, step{"00 2C 00 11 20 " + pinBlock("12345678") + pinBlock("24681357"), ok})
+		c, sc := scripted(t, step{selApplet, ok}, step{"00 2C 00 11 20 " + pinBlock("12345678") + pinBlock("24681357"), ok})
 		if err := c.UnblockPIN(ctx, secret("12345678"), secret("24681357")); err != nil {
 			t.Fatal(err)
 		}
 		sc.done()
 	})
 	t.Run("UnblockPIN wrong PUK", func(t *testing.T) {
-		c, _ := scripted(t, step{selApplet, ok}, step{"00 20 00 12", "63C3"}, step{"00 2C 00 11 20 " + pinBlock("12345678") + pinBlock("24681357"), "63C2"})
+		c, _ := scripted(t, step{selApplet, ok}, step{"00 2C 00 11 20 " + pinBlock("12345678") + pinBlock("24681357"), "63C2"})
 		var we *cardreader.WrongPUKError
 		if err := c.UnblockPIN(ctx, secret("12345678"), secret("24681357")); !errors.As(err, &we) || we.Retries != 2 {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	t.Run("UnblockPIN PUK blocked: not presented", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 20 00 12", "6983"})
+	t.Run("UnblockPIN PUK blocked: refused by the card", func(t *testing.T) {
+		// The PUK's tries are read by the caller before the prompt (issue
+		// 17); a PUK blocked since is refused by the card, nothing spent.
+		c, sc := scripted(t, step{selApplet, ok}, step{"00 2C 00 11 20 " + pinBlock("12345678") + pinBlock("24681357"), "6983"})
 		if err := c.UnblockPIN(ctx, secret("12345678"), secret("24681357")); !errors.Is(err, cardreader.ErrPUKBlocked) {
 			t.Fatalf("err = %v", err)
 		}
 		sc.done()
 	})
 	t.Run("UnblockPIN no PUK", func(t *testing.T) {
-		c, _ := scripted(t, step{selApplet, ok}, step{"00 20 00 12", "6A88"})
+		c, _ := scripted(t, step{selApplet, ok}, step{"00 2C 00 11 20 " + pinBlock("12345678") + pinBlock("24681357"), "6A88"})
 		if err := c.UnblockPIN(ctx, secret("12345678"), secret("24681357")); !errors.Is(err, cardreader.ErrNoPUK) {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("UnblockSignaturePIN", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 20 00 83", "6983"}, step{"00 20 00 12", "63C3"},
+		c, sc := scripted(t, step{selApplet, ok}, step{"00 20 00 83", "6983"},
 			step{"00 2C 00 83 20 " + pinBlock("12345678") + pinBlock("24681357"), ok})
 		if err := c.UnblockSignaturePIN(ctx, secret("12345678"), secret("24681357")); err != nil {
 			t.Fatal(err)

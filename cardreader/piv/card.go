@@ -277,6 +277,14 @@ func lengthReason(n int) cardreader.PINPolicyReason {
 // with a card reset, so that no other program finds the PIN verified (SP
 // 800-73-4 Part 2 section 3.1.1: a reset clears the security status).
 func (c *Card) withPIN(ctx context.Context, f func(s *session) error) error {
+	return c.withPINTries(ctx, true, f)
+}
+
+// withPINTries is withPIN; without readTries it skips the tries read: for
+// CHANGE REFERENCE DATA, whose caller has just read the tries (app: the
+// first phase, before the prompt), and which the card itself refuses on a
+// blocked PIN (6983) without spending anything.
+func (c *Card) withPINTries(ctx context.Context, readTries bool, f func(s *session) error) error {
 	s, err := c.session(ctx)
 	if err != nil {
 		return err
@@ -284,6 +292,11 @@ func (c *Card) withPIN(ctx context.Context, f func(s *session) error) error {
 	if err := c.bound(s); err != nil {
 		s.close(false)
 		return err
+	}
+	if !readTries {
+		err = f(s)
+		s.close(true)
+		return c.mapSessionErr(err)
 	}
 	n, err := s.pinRetries()
 	if err != nil && sw(err) == 0 {
@@ -314,7 +327,9 @@ func (c *Card) VerifyPIN(ctx context.Context, pin *cardreader.Secret) error {
 }
 
 // ChangePIN replaces the PIN (CHANGE REFERENCE DATA, SP 800-73-4 Part 2
-// section 3.2.2).
+// section 3.2.2): SELECT and the change, two APDUs. The tries are not
+// read again: the caller read them before asking for the PIN, and a
+// blocked PIN is refused by the card (6983, nothing spent).
 func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret) error {
 	if err := checkPINFormat(oldPIN); err != nil {
 		return err
@@ -324,7 +339,7 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.withPIN(ctx, func(s *session) error { return s.changePIN(oldPIN, newPIN) })
+	err := c.withPINTries(ctx, false, func(s *session) error { return s.changePIN(oldPIN, newPIN) })
 	if err != nil {
 		return fmt.Errorf("changing PIN: %w", err)
 	}
@@ -332,7 +347,9 @@ func (c *Card) ChangePIN(ctx context.Context, oldPIN, newPIN *cardreader.Secret)
 }
 
 // UnblockPIN sets a new PIN with the PUK (RESET RETRY COUNTER, SP 800-73-4
-// Part 2 section 3.2.3). A blocked PUK is refused without trying it.
+// Part 2 section 3.2.3): SELECT and the reset, two APDUs. The PUK's tries
+// are not read again (the caller read them before asking for the PUK); a
+// blocked PUK is refused by the card (6983) without anything spent.
 func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) error {
 	if puk.Len() == 0 || puk.Len() > pinBlockLen {
 		return &cardreader.PINPolicyError{Reason: cardreader.PUKWrongLength}
@@ -349,15 +366,6 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 	if err := c.bound(s); err != nil {
 		s.close(false)
 		return fmt.Errorf("unblocking PIN: %w", err)
-	}
-	n, _, err := s.retries(refPUK)
-	if err != nil {
-		s.close(false)
-		return fmt.Errorf("unblocking PIN: reading PUK tries: %w", c.mapSessionErr(err))
-	}
-	if n == 0 {
-		s.close(false)
-		return fmt.Errorf("unblocking PIN: %w", cardreader.ErrPUKBlocked)
 	}
 	err = s.unblockPIN(puk, newPIN)
 	s.close(true)
