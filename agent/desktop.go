@@ -32,6 +32,15 @@ type agentDesktop struct {
 	tray     *tray.Tray
 	stop     context.CancelFunc // ends the agent (the tray's Quit)
 
+	// settings serialises changes of the preferences: the tray's
+	// environment switch and followSettings (desktop_settings.go).
+	settings sync.Mutex
+	// followLang: the language came from the preferences (no --lang or
+	// SITHSEID_LANG), so a change there applies at once.
+	followLang bool
+	// watching is closed once followSettings watches (tests).
+	watching chan struct{}
+
 	mu        sync.Mutex
 	env       string
 	canSwitch bool
@@ -56,6 +65,7 @@ func newAgentDesktop(ctx context.Context, s *startup.Session, cat *l10n.Catalog,
 		demoOff:   !s.DemoAllowed(),
 	}
 	d.tray = tray.New(tray.Options{Catalog: cat, OnAction: d.act, Log: s.Log})
+	d.followLang = cat.Lang == s.Lang("")
 	// A notification's action opens the window that fixes what it tells,
 	// as the tray's menu entry does (issue 17).
 	d.notes.OnAction(d.act)
@@ -74,14 +84,15 @@ func (d *agentDesktop) notify(n localapi.Notification) {
 		_ = QueueApprovalWindow(d.launcher, d.agent, n.Handoff)
 	}
 	if n.Kind == localapi.NotifyLoginRefused {
-		d.notes.Show(tray.Message{Summary: d.cat.T("notify.login_refused"), Body: d.cat.T("notify.login_refused_body"), Group: "login"})
+		cat := d.catalog()
+		d.notes.Show(tray.Message{Summary: cat.T("notify.login_refused"), Body: cat.T("notify.login_refused_body"), Group: "login"})
 		return
 	}
 	if !d.throttle.Allow(n, time.Now()) {
 		d.log.Info("desktop notification held back (rate limit)", "kind", n.Kind)
 		return
 	}
-	if m, ok := tray.Phrase(n, d.cat); ok {
+	if m, ok := tray.Phrase(n, d.catalog()); ok {
 		d.notes.Show(m)
 	}
 }
@@ -91,6 +102,7 @@ func (d *agentDesktop) notify(n localapi.Notification) {
 // the application menu's launcher ("sithseid ui status") opens the
 // windows.
 func (d *agentDesktop) run(ctx context.Context, withTray bool) {
+	go d.followSettings(ctx)
 	if !withTray {
 		d.log.Info("no tray icon: --no-tray")
 		<-ctx.Done()
@@ -162,7 +174,9 @@ func (d *agentDesktop) act(a tray.Action) {
 // (policy may refuse it) and applies it to the running agent: logins and
 // QR codes that start afterwards go there, no restart needed.
 func (d *agentDesktop) switchEnvironment(name string) {
-	cat := d.cat
+	d.settings.Lock()
+	defer d.settings.Unlock()
+	cat := d.catalog()
 	fail := func(err error) {
 		d.log.Warn("switching environment", "environment", name, "err", err)
 		msg, hint, _ := exitcode.Explain(cat, err)

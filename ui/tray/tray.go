@@ -32,6 +32,7 @@ type Tray struct {
 
 	mu     sync.Mutex
 	latest View
+	cat    *l10n.Catalog // the menu's language (SetCatalog)
 	wake   chan struct{}
 
 	actions chan Action
@@ -42,7 +43,7 @@ func New(opts Options) *Tray {
 	if opts.Catalog == nil {
 		opts.Catalog = l10n.MustLoad(l10n.Swedish)
 	}
-	t := &Tray{opts: opts, log: opts.Log, wake: make(chan struct{}, 1), actions: make(chan Action, 16)}
+	t := &Tray{opts: opts, log: opts.Log, cat: opts.Catalog, wake: make(chan struct{}, 1), actions: make(chan Action, 16)}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -67,6 +68,24 @@ func (t *Tray) view() View {
 	return t.latest
 }
 
+// SetCatalog changes the menu's language at once (the language changed
+// in Inställningar); like Show, it never blocks.
+func (t *Tray) SetCatalog(cat *l10n.Catalog) {
+	t.mu.Lock()
+	t.cat = cat
+	t.mu.Unlock()
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (t *Tray) catalog() *l10n.Catalog {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cat
+}
+
 // Run shows the tray until ctx is done, then removes it. It returns at
 // once with an error wrapping ErrNoHost when this session has no tray
 // host at all (Linux without a session bus); when the host may still
@@ -85,7 +104,7 @@ func (t *Tray) Run(ctx context.Context) (err error) {
 		return nil
 	}
 	prepare()
-	m := Build(t.view(), t.opts.Catalog)
+	m := Build(t.view(), t.catalog())
 	// The icon and tooltip are set in ready: before systray.Run the
 	// Windows tray has no window yet and each call logs "tray not ready
 	// yet". What systray still logs goes to the tray's logger.
@@ -212,7 +231,7 @@ func (t *Tray) ready(ctx context.Context, m Menu) {
 				return
 			case <-t.wake:
 			}
-			next := Build(t.view(), t.opts.Catalog)
+			next := Build(t.view(), t.catalog())
 			mu.Lock()
 			prev := shown
 			shown = next
