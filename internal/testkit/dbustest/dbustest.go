@@ -469,6 +469,23 @@ func (c *Tray) Pixmap(t testing.TB) (w, h int, data []byte) {
 	return int(w32), int(h32), data
 }
 
+// UntilPixmap waits up to 15 s, woken by the item's signals (NewIcon),
+// until ok accepts the exported IconPixmap, and returns it.
+func (c *Tray) UntilPixmap(t testing.TB, what string, ok func(w, h int, data []byte) bool) (w, h int, data []byte) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		if w, h, data = c.Pixmap(t); ok(w, h, data) {
+			return w, h, data
+		}
+		select {
+		case <-c.signals:
+		case <-deadline:
+			t.Fatalf("waited 15 s for %s", what)
+		}
+	}
+}
+
 // IconDiff compares an exported w×h straight ARGB32 pixmap with the
 // intended PNG image: the largest difference of any channel at any pixel
 // (colours count only where the intended pixel is not fully transparent)
