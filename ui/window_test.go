@@ -370,8 +370,9 @@ func TestRealWindowEscapeCloses(t *testing.T) {
 	w.waitExit(t)
 }
 
-// TestScreenshots writes docs/screenshots/<view>-<lang>.png: every view in
-// Swedish and English in a real window, plus one at 200 % (FYNE_SCALE=2).
+// TestScreenshots writes docs/screenshots/<view>-<lang>-<theme>.png: every
+// view in Swedish and English, light and dark (FYNE_THEME, as the OS would
+// say) in a real window, plus the PIN window at 200 % (FYNE_SCALE=2).
 // It runs when SITHSEID_SCREENSHOTS names the directory ("make
 // screenshots"); the pictures are committed and looked at.
 func TestScreenshots(t *testing.T) {
@@ -382,15 +383,18 @@ func TestScreenshots(t *testing.T) {
 	d := startX(t)
 	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	langs := map[string]string{"sv": "sv_SE.UTF-8", "en": "en_US.UTF-8"}
+	themes := []string{"light", "dark"}
 	shoot := func(name, lang string, extra []string, prepare func(w *window), args ...string) {
 		t.Helper()
-		w := openWindow(t, d, a, langs[lang], extra, args...)
-		if prepare != nil {
-			prepare(w)
+		for _, th := range themes {
+			w := openWindow(t, d, a, langs[lang], append([]string{"FYNE_THEME=" + th}, extra...), args...)
+			if prepare != nil {
+				prepare(w)
+			}
+			time.Sleep(1500 * time.Millisecond) // a fetch and a few frames
+			w.shot(t, filepath.Join(dir, name+"-"+lang+"-"+th+".png"))
+			w.kill()
 		}
-		time.Sleep(1500 * time.Millisecond) // a fetch and a few frames
-		w.shot(t, filepath.Join(dir, name+"-"+lang+".png"))
-		w.kill()
 	}
 	typePINs := func(w *window) {
 		w.typeText(t, a.card.PIN)
@@ -403,12 +407,17 @@ func TestScreenshots(t *testing.T) {
 		shoot("certs", lang, nil, nil, "certs")
 		shoot("settings", lang, nil, nil, "settings")
 		shoot("about", lang, nil, nil, "about")
-		_, id := a.handOver(t, "Logga in i journalen på Avdelning 12")
-		shoot("login", lang, nil, nil, "login", "--handoff", id)
-		_, id = a.handOver(t, "Logga in i journalen på Avdelning 12")
-		shoot("qr", lang, nil, nil, "qr", "--handoff", id)
+		for _, th := range []string{"light", "dark"} {
+			themes = []string{th} // a login order per window
+			_, id := a.handOver(t, "Logga in i journalen på Avdelning 12")
+			shoot("login", lang, nil, nil, "login", "--handoff", id)
+			_, id = a.handOver(t, "Logga in i journalen på Avdelning 12")
+			shoot("qr", lang, nil, nil, "qr", "--handoff", id)
+		}
+		themes = []string{"light", "dark"}
 	}
 	shoot("pin-200pct", "sv", []string{"FYNE_SCALE=2"}, typePINs, "pin")
+	shoot("status-200pct", "en", []string{"FYNE_SCALE=2"}, nil, "status")
 	// Unblock is for a blocked PIN: three wrong tries first.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -48,7 +48,8 @@ func TestQRFitsSmallScreen(t *testing.T) {
 	f.qr = func(int) (*app.QRHandover, error) {
 		return &app.QRHandover{Payload: "p", PNG: tinyPNG(), ValidFor: 20 * time.Second}, nil
 	}
-	_, vv := open(t, l10n.Swedish, func(env *Env) View { return NewQR(env, f, "h1") })
+	// With the banner of a test environment, in the longer language.
+	_, vv := open(t, l10n.English, func(env *Env) View { env.Environment = "DEMO"; return NewQR(env, f, "h1") })
 	if s := vv.Content().MinSize(); s.Height > screenFitHeight || s.Width > screenFitWidth {
 		t.Errorf("QR window needs %v, want within %dx%d", s, screenFitWidth, screenFitHeight)
 	}

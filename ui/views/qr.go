@@ -58,14 +58,18 @@ func newQR(env *Env, src QRSource, handoff string, f *frame) *QRView {
 	v.closeB.Importance = widget.HighImportance // the one primary action
 	v.keys.enter = v.closeWindow
 	v.keys.escape = v.closeWindow
-	v.show(container.NewVBox(
-		heading(c.T("ui.qr.title")),
-		para(c.T("ui.qr.intro")),
-		container.NewCenter(v.img),
-		v.countdown,
-		v.messages(),
-		container.NewHBox(layoutSpacer(), v.closeB),
-	))
+	// The code beside the text, not under it: the window then fits the
+	// 440 units a 1366×768 screen at 150 % leaves, banner included.
+	v.countdown.Alignment = fyne.TextAlignLeading
+	v.countdown.Wrapping = fyne.TextWrapWord
+	v.show(container.NewBorder(nil, container.NewHBox(layoutSpacer(), v.closeB),
+		container.NewCenter(v.img), nil,
+		container.NewVBox(
+			heading(c.T("ui.qr.title")),
+			para(c.T("ui.qr.intro")),
+			v.countdown,
+			v.messages(),
+		)))
 	return v
 }
 
