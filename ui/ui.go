@@ -151,7 +151,8 @@ func Run(ctx context.Context, e Env) int {
 	w.SetContent(v.Content())
 	w.Resize(fyne.NewSize(windowWidth, 1))
 	w.CenterOnScreen()
-	w.SetOnClosed(v.Stop)
+	live := &liveView{cur: v}
+	w.SetOnClosed(live.Stop)
 	// ✕ on the login window declines the order as Avbryt does
 	// (views.LoginView.CloseRequested), rather than leaving it pending.
 	if c, ok := v.(interface{ CloseRequested() }); ok {
@@ -162,6 +163,21 @@ func Run(ctx context.Context, e Env) int {
 		fyne.Do(w.Close)
 	}()
 	raiseOnRequest(ctx, w)
+	if relanguageable[view] && (client != nil || view == viewname.Settings || view == viewname.About) {
+		// A language or environment saved in Inställningar shows here at
+		// once: the view is built again in it.
+		followSettings(ctx, s, *lang, func(cat *l10n.Catalog) {
+			live.cur.Stop()
+			ne := *env
+			ne.Cat, ne.Environment, ne.Helpdesk = cat, environmentName(s), s.Settings.Helpdesk
+			nv := build(ctx, &ne, e, s, view, client, addr, *handoff)
+			live.cur = nv
+			w.SetTitle(nv.Title() + " – SITHS eID")
+			w.SetContent(nv.Content())
+			nv.Start(w)
+			env.Fit()
+		})
+	}
 	v.Start(w)
 	go func() {
 		// Wrapped text knows its height only once laid out at the
@@ -176,7 +192,7 @@ func Run(ctx context.Context, e Env) int {
 		}
 	}()
 	w.ShowAndRun()
-	v.Stop()
+	live.Stop()
 	return 0
 }
 
