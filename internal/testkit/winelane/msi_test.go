@@ -129,6 +129,8 @@ func decodeReg(b []byte) string {
 var volatile = regexp.MustCompile(`(?i)` + strings.Join([]string{
 	`\\Wine\\`, `\\Microsoft\\Windows NT\\CurrentVersion\\Fonts`, `\\Microsoft\\Cryptography`,
 	`\\Microsoft\\Windows\\CurrentVersion\\Explorer`, `\\Wine\]`, `MountedDevices`,
+	// Wine fills in the network adapters when a program first asks.
+	`\\Windows NT\\CurrentVersion\\NetworkCards\\`,
 }, "|"))
 
 // diff compares two snapshots by files and registry values. Keys without
