@@ -113,7 +113,7 @@ var Sizes = map[fyne.ThemeSizeName]float32{
 	fynetheme.SizeNameSubHeadingText: 18,
 	fynetheme.SizeNameHeadingText:    22,
 	fynetheme.SizeNameCaptionText:    11,
-	fynetheme.SizeNamePadding:        6,
+	fynetheme.SizeNamePadding:        4,
 	fynetheme.SizeNameInnerPadding:   8,
 	fynetheme.SizeNameLineSpacing:    4,
 }
