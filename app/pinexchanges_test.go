@@ -15,20 +15,20 @@ import (
 )
 
 // TestPINChangeUnblockExchanges (issue 17): a PIN change and an unblock
-// on a card the service has seen (as the agent has) read the tries once,
-// before the prompt, from the session that opened the card, and the
-// second session (after the person typed) is SELECT and the command
-// only: no second read of the tries. PIV: 4 APDUs to open (SELECT, the
-// CHUID, the PIN's and the PUK's tries), 2 to change; IDPrime: 5 to open,
-// 2 to change. It was 9 and 10 (the tries read in a session of their own
-// and again before the change).
+// on a card the service has seen (as the agent has) take no more APDUs
+// than yubico-piv-tool's change-pin/unblock-pin (5): the first session
+// (before the prompt) reads no ID again for the card whose ID was read
+// last in the reader, no card inserted or removed since (PIV: SELECT and
+// the PIN's and PUK's tries; IDPrime: SELECT and the tries), the tries
+// the prompt shows come from it, and the second session (after the person
+// typed) is SELECT and the command only. It was 9 (PIV) and 10 (IDPrime).
 func TestPINChangeUnblockExchanges(t *testing.T) {
 	for _, tc := range []struct {
 		k               cardkind.Kind
 		change, unblock int64
 	}{
-		{cardkind.PIV, 6, 6},
-		{cardkind.IDPrime, 7, 7},
+		{cardkind.PIV, 5, 5},
+		{cardkind.IDPrime, 5, 5},
 	} {
 		t.Run(tc.k.Name, func(t *testing.T) {
 			waitEmpty(t, rig.Require(t).Reader(0))

@@ -28,6 +28,9 @@ type Backend struct {
 	opts  Options
 	locks sync.Map // reader name → *sync.Mutex, shared by its Cards
 	facts sync.Map // card ID → cardFacts
+	// seen is the card each reader held when its ID was last read
+	// (prefetch.go, seenCard).
+	seen sync.Map // reader name → seenCard
 }
 
 var _ cardreader.Backend = (*Backend)(nil)
@@ -58,7 +61,7 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 		return nil, fmt.Errorf("opening %q: ATR % X: %w", reader.Name, reader.ATR, cardreader.ErrUnsupportedCard)
 	}
 	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
-	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex), probe: probe, events: pcsc.ReaderEvents, facts: &b.facts}
+	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex), probe: probe, events: pcsc.ReaderEvents, facts: &b.facts, seen: &b.seen}
 	c.connect = func(ctx context.Context) (*session, error) {
 		return connectPCSC(ctx, c.reader, c.opts.BusyTimeout)
 	}

@@ -39,6 +39,9 @@ type Card struct {
 	// cardFacts by card ID (nil in unit tests: nothing prefetched).
 	pre   atomic.Pointer[prefetched]
 	facts *sync.Map
+	// seen is the Backend's record of the card each reader held when its
+	// ID was last read (prefetch.go); nil in unit tests.
+	seen *sync.Map
 }
 
 var (

@@ -411,8 +411,8 @@ func TestAPDUCounts(t *testing.T) {
 			return err
 		}},
 		{"Sign", 5, func() error { _, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256); return err }},
-		{"ChangePIN", 3, func() error { return c.ChangePIN(ctx, secret(vc.PIN), secret(vc.PIN)) }},
-		{"UnblockPIN", 3, func() error { return c.UnblockPIN(ctx, secret(vc.PUK), secret(vc.PIN)) }},
+		{"ChangePIN", 2, func() error { return c.ChangePIN(ctx, secret(vc.PIN), secret(vc.PIN)) }},
+		{"UnblockPIN", 2, func() error { return c.UnblockPIN(ctx, secret(vc.PUK), secret(vc.PIN)) }},
 	}
 	for _, op := range ops {
 		before := apdus(vc)

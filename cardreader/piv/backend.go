@@ -30,6 +30,9 @@ type Backend struct {
 	// claimed are the IDs of cards Open claimed (GET VERSION answered):
 	// Open asks such a card only for its ID again.
 	claimed sync.Map // card ID → struct{}
+	// seen is the card each reader held when its ID was last read
+	// (prefetch.go, seenCard).
+	seen sync.Map // reader name → seenCard
 }
 
 var _ cardreader.Backend = (*Backend)(nil)
@@ -55,8 +58,9 @@ func (b *Backend) Name() string { return cardreader.BackendPIV }
 // needs besides the certificates: the card's ID (GET DATA of the CHUID,
 // read first: a card this backend claimed before skips GET VERSION) and
 // the PIN's and PUK's tries, which ID and Tries then answer once
-// (prefetch.go). Five APDUs, four for a card claimed before; it releases
-// the card.
+// (prefetch.go). Five APDUs, four for a card claimed before, three for
+// the card whose ID was read last in this reader with no card inserted or
+// removed since (its ID is not read again); it releases the card.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
 	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
 	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex)}
@@ -67,10 +71,17 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 		return nil, err
 	}
 	defer s.close(false)
-	c.bind.Record(s.conn.State())
+	st := s.conn.State()
+	c.bind.Record(st)
 	// The card's ID first: a card this backend claimed before needs no
-	// GET VERSION again (prefetch.go).
-	id, idErr := s.cardID()
+	// GET VERSION again (prefetch.go); the card whose ID was read last in
+	// this reader, no card inserted or removed since, not even its ID.
+	id, idErr := "", error(nil)
+	if k, ok := knownID(&b.seen, reader.Name, st); ok {
+		id = k
+	} else {
+		id, idErr = s.cardID()
+	}
 	if idErr != nil && sw(idErr) == 0 && !errors.Is(idErr, cardreader.ErrUnsupportedCard) {
 		return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(idErr))
 	}
@@ -87,6 +98,7 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 		}
 	}
 	if idErr == nil {
+		rememberID(&b.seen, reader.Name, st, id)
 		c.bind.SetID(s.conn.State(), id)
 		if err := c.prefetch(s, id); err != nil {
 			return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(err))

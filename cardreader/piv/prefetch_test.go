@@ -43,14 +43,19 @@ func TestPrefetchAnswersOnceAndOnlyForTheSameInsertion(t *testing.T) {
 		t.Fatal("a second Tries answered from the opening session: want a read of the card")
 	}
 
-	// The same card again: no GET VERSION.
+	// The same card again, the same insertion: no GET VERSION, and no
+	// CHUID either (issue 17: its ID was read in this reader, no card
+	// inserted or removed since).
 	n = apdus(vc)
 	c2, err := b.Open(ctx, cardreader.Reader{Name: vc.Reader, CardPresent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := apdus(vc) - n; d != 4 {
-		t.Fatalf("Open of a card claimed before: %d APDUs, want 4", d)
+	if d := apdus(vc) - n; d != 3 {
+		t.Fatalf("Open of the card whose ID was read last, same insertion: %d APDUs, want 3 (SELECT, PIN and PUK metadata)", d)
+	}
+	if id, err := c2.ID(ctx); err != nil || id == "" {
+		t.Fatalf("ID of the card opened without reading it: %q %v", id, err)
 	}
 	vc.Pull(t)
 	vc.Reinsert(t)
@@ -60,5 +65,14 @@ func TestPrefetchAnswersOnceAndOnlyForTheSameInsertion(t *testing.T) {
 	}
 	if d := apdus(vc) - n; d == 0 {
 		t.Fatal("ID after the card was pulled and put back answered from before: want a read of the card")
+	}
+	// Opened again after the re-insertion: the CHUID is read again (the
+	// reader's event counter moved), GET VERSION is not (claimed before).
+	n = apdus(vc)
+	if _, err := b.Open(ctx, cardreader.Reader{Name: vc.Reader, CardPresent: true}); err != nil {
+		t.Fatal(err)
+	}
+	if d := apdus(vc) - n; d != 4 {
+		t.Fatalf("Open after re-insertion: %d APDUs, want 4 (SELECT, CHUID, PIN and PUK metadata)", d)
 	}
 }
