@@ -21,8 +21,8 @@ import (
 
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/atomicfile"
+	"github.com/sithseid/sithseid/internal/contrast"
 	"github.com/sithseid/sithseid/oob"
-	"github.com/sithseid/sithseid/ui/theme/contrast"
 )
 
 // Configuration keys. docs/admin.md ("Configuration and policy") documents

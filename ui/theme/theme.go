@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 	fynetheme "fyne.io/fyne/v2/theme"
 
-	"github.com/sithseid/sithseid/ui/theme/contrast"
+	"github.com/sithseid/sithseid/internal/contrast"
 )
 
 // Palette is the colours of one variant by Fyne colour name. Names not

@@ -8,7 +8,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	fynetheme "fyne.io/fyne/v2/theme"
 
-	"github.com/sithseid/sithseid/ui/theme/contrast"
+	"github.com/sithseid/sithseid/internal/contrast"
 )
 
 var variants = []struct {
