@@ -239,7 +239,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	// that is slow to answer must not hold the card.
 	device := s.deviceKey(ctx)
 	s.mu.Lock()
-	st, err := onCard(s, ctx, oc.card.PINStatus)
+	// The tries the session that opened the card read (no APDU while
+	// fresh), else asked.
+	st, err := pinTries(s, ctx, oc.card, pinOps{ref: cardreader.PINIdentification, status: oc.card.PINStatus})
 	s.mu.Unlock()
 	if err != nil {
 		s.failLogin(oc, err, cancel)
