@@ -28,20 +28,16 @@ const approvalWindow = "^(Inloggning med SITHS-kort|Login with SITHS card) .*SIT
 // the relying party sees complete. SITHSEID_WINELANE_SCREENSHOTS=DIR keeps
 // a screenshot of the window there as windows-approval.png.
 //
-// NOT in make check-windows yet (opt-in: SITHSEID_WINELANE_APPROVAL=1): it
-// fails under Wine 8.0. The link reaches the agent through the protocol
-// key and the agent starts the window process ("window opened" in its
-// log), which exits with status 2 at once when the agent starts it
-// (detached, standard streams on NUL), while the same "ui login --handoff
-// ID --socket PIPE" started directly stays open. Not diagnosed further.
+// Every Wine process of the test runs on the test's Xvfb from the first
+// on (newLaneOn): a Wine desktop started without a display made the window
+// process panic at start (exit 2).
 func TestWindowsApprovalWindow(t *testing.T) {
-	testenv.OptIn(t, "SITHSEID_WINELANE_APPROVAL", "known to fail under Wine 8.0: README.md")
-	l := newLane(t)
+	d := desktoptest.StartXvfb(t)
+	l := newLaneOn(t, d.Env()...)
 	xdotool := testenv.LookPath(t, "xdotool")
 	p := rig.Require(t)
 	p.InsertCard(t, 0, vcard.ProvisionOptions{Kind: vcard.KindIDPrime}, vcard.RunOptions{})
 	is := agenttest.StartIdentityService(t, idp.Options{}, "winelane-relying-party-key")
-	d := desktoptest.StartXvfb(t)
 	l.installMSI(t)
 	exe, args := l.runCommand(t)
 	t.Cleanup(func() {
@@ -63,7 +59,7 @@ func TestWindowsApprovalWindow(t *testing.T) {
 			t.Errorf("reg delete: exit %d %s", code, out)
 		}
 	})
-	env := l.env(d.Env()...)
+	env := l.env()
 	if r := l.runExe(t, exe, env, "", args...); r.code != 0 {
 		t.Fatalf("the Run command: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

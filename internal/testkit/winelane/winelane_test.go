@@ -29,13 +29,28 @@ type lane struct {
 	prefix string // its WINEPREFIX
 	exe    string // the unsigned cross-built sithseid.exe (a Unix path)
 	msi    string // the signed MSI
+	// display is the X display every Wine process of the lane gets
+	// (newLaneOn); none for tests without windows.
+	display []string
 }
 
 func newLane(t *testing.T) *lane {
 	t.Helper()
+	return newLaneOn(t)
+}
+
+// newLaneOn is newLane for a test that shows windows: every Wine process
+// of the lane, from the first on, runs on display (desktoptest's Xvfb).
+// Wine's desktop (explorer.exe /desktop) takes the display of the process
+// that starts it, once: a desktop started by a process without DISPLAY
+// (msiexec, reg) has no display driver, and a window process started later
+// fails to create any window (GLFW: "Failed to create helper window", a
+// panic, exit 2). So an earlier test's Wine processes are ended first.
+func newLaneOn(t *testing.T, display ...string) *lane {
+	t.Helper()
 	dir := testenv.OptIn(t, "SITHSEID_WINELANE_DIR", "make check-windows (scripts/wine-lane) runs the Windows lane")
 	testenv.LookPath(t, "wine")
-	l := &lane{dir: dir, prefix: filepath.Join(dir, "prefix"), exe: filepath.Join(dir, "sithseid.exe")}
+	l := &lane{dir: dir, prefix: filepath.Join(dir, "prefix"), exe: filepath.Join(dir, "sithseid.exe"), display: display}
 	msis, _ := filepath.Glob(filepath.Join(dir, "sithseid-*-x64.msi"))
 	if len(msis) == 1 {
 		l.msi = msis[0]
@@ -48,6 +63,13 @@ func newLane(t *testing.T) *lane {
 	// A persistent wineserver of the prefix, started with no pipes of
 	// ours: one that a Wine command starts inherits that command's output
 	// pipe and holds it open for seconds after (scripts/wine-lane ends it).
+	if len(display) > 0 {
+		for _, a := range []string{"-k", "-w"} {
+			k := exec.Command("wineserver", a)
+			k.Env = l.env()
+			_ = k.Run()
+		}
+	}
 	srv := exec.Command("wineserver", "-p")
 	srv.Env = l.env()
 	if err := srv.Run(); err != nil {
@@ -77,6 +99,7 @@ func (l *lane) env(extra ...string) []string {
 	if p := rig.Current(); p != nil {
 		env = append(env, rig.EnvSocket+"="+p.Socket())
 	}
+	env = append(env, l.display...)
 	return append(env, extra...)
 }
 
