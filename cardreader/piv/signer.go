@@ -91,7 +91,10 @@ func (s *signer) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]b
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var sig []byte
-	err = c.withPIN(s.ctx, func(ss *session) error {
+	// No tries read before the VERIFY: the caller read them before asking
+	// for the PIN, and a blocked PIN is refused by the card (6983) without
+	// anything spent (issue 17: nothing done twice in a login).
+	err = c.withPINTries(s.ctx, false, func(ss *session) error {
 		if err := ss.verifyPIN(s.pin); err != nil {
 			return err
 		}
