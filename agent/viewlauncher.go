@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/sithseid/sithseid/internal/detach"
 	"github.com/sithseid/sithseid/ui/viewname"
@@ -24,8 +26,9 @@ type LauncherOptions struct {
 	// process's own executable.
 	Executable string
 	// Start starts the window process and returns a function that waits
-	// for it to end. nil starts a detached child: a session of its own and
-	// standard streams on the null device, so it outlives neither a
+	// for it to end. nil starts a detached child: a session of its own,
+	// standard input and output on the null device (its standard error is
+	// logged when it fails, startDetached), so it outlives neither a
 	// terminal nor a crash of the agent's caller, and is reaped when it
 	// exits.
 	Start func(exe string, args []string) (wait func() error, err error)
@@ -183,6 +186,18 @@ func (l *ViewLauncher) ended(view string) {
 	}
 }
 
+// stderrKeep is how much of a window process's standard error the
+// launcher keeps (its start and its end) for the log when it fails.
+const stderrKeep = 4096
+
+// startDetached starts a window process detached, standard input and
+// output on the null device. Its standard error is kept (its first and
+// last stderrKeep/2 bytes) and, when it exits with an error, is part of the
+// error wait returns ("window closed" in the agent's log): a window
+// process that cannot make its window (a Go panic; GLFW without a usable
+// display or OpenGL driver, as seen under Wine) otherwise ends unseen, its
+// output lost, and the user sees no window and no reason. The window
+// process writes no PIN to it.
 func startDetached(exe string, args, env []string) (*os.Process, func() error, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
@@ -193,10 +208,55 @@ func startDetached(exe string, args, env []string) (*os.Process, func() error, e
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	stderr := &headTail{max: stderrKeep}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, stderr
+	// A process of its own that kept the pipe would hold Wait past the
+	// window's exit: not longer than this.
+	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = detach.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
 	}
-	return cmd.Process, cmd.Wait, nil
+	wait := func() error {
+		err := cmd.Wait()
+		if out := strings.TrimSpace(stderr.String()); err != nil && out != "" {
+			return fmt.Errorf("%w; its standard error: %s", err, out)
+		}
+		return err
+	}
+	return cmd.Process, wait, nil
+}
+
+// headTail keeps the first and the last max/2 bytes written to it: a Go
+// panic's reason is at the start of its output, a fatal message after
+// other output at the end.
+type headTail struct {
+	mu         sync.Mutex
+	max        int
+	head, tail []byte
+	cut        bool
+}
+
+func (t *headTail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	if room := t.max/2 - len(t.head); room > 0 {
+		k := min(room, len(p))
+		t.head, p = append(t.head, p[:k]...), p[k:]
+	}
+	t.tail = append(t.tail, p...)
+	if over := len(t.tail) - t.max/2; over > 0 {
+		t.tail, t.cut = append(t.tail[:0], t.tail[over:]...), true
+	}
+	return n, nil
+}
+
+func (t *headTail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cut {
+		return string(t.head) + "\n…\n" + string(t.tail)
+	}
+	return string(t.head) + string(t.tail)
 }

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -170,5 +171,49 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waited 5 s for %s", what)
 		}
+	}
+}
+
+// lockedBuffer is a log sink read while the launcher writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A window process that fails at start (a Go panic: exit 2, as GLFW's
+// under Wine without a display) leaves its reason in the agent's log: its
+// standard error, with the exit status, in "window closed". A long output
+// is cut to its start and end.
+func TestViewLauncherLogsFailedWindowStderr(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "ui.sh")
+	body := "#!/bin/sh\necho 'PlatformError: Win32: Failed to create helper window' >&2\nhead -c 10000 /dev/zero | tr '\\0' x >&2\necho >&2\necho 'panic: NotInitialized: The GLFW library is not initialized' >&2\nexit 2\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: script, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err := l.Open(viewname.Login, "--handoff", "h"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the window's exit in the log", func() bool { return strings.Contains(logs.String(), "window closed") })
+	out := logs.String()
+	if !strings.Contains(out, "exit status 2") || !strings.Contains(out, "Failed to create helper window") || !strings.Contains(out, "The GLFW library is not initialized") {
+		t.Fatalf("the log does not tell why the window process ended:\n%s", out)
+	}
+	if n := strings.Count(out, "x"); n > 4200 {
+		t.Errorf("the log keeps %d bytes of the window's standard error, want its start and end only", n)
 	}
 }
