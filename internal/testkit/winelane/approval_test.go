@@ -25,8 +25,9 @@ const approvalWindow = "^(Inloggning med SITHS-kort|Login with SITHS card) .*SIT
 // opens it (ShellExecute through the MSI's protocol key, "wine start"),
 // handed to the agent the Run command started, which shows the approval
 // window; the PIN typed into that window (xdotool under the lane's Xvfb);
-// the relying party sees complete. SITHSEID_WINELANE_SCREENSHOTS=DIR keeps
-// a screenshot of the window there as windows-approval.png.
+// the relying party sees complete; then the status window opens.
+// SITHSEID_WINELANE_SCREENSHOTS=DIR keeps screenshots of both windows
+// there (windows-approval.png, windows-status.png).
 //
 // Every Wine process of the test runs on the test's Xvfb from the first
 // on (newLaneOn): a Wine desktop started without a display made the window
@@ -86,27 +87,33 @@ func TestWindowsApprovalWindow(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
-	var w string
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-		out, err := x("", "search", "--onlyvisible", "--name", approvalWindow)
-		if err == nil && out != "" {
-			w = strings.Fields(out)[0]
-			break
-		}
-		if time.Now().After(deadline) {
-			all, _ := x("", "search", "--onlyvisible", "--name", ".")
-			t.Fatalf("no approval window within 90 s (windows: %q)", all)
+	window := func(title string) string {
+		for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+			out, err := x("", "search", "--onlyvisible", "--name", title)
+			if err == nil && out != "" {
+				return strings.Fields(out)[0]
+			}
+			if time.Now().After(deadline) {
+				all, _ := x("", "search", "--onlyvisible", "--name", ".")
+				t.Fatalf("no window %q within 90 s (windows: %q)", title, all)
+			}
 		}
 	}
-	if dir := os.Getenv("SITHSEID_WINELANE_SCREENSHOTS"); dir != "" {
+	screenshot := func(w, name string) {
+		dir := os.Getenv("SITHSEID_WINELANE_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
 		// Let the window draw before the picture.
 		time.Sleep(2 * time.Second)
-		shot := exec.Command("import", "-window", w, filepath.Join(dir, "windows-approval.png"))
+		shot := exec.Command("import", "-window", w, filepath.Join(dir, name))
 		shot.Env = append(os.Environ(), d.Env()...)
 		if out, err := shot.CombinedOutput(); err != nil {
 			t.Errorf("screenshot: %v %s", err, out)
 		}
 	}
+	w := window(approvalWindow)
+	screenshot(w, "windows-approval.png")
 	if out, err := x("", "windowfocus", "--sync", w); err != nil {
 		t.Fatalf("windowfocus: %v %s", err, out)
 	}
@@ -129,4 +136,19 @@ func TestWindowsApprovalWindow(t *testing.T) {
 			t.Fatalf("the relying party sees %q (%+v)", c.Status, c)
 		}
 	}
+
+	// The status window, as the Start menu's shortcut opens it, shows the
+	// card through the agent (wineserver -k ends it with the test).
+	status := exec.Command("wine", exe, "ui", "status")
+	status.Env = env
+	sf := outFile(t)
+	status.Stdout, status.Stderr = sf, sf
+	if err := status.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = status.Wait() }()
+	screenshot(window(statusWindow), "windows-status.png")
 }
+
+// statusWindow matches the status window's title in Swedish and English.
+const statusWindow = "^(SITHS-kortet|The SITHS card) .*SITHS eID$"
