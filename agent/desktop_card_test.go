@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sithseid/sithseid/ui/viewname"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/ui/tray"
+	"github.com/sithseid/sithseid/ui/viewname"
 )
 
 // A left click on the tray with two cards inserted opens the status window
