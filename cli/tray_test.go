@@ -252,22 +252,26 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	tc := dbustest.NewTray(t, bus, pid)
 
 	holder := testpki.DefaultGivenName + " " + testpki.DefaultSurname
-	m := tc.Until(t, "the holder and the environment choices", func(m dbustest.MenuItem) bool {
-		_, env := m.Find("DEMO")
-		_, name := m.Find(holder)
-		return env && name
-	})
 	wantLabels := []string{holder, testpki.DefaultHSAID, "Logga in med mobilen (QR)", "Byt PIN-kod", "Lås upp med PUK-kod",
 		"Certifikat", "Miljö: PROD", "Inställningar", "Om SITHS eID / Diagnostik", "Avsluta"}
-	if got := m.Labels(); !slices.Equal(got, wantLabels) {
-		t.Fatalf("menu\n%q\nwant\n%q", got, wantLabels)
-	}
-	for label, enabled := range map[string]bool{holder: false, testpki.DefaultHSAID: false, "Logga in med mobilen (QR)": false,
-		"Byt PIN-kod": true, "Lås upp med PUK-kod": true, "Certifikat": true, "Avsluta": true} {
-		if it, _ := m.Find(label); it.Enabled() != enabled {
-			t.Errorf("%q enabled %v, want %v", label, it.Enabled(), enabled)
+	wantEnabled := map[string]bool{holder: false, testpki.DefaultHSAID: false, "Logga in med mobilen (QR)": false,
+		"Byt PIN-kod": true, "Lås upp med PUK-kod": true, "Certifikat": true, "Avsluta": true}
+	// The tray updates its entries one by one as the card's state comes
+	// in: wait for the whole menu of a ready card, then check it.
+	m := tc.Until(t, "the menu of a ready card", func(m dbustest.MenuItem) bool {
+		if !slices.Equal(m.Labels(), wantLabels) {
+			return false
 		}
-	}
+		if _, env := m.Find("DEMO"); !env {
+			return false
+		}
+		for label, enabled := range wantEnabled {
+			if it, _ := m.Find(label); it.Enabled() != enabled {
+				return false
+			}
+		}
+		return true
+	})
 	envMenu, _ := m.Find("Miljö: PROD")
 	var envs []string
 	for _, c := range envMenu.Children {
@@ -279,12 +283,8 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	if !slices.Equal(envs, tray.Environments) {
 		t.Errorf("environment choices %q", envs)
 	}
-	if tip := tc.Tooltip(t); tip != "SITHS eID: kortet är klart att använda" {
-		t.Errorf("tooltip %q", tip)
-	}
-	if !tc.IconIs(t, tray.IconData(tray.IconReady)) {
-		t.Error("icon is not the ready one")
-	}
+	wait.For(t, 10*time.Second, "the ready card's tooltip", func() bool { return tc.Tooltip(t) == "SITHS eID: kortet är klart att använda" })
+	wait.For(t, 10*time.Second, "the ready icon", func() bool { return tc.IconIs(t, tray.IconData(tray.IconReady)) })
 
 	// "Byt PIN-kod" opens the PIN window; a second click while it is open
 	// opens none; clicks are handled in order, so once "Certifikat"'s
