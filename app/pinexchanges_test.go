@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
@@ -32,8 +31,9 @@ func TestPINChangeUnblockExchanges(t *testing.T) {
 	} {
 		t.Run(tc.k.Name, func(t *testing.T) {
 			waitEmpty(t, rig.Require(t).Reader(0))
-			var tr bytes.Buffer
-			card := tc.k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{Trace: &tr})
+			// The card's goroutine writes the trace while the test reads it.
+			tr := &agenttest.SyncBuffer{}
+			card := tc.k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{Trace: tr})
 			svc := agenttest.Service(t, tc.k)
 			if _, err := svc.Status(context.Background(), app.StatusOptions{}); err != nil {
 				t.Fatal(err)

@@ -91,6 +91,13 @@ func (s *SyncBuffer) String() string {
 	return s.b.String()
 }
 
+// Reset empties the buffer.
+func (s *SyncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
+
 // Rig is an agent in the test with its notifications and its log.
 type Rig struct {
 	Agent *agent.Agent
