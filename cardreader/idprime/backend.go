@@ -28,9 +28,8 @@ type Backend struct {
 	opts  Options
 	locks sync.Map // reader name → *sync.Mutex, shared by its Cards
 	facts sync.Map // card ID → cardFacts
-	// seen is the card each reader held when its ID was last read
-	// (prefetch.go, seenCard).
-	seen sync.Map // reader name → seenCard
+	// seen is the card each reader held when its ID was last read.
+	seen pcsc.SeenCards
 }
 
 var _ cardreader.Backend = (*Backend)(nil)

@@ -41,7 +41,7 @@ type Card struct {
 	facts *sync.Map
 	// seen is the Backend's record of the card each reader held when its
 	// ID was last read (prefetch.go); nil in unit tests.
-	seen *sync.Map
+	seen *pcsc.SeenCards
 }
 
 var (

@@ -30,9 +30,8 @@ type Backend struct {
 	// claimed are the IDs of cards Open claimed (GET VERSION answered):
 	// Open asks such a card only for its ID again.
 	claimed sync.Map // card ID → struct{}
-	// seen is the card each reader held when its ID was last read
-	// (prefetch.go, seenCard).
-	seen sync.Map // reader name → seenCard
+	// seen is the card each reader held when its ID was last read.
+	seen pcsc.SeenCards
 }
 
 var _ cardreader.Backend = (*Backend)(nil)
@@ -77,7 +76,7 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 	// GET VERSION again (prefetch.go); the card whose ID was read last in
 	// this reader, no card inserted or removed since, not even its ID.
 	id, idErr := "", error(nil)
-	if k, ok := knownID(&b.seen, reader.Name, st); ok {
+	if k, ok := b.seen.Known(reader.Name, st); ok {
 		id = k
 	} else {
 		id, idErr = s.cardID()
@@ -98,7 +97,7 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 		}
 	}
 	if idErr == nil {
-		rememberID(&b.seen, reader.Name, st, id)
+		b.seen.Remember(reader.Name, st, id)
 		c.bind.SetID(s.conn.State(), id)
 		if err := c.prefetch(s, id); err != nil {
 			return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(err))

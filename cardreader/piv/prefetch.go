@@ -1,10 +1,8 @@
 package piv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
@@ -130,40 +128,3 @@ func (c *Card) Tries(ctx context.Context) (cardreader.Tries, error) {
 }
 
 var _ cardreader.TriesReader = (*Card)(nil)
-
-// seenCard is the card a reader held when its ID was last read: the
-// ATR and the reader's event counter then (pcsc.State). While both are
-// unchanged no card was inserted or removed since, so the ID is still
-// that card's (the rule of pcsc.Binding), and Open need not read it
-// again (issue 17: a PIN change's first session repeats nothing the
-// agent read at insertion).
-type seenCard struct {
-	atr    []byte
-	events uint32
-	id     string
-}
-
-// knownID is the ID of the card in reader when st shows it is the card
-// whose ID was read last there.
-func knownID(seen *sync.Map, reader string, st *pcsc.State) (string, bool) {
-	if seen == nil || st == nil || !st.EventsOK || len(st.ATR) == 0 {
-		return "", false
-	}
-	v, ok := seen.Load(reader)
-	if !ok {
-		return "", false
-	}
-	k := v.(seenCard)
-	if k.events != st.Events || !bytes.Equal(k.atr, st.ATR) {
-		return "", false
-	}
-	return k.id, true
-}
-
-// rememberID keeps id as the card's in reader while st holds.
-func rememberID(seen *sync.Map, reader string, st *pcsc.State, id string) {
-	if seen == nil || st == nil || !st.EventsOK || len(st.ATR) == 0 || id == "" {
-		return
-	}
-	seen.Store(reader, seenCard{atr: bytes.Clone(st.ATR), events: st.Events, id: id})
-}
