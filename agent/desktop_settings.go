@@ -3,10 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/environment"
@@ -27,65 +23,20 @@ func (d *agentDesktop) catalog() *l10n.Catalog {
 // environment. It watches the preferences file's directory (the file is
 // replaced, not rewritten) until ctx ends.
 func (d *agentDesktop) followSettings(ctx context.Context) {
-	o := startup.ConfigOptions(d.s.Getenv)
-	if o.UserFile == "" {
-		f, err := config.DefaultUserFile()
-		if err != nil {
-			d.log.Info("settings are applied at the next start", "err", err)
-			return
-		}
-		o.UserFile = f
-	}
-	o.LenientUser = true
-	dir := filepath.Dir(o.UserFile)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		d.log.Info("settings are applied at the next start", "err", err)
-		return
-	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		d.log.Info("settings are applied at the next start", "err", err)
-		return
-	}
-	defer w.Close()
-	if err := w.Add(dir); err != nil {
+	if err := startup.WatchPreferences(ctx, d.s.Getenv, d.log, d.applySettings); err != nil {
 		d.log.Info("settings are applied at the next start", "err", err)
 		return
 	}
 	if d.watching != nil {
 		close(d.watching)
 	}
-	file := filepath.Clean(o.UserFile)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			if filepath.Clean(ev.Name) == file && ev.Op&(fsnotify.Create|fsnotify.Write|fsnotify.Rename|fsnotify.Remove) != 0 {
-				d.applySettings(o)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			d.log.Info("watching the settings", "err", err)
-		}
-	}
 }
 
-// applySettings reloads the preferences and applies a changed language
+// applySettings applies the reloaded preferences: a changed language
 // (unless --lang or SITHSEID_LANG chose it at start) and environment.
-func (d *agentDesktop) applySettings(o config.Options) {
+func (d *agentDesktop) applySettings(cfg *config.Config) {
 	d.settings.Lock()
 	defer d.settings.Unlock()
-	cfg, err := config.Load(o)
-	if err != nil {
-		d.log.Info("reading the changed settings", "err", err)
-		return
-	}
 	d.s.Config, d.s.Settings = cfg, cfg.Effective()
 	if d.followLang {
 		if lang := d.s.Lang(""); lang != d.catalog().Lang {
