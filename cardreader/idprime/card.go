@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/pcsc"
@@ -37,7 +36,7 @@ type Card struct {
 	// pre is what the session that opened the card read besides the
 	// SELECT (its ID and tries, prefetch.go); facts are the Backend's
 	// cardFacts by card ID (nil in unit tests: nothing prefetched).
-	pre   atomic.Pointer[prefetched]
+	pre   pcsc.Prefetch
 	facts *sync.Map
 	// seen is the Backend's record of the card each reader held when its
 	// ID was last read (prefetch.go); nil in unit tests.
@@ -83,7 +82,7 @@ func (c *Card) do(ctx context.Context, f func(s *session) error) error {
 // APDUs: SELECT applet, SELECT 0201, READ BINARY; none when the session
 // that opened the card read it a moment ago (prefetch).
 func (c *Card) ID(ctx context.Context) (string, error) {
-	if id, ok := c.takeID(); ok {
+	if id, ok := c.pre.TakeID(c.reader, c.events); ok {
 		return id, nil
 	}
 	var id string

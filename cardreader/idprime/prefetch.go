@@ -4,27 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
 )
-
-// prefetchLife bounds how long what the opening session read may answer
-// ID and Tries: long enough for the status that follows an insertion
-// (certificates included, on a slow card), short enough that nothing
-// later takes it for the card's state now.
-const prefetchLife = 10 * time.Second
-
-// prefetched is what Open read in its session besides the SELECT: the
-// card's ID and its tries. Each part answers once (ID, then Tries), within
-// prefetchLife; after that the card is asked again.
-type prefetched struct {
-	at      time.Time
-	events  uint32 // the reader's event counter in the opening session
-	id      string // "" when not read
-	tries   *cardreader.Tries
-	idTaken bool
-}
 
 // cardFacts are what a card ID says for good: a card personalised without
 // a signature PIN never gets one. Kept per Backend, in memory.
@@ -51,13 +33,11 @@ func (c *Card) prefetch(s *session) error {
 		c.seen.Remember(c.reader, st, id)
 	}
 	c.bind.SetID(st, id)
-	p := &prefetched{at: time.Now(), events: st.Events, id: id}
 	t, err := c.readTries(s, id)
 	if err != nil {
 		return err
 	}
-	p.tries = &t
-	c.pre.Store(p)
+	c.pre.Store(st.Events, id, &t)
 	return nil
 }
 
@@ -69,17 +49,6 @@ func refusalOK(err error) error {
 		return nil
 	}
 	return err
-}
-
-// fresh reports whether p may still answer: within prefetchLife and with
-// no card inserted or removed in the reader since (its event counter, one
-// request to PC/SC, no APDU; PC/SC unreachable is not fresh).
-func (c *Card) fresh(p *prefetched) bool {
-	if p == nil || time.Since(p.at) > prefetchLife || c.events == nil {
-		return false
-	}
-	n, ok := c.events(c.reader)
-	return ok && n == p.events
 }
 
 // readTries reads the tries of the PIN, the PUK and (unless the card is
@@ -127,42 +96,13 @@ func (c *Card) fact(id string) cardFacts {
 	return f
 }
 
-// takeID returns the ID the opening session read, once, while fresh.
-func (c *Card) takeID() (string, bool) {
-	p := c.pre.Load()
-	if p == nil || p.id == "" || p.idTaken || !c.fresh(p) {
-		return "", false
-	}
-	q := *p
-	q.idTaken = true
-	if !c.pre.CompareAndSwap(p, &q) {
-		return "", false
-	}
-	return p.id, true
-}
-
-// takeTries returns the tries the opening session read, once, while
-// fresh; the ID stays answered.
-func (c *Card) takeTries() (cardreader.Tries, bool) {
-	p := c.pre.Load()
-	if p == nil || p.tries == nil || !c.fresh(p) {
-		return cardreader.Tries{}, false
-	}
-	q := *p
-	q.tries = nil
-	if !c.pre.CompareAndSwap(p, &q) {
-		return cardreader.Tries{}, false
-	}
-	return *p.tries, true
-}
-
 // Tries reads the tries of the identification PIN, the PUK and the
 // signature PIN in one session (SELECT and an empty VERIFY each: four
 // APDUs, three on a card known to have no signature PIN), or answers what
 // the session that opened this Card read, once and within a few seconds
 // (no APDU). Nothing is spent.
 func (c *Card) Tries(ctx context.Context) (cardreader.Tries, error) {
-	if t, ok := c.takeTries(); ok {
+	if t, ok := c.pre.TakeTries(c.reader, c.events); ok {
 		return t, nil
 	}
 	var t cardreader.Tries

@@ -124,7 +124,7 @@ type Card struct {
 	bind pcsc.Binding
 	// pre is what the session that opened the card read besides SELECT
 	// and GET VERSION: its ID and tries (prefetch.go).
-	pre atomic.Pointer[prefetched]
+	pre pcsc.Prefetch
 }
 
 var _ cardreader.Card = (*Card)(nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/go-piv/piv-go/v2/piv"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
 // slotInfo is a PIV key reference with its certificate object (piv-go's
@@ -57,7 +58,7 @@ func slotByID(id string) (slotInfo, bool) {
 // Two or three APDUs; none when the session that opened the card read it
 // a moment ago (prefetch).
 func (c *Card) ID(ctx context.Context) (string, error) {
-	if id, ok := c.takeID(); ok {
+	if id, ok := c.pre.TakeID(c.reader, pcsc.ReaderEvents); ok {
 		return id, nil
 	}
 	c.mu.Lock()

@@ -1,0 +1,80 @@
+package pcsc
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/sithseid/sithseid/cardreader"
+)
+
+// PrefetchLife bounds how long what a card's opening session read may
+// answer: long enough for the status that follows an insertion
+// (certificates included, on a slow card), short enough that nothing later
+// takes it for the card's state now.
+const PrefetchLife = 10 * time.Second
+
+// Prefetch is what the session that opened a card read besides selecting
+// it: the card's ID and its tries, so that the status that follows an
+// insertion costs no second session. Each part answers once (the ID, then
+// the tries), within PrefetchLife and only while the reader's event counter
+// is the one of the opening session (no card inserted or removed since);
+// after that the card is asked again. The zero value holds nothing; it is
+// safe for concurrent use.
+type Prefetch struct {
+	p atomic.Pointer[prefetched]
+}
+
+type prefetched struct {
+	at      time.Time
+	events  uint32
+	id      string // "" when not read
+	tries   *cardreader.Tries
+	idTaken bool
+}
+
+// Store keeps what the opening session read while the reader's event
+// counter was events; id may be "" and tries nil when not read.
+func (f *Prefetch) Store(events uint32, id string, tries *cardreader.Tries) {
+	f.p.Store(&prefetched{at: time.Now(), events: events, id: id, tries: tries})
+}
+
+// fresh reports whether p may still answer in reader: within PrefetchLife
+// and with the reader's event counter unchanged (one request to PC/SC, no
+// APDU). events reads the counter (ReaderEvents); nil, or PC/SC
+// unreachable, is not fresh.
+func (p *prefetched) fresh(reader string, events func(string) (uint32, bool)) bool {
+	if p == nil || time.Since(p.at) > PrefetchLife || events == nil {
+		return false
+	}
+	n, ok := events(reader)
+	return ok && n == p.events
+}
+
+// TakeID returns the ID the opening session read, once, while fresh.
+func (f *Prefetch) TakeID(reader string, events func(string) (uint32, bool)) (string, bool) {
+	p := f.p.Load()
+	if p == nil || p.id == "" || p.idTaken || !p.fresh(reader, events) {
+		return "", false
+	}
+	q := *p
+	q.idTaken = true
+	if !f.p.CompareAndSwap(p, &q) {
+		return "", false
+	}
+	return p.id, true
+}
+
+// TakeTries returns the tries the opening session read, once, while
+// fresh; the ID stays answered.
+func (f *Prefetch) TakeTries(reader string, events func(string) (uint32, bool)) (cardreader.Tries, bool) {
+	p := f.p.Load()
+	if p == nil || p.tries == nil || !p.fresh(reader, events) {
+		return cardreader.Tries{}, false
+	}
+	q := *p
+	q.tries = nil
+	if !f.p.CompareAndSwap(p, &q) {
+		return cardreader.Tries{}, false
+	}
+	return *p.tries, true
+}
