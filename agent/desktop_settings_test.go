@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,6 +26,8 @@ func TestSettingsLanguageReachesTrayAtOnce(t *testing.T) {
 	host := dbustest.NewHost(t, bus)
 	host.ServeWatcher(t)
 	home := t.TempDir()
+	// No system policy: the user may switch the environment.
+	defer startup.SetPolicyForTest(filepath.Join(home, "no-policy.json"), filepath.Join(home, "no-policy.d"))()
 	vars := map[string]string{"HOME": home, "LANG": "sv_SE.UTF-8", "DBUS_SESSION_BUS_ADDRESS": bus}
 	getenv := func(k string) string { return vars[k] }
 	s := startup.Start(startup.Env{Getenv: getenv, Log: slog.New(slog.DiscardHandler)})
@@ -57,8 +60,12 @@ func TestSettingsLanguageReachesTrayAtOnce(t *testing.T) {
 	tc.Until(t, "the English menu", has("Quit"))
 
 	// The environment chosen there too: the tray's switch names it.
-	if !d.canSwitch {
-		t.Skip("policy here forbids switching the environment")
+	// applySettings writes canSwitch under d.mu.
+	d.mu.Lock()
+	canSwitch := d.canSwitch
+	d.mu.Unlock()
+	if !canSwitch {
+		t.Fatal("the environment switch is locked without a policy")
 	}
 	if err := cfg.SetUser(config.KeyEnvironment, environment.TEST); err != nil {
 		t.Fatal(err)
