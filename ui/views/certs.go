@@ -47,11 +47,21 @@ type CertsView struct {
 	warn      *widget.Label
 	list      *list
 	details   *widget.Label
-	exportB   *button
-	removeB   *button
-	expiredB  *button
-	closeB    *button
-	main      fyne.CanvasObject
+	// summary is the chosen certificate's validity, beside detailsB,
+	// which shows or hides its names and fingerprints (details).
+	summary     *widget.Label
+	detailsB    *button
+	showDetails bool
+	// rows is the list's height: four rows, two while the details show.
+	rows *canvas.Rectangle
+	// cardBox is the card line and the too-many warning, hidden while
+	// the details show (their subject names the holder).
+	cardBox  *fyne.Container
+	exportB  *button
+	removeB  *button
+	expiredB *button
+	closeB   *button
+	main     fyne.CanvasObject
 
 	// The confirmation panel.
 	confirmText *widget.Label
@@ -93,6 +103,10 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 	v.list.OnSelected = func(i widget.ListItemID) { v.sel = i; v.refreshButtons() }
 	v.list.OnUnselected = func(widget.ListItemID) { v.sel = -1; v.refreshButtons() }
 	v.details = para("")
+	v.details.Selectable = true
+	v.summary = para("")
+	v.detailsB = v.keys.newButton(c.T("ui.certs.show_details"), v.toggleDetails)
+	v.detailsB.Importance = widget.LowImportance
 	v.exportB = v.keys.newButton(c.T("ui.certs.export"), v.showExport)
 	v.removeB = v.keys.newButton(c.T("ui.certs.remove"), v.confirmRemove)
 	v.expiredB = v.keys.newButton(c.T("ui.certs.remove_expired"), v.confirmExpired)
@@ -100,16 +114,19 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 	v.closeB = v.keys.newButton(c.T("ui.close"), v.closeWindow)
 	v.closeB.Importance = widget.HighImportance // the one primary action
 	v.keys.enter = v.showExport
-	// The list takes the window's width and four rows' height.
-	rows := canvas.NewRectangle(color.Transparent)
-	rows.SetMinSize(fyne.NewSize(0, 4*v.list.MinSize().Height+4*theme.Padding()))
-	listBox := container.NewStack(rows, v.list)
+	// The list takes the window's width and four rows' height (it
+	// scrolls beyond); two while the details show. With no heading (the
+	// window's title names it) and the details behind a button, the
+	// window fits a 1366×768 screen at 150 % (look_test.go).
+	v.rows = canvas.NewRectangle(color.Transparent)
+	v.setListRows(4)
+	listBox := container.NewStack(v.rows, v.list)
+	v.cardBox = container.NewVBox(v.card, v.warn)
 	v.main = container.NewVBox(
-		heading(c.T("ui.certs.title")),
 		form(v.cards.row()),
-		v.card,
-		v.warn,
+		v.cardBox,
 		listBox,
+		container.NewBorder(nil, nil, nil, v.detailsB, v.summary),
 		v.details,
 		v.messages(),
 		container.NewHBox(v.exportB, v.removeB, v.removeEID, v.expiredB, layoutSpacer(), v.closeB),
@@ -137,6 +154,29 @@ func NewCerts(env *Env, agent CertManager) *CertsView {
 }
 
 func (v *CertsView) Title() string { return v.cat.T("ui.certs.title") }
+
+// setListRows makes the list n rows high.
+func (v *CertsView) setListRows(n int) {
+	v.rows.SetMinSize(fyne.NewSize(0, float32(n)*v.list.MinSize().Height+float32(n)*theme.Padding()))
+	v.rows.Refresh()
+}
+
+// toggleDetails shows or hides the chosen certificate's names, serial
+// number and fingerprint.
+func (v *CertsView) toggleDetails() {
+	v.showDetails = !v.showDetails
+	if v.showDetails {
+		v.detailsB.SetText(v.cat.T("ui.certs.hide_details"))
+		v.setListRows(2)
+		v.cardBox.Hide()
+	} else {
+		v.detailsB.SetText(v.cat.T("ui.certs.show_details"))
+		v.setListRows(4)
+		v.cardBox.Show()
+	}
+	v.refreshButtons()
+	v.fit()
+}
 
 func (v *CertsView) Start(w fyne.Window) {
 	v.attach(w)
@@ -256,15 +296,24 @@ func (v *CertsView) expired() []app.CertStatus {
 func (v *CertsView) refreshButtons() {
 	c := v.cat
 	if cs := v.selected(); cs != nil {
+		v.summary.SetText(c.T("ui.certs.validity", date(c, cs.NotBefore), date(c, cs.NotAfter)))
+		v.summary.Show()
+		v.detailsB.Show()
 		v.details.SetText(strings.Join([]string{
 			c.T("ui.certs.subject", readableName(cs.Subject)),
 			c.T("ui.certs.issuer", readableName(cs.Issuer)),
-			c.T("ui.certs.validity", date(c, cs.NotBefore), date(c, cs.NotAfter)),
 			c.T("ui.certs.serial", cs.Serial),
 			c.T("ui.certs.sha256", cs.SHA256),
 		}, "\n"))
-		v.details.Show()
+		if v.showDetails {
+			v.details.Show()
+		} else {
+			v.details.Hide()
+		}
 	} else {
+		v.summary.SetText("")
+		v.summary.Hide()
+		v.detailsB.Hide()
 		v.details.SetText("")
 		v.details.Hide()
 	}

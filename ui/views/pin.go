@@ -104,25 +104,19 @@ func (v *PINView) build(src StatusSource) {
 	v.submit.Disable()
 	v.cancel = v.keys.newButton(c.T("ui.cancel"), v.closeWindow)
 	v.keys.enter = v.run
-	triesName := c.T("ui.pin.tries")
-	if v.unblock {
-		triesName = c.T("ui.puk.tries")
-	}
+	// Dense enough for a 1366×768 screen at 150 % (at most 440 units,
+	// look_test.go): the window's title and its primary button name the
+	// job, so there is no heading; the tries stand beside the field they
+	// are about; the rules (and where the PUK is) are the line under the
+	// form, which turns into what is wrong with the new PIN while typing.
 	v.form = form(
 		v.cards.row(),
 		v.whichRow,
-		field(triesName, v.tries),
-		field(firstLabel, v.first),
+		field(firstLabel, container.NewBorder(nil, nil, nil, v.tries, v.first)),
 		field(c.T("ui.pin.new"), v.newPIN),
 		field(c.T("prompt.new_pin_again"), v.again))
-	intro := c.T("ui.pin.intro")
-	if v.unblock {
-		intro = c.T("ui.unblock.intro")
-	}
 	v.show(container.NewVBox(
-		heading(v.Title()),
 		v.card,
-		para(intro),
 		v.form,
 		v.check,
 		v.messages(),
@@ -209,8 +203,11 @@ func (v *PINView) cardChanged(cs *app.CardStatus, err error) {
 		v.tries.Importance = importanceOfTries(cs.PUK.Retries, false)
 		switch {
 		case v.done || v.running:
-		case pin.Blocked:
+		case pin.Blocked && sign:
 			v.loadSay(widget.WarningImportance, blockedMsg, "")
+		case pin.Blocked:
+			// The header says it: "Your PIN is locked. Unlock it with
+			// your PUK."
 		default:
 			v.loadSay(widget.MediumImportance, notBlocked, "")
 		}
@@ -293,6 +290,8 @@ func (v *PINView) problems() (ok bool, msg string, imp widget.Importance) {
 		}
 	}
 	switch {
+	case newPIN.Empty() && v.unblock:
+		return false, c.T("ui.unblock.rules"), widget.MediumImportance
 	case newPIN.Empty():
 		return false, c.T("ui.pin.rules"), widget.MediumImportance
 	case !again.Equal(newPIN):
