@@ -136,6 +136,14 @@ func Run(ctx context.Context, e Env) int {
 		// start one when none answers (as the URL handler does).
 		client, err = s.Connect(ctx, addr, view != viewname.Settings && view != viewname.About)
 	}
+	// The header of the windows that read no card (login, QR, settings,
+	// about) shows the card's state as the agent publishes it; without
+	// an agent, that the service does not answer.
+	if client != nil {
+		env.State = client
+	} else if err != nil {
+		env.State = views.NoAgent(err)
+	}
 	var v views.View
 	switch {
 	case err != nil && view != viewname.Settings && view != viewname.About:

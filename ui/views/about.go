@@ -70,12 +70,13 @@ func NewAbout(env *Env, info AboutInfo) *AboutView {
 		v.helpdesk.Selectable = true
 		helpdeskRow = field(c.T("ui.about.helpdesk"), v.helpdesk)
 	}
+	// No "SITHS eID" heading: the window's title says it, and the card's
+	// state above (header) keeps the window within 440 units.
 	v.show(container.NewVBox(
-		heading("SITHS eID"),
 		para(c.T("ui.about.intro")),
 		form(
-			field(c.T("ui.about.version"), widget.NewLabel(info.Version)),
-			field(c.T("ui.about.agent"), widget.NewLabel(agent)),
+			// This program's and the agent's versions on one row.
+			field(c.T("ui.about.version"), widget.NewLabel(c.T("ui.about.versions", info.Version, agent))),
 			field(c.T("ui.settings.env"), widget.NewLabel(info.Environment)),
 			helpdeskRow,
 			field(c.T("ui.about.diag_file"), v.path)),
@@ -98,6 +99,7 @@ func (v *AboutView) Title() string { return v.cat.T("ui.about.title") }
 
 func (v *AboutView) Start(w fyne.Window) {
 	v.attach(w)
+	v.head.follow(v.frame.env.State) // the card's state, as the agent knows it
 	v.focus(v.diagB)
 }
 

@@ -11,7 +11,9 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/oob"
 	uitheme "github.com/sithseid/sithseid/ui/theme"
 )
@@ -104,12 +106,22 @@ func TestEveryWindowFitsSmallScreen(t *testing.T) {
 		for _, lang := range []l10n.Lang{l10n.Swedish, l10n.English} {
 			f := newFake(tc.card)
 			f.qr, f.login = qr, login
-			h, v := open(t, lang, func(env *Env) View { env.Environment = "DEMO"; return tc.mk(env, f) })
+			// The agent's state for the header of the windows that read
+			// no card; policy's helpdesk for the About window.
+			cs := tc.card
+			f.events <- localapi.Event{State: &localapi.State{Readers: f.status.Readers, Cards: 1,
+				Card: &localapi.CardSummary{Reader: cs.Reader, CardNumber: cs.CardNumber, Holder: cs.Holder, PIN: cs.PIN, PUK: cs.PUK}}}
+			h, v := open(t, lang, func(env *Env) View {
+				env.Environment, env.State = "DEMO", f
+				env.Helpdesk = config.Helpdesk{Name: "Servicecenter Region Test", Phone: "010-123 45 67", URL: "https://support.example.se/siths", Hours: "vardagar 7–17"}
+				return tc.mk(env, f)
+			})
 			useProductTheme(t)
 			eventually(t, tc.name+" loaded", func() bool {
 				s := visibleText(v.Content())
 				return !strings.Contains(s, "Läser kortet") && !strings.Contains(s, "Reading the card")
 			})
+			eventually(t, tc.name+"'s header", func() bool { return headerOf(v).shown != "" })
 			switch x := v.(type) {
 			case *LoginView:
 				eventually(t, "the PIN prompt", func() bool { return x.pinRow.Visible() })
@@ -137,4 +149,25 @@ func TestEveryWindowFitsSmallScreen(t *testing.T) {
 			}
 		}
 	}
+}
+
+// headerOf is the header of any view.
+func headerOf(v View) *header {
+	switch x := v.(type) {
+	case *StatusView:
+		return x.head
+	case *PINView:
+		return x.head
+	case *CertsView:
+		return x.head
+	case *LoginView:
+		return x.head
+	case *QRView:
+		return x.head
+	case *SettingsView:
+		return x.head
+	case *AboutView:
+		return x.head
+	}
+	panic("no header")
 }

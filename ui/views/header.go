@@ -14,6 +14,7 @@ import (
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/ui/tray/icons"
 )
 
@@ -98,8 +99,8 @@ func cardState(c *l10n.Catalog, st *app.Status, cs *app.CardStatus, err error, a
 // production, and the card's state with the tray's icon for it.
 type header struct {
 	f      *frame
-	banner *fyne.Container
-	// bannerText is the banner's sentence.
+	banner *banner
+	// bannerText is the banner's sentence (the banner draws it).
 	bannerText *canvas.Text
 	icon       *widget.Icon
 	state      *widget.Label
@@ -108,17 +109,15 @@ type header struct {
 	box        *fyne.Container
 	// shown is the state shown now (tests read it).
 	shown CardState
+	// following: the header follows the agent's published state.
+	following bool
 }
 
 func newHeader(f *frame) *header {
 	h := &header{f: f}
 	env := strings.ToUpper(strings.TrimSpace(f.env.Environment))
-	bannerText := canvas.NewText(f.cat.T("ui.banner.not_prod", env), theme.Color(theme.ColorNameForegroundOnWarning))
-	bannerText.TextStyle.Bold = true
-	bannerText.Alignment = fyne.TextAlignCenter
-	bg := canvas.NewRectangle(theme.Color(theme.ColorNameWarning))
-	h.bannerText = bannerText
-	h.banner = container.NewStack(bg, container.NewPadded(bannerText))
+	h.banner = newBanner(f.cat.T("ui.banner.not_prod", env))
+	h.bannerText = h.banner.text
 	if env == "" || env == "PROD" {
 		h.banner.Hide()
 	}
@@ -150,6 +149,94 @@ func (h *header) set(st *app.Status, cs *app.CardStatus, err error) {
 	h.state.Importance = widget.MediumImportance
 	h.row.Show()
 	h.box.Refresh()
+}
+
+// follow shows in the header the card's state as the agent knows it
+// (its published state: the active card, readers, service down), for the
+// windows that read no card themselves (login, QR, settings, about). A
+// source that cannot be reached shows "service down".
+func (h *header) follow(src StateSource) {
+	if src == nil || h.following {
+		return
+	}
+	h.following = true
+	go func() {
+		events, err := src.Subscribe(h.f.ctx)
+		if err != nil {
+			h.f.later(func() { h.set(nil, nil, err) })
+			return
+		}
+		for ev := range events {
+			if ev.State == nil {
+				continue
+			}
+			st, cs, err := fromAgentState(ev.State)
+			h.f.later(func() { h.set(st, cs, err) })
+		}
+	}()
+}
+
+// fromAgentState is the header's input from the agent's published state.
+// The summary has no issuer, so the card's environment is not judged
+// here (the windows that read the card do).
+func fromAgentState(s *localapi.State) (*app.Status, *app.CardStatus, error) {
+	if s.ServiceDown {
+		return nil, nil, errServiceDown
+	}
+	st := &app.Status{Readers: s.Readers}
+	c := s.Card
+	if c == nil {
+		return st, nil, cardreader.ErrNoCard
+	}
+	return st, &app.CardStatus{Reader: c.Reader, Backend: c.Backend, CardNumber: c.CardNumber, Holder: c.Holder,
+		NotAfter: c.NotAfter, PIN: c.PIN, PUK: c.PUK, Warnings: c.Warnings, EIDs: c.EIDs}, nil
+}
+
+// errServiceDown: the agent says the smart card service is unreachable.
+var errServiceDown = errors.New("the smart card service does not answer")
+
+// banner is the strip that says the app is not in production: a widget,
+// so it takes the theme's colours again when the theme or its variant
+// changes while the window is open (Fyne refreshes every widget then; a
+// bare canvas.Text keeps the colour it was made with).
+type banner struct {
+	widget.BaseWidget
+	bg   *canvas.Rectangle
+	text *canvas.Text
+}
+
+func newBanner(text string) *banner {
+	b := &banner{bg: canvas.NewRectangle(theme.Color(theme.ColorNameWarning)),
+		text: canvas.NewText(text, theme.Color(theme.ColorNameForegroundOnWarning))}
+	b.text.TextStyle.Bold = true
+	b.text.Alignment = fyne.TextAlignCenter
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+func (b *banner) CreateRenderer() fyne.WidgetRenderer {
+	return &bannerRenderer{b: b, box: container.NewStack(b.bg, container.NewPadded(b.text))}
+}
+
+// setColours takes the current theme's colours.
+func (b *banner) setColours() {
+	b.bg.FillColor = theme.Color(theme.ColorNameWarning)
+	b.text.Color = theme.Color(theme.ColorNameForegroundOnWarning)
+}
+
+type bannerRenderer struct {
+	b   *banner
+	box *fyne.Container
+}
+
+func (r *bannerRenderer) Layout(s fyne.Size)           { r.box.Resize(s) }
+func (r *bannerRenderer) MinSize() fyne.Size           { return r.box.MinSize() }
+func (r *bannerRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.box} }
+func (r *bannerRenderer) Destroy()                     {}
+func (r *bannerRenderer) Refresh() {
+	r.b.setColours()
+	r.b.bg.Refresh()
+	r.b.text.Refresh()
 }
 
 // stateIcon is the tray's icon for s; the wrong environment has no tray

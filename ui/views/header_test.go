@@ -1,16 +1,23 @@
 package views
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"image/color"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/localapi"
+	uitheme "github.com/sithseid/sithseid/ui/theme"
 )
 
 func TestCardEnvironment(t *testing.T) {
@@ -106,4 +113,86 @@ func TestHeaderShowsLogo(t *testing.T) {
 	if v.head.logo == nil || v.head.logo.Resource != logo || !v.head.row.Visible() || v.head.icon.Resource == nil {
 		t.Fatalf("header without the logo or the state icon")
 	}
+}
+
+// The windows that read no card (login, QR, settings, about) show the
+// card's state too, as the agent publishes it (issue 17), and "service
+// down" when no agent answers.
+func TestHeaderInWindowsThatReadNoCard(t *testing.T) {
+	qr := func(int) (*app.QRHandover, error) {
+		return &app.QRHandover{Payload: "p", PNG: tinyPNG(), ValidFor: 20 * time.Second}, nil
+	}
+	mks := map[string]func(*Env, *fakeAgent) View{
+		"login": func(e *Env, f *fakeAgent) View { return NewLogin(e, f, "h") },
+		"qr":    func(e *Env, f *fakeAgent) View { return NewQR(e, f, "h") },
+		"settings": func(e *Env, f *fakeAgent) View {
+			return NewSettings(e, &fakePrefs{set: map[string]string{}, locked: map[string]bool{}}, Autostart{})
+		},
+		"about": func(e *Env, f *fakeAgent) View {
+			return NewAbout(e, AboutInfo{Version: "1", Diagnostics: func(context.Context, string) error { return nil }})
+		},
+	}
+	for name, mk := range mks {
+		blocked := card("9752", 0)
+		f := newFake(blocked)
+		f.qr = qr
+		f.login = func(ctx context.Context, req app.LoginRequest) (*app.LoginResult, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		f.events <- localapi.Event{State: &localapi.State{Readers: f.status.Readers, Cards: 1,
+			Card: &localapi.CardSummary{Reader: blocked.Reader, CardNumber: "9752", Holder: blocked.Holder, PIN: blocked.PIN, PUK: blocked.PUK}}}
+		_, v := open(t, l10n.Swedish, func(env *Env) View { env.State = f; return mk(env, f) })
+		h := headerOf(v)
+		eventually(t, name+"'s header", func() bool { return h.shown != "" })
+		if h.shown != StatePINBlocked || !h.row.Visible() || !strings.Contains(h.state.Text, "PIN-koden är låst") {
+			t.Errorf("%s: header %s %q (shown %v)", name, h.shown, h.state.Text, h.row.Visible())
+		}
+		// The card is taken out: the header follows.
+		f.events <- localapi.Event{State: &localapi.State{Readers: f.status.Readers}}
+		eventually(t, name+"'s header without the card", func() bool { return h.shown == StateNoCard })
+
+		// No agent answers.
+		_, v = open(t, l10n.English, func(env *Env) View {
+			env.State = NoAgent(errors.New("dial unix: no such file"))
+			return mk(env, f)
+		})
+		h = headerOf(v)
+		eventually(t, name+"'s header without an agent", func() bool { return h.shown != "" })
+		if h.shown != StateServiceDown || !strings.Contains(h.state.Text, "not responding") {
+			t.Errorf("%s without an agent: header %s %q", name, h.shown, h.state.Text)
+		}
+	}
+}
+
+// themeVariant is a theme that draws one variant whatever the OS says, as
+// the OS switching between light and dark would.
+type themeVariant struct {
+	fyne.Theme
+	v fyne.ThemeVariant
+}
+
+func (t themeVariant) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.v)
+}
+
+// The not-PROD banner follows a switch between light and dark while the
+// window is open: it is drawn again in the new variant's colours.
+func TestBannerFollowsThemeSwitch(t *testing.T) {
+	f := newFake(card("9752", 3))
+	h, vv := open(t, l10n.Swedish, func(env *Env) View { env.Environment = "TEST"; return NewStatus(env, f) })
+	th, err := uitheme.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(v fyne.ThemeVariant) { fyne.CurrentApp().Settings().SetTheme(themeVariant{th, v}); drainUI() }
+	b := vv.(*StatusView).head.banner
+	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark, theme.VariantLight} {
+		set(v)
+		wantBg, wantFg := color.Color(uitheme.PaletteFor(v)[theme.ColorNameWarning]), color.Color(uitheme.PaletteFor(v)[theme.ColorNameForegroundOnWarning])
+		eventually(t, fmt.Sprintf("the banner in variant %v", v), func() bool {
+			return b.bg.FillColor == wantBg && b.text.Color == wantFg
+		})
+	}
+	_ = h
 }

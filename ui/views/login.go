@@ -105,10 +105,12 @@ func NewLogin(env *Env, agent LoginApprover, handoff string) *LoginView {
 	v.retryB.Hide()
 	v.keys.enter = v.submit
 	v.keys.escape = v.decline
-	v.pinRow = form(field(c.T("ui.pin.tries"), v.tries), field(c.T("prompt.pin"), v.pin))
+	// The tries beside the PIN field, and no line with the window's
+	// title: with the card's state in the header the window still fits
+	// 440 units (fit_test.go).
+	v.pinRow = form(field(c.T("prompt.pin"), container.NewBorder(nil, nil, nil, v.tries, v.pin)))
 	v.pinRow.Hide()
 	v.show(container.NewVBox(
-		widget.NewLabel(c.T("ui.login.title")),
 		v.rp,
 		v.text,
 		v.who,
@@ -127,6 +129,7 @@ func (v *LoginView) Title() string { return v.cat.T("ui.login.title") }
 
 func (v *LoginView) Start(w fyne.Window) {
 	v.attach(w)
+	v.head.follow(v.frame.env.State) // the card's state, as the agent knows it
 	v.addEIDShortcut(w)
 	v.start()
 	v.focus(v.cancelB)

@@ -79,6 +79,7 @@ func (v *QRView) Title() string { return v.cat.T("ui.qr.title") }
 // order ends.
 func (v *QRView) Start(w fyne.Window) {
 	v.attach(w)
+	v.head.follow(v.frame.env.State) // the card's state, as the agent knows it
 	v.focus(v.closeB)
 	ctx, cancel := context.WithCancel(v.ctx)
 	v.stop = cancel

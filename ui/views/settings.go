@@ -99,6 +99,7 @@ func (v *SettingsView) Title() string { return v.cat.T("ui.settings.title") }
 
 func (v *SettingsView) Start(w fyne.Window) {
 	v.attach(w)
+	v.head.follow(v.frame.env.State) // the card's state, as the agent knows it
 	v.focus(v.lang)
 	if v.auto.State == nil {
 		return

@@ -89,6 +89,20 @@ type QRSource interface {
 	QRHandoff(context.Context, string, int) (*app.QRHandover, error)
 }
 
+// StateSource is the agent's published state (its subscription), which
+// the header of a window that reads no card shows.
+type StateSource interface {
+	Subscribe(context.Context) (<-chan localapi.Event, error)
+}
+
+// NoAgent is a StateSource for a window that found no agent: its header
+// says the service does not answer, with err in the log.
+func NoAgent(err error) StateSource { return noAgent{err} }
+
+type noAgent struct{ err error }
+
+func (n noAgent) Subscribe(context.Context) (<-chan localapi.Event, error) { return nil, n.err }
+
 // Agent is every operation the views use: what *localapi.Client offers.
 type Agent interface {
 	PINChanger
@@ -129,6 +143,10 @@ type Env struct {
 	// Logo is the organisation's logo from policy (logoFile), shown in the
 	// header; nil shows none.
 	Logo fyne.Resource
+	// State is the agent's published state, for the header of the
+	// windows that read no card (login, QR, settings, about); nil shows
+	// no state there.
+	State StateSource
 	// Do runs fn on the UI goroutine; nil means fyne.Do. Tests queue fn
 	// for the test goroutine: Fyne's test driver runs fyne.Do at once on
 	// the calling goroutine, where it would race with the test's own
