@@ -17,9 +17,10 @@ import (
 // A status is answered from what the agent read on the insertion (no
 // APDU) until the card changes: after an operation (a wrong PIN) and a
 // re-insertion it shows the card's new state, read in one session (at
-// most 4 APDUs on a PIV card, 5 on an IDPrime card: its ID is a file,
-// SELECT and READ). Tries another program spends are not seen by a status
-// meanwhile, but the next PIN prompt reads them from the card.
+// most 4 APDUs on either kind: SELECT, the card's ID, the PIN's and the
+// PUK's tries; an IDPrime card's ID is its CPLC, one GET DATA). Tries
+// another program spends are not seen by a status meanwhile, but the next
+// PIN prompt reads them from the card.
 func TestStatusFromWhatTheAgentKnows(t *testing.T) { cardkind.Run(t, testStatusFromWhatTheAgentKnows) }
 
 func testStatusFromWhatTheAgentKnows(t *testing.T, k cardkind.Kind) {
@@ -89,7 +90,7 @@ func testStatusFromWhatTheAgentKnows(t *testing.T, k cardkind.Kind) {
 		st := ev.State
 		return st != nil && st.Card != nil && st.Card.Holder.HSAID == testpki.DefaultHSAID && st.Busy == "" && (want < 0 || st.Card.PIN.Retries == want)
 	})
-	budget := map[string]int64{cardreader.BackendPIV: 4, cardreader.BackendIDPrime: 5}[k.Backend]
+	budget := map[string]int64{cardreader.BackendPIV: 4, cardreader.BackendIDPrime: 4}[k.Backend]
 	if n := apdus() - before; budget > 0 && n > budget {
 		t.Fatalf("re-insertion: %d APDUs, want at most %d", n, budget)
 	}

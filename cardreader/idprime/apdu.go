@@ -35,6 +35,7 @@ const (
 	insMSE         = 0x22
 	insPSO         = 0x2A
 	insGetResponse = 0xC0
+	insGetData     = 0xCA
 )
 
 // References and files of the applet (FIELD-NOTES "IDPrime 940", from

@@ -50,10 +50,10 @@ func (b *Backend) Name() string { return cardreader.BackendIDPrime }
 // is sent (reader.ATR when the caller has it, else the ATR PC/SC reports
 // on connecting). Otherwise Open selects the applet (a refusal is
 // ErrUnsupportedCard too) and, in the same session, reads what a status
-// needs besides the certificates: the card ID (SELECT and READ of 0201)
+// needs besides the certificates: the card ID (GET DATA of the CPLC)
 // and the tries of the PIN, the PUK and the signature PIN (an empty VERIFY
 // each; none for the signature PIN of a card seen to have none), which ID
-// and Tries then answer once (prefetch.go). Six APDUs, five for a card
+// and Tries then answer once (prefetch.go). Five APDUs, four for a card
 // known to have no signature PIN; it releases the card.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
 	if len(reader.ATR) > 0 && !isIDPrimeATR(reader.ATR) {

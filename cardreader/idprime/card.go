@@ -77,9 +77,9 @@ func (c *Card) do(ctx context.Context, f func(s *session) error) error {
 	return nil
 }
 
-// ID is "cardid:" and the 16 bytes of file 0201 in lower-case hex, the
-// value OpenSC reports as the card's serial (idprime_get_serial). Three
-// APDUs: SELECT applet, SELECT 0201, READ BINARY; none when the session
+// ID is the card's ID (cardID): the chip's identity from its CPLC, or the
+// cardid file of a card that gives none. Two APDUs (SELECT applet, GET
+// DATA 9F7F); four on a card without a CPLC serial; none when the session
 // that opened the card read it a moment ago (prefetch).
 func (c *Card) ID(ctx context.Context) (string, error) {
 	if id, ok := c.pre.TakeID(c.reader, c.events); ok {
@@ -100,7 +100,49 @@ func (c *Card) ID(ctx context.Context) (string, error) {
 	return id, nil
 }
 
+// cardID is "cplc:" and the chip's identity in the card's CPLC
+// (GlobalPlatform card production life cycle data, GET DATA 9F7F, one
+// APDU): IC fabricator, IC type, IC serial number and IC batch identifier,
+// 10 bytes in lower-case hex. The fabricator numbers its chips per type
+// and batch, so these bytes name one chip for its life; OpenSC sends the
+// same GET DATA with the applet selected (idprime_init). A card that
+// refuses it, answers something else or leaves the IC serial number zero
+// gives "cardid:" and the 16 bytes of file 0201 instead (SELECT and READ:
+// the value OpenSC reports as the card's serial, idprime_get_serial). The
+// ID is only compared with IDs this backend read (the identity cache, the
+// card-changed check of Binding, SeenCards), all in memory; no status
+// shows it.
 func (s *session) cardID() (string, error) {
+	cplc, err := s.command([]byte{0x00, insGetData, 0x9F, 0x7F, cplcLen}, true)
+	if err != nil && refusalOK(err) != nil {
+		return "", err // the card left or stopped answering
+	}
+	if id, ok := cplcID(cplc); err == nil && ok {
+		return id, nil
+	}
+	return s.cardIDFile()
+}
+
+// cplcLen is the CPLC with its tag and length: 9F 7F 2A and 42 bytes.
+const cplcLen = 45
+
+// cplcID is the ID in a CPLC answer (cardID); false when it has no IC
+// serial number.
+func cplcID(b []byte) (string, bool) {
+	if len(b) != cplcLen || b[0] != 0x9F || b[1] != 0x7F || b[2] != cplcLen-3 {
+		return "", false
+	}
+	d := b[3:]
+	serial := d[12:16] // IC serial number; d[0:2] fabricator, d[2:4] IC type, d[16:18] batch
+	if allZero(serial) {
+		return "", false
+	}
+	id := append(append(append([]byte(nil), d[0:4]...), serial...), d[16:18]...)
+	return "cplc:" + hex.EncodeToString(id), true
+}
+
+// cardIDFile is "cardid:" and the 16 bytes of file 0201 in lower-case hex.
+func (s *session) cardIDFile() (string, error) {
 	b, err := s.readFile(fidCardID, 64)
 	if err != nil {
 		return "", err

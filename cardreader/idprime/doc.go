@@ -17,7 +17,10 @@
 //     with short READ BINARY of up to 256 bytes.
 //   - 0101 index: N records of 21 bytes (FID, size, name, directory,
 //     flags). Certificates are kxcNN/kscNN in mscp, raw DER or
-//     01 00 <length LE16> <zlib>. 0201 cardid (16 bytes) is the serial.
+//     01 00 <length LE16> <zlib>. 0201 cardid (16 bytes) is OpenSC's
+//     serial; the card ID here is the chip's identity in the CPLC (GET
+//     DATA 9F7F, one APDU; OpenSC reads it too), the cardid only on a card
+//     without one.
 //     0204 cmapfile: 86-byte minidriver container records. 0005 (940): 8-byte
 //     key-reference records (key reference, container, PIN index).
 //   - Key reference: from 0005, else 0x56 + container (OpenSC 0.23, V4).

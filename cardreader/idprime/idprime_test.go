@@ -52,7 +52,10 @@ func TestIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "cardid:" + hex.EncodeToString(vc.State.CardID()); id != want {
+	// The chip's identity in the CPLC: fabricator, IC type, IC serial
+	// number, IC batch.
+	cplc := vc.State.CPLC()[3:]
+	if want := "cplc:" + hex.EncodeToString(cplc[0:4]) + hex.EncodeToString(cplc[12:18]); id != want {
 		t.Errorf("ID %q, want %q", id, want)
 	}
 	if again, _ := c.ID(ctx); again != id {
@@ -91,8 +94,8 @@ func TestIdentity(t *testing.T) {
 	if _, err := cache.Identity(ctx, c, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if n := apdus(vc) - before; n != 3 {
-		t.Errorf("identity from the cache cost %d APDUs, want 3 (the ID)", n)
+	if n := apdus(vc) - before; n != 2 {
+		t.Errorf("identity from the cache cost %d APDUs, want 2 (SELECT, GET DATA CPLC: the ID)", n)
 	}
 }
 
@@ -394,12 +397,12 @@ func TestAPDUCounts(t *testing.T) {
 		run  func() error
 	}{
 		// Open reads, in its session, the ID and the three tries a status
-		// needs (prefetch.go): SELECT, SELECT+READ 0201, three empty VERIFYs.
-		{"Open", 6, func() error {
+		// needs (prefetch.go): SELECT, GET DATA CPLC, three empty VERIFYs.
+		{"Open", 5, func() error {
 			_, err := New(Options{}).Open(ctx, cardreader.Reader{Name: vc.Reader, ATR: vc.State.ATR()})
 			return err
 		}},
-		{"ID", 3, func() error { _, err := c.ID(ctx); return err }},
+		{"ID", 2, func() error { _, err := c.ID(ctx); return err }},
 		{"Certificates", 9, func() error { _, err := c.Certificates(ctx); return err }},
 		{"PINStatus", 2, func() error { _, err := c.PINStatus(ctx); return err }},
 		{"PUKStatus", 2, func() error { _, err := c.PUKStatus(ctx); return err }},

@@ -31,8 +31,8 @@ func TestPrefetchAnswersOnceAndOnlyForTheSameInsertion(t *testing.T) {
 	if _, err := c.ID(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if d := apdus(vc) - n; d != 3 {
-		t.Fatalf("a second ID: %d APDUs, want 3 (SELECT applet, SELECT and READ 0201)", d)
+	if d := apdus(vc) - n; d != 2 {
+		t.Fatalf("a second ID: %d APDUs, want 2 (SELECT applet, GET DATA CPLC)", d)
 	}
 	n = apdus(vc)
 	if _, err := c.Tries(ctx); err != nil {

@@ -197,16 +197,47 @@ func TestScriptedOpen(t *testing.T) {
 	})
 }
 
+// cplcAnswer is a CPLC with fabricator 4090, IC type 7C93, IC serial
+// number serial and IC batch 0A0B, and its status word.
+func cplcAnswer(serial string) string {
+	return "9F7F2A 4090 7C93 1291 3045 0400 0000" + serial + "0A0B" + strings.Repeat("00", 24) + " 9000"
+}
+
+const getCPLC = "00 CA 9F 7F 2D"
+
 func TestScriptedID(t *testing.T) {
-	c, sc := scripted(t, steps(step{selApplet, ok}, fileSteps(fidCardID, h("0102030405060708 0102030405060708")))...)
-	id, err := c.ID(ctx)
-	if err != nil {
-		t.Fatal(err)
+	cardid := fileSteps(fidCardID, h("0102030405060708 0102030405060708"))
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		want  string
+	}{
+		// The chip's identity: fabricator, IC type, IC serial, batch.
+		{"CPLC", steps(step{selApplet, ok}, step{getCPLC, cplcAnswer("11223344")}), "cplc:40907c93112233440a0b"},
+		// No CPLC, none with a serial, or another answer: the cardid file.
+		{"CPLC refused", steps(step{selApplet, ok}, step{getCPLC, "6A88"}, cardid), "cardid:01020304050607080102030405060708"},
+		{"CPLC without a serial", steps(step{selApplet, ok}, step{getCPLC, cplcAnswer("00000000")}, cardid), "cardid:01020304050607080102030405060708"},
+		{"CPLC without its tag", steps(step{selApplet, ok}, step{getCPLC, "0102 9000"}, cardid), "cardid:01020304050607080102030405060708"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, sc := scripted(t, tc.steps...)
+			id, err := c.ID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != tc.want {
+				t.Errorf("ID = %q, want %q", id, tc.want)
+			}
+			sc.done()
+		})
 	}
-	if id != "cardid:01020304050607080102030405060708" {
-		t.Errorf("ID = %q", id)
-	}
-	sc.done()
+	t.Run("card gone at the CPLC", func(t *testing.T) {
+		c, sc := scripted(t, step{selApplet, ok}, step{getCPLC, "pcsc:removed"})
+		if _, err := c.ID(ctx); !errors.Is(err, cardreader.ErrCardRemoved) {
+			t.Fatalf("err = %v, want ErrCardRemoved", err)
+		}
+		sc.done()
+	})
 }
 
 func TestScriptedCertificates(t *testing.T) {
@@ -237,8 +268,9 @@ func TestScriptedCertificates(t *testing.T) {
 }
 
 func TestScriptedReadBinary(t *testing.T) {
+	// ID reads the cardid file here: the card refuses the CPLC first.
 	t.Run("6Cxx resends with the card's Le", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 A4 08 00 02 0201 00", "6C 08"}, step{"00 A4 08 00 02 0201 08", "6F 04 80 02 00 04 9000"},
+		c, sc := scripted(t, step{selApplet, ok}, step{getCPLC, "6A88"}, step{"00 A4 08 00 02 0201 00", "6C 08"}, step{"00 A4 08 00 02 0201 08", "6F 04 80 02 00 04 9000"},
 			step{"00 B0 0000 04", "01020304 9000"})
 		id, err := c.ID(ctx)
 		if err != nil || id != "cardid:01020304" {
@@ -247,7 +279,7 @@ func TestScriptedReadBinary(t *testing.T) {
 		sc.done()
 	})
 	t.Run("61xx collected", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 A4 08 00 02 0201 00", "6F 04 80 02 00 04 9000"},
+		c, sc := scripted(t, step{selApplet, ok}, step{getCPLC, "6A88"}, step{"00 A4 08 00 02 0201 00", "6F 04 80 02 00 04 9000"},
 			step{"00 B0 0000 04", "0102 6102"}, step{"00 C0 0000 02", "0304 9000"})
 		id, err := c.ID(ctx)
 		if err != nil || id != "cardid:01020304" {
@@ -256,7 +288,7 @@ func TestScriptedReadBinary(t *testing.T) {
 		sc.done()
 	})
 	t.Run("6282 ends the file early", func(t *testing.T) {
-		c, sc := scripted(t, step{selApplet, ok}, step{"00 A4 08 00 02 0201 00", "6F 04 80 02 00 10 9000"},
+		c, sc := scripted(t, step{selApplet, ok}, step{getCPLC, "6A88"}, step{"00 A4 08 00 02 0201 00", "6F 04 80 02 00 10 9000"},
 			step{"00 B0 0000 10", "01020304 6282"})
 		id, err := c.ID(ctx)
 		if err != nil || id != "cardid:01020304" {
@@ -265,13 +297,13 @@ func TestScriptedReadBinary(t *testing.T) {
 		sc.done()
 	})
 	t.Run("empty chunk is an error, not a loop", func(t *testing.T) {
-		c, _ := scripted(t, step{selApplet, ok}, step{"00 A4 08 00 02 0201 00", "6F 04 80 02 00 10 9000"}, step{"00 B0 0000 10", "9000"})
+		c, _ := scripted(t, step{selApplet, ok}, step{getCPLC, "6A88"}, step{"00 A4 08 00 02 0201 00", "6F 04 80 02 00 10 9000"}, step{"00 B0 0000 10", "9000"})
 		if _, err := c.ID(ctx); err == nil {
 			t.Fatal("no error")
 		}
 	})
 	t.Run("file not found", func(t *testing.T) {
-		c, _ := scripted(t, step{selApplet, ok}, step{"00 A4 08 00 02 0201 00", "6A82"})
+		c, _ := scripted(t, step{selApplet, ok}, step{getCPLC, "6A88"}, step{"00 A4 08 00 02 0201 00", "6A82"})
 		_, err := c.ID(ctx)
 		var ce *cardreader.CardError
 		if !errors.As(err, &ce) || ce.SW != 0x6A82 {

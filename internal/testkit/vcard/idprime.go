@@ -300,7 +300,9 @@ func compressCert(der []byte) ([]byte, error) {
 // idprimeCPLC is the answer to GET DATA 9F7F: 9F 7F 2A and the 42 bytes of
 // card production life cycle data (GlobalPlatform). OpenSC reads only byte
 // 11 of the answer (the OS release level); the rest is chosen, with the IC
-// serial number taken from the cardid.
+// serial number and IC batch identifier (the chip's identity, which the
+// sithseid backend takes as the card ID) taken from the cardid, so each
+// card has its own, derived from its card number as the cardid is.
 func idprimeCPLC(cardID []byte) []byte {
 	d := make([]byte, 42)
 	copy(d[0:], []byte{0x40, 0x90})             // IC fabricator (not public: chosen)
@@ -309,5 +311,6 @@ func idprimeCPLC(cardID []byte) []byte {
 	copy(d[6:], []byte{0x30, 0x45})             // OS release date (chosen)
 	copy(d[8:], []byte{idprimeOSRelease, 0x00}) // OS release level: applet V4
 	copy(d[12:16], cardID[:4])                  // IC serial number
+	copy(d[16:18], cardID[4:6])                 // IC batch identifier
 	return append([]byte{0x9F, 0x7F, 0x2A}, d...)
 }

@@ -67,6 +67,40 @@ func idpVerifyPIN(t testing.TB, c *Card, ref byte, pin string) int {
 	return code
 }
 
+// Each IDPrime card has its own chip identity in its CPLC (IC serial number
+// and batch, which the backend takes as the card ID), derived from its
+// card number as the cardid is: another card number gives another, the
+// same card number the same.
+func TestIDPrimeCPLCIdentifiesTheCard(t *testing.T) {
+	chip := func(hsaID string) []byte {
+		dir := t.TempDir()
+		if err := Provision(ProvisionOptions{Dir: dir, Kind: KindIDPrime, Spec: testpki.CardSpec{HSAID: hsaID}}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cplc, code := tx(t, c, h("00CA9F7F2D"))
+		wantSW(t, code, swOK)
+		if !bytes.Equal(cplc, c.CPLC()) {
+			t.Fatalf("GET DATA %X, CPLC() %X", cplc, c.CPLC())
+		}
+		id := cplc[3+12 : 3+18] // IC serial number and IC batch identifier
+		if !bytes.Equal(id, c.CardID()[:6]) {
+			t.Fatalf("chip identity %X, not from the cardid %X", id, c.CardID())
+		}
+		return id
+	}
+	a, b, a2 := chip("SE2321000016-1234"), chip("SE2321000016-5678"), chip("SE2321000016-1234")
+	if bytes.Equal(a, b) {
+		t.Errorf("two cards, one chip identity %X", a)
+	}
+	if !bytes.Equal(a, a2) {
+		t.Errorf("the same card number, chip identities %X and %X", a, a2)
+	}
+}
+
 func TestIDPrimeATRAndData(t *testing.T) {
 	c := newIDPrime(t, false)
 	if !bytes.Equal(c.ATR(), h("3B7F9600008031 8065B0855956FB120FFE829000")) {

@@ -52,6 +52,17 @@ func (c *Card) CardID() []byte {
 	return append([]byte(nil), c.st.IDPrime.CardID...)
 }
 
+// CPLC is an IDPrime card's answer to GET DATA 9F7F (9F 7F 2A and 42
+// bytes), nil on PIV cards.
+func (c *Card) CPLC() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.st.IDPrime == nil {
+		return nil
+	}
+	return idprimeCPLC(c.st.IDPrime.CardID)
+}
+
 // pad is a PIN or PUK in the card's padding: FF to 8 bytes (PIV), 00 to
 // 16 (IDPrime).
 func (c *Card) pad(v []byte) []byte {
