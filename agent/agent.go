@@ -103,6 +103,9 @@ type Agent struct {
 	gen      uint64
 	known    *app.StatusRead
 	knownGen uint64
+	// outcomes are PIN operations' outcomes left by their handlers for
+	// their end (begin), by method.
+	outcomes map[string]app.PINOutcome
 
 	notifyMu sync.Mutex
 
@@ -434,9 +437,14 @@ func expiryThreshold(days []int, left int) (int, bool) {
 }
 
 // begin marks an operation running; the returned func ends it and records
-// its error.
+// its error. An operation that left its outcome (outcomes: a PIN change
+// or unblock, whose result says the tries) ends with the agent's state
+// taking it, no card read, when the state was current as it began and
+// nothing else began, ended or came or went meanwhile; any other ends with
+// the cards read again (the refresher).
 func (a *Agent) begin(method string) func(error) {
 	a.mu.Lock()
+	g0 := a.gen
 	a.gen++ // the operation may change tries or certificates
 	a.busy = append(a.busy, method)
 	a.state.Busy = a.busy[0]
@@ -455,10 +463,37 @@ func (a *Agent) begin(method string) func(error) {
 		if err != nil {
 			a.state.LastError = &localapi.OperationError{Method: method, Error: localapi.ToWire(err), At: a.now()}
 		}
+		var settled *app.StatusRead
+		if o, ok := a.outcomes[method]; ok {
+			delete(a.outcomes, method)
+			// a.gen-2 == g0: only this operation's begin and end since.
+			if current := a.knownGen == g0 || a.knownGen == g0+1; a.gen == g0+2 && current {
+				if r, ok := a.known.WithPINOutcome(o); ok {
+					settled, a.known, a.knownGen = r, r, a.gen
+				}
+			}
+		}
 		a.publishLocked()
 		a.mu.Unlock()
+		if settled != nil {
+			if st, err := a.svc.StatusFrom(settled, app.StatusOptions{}); err == nil {
+				a.apply(st)
+				return
+			}
+		}
 		a.kick() // tries left and certificates may have changed
 	}
+}
+
+// leaveOutcome hands a PIN operation's outcome to its end (begin): called
+// by the handler of method, which runs before it ends.
+func (a *Agent) leaveOutcome(method string, o app.PINOutcome) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.outcomes == nil {
+		a.outcomes = map[string]app.PINOutcome{}
+	}
+	a.outcomes[method] = o
 }
 
 // queueHandoff validates and queues a login request from the URL handler.

@@ -40,10 +40,14 @@ func (a *Agent) handlers() []localapi.Handler {
 			return localapi.None{}, a.subscribe(ctx, x)
 		}).Stream(),
 		localapi.Handle(localapi.MethodPINChange, func(ctx context.Context, x *localapi.Request, p localapi.PINParams) (localapi.None, error) {
-			return localapi.None{}, a.svc.ChangePIN(ctx, p.Select.Selector(), p.PIN, x.Prompt())
+			o, err := a.svc.ChangePINOutcome(ctx, p.Select.Selector(), p.PIN, x.Prompt())
+			a.leaveOutcome(localapi.MethodPINChange.Name, o)
+			return localapi.None{}, err
 		}).CardOp(),
 		localapi.Handle(localapi.MethodPINUnblock, func(ctx context.Context, x *localapi.Request, p localapi.PINParams) (localapi.None, error) {
-			return localapi.None{}, a.svc.UnblockPIN(ctx, p.Select.Selector(), p.PIN, x.Prompt())
+			o, err := a.svc.UnblockPINOutcome(ctx, p.Select.Selector(), p.PIN, x.Prompt())
+			a.leaveOutcome(localapi.MethodPINUnblock.Name, o)
+			return localapi.None{}, err
 		}).CardOp(),
 		localapi.Handle(localapi.MethodCertRemove, func(ctx context.Context, x *localapi.Request, p localapi.CertRemoveParams) (localapi.None, error) {
 			return localapi.None{}, a.svc.RemoveCertificate(ctx, p.Select.Selector(), p.CertID, app.RemoveOptions{ConfirmLogin: p.ConfirmLogin}, x.Prompt())

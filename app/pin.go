@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
@@ -160,77 +161,20 @@ func (oc openCard) birthDate() time.Time {
 // returns *cardreader.WrongPINError with the tries left; nothing is
 // retried. Errors about the signature PIN come wrapped in *PINError.
 func (s *Service) ChangePIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
-	ref, err := CheckPINRef(pin)
-	if err != nil {
-		return err
-	}
-	return WrapPINError(ref, s.changePIN(ctx, sel, ref, prompt))
+	_, err := s.ChangePINOutcome(ctx, sel, pin, prompt)
+	return err
 }
 
-func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {
-	// The service lock is held for the card phases only, never while the
-	// user types; the change goes to the card selected here and no other
-	// (cardreader.ErrCardChanged).
-	var (
-		oc  openCard
-		ops pinOps
-		st  cardreader.PINStatus
-	)
-	if err := s.locked(func() (err error) {
-		if oc, err = s.selectCard(ctx, sel); err != nil {
-			return err
-		}
-		if ops, err = pinOpsOf(oc.card, ref); err != nil {
-			return err
-		}
-		if st, err = pinTries(s, ctx, oc.card, ops); err != nil {
-			return fmt.Errorf("reading PIN tries left: %w", err)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if st.Blocked {
-		return cardreader.ErrPINBlocked
-	}
-	req := func(kind PromptKind) PromptRequest {
-		r := oc.request(kind, st.Retries)
-		r.PIN = ref
-		return r
-	}
-	old, err := prompt(ctx, req(PromptPIN))
+// ChangePINOutcome is ChangePIN, also returning what the change left on
+// the card's tries (PINOutcome): the agent keeps it instead of reading the
+// card again.
+func (s *Service) ChangePINOutcome(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) (PINOutcome, error) {
+	ref, err := CheckPINRef(pin)
 	if err != nil {
-		return err
+		return PINOutcome{}, err
 	}
-	defer old.Wipe()
-	// A current PIN that cannot be a PIN (4 digits, letters) is said to
-	// be so before the new PIN is asked and before a try is spent; the
-	// new PIN's policy must not take the blame for it.
-	if err := cardreader.CheckPINFormat(old); err != nil {
-		return err
-	}
-	newPIN, err := prompt(ctx, req(PromptNewPIN))
-	if err != nil {
-		return err
-	}
-	defer newPIN.Wipe()
-	if err := cardreader.CheckPINPolicy(newPIN, oc.birthDate()); err != nil {
-		return err
-	}
-	if newPIN.Equal(old) {
-		return ErrSamePIN
-	}
-	if err := s.locked(func() error {
-		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, withOutcome(ErrPINChangeOutcomeUnknown, oc.card, ops.change(ctx, old, newPIN))
-		})
-		return err
-	}); err != nil {
-		s.log.Info("PIN change failed", "reader", oc.card.Reader(), "pin", ref, "err", err)
-		return err
-	}
-	s.log.Info("PIN changed", "reader", oc.card.Reader(), "card", oc.identity.CardNumber, "pin", ref)
-	return nil
+	out, err := s.changePIN(ctx, sel, ref, prompt)
+	return out, WrapPINError(ref, err)
 }
 
 // UnblockPIN resets a PIN of the selected card (chosen as in ChangePIN)
@@ -238,87 +182,246 @@ func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PI
 // cardreader.ErrNoPUK before asking anything; a blocked PUK returns
 // cardreader.ErrPUKBlocked.
 func (s *Service) UnblockPIN(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) error {
-	ref, err := CheckPINRef(pin)
-	if err != nil {
-		return err
-	}
-	return WrapPINError(ref, s.unblockPIN(ctx, sel, ref, prompt))
+	_, err := s.UnblockPINOutcome(ctx, sel, pin, prompt)
+	return err
 }
 
-func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) error {
-	// As in changePIN: the lock for the card phases only, the PUK to the
-	// card selected here and no other.
-	var (
-		oc  openCard
-		ops pinOps
-		st  cardreader.PINStatus
-	)
-	if err := s.locked(func() (err error) {
-		if oc, err = s.selectCard(ctx, sel); err != nil {
+// UnblockPINOutcome is UnblockPIN, also returning what the unblock left
+// on the card's tries (PINOutcome).
+func (s *Service) UnblockPINOutcome(ctx context.Context, sel Selector, pin cardreader.PINRef, prompt Prompt) (PINOutcome, error) {
+	ref, err := CheckPINRef(pin)
+	if err != nil {
+		return PINOutcome{}, err
+	}
+	out, err := s.unblockPIN(ctx, sel, ref, prompt)
+	return out, WrapPINError(ref, err)
+}
+
+// PINOutcome is what a PIN change or unblock learnt of the card's tries
+// from the card's own answers, with no APDU of its own: the tries read
+// before the prompt, then the operation's result (a change or unblock
+// the card took sets that PIN, and for an unblock the PUK, back to a full
+// count; a refusal tells the tries left, 63Cx, or blocked, 6983). Known
+// is false when the operation cannot tell: a card that reads no tries in
+// one session (PKCS#11), a first phase that failed, a card that changed,
+// went or did not answer. The agent keeps a known outcome as the card's
+// state (StatusRead.WithPINOutcome) instead of reading the card again.
+type PINOutcome struct {
+	Reader, CardNumber string
+	Tries              cardreader.Tries
+	Known              bool
+}
+
+// fullTries is a PIN's or the PUK's count once reset: SITHS cards block
+// after three wrong tries (docs/DESIGN: PIN and PUK). A card that said
+// more before the operation keeps at least what it said.
+const fullTries = 3
+
+// pinPhase is what a PIN operation's first card phase found: the card,
+// its operations on the PIN, the tries the prompt shows (the PIN's for a
+// change, the PUK's for an unblock) and, from a card that reads all its
+// tries in one session, all of them (for the PINOutcome).
+type pinPhase struct {
+	oc    openCard
+	ops   pinOps
+	st    cardreader.PINStatus
+	tries cardreader.Tries
+	all   bool // tries holds every count the card read
+}
+
+// firstPINPhase is the first card phase of a PIN change (puk false) or
+// unblock (puk true), under the service lock, before any prompt: the card
+// sel names, and the tries left, from the session that opened the card
+// where it offers them (cardreader.TriesReader, no APDU), else asked. A
+// card without the signature PIN says so before the PUK is asked.
+func (s *Service) firstPINPhase(ctx context.Context, sel Selector, ref cardreader.PINRef, puk bool) (ph pinPhase, err error) {
+	what := "PIN"
+	if puk {
+		what = "PUK"
+	}
+	err = s.locked(func() (err error) {
+		if ph.oc, err = s.selectCard(ctx, sel); err != nil {
 			return err
 		}
-		if ops, err = pinOpsOf(oc.card, ref); err != nil {
+		if ph.ops, err = pinOpsOf(ph.oc.card, ref); err != nil {
 			return err
 		}
-		if t, ok, err := prefetchedTries(s, ctx, oc.card); ok || err != nil {
-			// What the session that opened the card read, no APDU.
-			if err != nil {
-				return fmt.Errorf("reading PUK tries left: %w", err)
+		t, ok, err := prefetchedTries(s, ctx, ph.oc.card)
+		switch {
+		case err != nil:
+		case ok && !puk:
+			ph.tries, ph.all = t, true
+			ph.st, err = t.PIN, t.PINErr
+			if ref == cardreader.PINSignature {
+				ph.st, err = t.SignaturePIN, t.SignaturePINErr
 			}
+		case ok:
+			ph.tries, ph.all = t, true
 			if ref == cardreader.PINSignature && errors.Is(t.SignaturePINErr, cardreader.ErrNoSignaturePIN) {
 				return t.SignaturePINErr
 			}
-			if st, err = t.PUK, t.PUKErr; err != nil {
-				return fmt.Errorf("reading PUK tries left: %w", err)
+			ph.st, err = t.PUK, t.PUKErr
+		case !puk:
+			ph.st, err = onCard(s, ctx, ph.ops.status)
+		default:
+			if ref == cardreader.PINSignature {
+				if _, err := onCard(s, ctx, ph.ops.status); errors.Is(err, cardreader.ErrNoSignaturePIN) {
+					return err
+				}
 			}
-			return nil
+			ph.st, err = onCard(s, ctx, ph.oc.card.PUKStatus)
 		}
-		if ref == cardreader.PINSignature {
-			// A card without a signature PIN says so before the PUK is asked.
-			if _, err := onCard(s, ctx, ops.status); errors.Is(err, cardreader.ErrNoSignaturePIN) {
-				return err
-			}
-		}
-		if st, err = onCard(s, ctx, oc.card.PUKStatus); err != nil {
-			return fmt.Errorf("reading PUK tries left: %w", err)
+		if err != nil {
+			return fmt.Errorf("reading %s tries left: %w", what, err)
 		}
 		return nil
-	}); err != nil {
-		return err
+	})
+	return ph, err
+}
+
+// request is the prompt's request for ref on ph's card.
+func (ph pinPhase) request(kind PromptKind, ref cardreader.PINRef, retries int) PromptRequest {
+	r := ph.oc.request(kind, retries)
+	r.PIN = ref
+	return r
+}
+
+// outcome is what the operation leaves known of the card's tries: what
+// the first phase read, then, when the card got the command (sent), its
+// answer err. The count of the PIN (and, unblocking, the PUK) after a
+// success is full; after a refusal, what the card said.
+func (ph pinPhase) outcome(ref cardreader.PINRef, unblock, sent bool, err error) PINOutcome {
+	o := PINOutcome{Reader: ph.oc.card.Reader(), CardNumber: ph.oc.identity.CardNumber, Tries: ph.tries, Known: ph.all}
+	if !sent || !o.Known {
+		return o
 	}
-	if st.Blocked {
-		return cardreader.ErrPUKBlocked
+	pin, pinErr := &o.Tries.PIN, &o.Tries.PINErr
+	if ref == cardreader.PINSignature {
+		pin, pinErr = &o.Tries.SignaturePIN, &o.Tries.SignaturePINErr
 	}
-	req := func(kind PromptKind, retries int) PromptRequest {
-		r := oc.request(kind, retries)
-		r.PIN = ref
-		return r
+	var wrongPIN *cardreader.WrongPINError
+	var wrongPUK *cardreader.WrongPUKError
+	switch {
+	case err == nil:
+		*pin, *pinErr = cardreader.PINStatus{Retries: max(pin.Retries, fullTries)}, nil
+		if unblock {
+			o.Tries.PUK, o.Tries.PUKErr = cardreader.PINStatus{Retries: max(o.Tries.PUK.Retries, fullTries)}, nil
+		}
+	case unblock && errors.As(err, &wrongPUK):
+		o.Tries.PUK = cardreader.PINStatus{Retries: wrongPUK.Retries, Blocked: wrongPUK.Retries == 0}
+	case unblock && errors.Is(err, cardreader.ErrPUKBlocked):
+		o.Tries.PUK = cardreader.PINStatus{Retries: 0, Blocked: true}
+	case !unblock && errors.As(err, &wrongPIN):
+		*pin = cardreader.PINStatus{Retries: wrongPIN.Retries, Blocked: wrongPIN.Retries == 0}
+	case !unblock && errors.Is(err, cardreader.ErrPINBlocked):
+		*pin = cardreader.PINStatus{Retries: 0, Blocked: true}
+	default:
+		o.Known = false // the card changed, went or did not answer: read it
 	}
-	puk, err := prompt(ctx, req(PromptPUK, st.Retries))
+	return o
+}
+
+func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) (PINOutcome, error) {
+	// The service lock is held for the card phases only, never while the
+	// user types; the change goes to the card selected here and no other
+	// (cardreader.ErrCardChanged).
+	ph, err := s.firstPINPhase(ctx, sel, ref, false)
 	if err != nil {
-		return err
+		return PINOutcome{}, err
 	}
-	defer puk.Wipe()
-	if err := cardreader.CheckPUKFormat(puk); err != nil {
-		return err
+	out := ph.outcome(ref, false, false, nil)
+	if ph.st.Blocked {
+		return out, cardreader.ErrPINBlocked
 	}
-	newPIN, err := prompt(ctx, req(PromptNewPIN, -1))
+	old, err := prompt(ctx, ph.request(PromptPIN, ref, ph.st.Retries))
 	if err != nil {
-		return err
+		return out, err
+	}
+	defer old.Wipe()
+	// A current PIN that cannot be a PIN (4 digits, letters) is said to
+	// be so before the new PIN is asked and before a try is spent; the
+	// new PIN's policy must not take the blame for it.
+	if err := cardreader.CheckPINFormat(old); err != nil {
+		return out, err
+	}
+	newPIN, err := prompt(ctx, ph.request(PromptNewPIN, ref, ph.st.Retries))
+	if err != nil {
+		return out, err
 	}
 	defer newPIN.Wipe()
-	if err := cardreader.CheckPINPolicy(newPIN, oc.birthDate()); err != nil {
-		return err
+	if err := cardreader.CheckPINPolicy(newPIN, ph.oc.birthDate()); err != nil {
+		return out, err
+	}
+	if newPIN.Equal(old) {
+		return out, ErrSamePIN
 	}
 	if err := s.locked(func() error {
 		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, withOutcome(ErrPINUnblockOutcomeUnknown, oc.card, ops.unblock(ctx, puk, newPIN))
+			return struct{}{}, withOutcome(ErrPINChangeOutcomeUnknown, ph.oc.card, ph.ops.change(ctx, old, newPIN))
 		})
 		return err
 	}); err != nil {
-		s.log.Info("PIN unblock failed", "reader", oc.card.Reader(), "pin", ref, "err", err)
-		return err
+		s.log.Info("PIN change failed", "reader", ph.oc.card.Reader(), "pin", ref, "err", err)
+		return ph.outcome(ref, false, true, err), err
 	}
-	s.log.Info("PIN unblocked", "reader", oc.card.Reader(), "card", oc.identity.CardNumber, "pin", ref)
-	return nil
+	s.log.Info("PIN changed", "reader", ph.oc.card.Reader(), "card", ph.oc.identity.CardNumber, "pin", ref)
+	return ph.outcome(ref, false, true, nil), nil
+}
+
+func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) (PINOutcome, error) {
+	// As in changePIN: the lock for the card phases only, the PUK to the
+	// card selected here and no other.
+	ph, err := s.firstPINPhase(ctx, sel, ref, true)
+	if err != nil {
+		return PINOutcome{}, err
+	}
+	out := ph.outcome(ref, true, false, nil)
+	if ph.st.Blocked {
+		return out, cardreader.ErrPUKBlocked
+	}
+	puk, err := prompt(ctx, ph.request(PromptPUK, ref, ph.st.Retries))
+	if err != nil {
+		return out, err
+	}
+	defer puk.Wipe()
+	if err := cardreader.CheckPUKFormat(puk); err != nil {
+		return out, err
+	}
+	newPIN, err := prompt(ctx, ph.request(PromptNewPIN, ref, -1))
+	if err != nil {
+		return out, err
+	}
+	defer newPIN.Wipe()
+	if err := cardreader.CheckPINPolicy(newPIN, ph.oc.birthDate()); err != nil {
+		return out, err
+	}
+	if err := s.locked(func() error {
+		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, withOutcome(ErrPINUnblockOutcomeUnknown, ph.oc.card, ph.ops.unblock(ctx, puk, newPIN))
+		})
+		return err
+	}); err != nil {
+		s.log.Info("PIN unblock failed", "reader", ph.oc.card.Reader(), "pin", ref, "err", err)
+		return ph.outcome(ref, true, true, err), err
+	}
+	s.log.Info("PIN unblocked", "reader", ph.oc.card.Reader(), "card", ph.oc.identity.CardNumber, "pin", ref)
+	return ph.outcome(ref, true, true, nil), nil
+}
+
+// WithPINOutcome is r with the tries of o's card (same reader, same card
+// number) replaced by o's, no APDU; ok is false when o is not known or r
+// holds no such card. r itself is not changed.
+func (r *StatusRead) WithPINOutcome(o PINOutcome) (_ *StatusRead, ok bool) {
+	if r == nil || !o.Known {
+		return nil, false
+	}
+	for i, c := range r.cards {
+		if c.card.Reader() == o.Reader && c.identity.CardNumber == o.CardNumber && c.idErr == nil {
+			n := *r
+			n.cards = slices.Clone(r.cards)
+			n.cards[i].tries = o.Tries
+			return &n, true
+		}
+	}
+	return nil, false
 }

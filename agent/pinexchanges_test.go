@@ -1,0 +1,97 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/sithseid/sithseid/app"
+	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/testpki"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
+	"github.com/sithseid/sithseid/localapi"
+)
+
+// TestPINChangeUnblockThroughAgentExchanges (issue 17): a PIN change, a
+// change with a wrong PIN and an unblock asked of the agent (as the PIN
+// window and the CLI do) take no more APDUs than yubico-piv-tool's 5,
+// including what the agent does afterwards: its state takes the tries
+// from the operation's own result (9000: back to full; 63Cx: what is
+// left) instead of reading the card again, and a status then shows them
+// with no APDU. It was 8 (the agent read the card again after each).
+func TestPINChangeUnblockThroughAgentExchanges(t *testing.T) {
+	for _, k := range []cardkind.Kind{cardkind.PIV, cardkind.IDPrime} {
+		t.Run(k.Name, func(t *testing.T) { testPINThroughAgentExchanges(t, k) })
+	}
+}
+
+func testPINThroughAgentExchanges(t *testing.T, k cardkind.Kind) {
+	const budget = 5
+	f := setup(t, k, testpki.CardSpec{})
+	ar := startAgent(t, f.Svc, f.Env, "")
+	cl := dial(t, ar.Addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := dial(t, ar.Addr).Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shows := func(pin, puk int) func(localapi.Event) bool {
+		return func(ev localapi.Event) bool {
+			st := ev.State
+			return st != nil && st.Card != nil && st.Card.Holder.HSAID == testpki.DefaultHSAID && st.Busy == "" &&
+				st.Card.PIN.Retries == pin && st.Card.PUK != nil && st.Card.PUK.Retries == puk
+		}
+	}
+	waitEvent(t, events, "the card read on insertion", shows(3, 3))
+	apdus := func() int64 { return f.Card.Server.Stats().APDUs }
+
+	// op runs one operation through the agent, then a status; together at
+	// most budget APDUs, and both the status and the published state show
+	// the tries the card has.
+	op := func(what string, run func() error, wantErr func(error) bool, pin, puk int) {
+		t.Helper()
+		before := apdus()
+		if err := run(); !wantErr(err) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if p, u := f.Card.State.PINRetries(); p != pin || u != puk {
+			t.Fatalf("%s: the card has PIN %d, PUK %d tries left, want %d, %d", what, p, u, pin, puk)
+		}
+		waitEvent(t, events, what+": the state after it", shows(pin, puk))
+		st, err := cl.Status(ctx, app.StatusOptions{})
+		if err != nil {
+			t.Fatalf("%s: status: %v", what, err)
+		}
+		if len(st.Cards) != 1 || st.Cards[0].PIN.Retries != pin || st.Cards[0].PUK == nil || st.Cards[0].PUK.Retries != puk {
+			t.Fatalf("%s: status %+v, want PIN %d, PUK %d tries", what, st.Cards, pin, puk)
+		}
+		t.Logf("%s: %d", what, apdus()-before)
+		if n := apdus() - before; n > budget {
+			t.Errorf("%s and a status through the agent: %d APDUs, want at most %d", what, n, budget)
+		}
+	}
+	prompt := func(answers ...string) app.Prompt { return (&recorder{Answers: answers}).Prompt }
+	ok := func(err error) bool { return err == nil }
+	next := "97531864"
+
+	op("a PIN change", func() error {
+		return cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompt(f.Card.PIN, next))
+	}, ok, 3, 3)
+	op("a PIN change with a wrong PIN", func() error {
+		return cl.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, prompt("86421357", "24681357"))
+	}, func(err error) bool {
+		var wrong *cardreader.WrongPINError
+		return errors.As(err, &wrong) && wrong.Retries == 2
+	}, 2, 3)
+	op("an unblock", func() error {
+		return cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, prompt(vcard.DefaultPUK, "24681357"))
+	}, ok, 3, 3)
+	op("an unblock with a wrong PUK", func() error {
+		return cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, prompt("11223344", "86421357"))
+	}, func(err error) bool {
+		var wrong *cardreader.WrongPUKError
+		return errors.As(err, &wrong) && wrong.Retries == 2
+	}, 3, 2)
+}
