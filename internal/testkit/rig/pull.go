@@ -53,30 +53,20 @@ func (c *Card) PullEveryAPDU(t *testing.T, op func(context.Context) error, want 
 // empty, for up to 5 s.
 func WaitAbsent(tb testing.TB, reader string) {
 	tb.Helper()
-	sc, err := scard.EstablishContext()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer sc.Release()
-	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := sc.GetStatusChange(rs, time.Until(deadline)); err != nil {
-			tb.Fatalf("waiting for %s to be empty: %v", reader, err)
-		}
-		if rs[0].EventState&scard.StateEmpty != 0 {
-			return
-		}
-		// The high bits count events: feed the state back without CHANGED.
-		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
-	}
-	tb.Fatalf("%s still shows a card", reader)
+	waitReaderState(tb, reader, scard.StateEmpty, "to be empty", "still shows a card")
 }
 
 // WaitPresent waits until PC/SC (this process's pcscd) reports a card in
-// reader, for up to 5 s: on the reader's events (SCardGetStatusChange), not
-// by polling.
+// reader, for up to 5 s.
 func WaitPresent(tb testing.TB, reader string) {
+	tb.Helper()
+	waitReaderState(tb, reader, scard.StatePresent, "to hold a card", "shows no card")
+}
+
+// waitReaderState waits, for up to 5 s, until PC/SC reports want in
+// reader's event state: on the reader's events (SCardGetStatusChange),
+// not by polling. waiting and failed complete the messages of a failure.
+func waitReaderState(tb testing.TB, reader string, want scard.StateFlag, waiting, failed string) {
 	tb.Helper()
 	sc, err := scard.EstablishContext()
 	if err != nil {
@@ -87,12 +77,13 @@ func WaitPresent(tb testing.TB, reader string) {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if err := sc.GetStatusChange(rs, time.Until(deadline)); err != nil {
-			tb.Fatalf("waiting for a card in %s: %v", reader, err)
+			tb.Fatalf("waiting for %s %s: %v", reader, waiting, err)
 		}
-		if rs[0].EventState&scard.StatePresent != 0 {
+		if rs[0].EventState&want != 0 {
 			return
 		}
+		// The high bits count events: feed the state back without CHANGED.
 		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
 	}
-	tb.Fatalf("%s shows no card", reader)
+	tb.Fatalf("%s %s", reader, failed)
 }
