@@ -15,8 +15,8 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
+	"github.com/sithseid/sithseid/internal/testkit/desktoptest"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
-	"github.com/sithseid/sithseid/internal/testkit/testenv"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/localapi"
 )
@@ -29,21 +29,10 @@ import (
 
 // shippedBinary builds the product's binary (the module's main package,
 // as "go build -o bin/ ./" does) into a directory of b's and returns its
-// path. With the Go build cache after "make build" this is a link step.
+// path (desktoptest.BuildSithseid).
 func shippedBinary(b *testing.B) string {
 	b.Helper()
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/", ".")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "sithseid")
+	return desktoptest.BuildSithseid(b)
 }
 
 // shippedEnv is the environment of one user session for the shipped

@@ -39,7 +39,7 @@ const floodBudget = 64 << 20
 // Run alone: go test -count=1 -run TestAgentMemoryBoundedUnderFlood -v ./cli/
 // (the figures are logged; docs/performance.md quotes them).
 func TestAgentMemoryBoundedUnderFlood(t *testing.T) {
-	exe := buildShipped(t)
+	exe := shippedBinary(t)
 	pid, addr := startFloodAgent(t, exe)
 
 	// At rest: after a few pings, so the local API's first use counts.

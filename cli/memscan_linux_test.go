@@ -23,25 +23,6 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
-// buildShipped builds the product's binary (package main at the module's
-// root, as "make build" does) into a directory of t's: a link step, with
-// the Go build cache warm.
-func buildShipped(t *testing.T) string {
-	t.Helper()
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(t.TempDir(), "sithseid")
-	cmd := exec.Command("go", "build", "-o", exe, ".")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return exe
-}
-
 // memscanAgent is "sithseid agent --foreground --no-tray", the shipped
 // binary, in a session of its own.
 type memscanAgent struct {
@@ -144,7 +125,7 @@ func TestAgentMemoryHoldsNoPIN(t *testing.T) {
 		testenv.Missing(t, "reading the memory of the undumpable agent needs root")
 	}
 	s := startIDP(t)
-	exe := buildShipped(t)
+	exe := shippedBinary(t)
 	cardkind.Run(t, func(t *testing.T, k cardkind.Kind) {
 		const (
 			pin, puk, wrong     = "73914682", "20583917", "96385274"
@@ -217,7 +198,7 @@ func TestAgentMemoryHoldsNoPIN(t *testing.T) {
 // shows a process's undumpability only for a user other than root (its
 // /proc entries turn root's), so as root the agent runs as nobody.
 func TestShippedAgentUndumpable(t *testing.T) {
-	exe := buildShipped(t)
+	exe := shippedBinary(t)
 	root := t.TempDir()
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/internal/testkit/dbustest"
+	"github.com/sithseid/sithseid/internal/testkit/desktoptest"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
@@ -19,23 +20,12 @@ import (
 // shipped binary, bin/sithseid as "go build -o bin/ ./" makes it (Fyne,
 // GLFW and libGL linked in, as installed), not this test binary.
 
-// shippedBinary builds the product's binary into a directory of b's and
-// returns its path. With the Go build cache after "make build" this is a
-// link step.
-func shippedBinary(b *testing.B) string {
-	b.Helper()
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/", ".")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "sithseid")
+// shippedBinary builds the product's binary into a directory of tb's and
+// returns its path (desktoptest.BuildSithseid): for the benchmarks and the
+// memory-scan and flood tests.
+func shippedBinary(tb testing.TB) string {
+	tb.Helper()
+	return desktoptest.BuildSithseid(tb)
 }
 
 // resident is one long-running process of a user session: the shipped
