@@ -16,6 +16,7 @@ import (
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/diag"
 	"github.com/sithseid/sithseid/environment"
+	"github.com/sithseid/sithseid/internal/appid"
 	"github.com/sithseid/sithseid/internal/exitcode"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/nodump"
@@ -53,6 +54,11 @@ func Run(ctx context.Context, e Env) int {
 	}
 	s := startup.Start(startup.Env{Getenv: e.Getenv, Log: e.Log, LogToFile: e.LogToFile})
 	defer s.Close()
+	// On Windows the tray icon is the application's, as the windows and
+	// the Start menu's shortcut are (one AppUserModelID, internal/appid).
+	if err := appid.Apply(); err != nil {
+		s.Log.Info("AppUserModelID not set", "err", err)
+	}
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o := options{

@@ -29,6 +29,42 @@ func TestMSIAllowDemoWithEnvDemo(t *testing.T) {
 		t.Errorf("AllowDemo component %+v, want HKLM %s %s REG_DWORD 1", v, config.WindowsPolicyKey, config.KeyAllowDemo)
 	}
 
+	_, export := patchedMSI(t)
+
+	// Component: Component ComponentId Directory_ Attributes Condition KeyPath
+	var cond string
+	found := false
+	for _, row := range strings.Split(export("Component"), "\n") {
+		f := strings.Split(strings.TrimRight(row, "\r"), "\t")
+		if len(f) >= 6 && f[0] == "AllowDemo" {
+			found, cond = true, f[4]
+		}
+	}
+	if !found || cond != `ENV="DEMO"` {
+		t.Errorf("the MSI's Component table: AllowDemo found %v, condition %q; want ENV=\"DEMO\"", found, cond)
+	}
+	// Registry: Registry Root Key Name Value Component_ (Root 2: HKLM; a
+	// DWORD's value is "#1").
+	found = false
+	for _, row := range strings.Split(export("Registry"), "\n") {
+		f := strings.Split(strings.TrimRight(row, "\r"), "\t")
+		if len(f) >= 6 && f[3] == config.KeyAllowDemo {
+			found = true
+			if f[1] != "2" || f[2] != config.WindowsPolicyKey || f[4] != "#1" || f[5] != "AllowDemo" {
+				t.Errorf("the MSI's Registry row for allowDemo %q; want HKLM (2) %s #1 in AllowDemo", f, config.WindowsPolicyKey)
+			}
+		}
+	}
+	if !found {
+		t.Error("the MSI's Registry table has no allowDemo value")
+	}
+}
+
+// patchedMSI builds the MSI's tables as scripts/packages does: wixl on
+// sithseid.wxs (a stand-in exe and icon), then msibuild with every query
+// of patch.sql. export is "msiinfo export" of one table.
+func patchedMSI(t *testing.T) (msi string, export func(table string) string) {
+	t.Helper()
 	wixl := testenv.LookPath(t, "wixl")
 	msibuild := testenv.LookPath(t, "msibuild")
 	msiinfo := testenv.LookPath(t, "msiinfo")
@@ -42,7 +78,7 @@ func TestMSIAllowDemoWithEnvDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msi := filepath.Join(dir, "sithseid.msi")
+	msi = filepath.Join(dir, "sithseid.msi")
 	run := func(name string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(name, args...)
@@ -65,32 +101,5 @@ func TestMSIAllowDemoWithEnvDemo(t *testing.T) {
 		q = strings.NewReplacer("@UPGRADE_CODE@", upgrade, "@VERSION@", "0.1.0").Replace(q)
 		run(msibuild, msi, "-q", q)
 	}
-
-	// Component: Component ComponentId Directory_ Attributes Condition KeyPath
-	var cond string
-	found := false
-	for _, row := range strings.Split(run(msiinfo, "export", msi, "Component"), "\n") {
-		f := strings.Split(strings.TrimRight(row, "\r"), "\t")
-		if len(f) >= 6 && f[0] == "AllowDemo" {
-			found, cond = true, f[4]
-		}
-	}
-	if !found || cond != `ENV="DEMO"` {
-		t.Errorf("the MSI's Component table: AllowDemo found %v, condition %q; want ENV=\"DEMO\"", found, cond)
-	}
-	// Registry: Registry Root Key Name Value Component_ (Root 2: HKLM; a
-	// DWORD's value is "#1").
-	found = false
-	for _, row := range strings.Split(run(msiinfo, "export", msi, "Registry"), "\n") {
-		f := strings.Split(strings.TrimRight(row, "\r"), "\t")
-		if len(f) >= 6 && f[3] == config.KeyAllowDemo {
-			found = true
-			if f[1] != "2" || f[2] != config.WindowsPolicyKey || f[4] != "#1" || f[5] != "AllowDemo" {
-				t.Errorf("the MSI's Registry row for allowDemo %q; want HKLM (2) %s #1 in AllowDemo", f, config.WindowsPolicyKey)
-			}
-		}
-	}
-	if !found {
-		t.Error("the MSI's Registry table has no allowDemo value")
-	}
+	return msi, func(table string) string { return run(msiinfo, "export", msi, table) }
 }

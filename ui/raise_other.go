@@ -8,6 +8,8 @@ import (
 	"fyne.io/fyne/v2"
 )
 
-// raiseOnRequest: the agent does not ask windows to raise on this system
-// yet (agent/raise_other.go).
+// raiseOnRequest: on Windows the agent raises the window itself
+// (agent/raise_windows.go: it holds the right to give the foreground away
+// right after the user's click, which this process lacks); elsewhere
+// windows are not asked to raise (agent/raise_other.go).
 func raiseOnRequest(context.Context, fyne.Window) {}

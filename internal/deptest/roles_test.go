@@ -11,7 +11,7 @@ var (
 	shipped = []string{".", "./app/...", "./agent/...", "./cli/...", "./ui/...", "./startup/...", "./backends/...",
 		"./localapi/...", "./localsocket/...", "./config/...", "./environment/...", "./autostart/...", "./logfile/...",
 		"./devicekey/...", "./diag/...", "./cardreader/...", "./mtls/...", "./oob/...",
-		"./internal/exitcode/...", "./internal/detach/...", "./internal/atomicfile/...", "./internal/l10n/...", "./internal/localefix/...", "./internal/usertext/...", "./internal/nodump/..."}
+		"./internal/exitcode/...", "./internal/detach/...", "./internal/atomicfile/...", "./internal/l10n/...", "./internal/localefix/...", "./internal/usertext/...", "./internal/nodump/...", "./internal/appid/..."}
 	// testRigs: every test rig lives under internal/testkit (and the
 	// reference identity service, idp, serves tests and the demo).
 	testRigs = []string{module + "/internal/testkit/", module + "/idp"}

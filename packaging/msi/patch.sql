@@ -27,3 +27,12 @@ UPDATE Component SET Condition='ENV="DEMO"' WHERE Component='AllowDemo'
 -- Properties given on the msiexec command line reach the elevated
 -- (server-side) install only when listed here; wixl ignores Secure="yes".
 UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ENV;ENV_PREVIOUS;AUTOSTART' WHERE Property='SecureCustomProperties'
+-- The Start menu's shortcut carries the application's AppUserModelID
+-- (System.AppUserModel.ID; internal/appid.AppUserModelID, which the agent
+-- and the windows set for their processes), so the taskbar groups the
+-- windows with the shortcut and pins them as one application. wixl 0.101
+-- has no ShortcutProperty element (it stops at "unhandled child Shortcut
+-- node ShortcutProperty"), so the MsiShortcutProperty table (Windows
+-- Installer 5.0; the package asks for 500) is made here.
+CREATE TABLE `MsiShortcutProperty` (`MsiShortcutProperty` CHAR(72) NOT NULL, `Shortcut_` CHAR(72) NOT NULL, `PropertyKey` CHAR(0) NOT NULL, `PropVariantValue` CHAR(0) NOT NULL PRIMARY KEY `MsiShortcutProperty`)
+INSERT INTO MsiShortcutProperty (MsiShortcutProperty, Shortcut_, PropertyKey, PropVariantValue) VALUES ('StartMenuShortcutAppID', 'StartMenuShortcut', 'System.AppUserModel.ID', 'io.github.sithseid.desktop')

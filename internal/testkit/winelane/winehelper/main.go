@@ -1,0 +1,181 @@
+//go:build windows
+
+// Command winehelper is the Windows lane's test helper, never shipped:
+// scripts/wine-lane cross-builds it, and internal/testkit/winelane runs it
+// under Wine.
+//
+//	winehelper raise EXE
+//
+// opens the about window of EXE ("EXE ui about") through the agent's own
+// window launcher (agent.ViewLauncher, as a tray click does), covers it
+// with the settings window, then opens the about view again: the about
+// window must come to the foreground (GetForegroundWindow). Then the same
+// with the about window minimised: it must be restored and in front.
+// Exit 0 when both hold, 1 with the reason otherwise.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/ui/viewname"
+)
+
+var (
+	user32                  = windows.NewLazySystemDLL("user32.dll")
+	procSetForegroundWindow = user32.NewProc("SetForegroundWindow")
+	procShowWindow          = user32.NewProc("ShowWindow")
+	procIsIconic            = user32.NewProc("IsIconic")
+	procPostMessage         = user32.NewProc("PostMessageW")
+	procGetWindowText       = user32.NewProc("GetWindowTextW")
+)
+
+const (
+	swMinimize = 6
+	wmClose    = 0x0010
+)
+
+func main() {
+	if len(os.Args) != 3 || os.Args[1] != "raise" {
+		fmt.Fprintln(os.Stderr, "usage: winehelper raise EXE")
+		os.Exit(2)
+	}
+	if err := raise(os.Args[2]); err != nil {
+		fmt.Fprintln(os.Stderr, "winehelper:", err)
+		os.Exit(1)
+	}
+	fmt.Println("raised")
+}
+
+func raise(exe string) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: exe, Log: log})
+	var opened []windows.HWND
+	defer func() {
+		for _, h := range opened {
+			procPostMessage.Call(uintptr(h), wmClose, 0, 0)
+		}
+		until(30*time.Second, func() bool { return !l.Running(viewname.About) && !l.Running(viewname.Settings) })
+	}()
+	open := func(view string) (windows.HWND, error) {
+		before := glfwWindows()
+		if err := l.Open(view); err != nil {
+			return 0, fmt.Errorf("opening %s: %w", view, err)
+		}
+		var h windows.HWND
+		if !until(90*time.Second, func() bool {
+			for w := range glfwWindows() {
+				if !before[w] && windows.IsWindowVisible(w) {
+					h = w
+					return true
+				}
+			}
+			return false
+		}) {
+			return 0, fmt.Errorf("no %s window within 90 s", view)
+		}
+		opened = append(opened, h)
+		fmt.Printf("%s window %#x %q pid %d\n", view, h, text(h), pid(h))
+		return h, nil
+	}
+	about, err := open(viewname.About)
+	if err != nil {
+		return err
+	}
+	settings, err := open(viewname.Settings)
+	if err != nil {
+		return err
+	}
+	cover := func() error {
+		// A new window takes the foreground; a minimised one gives it to
+		// no other window under Wine.
+		if windows.GetForegroundWindow() != settings {
+			procSetForegroundWindow.Call(uintptr(settings))
+		}
+		if !until(10*time.Second, func() bool { return windows.GetForegroundWindow() == settings }) {
+			return fmt.Errorf("the settings window does not take the foreground (it is %#x)", windows.GetForegroundWindow())
+		}
+		return nil
+	}
+	again := func(what string) error {
+		if err := l.Open(viewname.About); !errors.Is(err, agent.ErrViewOpen) {
+			return fmt.Errorf("opening the open about view again: %v, want ErrViewOpen", err)
+		}
+		if !until(10*time.Second, func() bool {
+			r, _, _ := procIsIconic.Call(uintptr(about))
+			return r == 0 && windows.GetForegroundWindow() == about
+		}) {
+			fg := windows.GetForegroundWindow()
+			return fmt.Errorf("%s: the about window %#x (pid %d) was not raised: the foreground is %#x %q (pid %d)", what, about, pid(about), fg, text(fg), pid(fg))
+		}
+		fmt.Printf("%s: the about window is in front\n", what)
+		return nil
+	}
+
+	// Covered by another window with the focus.
+	if err := cover(); err != nil {
+		return err
+	}
+	if err := again("covered"); err != nil {
+		return err
+	}
+	// Minimised.
+	procShowWindow.Call(uintptr(about), swMinimize)
+	if !until(10*time.Second, func() bool { r, _, _ := procIsIconic.Call(uintptr(about)); return r != 0 }) {
+		return errors.New("the about window does not minimise")
+	}
+	if err := cover(); err != nil {
+		return err
+	}
+	return again("minimised")
+}
+
+// glfwWindows are the visible or hidden top-level windows of GLFW's class
+// (not its helper window), of every process.
+func glfwWindows() map[windows.HWND]bool {
+	found = map[windows.HWND]bool{}
+	_ = windows.EnumWindows(enumCallback, nil)
+	return found
+}
+
+var found map[windows.HWND]bool
+
+var enumCallback = syscall.NewCallback(func(h windows.HWND, _ uintptr) uintptr {
+	buf := make([]uint16, 64)
+	if n, err := windows.GetClassName(h, &buf[0], int32(len(buf))); err == nil && windows.UTF16ToString(buf[:n]) == "GLFW30" && text(h) != "GLFW message window" {
+		found[h] = true
+	}
+	return 1
+})
+
+func text(h windows.HWND) string {
+	buf := make([]uint16, 256)
+	n, _, _ := procGetWindowText.Call(uintptr(h), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+	return windows.UTF16ToString(buf[:n])
+}
+
+func pid(h windows.HWND) uint32 {
+	var p uint32
+	_, _ = windows.GetWindowThreadProcessId(h, &p)
+	return p
+}
+
+// until polls ok every 100 ms until it holds or d has passed.
+func until(d time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
