@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -46,13 +44,13 @@ func TestAgentMemoryBoundedUnderFlood(t *testing.T) {
 	for range 3 {
 		pingWithin(t, addr, 5*time.Second)
 	}
-	base := procStatusKB(t, pid, "VmRSS")
+	base := int64(procKBField(t, pid, "status", "VmRSS"))
 	t.Logf("agent at rest: VmRSS %d MB", base>>10)
 
 	// One connection, 100k calls, no reply read.
 	sent, stalled := floodPings(t, addr, 100_000, 1)
 	t.Logf("one connection: %d of 100000 calls written before the agent stopped reading (stalled %v); VmRSS now %d MB",
-		sent, stalled, procStatusKB(t, pid, "VmRSS")>>10)
+		sent, stalled, int64(procKBField(t, pid, "status", "VmRSS"))>>10)
 
 	// 200 connections, each 10,000 calls (625 × the per-connection bound,
 	// more than the socket's buffers hold).
@@ -73,7 +71,7 @@ func TestAgentMemoryBoundedUnderFlood(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	peak := procStatusKB(t, pid, "VmHWM")
+	peak := int64(procKBField(t, pid, "status", "VmHWM"))
 	t.Logf("200 connections: %d of 2000000 calls written, %d connections stalled; agent VmHWM %d MB (rest %d MB, +%d MB)",
 		total, stalls, peak>>10, base>>10, (peak-base)>>10)
 	if rise := (peak - base) << 10; rise > floodBudget {
@@ -132,30 +130,6 @@ func pingWithin(t *testing.T, addr string, d time.Duration) {
 	if _, err := c.Ping(ctx); err != nil {
 		t.Fatalf("the agent did not answer a ping within %v: %v", d, err)
 	}
-}
-
-// procStatusKB reads one "Vm…: N kB" line of /proc/pid/status.
-func procStatusKB(t *testing.T, pid int, field string) int64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != field {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
-		if err != nil {
-			t.Fatalf("%s: %v", field, err)
-		}
-		return kb
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
 }
 
 // startFloodAgent runs "sithseid agent --foreground --no-tray", the
