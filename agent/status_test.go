@@ -25,6 +25,8 @@ func TestStatusFromWhatTheAgentKnows(t *testing.T) { cardkind.Run(t, testStatusF
 
 func testStatusFromWhatTheAgentKnows(t *testing.T, k cardkind.Kind) {
 	f := setup(t, k, testpki.CardSpec{})
+	apdus := func() int64 { return f.Card.Server.Stats().APDUs }
+	start := apdus()
 	ar := startAgent(t, f.Svc, f.Env, "")
 	cl := dial(t, ar.Addr)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -40,7 +42,13 @@ func testStatusFromWhatTheAgentKnows(t *testing.T, k cardkind.Kind) {
 		}
 	}
 	waitEvent(t, events, "the card read on insertion", ready(3))
-	apdus := func() int64 { return f.Card.Server.Stats().APDUs }
+	// Cold (nothing cached). IDPrime: one session reads the ID, the tries
+	// and the certificates: SELECT, CPLC, three tries, SELECT and READ of
+	// the index, SELECT and five READs of the compressed certificate.
+	cold := map[string]int64{cardreader.BackendPIV: 13, cardreader.BackendIDPrime: 13}[k.Backend]
+	if n := apdus() - start; cold > 0 && n > cold {
+		t.Fatalf("start to ready with nothing cached: %d APDUs, want at most %d", n, cold)
+	}
 	status := func(what string, tries int) {
 		t.Helper()
 		st, err := cl.Status(ctx, app.StatusOptions{})

@@ -86,7 +86,7 @@ func (c *Card) open(ctx context.Context) error {
 		return fmt.Errorf("opening %q: %w", c.reader, c.mapErr(err))
 	}
 	c.bind.Record(c.state(s))
-	if err := c.prefetch(s); err != nil { // the ID and tries a status needs
+	if err := c.prefetch(ctx, s); err != nil { // the ID, tries and certificates a status needs
 		return fmt.Errorf("opening %q: %w", c.reader, c.mapErr(err))
 	}
 	return nil

@@ -207,35 +207,49 @@ func (s *session) index() ([]indexEntry, error) {
 // middleware uses; file identifiers are the card's allocation and may
 // change when a certificate is rewritten. An empty file (a removed
 // certificate) is skipped. Cost: SELECT applet, SELECT and READ of the
-// index, then per certificate a SELECT and one READ per 256 bytes.
+// index, then per certificate a SELECT and one READ per 256 bytes; none
+// when the session that opened the card read them a moment ago (a card
+// whose identity was not cached, prefetch.go).
 func (c *Card) Certificates(ctx context.Context) ([]cardreader.Certificate, error) {
+	if certs, ok := c.pre.TakeCertificates(c.reader, c.events); ok {
+		return certs, nil
+	}
 	var out []cardreader.Certificate
 	err := c.do(ctx, func(s *session) error {
-		entries, err := s.index()
-		if err != nil {
-			return err
-		}
-		for _, f := range certFiles(entries) {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			b, err := s.readFile(f.FID, maxCertificateSize)
-			if err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
-			}
-			if len(b) == 0 {
-				continue
-			}
-			cert, err := parseCertificate(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
-			}
-			out = append(out, cardreader.Certificate{ID: f.Name, Label: certLabel(f), Cert: cert})
-		}
-		return nil
+		var err error
+		out, err = s.certificates(ctx)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading certificates: %w", err)
+	}
+	return out, nil
+}
+
+// certificates reads the index and every certificate file it lists in s
+// (Certificates).
+func (s *session) certificates(ctx context.Context) ([]cardreader.Certificate, error) {
+	entries, err := s.index()
+	if err != nil {
+		return nil, err
+	}
+	var out []cardreader.Certificate
+	for _, f := range certFiles(entries) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b, err := s.readFile(f.FID, maxCertificateSize)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		if len(b) == 0 {
+			continue
+		}
+		cert, err := parseCertificate(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		out = append(out, cardreader.Certificate{ID: f.Name, Label: certLabel(f), Cert: cert})
 	}
 	return out, nil
 }

@@ -16,10 +16,13 @@ type cardFacts struct {
 
 // prefetch reads, in the session that opened the card, its ID and the
 // tries of its PINs and PUK (the signature PIN's only when the card is not
-// known to have none): what a status needs besides the certificates, in
-// one SELECT. A card that refuses is left to the methods, which then ask
-// it; a card that stops answering is an error of Open.
-func (c *Card) prefetch(s *session) error {
+// known to have none) and, when the identity cache (Options.Cache) holds
+// no identity for that ID, its certificates: what a status needs, in one
+// SELECT (every opening of a card is followed by its identity, read
+// through the cache: app.Service.discover). A card that refuses is left
+// to the methods, which then ask it; a card that stops answering is an
+// error of Open.
+func (c *Card) prefetch(ctx context.Context, s *session) error {
 	st := c.state(s)
 	if c.facts == nil || st == nil || !st.EventsOK {
 		return nil // unit tests, or PC/SC cannot tell a change: no prefetch
@@ -37,7 +40,20 @@ func (c *Card) prefetch(s *session) error {
 	if err != nil {
 		return err
 	}
-	c.pre.Store(st.Events, id, &t)
+	var certs *[]cardreader.Certificate
+	if cache := c.opts.Cache; cache != nil {
+		if _, ok := cache.Get(cardreader.CacheKey(cardreader.BackendIDPrime, id)); !ok {
+			read, err := s.certificates(ctx)
+			switch {
+			case err == nil:
+				certs = &read
+			case ctx.Err() != nil || lostCard(err):
+				return err // the card left or stopped answering, or Open was cancelled
+			}
+			// Refused or unreadable: Certificates reads again and says why.
+		}
+	}
+	c.pre.StoreWithCertificates(st.Events, id, &t, certs)
 	return nil
 }
 
@@ -49,6 +65,15 @@ func refusalOK(err error) error {
 		return nil
 	}
 	return err
+}
+
+// lostCard reports whether err says the card gave no answer (it left or
+// stopped answering: a response without a status word, or an error of
+// PC/SC) rather than an answer the caller could not use.
+func lostCard(err error) bool {
+	var pe *cardreader.PCSCError
+	return errors.Is(err, errShortResponse) || errors.As(err, &pe) ||
+		errors.Is(err, cardreader.ErrCardRemoved) || errors.Is(err, cardreader.ErrCardUnresponsive)
 }
 
 // readTries reads the tries of the PIN, the PUK and (unless the card is

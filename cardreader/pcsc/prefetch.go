@@ -14,9 +14,10 @@ import (
 const PrefetchLife = 10 * time.Second
 
 // Prefetch is what the session that opened a card read besides selecting
-// it: the card's ID and its tries, so that the status that follows an
-// insertion costs no second session. Each part answers once (the ID, then
-// the tries), within PrefetchLife and only while the reader's event counter
+// it: the card's ID and its tries, and the certificates of a card whose
+// identity is not cached, so that the status that follows an insertion
+// costs no second session. Each part answers once (the ID, the
+// certificates, the tries), within PrefetchLife and only while the reader's event counter
 // is the one of the opening session (no card inserted or removed since);
 // after that the card is asked again. The zero value holds nothing; it is
 // safe for concurrent use.
@@ -29,13 +30,21 @@ type prefetched struct {
 	events  uint32
 	id      string // "" when not read
 	tries   *cardreader.Tries
+	certs   *[]cardreader.Certificate
 	idTaken bool
 }
 
 // Store keeps what the opening session read while the reader's event
 // counter was events; id may be "" and tries nil when not read.
 func (f *Prefetch) Store(events uint32, id string, tries *cardreader.Tries) {
-	f.p.Store(&prefetched{at: time.Now(), events: events, id: id, tries: tries})
+	f.StoreWithCertificates(events, id, tries, nil)
+}
+
+// StoreWithCertificates is Store with the card's certificates, read in
+// the same session; certs nil when not read (a read that found none is a
+// pointer to an empty slice).
+func (f *Prefetch) StoreWithCertificates(events uint32, id string, tries *cardreader.Tries, certs *[]cardreader.Certificate) {
+	f.p.Store(&prefetched{at: time.Now(), events: events, id: id, tries: tries, certs: certs})
 }
 
 // fresh reports whether p may still answer in reader: within PrefetchLife
@@ -77,4 +86,19 @@ func (f *Prefetch) TakeTries(reader string, events func(string) (uint32, bool)) 
 		return cardreader.Tries{}, false
 	}
 	return *p.tries, true
+}
+
+// TakeCertificates returns the certificates the opening session read,
+// once, while fresh; the ID and the tries stay answered.
+func (f *Prefetch) TakeCertificates(reader string, events func(string) (uint32, bool)) ([]cardreader.Certificate, bool) {
+	p := f.p.Load()
+	if p == nil || p.certs == nil || !p.fresh(reader, events) {
+		return nil, false
+	}
+	q := *p
+	q.certs = nil
+	if !f.p.CompareAndSwap(p, &q) {
+		return nil, false
+	}
+	return *p.certs, true
 }

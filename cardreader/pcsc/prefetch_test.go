@@ -6,8 +6,8 @@ import (
 	"github.com/sithseid/sithseid/cardreader"
 )
 
-// What the opening session read answers once each (the ID, then the
-// tries), and not at all after a card event in the reader or without a
+// What the opening session read answers once each (the ID, the
+// certificates, the tries), and not at all after a card event in the reader or without a
 // way to read the reader's event counter.
 func TestPrefetch(t *testing.T) {
 	count := uint32(7)
@@ -37,9 +37,34 @@ func TestPrefetch(t *testing.T) {
 	if _, ok := f.TakeTries("r", events); ok {
 		t.Error("the tries answered twice")
 	}
+	if _, ok := f.TakeCertificates("r", events); ok {
+		t.Error("answered certificates Store was not given")
+	}
 
-	f.Store(7, "cardid:01", tries)
+	// Certificates read in the opening session: once, and "none" is an
+	// answer too.
+	certs := []cardreader.Certificate{{ID: "kxc00"}}
+	f.StoreWithCertificates(7, "cardid:01", tries, &certs)
+	if got, ok := f.TakeCertificates("r", events); !ok || len(got) != 1 || got[0].ID != "kxc00" {
+		t.Fatalf("TakeCertificates = %+v, %v", got, ok)
+	}
+	if _, ok := f.TakeCertificates("r", events); ok {
+		t.Error("the certificates answered twice")
+	}
+	if _, ok := f.TakeID("r", events); !ok {
+		t.Error("taking the certificates took the ID")
+	}
+	none := []cardreader.Certificate{}
+	f.StoreWithCertificates(7, "cardid:01", tries, &none)
+	if got, ok := f.TakeCertificates("r", events); !ok || len(got) != 0 {
+		t.Fatalf("no certificates read: TakeCertificates = %+v, %v", got, ok)
+	}
+
+	f.StoreWithCertificates(7, "cardid:01", tries, &certs)
 	count = 9 // a card pulled and put back, or another card
+	if _, ok := f.TakeCertificates("r", events); ok {
+		t.Error("the certificates answered after a card event")
+	}
 	if _, ok := f.TakeID("r", events); ok {
 		t.Error("the ID answered after a card event")
 	}
