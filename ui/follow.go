@@ -14,10 +14,16 @@ import (
 
 // relanguageable are the views a changed language or environment rebuilds
 // at once: they hold nothing the user typed or an operation in flight.
-// The PIN, unblock, login and QR windows keep theirs until they close
-// (a rebuild would drop a typed PIN or a login under way).
+// The PIN, unblock, login and QR windows are said again in place instead
+// (inPlace): a rebuild would drop a typed PIN or a login under way.
 var relanguageable = map[string]bool{
 	viewname.Status: true, viewname.Certs: true, viewname.Settings: true, viewname.About: true,
+}
+
+// inPlace is a view that shows another language in place, keeping what is
+// typed and what runs (views' Relanguage).
+type inPlace interface {
+	Relanguage(cat *l10n.Catalog, environment string, helpdesk config.Helpdesk)
 }
 
 // liveView is the window's view, rebuilt when the user's preferences

@@ -171,10 +171,17 @@ func Run(ctx context.Context, e Env) int {
 		fyne.Do(w.Close)
 	}()
 	raiseOnRequest(ctx, w)
-	if relanguageable[view] && (client != nil || view == viewname.Settings || view == viewname.About) {
+	if client != nil || view == viewname.Settings || view == viewname.About {
 		// A language or environment saved in Inställningar shows here at
-		// once: the view is built again in it.
+		// once: the view is built again in it, or, where the user may be
+		// typing a PIN or a login runs, said again in place.
 		followSettings(ctx, s, *lang, func(cat *l10n.Catalog) {
+			if r, ok := live.cur.(inPlace); ok && !relanguageable[view] {
+				r.Relanguage(cat, environmentName(s), s.Settings.Helpdesk)
+				w.SetTitle(live.cur.Title() + " – SITHS eID")
+				e.Log.Info("window in another language", "view", view, "lang", string(cat.Lang))
+				return
+			}
 			live.cur.Stop()
 			ne := *env
 			ne.Cat, ne.Environment, ne.Helpdesk = cat, environmentName(s), s.Settings.Helpdesk

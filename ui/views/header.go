@@ -111,6 +111,10 @@ type header struct {
 	shown CardState
 	// following: the header follows the agent's published state.
 	following bool
+	// The last state set, to say it again in another language.
+	lastSt  *app.Status
+	lastCs  *app.CardStatus
+	lastErr error
 }
 
 func newHeader(f *frame) *header {
@@ -142,6 +146,7 @@ func newHeader(f *frame) *header {
 
 // set shows the state of the active card cs (nil with err when none).
 func (h *header) set(st *app.Status, cs *app.CardStatus, err error) {
+	h.lastSt, h.lastCs, h.lastErr = st, cs, err
 	s, text := cardState(h.f.cat, st, cs, err, h.f.env.Environment)
 	h.shown = s
 	h.icon.SetResource(stateIcon(s))
@@ -149,6 +154,24 @@ func (h *header) set(st *app.Status, cs *app.CardStatus, err error) {
 	h.state.Importance = widget.MediumImportance
 	h.row.Show()
 	h.box.Refresh()
+}
+
+// relanguage says the banner and the state again in the frame's language
+// (now its catalogue), for the app's environment, which may have changed
+// too.
+func (h *header) relanguage(environment string) {
+	h.f.env.Environment = environment
+	env := strings.ToUpper(strings.TrimSpace(environment))
+	h.bannerText.Text = h.f.cat.T("ui.banner.not_prod", env)
+	h.banner.Refresh()
+	if env == "" || env == "PROD" {
+		h.banner.Hide()
+	} else {
+		h.banner.Show()
+	}
+	if h.shown != "" {
+		h.set(h.lastSt, h.lastCs, h.lastErr)
+	}
 }
 
 // follow shows in the header the card's state as the agent knows it

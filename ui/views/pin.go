@@ -104,6 +104,7 @@ func (v *PINView) build(src StatusSource) {
 	v.submit.Disable()
 	v.cancel = v.keys.newButton(c.T("ui.cancel"), v.closeWindow)
 	v.keys.enter = v.run
+	v.relanguaged = v.validate // the line under the form, in the new language
 	// Dense enough for a 1366×768 screen at 150 % (at most 440 units,
 	// look_test.go): the window's title and its primary button name the
 	// job, so there is no heading; the tries stand beside the field they

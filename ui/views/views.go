@@ -203,6 +203,9 @@ type frame struct {
 	root, padded *fyne.Container
 	// head is the header above root: environment banner and card state.
 	head *header
+	// relanguaged, when set, runs after Relanguage: a view says again
+	// what it derives from its state (a check of what is typed).
+	relanguaged func()
 }
 
 func newFrame(env *Env) *frame {
