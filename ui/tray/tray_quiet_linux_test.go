@@ -1,16 +1,19 @@
 package tray
 
 import (
+	"bufio"
 	"context"
 	"log"
 	"log/slog"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/testkit/dbustest"
+	"github.com/sithseid/sithseid/internal/testkit/wait"
 )
 
 // The tray says nothing on standard error: the icon and tooltip are set
@@ -19,29 +22,47 @@ import (
 // through the log package while the tray runs goes to the tray's logger
 // (on Windows, "unable to addOrUpdateMenuItem: Success." once per item on
 // every start), at debug level for such harmless lines.
+//
+// systray runs once per process (its state is global: a second Run in one
+// process panics on the first one's closed connection), so the tray runs
+// in a child, this test binary again (TestTrayQuietChild), whose real
+// standard error is what is checked; go test -count=N runs a child each
+// time.
 func TestTrayQuietOnStderr(t *testing.T) {
 	bus := dbustest.SessionBus(t)
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
 	host := dbustest.NewHost(t, bus)
 	host.ServeWatcher(t)
 
-	// The log package's output stands for standard error.
-	var stderr, trayLog logBuf
-	was, flags := log.Writer(), log.Flags()
-	log.SetOutput(&stderr)
-	t.Cleanup(func() { log.SetOutput(was); log.SetFlags(flags) })
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTrayQuietChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus, "SITHSEID_TRAY_QUIET_CHILD=1")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr logBuf
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	ended := false
+	t.Cleanup(func() {
+		if ended {
+			return
+		}
+		in.Close()
+		if _, ok := wait.TryRecv(exited, 10*time.Second); !ok {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
 
-	cat := l10n.MustLoad(l10n.Swedish)
-	tr := New(Options{Catalog: cat, Log: slog.New(slog.NewTextHandler(&trayLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- tr.Run(ctx) }()
-
-	host.WaitFor(t, "the item to register with the watcher", func() bool { return len(host.Items()) > 0 })
-	tc := dbustest.NewTray(t, bus, os.Getpid())
-	want := Build(View{}, cat)
+	host.WaitFor(t, "the child's item to register with the watcher", func() bool { return len(host.Items()) > 0 })
+	tc := dbustest.NewTray(t, bus, cmd.Process.Pid)
+	want := Build(View{}, l10n.MustLoad(l10n.Swedish))
 	tc.Until(t, "the menu", func(m dbustest.MenuItem) bool { _, ok := m.Find(want.Quit.Label); return ok })
+	// Both were set before the first menu item was added.
 	if tip := tc.Tooltip(t); tip != want.Tooltip {
 		t.Errorf("tooltip %q, want %q", tip, want.Tooltip)
 	}
@@ -49,16 +70,21 @@ func TestTrayQuietOnStderr(t *testing.T) {
 		t.Errorf("icon is not %s", want.Icon)
 	}
 
-	// What systray's Windows code prints on every start, here through the
-	// same log package.
-	log.Printf("systray error: unable to addOrUpdateMenuItem: %s\n", "Success.")
-	log.Printf("systray error: unable to set tooltip: %s\n", "tray not ready yet")
-	log.Printf("systray error: failed to emit new icon signal: %s\n", "broken pipe")
-
+	// The child prints, through the log package, what systray's Windows
+	// code prints on every start, and then ends its tray.
+	if _, err := in.Write([]byte("say\n")); err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	err = wait.Recv(t, exited, 20*time.Second, "the tray child to end")
+	ended = true
+	if err != nil {
+		t.Fatalf("the tray child: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
 	if s := stderr.String(); s != "" {
 		t.Errorf("standard error while the tray runs:\n%s", s)
 	}
-	got := trayLog.String()
+	got := stdout.String()
 	for _, w := range []string{
 		`level=DEBUG msg="tray library" said="systray error: unable to addOrUpdateMenuItem: Success."`,
 		`level=DEBUG msg="tray library" said="systray error: unable to set tooltip: tray not ready yet"`,
@@ -68,17 +94,36 @@ func TestTrayQuietOnStderr(t *testing.T) {
 			t.Errorf("tray log lacks %s:\n%s", w, got)
 		}
 	}
+}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10 s of the end")
+// TestTrayQuietChild is the tray of TestTrayQuietOnStderr, logging to
+// standard output at debug level; the log package's output is standard
+// error, as in the agent. On "say" on its standard input it logs
+// systray's Windows lines through the log package; at the input's end it
+// stops the tray and checks that the log package's output was given back.
+func TestTrayQuietChild(t *testing.T) {
+	if os.Getenv("SITHSEID_TRAY_QUIET_CHILD") != "1" {
+		t.Skip("run by TestTrayQuietOnStderr")
 	}
-	if log.Writer() != &stderr {
+	log.SetOutput(os.Stderr)
+	tr := New(Options{Catalog: l10n.MustLoad(l10n.Swedish), Log: slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "say" {
+			log.Printf("systray error: unable to addOrUpdateMenuItem: %s\n", "Success.")
+			log.Printf("systray error: unable to set tooltip: %s\n", "tray not ready yet")
+			log.Printf("systray error: failed to emit new icon signal: %s\n", "broken pipe")
+		}
+	}
+	cancel()
+	if err := wait.Recv(t, done, 10*time.Second, "Run to return after the end"); err != nil {
+		t.Fatal(err)
+	}
+	if log.Writer() != os.Stderr {
 		t.Error("the log package's output was not given back")
 	}
 }
