@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/sithseid/sithseid/internal/exitcode"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/localapi"
+	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/startup"
 	"github.com/sithseid/sithseid/ui/tray"
 	"github.com/sithseid/sithseid/ui/viewname"
@@ -51,19 +53,20 @@ type agentDesktop struct {
 // newAgentDesktop wires the desktop side; stop ends the agent.
 func newAgentDesktop(ctx context.Context, s *startup.Session, cat *l10n.Catalog, env environment.Environment, stop context.CancelFunc) *agentDesktop {
 	d := &agentDesktop{
-		s:    s,
-		cat:  cat,
-		log:  s.Log,
-		stop: stop,
-		env:  env.Name,
-		launcher: NewViewLauncher(LauncherOptions{
-			Executable: s.Getenv(EnvUICommand),
-			Log:        s.Log,
-		}),
+		s:         s,
+		cat:       cat,
+		log:       s.Log,
+		stop:      stop,
+		env:       env.Name,
 		notes:     tray.NewNotifier(ctx, s.Log),
 		canSwitch: s.Config != nil && s.Config.CanSwitchEnvironment(),
 		demoOff:   !s.DemoAllowed(),
 	}
+	d.launcher = NewViewLauncher(LauncherOptions{
+		Executable: s.Getenv(EnvUICommand),
+		Log:        s.Log,
+		Failed:     d.windowFailed,
+	})
 	d.tray = tray.New(tray.Options{Catalog: cat, OnAction: d.act, Log: s.Log})
 	d.followLang = cat.Lang == s.Lang("")
 	// A notification's action opens the window that fixes what it tells,
@@ -95,6 +98,20 @@ func (d *agentDesktop) notify(n localapi.Notification) {
 	if m, ok := tray.Phrase(n, d.catalog()); ok {
 		d.notes.Show(m)
 	}
+}
+
+// windowFailed tells the user that a window could not open, and where the
+// reason is: the launcher logged the window process's exit status and
+// standard error. Without it a click on the menu shows nothing at all
+// (the launcher calls it once per burst of failures).
+func (d *agentDesktop) windowFailed(view string, err error) {
+	d.log.Warn("a window could not open", "view", view, "err", err)
+	path := logfile.LogFileName
+	if dir, err := logfile.DirEnv(d.s.Getenv); err == nil {
+		path = filepath.Join(dir, logfile.LogFileName)
+	}
+	cat := d.catalog()
+	d.notes.Show(tray.Message{Summary: cat.T("notify.window_failed"), Body: cat.T("notify.window_failed_body", path), Group: "window"})
 }
 
 // run shows the tray until ctx ends (the agent stops, or Quit). Without a

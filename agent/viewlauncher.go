@@ -37,7 +37,23 @@ type LauncherOptions struct {
 	// Env is added to this process's environment for the windows the
 	// default Start runs (tests: the display).
 	Env []string
+	// Failed is told that a window could not open: its process ended
+	// with an error within startFailWithin of its start (no display, no
+	// usable OpenGL driver, a crash at start), err holding its exit status
+	// and standard error. It is told once per burst of such failures
+	// (failBurstGap), so a user who clicks again and again gets one
+	// message. nil: the log only ("window closed").
+	Failed func(view string, err error)
 }
+
+const (
+	// startFailWithin: a window process that ends with an error sooner
+	// than this after its start could not open its window.
+	startFailWithin = 20 * time.Second
+	// failBurstGap: failures to open a window less than this apart, with
+	// no window working between them, are one burst.
+	failBurstGap = 2 * time.Minute
+)
 
 // ViewLauncher opens the agent's windows: at most one process per view.
 // Opening a view whose window is still open raises that window (the
@@ -54,6 +70,9 @@ type ViewLauncher struct {
 	// procs are the window processes the default Start ran, by view:
 	// what Open asks to raise.
 	procs map[string]*os.Process
+	// lastFailure is when a window last failed to open, zero when none
+	// has since a window worked: the burst Failed was told of.
+	lastFailure time.Time
 }
 
 type queuedView struct {
@@ -148,12 +167,38 @@ func (l *ViewLauncher) startLocked(view string, args []string) error {
 	l.log.Info("window opened", "view", view)
 	l.running[view] = true
 	l.procs[view] = proc
+	started := time.Now()
 	go func() {
 		err := wait()
 		l.log.Info("window closed", "view", view, "err", err)
+		l.windowEnded(view, err, time.Since(started))
 		l.ended(view)
 	}()
 	return nil
+}
+
+// windowEnded tells opts.Failed of a window that could not open, the
+// first of a burst; a window that worked (ended cleanly, or ran past
+// startFailWithin) ends the burst.
+func (l *ViewLauncher) windowEnded(view string, err error, ran time.Duration) {
+	now := time.Now()
+	l.mu.Lock()
+	if err == nil || ran >= startFailWithin {
+		l.lastFailure = time.Time{}
+		l.mu.Unlock()
+		return
+	}
+	first := l.lastFailure.IsZero() || now.Sub(l.lastFailure) >= failBurstGap
+	l.lastFailure = now
+	failed := l.opts.Failed
+	l.mu.Unlock()
+	if !first {
+		l.log.Info("window failed to open again: the user was told already", "view", view)
+		return
+	}
+	if failed != nil {
+		failed(view, err)
+	}
 }
 
 // ended starts the next queued window of the view, if any is still
