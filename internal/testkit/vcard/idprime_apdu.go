@@ -276,21 +276,10 @@ func (c *Card) idpVerify(cmd command) int {
 // idpChange is CHANGE REFERENCE DATA: old and new PIN, 16 bytes each. A
 // new PIN of the wrong form is refused before any try is spent.
 func (c *Card) idpChange(cmd command) int {
-	if cmd.p1 != 0x00 {
-		return swIncorrectP1P2
+	r, verified, old, nw, code := c.idpPINPair(cmd)
+	if code != swOK {
+		return code
 	}
-	r, verified := c.idpPIN(cmd.p2)
-	if r == nil {
-		return swRefNotFound
-	}
-	if len(cmd.data) != 32 {
-		return swWrongLength
-	}
-	old, nw := cmd.data[:16], cmd.data[16:]
-	if !validIDPPIN(nw) {
-		return swIncorrectData
-	}
-	*verified = false
 	if code := c.checkRef(r, old); code != swOK {
 		return code
 	}
@@ -304,25 +293,39 @@ func (c *Card) idpChange(cmd command) int {
 // idpUnblock is RESET RETRY COUNTER with the PUK and a new PIN (P1 00):
 // a right PUK sets the PIN and gives it all its tries back.
 func (c *Card) idpUnblock(cmd command) int {
-	if cmd.p1 != 0x00 {
-		return swIncorrectP1P2
+	r, _, puk, nw, code := c.idpPINPair(cmd)
+	if code != swOK {
+		return code
 	}
-	r, verified := c.idpPIN(cmd.p2)
-	if r == nil {
-		return swRefNotFound
-	}
-	if len(cmd.data) != 32 {
-		return swWrongLength
-	}
-	puk, nw := cmd.data[:16], cmd.data[16:]
-	if !validIDPPIN(nw) {
-		return swIncorrectData
-	}
-	*verified = false
 	if code := c.checkRef(&c.st.PUK, puk); code != swOK {
 		return code
 	}
 	return c.replaceRef(r, nw, true)
+}
+
+// idpPINPair parses the command of CHANGE REFERENCE DATA and of RESET
+// RETRY COUNTER: P1 00, P2 a PIN's reference, 32 bytes (the old PIN or
+// the PUK, then the new PIN, each padded with 00 to 16). It returns the
+// PIN's record and session flag and the two blocks, or the status word
+// that refuses the command; a command it accepts ends the PIN's
+// verification in this session, whatever the card then says of it.
+func (c *Card) idpPINPair(cmd command) (r *refData, verified *bool, first, nw []byte, code int) {
+	if cmd.p1 != 0x00 {
+		return nil, nil, nil, nil, swIncorrectP1P2
+	}
+	r, verified = c.idpPIN(cmd.p2)
+	if r == nil {
+		return nil, nil, nil, nil, swRefNotFound
+	}
+	if len(cmd.data) != 32 {
+		return nil, nil, nil, nil, swWrongLength
+	}
+	first, nw = cmd.data[:16], cmd.data[16:]
+	if !validIDPPIN(nw) {
+		return nil, nil, nil, nil, swIncorrectData
+	}
+	*verified = false
+	return r, verified, first, nw, swOK
 }
 
 // mse is MANAGE SECURITY ENVIRONMENT SET for signing (41 B6): 80 algorithm
