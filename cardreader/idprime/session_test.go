@@ -767,3 +767,64 @@ func TestECDSADER(t *testing.T) {
 		t.Error("odd length taken")
 	}
 }
+
+// Open with the identity cache and PC/SC's event counter (scripted): the
+// opening session reads the ID, the tries and, for a card whose identity
+// is not cached, the certificates, which Certificates then answers once
+// without an APDU. A refusal while reading them leaves Open good and
+// Certificates reads again (and says why); a card gone is Open's error.
+func TestScriptedOpenReadsCertificates(t *testing.T) {
+	der := testCert(t).Raw
+	comp := compressed(der, len(der))
+	idx := indexFile(indexRecord(0x0206, len(comp), "kxc00", "mscp", 1))
+	opening := steps(step{selApplet, ok}, step{getCPLC, cplcAnswer("11223344")},
+		step{"00 20 00 11", "63C3"}, step{"00 20 00 12", "63C3"}, step{"00 20 00 83", "6A88"})
+	card := func(t *testing.T, cache *cardreader.IdentityCache, st ...step) (*Card, *script) {
+		c, sc := scripted(t, st...)
+		c.opts.Cache = cache
+		c.events = func(string) (uint32, bool) { return 1, true }
+		c.facts = new(sync.Map)
+		return c, sc
+	}
+	t.Run("read with the ID and tries", func(t *testing.T) {
+		c, sc := card(t, cardreader.NewIdentityCache(0), steps(opening, fileSteps(fidIndex, idx), fileSteps(0x0206, comp))...)
+		if err := c.open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		certs, err := c.Certificates(ctx)
+		if err != nil || len(certs) != 1 || !bytes.Equal(certs[0].Cert.Raw, der) {
+			t.Fatalf("certificates %+v, %v", certs, err)
+		}
+		sc.done() // and nothing after the opening session
+		if sc.releases != 1 {
+			t.Errorf("%d sessions, want 1", sc.releases)
+		}
+	})
+	t.Run("not read for a cached card", func(t *testing.T) {
+		cache := cardreader.NewIdentityCache(0)
+		cache.Put(cardreader.CacheKey(cardreader.BackendIDPrime, "cplc:40907c93112233440a0b"), cardreader.Identity{HSAID: "x"})
+		c, sc := card(t, cache, opening...)
+		if err := c.open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sc.done()
+	})
+	t.Run("refused: Certificates reads again", func(t *testing.T) {
+		c, sc := card(t, cardreader.NewIdentityCache(0), steps(opening, step{"00 A4 08 00 02 0101 00", "6A82"},
+			step{selApplet, ok}, fileSteps(fidIndex, idx), fileSteps(0x0206, comp))...)
+		if err := c.open(ctx); err != nil {
+			t.Fatalf("a refused certificate read failed Open: %v", err)
+		}
+		if certs, err := c.Certificates(ctx); err != nil || len(certs) != 1 {
+			t.Fatalf("certificates %+v, %v", certs, err)
+		}
+		sc.done()
+	})
+	t.Run("card gone", func(t *testing.T) {
+		c, sc := card(t, cardreader.NewIdentityCache(0), steps(opening, step{"00 A4 08 00 02 0101 00", "pcsc:removed"})...)
+		if err := c.open(ctx); !errors.Is(err, cardreader.ErrCardRemoved) {
+			t.Fatalf("err = %v, want ErrCardRemoved", err)
+		}
+		sc.done()
+	})
+}
