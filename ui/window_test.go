@@ -71,6 +71,14 @@ func startX(t *testing.T) *display {
 	return &display{name: x.Name, env: x.Env()}
 }
 
+// startXScreen is startX with a screen of width×height pixels.
+func startXScreen(t *testing.T, width, height int) *display {
+	t.Helper()
+	need(t, "Xvfb", "xdotool", "import")
+	x := desktoptest.StartXvfbScreen(t, width, height)
+	return &display{name: x.Name, env: x.Env()}
+}
+
 func (d *display) ready() bool {
 	cmd := exec.Command("xdotool", "getdisplaygeometry")
 	cmd.Env = append(os.Environ(), "DISPLAY="+d.name)
@@ -380,7 +388,9 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d := startX(t)
+	// A screen that holds a window at 200 % whole (580×440 units are
+	// 1160×880 pixels; the default 1280×900 screen cut them off).
+	d := startXScreen(t, 2560, 1600)
 	a := startAgent(t, cardkind.PIV, testpki.CardSpec{})
 	langs := map[string]string{"sv": "sv_SE.UTF-8", "en": "en_US.UTF-8"}
 	themes := []string{"light", "dark"}
@@ -406,7 +416,9 @@ func TestScreenshots(t *testing.T) {
 		shoot("pin", lang, nil, typePINs, "pin")
 		shoot("certs", lang, nil, nil, "certs")
 		shoot("settings", lang, nil, nil, "settings")
-		shoot("about", lang, nil, nil, "about")
+		// A home as a user's (the diagnostics file's default path is in
+		// it), not the test's temporary directory.
+		shoot("about", lang, []string{"HOME=/home/anna"}, nil, "about")
 		for _, th := range []string{"light", "dark"} {
 			themes = []string{th} // a login order per window
 			_, id := a.handOver(t, "Logga in i journalen på Avdelning 12")

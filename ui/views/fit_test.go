@@ -171,3 +171,15 @@ func headerOf(v View) *header {
 	}
 	panic("no header")
 }
+
+// The settings window says so when the session runs in another
+// environment than the saved one (SITHSEID_ENV): the banner says DEMO, and
+// the choice, showing the saved PROD, would contradict it unexplained.
+func TestSettingsNamesSessionEnvironment(t *testing.T) {
+	prefs := &fakePrefs{s: config.Settings{Environment: "PROD"}, set: map[string]string{}, locked: map[string]bool{}}
+	_, vv := open(t, l10n.Swedish, func(env *Env) View { env.Environment = "DEMO"; return NewSettings(env, prefs, Autostart{}) })
+	v := vv.(*SettingsView)
+	wantText(t, v.envNote, "Just nu används DEMO (variabeln SITHSEID_ENV)")
+	_, vv = open(t, l10n.Swedish, func(env *Env) View { env.Environment = "PROD"; return NewSettings(env, prefs, Autostart{}) })
+	wantText(t, vv.(*SettingsView).envNote, "En ny miljö gäller direkt")
+}

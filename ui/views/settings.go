@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -84,10 +85,10 @@ func NewSettings(env *Env, prefs Preferences, auto Autostart) *SettingsView {
 		heading(c.T("ui.settings.title")),
 		form(
 			field(c.T("ui.settings.lang"), v.lang),
-			field(c.T("ui.settings.env"), v.env),
-			field("", v.envNote),
-			field(c.T("ui.settings.start"), v.autostart),
-			field("", v.autoNote)),
+			// Each note under its control, in the same row: a hidden
+			// note leaves no empty row behind.
+			field(c.T("ui.settings.env"), container.NewVBox(v.env, v.envNote)),
+			field(c.T("ui.settings.start"), container.NewVBox(v.autostart, v.autoNote))),
 		v.messages(),
 		container.NewHBox(layoutSpacer(), v.closeB, v.saveB),
 	))
@@ -154,6 +155,15 @@ func (v *SettingsView) load() {
 		v.envNote.SetText(c.T("ui.settings.env_locked"))
 	} else {
 		v.envNote.SetText(c.T("ui.settings.env_restart"))
+	}
+	// The session runs in another environment than the saved one
+	// (SITHSEID_ENV): say so, or the banner and the choice disagree.
+	saved := s.Environment
+	if saved == "" {
+		saved = environment.PROD
+	}
+	if now := strings.ToUpper(strings.TrimSpace(v.frame.env.Environment)); now != "" && now != strings.ToUpper(saved) {
+		v.envNote.SetText(c.T("ui.settings.env_session", now))
 	}
 	v.envNote.Show()
 }

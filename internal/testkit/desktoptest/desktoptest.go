@@ -45,12 +45,20 @@ func DieWithTest() *syscall.SysProcAttr {
 // -displayfd, so parallel test binaries never collide) until tb ends.
 func StartXvfb(tb testing.TB) *Display {
 	tb.Helper()
+	return StartXvfbScreen(tb, 1280, 900)
+}
+
+// StartXvfbScreen is StartXvfb with a screen of width×height pixels: the
+// screenshots at 200 % need more than the default 1280×900 (a window
+// larger than the screen is cut off).
+func StartXvfbScreen(tb testing.TB, width, height int) *Display {
+	tb.Helper()
 	xvfb := testenv.LookPath(tb, "Xvfb")
 	r, w, err := os.Pipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp", "-noreset")
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", width, height), "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = DieWithTest()
 	var stderr bytes.Buffer
