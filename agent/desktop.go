@@ -111,8 +111,13 @@ func (d *agentDesktop) windowFailed(view string, err error) {
 		path = filepath.Join(dir, logfile.LogFileName)
 	}
 	cat := d.catalog()
-	d.notes.Show(tray.Message{Summary: cat.T("notify.window_failed"), Body: cat.T("notify.window_failed_body", path), Group: "window"})
+	m := tray.Message{Summary: cat.T("notify.window_failed"), Body: cat.T("notify.window_failed_body", path), Group: "window"}
+	d.notes.Show(m)
+	alertUser(m.Summary, m.Body) // Windows: a message box (no balloon there)
 }
+
+// alertTitle is the title of the agent's message boxes.
+const alertTitle = "SITHS eID"
 
 // run shows the tray until ctx ends (the agent stops, or Quit). Without a
 // tray host it logs why and only waits: the agent works the same, and

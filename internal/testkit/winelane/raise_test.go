@@ -2,6 +2,7 @@ package winelane_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -77,5 +78,57 @@ func (l *lane) killAll() {
 		k := exec.Command("wineserver", a)
 		k.Env = l.env()
 		_ = k.Run()
+	}
+}
+
+// A window process that cannot start tells the user on Windows too
+// (issue 17): the agent, started as the Run key starts it but with a
+// window program that exits at once with a panic's message (winehelper ui,
+// as SITHSEID_UI_COMMAND), gets the tray icon's left click as the shell
+// sends it (winehelper click); its window fails, and the agent shows a
+// message box (the tray library has no balloon on Windows) in the user's
+// language naming the log file, which holds the window's exit status and
+// standard error. Before, nothing showed.
+func TestWindowsWindowThatCannotStartIsTold(t *testing.T) {
+	d := desktoptest.StartXvfb(t)
+	l := newLaneOn(t, d.Env()...)
+	helper := filepath.Join(l.dir, "winehelper.exe")
+	t.Cleanup(func() { l.killAll() })
+	agent := exec.Command("wine", l.exe, "agent", "--foreground")
+	agent.Env = l.env("SITHSEID_UI_COMMAND=" + winPath(helper))
+	agentOut := outFile(t)
+	agent.Stdout, agent.Stderr = agentOut, agentOut
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- agent.Wait() }()
+	t.Cleanup(func() {
+		_ = agent.Process.Kill()
+		wait.TryRecv(exited, 30*time.Second)
+	})
+	if r := l.runExe(t, helper, l.env(), "", "click"); r.code != 0 {
+		t.Fatalf("winehelper click: exit %d\n%s%s\nagent:\n%s", r.code, r.stdout, r.stderr, readOut(t, agentOut))
+	}
+	r := l.runExe(t, helper, l.env(), "", "alert", "SITHS eID")
+	if r.code != 0 {
+		t.Fatalf("winehelper alert: exit %d\n%s%s\nagent:\n%s", r.code, r.stdout, r.stderr, readOut(t, agentOut))
+	}
+	t.Logf("%s", r.stdout)
+	const logFile = `C:\users\`
+	i := strings.Index(r.stdout, logFile)
+	if !strings.Contains(r.stdout, "The window could not be opened") || i < 0 {
+		t.Fatalf("the message box does not say that the window could not open and where the log is:\n%s", r.stdout)
+	}
+	winLog := strings.TrimSpace(strings.SplitN(r.stdout[i:], "\n", 2)[0])
+	if !strings.HasSuffix(winLog, `\sithseid.log`) {
+		t.Fatalf("the message box names %q, not the log file", winLog)
+	}
+	b, err := os.ReadFile(l.unixPath(winLog))
+	if err != nil {
+		t.Fatalf("the log the message box names: %v", err)
+	}
+	if !strings.Contains(string(b), "exit status 2") || !strings.Contains(string(b), "Failed to create helper window") {
+		t.Errorf("the log %s does not hold the window's exit status and standard error:\n%s", winLog, b)
 	}
 }

@@ -12,6 +12,21 @@
 // window must come to the foreground (GetForegroundWindow). Then the same
 // with the about window minimised: it must be restored and in front.
 // Exit 0 when both hold, 1 with the reason otherwise.
+//
+//	winehelper ui VIEW…
+//
+// is a window program that cannot start (as the agent's SITHSEID_UI_COMMAND):
+// a panic's message on standard error, exit 2, as GLFW's without a display.
+//
+//	winehelper click
+//
+// clicks the agent's tray icon (left): the message the shell sends the
+// icon's window (fyne.io/systray's SystrayClass, its callback message
+// WM_USER+1 with WM_LBUTTONUP), once that window exists.
+//
+//	winehelper alert TITLE
+//
+// waits for a message box titled TITLE, prints its texts and closes it.
 package main
 
 import (
@@ -44,16 +59,83 @@ const (
 )
 
 func main() {
-	if len(os.Args) != 3 || os.Args[1] != "raise" {
-		fmt.Fprintln(os.Stderr, "usage: winehelper raise EXE")
+	var err error
+	switch {
+	case len(os.Args) == 3 && os.Args[1] == "raise":
+		err = raise(os.Args[2])
+	case len(os.Args) > 1 && os.Args[1] == "ui":
+		fmt.Fprintln(os.Stderr, "panic: PlatformError: Failed to create helper window (winehelper: a window that cannot start)")
+		os.Exit(2)
+	case len(os.Args) == 2 && os.Args[1] == "click":
+		err = click()
+	case len(os.Args) == 3 && os.Args[1] == "alert":
+		err = alert(os.Args[2])
+	default:
+		fmt.Fprintln(os.Stderr, "usage: winehelper raise EXE | ui VIEW | click | alert TITLE")
 		os.Exit(2)
 	}
-	if err := raise(os.Args[2]); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "winehelper:", err)
 		os.Exit(1)
 	}
-	fmt.Println("raised")
+	fmt.Println("done")
 }
+
+// click posts the tray icon's left click to its window.
+func click() error {
+	var h windows.HWND
+	if !until(90*time.Second, func() bool {
+		h = findWindow("SystrayClass", "")
+		return h != 0
+	}) {
+		return errors.New("no tray icon window (SystrayClass) within 90 s")
+	}
+	const wmSystrayMessage, wmLButtonUp = 0x0400 + 1, 0x0202
+	if r, _, err := procPostMessage.Call(uintptr(h), wmSystrayMessage, 0, wmLButtonUp); r == 0 {
+		return fmt.Errorf("PostMessage: %v", err)
+	}
+	fmt.Printf("clicked the tray icon of pid %d\n", pid(h))
+	return nil
+}
+
+// alert prints the texts of the message box titled title and closes it.
+func alert(title string) error {
+	var h windows.HWND
+	if !until(60*time.Second, func() bool {
+		h = findWindow("#32770", title)
+		return h != 0
+	}) {
+		return fmt.Errorf("no message box %q within 60 s", title)
+	}
+	children = nil
+	windows.EnumChildWindows(h, childCallback, nil)
+	fmt.Printf("message box %q of pid %d:\n", title, pid(h))
+	for _, c := range children {
+		if t := text(c); t != "" {
+			fmt.Println(t)
+		}
+	}
+	procPostMessage.Call(uintptr(h), wmClose, 0, 0)
+	return nil
+}
+
+// findWindow is a top-level window of the class (and the title, unless
+// ""), or 0.
+func findWindow(class, title string) windows.HWND {
+	for h := range windowsOf(class) {
+		if title == "" || text(h) == title {
+			return h
+		}
+	}
+	return 0
+}
+
+var children []windows.HWND
+
+var childCallback = syscall.NewCallback(func(h windows.HWND, _ uintptr) uintptr {
+	children = append(children, h)
+	return 1
+})
 
 func raise(exe string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -141,16 +223,30 @@ func raise(exe string) error {
 // glfwWindows are the visible or hidden top-level windows of GLFW's class
 // (not its helper window), of every process.
 func glfwWindows() map[windows.HWND]bool {
-	found = map[windows.HWND]bool{}
+	ws := windowsOf("GLFW30")
+	for h := range ws {
+		if text(h) == "GLFW message window" {
+			delete(ws, h)
+		}
+	}
+	return ws
+}
+
+// windowsOf are the top-level windows of the class, of every process.
+func windowsOf(class string) map[windows.HWND]bool {
+	found, wantClass = map[windows.HWND]bool{}, class
 	_ = windows.EnumWindows(enumCallback, nil)
 	return found
 }
 
-var found map[windows.HWND]bool
+var (
+	found     map[windows.HWND]bool
+	wantClass string
+)
 
 var enumCallback = syscall.NewCallback(func(h windows.HWND, _ uintptr) uintptr {
 	buf := make([]uint16, 64)
-	if n, err := windows.GetClassName(h, &buf[0], int32(len(buf))); err == nil && windows.UTF16ToString(buf[:n]) == "GLFW30" && text(h) != "GLFW message window" {
+	if n, err := windows.GetClassName(h, &buf[0], int32(len(buf))); err == nil && windows.UTF16ToString(buf[:n]) == wantClass {
 		found[h] = true
 	}
 	return 1
