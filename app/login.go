@@ -272,23 +272,26 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	// phase holds the lock (the TLS handshake signs with the card).
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Verify first: a wrong PIN must surface as tries left, not as a failed
-	// TLS handshake, and leaves the order pending.
-	if err := s.verifyPIN(ctx, oc, pin); err != nil {
+	// pinFailed ends the login on a PIN the card refused: a wrong PIN
+	// leaves the order pending (the user may try again), a blocked one
+	// cancels it, a card gone or changed too (failLogin).
+	pinFailed := func(err error) bool {
 		if errors.Is(err, cardreader.ErrPINBlocked) {
 			cancel(oob.ReasonStartFailed)
-		} else {
-			s.failLogin(oc, err, cancel)
+			return true
 		}
-		return nil, err
+		s.failLogin(oc, err, cancel)
+		var wrong *cardreader.WrongPINError
+		return errors.As(err, &wrong)
 	}
-	// The signer keeps its context for the signatures that follow (TLS
-	// and the challenge): bounded, with no prompt in between.
+	// The signer keeps its context for the signatures that follow (the
+	// challenge, then TLS when the session is not resumed): bounded, with
+	// no prompt in between.
 	sctx, scancel := s.cardCtx(ctx)
 	defer scancel()
-	signer, err := oc.card.Signer(sctx, login.ID, pin)
+	signer, err := s.loginSigner(ctx, sctx, oc, login, pin)
 	if err != nil {
-		s.failLogin(oc, err, cancel)
+		pinFailed(err)
 		return nil, err
 	}
 	sess, err := s.loginSession(oc, login, signer, req.Env, base, roots)
@@ -298,9 +301,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	sess.signer.set(signer)
 	defer sess.signer.set(nil)
 
+	// The challenge is the card's first signature, before any TLS
+	// handshake: a wrong PIN surfaces here as tries left, not as a failed
+	// handshake, and leaves the order pending.
 	alg, sig, err := oob.SignChallenge(sess.signer, tx.ToBeSigned())
 	if err != nil {
-		s.failLogin(oc, err, cancel)
+		if pinFailed(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("signing the challenge: %w", err)
 	}
 	var proof *oob.DeviceProof
@@ -344,6 +352,31 @@ func (s *Service) loginCard(ctx context.Context, sel Selector) (openCard, cardre
 		return oc, cardreader.CertInfo{}, ErrNoLoginCertificate
 	}
 	return oc, login, nil
+}
+
+// certSigner is a card that makes the signer of a key whose certificate
+// the caller has already read from it (cardreader/piv, idprime), the PIN
+// verified in each signature's own session.
+type certSigner interface {
+	SignerWithCert(ctx context.Context, certID string, cert *x509.Certificate, pin *cardreader.Secret) (crypto.Signer, error)
+}
+
+// loginSigner is the card's signer of the login key. A certSigner gets the
+// certificate read with the card's identity (the card's ID, which Open
+// bound: each signature's session checks it is still that card before its
+// VERIFY), and the PIN is verified in the first signature's session, the
+// challenge's: one VERIFY per login (two when the TLS session is not
+// resumed), no certificate read again (issue 17). Any other card (PKCS#11)
+// verifies the PIN first, so that a wrong PIN surfaces as tries left, then
+// makes its signer.
+func (s *Service) loginSigner(ctx, sctx context.Context, oc openCard, login cardreader.CertInfo, pin *cardreader.Secret) (crypto.Signer, error) {
+	if cs, ok := oc.card.(certSigner); ok && login.Cert != nil {
+		return cs.SignerWithCert(sctx, login.ID, login.Cert, pin)
+	}
+	if err := s.verifyPIN(ctx, oc, pin); err != nil {
+		return nil, err
+	}
+	return oc.card.Signer(sctx, login.ID, pin)
 }
 
 // verifyPIN checks pin on the card before anything is signed, so a wrong

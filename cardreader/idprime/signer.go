@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -92,6 +93,29 @@ func (c *Card) Signer(ctx context.Context, certID string, pin *cardreader.Secret
 	return sg, nil
 }
 
+// SignerWithCert is Signer for the key of certificate certID whose
+// certificate the caller has already read from this card (its identity,
+// read for the card ID this Card is bound to): neither the index nor the
+// certificate is read again. The key's reference and PIN are read in the
+// first Sign's session, after the card is checked to be the one this Card
+// was opened on and before its VERIFY, MSE SET and PSO: a login signs in
+// one session with one VERIFY (issue 17). A wrong or blocked PIN surfaces
+// from the first Sign.
+func (c *Card) SignerWithCert(ctx context.Context, certID string, cert *x509.Certificate, pin *cardreader.Secret) (crypto.Signer, error) {
+	if _, ok := containerOf(certID); !ok || cert == nil {
+		return nil, fmt.Errorf("signer for %q: %w", certID, cardreader.ErrCertificateNotFound)
+	}
+	if err := checkPINFormat(pin); err != nil {
+		return nil, err
+	}
+	switch cert.PublicKey.(type) {
+	case *rsa.PublicKey, *ecdsa.PublicKey:
+	default:
+		return nil, fmt.Errorf("signer for %s: key type %T: %w", certID, cert.PublicKey, cardreader.ErrUnsupportedCard)
+	}
+	return &signer{card: c, name: certID, pub: cert.PublicKey, pin: pin, ctx: context.WithoutCancel(ctx), keyLater: true}, nil
+}
+
 func containerIndex(name string) int {
 	n, _ := containerOf(name)
 	return n
@@ -133,6 +157,9 @@ type signer struct {
 	pub  crypto.PublicKey
 	pin  *cardreader.Secret
 	ctx  context.Context
+	// keyLater: key is read in the next Sign's session (SignerWithCert);
+	// both are guarded by the card's mutex (doPIN).
+	keyLater bool
 }
 
 var _ cardreader.PSSCapable = (*signer)(nil)
@@ -161,6 +188,16 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 	}
 	var sig []byte
 	err = s.card.doPIN(s.ctx, func(ss *session) error {
+		if s.keyLater {
+			k, ok, err := ss.keyFor(containerIndex(s.name))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("no private key for the certificate: %w", cardreader.ErrCertificateNotFound)
+			}
+			s.key, s.keyLater = k, false
+		}
 		if err := ss.verify(s.key.PINRef, s.pin); err != nil {
 			return err
 		}

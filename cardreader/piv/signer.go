@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,29 @@ func (c *Card) Signer(ctx context.Context, certID string, pin *cardreader.Secret
 	cert, err := parseCertObject(obj)
 	if err != nil {
 		return nil, fmt.Errorf("signer for %s: %w", certID, err)
+	}
+	alg, ok := keyAlgorithm(cert.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("signer for %s: key type %T: %w", certID, cert.PublicKey, cardreader.ErrUnsupportedCard)
+	}
+	return &signer{card: c, slot: slot, alg: alg, pub: cert.PublicKey, pin: pin, ctx: context.WithoutCancel(ctx)}, nil
+}
+
+// SignerWithCert is Signer for the key in slot certID whose certificate
+// the caller has already read from this card (its identity, read for the
+// card ID this Card is bound to): the certificate is not read again, so
+// making the signer costs the card nothing. Each Sign is as Signer's: in
+// one session, the card checked to be the one this Card was opened on
+// (the binding), then VERIFY and GENERAL AUTHENTICATE. A wrong or blocked
+// PIN surfaces from the first Sign. A login signs once, with one VERIFY
+// (issue 17).
+func (c *Card) SignerWithCert(ctx context.Context, certID string, cert *x509.Certificate, pin *cardreader.Secret) (crypto.Signer, error) {
+	slot, ok := slotByID(certID)
+	if !ok || cert == nil {
+		return nil, fmt.Errorf("signer for %q: %w", certID, cardreader.ErrCertificateNotFound)
+	}
+	if err := checkPINFormat(pin); err != nil {
+		return nil, err
 	}
 	alg, ok := keyAlgorithm(cert.PublicKey)
 	if !ok {
