@@ -182,7 +182,7 @@ func raise(exe string) error {
 		if windows.GetForegroundWindow() != settings {
 			procSetForegroundWindow.Call(uintptr(settings))
 		}
-		if !until(10*time.Second, func() bool { return windows.GetForegroundWindow() == settings }) {
+		if !until(20*time.Second, func() bool { return windows.GetForegroundWindow() == settings }) {
 			return fmt.Errorf("the settings window does not take the foreground (it is %#x)", windows.GetForegroundWindow())
 		}
 		return nil
@@ -191,7 +191,7 @@ func raise(exe string) error {
 		if err := l.Open(viewname.About); !errors.Is(err, agent.ErrViewOpen) {
 			return fmt.Errorf("opening the open about view again: %v, want ErrViewOpen", err)
 		}
-		if !until(10*time.Second, func() bool {
+		if !until(20*time.Second, func() bool {
 			r, _, _ := procIsIconic.Call(uintptr(about))
 			return r == 0 && windows.GetForegroundWindow() == about
 		}) {
@@ -211,7 +211,7 @@ func raise(exe string) error {
 	}
 	// Minimised.
 	procShowWindow.Call(uintptr(about), swMinimize)
-	if !until(10*time.Second, func() bool { r, _, _ := procIsIconic.Call(uintptr(about)); return r != 0 }) {
+	if !until(20*time.Second, func() bool { r, _, _ := procIsIconic.Call(uintptr(about)); return r != 0 }) {
 		return errors.New("the about window does not minimise")
 	}
 	if err := cover(); err != nil {
