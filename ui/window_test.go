@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"net"
 	"os"
@@ -266,6 +267,47 @@ func (w *window) shot(t *testing.T, path string) {
 	}
 }
 
+// settle waits until the window shows the same picture three times in a
+// row, 200 ms apart: what it fetched is drawn and it has shrunk to its
+// contents (the QR code turns every second, so three alike fit between
+// two turns).
+func (w *window) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var prev []byte
+	for same := 0; same < 2; {
+		shot := filepath.Join(t.TempDir(), "settle.png")
+		w.shot(t, shot)
+		f, err := os.Open(shot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := img.Bounds()
+		pix := []byte(b.String())
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				pix = append(pix, byte(r>>8), byte(g>>8), byte(bl>>8))
+			}
+		}
+		if bytes.Equal(pix, prev) {
+			same++
+		} else {
+			same = 0
+		}
+		prev = pix
+		if time.Now().After(deadline) {
+			t.Fatalf("the window did not settle within 30 s\n%s", w.stderr)
+		}
+		time.Sleep(200 * time.Millisecond) // between two pictures
+	}
+}
+
 // kill ends the process and waits for it.
 func (w *window) kill() {
 	_ = w.cmd.Process.Kill()
@@ -401,7 +443,7 @@ func TestScreenshots(t *testing.T) {
 			if prepare != nil {
 				prepare(w)
 			}
-			time.Sleep(1500 * time.Millisecond) // a fetch and a few frames
+			w.settle(t) // the card read and the window shrunk to it
 			w.shot(t, filepath.Join(dir, name+"-"+lang+"-"+th+".png"))
 			w.kill()
 		}
