@@ -157,7 +157,8 @@ var dropModes = []vcard.DropMode{vcard.DropAfterAnswer, vcard.DropBeforeAnswer}
 // TestFaultCardPulledEveryAPDU pulls the card after every APDU index k of
 // status, PIN change (with the right and with a wrong current PIN),
 // unblock, certificate removal and login (k = 1..N,
-// N measured first on an undisturbed run), through app.Service as the
+// N measured first on an undisturbed warm run, and every round pulled at
+// that run's k-th APDU), through app.Service as the
 // agent runs them. Each time: the call returns within 2 s (a context
 // deadline, reported as a hang), with a typed error (ErrCardRemoved, or
 // ErrNoCard when the card had gone before discovery found it) or a
@@ -417,42 +418,68 @@ func CardPulledEveryAPDU(t *testing.T, k cardkind.Kind, reader int) {
 	}
 }
 
-// pullEveryAPDU runs op once undisturbed to count its N APDUs and find
-// the ones that change the card, then for each drop mode and k = 1..N
-// pulls the card at the k-th APDU and checks what op reports against what
-// the card then holds (see TestFaultCardPulledEveryAPDU).
+// pullEveryAPDU runs op twice undisturbed and on the second, warm run
+// counts its N APDUs and finds the ones that change the card, then for
+// each drop mode and k = 1..N pulls the card at the k-th APDU (a round
+// that pulls nothing, or pulls at another APDU, fails) and checks what op
+// reports against what the card then holds (see
+// TestFaultCardPulledEveryAPDU).
 func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 	card := f.card
 	ctx := context.Background()
-	before := card.Server.Stats().APDUs
+	// The instructions the card is sent, in order, while recording.
 	var ins []byte
 	var insMu sync.Mutex
-	card.Server.Observe(func(b byte) { insMu.Lock(); ins = append(ins, b); insMu.Unlock() })
-	err := op.run(ctx, f.service(t))
-	card.Server.Observe(nil)
-	if err != nil {
-		t.Fatalf("without a pull: %v", err)
+	record := func() {
+		insMu.Lock()
+		ins = ins[:0]
+		insMu.Unlock()
+		card.Server.Observe(func(b byte) { insMu.Lock(); ins = append(ins, b); insMu.Unlock() })
 	}
-	n := int(card.Server.Stats().APDUs - before)
-	insMu.Lock()
+	recorded := func() []byte {
+		card.Server.Observe(nil)
+		insMu.Lock()
+		defer insMu.Unlock()
+		return slices.Clone(ins)
+	}
+	// N is counted on a warm run, the second: OpenSC's module reads the
+	// card's PKCS#15 structure (some 20 APDUs) on its first use after an
+	// insertion only, so a first run after the previous operation's last
+	// pull sends more than any later run, and its N left rounds that
+	// pulled nothing. Every round below starts warm too (warm after each
+	// re-insertion), and must pull at the same APDU as the warm run's k-th.
+	var measured []byte
+	var first int
+	for run := 1; run <= 2; run++ {
+		record()
+		err := op.run(ctx, f.service(t))
+		got := recorded()
+		if err != nil {
+			t.Fatalf("without a pull (run %d): %v", run, err)
+		}
+		if did, ok := op.happened(); !ok || (op.undo != nil && !did) {
+			t.Fatalf("without a pull (run %d) the card's state is wrong (happened %v, consistent %v)", run, did, ok)
+		} else if did && op.undo != nil {
+			if err := op.undo(ctx, f.service(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if run == 1 {
+			first = len(got)
+		}
+		measured = got
+	}
+	n := len(measured)
 	changing := map[int]bool{} // 1-based indices of the APDUs that change the card
-	for i, b := range ins {
+	for i, b := range measured {
 		if changingINS[b] {
 			changing[i+1] = true
 		}
 	}
-	insMu.Unlock()
 	if op.changes != (len(changing) > 0) && k.Backend != cardreader.BackendPKCS11 && !strings.HasSuffix(op.name, "-refused") {
-		t.Fatalf("changes %v but the card was sent %d changing commands (% X)", op.changes, len(changing), ins)
+		t.Fatalf("changes %v but the card was sent %d changing commands (% X)", op.changes, len(changing), measured)
 	}
-	if did, ok := op.happened(); !ok || (op.undo != nil && !did) {
-		t.Fatalf("without a pull the card's state is wrong (happened %v, consistent %v)", did, ok)
-	} else if did && op.undo != nil {
-		if err := op.undo(ctx, f.service(t)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("%s: %d APDUs, changing at %v", op.name, n, slices.Sorted(maps.Keys(changing)))
+	t.Logf("%s: %d APDUs, changing at %v (warm; the first run sent %d)", op.name, n, slices.Sorted(maps.Keys(changing)), first)
 	if n == 0 {
 		// Nothing to pull at: the card out of the reader all along
 		// changes nothing.
@@ -469,18 +496,24 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 	// The native backends know which command got no answer; OpenSC's
 	// module does not, so a removal during a change is always "unknown".
 	native := k.Backend != cardreader.BackendPKCS11
-	unpulled := map[vcard.DropMode][]int{} // the k whose round sent fewer than k APDUs
-	defer func() {
-		for _, mode := range dropModes {
-			if u := unpulled[mode]; len(u) > 0 {
-				t.Logf("%s %v: %d of %d rounds ended before their k-th APDU, nothing pulled: k = %v", op.name, mode, len(u), n, u)
-			}
+	// warm puts OpenSC's module back where the measured run found it
+	// after a re-insertion: a status reads what the module reads first.
+	// (What it says of the card is not judged here: a card whose expired
+	// certificates were all removed has none to show.)
+	warm := func(tag string) {
+		st, err := f.service(t).Status(ctx, app.StatusOptions{})
+		if err == nil && len(st.Cards) != 1 {
+			err = fmt.Errorf("%d cards listed", len(st.Cards))
 		}
-	}()
+		if err != nil {
+			t.Fatalf("%s: status after re-insertion: %v", tag, err)
+		}
+	}
 	for _, mode := range dropModes {
 		for i := 1; i <= n; i++ {
 			tag := fmt.Sprintf("%v k=%d/%d", mode, i, n)
 			drops, apdus := card.Server.Stats().Drops, card.Server.Stats().APDUs
+			record()
 			card.Server.SetDrop(i, mode)
 			rctx, cancel := context.WithTimeout(ctx, faultDeadline)
 			start := time.Now()
@@ -490,21 +523,23 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 			cancel()
 			// The card counts the drop before its reply (or its silence):
 			// an operation that needed the k-th answer may return first.
-			// Wait for the pull (the k-th APDU is always sent: N was
-			// measured on the same path). A success with fewer than k
-			// APDUs sent will not be pulled: the card counts an APDU and
-			// the drop before answering it, and the operation has had
-			// all its answers. (OpenSC's module sends fewer APDUs on
-			// later runs of some operations than on the measured one.)
+			// Wait for the pull: the k-th APDU must be sent, as on the
+			// measured run, and be the measured run's k-th (the same
+			// instructions up to it). A round that ends with fewer than
+			// k APDUs sent pulled nothing and tested nothing: it fails.
 			opDone := time.Now()
 			pulled := card.Server.Stats().Drops > drops
 			for deadline := time.Now().Add(2 * time.Second); !pulled && (err != nil || card.Server.Stats().APDUs-apdus >= int64(i)) && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 				pulled = card.Server.Stats().Drops > drops
 			}
-			if !pulled {
-				unpulled[mode] = append(unpulled[mode], i)
-			}
 			card.Server.SetDrop(0, mode)
+			sent := recorded() // the card is out when pulled: nothing more comes
+			switch {
+			case !pulled:
+				t.Errorf("%s: nothing pulled: the operation sent %d APDUs (% X), fewer than k; the measured run % X", tag, len(sent), sent, measured)
+			case !slices.Equal(sent, measured[:i]):
+				t.Errorf("%s: pulled at another APDU than the measured run's k-th: sent % X, measured % X", tag, sent, measured)
+			}
 			outcome := errors.Is(err, app.ErrOutcomeUnknown)
 			switch {
 			case hung:
@@ -530,6 +565,9 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 			}
 			gone = time.Since(opDone) - back // the drop counted, then pcscd's poll
 			checked := time.Now()
+			if pulled {
+				warm(tag)
+			}
 			minTries := op.minPINTries
 			if minTries == 0 {
 				minTries = 3
@@ -576,7 +614,7 @@ func pullEveryAPDU(t *testing.T, f *fixture, k cardkind.Kind, op pulledOp) {
 					t.Fatalf("%s: undo: %v", tag, uerr)
 				}
 			}
-			t.Logf("%s: pulled=%v outcome-unknown=%v %v in %v (removal seen %v, reinserted %v, check/redo/undo %v)", tag, pulled, outcome, err,
+			t.Logf("%s: pulled=%v outcome-unknown=%v %v in %v (removal seen %v, reinserted %v, status/check/redo/undo %v)", tag, pulled, outcome, err,
 				took.Round(time.Millisecond), gone.Round(time.Millisecond), back.Round(time.Millisecond), time.Since(checked).Round(time.Millisecond))
 		}
 	}
