@@ -102,18 +102,8 @@ func Binaries(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "sithseid-test-bin-")
-		if binErr != nil {
-			return
-		}
-		var root string
-		if root, binErr = testenv.ModuleRoot(); binErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", ".", "./cmd/sithseid-idp")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if binErr == nil {
+			binErr = build(binDir, ".", "./cmd/sithseid-idp")
 		}
 	})
 	if binErr != nil {
