@@ -366,6 +366,8 @@ func (a *Agent) apply(st *app.Status) {
 			Reader: cs.Reader, Backend: cs.Backend, CardNumber: cs.CardNumber, Holder: cs.Holder,
 			NotAfter: cs.NotAfter, PIN: cs.PIN, PUK: cs.PUK, Warnings: cs.Warnings, Error: cs.Error,
 			EIDs: cs.EIDs,
+			// From the issuer the identity read already names: no APDU.
+			Environment: localapi.CardEnvironmentOf(cs.Issuer),
 		}
 	}
 	now := a.now()

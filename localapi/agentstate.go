@@ -1,7 +1,10 @@
 package localapi
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sithseid/sithseid/app"
@@ -70,6 +73,75 @@ type CardSummary struct {
 	// EIDs are the card's SITHS eIDs (app.CardStatus.EIDs): the tray
 	// lists them on a card with several.
 	EIDs []app.EIDStatus `json:"eids,omitempty"`
+	// Environment is the environment the card belongs to, told by its
+	// issuing CA (CardEnvironmentOf): the windows and the tray warn when
+	// it is not the app's. Absent when unknown (and from older agents).
+	Environment CardEnvironment `json:"environment,omitempty"`
+}
+
+// CardEnvironment is the environment a card belongs to: "PROD" for a card
+// from Inera's production CAs, "TEST" for one from its test CAs, "" when
+// it is not known.
+type CardEnvironment string
+
+// The card environments a state event can carry.
+const (
+	CardEnvProd CardEnvironment = "PROD"
+	CardEnvTest CardEnvironment = "TEST"
+)
+
+// CardEnvironmentOf is the environment of a card whose certificates are
+// issued by issuer: Inera's test CAs carry the word TEST in their name
+// ("SITHS e-id Person HSA-id 3 CA v1 TEST", internal/testkit/testpki), the
+// production CAs do not. "" when the issuer is unknown.
+func CardEnvironmentOf(issuer string) CardEnvironment {
+	if strings.TrimSpace(issuer) == "" {
+		return ""
+	}
+	for _, w := range strings.FieldsFunc(issuer, func(r rune) bool {
+		return r == ' ' || r == ',' || r == '=' || r == '-' || r == '_'
+	}) {
+		if w == "TEST" {
+			return CardEnvTest
+		}
+	}
+	return CardEnvProd
+}
+
+// Mismatches says whether a card of environment e is the wrong one for the
+// app's environment appEnv: PROD ("" too) wants production cards, every
+// other environment (TEST, QA, DEMO) test cards. An unknown card
+// environment never mismatches.
+func (e CardEnvironment) Mismatches(appEnv string) bool {
+	switch e {
+	case CardEnvProd, CardEnvTest:
+	default:
+		return false
+	}
+	if a := strings.TrimSpace(appEnv); a == "" || strings.EqualFold(a, "PROD") {
+		return e != CardEnvProd
+	}
+	return e == CardEnvProd
+}
+
+// UnmarshalJSON takes a JSON string (or null). "PROD" and "TEST", exactly
+// so, are kept; any other string is one this version does not know and
+// reads as unknown (""), so a newer agent's value can never raise a
+// warning here nor make the state unreadable. Anything but a string or
+// null is refused.
+func (e *CardEnvironment) UnmarshalJSON(b []byte) error {
+	var s *string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("card environment: %w", err)
+	}
+	*e = ""
+	if s != nil {
+		switch v := CardEnvironment(*s); v {
+		case CardEnvProd, CardEnvTest:
+			*e = v
+		}
+	}
+	return nil
 }
 
 // PendingHandoff is a queued login request.

@@ -109,6 +109,16 @@ func Build(v View, cat *l10n.Catalog) Menu {
 	st := v.State
 	card := st.Card
 	state, icon, headline := describe(st, cat)
+	if card != nil && !st.ServiceDown && st.Busy == "" && card.Environment.Mismatches(v.Environment) {
+		// The card belongs to another environment than the app's (the
+		// agent tells it from the issuer): say so before anything the
+		// card itself says, as the windows' header does, with the
+		// attention badge (a ready icon would hide it).
+		state, icon = cat.T("tray.state.prod_card", strings.ToUpper(v.Environment)), IconExpiring
+		if card.Environment == localapi.CardEnvTest {
+			state = cat.T("tray.state.test_card", "PROD")
+		}
+	}
 	m := Menu{
 		Icon:        icon,
 		Tooltip:     cat.T("tray.tooltip", state),

@@ -36,36 +36,32 @@ const (
 // issuing CA: Inera's test CAs carry the word TEST in their name ("SITHS
 // e-id Person HSA-id 3 CA v1 TEST", internal/testkit/testpki), the
 // production CAs do not. "" when the issuer is unknown.
+// The one rule is localapi.CardEnvironmentOf, which the agent also applies
+// to the state it publishes.
 func CardEnvironment(issuer string) string {
-	if strings.TrimSpace(issuer) == "" {
-		return ""
-	}
-	for _, w := range strings.FieldsFunc(issuer, func(r rune) bool {
-		return r == ' ' || r == ',' || r == '=' || r == '-' || r == '_'
-	}) {
-		if w == "TEST" {
-			return "TEST"
-		}
-	}
-	return "PROD"
+	return string(localapi.CardEnvironmentOf(issuer))
 }
 
 // envMismatch says whether a card of cardEnv is the wrong one for the
 // app's environment appEnv: PROD wants production cards, every other
 // environment (TEST, QA, DEMO) test cards.
 func envMismatch(appEnv, cardEnv string) bool {
-	if cardEnv == "" {
-		return false
-	}
-	if appEnv == "" || strings.EqualFold(appEnv, "PROD") {
-		return cardEnv != "PROD"
-	}
-	return cardEnv == "PROD"
+	return localapi.CardEnvironment(cardEnv).Mismatches(appEnv)
 }
 
 // cardState is the header's state and sentence for the active card cs
 // (nil with err when there is none) in the app's environment appEnv.
 func cardState(c *l10n.Catalog, st *app.Status, cs *app.CardStatus, err error, appEnv string) (CardState, string) {
+	ce := ""
+	if cs != nil {
+		ce = CardEnvironment(cs.Issuer)
+	}
+	return cardStateEnv(c, st, cs, ce, err, appEnv)
+}
+
+// cardStateEnv is cardState for a card whose environment ce is known
+// otherwise than by its issuer (the agent's published state names it).
+func cardStateEnv(c *l10n.Catalog, st *app.Status, cs *app.CardStatus, ce string, err error, appEnv string) (CardState, string) {
 	switch {
 	case cs == nil && err != nil && !errors.Is(err, cardreader.ErrNoCard) && !errors.Is(err, cardreader.ErrNoReader):
 		return StateServiceDown, c.T("ui.state.service_down")
@@ -74,7 +70,7 @@ func cardState(c *l10n.Catalog, st *app.Status, cs *app.CardStatus, err error, a
 	case cs == nil:
 		return StateNoCard, c.T("ui.state.no_card")
 	}
-	if ce := CardEnvironment(cs.Issuer); envMismatch(appEnv, ce) {
+	if envMismatch(appEnv, ce) {
 		if ce == "TEST" {
 			return StateWrongEnv, c.T("ui.state.test_card", "PROD")
 		}
@@ -115,6 +111,8 @@ type header struct {
 	lastSt  *app.Status
 	lastCs  *app.CardStatus
 	lastErr error
+	// lastEnv is the card's environment as last shown.
+	lastEnv string
 }
 
 func newHeader(f *frame) *header {
@@ -146,8 +144,17 @@ func newHeader(f *frame) *header {
 
 // set shows the state of the active card cs (nil with err when none).
 func (h *header) set(st *app.Status, cs *app.CardStatus, err error) {
-	h.lastSt, h.lastCs, h.lastErr = st, cs, err
-	s, text := cardState(h.f.cat, st, cs, err, h.f.env.Environment)
+	ce := ""
+	if cs != nil {
+		ce = CardEnvironment(cs.Issuer)
+	}
+	h.show(st, cs, ce, err)
+}
+
+// show is set for a card of environment ce.
+func (h *header) show(st *app.Status, cs *app.CardStatus, ce string, err error) {
+	h.lastSt, h.lastCs, h.lastErr, h.lastEnv = st, cs, err, ce
+	s, text := cardStateEnv(h.f.cat, st, cs, ce, err, h.f.env.Environment)
 	h.shown = s
 	h.icon.SetResource(stateIcon(s))
 	h.state.SetText(text)
@@ -170,7 +177,7 @@ func (h *header) relanguage(environment string) {
 		h.banner.Show()
 	}
 	if h.shown != "" {
-		h.set(h.lastSt, h.lastCs, h.lastErr)
+		h.show(h.lastSt, h.lastCs, h.lastEnv, h.lastErr)
 	}
 }
 
@@ -194,14 +201,18 @@ func (h *header) follow(src StateSource) {
 				continue
 			}
 			st, cs, err := fromAgentState(ev.State)
-			h.f.later(func() { h.set(st, cs, err) })
+			ce := ""
+			if ev.State.Card != nil && !ev.State.ServiceDown {
+				ce = string(ev.State.Card.Environment)
+			}
+			h.f.later(func() { h.show(st, cs, ce, err) })
 		}
 	}()
 }
 
 // fromAgentState is the header's input from the agent's published state.
-// The summary has no issuer, so the card's environment is not judged
-// here (the windows that read the card do).
+// The summary has no issuer; the card's environment, which the agent
+// judged from it, travels beside (CardSummary.Environment).
 func fromAgentState(s *localapi.State) (*app.Status, *app.CardStatus, error) {
 	if s.ServiceDown {
 		return nil, nil, errServiceDown
