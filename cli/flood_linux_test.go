@@ -6,10 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +34,9 @@ const floodBudget = 64 << 20
 // (the figures are logged; docs/performance.md quotes them).
 func TestAgentMemoryBoundedUnderFlood(t *testing.T) {
 	exe := shippedBinary(t)
-	pid, addr := startFloodAgent(t, exe)
+	// No card is needed for pings.
+	a := startSessionAgent(t, exe, map[string]string{"LANG": "C.UTF-8"})
+	pid, addr := a.cmd.Process.Pid, a.addr
 
 	// At rest: after a few pings, so the local API's first use counts.
 	for range 3 {
@@ -129,56 +127,5 @@ func pingWithin(t *testing.T, addr string, d time.Duration) {
 	defer c.Close()
 	if _, err := c.Ping(ctx); err != nil {
 		t.Fatalf("the agent did not answer a ping within %v: %v", d, err)
-	}
-}
-
-// startFloodAgent runs "sithseid agent --foreground --no-tray", the
-// shipped binary, in a session of its own (no card is needed for pings)
-// until t ends, and returns its pid and socket once it answers a ping.
-func startFloodAgent(t *testing.T, exe string) (int, string) {
-	t.Helper()
-	root := t.TempDir()
-	env := []string{"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}
-	for _, d := range []string{"HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"} {
-		dir := filepath.Join(root, strings.ToLower(d))
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		env = append(env, d+"="+dir)
-	}
-	cmd := exec.Command(exe, "agent", "--foreground", "--no-tray")
-	cmd.Env = env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	addr := filepath.Join(root, "xdg_runtime_dir", "sithseid", "agent.sock")
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		c, err := localapi.DialAddress(ctx, addr)
-		if err == nil {
-			_, err = c.Ping(ctx)
-			c.Close()
-		}
-		cancel()
-		if err == nil {
-			return cmd.Process.Pid, addr
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("the agent exited: %v\n%s", err, out.String())
-		case <-time.After(50 * time.Millisecond): // polling the socket, with a deadline
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent did not answer within 30 s:\n%s", out.String())
-		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,19 +24,32 @@ import (
 	"github.com/sithseid/sithseid/oob"
 )
 
-// memscanAgent is "sithseid agent --foreground --no-tray", the shipped
+// sessionAgent is "sithseid agent --foreground --no-tray", the shipped
 // binary, in a session of its own.
-type memscanAgent struct {
+type sessionAgent struct {
 	cmd    *exec.Cmd
 	env    map[string]string // the session's, for cli.Run
+	addr   string            // its socket
 	stderr *bytes.Buffer
 	done   chan error
 }
 
-// startMemscanAgent runs the shipped agent for kind k with the session
-// directories under a fresh root, logins to the DEMO environment at
-// serviceURL, until t ends; it returns once the agent answers a ping.
-func startMemscanAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL string) *memscanAgent {
+// startMemscanAgent runs the shipped agent for kind k, logins to the DEMO
+// environment at serviceURL (startSessionAgent).
+func startMemscanAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL string) *sessionAgent {
+	t.Helper()
+	extra := map[string]string{"LANG": "sv_SE.UTF-8", "SITHSEID_ENV": "DEMO", "SITHSEID_SERVICE_URL": serviceURL}
+	for _, kv := range k.Env() {
+		name, val, _ := strings.Cut(kv, "=")
+		extra[name] = val
+	}
+	return startSessionAgent(t, exe, extra)
+}
+
+// startSessionAgent runs the shipped agent (exe) with the session
+// directories under a fresh root and extra in its environment, until t
+// ends; it returns once the agent answers a ping.
+func startSessionAgent(t *testing.T, exe string, extra map[string]string) *sessionAgent {
 	t.Helper()
 	root := t.TempDir()
 	env := map[string]string{
@@ -49,17 +63,13 @@ func startMemscanAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL str
 			t.Fatal(err)
 		}
 	}
-	env["LANG"], env["SITHSEID_ENV"], env["SITHSEID_SERVICE_URL"] = "sv_SE.UTF-8", "DEMO", serviceURL
-	for _, kv := range k.Env() {
-		name, val, _ := strings.Cut(kv, "=")
-		env[name] = val
-	}
+	maps.Copy(env, extra)
 	cmd := exec.Command(exe, "agent", "--foreground", "--no-tray")
 	cmd.Env = os.Environ() // PC/SC (the rig's pcscd) and OPENSC_CONF
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	a := &memscanAgent{cmd: cmd, env: env, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	a := &sessionAgent{cmd: cmd, env: env, addr: filepath.Join(env["XDG_RUNTIME_DIR"], "sithseid", "agent.sock"), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = a.stderr, a.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -69,11 +79,10 @@ func startMemscanAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL str
 		_ = cmd.Process.Kill()
 		<-a.done
 	})
-	addr := filepath.Join(env["XDG_RUNTIME_DIR"], "sithseid", "agent.sock")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		c, err := localapi.DialAddress(ctx, addr)
+		c, err := localapi.DialAddress(ctx, a.addr)
 		if err == nil {
 			_, err = c.Ping(ctx)
 			c.Close()
@@ -95,7 +104,7 @@ func startMemscanAgent(t *testing.T, exe string, k cardkind.Kind, serviceURL str
 }
 
 // run runs the CLI in this process against the agent.
-func (a *memscanAgent) run(t *testing.T, stdin string, args ...string) result {
+func (a *sessionAgent) run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
