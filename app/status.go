@@ -167,11 +167,23 @@ type StatusOptions struct {
 	ShowPersonalNumber bool
 	// ExpiryWarning overrides ExpiryWarning.
 	ExpiryWarning time.Duration
+	// WithoutTries: the caller shows the cards' identities and
+	// certificates only ("sithseid certs"), so no tries are read (not even
+	// in the session that opens a card): PIN is Retries -1, SignaturePIN
+	// and PUK nil, and there are no PIN or PUK warnings.
+	WithoutTries bool
 }
 
 // Status reports every reader and the cards in them (or only the card
 // opts.Select names). It spends no PIN try.
 func (s *Service) Status(ctx context.Context, opts StatusOptions) (*Status, error) {
+	if opts.WithoutTries {
+		r, err := s.readStatus(cardreader.WithoutTries(ctx), false)
+		if err != nil {
+			return nil, err
+		}
+		return s.StatusFrom(r, opts)
+	}
 	r, err := s.ReadStatus(ctx)
 	if err != nil {
 		return nil, err
@@ -201,6 +213,11 @@ type readCard struct {
 // ReadStatus reads what Status shows from the readers and cards. It
 // spends no PIN try.
 func (s *Service) ReadStatus(ctx context.Context) (*StatusRead, error) {
+	return s.readStatus(ctx, true)
+}
+
+// readStatus is ReadStatus, reading the tries only when withTries.
+func (s *Service) readStatus(ctx context.Context, withTries bool) (*StatusRead, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	readers, cards, skipped, err := s.discover(ctx)
@@ -209,7 +226,11 @@ func (s *Service) ReadStatus(ctx context.Context) (*StatusRead, error) {
 	}
 	r := &StatusRead{readers: readers, skipped: skipped}
 	for _, oc := range cards {
-		r.cards = append(r.cards, readCard{openCard: oc, tries: s.tries(ctx, oc.card)})
+		rc := readCard{openCard: oc}
+		if withTries {
+			rc.tries = s.tries(ctx, oc.card)
+		}
+		r.cards = append(r.cards, rc)
 	}
 	return r, nil
 }
@@ -289,6 +310,10 @@ func (s *Service) cardStatus(oc openCard, t cardreader.Tries, opts StatusOptions
 	}
 	for _, c := range id.Certificates {
 		cs.Certificates = append(cs.Certificates, certStatus(c, now, opts.ShowPersonalNumber))
+	}
+	if opts.WithoutTries {
+		cs.Warnings = append(cs.Warnings, identityWarnings(id, now, opts.ExpiryWarning)...)
+		return cs
 	}
 	pinBlocked := false
 	if t.PINErr != nil {

@@ -151,3 +151,19 @@ type TriesReader interface {
 	Card
 	Tries(ctx context.Context) (Tries, error)
 }
+
+type withoutTriesKey struct{}
+
+// WithoutTries marks ctx for a caller that will not ask an opened card for
+// its tries (it lists the certificates only: "sithseid certs"): a backend
+// whose Open reads the tries in its session for a status to come
+// (TriesReader) does not read them.
+func WithoutTries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, withoutTriesKey{}, true)
+}
+
+// TriesWanted reports whether ctx was not marked by WithoutTries.
+func TriesWanted(ctx context.Context) bool {
+	v, _ := ctx.Value(withoutTriesKey{}).(bool)
+	return !v
+}

@@ -25,7 +25,8 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 	}
 	defer done()
 	if *export != "" {
-		files, err := svc.Export(ctx, cf.selector(), *export, app.ExportFormat(strings.ToLower(*format)))
+		// Certificates only: no tries read while the card is opened.
+		files, err := svc.Export(cardreader.WithoutTries(ctx), cf.selector(), *export, app.ExportFormat(strings.ToLower(*format)))
 		for _, f := range files {
 			if !*asJSON {
 				fmt.Fprintln(r.Stdout, r.cat.T("certs.exported", f.Path))
@@ -40,7 +41,9 @@ func (r *runner) certs(ctx context.Context, args []string) error {
 		return nil
 	}
 	sel := cf.selector()
-	st, err := svc.Status(ctx, app.StatusOptions{Select: sel, ShowPersonalNumber: *showPN, ExpiryWarning: r.cfg.ExpiryWarning()})
+	// The certificates and the identity only: no tries are read, not
+	// even in the session that opens the card (this command shows none).
+	st, err := svc.Status(ctx, app.StatusOptions{Select: sel, ShowPersonalNumber: *showPN, ExpiryWarning: r.cfg.ExpiryWarning(), WithoutTries: true})
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ type cardFacts struct {
 
 // prefetch reads, in the session that opened the card, its ID and the
 // tries of its PINs and PUK (the signature PIN's only when the card is not
-// known to have none) and, when the identity cache (Options.Cache) holds
+// known to have none; none for a ctx marked cardreader.WithoutTries) and, when the identity cache (Options.Cache) holds
 // no identity for that ID, its certificates: what a status needs, in one
 // SELECT (every opening of a card is followed by its identity, read
 // through the cache: app.Service.discover). A card that refuses is left
@@ -36,9 +36,13 @@ func (c *Card) prefetch(ctx context.Context, s *session) error {
 		c.seen.Remember(c.reader, st, id)
 	}
 	c.bind.SetID(st, id)
-	t, err := c.readTries(s, id)
-	if err != nil {
-		return err
+	var tries *cardreader.Tries
+	if cardreader.TriesWanted(ctx) { // not for a caller that lists certificates only
+		t, err := c.readTries(s, id)
+		if err != nil {
+			return err
+		}
+		tries = &t
 	}
 	var certs *[]cardreader.Certificate
 	if cache := c.opts.Cache; cache != nil {
@@ -53,7 +57,7 @@ func (c *Card) prefetch(ctx context.Context, s *session) error {
 			// Refused or unreadable: Certificates reads again and says why.
 		}
 	}
-	c.pre.StoreWithCertificates(st.Events, id, &t, certs)
+	c.pre.StoreWithCertificates(st.Events, id, tries, certs)
 	return nil
 }
 

@@ -99,7 +99,7 @@ func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreade
 	if idErr == nil {
 		b.seen.Remember(reader.Name, st, id)
 		c.bind.SetID(s.conn.State(), id)
-		if err := c.prefetch(s, id); err != nil {
+		if err := c.prefetch(ctx, s, id); err != nil {
 			return nil, fmt.Errorf("opening %q: %w", c.reader, c.mapSessionErr(err))
 		}
 	}

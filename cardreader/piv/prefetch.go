@@ -34,11 +34,16 @@ func readTries(s *session) (cardreader.Tries, error) {
 }
 
 // prefetch keeps id and reads the tries in the session that opened the
-// card. A card that stops answering is an error of Open.
-func (c *Card) prefetch(s *session, id string) error {
+// card (not for a ctx marked cardreader.WithoutTries). A card that stops
+// answering is an error of Open.
+func (c *Card) prefetch(ctx context.Context, s *session, id string) error {
 	st := s.conn.State()
 	if st == nil || !st.EventsOK {
 		return nil // PC/SC cannot tell a change: no prefetch
+	}
+	if !cardreader.TriesWanted(ctx) {
+		c.pre.Store(st.Events, id, nil) // the caller lists certificates only
+		return nil
 	}
 	t, err := readTries(s)
 	if err != nil {
