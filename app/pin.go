@@ -355,17 +355,7 @@ func (s *Service) changePIN(ctx context.Context, sel Selector, ref cardreader.PI
 	if newPIN.Equal(old) {
 		return out, ErrSamePIN
 	}
-	if err := s.locked(func() error {
-		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, withOutcome(ErrPINChangeOutcomeUnknown, ph.oc.card, ph.ops.change(ctx, old, newPIN))
-		})
-		return err
-	}); err != nil {
-		s.log.Info("PIN change failed", "reader", ph.oc.card.Reader(), "pin", ref, "err", err)
-		return ph.outcome(ref, false, true, err), err
-	}
-	s.log.Info("PIN changed", "reader", ph.oc.card.Reader(), "card", ph.oc.identity.CardNumber, "pin", ref)
-	return ph.outcome(ref, false, true, nil), nil
+	return s.secondPINPhase(ctx, ph, ref, false, func(ctx context.Context) error { return ph.ops.change(ctx, old, newPIN) })
 }
 
 func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.PINRef, prompt Prompt) (PINOutcome, error) {
@@ -395,17 +385,30 @@ func (s *Service) unblockPIN(ctx context.Context, sel Selector, ref cardreader.P
 	if err := cardreader.CheckPINPolicy(newPIN, ph.oc.birthDate()); err != nil {
 		return out, err
 	}
-	if err := s.locked(func() error {
+	return s.secondPINPhase(ctx, ph, ref, true, func(ctx context.Context) error { return ph.ops.unblock(ctx, puk, newPIN) })
+}
+
+// secondPINPhase sends the change or the unblock (send) to the card the
+// first phase selected and no other, under the service lock, after the
+// person typed; it returns what the card's answer leaves known of its
+// tries. A command whose answer was lost is "outcome unknown".
+func (s *Service) secondPINPhase(ctx context.Context, ph pinPhase, ref cardreader.PINRef, unblock bool, send func(context.Context) error) (PINOutcome, error) {
+	what, unknown, done := "PIN change", ErrPINChangeOutcomeUnknown, "PIN changed"
+	if unblock {
+		what, unknown, done = "PIN unblock", ErrPINUnblockOutcomeUnknown, "PIN unblocked"
+	}
+	err := s.locked(func() error {
 		_, err := onCard(s, ctx, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, withOutcome(ErrPINUnblockOutcomeUnknown, ph.oc.card, ph.ops.unblock(ctx, puk, newPIN))
+			return struct{}{}, withOutcome(unknown, ph.oc.card, send(ctx))
 		})
 		return err
-	}); err != nil {
-		s.log.Info("PIN unblock failed", "reader", ph.oc.card.Reader(), "pin", ref, "err", err)
-		return ph.outcome(ref, true, true, err), err
+	})
+	if err != nil {
+		s.log.Info(what+" failed", "reader", ph.oc.card.Reader(), "pin", ref, "err", err)
+	} else {
+		s.log.Info(done, "reader", ph.oc.card.Reader(), "card", ph.oc.identity.CardNumber, "pin", ref)
 	}
-	s.log.Info("PIN unblocked", "reader", ph.oc.card.Reader(), "card", ph.oc.identity.CardNumber, "pin", ref)
-	return ph.outcome(ref, true, true, nil), nil
+	return ph.outcome(ref, unblock, true, err), err
 }
 
 // WithPINOutcome is r with the tries of o's card (same reader, same card
