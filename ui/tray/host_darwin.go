@@ -4,4 +4,6 @@ package tray
 // as text beside the icon, so none is set.
 const openStatusOnTap = false
 
-func prepare() {}
+// prepare has nothing to do before systray.Run here: the tray's window
+// exists only once Run has started, so the icon is set in ready.
+func prepare(icon []byte, tooltip string) {}

@@ -20,8 +20,17 @@ const watcherName = "org.kde.StatusNotifierWatcher"
 // right button, as panels expect of an item that is not ItemIsMenu.
 const openStatusOnTap = true
 
-// prepare names the item: the title becomes its Id on the bus.
-func prepare() { systray.SetTitle("SITHS eID") }
+// prepare names the item (the title becomes its Id on the bus) and gives
+// it its first icon and tooltip before systray.Run. fyne.io/systray
+// v1.12.2 exports the item on the bus while the ready callback runs, so
+// an icon set only in ready can be lost for good (seen in 7 of 40 starts:
+// the panel kept the empty icon); set here as well, it is in place when
+// the item appears.
+func prepare(icon []byte, tooltip string) {
+	systray.SetTitle("SITHS eID")
+	systray.SetIcon(icon)
+	systray.SetTooltip(tooltip)
+}
 
 // sessionBusAddress is where the session bus is, without starting one:
 // DBUS_SESSION_BUS_ADDRESS, else the systemd user bus socket. godbus

@@ -4,4 +4,6 @@ package tray
 // every Windows tray icon.
 const openStatusOnTap = true
 
-func prepare() {}
+// prepare has nothing to do before systray.Run here: the tray's window
+// exists only once Run has started, so the icon is set in ready.
+func prepare(icon []byte, tooltip string) {}

@@ -103,11 +103,12 @@ func (t *Tray) Run(ctx context.Context) (err error) {
 	if ctx.Err() != nil {
 		return nil
 	}
-	prepare()
 	m := Build(t.view(), t.catalog())
 	// The icon and tooltip are set in ready: before systray.Run the
 	// Windows tray has no window yet and each call logs "tray not ready
-	// yet". What systray still logs goes to the tray's logger.
+	// yet". On Linux prepare sets them before Run as well. What systray
+	// still logs goes to the tray's logger.
+	prepare(trayIconData(m.Icon), m.Tooltip)
 	defer routeLibraryLog(t.log)()
 	if openStatusOnTap {
 		systray.SetOnTapped(func() { t.act(Action{Kind: ActionStatus}) })
