@@ -242,6 +242,35 @@ func measureShippedInsertion(b *testing.B, bin string, card *rig.Card, k cardkin
 	return f
 }
 
+// measureShippedCerts runs, benchReps times, "sithseid certs --json
+// --backend auto" with no agent, a fresh process in a session of its own
+// (its own home, runtime and config directories: nothing cached): it reads
+// the card itself. Its time is the whole process's; its APDUs are what the
+// card received while it ran. It is the peer's work from the peer's
+// starting point: the card's identity and its certificates, no tries (the
+// command shows none, as pkcs15-tool --list-pins shows none); cli
+// TestCertsReadsOnlyTheCertificates checks the APDUs one by one.
+func measureShippedCerts(b *testing.B, bin string, card *rig.Card, k cardkind.Kind) (ds []time.Duration, apdus int64) {
+	var ns []int64
+	for range benchReps {
+		env, _ := shippedEnv(b)
+		cmd := exec.Command(bin, "certs", "--json", "--backend", "auto")
+		cmd.Env = env
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		before, start := card.Server.Stats().APDUs, time.Now()
+		err := cmd.Run()
+		d := time.Since(start)
+		n := card.Server.Stats().APDUs - before
+		var certs []app.CertStatus
+		if err != nil || json.Unmarshal(out.Bytes(), &certs) != nil || len(certs) != k.Certificates {
+			b.Fatalf("sithseid certs --json: %v, %d certificates, want %d\n%s%s", err, len(certs), k.Certificates, out.String(), errb.String())
+		}
+		ds, ns = append(ds, d), append(ns, n)
+	}
+	return ds, medianN(ns)
+}
+
 // BenchmarkInsertion: the shipped agent (bin/sithseid agent) on each kind
 // of card, the IDPrime card SITHS holders carry and a PIV card: from the
 // process's start to the card shown ready (holder, certificates, PIN and
@@ -251,7 +280,11 @@ func measureShippedInsertion(b *testing.B, bin string, card *rig.Card, k cardkin
 // (certificates and the PINs' tries) from the same starting point, each a
 // whole process: "pkcs15-tool --list-certificates --list-pins" with
 // OpenSC's file cache off (cold) and on and filled (cached), and on the
-// PIV card "yubico-piv-tool -a status" (no cache).
+// PIV card "yubico-piv-tool -a status" (no cache). The agent reads the
+// PIN's and PUK's tries, which it shows and pkcs15-tool does not read; so
+// the peer's own work is measured too, with the same binary: "sithseid
+// certs --json" with no agent, a fresh process, nothing cached
+// (insertion_*_certs_cold_*), against the same pkcs15-tool runs.
 func BenchmarkInsertion(b *testing.B) {
 	once(b, "shipped-insertion", func(b *testing.B) {
 		bin := shippedBinary(b)
@@ -276,6 +309,11 @@ func shippedInsertion(b *testing.B, bin string, k cardkind.Kind, name string) {
 	report(b, p+"reinsertion_to_ready_apdus", float64(f.reinsertAPDUs), "apdus")
 	report(b, p+"status_command_ms", st, "ms")
 	report(b, p+"status_command_apdus", float64(f.statusAP), "apdus")
+	certsD, certsAPDUs := measureShippedCerts(b, bin, card, k)
+	cp := "insertion_" + name + "_certs_"
+	cc := ms(median(certsD))
+	report(b, cp+"cold_ms", cc, "ms")
+	report(b, cp+"cold_apdus", float64(certsAPDUs), "apdus")
 
 	// pkcs15-tool: certificates and PINs (with their tries), cold and
 	// with OpenSC's file cache filled by an earlier run.
@@ -300,6 +338,8 @@ func shippedInsertion(b *testing.B, bin string, k cardkind.Kind, name string) {
 	report(b, p+"cold_vs_pkcs15tool_cold_apdus_ratio", float64(f.coldAPDUs)/float64(pcoldAPDUs), "ratio")
 	report(b, p+"reinsertion_vs_pkcs15tool_cached_ms_ratio", re/pw, "ratio")
 	report(b, p+"reinsertion_vs_pkcs15tool_cached_apdus_ratio", float64(f.reinsertAPDUs)/float64(pcachedAPDUs), "ratio")
+	report(b, cp+"cold_vs_pkcs15tool_cold_ms_ratio", cc/pc, "ratio")
+	report(b, cp+"cold_vs_pkcs15tool_cold_apdus_ratio", float64(certsAPDUs)/float64(pcoldAPDUs), "ratio")
 	if k.Name == cardkind.PIV.Name {
 		home := b.TempDir()
 		var ypt []time.Duration
