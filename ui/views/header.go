@@ -2,8 +2,11 @@ package views
 
 import (
 	"errors"
+	"image"
+	"image/draw"
 	"io/fs"
 	"strings"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -98,7 +101,7 @@ type header struct {
 	banner *banner
 	// bannerText is the banner's sentence (the banner draws it).
 	bannerText *canvas.Text
-	icon       *widget.Icon
+	icon       *stateImage
 	state      *widget.Label
 	logo       *canvas.Image
 	row        *fyne.Container
@@ -123,7 +126,7 @@ func newHeader(f *frame) *header {
 	if env == "" || env == "PROD" {
 		h.banner.Hide()
 	}
-	h.icon = widget.NewIcon(nil)
+	h.icon = newStateImage()
 	h.state = widget.NewLabel("")
 	h.state.TextStyle.Bold = true
 	h.state.SizeName = theme.SizeNameSubHeadingText
@@ -156,7 +159,7 @@ func (h *header) show(st *app.Status, cs *app.CardStatus, ce string, err error) 
 	h.lastSt, h.lastCs, h.lastErr, h.lastEnv = st, cs, err, ce
 	s, text := cardStateEnv(h.f.cat, st, cs, ce, err, h.f.env.Environment)
 	h.shown = s
-	h.icon.SetResource(stateIcon(s))
+	h.icon.show(s)
 	h.state.SetText(text)
 	h.state.Importance = widget.MediumImportance
 	h.row.Show()
@@ -284,4 +287,104 @@ func stateIcon(s CardState) fyne.Resource {
 		return theme.NewWarningThemedResource(theme.WarningIcon())
 	}
 	return fyne.NewStaticResource("state-"+string(s)+".png", b)
+}
+
+// stateImage is the header's state icon, sharp at any scale. A tray
+// state's picture is a canvas.Raster: Fyne asks it for the texture's size
+// in pixels (32 units are 32 px at 100 %, 48 at 150 %, 64 at 200 %), and
+// it is drawn at that size from the product icon as the tray's files are
+// (icons.Draw), so no raster is scaled on the way. The wrong environment's
+// theme icon is an SVG, which Fyne renders at that size itself.
+type stateImage struct {
+	widget.BaseWidget
+	// Resource is the state's picture as a resource (stateIcon): the
+	// tray's 64 px PNG for a tray state, the theme's icon otherwise.
+	Resource fyne.Resource
+	mu       sync.Mutex
+	name     string // the tray icon the raster draws; "" for a theme icon
+	drawn    *image.NRGBA
+	// drawnName is the icon drawn.
+	drawnName string
+	raster    *canvas.Raster
+	image     *canvas.Image
+}
+
+func newStateImage() *stateImage {
+	s := &stateImage{image: canvas.NewImageFromResource(nil)}
+	s.image.FillMode = canvas.ImageFillContain
+	s.raster = canvas.NewRaster(s.generate)
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+// show shows state st's picture.
+func (s *stateImage) show(st CardState) {
+	s.Resource = stateIcon(st)
+	name := ""
+	if _, err := fs.Stat(icons.FS, string(st)+".png"); err == nil {
+		name = string(st)
+	}
+	s.mu.Lock()
+	s.name = name
+	s.mu.Unlock()
+	s.Refresh()
+}
+
+// generate draws the tray icon at the raster's pixel size, once per size.
+func (s *stateImage) generate(w, h int) image.Image {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := min(w, h)
+	if s.name == "" || size <= 0 {
+		return image.NewNRGBA(image.Rect(0, 0, max(w, 1), max(h, 1)))
+	}
+	if s.drawn == nil || s.drawn.Bounds().Dx() != size || s.drawnName != s.name {
+		img, err := icons.Draw(s.name, size)
+		if err != nil {
+			return image.NewNRGBA(image.Rect(0, 0, max(w, 1), max(h, 1)))
+		}
+		s.drawn, s.drawnName = img, s.name
+	}
+	if w == h {
+		return s.drawn
+	}
+	// Not square: the picture centred, as ImageFillContain would.
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	at := image.Pt((w-size)/2, (h-size)/2)
+	draw.Draw(out, s.drawn.Bounds().Add(at), s.drawn, image.Point{}, draw.Src)
+	return out
+}
+
+func (s *stateImage) CreateRenderer() fyne.WidgetRenderer {
+	r := &stateImageRenderer{s: s}
+	r.Refresh()
+	return r
+}
+
+type stateImageRenderer struct{ s *stateImage }
+
+func (r *stateImageRenderer) Layout(size fyne.Size) {
+	r.s.raster.Resize(size)
+	r.s.image.Resize(size)
+}
+func (r *stateImageRenderer) MinSize() fyne.Size { return fyne.NewSquareSize(theme.IconInlineSize()) }
+func (r *stateImageRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.s.raster, r.s.image}
+}
+func (r *stateImageRenderer) Destroy() {}
+func (r *stateImageRenderer) Refresh() {
+	s := r.s
+	s.mu.Lock()
+	raster := s.name != ""
+	s.mu.Unlock()
+	if raster {
+		s.image.Hide()
+		s.raster.Show()
+		s.raster.Refresh()
+		return
+	}
+	s.raster.Hide()
+	s.image.Resource = s.Resource
+	s.image.Show()
+	s.image.Refresh()
 }
