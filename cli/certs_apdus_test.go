@@ -46,17 +46,19 @@ func TestCertsReadsOnlyTheCertificates(t *testing.T) {
 		k cardkind.Kind
 		// certs: SELECT of the applet, the card ID (IDPrime: GET DATA of
 		// the CPLC; PIV: the CHUID, then GET VERSION, which claims the
-		// card), then the certificates (IDPrime: SELECT and READ of the
-		// index, SELECT of kxc00 and five READs; PIV: a second session,
-		// SELECT, the key history and six certificate slots).
-		certs string
+		// card), then the certificates (IDPrime: in the same session,
+		// SELECT and READ of the index, SELECT of kxc00 and five READs;
+		// PIV: the key history and six certificate slots, in a second
+		// session with its SELECT, or in the same one when the backend
+		// reads them while it opens the card). Any of the lists given.
+		certs []string
 		// tries: what status reads on top (IDPrime: an empty VERIFY of the
 		// PIN, the PUK and the signature PIN; PIV: GET METADATA of the PIN
 		// and the PUK).
 		tries []string
 	}{
-		{cardkind.IDPrime, "A4 CA A4 B0 A4 B0 B0 B0 B0 B0", []string{"20", "20", "20"}},
-		{cardkind.PIV, "A4 CB FD A4 CB CB CB CB CB CB CB", []string{"F7", "F7"}},
+		{cardkind.IDPrime, []string{"A4 CA A4 B0 A4 B0 B0 B0 B0 B0"}, []string{"20", "20", "20"}},
+		{cardkind.PIV, []string{"A4 CB FD A4 CB CB CB CB CB CB CB", "A4 CB FD CB CB CB CB CB CB CB"}, []string{"F7", "F7"}},
 	} {
 		t.Run(c.k.Name, func(t *testing.T) {
 			card := c.k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{})
@@ -71,8 +73,8 @@ func TestCertsReadsOnlyTheCertificates(t *testing.T) {
 				n := card.Server.Stats().APDUs - before
 				got := l.take()
 				t.Logf("%v: %d APDUs: %s", args, n, got)
-				if got != c.certs {
-					t.Errorf("%v sent %d APDUs %s, want %d: %s", args, n, got, len(strings.Fields(c.certs)), c.certs)
+				if !slices.Contains(c.certs, got) {
+					t.Errorf("%v sent %d APDUs %s, want %q", args, n, got, c.certs)
 				}
 			}
 			r := sv(t, "", "certs", "--json")
@@ -84,8 +86,8 @@ func TestCertsReadsOnlyTheCertificates(t *testing.T) {
 
 			r = sv(t, "", "certs", "--export", t.TempDir())
 			wantCode(t, r, 0)
-			if got := l.take(); got != c.certs {
-				t.Errorf("certs --export sent %s, want %s", got, c.certs)
+			if got := l.take(); !slices.Contains(c.certs, got) {
+				t.Errorf("certs --export sent %s, want %q", got, c.certs)
 			}
 
 			st := onlyCard(t, status(t))
