@@ -465,24 +465,27 @@ func (a *Agent) begin(method string) func(error) {
 		if err != nil {
 			a.state.LastError = &localapi.OperationError{Method: method, Error: localapi.ToWire(err), At: a.now()}
 		}
-		var settled *app.StatusRead
+		var settled *app.Status // the state the outcome leaves, no APDU
 		if o, ok := a.outcomes[method]; ok {
 			delete(a.outcomes, method)
 			// a.gen-2 == g0: only this operation's begin and end since.
 			if current := a.knownGen == g0 || a.knownGen == g0+1; a.gen == g0+2 && current {
 				if r, ok := a.known.WithPINOutcome(o); ok {
-					settled, a.known, a.knownGen = r, r, a.gen
+					if st, err := a.svc.StatusFrom(r, app.StatusOptions{}); err == nil {
+						settled, a.known, a.knownGen = st, r, a.gen
+					}
 				}
 			}
 		}
+		if settled != nil {
+			// Published once, with the new tries (apply): the old ones
+			// are not shown with the operation over.
+			a.mu.Unlock()
+			a.apply(settled)
+			return
+		}
 		a.publishLocked()
 		a.mu.Unlock()
-		if settled != nil {
-			if st, err := a.svc.StatusFrom(settled, app.StatusOptions{}); err == nil {
-				a.apply(st)
-				return
-			}
-		}
 		a.kick() // tries left and certificates may have changed
 	}
 }
