@@ -59,7 +59,10 @@ func (b *Backend) Name() string { return cardreader.BackendPIV }
 // the PIN's and PUK's tries, which ID and Tries then answer once
 // (prefetch.go). Five APDUs, four for a card claimed before, three for
 // the card whose ID was read last in this reader with no card inserted or
-// removed since (its ID is not read again); it releases the card.
+// removed since (its ID is not read again); it releases the card. A card
+// whose identity Options.Cache does not hold has its certificates read in
+// the same session too (the key history and the slots), which
+// Certificates then answers once.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
 	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
 	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex)}
@@ -123,7 +126,8 @@ type Card struct {
 	// goes to no other card (bound).
 	bind pcsc.Binding
 	// pre is what the session that opened the card read besides SELECT
-	// and GET VERSION: its ID and tries (prefetch.go).
+	// and GET VERSION: its ID and tries, and the certificates of a card
+	// whose identity was not cached (prefetch.go).
 	pre pcsc.Prefetch
 }
 

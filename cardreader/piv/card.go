@@ -118,8 +118,12 @@ func allZero(b []byte) bool {
 // Certificates reads the certificates of slots 9A, 9C, 9D, 9E and of the
 // retired slots the key history object counts (SP 800-73-4 Part 1 section
 // 3.3.2, keysWithOnCardCerts), or of all twenty retired slots when the card
-// has no key history.
+// has no key history. No APDU when the session that opened the card read
+// them a moment ago (a card whose identity was not cached, prefetch.go).
 func (c *Card) Certificates(ctx context.Context) ([]cardreader.Certificate, error) {
+	if certs, ok := c.pre.TakeCertificates(c.reader, pcsc.ReaderEvents); ok {
+		return certs, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, err := c.session(ctx)

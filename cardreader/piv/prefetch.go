@@ -34,22 +34,39 @@ func readTries(s *session) (cardreader.Tries, error) {
 }
 
 // prefetch keeps id and reads the tries in the session that opened the
-// card (not for a ctx marked cardreader.WithoutTries). A card that stops
-// answering is an error of Open.
+// card (not for a ctx marked cardreader.WithoutTries) and, when the
+// identity cache (Options.Cache) holds no identity for that ID, its
+// certificates: what a status needs, in one SELECT (every opening of a
+// card is followed by its identity, read through the cache:
+// app.Service.discover). A card that refuses is left to the methods, which
+// then ask it; a card that stops answering is an error of Open.
 func (c *Card) prefetch(ctx context.Context, s *session, id string) error {
 	st := s.conn.State()
 	if st == nil || !st.EventsOK {
 		return nil // PC/SC cannot tell a change: no prefetch
 	}
-	if !cardreader.TriesWanted(ctx) {
-		c.pre.Store(st.Events, id, nil) // the caller lists certificates only
-		return nil
+	var tries *cardreader.Tries
+	if cardreader.TriesWanted(ctx) { // not for a caller that lists certificates only
+		t, err := readTries(s)
+		if err != nil {
+			return err
+		}
+		tries = &t
 	}
-	t, err := readTries(s)
-	if err != nil {
-		return err
+	var certs *[]cardreader.Certificate
+	if cache := c.opts.Cache; cache != nil {
+		if _, ok := cache.Get(cardreader.CacheKey(cardreader.BackendPIV, id)); !ok {
+			read, err := s.certificates(ctx)
+			switch {
+			case err == nil:
+				certs = &read
+			case ctx.Err() != nil || sw(err) == 0:
+				return err // the card left or stopped answering, or Open was cancelled
+			}
+			// Refused or unreadable: Certificates reads again and says why.
+		}
 	}
-	c.pre.Store(st.Events, id, &t)
+	c.pre.StoreWithCertificates(st.Events, id, tries, certs)
 	return nil
 }
 

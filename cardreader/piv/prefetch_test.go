@@ -3,6 +3,7 @@ package piv
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
@@ -75,4 +76,55 @@ func TestPrefetchAnswersOnceAndOnlyForTheSameInsertion(t *testing.T) {
 	if d := apdus(vc) - n; d != 4 {
 		t.Fatalf("Open after re-insertion: %d APDUs, want 4 (SELECT, CHUID, PIN and PUK metadata)", d)
 	}
+}
+
+// With the identity cache the application keeps (Options.Cache), a card
+// whose identity is not cached has its certificates read in the session
+// that opened it: the status that follows (ID, identity through the
+// cache, tries) sends nothing more, so a cold insertion costs one SELECT,
+// not two. Put back, the card's identity is cached: Open reads the CHUID
+// and the PIN's and PUK's tries, four APDUs, and nothing follows.
+func TestOpenReadsCertificatesOnlyForAnUncachedCard(t *testing.T) {
+	vc, c := insert(t, vcard.ProvisionOptions{}, vcard.RunOptions{}, Options{})
+	ctx := context.Background()
+	n := apdus(vc)
+	if _, err := c.Certificates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	certs := apdus(vc) - n // SELECT, the key history, the slots
+
+	cache := cardreader.NewIdentityCache(0)
+	b := New(Options{Cache: cache})
+	status := func(what string) (open, after int64) {
+		t.Helper()
+		n := apdus(vc)
+		card, err := b.Open(ctx, cardreader.Reader{Name: vc.Reader, CardPresent: true})
+		if err != nil {
+			t.Fatalf("%s: Open: %v", what, err)
+		}
+		open = apdus(vc) - n
+		n = apdus(vc)
+		if id, err := cache.Identity(ctx, card, time.Now()); err != nil || id.HSAID == "" {
+			t.Fatalf("%s: identity %+v, %v", what, id, err)
+		}
+		if tr, err := card.(*Card).Tries(ctx); err != nil || tr.PIN.Retries != 3 || tr.PUK.Retries != 3 {
+			t.Fatalf("%s: tries %+v, %v", what, tr, err)
+		}
+		return open, apdus(vc) - n
+	}
+	vc.Pull(t)
+	vc.Reinsert(t)
+	open, after := status("cold")
+	// SELECT, CHUID, GET VERSION, the PIN's and PUK's metadata, then the
+	// certificates without a second SELECT.
+	if want := 5 + certs - 1; open != want || after != 0 {
+		t.Errorf("cold: Open %d APDUs and %d after it, want %d and 0 (the certificates alone are %d with their SELECT)", open, after, want, certs)
+	}
+	vc.Pull(t)
+	vc.Reinsert(t)
+	open, after = status("re-inserted")
+	if open != 4 || after != 0 {
+		t.Errorf("re-inserted: Open %d APDUs and %d after it, want 4 (SELECT, CHUID, PIN and PUK metadata) and 0", open, after)
+	}
+	t.Logf("certificates alone %d APDUs; cold %d; re-inserted %d", certs, 5+certs-1, open)
 }
