@@ -108,7 +108,7 @@ func (c *IdentityCache) Identity(ctx context.Context, card Card, now time.Time) 
 	if id, ok := c.Get(key); ok {
 		return id, nil
 	}
-	return c.refresh(ctx, card, key, now)
+	return c.refresh(ctx, card, cardID, now)
 }
 
 // Refresh reads card's certificates again and replaces its cache entry.
@@ -117,11 +117,32 @@ func (c *IdentityCache) Refresh(ctx context.Context, card Card, now time.Time) (
 	if err != nil {
 		return Identity{}, fmt.Errorf("reading card ID: %w", err)
 	}
-	return c.refresh(ctx, card, CacheKey(card.Backend(), cardID), now)
+	return c.refresh(ctx, card, cardID, now)
 }
 
-func (c *IdentityCache) refresh(ctx context.Context, card Card, key string, now time.Time) (Identity, error) {
-	certs, err := card.Certificates(ctx)
+// refresh reads the certificates of the card whose ID is cardID (read in
+// an earlier session) and caches its identity under that ID. The
+// certificates must be that card's: another card put in the reader
+// between the two reads would otherwise have its certificates cached
+// under the first card's ID, and shown for it until invalidated. A
+// CertificatesOfReader checks it in the session that reads them (free
+// while no card was inserted or removed); any other card's ID is read
+// again after its certificates. Another card is ErrCardChanged and
+// nothing is cached.
+func (c *IdentityCache) refresh(ctx context.Context, card Card, cardID string, now time.Time) (Identity, error) {
+	var certs []Certificate
+	var err error
+	if b, ok := card.(CertificatesOfReader); ok {
+		certs, err = b.CertificatesOf(ctx, cardID)
+	} else {
+		certs, err = card.Certificates(ctx)
+		if err == nil {
+			var again string
+			if again, err = card.ID(ctx); err == nil && again != cardID {
+				err = fmt.Errorf("card %s is in the reader instead of %s: %w", again, cardID, ErrCardChanged)
+			}
+		}
+	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("reading certificates: %w", err)
 	}
@@ -129,8 +150,20 @@ func (c *IdentityCache) refresh(ctx context.Context, card Card, key string, now 
 	if err != nil {
 		return Identity{}, err
 	}
-	c.Put(key, id)
+	c.Put(CacheKey(card.Backend(), cardID), id)
 	return id, nil
+}
+
+// CertificatesOfReader is implemented by cards that read their
+// certificates bound to an ID read before (IDPrime, PIV, PKCS#11): in the
+// session that reads them, the card is checked to be the card whose ID is
+// id, at no APDU while no card was inserted in or removed from the reader
+// since (pcsc.CheckID); another card returns an error wrapping
+// ErrCardChanged. The identity cache uses it, so that certificates are
+// cached under their own card's ID only.
+type CertificatesOfReader interface {
+	Card
+	CertificatesOf(ctx context.Context, id string) ([]Certificate, error)
 }
 
 // Tries are the tries left of a card's PINs and PUK, read together. Each

@@ -1,6 +1,7 @@
 package pcsc
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -101,4 +102,41 @@ func (f *Prefetch) TakeCertificates(reader string, events func(string) (uint32, 
 		return nil, false
 	}
 	return *p.certs, true
+}
+
+// TakeCertificatesOf is TakeCertificates for the card whose ID is id: the
+// certificates the opening session read answer only when that session
+// read id (the same card, the same insertion: fresh).
+func (f *Prefetch) TakeCertificatesOf(reader string, events func(string) (uint32, bool), id string) ([]cardreader.Certificate, bool) {
+	p := f.p.Load()
+	if p == nil || id == "" || p.id != id {
+		return nil, false
+	}
+	return f.TakeCertificates(reader, events)
+}
+
+// CheckID returns nil when st, the state of a connection inside its
+// transaction, reaches the card whose ID is id, and an error wrapping
+// cardreader.ErrCardChanged when another card is there: for a read that
+// must belong to the ID a caller read in an earlier session (the identity
+// cache keeps certificates under the card's ID). When b is bound to id
+// this is b.Check: no APDU while no card was inserted or removed since;
+// otherwise, or when the reader's counter moved, readID reads the card's
+// ID in the same transaction. A nil st (no PC/SC: scripted sessions in
+// unit tests) passes.
+func CheckID(b *Binding, st *State, id string, readID func() (string, error)) error {
+	if st == nil {
+		return nil
+	}
+	if b != nil && b.ID() == id && id != "" {
+		return b.Check(st, readID)
+	}
+	got, err := readID()
+	if err != nil {
+		return fmt.Errorf("reading the card's ID: %w", err)
+	}
+	if got != id {
+		return fmt.Errorf("card %s is in the reader instead of %s: %w", got, id, cardreader.ErrCardChanged)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package pcsc
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/sithseid/sithseid/cardreader"
@@ -70,5 +71,47 @@ func TestPrefetch(t *testing.T) {
 	}
 	if _, ok := f.TakeTries("r", events); ok {
 		t.Error("the tries answered after a card event")
+	}
+}
+
+// TakeCertificatesOf answers only for the ID the opening session read, and
+// CheckID lets a read go on only on the card whose ID is asked: free on
+// the bound card with no insertion or removal since, else the ID is read.
+func TestCertificatesOfTheID(t *testing.T) {
+	events := func(string) (uint32, bool) { return 7, true }
+	certs := []cardreader.Certificate{{ID: "9a"}}
+	var f Prefetch
+	f.StoreWithCertificates(7, "cardid:01", nil, &certs)
+	if _, ok := f.TakeCertificatesOf("r", events, "cardid:02"); ok {
+		t.Error("another card's ID got the certificates the opening session read")
+	}
+	if got, ok := f.TakeCertificatesOf("r", events, "cardid:01"); !ok || len(got) != 1 {
+		t.Fatalf("TakeCertificatesOf = %v, %v", got, ok)
+	}
+	if _, ok := f.TakeCertificatesOf("r", events, "cardid:01"); ok {
+		t.Error("the certificates answered twice")
+	}
+
+	st := &State{ATR: []byte{1}, Events: 7, EventsOK: true}
+	var b Binding
+	b.Record(st)
+	b.SetID(st, "cardid:01")
+	reads := 0
+	readAs := func(id string) func() (string, error) {
+		return func() (string, error) { reads++; return id, nil }
+	}
+	if err := CheckID(&b, st, "cardid:01", readAs("cardid:01")); err != nil || reads != 0 {
+		t.Errorf("bound card, no event: %v after %d ID reads, want nil and none", err, reads)
+	}
+	moved := &State{ATR: []byte{1}, Events: 9, EventsOK: true}
+	if err := CheckID(&b, moved, "cardid:01", readAs("cardid:02")); !errors.Is(err, cardreader.ErrCardChanged) || reads != 1 {
+		t.Errorf("another card after an event: %v after %d ID reads, want ErrCardChanged after one", err, reads)
+	}
+	reads = 0
+	if err := CheckID(&b, st, "cardid:03", readAs("cardid:01")); !errors.Is(err, cardreader.ErrCardChanged) || reads != 1 {
+		t.Errorf("an ID the card is not bound to: %v after %d ID reads, want ErrCardChanged after one", err, reads)
+	}
+	if err := CheckID(&b, st, "cardid:03", readAs("cardid:03")); err != nil {
+		t.Errorf("an ID the card is not bound to, read back: %v", err)
 	}
 }

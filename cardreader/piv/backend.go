@@ -62,7 +62,7 @@ func (b *Backend) Name() string { return cardreader.BackendPIV }
 // removed since (its ID is not read again); it releases the card. A card
 // whose identity Options.Cache does not hold has its certificates read in
 // the same session too (the key history and the slots), which
-// Certificates then answers once.
+// Certificates and CertificatesOf then answer once.
 func (b *Backend) Open(ctx context.Context, reader cardreader.Reader) (cardreader.Card, error) {
 	mu, _ := b.locks.LoadOrStore(reader.Name, new(sync.Mutex))
 	c := &Card{reader: reader.Name, opts: b.opts, mu: mu.(*sync.Mutex)}

@@ -70,6 +70,37 @@ func (c *Card) prefetch(ctx context.Context, s *session, id string) error {
 	return nil
 }
 
+// CertificatesOf reads the certificates of the card whose ID is id (read
+// in an earlier session: the identity cache keeps them under it): in the
+// session that reads them the card is checked to be that card, at no APDU
+// while no card was inserted or removed since its ID was read, else by
+// reading its ID again (pcsc.CheckID); another card is
+// cardreader.ErrCardChanged. The certificates the session that opened the
+// card read answer once, within a few seconds, when that session read id
+// in the same insertion.
+func (c *Card) CertificatesOf(ctx context.Context, id string) ([]cardreader.Certificate, error) {
+	if certs, ok := c.pre.TakeCertificatesOf(c.reader, pcsc.ReaderEvents, id); ok {
+		return certs, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close(false)
+	if err := pcsc.CheckID(&c.bind, s.conn.State(), id, s.cardID); err != nil {
+		return nil, fmt.Errorf("reading certificates: %w", c.mapSessionErr(err))
+	}
+	certs, err := s.certificates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading certificates: %w", c.mapSessionErr(err))
+	}
+	return certs, nil
+}
+
+var _ cardreader.CertificatesOfReader = (*Card)(nil)
+
 // Tries reads the PIN's and the PUK's tries in one session (SELECT and a
 // GET METADATA each: three APDUs), or answers what the session that
 // opened this Card read, once and within a few seconds (no APDU). Nothing
