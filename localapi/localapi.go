@@ -172,8 +172,9 @@ var ErrPeerRefused = localsocket.ErrPeerRefused
 var ErrUnknownMethod = errors.New("unknown method")
 
 // ErrTooManyCalls: the caller has as many calls in flight as the agent
-// takes from one connection, or the agent as many as it takes in all
-// (Server.MaxCallsPerConn, MaxCalls); the call was not started.
+// takes from one connection or from one process, or the agent as many as
+// it takes in all (Server.MaxCallsPerConn, MaxCallsPerPeer, MaxCalls); the
+// call was not started.
 var ErrTooManyCalls = errors.New("too many local API calls in flight")
 
 // lineReader reads newline-delimited frames of at most MaxFrameSize into a
@@ -369,6 +370,7 @@ var wireSentinels = []struct {
 	{"protocol", ErrProtocol},
 	{"unknownMethod", ErrUnknownMethod},
 	{"tooManyCalls", ErrTooManyCalls},
+	{"tooManyConnections", ErrTooManyConnections},
 	{"handoffNotFound", ErrHandoffNotFound},
 	{"handoffRateLimited", ErrHandoffRateLimited},
 	{"endUserIpMismatch", oob.ErrEndUserIPMismatch},

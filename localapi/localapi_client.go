@@ -138,10 +138,13 @@ func (c *Client) write(f *frame) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if _, err := c.rwc.Write(b); err != nil {
+		// The agent may have hung up with a reason (a connection over its
+		// bounds is answered tooManyConnections and closed): the read loop
+		// takes it, or the end of the stream, at once.
 		select {
 		case <-c.done:
 			return c.connErr() // the agent hung up first: say why
-		default:
+		case <-time.After(time.Second):
 		}
 		c.shutdown(err)
 		return fmt.Errorf("writing to the agent: %w", err)

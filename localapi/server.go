@@ -37,9 +37,17 @@ type Server struct {
 	// frames, not one per call (100k unread pings once took the agent from
 	// 232 MB to 1 GB).
 	MaxCallsPerConn, MaxCalls int
+	// MaxCallsPerPeer and MaxConnsPerPeer bound the calls in flight and
+	// the connections open of one peer process, over all its connections
+	// (0: DefaultMaxCallsPerPeer, DefaultMaxConnsPerPeer), so that one
+	// flooding program cannot hold the calls the user's other clients
+	// need (fairness.go). A call over the bound is answered
+	// ErrTooManyCalls, a connection ErrTooManyConnections, at once.
+	MaxCallsPerPeer, MaxConnsPerPeer int
 
-	slotsOnce sync.Once
-	slots     chan struct{} // one token per call in flight, server-wide
+	mu    sync.Mutex
+	calls int           // calls in flight, server-wide
+	peers map[int]*peer // by pid, the peers with a connection open
 }
 
 // Default bounds on calls in flight: far above what the windows, the tray
@@ -48,25 +56,6 @@ const (
 	DefaultMaxCallsPerConn = 16
 	DefaultMaxCalls        = 256
 )
-
-// acquire takes a server-wide slot for a call, or reports none free.
-func (s *Server) acquire() bool {
-	s.slotsOnce.Do(func() {
-		n := s.MaxCalls
-		if n <= 0 {
-			n = DefaultMaxCalls
-		}
-		s.slots = make(chan struct{}, n)
-	})
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-func (s *Server) release() { <-s.slots }
 
 func (s *Server) maxPerConn() int {
 	if s.MaxCallsPerConn <= 0 {
@@ -117,16 +106,39 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) {
 			}
 			continue
 		}
-		c := &serverConn{s: s, rwc: rwc, calls: map[uint64]*serverCall{}}
+		p, err := s.join(peerOf(rwc))
+		if err != nil {
+			// Refused at once, with the reason, not left to wait.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				refuse(rwc, err)
+			}()
+			continue
+		}
+		c := &serverConn{s: s, rwc: rwc, peer: p, calls: map[uint64]*serverCall{}}
 		c.ctx, c.cancel = context.WithCancel(ctx)
 		conns.Store(c, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer conns.Delete(c)
+			defer s.leave(p)
 			c.run()
 		}()
 	}
+}
+
+// refuse answers a connection that is over a bound with err and closes
+// it; a client that does not read within a second is closed all the same.
+func refuse(rwc io.ReadWriteCloser, err error) {
+	if d, ok := rwc.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		_ = d.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+	if b, eerr := encodeFrame(&frame{Type: frameReply, ID: protocolErrorID, Error: ToWire(err)}); eerr == nil {
+		_, _ = rwc.Write(b)
+	}
+	_ = rwc.Close()
 }
 
 // Handler is one method of the local API on the agent's side (Handle).
@@ -220,6 +232,7 @@ func (s *Server) methodList() string {
 type serverConn struct {
 	s      *Server
 	rwc    io.ReadWriteCloser
+	peer   *peer // the process at the other end, for the bounds
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -270,15 +283,18 @@ func (c *serverConn) run() {
 		case frameCall:
 			c.mu.Lock()
 			_, dup := c.calls[f.ID]
-			full := !dup && (len(c.calls) >= c.s.maxPerConn() || !c.s.acquire())
-			if !dup && !full {
+			var full error
+			if !dup {
+				full = c.s.acquire(c.peer, len(c.calls))
+			}
+			if !dup && full == nil {
 				ctx, cancel := context.WithCancel(c.ctx)
 				call := &serverCall{id: f.ID, cancel: cancel, answers: make(chan frame, 1)}
 				c.calls[f.ID] = call
 				c.wg.Add(1)
 				go func() {
 					defer c.wg.Done()
-					defer c.s.release()
+					defer c.s.release(c.peer)
 					c.handle(ctx, call, f)
 				}()
 			}
@@ -287,11 +303,11 @@ func (c *serverConn) run() {
 			case dup:
 				_ = c.write(&frame{Type: frameReply, ID: f.ID, Error: ToWire(fmt.Errorf("%w: id %d in use", ErrProtocol, f.ID))})
 				return
-			case full:
+			case full != nil:
 				// Refused, not queued: the reply is small, and a client
 				// that reads none of them stalls on its own socket.
 				f.wipe()
-				if c.write(&frame{Type: frameReply, ID: f.ID, Error: ToWire(fmt.Errorf("method %q: %w", f.Method, ErrTooManyCalls))}) != nil {
+				if c.write(&frame{Type: frameReply, ID: f.ID, Error: ToWire(fmt.Errorf("method %q: %w", f.Method, full))}) != nil {
 					return
 				}
 			}
