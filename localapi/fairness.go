@@ -85,6 +85,14 @@ func (s *Server) maxCalls() int {
 	return s.MaxCalls
 }
 
+// clock is the time for the bursts' ends (Server.now in tests).
+func (s *Server) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
 // join counts a new connection from the process pid, or refuses it: the
 // error is the connection's refusal.
 func (s *Server) join(pid int) (*peer, error) {
@@ -144,7 +152,7 @@ func (s *Server) acquire(p *peer, onConn int) error {
 		s.refusedLocked(p, err)
 		return err
 	}
-	if p.refused > 0 && time.Since(p.last) >= burstQuiet {
+	if p.refused > 0 && s.clock().Sub(p.last) >= burstQuiet {
 		s.burstEndedLocked(p)
 	}
 	p.calls++
@@ -163,7 +171,7 @@ func (s *Server) release(p *peer) {
 // refusedLocked counts a refusal of p's; the first of a burst is logged.
 func (s *Server) refusedLocked(p *peer, err error) {
 	p.refused++
-	p.last = time.Now()
+	p.last = s.clock()
 	if p.refused == 1 {
 		s.log().Warn("local API flood: refusing a client's calls over its bound until it makes room (logged once per burst)",
 			"pid", p.pid, "err", err, "maxCallsPerConn", s.maxPerConn(), "maxCallsPerPeer", s.maxPerPeer(),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -272,5 +273,63 @@ func TestConnsPerPeerBounded(t *testing.T) {
 		if code != "tooManyConnections" || n > 1000 {
 			t.Fatalf("after closing one: %d %q", id, code)
 		}
+	}
+}
+
+// A flood's burst is over once the process has its call taken burstQuiet
+// after its latest refusal: one line then, with the count; a call taken
+// sooner (the flood still going, its calls ending and starting) logs
+// nothing, and a refusal after the end starts a new burst, logged again.
+func TestFloodBurstLoggedOnce(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	srv := &Server{MaxCallsPerConn: 2, now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	dir, _, _, logs := fairServer(t, srv)
+	c := dialAs(t, dir, 9, 0)
+	c.call(t, 1)
+	c.call(t, 2)
+	for id := 3; id <= 6; id++ {
+		c.call(t, id)
+		if rid, code := c.reply(t); rid != uint64(id) || code != "tooManyCalls" {
+			t.Fatalf("call %d over the bound: %d %q", id, rid, code)
+		}
+	}
+	expectLog(t, logs, "local API flood", "pid=9")
+	// A call taken within burstQuiet of the latest refusal: still the
+	// same burst.
+	advance(burstQuiet - time.Second)
+	cancelCall(t, c, 1)
+	if id, _ := c.reply(t); id != 1 {
+		t.Fatalf("reply to %d, want the cancelled call 1", id)
+	}
+	c.callMethod(t, 7, "test.quick")
+	if id, code := c.reply(t); id != 7 || code != "" {
+		t.Fatalf("a call with room: %d %q", id, code)
+	}
+	select {
+	case l := <-logs:
+		t.Fatalf("logged within the burst: %s", l)
+	default:
+	}
+	advance(burstQuiet)
+	c.callMethod(t, 8, "test.quick")
+	if id, code := c.reply(t); id != 8 || code != "" {
+		t.Fatalf("a call after the burst: %d %q", id, code)
+	}
+	expectLog(t, logs, "flood over", "pid=9", "refused=4")
+	c.call(t, 9)
+	c.call(t, 10)
+	if id, code := c.reply(t); id != 10 || code != "tooManyCalls" {
+		t.Fatalf("a call over the bound again: %d %q", id, code)
+	}
+	expectLog(t, logs, "local API flood", "pid=9")
+}
+
+// cancelCall cancels call id on c.
+func cancelCall(t *testing.T, c *rawConn, id int) {
+	t.Helper()
+	if _, err := fmt.Fprintf(c, `{"type":"cancel","id":%d}`+"\n", id); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -46,8 +46,9 @@ type Server struct {
 	MaxCallsPerPeer, MaxConnsPerPeer int
 
 	mu    sync.Mutex
-	calls int           // calls in flight, server-wide
-	peers map[int]*peer // by pid, the peers with a connection open
+	calls int              // calls in flight, server-wide
+	peers map[int]*peer    // by pid, the peers with a connection open
+	now   func() time.Time // nil: time.Now (tests move it)
 }
 
 // Default bounds on calls in flight: far above what the windows, the tray
