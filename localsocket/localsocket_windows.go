@@ -192,7 +192,7 @@ func (l *pipeListener) Accept() (net.Conn, error) {
 	}
 	// Go 1.25 and later run I/O on overlapped handles through the
 	// completion port behind os.File.
-	return &pipeConn{File: os.NewFile(uintptr(h), l.name), addr: pipeAddr(l.name)}, nil
+	return &pipeConn{File: os.NewFile(uintptr(h), l.name), addr: pipeAddr(l.name), peer: int(pid)}, nil
 }
 
 // Dial opens the session's pipe and checks that its server runs as this
@@ -244,7 +244,13 @@ func (a pipeAddr) String() string  { return string(a) }
 type pipeConn struct {
 	*os.File
 	addr pipeAddr
+	peer int // the client's process on the server's side; 0 on the client's
 }
+
+// PeerPID is the client process of a connection the listener accepted
+// (GetNamedPipeClientProcessId), what the local API's fair shares count
+// calls and connections by (localapi/fairness.go); 0 on a dialled one.
+func (c *pipeConn) PeerPID() int { return c.peer }
 
 func (c *pipeConn) LocalAddr() net.Addr  { return c.addr }
 func (c *pipeConn) RemoteAddr() net.Addr { return c.addr }
