@@ -60,6 +60,11 @@ func BenchmarkVDIHost(b *testing.B) {
 		}
 	}
 	apdus0 := settledAPDUs(card) // the last reads of the card at start
+	// As in BenchmarkAgentIdle: the period starts once no agent has been
+	// woken for 2 s; their start-up tails are reported on their own.
+	st := settle(b, pids, 2*time.Second, 60*time.Second)
+	benchLine("vdi_start_tail_seconds", st.took.Seconds(), "s")
+	benchLine("vdi_start_tail_wakeups_total", float64(st.wakeups), "count")
 	res := idleOver(b, idle, append(slices.Clone(pids), peers...))
 	apdus := card.Server.Stats().APDUs - apdus0
 	sum := func(rs []idleResult) (cpu time.Duration, wake int64, rss, pss float64) {
