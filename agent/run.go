@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/sithseid/sithseid/app"
@@ -210,6 +211,9 @@ func run(ctx context.Context, s *startup.Session, cat *l10n.Catalog, e Env, o op
 		<-a.Done()
 		stop()
 	}()
+	// Idle most of its life: what start-up and each card read leave on
+	// the heap goes back to the system once the agent is quiet (idlemem.go).
+	go releaseWhenIdle(runCtx, a.States(runCtx), idleRelease, debug.FreeOSMemory)
 	// The tray, when there is one, runs in this goroutine: on macOS and
 	// Windows systray needs the thread main started on.
 	desk.run(runCtx, !*o.noTray)
