@@ -27,9 +27,20 @@
 //	winehelper alert TITLE
 //
 // waits for a message box titled TITLE, prints its texts and closes it.
+//
+//	winehelper flood STOPFILE
+//
+// floods the running agent's local API from one process: it opens
+// connections to the session's pipe (localapi.Dial, as the CLI does) and
+// pings on each until the agent refuses one (or 4 ×
+// localapi.DefaultMaxConnsPerPeer are open), prints "accepted N" and
+// "refused: ERROR" (with "tooManyConnections" when the error is
+// localapi.ErrTooManyConnections), then "holding" and keeps the accepted
+// connections open until STOPFILE exists (at most 3 minutes).
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +52,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/sithseid/sithseid/agent"
+	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/ui/viewname"
 )
 
@@ -70,8 +82,10 @@ func main() {
 		err = click()
 	case len(os.Args) == 3 && os.Args[1] == "alert":
 		err = alert(os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "flood":
+		err = flood(os.Args[2])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: winehelper raise EXE | ui VIEW | click | alert TITLE")
+		fmt.Fprintln(os.Stderr, "usage: winehelper raise EXE | ui VIEW | click | alert TITLE | flood STOPFILE")
 		os.Exit(2)
 	}
 	if err != nil {
@@ -116,6 +130,57 @@ func alert(title string) error {
 		}
 	}
 	procPostMessage.Call(uintptr(h), wmClose, 0, 0)
+	return nil
+}
+
+// flood opens connections to the agent from this one process until one is
+// refused, and holds the accepted ones until stop exists.
+func flood(stop string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var open []*localapi.Client
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	var refused error
+	for len(open) < 4*localapi.DefaultMaxConnsPerPeer {
+		c, err := localapi.Dial(ctx)
+		if err != nil {
+			return fmt.Errorf("dial %d: %w", len(open)+1, err)
+		}
+		// A connection over the bound is answered and closed at once; a
+		// ping on it says so (the agent's reason).
+		pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err = c.Ping(pctx)
+		pcancel()
+		if err != nil {
+			c.Close()
+			refused = err
+			break
+		}
+		open = append(open, c)
+	}
+	fmt.Printf("accepted %d\n", len(open))
+	if refused == nil {
+		fmt.Println("refused: none")
+	} else if errors.Is(refused, localapi.ErrTooManyConnections) {
+		fmt.Printf("refused: tooManyConnections: %v\n", refused)
+	} else {
+		fmt.Printf("refused: %v\n", refused)
+	}
+	fmt.Println("holding")
+	if !until(3*time.Minute, func() bool { _, err := os.Stat(stop); return err == nil }) {
+		return fmt.Errorf("no %s within 3 minutes", stop)
+	}
+	// The held connections are still the agent's: one more ping on each.
+	for i, c := range open {
+		if _, err := c.Ping(ctx); err != nil {
+			return fmt.Errorf("held connection %d: %w", i+1, err)
+		}
+	}
+	fmt.Printf("the %d held connections still answer\n", len(open))
 	return nil
 }
 
