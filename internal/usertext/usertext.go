@@ -268,6 +268,12 @@ func Explain(c *l10n.Catalog, err error) (msg, hint string, class Class) {
 		return c.T("err.expired"), c.T("hint.expired"), Cancelled
 	case errors.Is(err, localapi.ErrPeerRefused):
 		return c.T("err.peer_refused"), "", Failure
+	case errors.Is(err, localapi.ErrTooManyCalls):
+		// The agent's fair shares (docs/protocol.md 8.13): refused at
+		// once, nothing was started; a later try is taken.
+		return c.T("err.too_many_calls"), c.T("hint.too_many_calls"), Failure
+	case errors.Is(err, localapi.ErrTooManyConnections):
+		return c.T("err.too_many_connections"), c.T("hint.too_many_connections"), Failure
 	}
 	return c.T("err.generic", err.Error()), "", Failure
 }

@@ -44,6 +44,8 @@ func TestExplain(t *testing.T) {
 		{fmt.Errorf("lookup: %w", oob.ErrExpired), Cancelled, "", ""},
 		{fmt.Errorf("looking the login up: %w", &oob.ServiceError{Status: 403, Code: oob.ErrorCodeEndUserIPMismatch}), Cancelled, "startades på en annan dator", "started on another computer"},
 		{fmt.Errorf("agent: %w", localapi.ErrHandoffRateLimited), Cancelled, "För många inloggningslänkar", "Too many login links"},
+		{fmt.Errorf("agent: %w", localapi.ErrTooManyCalls), Failure, "tar inte emot fler anrop från det här programmet", "not taking more requests from this program"},
+		{fmt.Errorf("agent: %w (pid 7 has 32 open)", localapi.ErrTooManyConnections), Failure, "tar inte emot fler anslutningar från det här programmet", "not taking more connections from this program"},
 		{app.ErrConfirmLogin, Confirm, "", ""},
 		{&os.PathError{Op: "export", Path: "/tmp/x.pem", Err: os.ErrExist}, Failure, "/tmp/x.pem", "/tmp/x.pem"},
 		{fmt.Errorf("x: %w", cardreader.ErrNoSignaturePIN), Usage, "Kortet har ingen underskriftskod.", "This card has no signature PIN."},
