@@ -3,11 +3,14 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sithseid/sithseid/internal/testkit/agenttest"
 	"github.com/sithseid/sithseid/internal/testkit/cardkind"
 	"github.com/sithseid/sithseid/internal/testkit/rig"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
@@ -39,16 +42,46 @@ func sithseidRun(b *testing.B, bin string, card *rig.Card, env []string, stdin s
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	before, start := card.Server.Stats().APDUs, time.Now()
-	if err := cmd.Run(); err != nil {
+	pinTraceMark(start, "start "+strings.Join(args, " "))
+	err := cmd.Start()
+	pinTraceMark(time.Now(), "started")
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		b.Fatalf("sithseid %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 	d := time.Since(start)
+	pinTraceMark(time.Now(), fmt.Sprintf("end %.1f ms", ms(d)))
 	return d, settledAPDUs(card) - before
+}
+
+// pinTrace, when SITHSEID_BENCH_PIN_TRACE names a file, gets the virtual
+// card's trace (one line per APDU, ending at its time, with its own
+// duration) and a line as each command starts and ends: where the time of
+// a change goes, against the clock of the command.
+var pinTrace *agenttest.SyncBuffer
+
+func pinTraceMark(t time.Time, what string) {
+	if pinTrace != nil {
+		fmt.Fprintf(pinTrace, "%s ---- %s\n", t.UTC().Format("15:04:05.000000"), what)
+	}
 }
 
 func pinChange(b *testing.B, bin string, k cardkind.Kind, name string) {
 	const pinA, pinB = "24681357", "97531864"
-	card := benchCard(b, k.Provision(vcard.ProvisionOptions{PIN: pinA}))
+	var opts vcard.RunOptions
+	if path := os.Getenv("SITHSEID_BENCH_PIN_TRACE"); path != "" {
+		pinTrace = &agenttest.SyncBuffer{}
+		opts.Trace = pinTrace
+		defer func() {
+			if err := os.WriteFile(path+"."+name, []byte(pinTrace.String()), 0o600); err != nil {
+				b.Error(err)
+			}
+			pinTrace = nil
+		}()
+	}
+	card := benchCardWith(b, k.Provision(vcard.ProvisionOptions{PIN: pinA}), opts)
 	defer func() { _ = card.Stop() }()
 	cur, next := pinA, pinB
 	swap := func() { cur, next = next, cur }

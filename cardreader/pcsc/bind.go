@@ -30,13 +30,39 @@ func (c *Conn) State() *State {
 // its own: for a backend whose session does not keep its Conn. Called
 // inside a transaction it tells whether a card was inserted or removed
 // since a counter was recorded. No APDU.
+//
+// The context is kept for the next call (eventsCtx): establishing and
+// releasing one is four requests to the PC/SC service and a new socket,
+// which a PIN change paid twice between its two sessions (the prefetched
+// ID's and tries' freshness checks) for a request of its own that costs
+// one. A kept context that fails (the service restarted) is released and
+// a new one asked once; the counter is read fresh on every call.
 func ReaderEvents(reader string) (uint32, bool) {
-	sc, err := scard.EstablishContext()
-	if err != nil {
-		return 0, false
+	eventsCtx.mu.Lock()
+	defer eventsCtx.mu.Unlock()
+	for attempt := 0; attempt < 2; attempt++ {
+		if eventsCtx.sc == nil {
+			sc, err := scard.EstablishContext()
+			if err != nil {
+				return 0, false
+			}
+			eventsCtx.sc = sc
+		}
+		if n, ok := readerEvents(eventsCtx.sc, reader); ok {
+			return n, true
+		}
+		// The reader may be gone, or the context stale: a new context
+		// tells which.
+		_ = eventsCtx.sc.Release()
+		eventsCtx.sc = nil
 	}
-	defer sc.Release()
-	return readerEvents(sc, reader)
+	return 0, false
+}
+
+// eventsCtx is ReaderEvents' PC/SC context, used by one call at a time.
+var eventsCtx struct {
+	mu sync.Mutex
+	sc *scard.Context
 }
 
 // readerEvents reads reader's event counter without waiting: one request
