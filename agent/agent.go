@@ -103,8 +103,8 @@ type Agent struct {
 	gen      uint64
 	known    *app.StatusRead
 	knownGen uint64
-	// outcomes are PIN operations' outcomes left by their handlers for
-	// their end (begin), by method.
+	// outcomes are PIN operations' and logins' outcomes left by their
+	// handlers for their end (begin), by method.
 	outcomes map[string]app.PINOutcome
 
 	notifyMu sync.Mutex
@@ -439,8 +439,8 @@ func expiryThreshold(days []int, left int) (int, bool) {
 }
 
 // begin marks an operation running; the returned func ends it and records
-// its error. An operation that left its outcome (outcomes: a PIN change
-// or unblock, whose result says the tries) ends with the agent's state
+// its error. An operation that left its outcome (outcomes: a PIN change,
+// an unblock or a login, whose result says the tries) ends with the agent's state
 // taking it, no card read, when the state was current as it began and
 // nothing else began, ended or came or went meanwhile; any other ends with
 // the cards read again (the refresher).

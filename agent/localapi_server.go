@@ -78,7 +78,8 @@ func (a *Agent) handlers() []localapi.Handler {
 			if p.Approve {
 				req.Approve = x.Approve()
 			}
-			res, err := a.svc.Login(ctx, req)
+			res, o, err := a.svc.LoginOutcome(ctx, req)
+			a.leaveOutcome(localapi.MethodLogin.Name, o)
 			if p.Handoff != "" {
 				a.settleHandoff(p.Handoff, err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/localapi"
+	"github.com/sithseid/sithseid/oob"
 )
 
 // TestPINChangeUnblockThroughAgentExchanges (issue 17): a PIN change, a
@@ -94,4 +95,76 @@ func testPINThroughAgentExchanges(t *testing.T, k cardkind.Kind) {
 		var wrong *cardreader.WrongPUKError
 		return errors.As(err, &wrong) && wrong.Retries == 2
 	}, 3, 2)
+}
+
+// TestLoginThroughAgentReadsNoTriesAfter (issue 17): a login asked of the
+// agent leaves the agent's state with the tries its VERIFY left (a login
+// that succeeded: a full count; a wrong PIN: what the card said), taken
+// from the login's own result: a status right after it sends no APDU and
+// shows them. The agent read the card again after every login (3 APDUs
+// on PIV, SELECT and two GET METADATA).
+func TestLoginThroughAgentReadsNoTriesAfter(t *testing.T) {
+	for _, k := range []cardkind.Kind{cardkind.PIV, cardkind.IDPrime} {
+		t.Run(k.Name, func(t *testing.T) { testLoginThroughAgentTries(t, k) })
+	}
+}
+
+func testLoginThroughAgentTries(t *testing.T, k cardkind.Kind) {
+	f := setup(t, k, testpki.CardSpec{})
+	ar := startAgent(t, f.Svc, f.Env, "")
+	cl := dial(t, ar.Addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := dial(t, ar.Addr).Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shows := func(pin int) func(localapi.Event) bool {
+		return func(ev localapi.Event) bool {
+			st := ev.State
+			return st != nil && st.Card != nil && st.Card.Holder.HSAID == testpki.DefaultHSAID && st.Busy == "" && st.Card.PIN.Retries == pin
+		}
+	}
+	waitEvent(t, events, "the card read on insertion", shows(3))
+	apdus := func() int64 { return f.Card.Server.Stats().APDUs }
+
+	login := func(what, pin string, wantErr func(error) bool, left int) {
+		t.Helper()
+		o, err := f.RP.Auth(ctx, "127.0.0.1", "Logga in", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := apdus()
+		_, err = cl.Login(ctx, app.LoginRequest{
+			Link:   oob.AutoStartURL(o.AutoStartToken, ""),
+			Prompt: (&recorder{Answers: []string{pin}}).Prompt,
+		})
+		if !wantErr(err) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		after := apdus()
+		if p, _ := f.Card.State.PINRetries(); p != left {
+			t.Fatalf("%s: the card has %d PIN tries left, want %d", what, p, left)
+		}
+		// The reply comes after the operation's end: the state is settled.
+		st, err := cl.Status(ctx, app.StatusOptions{})
+		if err != nil {
+			t.Fatalf("%s: status: %v", what, err)
+		}
+		if len(st.Cards) != 1 || st.Cards[0].PIN.Retries != left {
+			t.Fatalf("%s: status %+v, want %d PIN tries", what, st.Cards, left)
+		}
+		waitEvent(t, events, what+": the state after it", shows(left))
+		t.Logf("%s: %d APDUs, then %d", what, after-before, apdus()-after)
+		if n := apdus() - after; n != 0 {
+			t.Errorf("%s: the agent read the card again after the login: %d APDUs, want 0", what, n)
+		}
+	}
+	ok := func(err error) bool { return err == nil }
+	login("a login", f.Card.PIN, ok, 3)
+	login("a login with a wrong PIN", "86421357", func(err error) bool {
+		var wrong *cardreader.WrongPINError
+		return errors.As(err, &wrong) && wrong.Retries == 2
+	}, 2)
+	login("a login after it", f.Card.PIN, ok, 3)
 }

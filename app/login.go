@@ -141,6 +141,61 @@ func parseLink(link string) (oob.LookupKey, error) {
 // approval, a blocked PIN or a removed card cancel the order, so the
 // relying party learns at once.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	res, _, err := s.LoginOutcome(ctx, req)
+	return res, err
+}
+
+// LoginOutcome is Login, also returning what the login learnt of the
+// card's tries from the card's own answers (PINOutcome), with no APDU of
+// its own: the tries the opening session read, then the PIN's count the
+// login's VERIFY left (a login that succeeded verified the PIN: back to a
+// full count; a wrong PIN: the tries the card said are left, 63Cx;
+// blocked, 6983). Known is false when the login cannot tell: a card that
+// reads no tries in one session (PKCS#11), or a login that ended with any
+// other error once the card was selected (the card went, changed, did not
+// answer). The agent keeps a known outcome as the card's state instead of
+// reading the card again, as for a PIN change (issue 17).
+func (s *Service) LoginOutcome(ctx context.Context, req LoginRequest) (*LoginResult, PINOutcome, error) {
+	var lo loginTries
+	res, err := s.login(ctx, req, &lo)
+	return res, lo.outcome(err), err
+}
+
+// loginTries is what a login read of its card's tries (set), for its
+// PINOutcome.
+type loginTries struct {
+	out PINOutcome // Known: every count read in the opening session
+}
+
+func (lo *loginTries) set(oc openCard, t cardreader.Tries, all bool) {
+	lo.out = PINOutcome{Reader: oc.card.Reader(), CardNumber: oc.identity.CardNumber, Tries: t, Known: all}
+}
+
+// outcome is the tries the login leaves known after it ended with err.
+// Only the identification PIN is presented by a login.
+func (lo *loginTries) outcome(err error) PINOutcome {
+	o := lo.out
+	if !o.Known {
+		return o
+	}
+	var wrong *cardreader.WrongPINError
+	switch {
+	case err == nil: // the PIN was verified (the challenge's signature)
+		o.Tries.PIN, o.Tries.PINErr = cardreader.PINStatus{Retries: max(o.Tries.PIN.Retries, fullTries)}, nil
+	case errors.As(err, &wrong):
+		o.Tries.PIN, o.Tries.PINErr = cardreader.PINStatus{Retries: wrong.Retries, Blocked: wrong.Retries == 0}, nil
+	case errors.Is(err, cardreader.ErrPINBlocked):
+		o.Tries.PIN, o.Tries.PINErr = cardreader.PINStatus{Retries: 0, Blocked: true}, nil
+	case errors.Is(err, ErrCancelled):
+		// Cancelled at a prompt: nothing went to the card after the
+		// tries were read.
+	default:
+		o.Known = false // the card went, changed or did not answer: read it
+	}
+	return o
+}
+
+func (s *Service) login(ctx context.Context, req LoginRequest, lo *loginTries) (*LoginResult, error) {
 	key, err := parseLink(req.Link)
 	if err != nil {
 		return nil, err
@@ -241,7 +296,16 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	s.mu.Lock()
 	// The tries the session that opened the card read (no APDU while
 	// fresh), else asked.
-	st, err := pinTries(s, ctx, oc.card, pinOps{ref: cardreader.PINIdentification, status: oc.card.PINStatus})
+	t, all, err := prefetchedTries(s, ctx, oc.card)
+	var st cardreader.PINStatus
+	switch {
+	case err != nil:
+	case all:
+		st, err = t.PIN, t.PINErr
+		lo.set(oc, t, true)
+	default:
+		st, err = onCard(s, ctx, oc.card.PINStatus)
+	}
 	s.mu.Unlock()
 	if err != nil {
 		s.failLogin(oc, err, cancel)
