@@ -617,7 +617,9 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	}
 	var st cardreader.PINStatus
 	if err == nil {
-		st, err = onCard(s, ctx, oc.card.PINStatus)
+		// The tries the session that opened the card read (no APDU
+		// while fresh), else asked.
+		st, err = pinTries(s, ctx, oc.card, pinOps{ref: cardreader.PINIdentification, status: oc.card.PINStatus})
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -633,14 +635,24 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	defer pin.Wipe()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The PIN is verified before anything is dialled, so that a wrong
+	// one comes back as tries left, not as a failed handshake.
 	if err := s.verifyPIN(ctx, oc, pin); err != nil {
 		return nil, err
 	}
 	// The signer keeps its context for the signatures that follow (TLS
-	// and the challenge): bounded, with no prompt in between.
+	// and the challenge): bounded, with no prompt in between. A card
+	// that can takes the certificate read with its identity (the card's
+	// ID, which Open bound: each signature's session checks it is still
+	// that card before its VERIFY) instead of reading it again (issue 17).
 	sctx, scancel := s.cardCtx(ctx)
 	defer scancel()
-	signer, err := oc.card.Signer(sctx, login.ID, pin)
+	var signer crypto.Signer
+	if cs, ok := oc.card.(certSigner); ok && login.Cert != nil {
+		signer, err = cs.SignerWithCert(sctx, login.ID, login.Cert, pin)
+	} else {
+		signer, err = oc.card.Signer(sctx, login.ID, pin)
+	}
 	if err != nil {
 		return nil, err
 	}
