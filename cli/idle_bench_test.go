@@ -69,14 +69,10 @@ func BenchmarkAgentIdle(b *testing.B) {
 		benchLine(name+"_pss_mb", m.pssMB, "MB")
 	}
 	benchLine("agent_idle_tray", 1, "bool")
-	// With the tray on, an idle agent is not woken by anything of its own
-	// (no ticker, no polling): at most 0.1 wake-ups per second, the Go
-	// runtime's own (sysmon's sleep of at most a minute, the forced GC
-	// every two minutes). A card event in the period (APDUs) is work, not
-	// idleness, and is reported rather than judged.
-	if rate := float64(res[0].wakeups) / res[0].idle.Seconds(); apdus == 0 && rate > 0.1 {
-		b.Errorf("idle agent with tray: %.3f wake-ups/s, want <= 0.1", rate)
-	}
+	// Not judged here: the peer's own use of pcscd wakes the agent's card
+	// monitor now and then (perf: SCardGetStatusChange returning, then
+	// Go's sysmon spinning, about 70 switches). TestIdleAgentWithTrayIsQuiet
+	// judges the agent alone.
 	benchLine("agent_idle_apdus_both", float64(apdus), "apdus")
 	benchLine("agent_idle_rss_vs_openscnotify_ratio", res[0].rssMB/res[1].rssMB, "ratio")
 	benchLine("agent_idle_pss_vs_openscnotify_ratio", res[0].pssMB/res[1].pssMB, "ratio")
@@ -117,7 +113,7 @@ type settled struct {
 // any thread) for quiet, polling /proc every 100 ms (reading /proc wakes
 // no one), and gives up after max, so a process that never settles is
 // measured anyway (and the tail says max).
-func settle(b *testing.B, pids []int, quiet, max time.Duration) settled {
+func settle(b testing.TB, pids []int, quiet, max time.Duration) settled {
 	sum := func() int64 {
 		var n int64
 		for _, pid := range pids {

@@ -41,7 +41,7 @@ type resident struct {
 // sessionEnv is a user session's environment: its own home, runtime,
 // state and config directories, and with tray its own D-Bus session bus
 // with a fake panel (a StatusNotifierWatcher and a notification server).
-func sessionEnv(b *testing.B, home string, tray bool) ([]string, *dbustest.Host) {
+func sessionEnv(b testing.TB, home string, tray bool) ([]string, *dbustest.Host) {
 	run := filepath.Join(home, "run")
 	if err := os.MkdirAll(run, 0o700); err != nil {
 		b.Fatal(err)
@@ -68,7 +68,7 @@ func sessionEnv(b *testing.B, home string, tray bool) ([]string, *dbustest.Host)
 }
 
 // startResident starts name with args in env and stops it when b ends.
-func startResident(b *testing.B, env []string, host *dbustest.Host, name string, args ...string) *resident {
+func startResident(b testing.TB, env []string, host *dbustest.Host, name string, args ...string) *resident {
 	r := &resident{host: host, done: make(chan struct{})}
 	r.cmd = exec.Command(name, args...)
 	r.cmd.Env = env
@@ -87,7 +87,7 @@ func startResident(b *testing.B, env []string, host *dbustest.Host, name string,
 // startShippedAgent starts "bin/sithseid agent --foreground" in a session
 // of its own under home and waits until it has read the card and, with a
 // tray, shown its item on the session's bus.
-func startShippedAgent(b *testing.B, exe, home string, tray bool) *resident {
+func startShippedAgent(b testing.TB, exe, home string, tray bool) *resident {
 	env, host := sessionEnv(b, home, tray)
 	r := startResident(b, env, host, exe, "agent", "--foreground")
 	r.addr = filepath.Join(home, "run", "sithseid", "agent.sock")
@@ -106,7 +106,7 @@ func startShippedAgent(b *testing.B, exe, home string, tray bool) *resident {
 // its notification server), in a session of its own under home, and
 // waits until it is blocked waiting for an event: its CPU time stops
 // growing.
-func startOpenSCNotify(b *testing.B, home string) *resident {
+func startOpenSCNotify(b testing.TB, home string) *resident {
 	name := testenv.LookPath(b, "opensc-notify")
 	env, host := sessionEnv(b, home, true)
 	r := startResident(b, env, host, name)
