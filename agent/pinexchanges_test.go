@@ -53,9 +53,15 @@ func testPINThroughAgentExchanges(t *testing.T, k cardkind.Kind) {
 	// the tries the card has.
 	op := func(what string, run func() error, wantErr func(error) bool, pin, puk int) {
 		t.Helper()
-		before := apdus()
+		before, resets := apdus(), f.Card.Server.Stats().Resets
 		if err := run(); !wantErr(err) {
 			t.Fatalf("%s: %v", what, err)
+		}
+		// The code was presented: the card is reset once, as the
+		// command's transaction ends (it was reset again as the
+		// connection closed).
+		if n := f.Card.Server.Stats().Resets - resets; n != 1 {
+			t.Errorf("%s: the card was reset %d times, want once", what, n)
 		}
 		if p, u := f.Card.State.PINRetries(); p != pin || u != puk {
 			t.Fatalf("%s: the card has PIN %d, PUK %d tries left, want %d, %d", what, p, u, pin, puk)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -178,15 +179,30 @@ func changesCard(apdu []byte) bool {
 // which clears every verified PIN for every program (ISO/IEC 7816-4: the
 // security status is lost on reset); use it after an operation that
 // presented a PIN or a key.
+//
+// pcsc-lite resets the card as the transaction ends (SCardEndTransaction
+// with SCARD_RESET_CARD), before any other program's transaction can
+// begin, so the disconnection leaves the card as it is: resetting it again
+// there cost every operation with a PIN a second reset of the card (the
+// virtual card counted two), on a real card a second ATR. When the end of
+// the transaction failed, and on Windows and macOS (PC/SC services of their
+// own, not seen by the tests here), the disconnection resets it.
 func (c *Conn) Close(reset bool) {
 	disp := scard.LeaveCard
 	if reset {
 		disp = scard.ResetCard
 	}
-	_ = c.card.EndTransaction(disp)
+	if err := c.card.EndTransaction(disp); err == nil && resetAtEndTransaction {
+		disp = scard.LeaveCard
+	}
 	_ = c.card.Disconnect(disp)
 	_ = c.sc.Release()
 }
+
+// resetAtEndTransaction: the PC/SC service resets the card when a
+// transaction ends with SCARD_RESET_CARD (pcsc-lite: SCardEndTransaction
+// powers the card through IFD_RESET).
+var resetAtEndTransaction = runtime.GOOS != "windows" && runtime.GOOS != "darwin"
 
 // Err turns an ebfe/scard error into a *cardreader.PCSCError that keeps
 // the code and unwraps to its sentinel; other errors (and nil) pass
