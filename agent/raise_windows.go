@@ -3,11 +3,11 @@
 package agent
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -38,37 +38,100 @@ const (
 // does it itself, not the window: it has the right to give the foreground
 // away right after the click on its tray menu or notification (Windows
 // gives it to the process the user just clicked), which the window
-// process lacks. A window still starting has no window yet: nothing is
-// done then. Should Windows refuse the foreground all the same, the
-// window's taskbar button flashes.
+// process lacks.
+//
+// A raise must not be lost: a window still starting has no window yet,
+// and Windows activates another process's window through that window's
+// thread, which may be slow on a loaded machine. So the raise is tried
+// again every raiseEvery until the window is the foreground window and
+// still is raiseSettle later, for up to raiseFor (it blocks that long at
+// most: the launcher runs it apart from its lock). Should Windows refuse
+// the foreground (SetForegroundWindow fails), or keep it from the window
+// all the same, the window's taskbar button flashes.
 func raiseProcess(p *os.Process) error {
-	h := processWindow(uint32(p.Pid))
-	if h == 0 {
-		return errors.New("raising a window: the process has no window yet")
+	pid := uint32(p.Pid)
+	deadline := time.Now().Add(raiseFor)
+	var h windows.HWND
+	tries := 0
+	for {
+		if h == 0 || !windows.IsWindow(h) {
+			h = processWindow(pid)
+		}
+		if h != 0 {
+			tries++
+			// Windows may give the foreground back to the window that had
+			// it when that window's thread handles its own activation late
+			// (seen under Wine on a loaded machine: SetForegroundWindow
+			// succeeded, the other window had the foreground after): h
+			// must still be in front a moment later.
+			front, refused := raiseWindow(h)
+			if front && sleepThen(raiseSettle, func() bool { return inFront(h) }) {
+				return nil
+			}
+			if refused {
+				// Windows said no (the foreground lock): it will not
+				// change its mind on a retry.
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(raiseEvery)
 	}
+	if h == 0 {
+		return fmt.Errorf("raising a window: the process has no window after %v", raiseFor)
+	}
+	type flashInfo struct {
+		size    uint32
+		hwnd    windows.HWND
+		flags   uint32
+		count   uint32
+		timeout uint32
+	}
+	fi := flashInfo{hwnd: h, flags: flashwAll, count: 3}
+	fi.size = uint32(unsafe.Sizeof(fi))
+	procFlashWindowEx.Call(uintptr(unsafe.Pointer(&fi)))
+	return fmt.Errorf("raising a window: Windows kept the foreground (%d tries; its taskbar button flashes)", tries)
+}
+
+const (
+	raiseFor   = 15 * time.Second
+	raiseEvery = 100 * time.Millisecond
+	// raiseSettle: how long a raised window must stay in front.
+	raiseSettle = 300 * time.Millisecond
+)
+
+// raiseWindow restores or shows h and asks for the foreground for it; it
+// reports whether h is then the foreground window, not minimised, and
+// whether Windows refused the foreground.
+func raiseWindow(h windows.HWND) (front, refused bool) {
 	if r, _, _ := procIsIconic.Call(uintptr(h)); r != 0 {
 		procShowWindow.Call(uintptr(h), swRestore)
 	} else if !windows.IsWindowVisible(h) {
 		procShowWindow.Call(uintptr(h), swShow)
 	}
-	if r, _, _ := procSetForegroundWindow.Call(uintptr(h)); r == 0 {
-		type flashInfo struct {
-			size    uint32
-			hwnd    windows.HWND
-			flags   uint32
-			count   uint32
-			timeout uint32
+	if windows.GetForegroundWindow() != h {
+		if r, _, _ := procSetForegroundWindow.Call(uintptr(h)); r == 0 {
+			return false, true
 		}
-		fi := flashInfo{hwnd: h, flags: flashwAll, count: 3}
-		fi.size = uint32(unsafe.Sizeof(fi))
-		procFlashWindowEx.Call(uintptr(unsafe.Pointer(&fi)))
-		return fmt.Errorf("raising a window: Windows kept the foreground (its taskbar button flashes)")
 	}
-	return nil
+	return inFront(h), false
+}
+
+// inFront: h is the foreground window, not minimised.
+func inFront(h windows.HWND) bool {
+	r, _, _ := procIsIconic.Call(uintptr(h))
+	return r == 0 && windows.GetForegroundWindow() == h
+}
+
+func sleepThen(d time.Duration, ok func() bool) bool {
+	time.Sleep(d)
+	return ok()
 }
 
 // processWindow is the top-level GLFW window of the process pid (not its
-// hidden helper window), or 0.
+// hidden helper window), a visible one if it has one, or 0.
 func processWindow(pid uint32) windows.HWND {
 	search.Lock()
 	defer search.Unlock()
@@ -100,6 +163,14 @@ var enumWindowsCallback = sync.OnceValue(func() uintptr {
 			return 1
 		}
 		if windowText(h) == glfwHelper {
+			return 1
+		}
+		if !windows.IsWindowVisible(h) {
+			// A window still being made (GLFW makes them hidden): taken
+			// only when the process has no visible one.
+			if search.found == 0 {
+				search.found = h
+			}
 			return 1
 		}
 		search.found = h

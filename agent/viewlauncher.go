@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -102,8 +103,19 @@ func (l *ViewLauncher) Open(view string, args ...string) error {
 	if l.running[view] {
 		l.log.Info("window already open: raising it", "view", view)
 		if p := l.procs[view]; p != nil {
-			if err := raiseProcess(p); err != nil {
-				l.log.Info("raising a window", "view", view, "err", err)
+			raise := func() {
+				if err := raiseProcess(p); err != nil {
+					l.log.Warn("raising a window", "view", view, "err", err)
+				} else {
+					l.log.Info("window raised", "view", view)
+				}
+			}
+			if runtime.GOOS == "windows" {
+				// The raise there waits for the window (it may still be
+				// starting) and for the foreground: not under the lock.
+				go raise()
+			} else {
+				raise()
 			}
 		}
 		return ErrViewOpen

@@ -30,9 +30,9 @@ func TestWindowsMenuEntryRaisesOpenWindow(t *testing.T) {
 	t.Cleanup(func() { l.killAll() })
 	r := l.runExe(t, helper, l.env(), "", "raise", winPath(l.exe))
 	if r.code != 0 || !strings.Contains(r.stdout, "minimised: the about window is in front") {
-		t.Fatalf("winehelper raise: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		t.Fatalf("winehelper raise: exit %d\n%s\nthe launcher's log:\n%s", r.code, r.stdout, r.stderr)
 	}
-	t.Logf("%s", r.stdout)
+	t.Logf("%s\nthe launcher's log:\n%s", r.stdout, r.stderr)
 }
 
 // The agent and the window processes set the application's

@@ -63,6 +63,7 @@ var (
 	procIsIconic            = user32.NewProc("IsIconic")
 	procPostMessage         = user32.NewProc("PostMessageW")
 	procGetWindowText       = user32.NewProc("GetWindowTextW")
+	procSendMessageTimeout  = user32.NewProc("SendMessageTimeoutW")
 )
 
 const (
@@ -203,7 +204,8 @@ var childCallback = syscall.NewCallback(func(h windows.HWND, _ uintptr) uintptr 
 })
 
 func raise(exe string) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	raised := make(chan slog.Record, 4)
+	log := slog.New(raiseWatch{slog.NewTextHandler(os.Stderr, nil), raised})
 	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: exe, Log: log})
 	var opened []windows.HWND
 	defer func() {
@@ -243,18 +245,45 @@ func raise(exe string) error {
 	}
 	cover := func() error {
 		// A new window takes the foreground; a minimised one gives it to
-		// no other window under Wine.
-		if windows.GetForegroundWindow() != settings {
-			procSetForegroundWindow.Call(uintptr(settings))
-		}
-		if !until(20*time.Second, func() bool { return windows.GetForegroundWindow() == settings }) {
+		// no other window under Wine. Asked again while it has not: a
+		// window whose thread handles its activation late may take the
+		// foreground back.
+		if !until(20*time.Second, func() bool {
+			if windows.GetForegroundWindow() != settings {
+				procSetForegroundWindow.Call(uintptr(settings))
+			}
+			return windows.GetForegroundWindow() == settings
+		}) {
 			return fmt.Errorf("the settings window does not take the foreground (it is %#x)", windows.GetForegroundWindow())
+		}
+		// The foreground is the server's at once; each window's thread
+		// handles its activation or deactivation after, when it gets to
+		// it (slow on a loaded machine). A message sent to both, answered,
+		// comes after those: the covering is done before the raise, not
+		// behind it.
+		for _, h := range []windows.HWND{settings, about} {
+			if err := settle(h); err != nil {
+				return err
+			}
+		}
+		if fg := windows.GetForegroundWindow(); fg != settings {
+			return fmt.Errorf("the settings window lost the foreground to %#x %q while settling", fg, text(fg))
 		}
 		return nil
 	}
 	again := func(what string) error {
 		if err := l.Open(viewname.About); !errors.Is(err, agent.ErrViewOpen) {
 			return fmt.Errorf("opening the open about view again: %v, want ErrViewOpen", err)
+		}
+		// The launcher raises apart (it retries until the window stays
+		// in front): its log says when it is done.
+		select {
+		case r := <-raised:
+			if r.Level != slog.LevelInfo {
+				return fmt.Errorf("%s: the launcher could not raise the about window: %s", what, r.Message)
+			}
+		case <-time.After(60 * time.Second):
+			return fmt.Errorf("%s: the launcher did not say within 60 s that it raised the about window", what)
 		}
 		if !until(20*time.Second, func() bool {
 			r, _, _ := procIsIconic.Call(uintptr(about))
@@ -283,6 +312,35 @@ func raise(exe string) error {
 		return err
 	}
 	return again("minimised")
+}
+
+// raiseWatch is the launcher's log, which also passes the records of its
+// raises' ends ("window raised", "raising a window" with the error) to
+// done.
+type raiseWatch struct {
+	slog.Handler
+	done chan<- slog.Record
+}
+
+func (w raiseWatch) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "window raised" || r.Message == "raising a window" {
+		select {
+		case w.done <- r.Clone():
+		default:
+		}
+	}
+	return w.Handler.Handle(ctx, r)
+}
+
+// settle returns once h's thread has handled what was sent to it before:
+// a WM_NULL sent to it is answered (within 30 s).
+func settle(h windows.HWND) error {
+	const wmNull, smtoAbortIfHung = 0x0000, 0x0002
+	var res uintptr
+	if r, _, err := procSendMessageTimeout.Call(uintptr(h), wmNull, 0, 0, smtoAbortIfHung, 30000, uintptr(unsafe.Pointer(&res))); r == 0 {
+		return fmt.Errorf("window %#x %q does not answer within 30 s: %v", h, text(h), err)
+	}
+	return nil
 }
 
 // glfwWindows are the visible or hidden top-level windows of GLFW's class
