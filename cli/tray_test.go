@@ -283,8 +283,15 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	if !slices.Equal(envs, tray.Environments) {
 		t.Errorf("environment choices %q", envs)
 	}
-	wait.For(t, 10*time.Second, "the ready card's tooltip", func() bool { return tc.Tooltip(t) == "SITHS eID: kortet är klart att använda" })
-	wait.For(t, 10*time.Second, "the ready icon", func() bool { return tc.IconIs(t, tray.IconData(tray.IconReady)) })
+	// The test PKI's card is a TEST card (its issuer says TEST) and the
+	// app is in PROD: the tray says so before "ready", with the attention
+	// badge (issue 17: a warning when the card's environment differs from
+	// the app's; ui/tray TestBuildWarnsWrongCardEnvironment has the ready
+	// case).
+	wait.For(t, 10*time.Second, "the test card's tooltip in PROD", func() bool {
+		return tc.Tooltip(t) == "SITHS eID: det här är ett testkort, men SITHS eID använder produktion (PROD)"
+	})
+	wait.For(t, 10*time.Second, "the attention icon", func() bool { return tc.IconIs(t, tray.IconData(tray.IconExpiring)) })
 
 	// "Byt PIN-kod" opens the PIN window; a second click while it is open
 	// opens none; clicks are handled in order, so once "Certifikat"'s
