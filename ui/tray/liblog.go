@@ -24,21 +24,44 @@ import (
 var libLogMu sync.Mutex
 
 // routeLibraryLog sends the log package's output to l until the returned
-// function restores what it was.
+// function gives it back. systray's goroutines can still log once its Run
+// has returned (on the way out: "failed to update menu version: dbus:
+// connection closed by user"), so what is given back is the old output
+// behind a filter that keeps sending systray's lines to l, at debug level.
 func routeLibraryLog(l *slog.Logger) (restore func()) {
 	libLogMu.Lock()
 	defer libLogMu.Unlock()
 	w, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
+	if a, ok := w.(*afterTray); ok {
+		w = a.next // a tray run before this one left its filter
+	}
 	log.SetOutput(&libLog{l: l})
 	log.SetFlags(0)
 	log.SetPrefix("")
 	return func() {
 		libLogMu.Lock()
 		defer libLogMu.Unlock()
-		log.SetOutput(w)
+		log.SetOutput(&afterTray{next: w, l: l})
 		log.SetFlags(flags)
 		log.SetPrefix(prefix)
 	}
+}
+
+// afterTray is the log package's output once the tray has stopped: a
+// line of systray's (its messages start "systray") goes to the tray's
+// logger at debug level, anything else to next as before.
+type afterTray struct {
+	next io.Writer
+	l    *slog.Logger
+}
+
+func (w *afterTray) Write(p []byte) (int, error) {
+	if !bytes.Contains(p, []byte("systray")) {
+		return w.next.Write(p)
+	}
+	s := strings.TrimSpace(string(p))
+	w.l.Log(context.Background(), slog.LevelDebug, "tray library, after the tray stopped", "said", s)
+	return len(p), nil
 }
 
 // harmless reports whether a systray line is noise: a call made before

@@ -82,14 +82,17 @@ func TestTrayQuietOnStderr(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the tray child: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	if s := stderr.String(); s != "" {
-		t.Errorf("standard error while the tray runs:\n%s", s)
+	// Only the other library's line, logged after the tray stopped.
+	if s := stderr.String(); strings.Contains(s, "systray") || strings.Count(s, "\n") != 1 ||
+		!strings.Contains(s, "another library: the log package's output is given back") {
+		t.Errorf("standard error of the tray's process:\n%s", s)
 	}
 	got := stdout.String()
 	for _, w := range []string{
 		`level=DEBUG msg="tray library" said="systray error: unable to addOrUpdateMenuItem: Success."`,
 		`level=DEBUG msg="tray library" said="systray error: unable to set tooltip: tray not ready yet"`,
 		`level=WARN msg="tray library" said="systray error: failed to emit new icon signal: broken pipe"`,
+		`msg="tray library, after the tray stopped" said="`,
 	} {
 		if !strings.Contains(got, w) {
 			t.Errorf("tray log lacks %s:\n%s", w, got)
@@ -101,7 +104,9 @@ func TestTrayQuietOnStderr(t *testing.T) {
 // standard output at debug level; the log package's output is standard
 // error, as in the agent. On "say" on its standard input it logs
 // systray's Windows lines through the log package; at the input's end it
-// stops the tray and checks that the log package's output was given back.
+// stops the tray and logs a line of systray's and one of another library's
+// through the log package: the first must stay off standard error, the
+// second must reach it.
 func TestTrayQuietChild(t *testing.T) {
 	if os.Getenv("SITHSEID_TRAY_QUIET_CHILD") != "1" {
 		t.Skip("run by TestTrayQuietOnStderr")
@@ -124,9 +129,12 @@ func TestTrayQuietChild(t *testing.T) {
 	if err := wait.Recv(t, done, 10*time.Second, "Run to return after the end"); err != nil {
 		t.Fatal(err)
 	}
-	if log.Writer() != os.Stderr {
-		t.Error("the log package's output was not given back")
-	}
+	// After the tray: systray's goroutines may still log on the way out
+	// (seen under -race: "failed to update menu version: dbus: connection
+	// closed by user"), which stays off standard error; another
+	// library's line goes there again.
+	log.Printf("systray error: failed to update menu version: %s", "dbus: connection closed by user")
+	log.Printf("another library: %s", "the log package's output is given back")
 }
 
 // The icon and tooltip are on the item when it appears, at every start.
