@@ -27,7 +27,8 @@ func (c *Card) PullEveryAPDU(t *testing.T, op func(context.Context) error, want 
 		if want != nil && !want(k, n) {
 			continue
 		}
-		drops := c.Server.Stats().Drops
+		st0 := c.Server.Stats()
+		drops := st0.Drops
 		c.Server.SetDropAfter(k)
 		start := time.Now()
 		errc := make(chan error, 1)
@@ -40,8 +41,11 @@ func (c *Card) PullEveryAPDU(t *testing.T, op func(context.Context) error, want 
 		}
 		took := time.Since(start)
 		c.Server.SetDropAfter(0)
-		if c.Server.Stats().Drops == drops {
-			t.Fatalf("pull after APDU %d/%d did not happen", k, n)
+		if st := c.Server.Stats(); st.Drops == drops {
+			// What the round did instead: its outcome, and how many
+			// APDUs reached the card (fewer than k: it stopped early).
+			t.Fatalf("pull after APDU %d/%d did not happen: the round sent %d APDUs and ended with %v after %v (card present %v)",
+				k, n, st.APDUs-st0.APDUs, err, took.Round(time.Millisecond), st.Present)
 		}
 		WaitAbsent(t, c.Reader)
 		c.Reinsert(t)
