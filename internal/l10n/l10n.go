@@ -8,10 +8,10 @@
 package l10n
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 
 	"github.com/sithseid/sithseid/assets"
 )
@@ -136,11 +136,17 @@ func parseAppleLanguages(out string) []string {
 }
 
 // Catalog is the messages of one language, with English as the fallback
-// for IDs a translation lacks.
+// for IDs a translation lacks. It is safe for concurrent use.
 type Catalog struct {
 	Lang     Lang
 	messages map[string]string
-	fallback map[string]string
+
+	// The fallback is read at the first miss, not at Load: a catalogue
+	// has every ID of the other (TestCataloguesMatch), so a process that
+	// speaks Swedish never needs English, and reading it cost every
+	// start of every role as much as its own catalogue (issue 17).
+	fallbackOnce sync.Once
+	fallback     map[string]string
 }
 
 // Load reads the catalogue of lang from the embedded translations.
@@ -149,13 +155,7 @@ func Load(lang Lang) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Catalog{Lang: lang, messages: msgs}
-	if lang != English {
-		if c.fallback, err = read(English); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
+	return &Catalog{Lang: lang, messages: msgs}, nil
 }
 
 // MustLoad is Load for the embedded catalogues, which are known good (a
@@ -173,11 +173,25 @@ func read(lang Lang) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s catalogue: %w", lang, err)
 	}
-	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil {
+	m, err := decode(string(b))
+	if err != nil {
 		return nil, fmt.Errorf("parsing %s catalogue: %w", lang, err)
 	}
 	return m, nil
+}
+
+// lookupFallback is id in English, read once at the first miss (nothing
+// when the catalogue is English, or English does not read: the ID then
+// shows as itself).
+func (c *Catalog) lookupFallback(id string) (string, bool) {
+	if c.Lang == English {
+		return "", false
+	}
+	c.fallbackOnce.Do(func() {
+		c.fallback, _ = read(English)
+	})
+	s, ok := c.fallback[id]
+	return s, ok
 }
 
 // T returns the message id formatted with args (fmt verbs). An unknown ID
@@ -186,7 +200,7 @@ func read(lang Lang) (map[string]string, error) {
 func (c *Catalog) T(id string, args ...any) string {
 	s, ok := c.messages[id]
 	if !ok {
-		if s, ok = c.fallback[id]; !ok {
+		if s, ok = c.lookupFallback(id); !ok {
 			s = id
 		}
 	}
