@@ -179,6 +179,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	a.started = a.now()
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.monitor = cardreader.NewMonitor(ctx, a.opts.Monitor)
+	// Each operation takes the readers from the monitor instead of
+	// listing them through PC/SC (app.Service.UseKnownReaders; issue 17).
+	a.svc.UseKnownReaders(a.monitor.Readers)
 	a.wg.Add(3)
 	go a.watch(ctx)
 	go a.refresher(ctx)
@@ -206,6 +209,7 @@ func (a *Agent) Close() error {
 		}
 		if a.monitor != nil {
 			_ = a.monitor.Close()
+			a.svc.UseKnownReaders(nil) // its view ends here
 		}
 		a.wg.Wait()
 		a.log.Info("agent stopped")
