@@ -3,6 +3,7 @@ package cardreader
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -168,10 +169,79 @@ type CertificatesOfReader interface {
 
 // Tries are the tries left of a card's PINs and PUK, read together. Each
 // has its own error: ErrNoSignaturePIN and ErrNoPUK say the card has no
-// such code.
+// such code; ErrTriesNotRead says its count was not read (a caller asked
+// for others only: WithTriesOf), so nothing may show it as a count.
 type Tries struct {
 	PIN, SignaturePIN, PUK          PINStatus
 	PINErr, SignaturePINErr, PUKErr error
+}
+
+// ErrTriesNotRead is the error of a count in Tries that was not read: a
+// read asked for other counts only (WithTriesOf). Its PINStatus is zero
+// and means nothing (not "blocked").
+var ErrTriesNotRead = errors.New("tries not read")
+
+// TriesOf is a set of the counts in Tries.
+type TriesOf uint8
+
+const (
+	TriesOfPIN          TriesOf = 1 << iota // the identification PIN's
+	TriesOfSignaturePIN                     // the signature PIN's
+	TriesOfPUK                              // the PUK's
+	AllTries            = TriesOfPIN | TriesOfSignaturePIN | TriesOfPUK
+)
+
+// NotRead is Tries with every count outside read marked ErrTriesNotRead,
+// for a reader to fill the counts in read.
+func NotRead(read TriesOf) Tries {
+	var t Tries
+	for _, c := range t.counts() {
+		if read&c.of == 0 {
+			*c.err = ErrTriesNotRead
+		}
+	}
+	return t
+}
+
+// Read is the set of t's counts that were read: a count, or what the card
+// said of it (blocked, no such code, a refusal), anything but
+// ErrTriesNotRead.
+func (t Tries) Read() TriesOf {
+	var read TriesOf
+	for _, c := range t.counts() {
+		if !errors.Is(*c.err, ErrTriesNotRead) {
+			read |= c.of
+		}
+	}
+	return read
+}
+
+// Over is t's counts that were read, and base's for the others: what a
+// partial read (WithTriesOf) tells of a card whose every count base held.
+func (t Tries) Over(base Tries) Tries {
+	m := base
+	from, to := t.counts(), m.counts()
+	for i, c := range from {
+		if !errors.Is(*c.err, ErrTriesNotRead) {
+			*to[i].st, *to[i].err = *c.st, *c.err
+		}
+	}
+	return m
+}
+
+type triesCount struct {
+	of  TriesOf
+	st  *PINStatus
+	err *error
+}
+
+// counts points at t's counts, in a fixed order.
+func (t *Tries) counts() [3]triesCount {
+	return [3]triesCount{
+		{TriesOfPIN, &t.PIN, &t.PINErr},
+		{TriesOfSignaturePIN, &t.SignaturePIN, &t.SignaturePINErr},
+		{TriesOfPUK, &t.PUK, &t.PUKErr},
+	}
 }
 
 // TriesReader is implemented by cards that read every PIN's and the PUK's
@@ -180,6 +250,10 @@ type Tries struct {
 // what it read in the session that opened it (a few seconds ago, at most
 // once): a status after an insertion then costs the card no second
 // session. PINStatus and PUKStatus always ask the card.
+//
+// Tries reads the counts WantedTries(ctx) names (every count unless ctx
+// was marked by WithTriesOf) and marks the others ErrTriesNotRead; the
+// opening session's read answers only when it holds all of them.
 type TriesReader interface {
 	Card
 	Tries(ctx context.Context) (Tries, error)
@@ -199,4 +273,24 @@ func WithoutTries(ctx context.Context) context.Context {
 func TriesWanted(ctx context.Context) bool {
 	v, _ := ctx.Value(withoutTriesKey{}).(bool)
 	return !v
+}
+
+type triesOfKey struct{}
+
+// WithTriesOf marks ctx for a caller that will ask an opened card for the
+// counts which only (a PIN change shows the PIN's tries before its prompt,
+// an unblock the PUK's; issue 17): a backend whose Open reads the tries
+// in its session (TriesReader) reads those only, one APDU each fewer, and
+// its Tries reads and answers those. which is not empty.
+func WithTriesOf(ctx context.Context, which TriesOf) context.Context {
+	return context.WithValue(ctx, triesOfKey{}, which)
+}
+
+// WantedTries is the set of counts ctx wants read: those WithTriesOf
+// named, else every count.
+func WantedTries(ctx context.Context) TriesOf {
+	if v, ok := ctx.Value(triesOfKey{}).(TriesOf); ok && v != 0 {
+		return v & AllTries
+	}
+	return AllTries
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sithseid/sithseid/cardreader"
 	"github.com/sithseid/sithseid/cardreader/pcsc"
@@ -38,6 +39,10 @@ type Card struct {
 	// cardFacts by card ID (nil in unit tests: nothing prefetched).
 	pre   pcsc.Prefetch
 	facts *sync.Map
+	// signaturePIN: the session that opened this Card (bound: bind) read
+	// the signature PIN's tries, so the card has one; an unblock of it
+	// then need not ask again before the PUK goes to the card (pin.go).
+	signaturePIN atomic.Bool
 	// seen is the Backend's record of the card each reader held when its
 	// ID was last read (prefetch.go); nil in unit tests.
 	seen *pcsc.SeenCards

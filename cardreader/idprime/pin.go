@@ -179,8 +179,10 @@ func (c *Card) unblock(ctx context.Context, ref byte, puk, newPIN *cardreader.Se
 		return err
 	}
 	return c.doPIN(ctx, func(s *session) error {
-		if ref != refPIN {
-			// The card must have the PIN before a PUK is spent on it.
+		if ref != refPIN && !c.signaturePIN.Load() {
+			// The card must have the PIN before a PUK is spent on it:
+			// asked, unless the session that opened this Card read its
+			// tries (the card is the same: doPIN checked the binding).
 			if _, err := s.tries(ref); err != nil {
 				return noReference(err, ref)
 			}
@@ -206,7 +208,8 @@ func (c *Card) UnblockPIN(ctx context.Context, puk, newPIN *cardreader.Secret) e
 }
 
 // UnblockSignaturePIN resets the signature PIN's tries with the PUK and
-// sets newPIN, or returns ErrNoSignaturePIN. Four APDUs.
+// sets newPIN, or returns ErrNoSignaturePIN. Four APDUs, three when the
+// session that opened this Card read the signature PIN's tries.
 func (c *Card) UnblockSignaturePIN(ctx context.Context, puk, newPIN *cardreader.Secret) error {
 	if err := c.unblock(ctx, refSignaturePIN, puk, newPIN); err != nil {
 		return fmt.Errorf("unblocking signature PIN: %w", err)

@@ -16,8 +16,9 @@ type cardFacts struct {
 
 // prefetch reads, in the session that opened the card, its ID and the
 // tries of its PINs and PUK (the signature PIN's only when the card is not
-// known to have none; none for a ctx marked cardreader.WithoutTries) and, when the identity cache (Options.Cache) holds
-// no identity for that ID, its certificates: what a status needs, in one
+// known to have none; none for a ctx marked cardreader.WithoutTries, those
+// a ctx marked cardreader.WithTriesOf names only) and, when the identity
+// cache (Options.Cache) holds no identity for that ID, its certificates: what a status needs, in one
 // SELECT (every opening of a card is followed by its identity, read
 // through the cache: app.Service.discover). A card that refuses is left
 // to the methods, which then ask it; a card that stops answering is an
@@ -38,9 +39,12 @@ func (c *Card) prefetch(ctx context.Context, s *session) error {
 	c.bind.SetID(st, id)
 	var tries *cardreader.Tries
 	if cardreader.TriesWanted(ctx) { // not for a caller that lists certificates only
-		t, err := c.readTries(s, id)
+		t, err := c.readTries(s, id, cardreader.WantedTries(ctx))
 		if err != nil {
 			return err
+		}
+		if t.SignaturePINErr == nil {
+			c.signaturePIN.Store(true) // the card has one (unblock)
 		}
 		tries = &t
 	}
@@ -80,19 +84,26 @@ func lostCard(err error) bool {
 		errors.Is(err, cardreader.ErrCardRemoved) || errors.Is(err, cardreader.ErrCardUnresponsive)
 }
 
-// readTries reads the tries of the PIN, the PUK and (unless the card is
-// known to have none) the signature PIN in s. An error is returned only
-// when the card stopped answering; a refusal is kept in Tries.
-func (c *Card) readTries(s *session, id string) (cardreader.Tries, error) {
-	var t cardreader.Tries
-	t.PIN, t.PINErr = s.tries(refPIN)
-	t.PINErr = noReference(t.PINErr, refPIN)
-	t.PUK, t.PUKErr = s.tries(refPUK)
-	t.PUKErr = noReference(t.PUKErr, refPUK)
-	f := c.fact(id)
-	if f.noSignaturePIN {
+// readTries reads the tries of which (cardreader.WantedTries) in s, an
+// empty VERIFY each: the PIN's, the PUK's and (unless the card is known to
+// have none: cardreader.ErrNoSignaturePIN, at no APDU) the signature
+// PIN's; a count not in which is cardreader.ErrTriesNotRead. An error is
+// returned only when the card stopped answering; a refusal is kept in
+// Tries.
+func (c *Card) readTries(s *session, id string, which cardreader.TriesOf) (cardreader.Tries, error) {
+	t := cardreader.NotRead(which)
+	if which&cardreader.TriesOfPIN != 0 {
+		t.PIN, t.PINErr = s.tries(refPIN)
+		t.PINErr = noReference(t.PINErr, refPIN)
+	}
+	if which&cardreader.TriesOfPUK != 0 {
+		t.PUK, t.PUKErr = s.tries(refPUK)
+		t.PUKErr = noReference(t.PUKErr, refPUK)
+	}
+	switch f := c.fact(id); {
+	case f.noSignaturePIN:
 		t.SignaturePINErr = cardreader.ErrNoSignaturePIN
-	} else {
+	case which&cardreader.TriesOfSignaturePIN != 0:
 		t.SignaturePIN, t.SignaturePINErr = s.tries(refSignaturePIN)
 		t.SignaturePINErr = noReference(t.SignaturePINErr, refSignaturePIN)
 		if errors.Is(t.SignaturePINErr, cardreader.ErrNoSignaturePIN) && id != "" {
@@ -100,17 +111,18 @@ func (c *Card) readTries(s *session, id string) (cardreader.Tries, error) {
 		}
 	}
 	for _, err := range []error{t.PINErr, t.PUKErr, t.SignaturePINErr} {
-		if err != nil && !errors.Is(err, cardreader.ErrNoPUK) && !errors.Is(err, cardreader.ErrNoSignaturePIN) && refusalOK(err) != nil {
+		if err != nil && !errors.Is(err, cardreader.ErrNoPUK) && !errors.Is(err, cardreader.ErrNoSignaturePIN) &&
+			!errors.Is(err, cardreader.ErrTriesNotRead) && refusalOK(err) != nil {
 			return t, err // the card left or stopped answering (do maps it)
 		}
 	}
-	if t.PINErr != nil {
+	if t.PINErr != nil && !errors.Is(t.PINErr, cardreader.ErrTriesNotRead) {
 		t.PINErr = fmt.Errorf("reading PIN tries: %w", t.PINErr)
 	}
-	if t.PUKErr != nil && !errors.Is(t.PUKErr, cardreader.ErrNoPUK) {
+	if t.PUKErr != nil && !errors.Is(t.PUKErr, cardreader.ErrNoPUK) && !errors.Is(t.PUKErr, cardreader.ErrTriesNotRead) {
 		t.PUKErr = fmt.Errorf("reading PUK tries: %w", t.PUKErr)
 	}
-	if t.SignaturePINErr != nil && !errors.Is(t.SignaturePINErr, cardreader.ErrNoSignaturePIN) {
+	if t.SignaturePINErr != nil && !errors.Is(t.SignaturePINErr, cardreader.ErrNoSignaturePIN) && !errors.Is(t.SignaturePINErr, cardreader.ErrTriesNotRead) {
 		t.SignaturePINErr = fmt.Errorf("reading signature PIN tries: %w", t.SignaturePINErr)
 	}
 	return t, nil
@@ -127,17 +139,20 @@ func (c *Card) fact(id string) cardFacts {
 
 // Tries reads the tries of the identification PIN, the PUK and the
 // signature PIN in one session (SELECT and an empty VERIFY each: four
-// APDUs, three on a card known to have no signature PIN), or answers what
-// the session that opened this Card read, once and within a few seconds
-// (no APDU). Nothing is spent.
+// APDUs, three on a card known to have no signature PIN; only those a ctx
+// marked cardreader.WithTriesOf names, the others
+// cardreader.ErrTriesNotRead), or answers what the session that opened
+// this Card read when it read them, once and within a few seconds (no
+// APDU). Nothing is spent.
 func (c *Card) Tries(ctx context.Context) (cardreader.Tries, error) {
-	if t, ok := c.pre.TakeTries(c.reader, c.events); ok {
+	which := cardreader.WantedTries(ctx)
+	if t, ok := c.pre.TakeTriesOf(c.reader, c.events, which); ok {
 		return t, nil
 	}
 	var t cardreader.Tries
 	err := c.do(ctx, func(s *session) error {
 		var err error
-		t, err = c.readTries(s, c.bind.ID())
+		t, err = c.readTries(s, c.bind.ID(), which)
 		return err
 	})
 	return t, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/testkit/vcard"
 )
 
 // What Open read in its session (the card ID and the tries) answers ID and
@@ -108,4 +109,80 @@ func TestOpenReadsCertificatesOnlyForAnUncachedCard(t *testing.T) {
 		t.Errorf("re-inserted: Open %d APDUs and %d after it, want 4 (SELECT, CPLC, PIN and PUK tries) and 0", open, after)
 	}
 	t.Logf("certificates alone %d APDUs; cold %d; re-inserted %d", certs, 5+certs-1, open)
+}
+
+// An Open for a caller that wants some counts only
+// (cardreader.WithTriesOf) reads those only in its session; Tries for
+// such a caller answers them at no APDU, the others marked not read, and
+// a caller that wants every count is never answered with them. A session
+// that opened the card and read its signature PIN's tries spares the
+// signature PIN's unblock asking for them again before the PUK goes.
+func TestPrefetchReadsTheTriesAsked(t *testing.T) {
+	vc, _ := insert(t, true)
+	b := New(Options{})
+	open := func(ctx context.Context) *Card {
+		t.Helper()
+		c, err := b.Open(ctx, cardreader.Reader{Name: vc.Reader, CardPresent: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.(*Card)
+	}
+	open(context.Background()) // its ID read: the next Open does not read it
+	for _, which := range []cardreader.TriesOf{cardreader.TriesOfPIN, cardreader.TriesOfPUK, cardreader.TriesOfSignaturePIN, cardreader.TriesOfPUK | cardreader.TriesOfSignaturePIN} {
+		ctx := cardreader.WithTriesOf(context.Background(), which)
+		n := apdus(vc)
+		c := open(ctx)
+		want := int64(1)
+		for w := which; w != 0; w &= w - 1 {
+			want++
+		}
+		if d := apdus(vc) - n; d != want {
+			t.Fatalf("Open for the tries %b: %d APDUs, want %d (SELECT and those tries)", which, d, want)
+		}
+		n = apdus(vc)
+		tr, err := c.Tries(ctx)
+		if err != nil || tr.Read() != which {
+			t.Fatalf("Tries %b: %+v, %v", which, tr, err)
+		}
+		if d := apdus(vc) - n; d != 0 {
+			t.Fatalf("Tries %b right after such an Open: %d APDUs, want none", which, d)
+		}
+		for _, cnt := range []struct {
+			of  cardreader.TriesOf
+			st  cardreader.PINStatus
+			err error
+		}{{cardreader.TriesOfPIN, tr.PIN, tr.PINErr}, {cardreader.TriesOfSignaturePIN, tr.SignaturePIN, tr.SignaturePINErr}, {cardreader.TriesOfPUK, tr.PUK, tr.PUKErr}} {
+			if which&cnt.of != 0 && (cnt.err != nil || cnt.st.Retries != 3) {
+				t.Errorf("Tries %b: count %b %+v, %v; want 3", which, cnt.of, cnt.st, cnt.err)
+			}
+			if which&cnt.of == 0 && !errors.Is(cnt.err, cardreader.ErrTriesNotRead) {
+				t.Errorf("Tries %b: count %b %+v, %v; want not read", which, cnt.of, cnt.st, cnt.err)
+			}
+		}
+		c = open(ctx)
+		n = apdus(vc)
+		if tr, err := c.Tries(context.Background()); err != nil || tr.Read() != cardreader.AllTries {
+			t.Fatalf("Tries for every count after a partial Open: %+v, %v", tr, err)
+		}
+		if d := apdus(vc) - n; d != 4 {
+			t.Fatalf("Tries for every count after a partial Open: %d APDUs, want 4 (a read of the card)", d)
+		}
+	}
+
+	// The signature PIN's unblock: SELECT and RESET RETRY after an Open
+	// that read its tries; SELECT, its tries and RESET RETRY otherwise.
+	for _, tc := range []struct {
+		which cardreader.TriesOf
+		want  int64
+	}{{cardreader.TriesOfPUK | cardreader.TriesOfSignaturePIN, 2}, {cardreader.TriesOfPUK, 3}} {
+		c := open(cardreader.WithTriesOf(context.Background(), tc.which))
+		n := apdus(vc)
+		if err := c.UnblockSignaturePIN(context.Background(), secret(vcard.DefaultPUK), secret("86420975")); err != nil {
+			t.Fatal(err)
+		}
+		if d := apdus(vc) - n; d != tc.want {
+			t.Errorf("signature PIN unblock after an Open that read the tries %b: %d APDUs, want %d", tc.which, d, tc.want)
+		}
+	}
 }

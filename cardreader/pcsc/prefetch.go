@@ -75,10 +75,19 @@ func (f *Prefetch) TakeID(reader string, events func(string) (uint32, bool)) (st
 }
 
 // TakeTries returns the tries the opening session read, once, while
-// fresh; the ID stays answered.
+// fresh and only when it read every count (a partial read, see
+// cardreader.WithTriesOf, answers TakeTriesOf); the ID stays answered.
 func (f *Prefetch) TakeTries(reader string, events func(string) (uint32, bool)) (cardreader.Tries, bool) {
+	return f.TakeTriesOf(reader, events, cardreader.AllTries)
+}
+
+// TakeTriesOf returns the tries the opening session read, once, while
+// fresh and only when that session read every count in which (it may hold
+// more: cardreader.Tries.Read says which); the ID stays answered. Tries
+// that do not hold them stay for a caller that wants fewer.
+func (f *Prefetch) TakeTriesOf(reader string, events func(string) (uint32, bool), which cardreader.TriesOf) (cardreader.Tries, bool) {
 	p := f.p.Load()
-	if p == nil || p.tries == nil || !p.fresh(reader, events) {
+	if p == nil || p.tries == nil || p.tries.Read()&which != which || !p.fresh(reader, events) {
 		return cardreader.Tries{}, false
 	}
 	q := *p

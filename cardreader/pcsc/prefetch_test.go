@@ -115,3 +115,32 @@ func TestCertificatesOfTheID(t *testing.T) {
 		t.Errorf("an ID the card is not bound to, read back: %v", err)
 	}
 }
+
+// Tries the opening session read in part (cardreader.WithTriesOf: a PIN
+// change reads the PIN's only) answer a caller that wants those, never
+// one that wants every count (a status): it would show a count not read.
+func TestPrefetchPartialTries(t *testing.T) {
+	events := func(string) (uint32, bool) { return 7, true }
+	pin := cardreader.NotRead(cardreader.TriesOfPIN)
+	pin.PIN = cardreader.PINStatus{Retries: 3}
+	var f Prefetch
+	f.Store(7, "cardid:01", &pin)
+	if got, ok := f.TakeTries("r", events); ok {
+		t.Fatalf("tries of the PIN only answered a caller that wants every count: %+v", got)
+	}
+	if _, ok := f.TakeTriesOf("r", events, cardreader.TriesOfPUK); ok {
+		t.Fatal("tries of the PIN only answered a caller that wants the PUK's")
+	}
+	got, ok := f.TakeTriesOf("r", events, cardreader.TriesOfPIN)
+	if !ok || got.PIN.Retries != 3 || got.Read() != cardreader.TriesOfPIN || !errors.Is(got.PUKErr, cardreader.ErrTriesNotRead) {
+		t.Fatalf("TakeTriesOf(PIN) = %+v, %v", got, ok)
+	}
+	if _, ok := f.TakeTriesOf("r", events, cardreader.TriesOfPIN); ok {
+		t.Error("the tries answered twice")
+	}
+	all := cardreader.Tries{PIN: cardreader.PINStatus{Retries: 3}, SignaturePINErr: cardreader.ErrNoSignaturePIN}
+	f.Store(7, "cardid:01", &all)
+	if _, ok := f.TakeTriesOf("r", events, cardreader.TriesOfPUK); !ok {
+		t.Error("tries of every count did not answer a caller that wants the PUK's")
+	}
+}

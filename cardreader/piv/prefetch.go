@@ -8,33 +8,41 @@ import (
 	"github.com/sithseid/sithseid/cardreader/pcsc"
 )
 
-// readTries reads the PIN's tries (GET METADATA, else an empty VERIFY)
-// and the PUK's (GET METADATA; -1 when the card cannot tell) in s. PIV
-// has no signature PIN. An error is returned only when the card stopped
-// answering; a refusal is kept in Tries.
-func readTries(s *session) (cardreader.Tries, error) {
-	t := cardreader.Tries{SignaturePINErr: cardreader.ErrNoSignaturePIN}
-	n, err := s.pinRetries()
-	if err != nil && sw(err) == 0 {
-		return t, err
+// readTries reads the tries of which (cardreader.WantedTries): the PIN's
+// (GET METADATA, else an empty VERIFY) and the PUK's (GET METADATA; -1
+// when the card cannot tell) in s, one APDU each; a count not in which is
+// cardreader.ErrTriesNotRead. PIV has no signature PIN. An error is
+// returned only when the card stopped answering; a refusal is kept in
+// Tries.
+func readTries(s *session, which cardreader.TriesOf) (cardreader.Tries, error) {
+	t := cardreader.NotRead(which)
+	t.SignaturePINErr = cardreader.ErrNoSignaturePIN
+	if which&cardreader.TriesOfPIN != 0 {
+		n, err := s.pinRetries()
+		if err != nil && sw(err) == 0 {
+			return t, err
+		}
+		t.PIN = cardreader.PINStatus{Retries: n, Blocked: n == 0}
+		if err != nil {
+			t.PINErr = fmt.Errorf("reading PIN tries: %w", err)
+		}
 	}
-	t.PIN = cardreader.PINStatus{Retries: n, Blocked: n == 0}
-	if err != nil {
-		t.PINErr = fmt.Errorf("reading PIN tries: %w", err)
-	}
-	n, _, err = s.retries(refPUK)
-	if err != nil && sw(err) == 0 {
-		return t, err
-	}
-	t.PUK = cardreader.PINStatus{Retries: n, Blocked: n == 0}
-	if err != nil {
-		t.PUKErr = fmt.Errorf("reading PUK tries: %w", err)
+	if which&cardreader.TriesOfPUK != 0 {
+		n, _, err := s.retries(refPUK)
+		if err != nil && sw(err) == 0 {
+			return t, err
+		}
+		t.PUK = cardreader.PINStatus{Retries: n, Blocked: n == 0}
+		if err != nil {
+			t.PUKErr = fmt.Errorf("reading PUK tries: %w", err)
+		}
 	}
 	return t, nil
 }
 
 // prefetch keeps id and reads the tries in the session that opened the
-// card (not for a ctx marked cardreader.WithoutTries) and, when the
+// card (none for a ctx marked cardreader.WithoutTries; those a ctx marked
+// cardreader.WithTriesOf names only) and, when the
 // identity cache (Options.Cache) holds no identity for that ID, its
 // certificates: what a status needs, in one SELECT (every opening of a
 // card is followed by its identity, read through the cache:
@@ -47,7 +55,7 @@ func (c *Card) prefetch(ctx context.Context, s *session, id string) error {
 	}
 	var tries *cardreader.Tries
 	if cardreader.TriesWanted(ctx) { // not for a caller that lists certificates only
-		t, err := readTries(s)
+		t, err := readTries(s, cardreader.WantedTries(ctx))
 		if err != nil {
 			return err
 		}
@@ -102,11 +110,13 @@ func (c *Card) CertificatesOf(ctx context.Context, id string) ([]cardreader.Cert
 var _ cardreader.CertificatesOfReader = (*Card)(nil)
 
 // Tries reads the PIN's and the PUK's tries in one session (SELECT and a
-// GET METADATA each: three APDUs), or answers what the session that
-// opened this Card read, once and within a few seconds (no APDU). Nothing
-// is spent.
+// GET METADATA each: three APDUs; only those a ctx marked
+// cardreader.WithTriesOf names, the others cardreader.ErrTriesNotRead), or
+// answers what the session that opened this Card read when it read them,
+// once and within a few seconds (no APDU). Nothing is spent.
 func (c *Card) Tries(ctx context.Context) (cardreader.Tries, error) {
-	if t, ok := c.pre.TakeTries(c.reader, pcsc.ReaderEvents); ok {
+	which := cardreader.WantedTries(ctx)
+	if t, ok := c.pre.TakeTriesOf(c.reader, pcsc.ReaderEvents, which); ok {
 		return t, nil
 	}
 	c.mu.Lock()
@@ -116,7 +126,7 @@ func (c *Card) Tries(ctx context.Context) (cardreader.Tries, error) {
 		return cardreader.Tries{}, err
 	}
 	defer s.close(false)
-	t, err := readTries(s)
+	t, err := readTries(s, which)
 	if err != nil {
 		return t, c.mapSessionErr(err)
 	}

@@ -2,6 +2,7 @@ package piv
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -127,4 +128,68 @@ func TestOpenReadsCertificatesOnlyForAnUncachedCard(t *testing.T) {
 		t.Errorf("re-inserted: Open %d APDUs and %d after it, want 4 (SELECT, CHUID, PIN and PUK metadata) and 0", open, after)
 	}
 	t.Logf("certificates alone %d APDUs; cold %d; re-inserted %d", certs, 5+certs-1, open)
+}
+
+// An Open for a caller that wants some counts only
+// (cardreader.WithTriesOf: a PIN unblock shows the PUK's tries) reads
+// those only in its session, one APDU fewer; Tries for such a caller
+// answers them at no APDU and marks the others not read, and a caller
+// that wants every count (a status) is never answered with them: it reads
+// the card.
+func TestPrefetchReadsTheTriesAsked(t *testing.T) {
+	vc, _ := insert(t, vcard.ProvisionOptions{}, vcard.RunOptions{}, Options{})
+	b := New(Options{})
+	if _, err := b.Open(context.Background(), cardreader.Reader{Name: vc.Reader, CardPresent: true}); err != nil {
+		t.Fatal(err) // claimed, its ID read: the next Open reads neither
+	}
+	for _, tc := range []struct {
+		which cardreader.TriesOf
+		pin   bool
+	}{{cardreader.TriesOfPUK, false}, {cardreader.TriesOfPIN, true}} {
+		ctx := cardreader.WithTriesOf(context.Background(), tc.which)
+		n := apdus(vc)
+		c, err := b.Open(ctx, cardreader.Reader{Name: vc.Reader, CardPresent: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := apdus(vc) - n; d != 2 {
+			t.Fatalf("Open for the tries %b: %d APDUs, want 2 (SELECT and those tries)", tc.which, d)
+		}
+		n = apdus(vc)
+		tr, err := c.(*Card).Tries(context.Background())
+		if err != nil || tr.Read() != cardreader.AllTries || tr.PIN.Retries != 3 || tr.PUK.Retries != 3 {
+			t.Fatalf("Tries for every count after a partial Open: %+v, %v", tr, err)
+		}
+		if d := apdus(vc) - n; d != 3 {
+			t.Fatalf("Tries for every count after a partial Open: %d APDUs, want 3 (a read of the card)", d)
+		}
+
+		c, err = b.Open(ctx, cardreader.Reader{Name: vc.Reader, CardPresent: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = apdus(vc)
+		tr, err = c.(*Card).Tries(ctx)
+		if err != nil || tr.Read() != tc.which|cardreader.TriesOfSignaturePIN {
+			t.Fatalf("Tries %b: %+v, %v", tc.which, tr, err)
+		}
+		if d := apdus(vc) - n; d != 0 {
+			t.Fatalf("Tries %b right after such an Open: %d APDUs, want none", tc.which, d)
+		}
+		got, gotErr, unread := tr.PUK, tr.PUKErr, tr.PINErr
+		if tc.pin {
+			got, gotErr, unread = tr.PIN, tr.PINErr, tr.PUKErr
+		}
+		if gotErr != nil || got.Retries != 3 || !errors.Is(unread, cardreader.ErrTriesNotRead) {
+			t.Fatalf("Tries %b: %+v", tc.which, tr)
+		}
+		// Not answered from the opening session (taken): read, those only.
+		n = apdus(vc)
+		if tr, err = c.(*Card).Tries(ctx); err != nil || tr.Read() != tc.which|cardreader.TriesOfSignaturePIN {
+			t.Fatalf("Tries %b again: %+v, %v", tc.which, tr, err)
+		}
+		if d := apdus(vc) - n; d != 2 {
+			t.Fatalf("Tries %b again: %d APDUs, want 2 (SELECT and those tries)", tc.which, d)
+		}
+	}
 }
