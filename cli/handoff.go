@@ -29,11 +29,16 @@ type operations interface {
 var (
 	_ operations = (*app.Service)(nil)
 	_ operations = (*localapi.Client)(nil)
+	_ operations = (*agentOps)(nil)
 )
 
 // viaAgent returns a client of this session's agent, or nil when none
 // answers, SITHSEID_NO_AGENT=1 is set, or the command names a backend or
-// module (the agent has its own): the caller then runs in-process.
+// module (the agent has its own): the caller then runs in-process. The
+// connection is made within agentAnswerWait, and the agent must answer
+// within what is left of it (Client.Probe): its ping goes out beside the
+// command's call rather than a round trip before it, and an agent that
+// answers neither leaves the call to run in-process (agentOps).
 func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *localapi.Client {
 	if r.Getenv("SITHSEID_NO_AGENT") == "1" || cf.backend != r.s.Backend("") || cf.module != r.s.PKCS11Module("") {
 		return nil
@@ -42,7 +47,8 @@ func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *localapi.Client {
 	if err != nil {
 		return nil
 	}
-	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	deadline := time.Now().Add(agentAnswerWait)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	c, err := r.s.Connect(dctx, addr, false)
 	if err != nil {
@@ -56,20 +62,89 @@ func (r *runner) viaAgent(ctx context.Context, cf *cardFlags) *localapi.Client {
 		}
 		return nil
 	}
-	if _, err := c.Ping(dctx); err != nil {
-		c.Close()
-		return nil
-	}
+	c.Probe(time.Until(deadline))
 	return c
 }
+
+// agentAnswerWait bounds the connection to the agent and its first answer.
+const agentAnswerWait = time.Second
 
 // operations returns the running agent when there is one, else an
 // in-process Service; done releases either.
 func (r *runner) operations(ctx context.Context, cf *cardFlags) (operations, func(), error) {
 	if c := r.viaAgent(ctx, cf); c != nil {
-		return c, func() { _ = c.Close() }, nil
+		a := &agentOps{c: c, r: r, cf: cf}
+		return a, a.close, nil
 	}
 	return r.service(cf)
+}
+
+// agentOps runs the operations through the agent, and in this process
+// when the agent took the connection but answered nothing
+// (localapi.ErrUnresponsive: it then had none of the call's secrets, so it
+// did nothing that needs one, and the call is not done twice).
+type agentOps struct {
+	c    *localapi.Client
+	r    *runner
+	cf   *cardFlags
+	done func() // of the in-process Service, once made
+}
+
+func (a *agentOps) close() {
+	_ = a.c.Close()
+	if a.done != nil {
+		a.done()
+	}
+}
+
+// orInProcess runs f through the agent, or in this process when the agent
+// did not answer.
+func orInProcess[T any](a *agentOps, f func(operations) (T, error)) (T, error) {
+	v, err := f(a.c)
+	if !errors.Is(err, localapi.ErrUnresponsive) {
+		return v, err
+	}
+	a.r.s.Log.Info("the agent answers nothing; running in-process", "err", err)
+	svc, done, err := a.r.service(a.cf)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	a.done = done
+	return f(svc)
+}
+
+func (a *agentOps) Status(ctx context.Context, o app.StatusOptions) (*app.Status, error) {
+	return orInProcess(a, func(ops operations) (*app.Status, error) { return ops.Status(ctx, o) })
+}
+
+func (a *agentOps) ChangePIN(ctx context.Context, sel app.Selector, pin cardreader.PINRef, p app.Prompt) error {
+	_, err := orInProcess(a, func(ops operations) (struct{}, error) { return struct{}{}, ops.ChangePIN(ctx, sel, pin, p) })
+	return err
+}
+
+func (a *agentOps) UnblockPIN(ctx context.Context, sel app.Selector, pin cardreader.PINRef, p app.Prompt) error {
+	_, err := orInProcess(a, func(ops operations) (struct{}, error) { return struct{}{}, ops.UnblockPIN(ctx, sel, pin, p) })
+	return err
+}
+
+func (a *agentOps) RemoveCertificate(ctx context.Context, sel app.Selector, id string, o app.RemoveOptions, p app.Prompt) error {
+	_, err := orInProcess(a, func(ops operations) (struct{}, error) {
+		return struct{}{}, ops.RemoveCertificate(ctx, sel, id, o, p)
+	})
+	return err
+}
+
+func (a *agentOps) RemoveExpired(ctx context.Context, sel app.Selector, o app.RemoveOptions, p app.Prompt) ([]string, error) {
+	return orInProcess(a, func(ops operations) ([]string, error) { return ops.RemoveExpired(ctx, sel, o, p) })
+}
+
+func (a *agentOps) RemoveEID(ctx context.Context, sel app.Selector, hsaID string, o app.RemoveOptions, p app.Prompt) ([]string, error) {
+	return orInProcess(a, func(ops operations) ([]string, error) { return ops.RemoveEID(ctx, sel, hsaID, o, p) })
+}
+
+func (a *agentOps) Login(ctx context.Context, req app.LoginRequest) (*app.LoginResult, error) {
+	return orInProcess(a, func(ops operations) (*app.LoginResult, error) { return ops.Login(ctx, req) })
 }
 
 // operationsUnless is operations, but in-process when local is true.

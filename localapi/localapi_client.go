@@ -32,6 +32,10 @@ type Client struct {
 	err    error // why the connection ended
 	done   chan struct{}
 	once   sync.Once
+	// probe is closed when the check Probe sent has settled, probeErr
+	// then saying how (nil: the agent answered); nil without a Probe.
+	probe    chan struct{}
+	probeErr error
 }
 
 // ErrAbandoned is what a Prompt returns when its caller stopped waiting
@@ -78,6 +82,87 @@ func pingAddress(ctx context.Context, addr string) (AgentInfo, error) {
 	}
 	defer c.Close()
 	return c.Ping(ctx)
+}
+
+// ErrUnresponsive: the agent took the connection but did not answer the
+// ping Probe sent (nothing within the time Probe gave it, or it hung up or
+// refused the connection; the error wraps why). The call that returns it
+// got nothing back either, so it answered no prompt: the agent never had
+// a secret of the call's and cannot have done what needs one (every PIN
+// change, unblock, removal and login does). The connection is closed,
+// which cancels the call at the agent should it ever read it. The caller
+// may run the operation itself.
+var ErrUnresponsive = fmt.Errorf("%w: the agent answers nothing", ErrNoAgent)
+
+// Probe checks that the agent answers without waiting for it: it sends a
+// ping now, and a call made on c before the ping's answer goes out at
+// once, beside it, instead of after a round trip (issue 17: the ping
+// before a PIN change cost a round trip through both processes' wakeups
+// on a loaded machine). Should the agent answer neither the ping nor the
+// call within within, the call returns ErrUnresponsive. Call Probe once,
+// before the first call.
+func (c *Client) Probe(within time.Duration) {
+	ch := make(chan frame, 1)
+	probe := make(chan struct{})
+	c.mu.Lock()
+	c.nextID++
+	id := c.nextID
+	c.calls[id] = ch
+	c.probe = probe
+	c.mu.Unlock()
+	settle := func(err error) {
+		c.mu.Lock()
+		delete(c.calls, id)
+		c.probeErr = err
+		c.mu.Unlock()
+		close(probe)
+	}
+	if err := c.write(&frame{Type: frameCall, ID: id, Method: MethodPing.Name, Params: json.RawMessage("{}")}); err != nil {
+		settle(err)
+		return
+	}
+	go func() {
+		t := time.NewTimer(within)
+		defer t.Stop()
+		select {
+		case <-ch: // any answer, even an error, is the agent's
+			settle(nil)
+		case <-c.done:
+			settle(c.connErr())
+		case <-t.C:
+			settle(ErrUnresponsive)
+		}
+	}()
+}
+
+// probed is the probe a call waits on: nil when there is none or it has
+// settled with an answer.
+func (c *Client) probed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.probe == nil {
+		return nil
+	}
+	select {
+	case <-c.probe:
+		if c.probeErr == nil {
+			return nil
+		}
+	default:
+	}
+	return c.probe
+}
+
+// unanswered ends a connection whose agent did not answer Probe (why:
+// ErrUnresponsive, the connection's end, a refusal) while a call got
+// nothing back.
+func (c *Client) unanswered(why error) error {
+	err := ErrUnresponsive
+	if !errors.Is(why, ErrUnresponsive) {
+		err = fmt.Errorf("%w: %w", ErrUnresponsive, why)
+	}
+	c.shutdown(err)
+	return err
 }
 
 // Close ends the connection; operations in flight fail.
@@ -182,11 +267,41 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 		delete(c.calls, id)
 		c.mu.Unlock()
 	}()
+	probe := c.probed()
 	if err := c.write(&frame{Type: frameCall, ID: id, Method: method, Params: p}); err != nil {
+		if probe != nil {
+			return c.unanswered(err)
+		}
 		return err
 	}
 	cancelled := false
 	var grace <-chan time.Time
+	var pending *frame // taken while the probe was open
+	for probe != nil {
+		// Nothing from the agent yet: its answer to the ping, or anything
+		// of this call's, shows it alive.
+		select {
+		case f := <-ch:
+			probe, pending = nil, &f
+		case <-probe:
+			c.mu.Lock()
+			err := c.probeErr
+			c.mu.Unlock()
+			if probe = nil; err == nil {
+				break
+			}
+			select {
+			case f := <-ch: // it came as the probe gave up
+				pending = &f
+			default:
+				return c.unanswered(err)
+			}
+		case <-c.done:
+			return c.unanswered(c.connErr())
+		case <-ctx.Done():
+			probe = nil // the caller's end, as below
+		}
+	}
 	for {
 		if !cancelled {
 			select {
@@ -199,20 +314,24 @@ func (c *Client) call(ctx context.Context, method string, params, result any, h 
 			}
 		}
 		var f frame
-		select {
-		case f = <-ch:
-		case <-c.done:
-			return c.connErr()
-		case <-ctx.Done():
-			if !cancelled {
-				continue // handled above
-			}
+		if pending != nil {
+			f, pending = *pending, nil
+		} else {
 			select {
 			case f = <-ch:
-			case <-grace:
-				return ctx.Err()
 			case <-c.done:
-				return ctx.Err()
+				return c.connErr()
+			case <-ctx.Done():
+				if !cancelled {
+					continue // handled above
+				}
+				select {
+				case f = <-ch:
+				case <-grace:
+					return ctx.Err()
+				case <-c.done:
+					return ctx.Err()
+				}
 			}
 		}
 		switch f.Type {
