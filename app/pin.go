@@ -201,11 +201,16 @@ func (s *Service) UnblockPINOutcome(ctx context.Context, sel Selector, pin cardr
 // from the card's own answers, with no APDU of its own: the tries read
 // before the prompt, then the operation's result (a change or unblock
 // the card took sets that PIN, and for an unblock the PUK, back to a full
-// count; a refusal tells the tries left, 63Cx, or blocked, 6983). Known
-// is false when the operation cannot tell: a card that reads no tries in
-// one session (PKCS#11), a first phase that failed, a card that changed,
-// went or did not answer. The agent keeps a known outcome as the card's
-// state (StatusRead.WithPINOutcome) instead of reading the card again.
+// count; a refusal tells the tries left, 63Cx, or blocked, 6983). The
+// first phase reads only the counts its prompt needs (issue 17: a change
+// the PIN's, an unblock the PUK's), so Tries holds those and what the
+// command set; the others are cardreader.ErrTriesNotRead (Tries.Read says
+// which are known) and the state the operation began with holds them
+// (StatusRead.WithPINOutcome). Known is false when the operation cannot
+// tell: a card that reads no tries in one session (PKCS#11), a first phase
+// that failed, a card that changed, went or did not answer. The agent
+// keeps a known outcome as the card's state (StatusRead.WithPINOutcome)
+// instead of reading the card again.
 type PINOutcome struct {
 	Reader, CardNumber string
 	Tries              cardreader.Tries
@@ -219,26 +224,48 @@ const fullTries = 3
 
 // pinPhase is what a PIN operation's first card phase found: the card,
 // its operations on the PIN, the tries the prompt shows (the PIN's for a
-// change, the PUK's for an unblock) and, from a card that reads all its
-// tries in one session, all of them (for the PINOutcome).
+// change, the PUK's for an unblock) and, from a card that reads its
+// tries in one session, the counts that session read (for the
+// PINOutcome; the others cardreader.ErrTriesNotRead).
 type pinPhase struct {
 	oc    openCard
 	ops   pinOps
 	st    cardreader.PINStatus
 	tries cardreader.Tries
-	all   bool // tries holds every count the card read
+	read  bool // tries holds what the card said of the counts it read
+}
+
+// triesFor is the counts the first phase of a change (puk false) or an
+// unblock (puk true) of ref reads: the prompt's (the PIN's for a change,
+// the PUK's for an unblock), and for an unblock of the signature PIN that
+// PIN's, which says whether the card has one before the PUK is asked. A
+// blocked PIN's refusal needs no PUK count (nothing says it), nor does
+// the change: the agent's state keeps the counts not read (issue 17:
+// SELECT and one read, an APDU less than reading every count).
+func triesFor(ref cardreader.PINRef, puk bool) cardreader.TriesOf {
+	switch {
+	case puk && ref == cardreader.PINSignature:
+		return cardreader.TriesOfPUK | cardreader.TriesOfSignaturePIN
+	case puk:
+		return cardreader.TriesOfPUK
+	case ref == cardreader.PINSignature:
+		return cardreader.TriesOfSignaturePIN
+	}
+	return cardreader.TriesOfPIN
 }
 
 // firstPINPhase is the first card phase of a PIN change (puk false) or
 // unblock (puk true), under the service lock, before any prompt: the card
-// sel names, and the tries left, from the session that opened the card
-// where it offers them (cardreader.TriesReader, no APDU), else asked. A
-// card without the signature PIN says so before the PUK is asked.
+// sel names, and the tries left of the counts triesFor names, from the
+// session that opened the card where it offers them
+// (cardreader.TriesReader, no APDU), else asked. A card without the
+// signature PIN says so before the PUK is asked.
 func (s *Service) firstPINPhase(ctx context.Context, sel Selector, ref cardreader.PINRef, puk bool) (ph pinPhase, err error) {
 	what := "PIN"
 	if puk {
 		what = "PUK"
 	}
+	ctx = cardreader.WithTriesOf(ctx, triesFor(ref, puk))
 	err = s.locked(func() (err error) {
 		if ph.oc, err = s.selectCard(ctx, sel); err != nil {
 			return err
@@ -250,13 +277,13 @@ func (s *Service) firstPINPhase(ctx context.Context, sel Selector, ref cardreade
 		switch {
 		case err != nil:
 		case ok && !puk:
-			ph.tries, ph.all = t, true
+			ph.tries, ph.read = t, true
 			ph.st, err = t.PIN, t.PINErr
 			if ref == cardreader.PINSignature {
 				ph.st, err = t.SignaturePIN, t.SignaturePINErr
 			}
 		case ok:
-			ph.tries, ph.all = t, true
+			ph.tries, ph.read = t, true
 			if ref == cardreader.PINSignature && errors.Is(t.SignaturePINErr, cardreader.ErrNoSignaturePIN) {
 				return t.SignaturePINErr
 			}
@@ -289,9 +316,11 @@ func (ph pinPhase) request(kind PromptKind, ref cardreader.PINRef, retries int) 
 // outcome is what the operation leaves known of the card's tries: what
 // the first phase read, then, when the card got the command (sent), its
 // answer err. The count of the PIN (and, unblocking, the PUK) after a
-// success is full; after a refusal, what the card said.
+// success is full (the PIN's read or not: the card reset it); after a
+// refusal, what the card said. Counts the first phase did not read and
+// the command did not set stay cardreader.ErrTriesNotRead.
 func (ph pinPhase) outcome(ref cardreader.PINRef, unblock, sent bool, err error) PINOutcome {
-	o := PINOutcome{Reader: ph.oc.card.Reader(), CardNumber: ph.oc.identity.CardNumber, Tries: ph.tries, Known: ph.all}
+	o := PINOutcome{Reader: ph.oc.card.Reader(), CardNumber: ph.oc.identity.CardNumber, Tries: ph.tries, Known: ph.read}
 	if !sent || !o.Known {
 		return o
 	}
@@ -299,22 +328,29 @@ func (ph pinPhase) outcome(ref cardreader.PINRef, unblock, sent bool, err error)
 	if ref == cardreader.PINSignature {
 		pin, pinErr = &o.Tries.SignaturePIN, &o.Tries.SignaturePINErr
 	}
+	// A count not read is no count: it sets no floor.
+	floor := func(st cardreader.PINStatus, err error) int {
+		if err != nil {
+			return fullTries
+		}
+		return max(st.Retries, fullTries)
+	}
 	var wrongPIN *cardreader.WrongPINError
 	var wrongPUK *cardreader.WrongPUKError
 	switch {
 	case err == nil:
-		*pin, *pinErr = cardreader.PINStatus{Retries: max(pin.Retries, fullTries)}, nil
+		*pin, *pinErr = cardreader.PINStatus{Retries: floor(*pin, *pinErr)}, nil
 		if unblock {
-			o.Tries.PUK, o.Tries.PUKErr = cardreader.PINStatus{Retries: max(o.Tries.PUK.Retries, fullTries)}, nil
+			o.Tries.PUK, o.Tries.PUKErr = cardreader.PINStatus{Retries: floor(o.Tries.PUK, o.Tries.PUKErr)}, nil
 		}
 	case unblock && errors.As(err, &wrongPUK):
-		o.Tries.PUK = cardreader.PINStatus{Retries: wrongPUK.Retries, Blocked: wrongPUK.Retries == 0}
+		o.Tries.PUK, o.Tries.PUKErr = cardreader.PINStatus{Retries: wrongPUK.Retries, Blocked: wrongPUK.Retries == 0}, nil
 	case unblock && errors.Is(err, cardreader.ErrPUKBlocked):
-		o.Tries.PUK = cardreader.PINStatus{Retries: 0, Blocked: true}
+		o.Tries.PUK, o.Tries.PUKErr = cardreader.PINStatus{Retries: 0, Blocked: true}, nil
 	case !unblock && errors.As(err, &wrongPIN):
-		*pin = cardreader.PINStatus{Retries: wrongPIN.Retries, Blocked: wrongPIN.Retries == 0}
+		*pin, *pinErr = cardreader.PINStatus{Retries: wrongPIN.Retries, Blocked: wrongPIN.Retries == 0}, nil
 	case !unblock && errors.Is(err, cardreader.ErrPINBlocked):
-		*pin = cardreader.PINStatus{Retries: 0, Blocked: true}
+		*pin, *pinErr = cardreader.PINStatus{Retries: 0, Blocked: true}, nil
 	default:
 		o.Known = false // the card changed, went or did not answer: read it
 	}
@@ -412,8 +448,11 @@ func (s *Service) secondPINPhase(ctx context.Context, ph pinPhase, ref cardreade
 }
 
 // WithPINOutcome is r with the tries of o's card (same reader, same card
-// number) replaced by o's, no APDU; ok is false when o is not known or r
-// holds no such card. r itself is not changed.
+// number) replaced by those o knows (cardreader.Tries.Over): the counts
+// the operation did not read and did not set stay as r has them, so r
+// must have been current as the operation began (the agent checks). No
+// APDU; ok is false when o is not known or r holds no such card. r itself
+// is not changed.
 func (r *StatusRead) WithPINOutcome(o PINOutcome) (_ *StatusRead, ok bool) {
 	if r == nil || !o.Known {
 		return nil, false
@@ -422,7 +461,7 @@ func (r *StatusRead) WithPINOutcome(o PINOutcome) (_ *StatusRead, ok bool) {
 		if c.card.Reader() == o.Reader && c.identity.CardNumber == o.CardNumber && c.idErr == nil {
 			n := *r
 			n.cards = slices.Clone(r.cards)
-			n.cards[i].tries = o.Tries
+			n.cards[i].tries = o.Tries.Over(c.tries)
 			return &n, true
 		}
 	}
