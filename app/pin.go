@@ -108,8 +108,10 @@ func pinOpsOf(c cardreader.Card, ref cardreader.PINRef) (pinOps, error) {
 
 // prefetchedTries are the tries a card's opening session read (the card
 // was opened by selectCard a moment ago; cardreader.TriesReader answers
-// them once, with no APDU). ok is false for a card that cannot: its
-// PINStatus/PUKStatus are asked then.
+// them once, with no APDU): every count, or those a ctx marked
+// cardreader.WithTriesOf names (the others cardreader.ErrTriesNotRead).
+// ok is false for a card that cannot: its PINStatus/PUKStatus are asked
+// then.
 func prefetchedTries(s *Service, ctx context.Context, c cardreader.Card) (t cardreader.Tries, ok bool, err error) {
 	tr, is := c.(cardreader.TriesReader)
 	if !is {
