@@ -405,6 +405,12 @@ func eachWay(t *testing.T, hasSign bool, f func(t *testing.T, card *stubCard, op
 		card := newStubCard(t, stubCredentials(t), hasSign)
 		svc, _ := stubService(t, card)
 		_, addr := agenttest.StartAgent(t, agent.Options{Service: svc, Environment: agenttest.DemoEnvironment(t, "")})
+		// The agent gave the service its PC/SC monitor's readers
+		// (UseKnownReaders): the stub's reader is not among them, and a
+		// card a previous test left in the rig's reader a moment ago
+		// would be opened instead ("card not supported"). The stub's
+		// readers are the truth here.
+		svc.UseKnownReaders(nil)
 		f(t, card, agenttest.Dial(t, addr))
 	})
 }
