@@ -123,14 +123,26 @@ func testPINThroughAgentExchanges(t *testing.T, k cardkind.Kind) {
 // that succeeded: a full count; a wrong PIN: what the card said), taken
 // from the login's own result: a status right after it sends no APDU and
 // shows them. The agent read the card again after every login (3 APDUs
-// on PIV, SELECT and two GET METADATA).
+// on PIV, SELECT and two GET METADATA). The login's opening session reads
+// the PIN's tries only (the prompt's); the PUK's count the state had (2,
+// after a wrong PUK) stays in it, neither read nor taken for a full or a
+// blocked count. The logins read every count: PIV 13, 5 and 8 APDUs,
+// IDPrime 15, 7 and 10; now one fewer each.
 func TestLoginThroughAgentReadsNoTriesAfter(t *testing.T) {
-	for _, k := range []cardkind.Kind{cardkind.PIV, cardkind.IDPrime} {
-		t.Run(k.Name, func(t *testing.T) { testLoginThroughAgentTries(t, k) })
+	for _, tc := range []struct {
+		k cardkind.Kind
+		// APDUs of a login that makes the TLS session, of one with a
+		// wrong PIN, of one that resumes the session.
+		budget [3]int64
+	}{
+		{cardkind.PIV, [3]int64{12, 4, 7}},
+		{cardkind.IDPrime, [3]int64{14, 6, 9}},
+	} {
+		t.Run(tc.k.Name, func(t *testing.T) { testLoginThroughAgentTries(t, tc.k, tc.budget) })
 	}
 }
 
-func testLoginThroughAgentTries(t *testing.T, k cardkind.Kind) {
+func testLoginThroughAgentTries(t *testing.T, k cardkind.Kind, budget [3]int64) {
 	f := setup(t, k, testpki.CardSpec{})
 	ar := startAgent(t, f.Svc, f.Env, "")
 	cl := dial(t, ar.Addr)
@@ -140,16 +152,25 @@ func testLoginThroughAgentTries(t *testing.T, k cardkind.Kind) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shows := func(pin int) func(localapi.Event) bool {
+	shows := func(pin, puk int) func(localapi.Event) bool {
 		return func(ev localapi.Event) bool {
 			st := ev.State
-			return st != nil && st.Card != nil && st.Card.Holder.HSAID == testpki.DefaultHSAID && st.Busy == "" && st.Card.PIN.Retries == pin
+			return st != nil && st.Card != nil && st.Card.Holder.HSAID == testpki.DefaultHSAID && st.Busy == "" &&
+				st.Card.PIN.Retries == pin && st.Card.PUK != nil && st.Card.PUK.Retries == puk
 		}
 	}
-	waitEvent(t, events, "the card read on insertion", shows(3))
+	waitEvent(t, events, "the card read on insertion", shows(3, 3))
 	apdus := func() int64 { return f.Card.Server.Stats().APDUs }
 
-	login := func(what, pin string, wantErr func(error) bool, left int) {
+	// A wrong PUK first: the PUK's count is 2, which a login reads not.
+	err = cl.UnblockPIN(ctx, app.Selector{}, cardreader.PINIdentification, (&recorder{Answers: []string{"11223344", "86421357"}}).Prompt)
+	if wrongPUK := (*cardreader.WrongPUKError)(nil); !errors.As(err, &wrongPUK) || wrongPUK.Retries != 2 {
+		t.Fatalf("an unblock with a wrong PUK: %v", err)
+	}
+	waitEvent(t, events, "the state after the wrong PUK", shows(3, 2))
+	const puk = 2
+
+	login := func(what, pin string, wantErr func(error) bool, left int, most int64) {
 		t.Helper()
 		o, err := f.RP.Auth(ctx, "127.0.0.1", "Logga in", "")
 		if err != nil {
@@ -164,28 +185,32 @@ func testLoginThroughAgentTries(t *testing.T, k cardkind.Kind) {
 			t.Fatalf("%s: %v", what, err)
 		}
 		after := apdus()
-		if p, _ := f.Card.State.PINRetries(); p != left {
-			t.Fatalf("%s: the card has %d PIN tries left, want %d", what, p, left)
+		if p, u := f.Card.State.PINRetries(); p != left || u != puk {
+			t.Fatalf("%s: the card has PIN %d, PUK %d tries left, want %d, %d", what, p, u, left, puk)
 		}
 		// The reply comes after the operation's end: the state is settled.
 		st, err := cl.Status(ctx, app.StatusOptions{})
 		if err != nil {
 			t.Fatalf("%s: status: %v", what, err)
 		}
-		if len(st.Cards) != 1 || st.Cards[0].PIN.Retries != left {
-			t.Fatalf("%s: status %+v, want %d PIN tries", what, st.Cards, left)
+		if len(st.Cards) != 1 || st.Cards[0].PIN.Retries != left || st.Cards[0].PIN.Blocked ||
+			st.Cards[0].PUK == nil || st.Cards[0].PUK.Retries != puk || st.Cards[0].PUK.Blocked {
+			t.Fatalf("%s: status %+v, want PIN %d, PUK %d tries", what, st.Cards, left, puk)
 		}
-		waitEvent(t, events, what+": the state after it", shows(left))
+		waitEvent(t, events, what+": the state after it", shows(left, puk))
 		t.Logf("%s: %d APDUs, then %d", what, after-before, apdus()-after)
+		if n := after - before; n > most {
+			t.Errorf("%s: %d APDUs, want at most %d", what, n, most)
+		}
 		if n := apdus() - after; n != 0 {
 			t.Errorf("%s: the agent read the card again after the login: %d APDUs, want 0", what, n)
 		}
 	}
 	ok := func(err error) bool { return err == nil }
-	login("a login", f.Card.PIN, ok, 3)
+	login("a login", f.Card.PIN, ok, 3, budget[0])
 	login("a login with a wrong PIN", "86421357", func(err error) bool {
 		var wrong *cardreader.WrongPINError
 		return errors.As(err, &wrong) && wrong.Retries == 2
-	}, 2)
-	login("a login after it", f.Card.PIN, ok, 3)
+	}, 2, budget[1])
+	login("a login after it", f.Card.PIN, ok, 3, budget[2])
 }

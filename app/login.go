@@ -147,13 +147,16 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 
 // LoginOutcome is Login, also returning what the login learnt of the
 // card's tries from the card's own answers (PINOutcome), with no APDU of
-// its own: the tries the opening session read, then the PIN's count the
+// its own: the PIN's tries the opening session read, then the count the
 // login's VERIFY left (a login that succeeded verified the PIN: back to a
 // full count; a wrong PIN: the tries the card said are left, 63Cx;
-// blocked, 6983). Known is false when the login cannot tell: a card that
-// reads no tries in one session (PKCS#11), or a login that ended with any
-// other error once the card was selected (the card went, changed, did not
-// answer). The agent keeps a known outcome as the card's state instead of
+// blocked, 6983). The login reads the PIN's count only (loginTriesOf), so
+// the PUK's and the signature PIN's are cardreader.ErrTriesNotRead: the
+// state the login began with holds them (StatusRead.WithPINOutcome).
+// Known is false when the login cannot tell: a card that reads no tries
+// in one session (PKCS#11), or a login that ended with any other error
+// once the card was selected (the card went, changed, did not answer).
+// The agent keeps a known outcome over the card's state instead of
 // reading the card again, as for a PIN change (issue 17).
 func (s *Service) LoginOutcome(ctx context.Context, req LoginRequest) (*LoginResult, PINOutcome, error) {
 	var lo loginTries
@@ -161,18 +164,26 @@ func (s *Service) LoginOutcome(ctx context.Context, req LoginRequest) (*LoginRes
 	return res, lo.outcome(err), err
 }
 
+// loginTriesOf is the counts a login or a tls-check reads before its
+// prompt: the identification PIN's, which the prompt shows and which says
+// a blocked PIN before anything is typed. Nothing in either uses the
+// PUK's or the signature PIN's (issue 17: one APDU fewer each, in the
+// session that opens the card).
+const loginTriesOf = cardreader.TriesOfPIN
+
 // loginTries is what a login read of its card's tries (set), for its
 // PINOutcome.
 type loginTries struct {
-	out PINOutcome // Known: every count read in the opening session
+	out PINOutcome // Known: the counts read in one session (loginTriesOf)
 }
 
-func (lo *loginTries) set(oc openCard, t cardreader.Tries, all bool) {
-	lo.out = PINOutcome{Reader: oc.card.Reader(), CardNumber: oc.identity.CardNumber, Tries: t, Known: all}
+func (lo *loginTries) set(oc openCard, t cardreader.Tries, read bool) {
+	lo.out = PINOutcome{Reader: oc.card.Reader(), CardNumber: oc.identity.CardNumber, Tries: t, Known: read}
 }
 
 // outcome is the tries the login leaves known after it ended with err.
-// Only the identification PIN is presented by a login.
+// Only the identification PIN is presented by a login; the counts it did
+// not read stay cardreader.ErrTriesNotRead.
 func (lo *loginTries) outcome(err error) PINOutcome {
 	o := lo.out
 	if !o.Known {
@@ -216,9 +227,11 @@ func (s *Service) login(ctx context.Context, req LoginRequest, lo *loginTries) (
 	// The service lock is taken for each card phase and never held while
 	// the user reads, approves or types (docs/protocol.md §8, "A prompt
 	// never holds the card"); the PIN goes to the card selected here and
-	// no other (cardreader.ErrCardChanged).
+	// no other (cardreader.ErrCardChanged). The session that opens the
+	// card reads the PIN's tries only (tctx).
+	tctx := cardreader.WithTriesOf(ctx, loginTriesOf)
 	s.mu.Lock()
-	oc, login, err := s.loginCard(ctx, req.Select)
+	oc, login, err := s.loginCard(tctx, req.Select)
 	if err == nil && req.HSAID != "" {
 		login, err = oc.chooseEID(req.HSAID) // issue 15: the eID asked for
 	}
@@ -294,13 +307,13 @@ func (s *Service) login(ctx context.Context, req LoginRequest, lo *loginTries) (
 	// that is slow to answer must not hold the card.
 	device := s.deviceKey(ctx)
 	s.mu.Lock()
-	// The tries the session that opened the card read (no APDU while
-	// fresh), else asked.
-	t, all, err := prefetchedTries(s, ctx, oc.card)
+	// The PIN's tries the session that opened the card read (no APDU
+	// while fresh), else asked (the PIN's only: tctx).
+	t, read, err := prefetchedTries(s, tctx, oc.card)
 	var st cardreader.PINStatus
 	switch {
 	case err != nil:
-	case all:
+	case read:
 		st, err = t.PIN, t.PINErr
 		lo.set(oc, t, true)
 	default:
@@ -608,8 +621,10 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	}
 	// An expired login certificate is still tried: helpdesk wants to see
 	// what the server makes of it. The lock is not held over the prompt.
+	// The session that opens the card reads the PIN's tries only (tctx).
+	tctx := cardreader.WithTriesOf(ctx, loginTriesOf)
 	s.mu.Lock()
-	oc, login, err := s.loginCard(ctx, req.Select)
+	oc, login, err := s.loginCard(tctx, req.Select)
 	if err == nil {
 		// Several organisations' eIDs: the one asked for, else the only
 		// one the server accepts, else the default (issue 15).
@@ -617,9 +632,9 @@ func (s *Service) TLSCheck(ctx context.Context, req TLSCheckRequest) (*TLSCheckR
 	}
 	var st cardreader.PINStatus
 	if err == nil {
-		// The tries the session that opened the card read (no APDU
-		// while fresh), else asked.
-		st, err = pinTries(s, ctx, oc.card, pinOps{ref: cardreader.PINIdentification, status: oc.card.PINStatus})
+		// The PIN's tries the session that opened the card read (no
+		// APDU while fresh), else asked.
+		st, err = pinTries(s, tctx, oc.card, pinOps{ref: cardreader.PINIdentification, status: oc.card.PINStatus})
 	}
 	s.mu.Unlock()
 	if err != nil {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"os"
 	"testing"
@@ -172,4 +173,58 @@ func waitPresent(t *testing.T, name string) {
 		}
 	}
 	t.Fatalf("reader %q: card not back", name)
+}
+
+// A login's prompt shows the PIN's tries left, read before it (the PIN's
+// count only: issue 17); each wrong PIN costs the card one try, never
+// retried; and a blocked PIN is refused before anything is asked, by a
+// login (whose order is cancelled) and by tls-check. On every kind of
+// card.
+func TestLoginShowsTriesRefusesBlocked(t *testing.T) {
+	cardkind.Run(t, testLoginShowsTriesRefusesBlocked)
+}
+
+func testLoginShowsTriesRefusesBlocked(t *testing.T, k cardkind.Kind) {
+	f := setup(t, k, testpki.CardSpec{})
+	ctx := context.Background()
+	login := func(rec *recorder) (*oob.AuthResponse, error) {
+		t.Helper()
+		o, err := f.rp.Auth(ctx, "127.0.0.1", "Logga in", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Login(ctx, app.LoginRequest{Link: oob.AutoStartURL(o.AutoStartToken, ""), Env: f.env, Prompt: rec.Prompt})
+		return o, err
+	}
+	for left := 3; left > 0; left-- {
+		rec := &recorder{Answers: []string{"86421357"}}
+		_, err := login(rec)
+		var wrong *cardreader.WrongPINError
+		if !errors.As(err, &wrong) && !(left == 1 && errors.Is(err, cardreader.ErrPINBlocked)) {
+			t.Fatalf("a wrong PIN with %d tries left: %v", left, err)
+		}
+		if len(rec.Asked) != 1 || rec.Asked[0].Kind != app.PromptPIN || rec.Asked[0].Retries != left {
+			t.Fatalf("a wrong PIN with %d tries left: asked %+v, want the PIN once, showing %d", left, rec.Asked, left)
+		}
+		if p, _ := f.card.State.PINRetries(); p != left-1 {
+			t.Fatalf("a wrong PIN with %d tries left: the card has %d, want %d", left, p, left-1)
+		}
+	}
+	rec := &recorder{Answers: []string{f.card.PIN}}
+	o, err := login(rec)
+	if !errors.Is(err, cardreader.ErrPINBlocked) || len(rec.Asked) != 0 {
+		t.Fatalf("a login with the PIN blocked: %v, asked %+v; want ErrPINBlocked, nothing asked", err, rec.Asked)
+	}
+	c, err := f.rp.Collect(ctx, o.OrderRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != oob.StatusFailed {
+		t.Errorf("the order after a blocked PIN: %+v, want failed", c)
+	}
+	// Refused before the prompt, so before anything is dialled.
+	_, err = f.svc.TLSCheck(ctx, app.TLSCheckRequest{URL: "https://127.0.0.1:1/", Roots: x509.NewCertPool(), Prompt: rec.Prompt})
+	if !errors.Is(err, cardreader.ErrPINBlocked) || len(rec.Asked) != 0 {
+		t.Fatalf("tls-check with the PIN blocked: %v, asked %+v; want ErrPINBlocked, nothing asked", err, rec.Asked)
+	}
 }

@@ -23,23 +23,32 @@ import (
 // key comes from the certificate read with the card's identity. It was a
 // VERIFY of its own (with a tries read) before the signer, the login
 // certificate read again, and a second VERIFY in the signature's session.
+// The opening session reads the PIN's tries only, the count the prompt
+// shows (cardreader.WithTriesOf): not the PUK's, nor an IDPrime card's
+// signature PIN's. It read every count: PIV 8 APDUs, IDPrime 10, an
+// IDPrime card with a signature PIN 11; now 7, 9 and 9.
 func TestLoginVerifiesOnce(t *testing.T) {
 	for _, tc := range []struct {
-		k     cardkind.Kind
-		apdus int
+		name    string
+		k       cardkind.Kind
+		signing bool // an IDPrime card with a signature PIN
+		apdus   int
 	}{
-		// Open (SELECT, the PIN's and PUK's tries) and the signature's
-		// session (PIV: SELECT, VERIFY, GENERAL AUTHENTICATE chained in
-		// two and its GET RESPONSE for an RSA-2048 key; IDPrime:
-		// SELECT, the key references file (SELECT FILE, READ BINARY),
-		// VERIFY, MSE SET, PSO HASH, PSO COMPUTE DIGITAL SIGNATURE).
-		{cardkind.PIV, 8},
-		{cardkind.IDPrime, 10},
+		// Open (SELECT, the PIN's tries) and the signature's session
+		// (PIV: SELECT, VERIFY, GENERAL AUTHENTICATE chained in two and
+		// its GET RESPONSE for an RSA-2048 key; IDPrime: SELECT, the
+		// key references file (SELECT FILE, READ BINARY), VERIFY, MSE
+		// SET, PSO HASH, PSO COMPUTE DIGITAL SIGNATURE).
+		{"piv", cardkind.PIV, false, 7},
+		{"idprime", cardkind.IDPrime, false, 9},
+		{"idprime two PINs", cardkind.IDPrime, true, 9},
 	} {
-		t.Run(tc.k.Name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			waitEmpty(t, rig.Require(t).Reader(0))
 			tr := &agenttest.SyncBuffer{}
-			card := tc.k.Insert(t, 0, testpki.CardSpec{}, vcard.RunOptions{Trace: tr})
+			card := rig.Require(t).InsertCard(t, 0, tc.k.Provision(vcard.ProvisionOptions{
+				Dir: t.TempDir(), Spec: testpki.CardSpec{}, WithSigning: tc.signing,
+			}), vcard.RunOptions{Trace: tr})
 			is := agenttest.StartIdentityService(t, idp.Options{}, rpKey)
 			env := agenttest.DemoEnvironment(t, is.URL)
 			svc := agenttest.Service(t, tc.k)
@@ -70,11 +79,20 @@ func TestLoginVerifiesOnce(t *testing.T) {
 			if strings.Contains(trace, "GET_DATA") && tc.k.Name == cardkind.PIV.Name {
 				t.Errorf("a certificate was read again:\n%s", trace)
 			}
+			// The tries read: PIV with GET METADATA, IDPrime with an
+			// empty VERIFY (capdu 4). The PIN's only, once.
+			if m := triesReads.FindAllString(trace, -1); len(m) != 1 {
+				t.Errorf("%d tries read, want the PIN's only:\n%s", len(m), trace)
+			}
 			n := card.Server.Stats().APDUs - before
-			t.Logf("a resumed login: %d APDUs", n)
+			t.Logf("a resumed login: %d APDUs\n%s", n, trace)
 			if n > int64(tc.apdus) {
 				t.Errorf("a resumed login: %d APDUs, want at most %d:\n%s", n, tc.apdus, trace)
 			}
 		})
 	}
 }
+
+// triesReads finds the reads of a count in a virtual card's trace: PIV's
+// GET METADATA, IDPrime's empty VERIFY (capdu 4: no data).
+var triesReads = regexp.MustCompile(`GET_METADATA|VERIFY capdu=4 `)
