@@ -61,7 +61,7 @@ func TestMSIAllowDemoWithEnvDemo(t *testing.T) {
 }
 
 // patchedMSI builds the MSI's tables as scripts/packages does: wixl on
-// sithseid.wxs (a stand-in exe and icon), then msibuild with every query
+// sithseid.wxs (stand-in exes and icon), then msibuild with every query
 // of patch.sql. export is "msiinfo export" of one table.
 func patchedMSI(t *testing.T) (msi string, export func(table string) string) {
 	t.Helper()
@@ -69,7 +69,11 @@ func patchedMSI(t *testing.T) (msi string, export func(table string) string) {
 	msibuild := testenv.LookPath(t, "msibuild")
 	msiinfo := testenv.LookPath(t, "msiinfo")
 	dir := t.TempDir()
-	for name, content := range map[string]string{"sithseid.exe": "MZ stand-in", "sithseid.ico": read(t, "../ui/tray/icons/busy.ico")} {
+	for name, content := range map[string]string{
+		"sithseid.exe":    "MZ stand-in",
+		"sithseid-ui.exe": "MZ stand-in for the windows",
+		"sithseid.ico":    read(t, "../ui/tray/icons/busy.ico"),
+	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +94,7 @@ func patchedMSI(t *testing.T) (msi string, export func(table string) string) {
 		return string(out)
 	}
 	run(wixl, "-a", "x64", "-D", "Version=0.1.0", "-D", "ProductCode=11111111-2222-3333-4444-555555555555",
-		"-D", "ExeSource=sithseid.exe", "-D", "IconSource=sithseid.ico", "-o", msi, wxs)
+		"-D", "ExeSource=sithseid.exe", "-D", "UIExeSource=sithseid-ui.exe", "-D", "IconSource=sithseid.ico", "-o", msi, wxs)
 	upgrade := strings.ToUpper(regexp.MustCompile(`UpgradeCode="([0-9A-Fa-f-]+)"`).FindStringSubmatch(read(t, "msi/sithseid.wxs"))[1])
 	sc := bufio.NewScanner(strings.NewReader(read(t, "msi/patch.sql")))
 	for sc.Scan() {
@@ -102,4 +106,66 @@ func patchedMSI(t *testing.T) (msi string, export func(table string) string) {
 		run(msibuild, msi, "-q", q)
 	}
 	return msi, func(table string) string { return run(msiinfo, "export", msi, table) }
+}
+
+// TestMSIInstallsBothExecutables: sithseid.exe and sithseid-ui.exe (the
+// windows, which "sithseid.exe ui VIEW" and the agent look for beside
+// sithseid.exe: internal/uiexe) are installed side by side in INSTALLDIR,
+// each the key file of a component of its own (one versioned file per
+// component: Windows Installer decides by the key file's version), both in
+// the one feature; the Start menu shortcut and the Run entry run
+// sithseid.exe.
+func TestMSIInstallsBothExecutables(t *testing.T) {
+	_, export := patchedMSI(t)
+	rows := func(table string) [][]string {
+		var out [][]string
+		for _, row := range strings.Split(export(table), "\n")[3:] {
+			if row = strings.TrimRight(row, "\r"); row != "" {
+				out = append(out, strings.Split(row, "\t"))
+			}
+		}
+		return out
+	}
+	// File: File Component_ FileName FileSize Version Language Attributes Sequence
+	fileComp, fileID := map[string]string{}, map[string]string{}
+	for _, f := range rows("File") {
+		name := f[2]
+		if _, long, ok := strings.Cut(name, "|"); ok {
+			name = long
+		}
+		fileComp[name], fileID[name] = f[1], f[0]
+	}
+	// Component: Component ComponentId Directory_ Attributes Condition KeyPath
+	comps := map[string][]string{}
+	for _, c := range rows("Component") {
+		comps[c[0]] = c
+	}
+	// FeatureComponents: Feature_ Component_
+	inFeature := map[string]bool{}
+	for _, fc := range rows("FeatureComponents") {
+		inFeature[fc[1]] = true
+	}
+	for _, name := range []string{"sithseid.exe", "sithseid-ui.exe"} {
+		comp, ok := fileComp[name]
+		if !ok {
+			t.Errorf("the MSI's File table has no %s (files %v)", name, fileComp)
+			continue
+		}
+		c := comps[comp]
+		if len(c) < 6 || c[2] != "INSTALLDIR" || c[5] != fileID[name] || c[4] != "" {
+			t.Errorf("%s: component %q = %q, want in INSTALLDIR, unconditional, with the file as its key path", name, comp, c)
+		}
+		if !inFeature[comp] {
+			t.Errorf("%s: component %s is in no feature", name, comp)
+		}
+	}
+	if fileComp["sithseid.exe"] == fileComp["sithseid-ui.exe"] {
+		t.Errorf("sithseid.exe and sithseid-ui.exe share the component %s", fileComp["sithseid.exe"])
+	}
+	// Shortcut: Shortcut Directory_ Name Component_ Target Arguments ...
+	for _, sc := range rows("Shortcut") {
+		if sc[4] != "[INSTALLDIR]sithseid.exe" || sc[5] != "ui status" {
+			t.Errorf("shortcut %s runs %q %q, want [INSTALLDIR]sithseid.exe ui status", sc[0], sc[4], sc[5])
+		}
+	}
 }

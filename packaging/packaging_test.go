@@ -19,9 +19,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the files generated from the app (linux/sithseid-agent.*, macos/*.agent.plist)")
 
-// Where the packages install the binary.
+// Where the packages install the binary, and the windows' executable
+// (cmd/sithseid-ui): beside it, or in <dir of sithseid>/../libexec/sithseid
+// (the DEB), where "sithseid ui VIEW" and the agent look for it.
 const (
 	debExe   = "/usr/bin/sithseid"
+	debUIExe = "/usr/libexec/sithseid/sithseid-ui"
 	macOSExe = "/Applications/SITHS eID.app/Contents/MacOS/sithseid"
 	// msiExe is the MSI's formatted path of the installed exe.
 	msiExe = "[INSTALLDIR]sithseid.exe"
@@ -59,10 +62,17 @@ func TestAutostartFilesMatchTheApp(t *testing.T) {
 		"/usr/lib/systemd/user/" + autostart.SystemdUnitName,
 		"/etc/xdg/autostart/" + autostart.XDGAutostartName,
 		debExe,
+		debUIExe,
 	} {
 		if !strings.Contains(nfpm, "dst: "+dst+"\n") {
 			t.Errorf("deb/nfpm.yaml does not install %s", dst)
 		}
+	}
+	if filepath.Join(filepath.Dir(debExe), "..", "libexec", "sithseid", "sithseid-ui") != debUIExe {
+		t.Errorf("%s is not <dir of %s>/../libexec/sithseid/sithseid-ui", debUIExe, debExe)
+	}
+	if !strings.Contains(read(t, "macos/build.sh"), `"$app/Contents/MacOS/sithseid-ui"`) {
+		t.Error("macos/build.sh does not put sithseid-ui in Contents/MacOS beside sithseid")
 	}
 	if !strings.Contains(read(t, "macos/build.sh"), `"$here/`+autostart.LaunchAgentLabel+`.plist"`) {
 		t.Errorf("macos/build.sh does not install %s.plist", autostart.LaunchAgentLabel)

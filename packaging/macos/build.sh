@@ -5,13 +5,17 @@
 # (cgo, Cocoa, OpenGL), and pkgbuild/productbuild exist only on macOS. It
 # has not been run there from this repository yet; the CI job is its test.
 #
-#   1. go build for arm64 and amd64 (cgo), lipo: one universal binary;
+#   1. go build of sithseid and sithseid-ui (./cmd/sithseid-ui, the
+#      windows) for arm64 and amd64 (cgo), lipo: two universal binaries;
 #   2. fyne package (fyne.io/tools, pinned): "SITHS eID.app" with the name,
-#      ID, version and icon from FyneApp.toml;
+#      ID, version and icon from FyneApp.toml, sithseid its executable;
+#      sithseid-ui goes beside it in Contents/MacOS, where "sithseid ui
+#      VIEW" and the agent look for it;
 #   3. url-types.plist merged into Contents/Info.plist (CFBundleURLTypes for
 #      sithseid:, which fyne package does not write), checked with plutil;
 #   4. codesign with the hardened runtime when SITHSEID_MAC_APP_IDENTITY is
-#      set ("Developer ID Application: ..."), else ad hoc;
+#      set ("Developer ID Application: ..."), else ad hoc: sithseid-ui
+#      first (nested code is signed inside out), then the app;
 #   5. pkgbuild: the app in /Applications and the LaunchAgent in
 #      /Library/LaunchAgents (every user's session), postinstall registers
 #      the URL scheme and starts the agent for the console user;
@@ -34,10 +38,14 @@ rm -rf "$out"
 mkdir -p "$out/bin" "$out/root/Applications" "$out/root/Library/LaunchAgents"
 
 for arch in arm64 amd64; do
+	mkdir -p "$out/bin/$arch"
+	# Both executables, the same flags (-o DIR/: named by their packages).
 	CGO_ENABLED=1 GOOS=darwin GOARCH=$arch MACOSX_DEPLOYMENT_TARGET=11.0 go build -trimpath \
-		-ldflags "-s -w -X main.version=$version" -o "$out/bin/sithseid-$arch" .
+		-ldflags "-s -w -X main.version=$version" -o "$out/bin/$arch/" . ./cmd/sithseid-ui
 done
-lipo -create -output "$out/bin/sithseid" "$out/bin/sithseid-arm64" "$out/bin/sithseid-amd64"
+for exe in sithseid sithseid-ui; do
+	lipo -create -output "$out/bin/$exe" "$out/bin/arm64/$exe" "$out/bin/amd64/$exe"
+done
 
 GOFLAGS= GOBIN="$root/bin/tools" go install "$fyne_tools"
 (cd "$out" && "$root/bin/tools/fyne" package -os darwin -release \
@@ -45,6 +53,7 @@ GOFLAGS= GOBIN="$root/bin/tools" go install "$fyne_tools"
 	-name "SITHS eID" -app-id io.github.sithseid.desktop -app-version "$base_version")
 app="$out/SITHS eID.app"
 [[ -x "$app/Contents/MacOS/sithseid" ]] || { echo "build.sh: fyne package did not make $app/Contents/MacOS/sithseid" >&2; exit 1; }
+install -m 0755 "$out/bin/sithseid-ui" "$app/Contents/MacOS/sithseid-ui"
 
 plist="$app/Contents/Info.plist"
 /usr/libexec/PlistBuddy -c "Delete :CFBundleURLTypes" "$plist" 2>/dev/null || true
@@ -55,11 +64,14 @@ plutil -lint "$plist"
 [[ $(/usr/libexec/PlistBuddy -c "Print :CFBundleIdentifier" "$plist") == io.github.sithseid.desktop ]]
 
 if [[ -n ${SITHSEID_MAC_APP_IDENTITY:-} ]]; then
+	codesign --force --options runtime --timestamp --sign "$SITHSEID_MAC_APP_IDENTITY" "$app/Contents/MacOS/sithseid-ui"
 	codesign --force --options runtime --timestamp --sign "$SITHSEID_MAC_APP_IDENTITY" "$app"
 else
+	codesign --force --sign - "$app/Contents/MacOS/sithseid-ui"
 	codesign --force --sign - "$app"
 fi
 codesign --verify --strict --verbose=2 "$app"
+codesign --verify --strict --verbose=2 "$app/Contents/MacOS/sithseid-ui"
 
 ditto "$app" "$out/root/Applications/SITHS eID.app"
 cp "$here/io.github.sithseid.desktop.agent.plist" "$out/root/Library/LaunchAgents/"
@@ -77,5 +89,6 @@ if [[ -n ${SITHSEID_MAC_INSTALLER_IDENTITY:-} ]]; then
 else
 	cp "$out/unsigned.pkg" "$pkg"
 fi
-pkgutil --payload-files "$pkg" | grep -q 'Applications/SITHS eID.app/Contents/MacOS/sithseid'
+pkgutil --payload-files "$pkg" | grep -q 'Applications/SITHS eID.app/Contents/MacOS/sithseid$'
+pkgutil --payload-files "$pkg" | grep -q 'Applications/SITHS eID.app/Contents/MacOS/sithseid-ui$'
 echo "$pkg"
