@@ -1,11 +1,10 @@
-// Command sithseid is the SITHS eID desktop client: one binary with the
-// roles agent, ui, cli and URL handler (see docs/architecture.md).
+// Command sithseid is the SITHS eID desktop client: the roles agent, cli
+// and URL handler; its windows are an executable of their own,
+// sithseid-ui (cmd/sithseid-ui), the only one linked with Fyne, which
+// "sithseid ui VIEW …" runs (see docs/architecture.md, "Processes").
 package main
 
 import (
-	// Before Fyne's lang package initialises (see its doc).
-	_ "github.com/sithseid/sithseid/internal/localefix"
-
 	"context"
 	"os"
 	"os/signal"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/cli"
-	"github.com/sithseid/sithseid/ui"
+	"github.com/sithseid/sithseid/internal/uiexe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -43,8 +42,13 @@ func run(ctx context.Context, args []string) int {
 	switch {
 	case len(args) > 0 && args[0] == "agent": // the resident role
 		return agent.Run(ctx, agent.Env{Args: args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Version: version, LogToFile: true})
-	case len(args) > 0 && args[0] == "ui": // the windows: a Fyne process of their own
-		return ui.Run(ctx, ui.Env{Args: args[1:], Stderr: os.Stderr, Version: version})
+	case len(args) > 0 && args[0] == "ui": // the windows: sithseid-ui, a Fyne process of its own
+		exe, err := uiexe.Path()
+		if err == nil {
+			err = runUI(exe, args[1:])
+		}
+		// Only a program that could not be started comes back.
+		return cli.Fail(cli.Env{Args: args[1:], Stderr: os.Stderr, Version: version, LogToFile: true}, "ui", err)
 	}
 	return cli.Run(ctx, cli.Env{
 		Args:      args,

@@ -20,8 +20,8 @@ import (
 )
 
 // agentDesktop is the agent's side of the user's desktop: the tray icon,
-// desktop notifications, and the windows it opens ("sithseid ui VIEW",
-// this same executable, or $SITHSEID_UI_COMMAND in tests). The agent
+// desktop notifications, and the windows it opens ("sithseid-ui VIEW",
+// the ui executable, or $SITHSEID_UI_COMMAND in tests). The agent
 // drives it from its own state in-process, never over the socket.
 type agentDesktop struct {
 	s        *startup.Session

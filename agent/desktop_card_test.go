@@ -21,14 +21,14 @@ func TestTrayLeftClickOpensStatusOnTrayCard(t *testing.T) {
 		state localapi.State
 		want  []string
 	}{
-		{"no number", localapi.State{Cards: 2, Card: &localapi.CardSummary{Reader: "Virtual PCD 00 01"}}, []string{"ui", viewname.Status, "--card", "reader:Virtual PCD 00 01"}},
-		{"number", localapi.State{Cards: 2, Card: &localapi.CardSummary{Reader: "Virtual PCD 00 00", CardNumber: "1001"}}, []string{"ui", viewname.Status, "--card", "1001"}},
-		{"one card", localapi.State{Cards: 1, Card: &localapi.CardSummary{Reader: "Virtual PCD 00 01"}}, []string{"ui", viewname.Status}},
+		{"no number", localapi.State{Cards: 2, Card: &localapi.CardSummary{Reader: "Virtual PCD 00 01"}}, []string{viewname.Status, "--card", "reader:Virtual PCD 00 01"}},
+		{"number", localapi.State{Cards: 2, Card: &localapi.CardSummary{Reader: "Virtual PCD 00 00", CardNumber: "1001"}}, []string{viewname.Status, "--card", "1001"}},
+		{"one card", localapi.State{Cards: 1, Card: &localapi.CardSummary{Reader: "Virtual PCD 00 01"}}, []string{viewname.Status}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			launched := make(chan []string, 1)
 			d := &agentDesktop{log: slog.New(slog.DiscardHandler), state: tc.state}
-			d.launcher = NewViewLauncher(LauncherOptions{Executable: "sithseid", Start: func(exe string, args []string) (func() error, error) {
+			d.launcher = NewViewLauncher(LauncherOptions{Executable: "sithseid-ui", Start: func(exe string, args []string) (func() error, error) {
 				launched <- args
 				return func() error { return nil }, nil
 			}})

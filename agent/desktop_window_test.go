@@ -127,3 +127,34 @@ func TestWindowThatCannotStartIsNotifiedOncePerBurst(t *testing.T) {
 		t.Errorf("told %d times, want once per burst (2)", n)
 	}
 }
+
+// Without the window program (sithseid-ui not installed beside the agent,
+// here the test binary, nor in ../libexec/sithseid), the tray's menu entry
+// tells the user as for a window that cannot start, and the log says which
+// program was looked for where.
+func TestWindowProgramMissingIsNotified(t *testing.T) {
+	bus := dbustest.SessionBus(t)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
+	host := dbustest.NewHost(t, bus)
+	host.ServeNotifications(t)
+
+	home := t.TempDir()
+	defer startup.SetPolicyForTest(filepath.Join(home, "no-policy.json"), filepath.Join(home, "no-policy.d"))()
+	vars := map[string]string{"HOME": home, "XDG_STATE_HOME": filepath.Join(home, "state"), "LANG": "en_US.UTF-8",
+		"DBUS_SESSION_BUS_ADDRESS": bus}
+	getenv := func(k string) string { return vars[k] }
+	var logs syncLog
+	s := startup.Start(startup.Env{Getenv: getenv, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := newAgentDesktop(ctx, s, s.Catalog(""), environment.Environment{Name: environment.DEMO}, cancel)
+	d.act(tray.Action{Kind: tray.ActionStatus})
+	host.Notification(t, "The window could not be opened", 0)
+	if logs.count("sithseid-ui not found") == 0 {
+		t.Errorf("the log does not say the window program is missing:\n%s", logs.String())
+	}
+	if d.launcher.Running(viewname.Status) {
+		t.Error("a window that did not start counts as open")
+	}
+}

@@ -58,7 +58,7 @@ func startLinkRig(t *testing.T, burst int) *linkRig {
 	t.Helper()
 	r := &linkRig{wins: newFakeWindows(), notes: agenttest.NewNotes(), log: &agenttest.SyncBuffer{},
 		clock: &fakeClock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}}
-	r.l = agent.NewViewLauncher(agent.LauncherOptions{Start: r.wins.start})
+	r.l = agent.NewViewLauncher(agent.LauncherOptions{Executable: "sithseid-ui", Start: r.wins.start})
 	var mu sync.Mutex // r.agent is set after New
 	notify := func(n localapi.Notification) {
 		r.notes.Add(n)
@@ -92,7 +92,7 @@ func (r *linkRig) handoff(t *testing.T, c *localapi.Client) (string, error) {
 	return rec.ID, err
 }
 
-func loginWindow(id string) string { return "ui login --handoff " + id }
+func loginWindow(id string) string { return "login --handoff " + id }
 
 // Eight links in a row (a page opening them in a loop) are one approval
 // window at a time: the next opens only when the one before closes, in

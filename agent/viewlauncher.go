@@ -12,19 +12,24 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/internal/detach"
+	"github.com/sithseid/sithseid/internal/uiexe"
 	"github.com/sithseid/sithseid/ui/viewname"
 )
 
-// EnvUICommand names the program the agent runs for its windows instead
-// of its own executable. It is a test hook (a test records the launches,
-// or points at a freshly built sithseid); docs/admin.md lists it.
+// EnvUICommand names the program the agent runs for its windows ("PROGRAM
+// VIEW …") instead of the ui executable, sithseid-ui. It is a test hook (a
+// test records the launches, or points at a freshly built sithseid-ui);
+// docs/admin.md lists it.
 const EnvUICommand = "SITHSEID_UI_COMMAND"
 
 // LauncherOptions configures a ViewLauncher; the zero value runs
-// "os.Executable() ui VIEW …" detached.
+// "sithseid-ui VIEW …" detached, the ui executable found beside this one
+// (internal/uiexe).
 type LauncherOptions struct {
-	// Executable is the program run as "EXE ui VIEW [ARGS]"; "" means this
-	// process's own executable.
+	// Executable is the window program, run as "EXE VIEW [ARGS]" (the
+	// arguments of "sithseid ui"); "" means the ui executable
+	// (internal/uiexe.Path): the window's process is the launcher's
+	// child, the one a raise asks (raiseProcess), no "sithseid ui" hop.
 	Executable string
 	// Start starts the window process and returns a function that waits
 	// for it to end. nil starts a detached child: a session of its own,
@@ -38,10 +43,11 @@ type LauncherOptions struct {
 	// Env is added to this process's environment for the windows the
 	// default Start runs (tests: the display).
 	Env []string
-	// Failed is told that a window could not open: its process ended
-	// with an error within startFailWithin of its start (no display, no
-	// usable OpenGL driver, a crash at start), err holding its exit status
-	// and standard error. It is told once per burst of such failures
+	// Failed is told that a window could not open: its program is not
+	// installed or could not start (uiexe.ErrNotFound, the start's error),
+	// or its process ended with an error within startFailWithin of its
+	// start (no display, no usable OpenGL driver, a crash at start), err
+	// holding its exit status and standard error. It is told once per burst of such failures
 	// (failBurstGap), so a user who clicks again and again gets one
 	// message. nil: the log only ("window closed").
 	Failed func(view string, err error)
@@ -95,7 +101,7 @@ func NewViewLauncher(opts LauncherOptions) *ViewLauncher {
 	return l
 }
 
-// Open starts "ui VIEW ARGS" unless the view's window is open: then it
+// Open starts the window program with "VIEW ARGS" unless the view's window is open: then it
 // asks that window to raise and focus itself, and returns ErrViewOpen.
 func (l *ViewLauncher) Open(view string, args ...string) error {
 	l.mu.Lock()
@@ -155,11 +161,11 @@ func (l *ViewLauncher) startLocked(view string, args []string) error {
 	exe := l.opts.Executable
 	if exe == "" {
 		var err error
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("opening the %s window: %w", view, err)
+		if exe, err = uiexe.Path(); err != nil {
+			return l.startFailed(view, err)
 		}
 	}
-	argv := append([]string{"ui", view}, args...)
+	argv := append([]string{view}, args...)
 	var proc *os.Process
 	start := l.opts.Start
 	if start == nil {
@@ -171,8 +177,7 @@ func (l *ViewLauncher) startLocked(view string, args []string) error {
 	}
 	wait, err := start(exe, argv)
 	if err != nil {
-		l.log.Warn("opening a window", "view", view, "err", err)
-		return fmt.Errorf("opening the %s window: %w", view, err)
+		return l.startFailed(view, err)
 	}
 	// args may hold a handoff id: an opaque queue key, not a secret, and
 	// not the login link itself.
@@ -187,6 +192,15 @@ func (l *ViewLauncher) startLocked(view string, args []string) error {
 		l.ended(view)
 	}()
 	return nil
+}
+
+// startFailed is a window whose program did not start (not installed,
+// not executable): logged, and told to opts.Failed as a window that ended
+// at once (not under l.mu: Failed may show a message box).
+func (l *ViewLauncher) startFailed(view string, err error) error {
+	l.log.Warn("opening a window", "view", view, "err", err)
+	go l.windowEnded(view, err, 0)
+	return fmt.Errorf("opening the %s window: %w", view, err)
 }
 
 // windowEnded tells opts.Failed of a window that could not open, the

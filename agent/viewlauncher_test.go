@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sithseid/sithseid/agent"
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
+	"github.com/sithseid/sithseid/internal/uiexe"
 	"github.com/sithseid/sithseid/ui/viewname"
 )
 
@@ -74,11 +74,11 @@ func (f *fakeWindows) none(t *testing.T) {
 // the first window closes; other views open beside it.
 func TestViewLauncherOnePerView(t *testing.T) {
 	f := newFakeWindows()
-	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: "/opt/sithseid/sithseid", Start: f.start})
+	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: "/opt/sithseid/sithseid-ui", Start: f.start})
 	if err := l.Open(viewname.PIN); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.next(t); got != "ui pin" {
+	if got := f.next(t); got != "pin" {
 		t.Fatalf("launched %q", got)
 	}
 	if err := l.Open(viewname.PIN); !errors.Is(err, agent.ErrViewOpen) {
@@ -87,19 +87,19 @@ func TestViewLauncherOnePerView(t *testing.T) {
 	if err := l.Open(viewname.Certs); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.next(t); got != "ui certs" {
+	if got := f.next(t); got != "certs" {
 		t.Fatalf("launched %q", got)
 	}
 	f.none(t)
-	f.close(t, "ui pin")
+	f.close(t, "pin")
 	waitUntil(t, "the pin window counted closed", func() bool { return !l.Running(viewname.PIN) })
 	if err := l.Open(viewname.PIN); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.next(t); got != "ui pin" {
+	if got := f.next(t); got != "pin" {
 		t.Fatalf("launched %q", got)
 	}
-	if f.launches[0][0] != "/opt/sithseid/sithseid" {
+	if f.launches[0][0] != "/opt/sithseid/sithseid-ui" {
 		t.Fatalf("executable %q", f.launches[0][0])
 	}
 }
@@ -108,7 +108,7 @@ func TestViewLauncherOnePerView(t *testing.T) {
 // skipping requests no longer wanted.
 func TestViewLauncherQueue(t *testing.T) {
 	f := newFakeWindows()
-	l := agent.NewViewLauncher(agent.LauncherOptions{Start: f.start})
+	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: "sithseid-ui", Start: f.start})
 	gone := map[string]bool{"b": true}
 	wanted := func(id string) func() bool { return func() bool { return !gone[id] } }
 	for _, id := range []string{"a", "b", "c"} {
@@ -116,15 +116,15 @@ func TestViewLauncherQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := f.next(t); got != "ui login --handoff a" {
+	if got := f.next(t); got != "login --handoff a" {
 		t.Fatalf("first: %q", got)
 	}
 	f.none(t)
-	f.close(t, "ui login --handoff a")
-	if got := f.next(t); got != "ui login --handoff c" {
+	f.close(t, "login --handoff a")
+	if got := f.next(t); got != "login --handoff c" {
 		t.Fatalf("after a closed: %q (b is gone and must be skipped)", got)
 	}
-	f.close(t, "ui login --handoff c")
+	f.close(t, "login --handoff c")
 	waitUntil(t, "no login window", func() bool { return !l.Running(viewname.Login) })
 	f.none(t)
 }
@@ -135,7 +135,7 @@ func TestViewLauncherDetached(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	script := filepath.Join(dir, "ui.sh")
-	// The fake "sithseid" writes its arguments and its session id's
+	// The fake "sithseid-ui" writes its arguments and its session id's
 	// relation to its pid (setsid makes them equal).
 	body := "#!/bin/sh\nsid=$(ps -o sid= -p $$ | tr -d ' ')\necho \"$* sid=$sid pid=$$\" > " + out + ".tmp && mv " + out + ".tmp " + out + "\n"
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
@@ -153,11 +153,11 @@ func TestViewLauncherDetached(t *testing.T) {
 		return err == nil
 	})
 	f := strings.Fields(line)
-	if !slices.Equal(f[:2], []string{"ui", "status"}) || strings.TrimPrefix(f[2], "sid=") != strings.TrimPrefix(f[3], "pid=") {
-		t.Fatalf("window process saw %q: want \"ui status\" in a session of its own", line)
+	if len(f) != 3 || f[0] != "status" || strings.TrimPrefix(f[1], "sid=") != strings.TrimPrefix(f[2], "pid=") {
+		t.Fatalf("window process saw %q: want \"status\" (the view first, no \"ui\") in a session of its own", line)
 	}
 	waitUntil(t, "the exited window to be reaped", func() bool { return !l.Running(viewname.Status) })
-	pid := strings.TrimPrefix(f[3], "pid=")
+	pid := strings.TrimPrefix(f[2], "pid=")
 	if _, err := os.Stat("/proc/" + pid); err == nil {
 		if b, _ := os.ReadFile("/proc/" + pid + "/stat"); strings.Contains(string(b), ") Z ") {
 			t.Fatalf("window process %s left a zombie", pid)
@@ -215,5 +215,55 @@ func TestViewLauncherLogsFailedWindowStderr(t *testing.T) {
 	}
 	if n := strings.Count(out, "x"); n > 4200 {
 		t.Errorf("the log keeps %d bytes of the window's standard error, want its start and end only", n)
+	}
+}
+
+// Without a window program beside the agent's executable (here the test
+// binary's directory has no sithseid-ui), Open fails with
+// uiexe.ErrNotFound and Failed is told, once per burst: the user gets the
+// "window cannot open" message, not a click that does nothing.
+func TestViewLauncherNoUIExecutable(t *testing.T) {
+	self, err := uiexe.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := uiexe.UIFor(self, func(p string) bool { _, err := os.Stat(p); return err == nil }); err == nil {
+		t.Fatalf("a %s lies beside the test binary %s", uiexe.Name, self)
+	}
+	failed := make(chan error, 4)
+	started := make(chan string, 4)
+	var logs lockedBuffer
+	l := agent.NewViewLauncher(agent.LauncherOptions{
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Start: func(exe string, args []string) (func() error, error) {
+			started <- exe
+			return func() error { return nil }, nil
+		},
+		Failed: func(view string, err error) { failed <- err },
+	})
+	for range 2 {
+		if err := l.Open(viewname.Status); !errors.Is(err, uiexe.ErrNotFound) {
+			t.Fatalf("Open without a ui executable: %v, want uiexe.ErrNotFound", err)
+		}
+	}
+	select {
+	case err := <-failed:
+		if !errors.Is(err, uiexe.ErrNotFound) {
+			t.Fatalf("Failed told %v, want uiexe.ErrNotFound", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Failed was not told within 5 s")
+	}
+	if l.Running(viewname.Status) {
+		t.Error("a window that did not start counts as open")
+	}
+	// The second failure is logged as one the user was told of already.
+	waitUntil(t, "the second failure in the log", func() bool { return strings.Contains(logs.String(), "told already") })
+	select {
+	case exe := <-started:
+		t.Fatalf("started %q", exe)
+	case err := <-failed:
+		t.Fatalf("Failed told twice in one burst: %v", err)
+	default:
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sithseid/sithseid/internal/exitcode"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/internal/uiexe"
 )
 
 // Exit codes, documented in "sithseid help exit-codes" and docs/admin.md
@@ -47,6 +48,10 @@ func explain(c *l10n.Catalog, err error) (msg, hint string, code int) {
 		return c.T("err.usage"), "", ExitUsage
 	case errors.Is(err, errNoTerminal):
 		return c.T("err.no_tty"), "", ExitUsage
+	}
+	var noUI *uiexe.NotFoundError
+	if errors.As(err, &noUI) && len(noUI.Tried) > 0 {
+		return c.T("err.ui_missing", noUI.Tried[0]), c.T("hint.ui_missing"), ExitFailure
 	}
 	return exitcode.Explain(c, err)
 }

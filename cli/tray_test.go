@@ -168,7 +168,7 @@ func newWindows(t *testing.T) *windows {
 	return w
 }
 
-// launches are the recorded launches, each [pid, "ui", view, args...].
+// launches are the recorded launches, each [pid, view, args...].
 func (w *windows) launches() [][]string {
 	b, _ := os.ReadFile(w.log)
 	var out [][]string
@@ -297,18 +297,18 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	// opens none; clicks are handled in order, so once "Certifikat"'s
 	// window is up the second PIN click has been dealt with.
 	tc.Click(t, m, "Byt PIN-kod")
-	pinPID := win.wait(t, "ui pin", 1)
+	pinPID := win.wait(t, "pin", 1)
 	tc.Click(t, m, "Byt PIN-kod")
 	tc.Click(t, m, "Certifikat")
-	win.wait(t, "ui certs", 1)
-	if n := win.count("ui pin"); n != 1 {
+	win.wait(t, "certs", 1)
+	if n := win.count("pin"); n != 1 {
 		t.Fatalf("%d PIN windows for two clicks while one is open", n)
 	}
 	// Closed, it opens again.
 	_ = syscall.Kill(pinPID, syscall.SIGKILL)
 	// (The agent reaps the killed window a moment later: until then a
 	// click still finds it open.)
-	for deadline := time.Now().Add(10 * time.Second); win.count("ui pin") < 2; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); win.count("pin") < 2; time.Sleep(50 * time.Millisecond) {
 		tc.Click(t, m, "Byt PIN-kod")
 		if time.Now().After(deadline) {
 			t.Fatal("the PIN window did not open again after it closed")
@@ -320,7 +320,7 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	if call := host.Conn.Object(itemName, "/StatusNotifierItem").Call("org.kde.StatusNotifierItem.Activate", 0, int32(0), int32(0)); call.Err != nil {
 		t.Fatalf("Activate: %v", call.Err)
 	}
-	win.wait(t, "ui status", 1)
+	win.wait(t, "status", 1)
 	if isMenu, _ := tc.Prop(t, "ItemIsMenu").Value().(bool); isMenu {
 		t.Error("ItemIsMenu is true: a left click would not open the status window")
 	}
@@ -353,7 +353,7 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 		t.Fatalf("agent state after the handoff: %+v", first)
 	}
 	hs := first.State.Handoffs
-	win.wait(t, "ui login --handoff "+hs[0].ID, 1)
+	win.wait(t, "login --handoff "+hs[0].ID, 1)
 	note, next := host.Notification(t, "Inloggning begärd", 0)
 	if !strings.Contains(note.Body, "godkänn") {
 		t.Errorf("login notification %+v", note)
@@ -363,7 +363,7 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 		return it.Enabled()
 	})
 	tc.Click(t, m, "Logga in med mobilen (QR)")
-	win.wait(t, "ui qr --handoff "+hs[0].ID, 1)
+	win.wait(t, "qr --handoff "+hs[0].ID, 1)
 
 	// The environment menu: the choice is the user's preference and the
 	// menu says it.
@@ -408,7 +408,7 @@ func trayOverDBus(t *testing.T, k cardkind.Kind) {
 	// a card going in or out, none unasked.
 	var views []string
 	for _, l := range win.launches() {
-		views = append(views, l[2])
+		views = append(views, l[1])
 	}
 	if want := []string{"pin", "certs", "pin", "status", "login", "qr"}; !slices.Equal(views, want) {
 		t.Errorf("windows opened %q, want %q", views, want)

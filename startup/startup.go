@@ -20,6 +20,7 @@ import (
 	"github.com/sithseid/sithseid/devicekey"
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
+	"github.com/sithseid/sithseid/internal/uiexe"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 )
@@ -302,7 +303,7 @@ func (s *Session) AgentAddress(flag string) (string, error) {
 }
 
 // Connect reaches the agent at addr. When none answers and start is true,
-// it starts one (this executable, "agent --foreground --socket ADDR"),
+// it starts one (the main executable, "agent --foreground --socket ADDR"),
 // waits at most AgentStartWait for it, and connects again. Every role
 // that needs the agent comes through here.
 func (s *Session) Connect(ctx context.Context, addr string, start bool) (*localapi.Client, error) {
@@ -312,7 +313,8 @@ func (s *Session) Connect(ctx context.Context, addr string, start bool) (*locala
 	if !start || !errors.Is(err, localapi.ErrNoAgent) {
 		return c, err
 	}
-	exe, err := os.Executable()
+	// The main executable: a window runs as sithseid-ui (internal/uiexe).
+	exe, err := uiexe.Main()
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func TestRealWindowMenuEntryRaisesOpenWindow(t *testing.T) {
 	env := append(append([]string{}, d.env...), "LANG=sv_SE.UTF-8", "LC_ALL=", "LC_MESSAGES=", "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_STATE_HOME="+filepath.Join(home, ".state"),
 		"XDG_RUNTIME_DIR="+filepath.Join(home, "run"), "SITHSEID_ENV=DEMO")
-	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: sithseid(t), Env: env})
+	l := agent.NewViewLauncher(agent.LauncherOptions{Executable: sithseidUI(t), Env: env})
 
 	before := map[string]bool{}
 	for _, id := range strings.Fields(d.search()) {

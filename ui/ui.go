@@ -22,6 +22,7 @@ import (
 	"github.com/sithseid/sithseid/environment"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/nodump"
+	"github.com/sithseid/sithseid/internal/uiexe"
 	"github.com/sithseid/sithseid/localapi"
 	"github.com/sithseid/sithseid/logfile"
 	"github.com/sithseid/sithseid/startup"
@@ -282,6 +283,11 @@ func (b brokenConfig) UnsetUser(string) error       { return b.err }
 
 func autostartControls(getenv func(string) string) views.Autostart {
 	o := autostart.Options{Getenv: getenv}
+	// The entry starts the agent: the main executable, not this window's
+	// (sithseid-ui, internal/uiexe). Not found: autostart's own default.
+	if exe, err := uiexe.Main(); err == nil {
+		o.Executable = exe
+	}
 	return views.Autostart{
 		State:     func(ctx context.Context) ([]autostart.Entry, error) { return autostart.State(ctx, o) },
 		Install:   func(ctx context.Context) (*autostart.Entry, error) { return autostart.Install(ctx, o) },

@@ -55,8 +55,12 @@ func need(t *testing.T, tools ...string) {
 	}
 }
 
-// sithseid is the product's binary, built once per test binary.
+// sithseid is the product's binary, built once per test binary, with the
+// windows' sithseid-ui beside it ("sithseid ui VIEW" runs it).
 func sithseid(t *testing.T) string { return desktoptest.Sithseid(t) }
+
+// sithseidUI is the windows' executable, what the agent starts.
+func sithseidUI(t *testing.T) string { return desktoptest.SithseidUI(t) }
 
 // display is a private X server.
 type display struct {

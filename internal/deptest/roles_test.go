@@ -1,6 +1,7 @@
 package deptest
 
 import (
+	"sort"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,7 @@ var (
 	shipped = []string{".", "./app/...", "./agent/...", "./cli/...", "./ui/...", "./startup/...", "./backends/...",
 		"./localapi/...", "./localsocket/...", "./config/...", "./environment/...", "./autostart/...", "./logfile/...",
 		"./devicekey/...", "./diag/...", "./cardreader/...", "./mtls/...", "./oob/...",
-		"./internal/exitcode/...", "./internal/detach/...", "./internal/atomicfile/...", "./internal/l10n/...", "./internal/localefix/...", "./internal/usertext/...", "./internal/nodump/...", "./internal/appid/..."}
+		"./internal/exitcode/...", "./internal/detach/...", "./internal/atomicfile/...", "./internal/l10n/...", "./internal/localefix/...", "./internal/usertext/...", "./internal/nodump/...", "./internal/appid/...", "./internal/uiexe/...", "./cmd/sithseid-ui/..."}
 	// testRigs: every test rig lives under internal/testkit (and the
 	// reference identity service, idp, serves tests and the demo).
 	testRigs = []string{module + "/internal/testkit/", module + "/idp"}
@@ -62,4 +63,53 @@ func TestRoleImportRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The windows are an executable of their own, sithseid-ui
+// (docs/architecture.md, "Processes"): only it and the packages it shows
+// windows with depend on Fyne, so the main binary (agent, CLI, URL
+// handler) starts without Fyne's init, its GL and X11 libraries, and the
+// resident agent carries none of them. fyne.io/systray, the tray, is not
+// Fyne.
+func TestOnlyTheUIExecutableDependsOnFyne(t *testing.T) {
+	allowed := map[string]bool{module + "/ui": true, module + "/ui/theme": true, module + "/ui/views": true, module + "/cmd/sithseid-ui": true}
+	const fyne = "fyne.io/fyne/v2"
+	// The main binary and the roles it runs, named, so that a rule that
+	// checks nothing cannot pass: each must be listed.
+	roles := []string{".", "./agent", "./cli", "./app", "./localapi", "./startup", "./backends/...", "./ui/tray/...", "./ui/viewname"}
+	for _, p := range deps(t, roles...) {
+		for _, d := range p.Deps {
+			if forbidden(d, fyne) {
+				t.Errorf("%s depends on %s: only %v may (the main binary must not link Fyne)", p.ImportPath, d, keys(allowed))
+				break
+			}
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	users := map[string]bool{}
+	for _, p := range deps(t, "./...") {
+		for _, d := range p.Deps {
+			if forbidden(d, fyne) {
+				users[p.ImportPath] = true
+				if !allowed[p.ImportPath] {
+					t.Errorf("%s depends on %s: only %v may", p.ImportPath, d, keys(allowed))
+				}
+				break
+			}
+		}
+	}
+	if !users[module+"/cmd/sithseid-ui"] || !users[module+"/ui"] {
+		t.Errorf("neither cmd/sithseid-ui nor ui depends on Fyne (%v): the rule checks nothing", keys(users))
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
 }

@@ -1,7 +1,8 @@
 // Package localefix runs before Fyne's lang package initialises, and keeps
 // it from printing "Fyne error: Error parsing user locale C" on every start
-// of every role (the CLI included) where the locale is C or POSIX, as it is
-// in containers, minimal images and many VDI and CI sessions.
+// of a window (sithseid-ui, the only executable with Fyne) where the locale
+// is C or POSIX, as it is in containers, minimal images and many VDI and CI
+// sessions.
 //
 // Fyne reads LANGUAGE, then LC_ALL, LC_MESSAGES and LANG, at init, and
 // cannot parse "C". This package imports only os and strings, so by the
@@ -12,7 +13,7 @@
 // what the product shows for that locale anyway (internal/l10n), so Fyne's
 // own few strings agree. Nothing else reads LANGUAGE here.
 //
-// main imports it first, for its side effect only.
+// cmd/sithseid-ui's main imports it first, for its side effect only.
 package localefix
 
 import (

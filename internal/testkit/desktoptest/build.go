@@ -10,15 +10,17 @@ import (
 	"github.com/sithseid/sithseid/internal/testkit/testenv"
 )
 
-// BuildSithseid builds the product's binary, bin/sithseid as
-// "go build -o bin/ ./" makes it (package main at the module's root, Fyne,
-// GLFW and libGL linked in, as installed), into a directory of tb's and
-// returns its path. With the Go build cache after "make build" this is a
-// link step. (Binaries builds it once per test binary instead.)
+// BuildSithseid builds the product's binaries, bin/sithseid and
+// bin/sithseid-ui as "make build" makes them (package main at the
+// module's root; cmd/sithseid-ui, the windows, with Fyne, GLFW and libGL
+// linked in), into a directory of tb's and returns the path of sithseid,
+// whose "ui" command finds sithseid-ui beside it. With the Go build cache
+// after "make build" these are link steps. (Binaries builds them once per
+// test binary instead.)
 func BuildSithseid(tb testing.TB) string {
 	tb.Helper()
 	dir := tb.TempDir()
-	if err := build(dir, "."); err != nil {
+	if err := build(dir, ".", "./cmd/sithseid-ui"); err != nil {
 		tb.Fatal(err)
 	}
 	return filepath.Join(dir, "sithseid")

@@ -95,15 +95,15 @@ var (
 	binErr    error
 )
 
-// Binaries returns a directory holding sithseid and sithseid-idp, built
-// from this module once per test binary (with the Go build cache, a link
-// step after "make build").
+// Binaries returns a directory holding sithseid, sithseid-ui (the
+// windows) and sithseid-idp, built from this module once per test binary
+// (with the Go build cache, link steps after "make build").
 func Binaries(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "sithseid-test-bin-")
 		if binErr == nil {
-			binErr = build(binDir, ".", "./cmd/sithseid-idp")
+			binErr = build(binDir, ".", "./cmd/sithseid-ui", "./cmd/sithseid-idp")
 		}
 	})
 	if binErr != nil {
@@ -116,6 +116,13 @@ func Binaries(tb testing.TB) string {
 func Sithseid(tb testing.TB) string {
 	tb.Helper()
 	return filepath.Join(Binaries(tb), "sithseid")
+}
+
+// SithseidUI is the path of the windows' executable, sithseid-ui (see
+// Binaries): what the agent starts for a window, and "sithseid ui" runs.
+func SithseidUI(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(Binaries(tb), "sithseid-ui")
 }
 
 // Main runs the tests and removes the binaries afterwards; wrap it around

@@ -40,7 +40,7 @@ func TestDemoRunsRepeatedly(t *testing.T) {
 
 	start := time.Now()
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "./", "./cmd/sithseid-idp")
+	build := exec.Command("go", "build", "-o", bin+"/", "./", "./cmd/sithseid-ui", "./cmd/sithseid-idp")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

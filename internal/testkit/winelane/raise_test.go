@@ -17,10 +17,11 @@ import (
 // A menu entry for a window that is open raises and focuses it on Windows
 // (issue 17): the lane's winehelper.exe (internal/testkit/winelane/
 // winehelper, cross-built by scripts/wine-lane) runs the agent's own
-// window launcher, as the tray's click does, with the lane's exe as the
-// window program: the about window, covered by the settings window with
-// the focus, is the foreground window (GetForegroundWindow) after its view
-// is opened again, and so it is, restored, when it was minimised. Before,
+// window launcher, as the tray's click does, with the lane's
+// sithseid-ui.exe as the window program (as the agent runs it): the about
+// window, covered by the settings window with the focus, is the
+// foreground window (GetForegroundWindow) after its view is opened again,
+// and so it is, restored, when it was minimised. Before,
 // the launcher only logged "not on this system" and the settings window
 // kept the foreground.
 func TestWindowsMenuEntryRaisesOpenWindow(t *testing.T) {
@@ -28,7 +29,7 @@ func TestWindowsMenuEntryRaisesOpenWindow(t *testing.T) {
 	l := newLaneOn(t, d.Env()...)
 	helper := filepath.Join(l.dir, "winehelper.exe")
 	t.Cleanup(func() { l.killAll() })
-	r := l.runExe(t, helper, l.env(), "", "raise", winPath(l.exe))
+	r := l.runExe(t, helper, l.env(), "", "raise", winPath(l.uiExe))
 	if r.code != 0 || !strings.Contains(r.stdout, "minimised: the about window is in front") {
 		t.Fatalf("winehelper raise: exit %d\n%s\nthe launcher's log:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -83,9 +84,9 @@ func (l *lane) killAll() {
 
 // A window process that cannot start tells the user on Windows too
 // (issue 17): the agent, started as the Run key starts it but with a
-// window program that exits at once with a panic's message (winehelper ui,
-// as SITHSEID_UI_COMMAND), gets the tray icon's left click as the shell
-// sends it (winehelper click); its window fails, and the agent shows a
+// window program that exits at once with a panic's message (winehelper
+// VIEW, as SITHSEID_UI_COMMAND), gets the tray icon's left click as the
+// shell sends it (winehelper click); its window fails, and the agent shows a
 // message box (the tray library has no balloon on Windows) in the user's
 // language naming the log file, which holds the window's exit status and
 // standard error. Before, nothing showed.

@@ -28,6 +28,7 @@ type lane struct {
 	dir    string // SITHSEID_WINELANE_DIR
 	prefix string // its WINEPREFIX
 	exe    string // the unsigned cross-built sithseid.exe (a Unix path)
+	uiExe  string // the windows' sithseid-ui.exe beside it, which "sithseid ui" and the agent run
 	msi    string // the signed MSI
 	// display is the X display every Wine process of the lane gets
 	// (newLaneOn); none for tests without windows.
@@ -50,12 +51,12 @@ func newLaneOn(t *testing.T, display ...string) *lane {
 	t.Helper()
 	dir := testenv.OptIn(t, "SITHSEID_WINELANE_DIR", "make check-windows (scripts/wine-lane) runs the Windows lane")
 	testenv.LookPath(t, "wine")
-	l := &lane{dir: dir, prefix: filepath.Join(dir, "prefix"), exe: filepath.Join(dir, "sithseid.exe"), display: display}
+	l := &lane{dir: dir, prefix: filepath.Join(dir, "prefix"), exe: filepath.Join(dir, "sithseid.exe"), uiExe: filepath.Join(dir, "sithseid-ui.exe"), display: display}
 	msis, _ := filepath.Glob(filepath.Join(dir, "sithseid-*-x64.msi"))
 	if len(msis) == 1 {
 		l.msi = msis[0]
 	}
-	for _, f := range []string{l.exe, filepath.Join(l.prefix, "drive_c/windows/system32/bcryptprimitives.dll")} {
+	for _, f := range []string{l.exe, l.uiExe, filepath.Join(l.prefix, "drive_c/windows/system32/bcryptprimitives.dll")} {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("the lane is not prepared (scripts/wine-lane): %v", err)
 		}

@@ -4,18 +4,20 @@
 // scripts/wine-lane cross-builds it, and internal/testkit/winelane runs it
 // under Wine.
 //
-//	winehelper raise EXE
+//	winehelper raise UIEXE
 //
-// opens the about window of EXE ("EXE ui about") through the agent's own
+// opens the about window of UIEXE, the window program sithseid-ui.exe
+// ("UIEXE about"), through the agent's own
 // window launcher (agent.ViewLauncher, as a tray click does), covers it
 // with the settings window, then opens the about view again: the about
 // window must come to the foreground (GetForegroundWindow). Then the same
 // with the about window minimised: it must be restored and in front.
 // Exit 0 when both hold, 1 with the reason otherwise.
 //
-//	winehelper ui VIEW…
+//	winehelper VIEW…
 //
-// is a window program that cannot start (as the agent's SITHSEID_UI_COMMAND):
+// is a window program that cannot start (as the agent's
+// SITHSEID_UI_COMMAND, run as sithseid-ui.exe is, with the view first):
 // a panic's message on standard error, exit 2, as GLFW's without a display.
 //
 //	winehelper click
@@ -45,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -76,7 +79,7 @@ func main() {
 	switch {
 	case len(os.Args) == 3 && os.Args[1] == "raise":
 		err = raise(os.Args[2])
-	case len(os.Args) > 1 && os.Args[1] == "ui":
+	case len(os.Args) > 1 && slices.Contains(viewname.All, os.Args[1]):
 		fmt.Fprintln(os.Stderr, "panic: PlatformError: Failed to create helper window (winehelper: a window that cannot start)")
 		os.Exit(2)
 	case len(os.Args) == 2 && os.Args[1] == "click":
@@ -86,7 +89,7 @@ func main() {
 	case len(os.Args) == 3 && os.Args[1] == "flood":
 		err = flood(os.Args[2])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: winehelper raise EXE | ui VIEW | click | alert TITLE | flood STOPFILE")
+		fmt.Fprintln(os.Stderr, "usage: winehelper raise UIEXE | VIEW… | click | alert TITLE | flood STOPFILE")
 		os.Exit(2)
 	}
 	if err != nil {
