@@ -2,6 +2,7 @@ package winelane_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -159,7 +160,7 @@ func diff(before, after map[string]bool) (added, removed []string) {
 }
 
 // buildMSI builds the MSI as scripts/packages does (wixl on sithseid.wxs,
-// then every query of patch.sql with msibuild), from the lane's signed exe,
+// then every query of patch.sql with msibuild), from the lane's signed exes,
 // as version at build time buildTime: the older and newer builds the
 // upgrade checks need.
 func (l *lane) buildMSI(t *testing.T, version string, buildTime int64) string {
@@ -189,7 +190,7 @@ func (l *lane) buildMSI(t *testing.T, version string, buildTime int64) string {
 	// A product code of its own per version and build, like the real ones.
 	pc := strings.ToUpper(strings.Join([]string{"5E1D0000", "0000", "4000", "8000", strconv.FormatInt(1e11+buildTime%1e11, 10)[:12]}, "-"))
 	run("wixl", "-a", "x64", "-D", "Version="+version, "-D", "ProductCode="+pc,
-		"-D", "ExeSource=sithseid.exe", "-D", "IconSource=sithseid.ico", "-o", out, wxs)
+		"-D", "ExeSource=sithseid.exe", "-D", "UIExeSource=sithseid-ui.exe", "-D", "IconSource=sithseid.ico", "-o", out, wxs)
 	patch, err := os.ReadFile(filepath.Join(root, "packaging/msi/patch.sql"))
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +205,8 @@ func (l *lane) buildMSI(t *testing.T, version string, buildTime int64) string {
 }
 
 // The MSI under Wine's msiexec: a silent install with ENV=DEMO writes the
-// program, the machine-wide Run entry, the sithseid: protocol and the
+// program (sithseid.exe and, beside it, sithseid-ui.exe: the lane's signed
+// builds, byte for byte; "sithseid.exe version" runs), the machine-wide Run entry, the sithseid: protocol and the
 // policy values (environment, allowDemo); ENV=BOGUS is refused with
 // nothing written; an upgrade without ENV= keeps DEMO; an older build of
 // the same version and an older version are refused (docs/admin.md,
@@ -222,6 +224,7 @@ func TestWindowsMSI(t *testing.T) {
 		installed = `C:\Program Files\SITHS eID\sithseid.exe`
 	)
 	exe := filepath.Join(l.prefix, "drive_c/Program Files/SITHS eID/sithseid.exe")
+	uiExe := filepath.Join(l.prefix, "drive_c/Program Files/SITHS eID/sithseid-ui.exe")
 	now := time.Now().Unix()
 	cur := l.buildMSI(t, "0.1.0", now)
 	older := l.buildMSI(t, "0.1.0", now-3600)
@@ -259,8 +262,28 @@ func TestWindowsMSI(t *testing.T) {
 	if code := install(cur, "ENV=DEMO"); code != 0 {
 		t.Fatalf("msiexec /i ENV=DEMO: exit %d", code)
 	}
-	if _, err := os.Stat(exe); err != nil {
-		t.Errorf("the program is not installed: %v", err)
+	// Both exes land in INSTALLDIR as scripts/packages signed them.
+	stage := filepath.Join(l.dir, "dist", "build", "msi")
+	for _, f := range []struct{ installed, built string }{
+		{exe, filepath.Join(stage, "sithseid.exe")},
+		{uiExe, filepath.Join(stage, "sithseid-ui.exe")},
+	} {
+		got, err := os.ReadFile(f.installed)
+		if err != nil {
+			t.Errorf("not installed: %v", err)
+			continue
+		}
+		want, err := os.ReadFile(f.built)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s (%d bytes) is not the signed %s (%d bytes)", f.installed, len(got), f.built, len(want))
+		}
+	}
+	// The installed command line still starts (and needs no Fyne).
+	if r := l.runExe(t, exe, l.env(), "", "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "sithseid ") {
+		t.Errorf("installed sithseid.exe version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if _, v, _ := l.regValue(t, runKey, "SITHS eID"); v != `"`+installed+`" agent` {
 		t.Errorf("HKLM Run 'SITHS eID' = %q", v)
