@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebfe/scard"
+
 	"github.com/sithseid/sithseid/internal/testkit/vcard"
 	"github.com/sithseid/sithseid/internal/testkit/wait"
 )
@@ -38,6 +40,7 @@ type Card struct {
 	stopErr  error
 	stopOnce sync.Once
 	emptied  func() // tells the PCSCD when this card left its reader for good
+	own      bool   // its pcscd is this process's (Main's): waitSeen can ask it
 }
 
 // InsertCard provisions a virtual card and runs it in reader (0 or 1) until
@@ -99,6 +102,10 @@ func (p *PCSCD) RunCard(tb testing.TB, reader int, dir, pin, puk string, run vca
 	if err := c.waitPoweredSince(0, 10*time.Second); err != nil {
 		tb.Fatalf("card in %s: %v", c.Reader, err)
 	}
+	c.own = p == current
+	if err := c.waitSeen(10 * time.Second); err != nil {
+		tb.Fatalf("card in %s: %v", c.Reader, err)
+	}
 	return c
 }
 
@@ -141,6 +148,21 @@ func (c *Card) Reinsert(tb testing.TB) {
 	if err := c.waitPoweredSince(before, 10*time.Second); err != nil {
 		tb.Fatalf("card in %s: %v", c.Reader, err)
 	}
+	if err := c.waitSeen(10 * time.Second); err != nil {
+		tb.Fatalf("card in %s: %v", c.Reader, err)
+	}
+}
+
+// waitSeen waits until PC/SC reports the card present in its reader, when
+// the card's pcscd is this process's own (Main's: libpcsclite reaches no
+// other). pcscd powers a card up a moment before it publishes the reader's
+// new state, and an SCardConnect in between fails SCARD_E_NO_SMARTCARD:
+// seen on a loaded machine (piv BenchmarkInsertion beside make test).
+func (c *Card) waitSeen(timeout time.Duration) error {
+	if !c.own {
+		return nil
+	}
+	return readerState(c.Reader, scard.StatePresent, time.Now().Add(timeout), "to hold a card", "shows no card")
 }
 
 // waitPoweredSince waits until pcscd has powered the card up more often than

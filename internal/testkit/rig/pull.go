@@ -2,6 +2,7 @@ package rig
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,22 +73,29 @@ func WaitPresent(tb testing.TB, reader string) {
 // not by polling. waiting and failed complete the messages of a failure.
 func waitReaderState(tb testing.TB, reader string, want scard.StateFlag, waiting, failed string) {
 	tb.Helper()
+	if err := readerState(reader, want, time.Now().Add(5*time.Second), waiting, failed); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// readerState waits until deadline for PC/SC (this process's pcscd) to
+// report want in reader's event state, on the reader's events.
+func readerState(reader string, want scard.StateFlag, deadline time.Time, waiting, failed string) error {
 	sc, err := scard.EstablishContext()
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	defer sc.Release()
 	rs := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
-	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if err := sc.GetStatusChange(rs, time.Until(deadline)); err != nil {
-			tb.Fatalf("waiting for %s %s: %v", reader, waiting, err)
+			return fmt.Errorf("waiting for %s %s: %w", reader, waiting, err)
 		}
 		if rs[0].EventState&want != 0 {
-			return
+			return nil
 		}
 		// The high bits count events: feed the state back without CHANGED.
 		rs[0].CurrentState = rs[0].EventState &^ scard.StateChanged
 	}
-	tb.Fatalf("%s %s", reader, failed)
+	return fmt.Errorf("%s %s", reader, failed)
 }
