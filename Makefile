@@ -4,7 +4,7 @@
 #   make test    OS packages, build, the rig, go vet, every test, the packages
 #   make packages           dist/: the DEB and the signed MSI (scripts/packages)
 #   make check-packages     install, inspect and rebuild them (scripts/check-packages)
-#   make check-windows      the Windows exe and MSI under Wine (scripts/wine-lane)
+#   make check-windows      the Windows exes (sithseid, sithseid-ui) and MSI under Wine (scripts/wine-lane)
 #   make race    the concurrent packages' tests under the race detector
 #
 # One build mode and the default Go build cache throughout, so nothing is
@@ -92,7 +92,7 @@ packages: setup
 check-packages: packages
 	scripts/check-packages
 
-# The Windows lane: the cross-built exe and the MSI under Debian's Wine
+# The Windows lane: the cross-built exes (sithseid.exe, sithseid-ui.exe) and the MSI under Debian's Wine
 # against virtual cards (internal/testkit/winelane/README.md). Installs its
 # own packages (scripts/setup --wine); its state in .winelane/.
 check-windows: setup
