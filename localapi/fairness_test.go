@@ -333,3 +333,18 @@ func cancelCall(t *testing.T, c *rawConn, id int) {
 		t.Fatal(err)
 	}
 }
+
+// A client that sends its next call as soon as it reads a reply finds the
+// room of the answered call given back: the server ends a call before it
+// replies (a bound of 1 call per connection, so any overlap is refused;
+// the flood test failed so once under -race).
+func TestNextCallAfterReplyHasRoom(t *testing.T) {
+	dir, _, _, _ := fairServer(t, &Server{MaxCallsPerConn: 1})
+	c := dialAs(t, dir, 5, 0)
+	for id := 1; id <= 1000; id++ {
+		c.callMethod(t, id, "test.quick")
+		if rid, code := c.reply(t); rid != uint64(id) || code != "" {
+			t.Fatalf("call %d right after the previous reply: %d %q", id, rid, code)
+		}
+	}
+}

@@ -251,6 +251,7 @@ type serverCall struct {
 	cancel  context.CancelFunc
 	answers chan frame
 	seq     uint64
+	ended   bool // endCall ran: the call's room is given back
 	// choose is the Choose of the call's login approval: the eID the
 	// client picked crosses in the approval's and the PIN's answers.
 	choose func(hsaID string)
@@ -295,7 +296,6 @@ func (c *serverConn) run() {
 				c.wg.Add(1)
 				go func() {
 					defer c.wg.Done()
-					defer c.s.release(c.peer)
 					c.handle(ctx, call, f)
 				}()
 			}
@@ -346,7 +346,10 @@ func (c *serverConn) write(f *frame) error {
 	return err
 }
 
+// reply ends call, then sends its reply: a client that sends its next call
+// as soon as it reads this one's reply finds the room already given back.
 func (c *serverConn) reply(call *serverCall, result any, err error) {
+	c.endCall(call)
 	f := &frame{Type: frameReply, ID: call.id, Error: ToWire(err)}
 	if err == nil && result != nil {
 		b, merr := json.Marshal(result)
@@ -361,11 +364,20 @@ func (c *serverConn) reply(call *serverCall, result any, err error) {
 	}
 }
 
+// endCall forgets call and gives its room back, once; answers still queued
+// for it are wiped.
 func (c *serverConn) endCall(call *serverCall) {
 	call.cancel()
 	c.mu.Lock()
-	delete(c.calls, call.id)
+	ended := call.ended
+	call.ended = true
+	if c.calls[call.id] == call { // the client may reuse the id once it has the reply
+		delete(c.calls, call.id)
+	}
 	c.mu.Unlock()
+	if !ended {
+		c.s.release(c.peer)
+	}
 	for {
 		select {
 		case f := <-call.answers:
