@@ -17,7 +17,6 @@ import (
 
 	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/internal/l10n"
-	"github.com/sithseid/sithseid/internal/usertext"
 	"github.com/sithseid/sithseid/startup"
 )
 
@@ -67,17 +66,7 @@ func Run(ctx context.Context, e Env) int {
 		return ExitOK
 	}
 	e.Log.Info("command failed", "cmd", commandName(args), "err", err)
-	msg, hint, code := explain(r.cat, err)
-	if code == ExitPINBlocked || code == ExitPUKBlocked {
-		// A blocked PIN or PUK, or no PUK at all: whom to call, when
-		// policy names the region's helpdesk (issue 17).
-		hint = usertext.WithHelpdesk(r.cat, hint, r.cfg.Helpdesk)
-	}
-	fmt.Fprintln(e.Stderr, msg)
-	if hint != "" {
-		fmt.Fprintln(e.Stderr, hint)
-	}
-	return code
+	return report(e.Stderr, r.cat, r.cfg.Helpdesk, err)
 }
 
 // commandName is what the log says of a command line: the command and its

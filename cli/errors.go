@@ -2,10 +2,14 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io"
 
+	"github.com/sithseid/sithseid/config"
 	"github.com/sithseid/sithseid/internal/exitcode"
 	"github.com/sithseid/sithseid/internal/l10n"
 	"github.com/sithseid/sithseid/internal/uiexe"
+	"github.com/sithseid/sithseid/internal/usertext"
 )
 
 // Exit codes, documented in "sithseid help exit-codes" and docs/admin.md
@@ -54,4 +58,21 @@ func explain(c *l10n.Catalog, err error) (msg, hint string, code int) {
 		return c.T("err.ui_missing", noUI.Tried[0]), c.T("hint.ui_missing"), ExitFailure
 	}
 	return exitcode.Explain(c, err)
+}
+
+// report prints err to the user as every role reports a failure: the
+// sentence, then the hint, in the user's language, and for a blocked PIN
+// or PUK (or no PUK at all) whom to call when policy names the region's
+// helpdesk (issue 17). It returns the exit code. The caller has logged
+// err; nothing here is logged.
+func report(w io.Writer, c *l10n.Catalog, hd config.Helpdesk, err error) int {
+	msg, hint, code := explain(c, err)
+	if code == ExitPINBlocked || code == ExitPUKBlocked {
+		hint = usertext.WithHelpdesk(c, hint, hd)
+	}
+	fmt.Fprintln(w, msg)
+	if hint != "" {
+		fmt.Fprintln(w, hint)
+	}
+	return code
 }

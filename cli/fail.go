@@ -1,10 +1,6 @@
 package cli
 
-import (
-	"fmt"
-
-	"github.com/sithseid/sithseid/startup"
-)
+import "github.com/sithseid/sithseid/startup"
 
 // Fail reports err, a failure of main's before any command ran (the
 // window program of "sithseid ui" is not installed, internal/uiexe), as
@@ -17,10 +13,5 @@ func Fail(e Env, cmd string, err error) int {
 	langFlag, _ := splitLang(e.Args)
 	cat := s.Catalog(langFlag)
 	s.Log.Info("command failed", "cmd", cmd, "err", err)
-	msg, hint, code := explain(cat, err)
-	fmt.Fprintln(e.Stderr, msg)
-	if hint != "" {
-		fmt.Fprintln(e.Stderr, hint)
-	}
-	return code
+	return report(e.Stderr, cat, s.Settings.Helpdesk, err)
 }

@@ -173,12 +173,7 @@ func Handoff(ctx context.Context, e Env, url string) int {
 		return ExitOK
 	}
 	s.Log.Info("handoff failed", "err", err)
-	msg, hint, code := explain(cat, err)
-	fmt.Fprintln(e.Stderr, msg)
-	if hint != "" {
-		fmt.Fprintln(e.Stderr, hint)
-	}
-	return code
+	return report(e.Stderr, cat, s.Settings.Helpdesk, err)
 }
 
 func handoff(ctx context.Context, s *startup.Session, url string) error {
