@@ -3,8 +3,6 @@
 package cli_test
 
 import (
-	"bufio"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sithseid/sithseid/cli"
+	"github.com/sithseid/sithseid/internal/testkit/mutesock"
 	"github.com/sithseid/sithseid/internal/testkit/testpki"
 )
 
@@ -27,30 +26,7 @@ func TestPINChangeAgentAnswersNothing(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("unix", filepath.Join(dir, "agent.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []string, 1)
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			got <- []string{"accept: " + err.Error()}
-			return
-		}
-		defer conn.Close()
-		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-		var lines []string
-		sc := bufio.NewScanner(conn)
-		for sc.Scan() { // until the CLI's end (EOF) or the deadline
-			lines = append(lines, sc.Text())
-		}
-		if sc.Err() != nil {
-			lines = append(lines, "read error: "+sc.Err().Error())
-		}
-		got <- lines
-	}()
+	got := mutesock.Listen(t, filepath.Join(dir, "agent.sock"), 30*time.Second)
 
 	env := map[string]string{
 		"HOME": home, "LANG": "sv_SE.UTF-8",

@@ -1,7 +1,6 @@
 package localapi
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/sithseid/sithseid/app"
 	"github.com/sithseid/sithseid/cardreader"
+	"github.com/sithseid/sithseid/internal/testkit/mutesock"
 )
 
 // serve runs srv on a Unix socket of the test's own until the test ends.
@@ -73,37 +73,14 @@ func TestProbeSendsTheCallBesideThePing(t *testing.T) {
 // end right after the ping and the call.
 func TestProbeUnanswered(t *testing.T) {
 	addr := filepath.Join(t.TempDir(), "api.sock")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []string, 1)
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer conn.Close()
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		var lines []string
-		sc := bufio.NewScanner(conn)
-		for sc.Scan() { // until the client's end (EOF) or the deadline
-			lines = append(lines, sc.Text())
-		}
-		if sc.Err() != nil {
-			lines = append(lines, "read error: "+sc.Err().Error())
-		}
-		got <- lines
-	}()
+	got := mutesock.Listen(t, addr, 10*time.Second)
 	c := dialClient(t, addr)
 	start := time.Now()
 	c.Probe(200 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	prompted := false
-	err = c.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, func(context.Context, app.PromptRequest) (*cardreader.Secret, error) {
+	err := c.ChangePIN(ctx, app.Selector{}, cardreader.PINIdentification, func(context.Context, app.PromptRequest) (*cardreader.Secret, error) {
 		prompted = true
 		return nil, errors.New("no prompt expected")
 	})
