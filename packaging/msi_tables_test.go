@@ -164,8 +164,10 @@ func TestMSIInstallsBothExecutables(t *testing.T) {
 	}
 	// Shortcut: Shortcut Directory_ Name Component_ Target Arguments ...
 	for _, sc := range rows("Shortcut") {
-		if sc[4] != "[INSTALLDIR]sithseid.exe" || sc[5] != "ui status" {
-			t.Errorf("shortcut %s runs %q %q, want [INSTALLDIR]sithseid.exe ui status", sc[0], sc[4], sc[5])
+		// The window program itself: "sithseid.exe ui status" would
+		// leave sithseid.exe waiting beside the window (no exec on Windows).
+		if sc[4] != "[INSTALLDIR]sithseid-ui.exe" || sc[5] != "status" {
+			t.Errorf("shortcut %s runs %q %q, want [INSTALLDIR]sithseid-ui.exe status", sc[0], sc[4], sc[5])
 		}
 	}
 }

@@ -137,9 +137,11 @@ func TestWindowsApprovalWindow(t *testing.T) {
 		}
 	}
 
-	// The status window, as the Start menu's shortcut opens it, shows the
-	// card through the agent (wineserver -k ends it with the test).
-	status := exec.Command("wine", exe, "ui", "status")
+	// The status window, as the Start menu's shortcut opens it (the
+	// installed sithseid-ui.exe beside sithseid.exe, "status": the
+	// packaging tests check the MSI's Shortcut row), shows the card
+	// through the agent (wineserver -k ends it with the test).
+	status := exec.Command("wine", filepath.Join(filepath.Dir(exe), "sithseid-ui.exe"), "status")
 	status.Env = env
 	sf := outFile(t)
 	status.Stdout, status.Stderr = sf, sf
