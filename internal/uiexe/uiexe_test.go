@@ -9,26 +9,40 @@ import (
 	"testing"
 )
 
-func TestUIFor(t *testing.T) {
-	root := filepath.FromSlash("/opt/x")
-	j := func(p ...string) string { return filepath.Join(append([]string{root}, p...)...) }
-	for _, c := range []struct {
-		name  string
-		self  string
-		files []string
-		want  string
-	}{
-		{"beside (bin/, INSTALLDIR, Contents/MacOS)", j("bin", MainName), []string{j("bin", Name), j("libexec", "sithseid", Name)}, j("bin", Name)},
-		{"libexec (the DEB)", j("usr", "bin", MainName), []string{j("usr", "libexec", "sithseid", Name)}, j("usr", "libexec", "sithseid", Name)},
-		{"the ui executable itself", j("usr", "libexec", "sithseid", Name), nil, j("usr", "libexec", "sithseid", Name)},
-	} {
+// lookup is a case of a lookup from the executable self where only files
+// exist, under the root /opt/x.
+type lookup struct {
+	name  string
+	self  string
+	files []string
+	want  string
+}
+
+// under is path p under the lookups' root.
+func under(p ...string) string {
+	return filepath.Join(append([]string{filepath.FromSlash("/opt/x")}, p...)...)
+}
+
+// checkLookups runs find for each case, with only its files existing.
+func checkLookups(t *testing.T, fn string, find func(self string, exists func(string) bool) (string, error), cases []lookup) {
+	t.Helper()
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := UIFor(c.self, func(p string) bool { return slices.Contains(c.files, p) })
+			got, err := find(c.self, func(p string) bool { return slices.Contains(c.files, p) })
 			if err != nil || got != c.want {
-				t.Errorf("UIFor(%s) = %q, %v; want %q", c.self, got, err, c.want)
+				t.Errorf("%s(%s) = %q, %v; want %q", fn, c.self, got, err, c.want)
 			}
 		})
 	}
+}
+
+func TestUIFor(t *testing.T) {
+	j := under
+	checkLookups(t, "UIFor", UIFor, []lookup{
+		{"beside (bin/, INSTALLDIR, Contents/MacOS)", j("bin", MainName), []string{j("bin", Name), j("libexec", "sithseid", Name)}, j("bin", Name)},
+		{"libexec (the DEB)", j("usr", "bin", MainName), []string{j("usr", "libexec", "sithseid", Name)}, j("usr", "libexec", "sithseid", Name)},
+		{"the ui executable itself", j("usr", "libexec", "sithseid", Name), nil, j("usr", "libexec", "sithseid", Name)},
+	})
 }
 
 func TestUIForMissing(t *testing.T) {
@@ -45,25 +59,14 @@ func TestUIForMissing(t *testing.T) {
 }
 
 func TestMainFor(t *testing.T) {
-	root := filepath.FromSlash("/opt/x")
-	j := func(p ...string) string { return filepath.Join(append([]string{root}, p...)...) }
-	for _, c := range []struct {
-		name  string
-		self  string
-		files []string
-		want  string
-	}{
+	j := under
+	mainFor := func(self string, exists func(string) bool) (string, error) { return MainFor(self, exists), nil }
+	checkLookups(t, "MainFor", mainFor, []lookup{
 		{"the main executable itself", j("usr", "bin", MainName), nil, j("usr", "bin", MainName)},
 		{"beside", j("bin", Name), []string{j("bin", MainName)}, j("bin", MainName)},
 		{"from libexec", j("usr", "libexec", "sithseid", Name), []string{j("usr", "bin", MainName)}, j("usr", "bin", MainName)},
 		{"nowhere: beside, where it belongs", j("bin", Name), nil, j("bin", MainName)},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if got := MainFor(c.self, func(p string) bool { return slices.Contains(c.files, p) }); got != c.want {
-				t.Errorf("MainFor(%s) = %q, want %q", c.self, got, c.want)
-			}
-		})
-	}
+	})
 }
 
 // TestUIForFiles: real files, reached through a symbolic link to the main
