@@ -43,6 +43,39 @@ func (l *syncLog) count(s string) int {
 	return strings.Count(l.b.String(), s)
 }
 
+// windowDesktop is the agent's desktop side for a user in lang on a
+// private session bus that serves notifications, with no system policy;
+// extra adds to the user's environment. Its log lines go to logs.
+type windowDesktop struct {
+	d      *agentDesktop
+	host   *dbustest.Host
+	logs   *syncLog
+	getenv func(string) string
+}
+
+func newWindowDesktop(t *testing.T, lang string, extra map[string]string) windowDesktop {
+	t.Helper()
+	bus := dbustest.SessionBus(t)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
+	host := dbustest.NewHost(t, bus)
+	host.ServeNotifications(t)
+	home := t.TempDir()
+	t.Cleanup(startup.SetPolicyForTest(filepath.Join(home, "no-policy.json"), filepath.Join(home, "no-policy.d")))
+	vars := map[string]string{"HOME": home, "XDG_STATE_HOME": filepath.Join(home, "state"), "LANG": lang,
+		"DBUS_SESSION_BUS_ADDRESS": bus}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	getenv := func(k string) string { return vars[k] }
+	logs := &syncLog{}
+	s := startup.Start(startup.Env{Getenv: getenv, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d := newAgentDesktop(ctx, s, s.Catalog(""), environment.Environment{Name: environment.DEMO}, cancel)
+	return windowDesktop{d: d, host: host, logs: logs, getenv: getenv}
+}
+
 // A window process that cannot start tells the user (issue 17): the tray's
 // menu entry runs the real launcher with a window program that exits at
 // once, as the window process does without a usable display or OpenGL
@@ -51,11 +84,6 @@ func (l *syncLog) count(s string) int {
 // again while it keeps failing shows no second one; after a window that
 // worked, the next failure is told again. Before, only the log knew.
 func TestWindowThatCannotStartIsNotifiedOncePerBurst(t *testing.T) {
-	bus := dbustest.SessionBus(t)
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
-	host := dbustest.NewHost(t, bus)
-	host.ServeNotifications(t)
-
 	dir := t.TempDir()
 	works := filepath.Join(dir, "works")
 	script := filepath.Join(dir, "sithseid-ui")
@@ -63,18 +91,8 @@ func TestWindowThatCannotStartIsNotifiedOncePerBurst(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
-	state := filepath.Join(home, "state")
-	defer startup.SetPolicyForTest(filepath.Join(home, "no-policy.json"), filepath.Join(home, "no-policy.d"))()
-	vars := map[string]string{"HOME": home, "XDG_STATE_HOME": state, "LANG": "sv_SE.UTF-8",
-		"DBUS_SESSION_BUS_ADDRESS": bus, EnvUICommand: script}
-	getenv := func(k string) string { return vars[k] }
-	var logs syncLog
-	s := startup.Start(startup.Env{Getenv: getenv, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d := newAgentDesktop(ctx, s, s.Catalog(""), environment.Environment{Name: environment.DEMO}, cancel)
+	w := newWindowDesktop(t, "sv_SE.UTF-8", map[string]string{EnvUICommand: script})
+	d, host, logs, getenv := w.d, w.host, w.logs, w.getenv
 
 	logDir, err := logfile.DirEnv(getenv)
 	if err != nil {
@@ -133,22 +151,8 @@ func TestWindowThatCannotStartIsNotifiedOncePerBurst(t *testing.T) {
 // tells the user as for a window that cannot start, and the log says which
 // program was looked for where.
 func TestWindowProgramMissingIsNotified(t *testing.T) {
-	bus := dbustest.SessionBus(t)
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
-	host := dbustest.NewHost(t, bus)
-	host.ServeNotifications(t)
-
-	home := t.TempDir()
-	defer startup.SetPolicyForTest(filepath.Join(home, "no-policy.json"), filepath.Join(home, "no-policy.d"))()
-	vars := map[string]string{"HOME": home, "XDG_STATE_HOME": filepath.Join(home, "state"), "LANG": "en_US.UTF-8",
-		"DBUS_SESSION_BUS_ADDRESS": bus}
-	getenv := func(k string) string { return vars[k] }
-	var logs syncLog
-	s := startup.Start(startup.Env{Getenv: getenv, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d := newAgentDesktop(ctx, s, s.Catalog(""), environment.Environment{Name: environment.DEMO}, cancel)
+	w := newWindowDesktop(t, "en_US.UTF-8", nil)
+	d, host, logs := w.d, w.host, w.logs
 	d.act(tray.Action{Kind: tray.ActionStatus})
 	host.Notification(t, "The window could not be opened", 0)
 	if logs.count("sithseid-ui not found") == 0 {
